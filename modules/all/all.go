@@ -1,0 +1,3 @@
+// Package all links every built-in module into a binary. It is only a list
+// of blank imports: each module registers itself from its init function.
+package all

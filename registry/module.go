@@ -1,0 +1,102 @@
+package registry
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+)
+
+// Module is one plugin of the platform.
+//
+// Lifecycle: the module value is created by its package's init function and
+// must have no side effects until Register. The worker then decodes the
+// module's section of temporal.yaml into NewConfig(), calls Validate on it
+// when the config implements Validator, opens what Needs asks for, and calls
+// Register once per worker process. Register may keep the dependencies it is
+// given; Close (when implemented, see Closer) releases them at shutdown.
+type Module interface {
+	// Name is the module's stable name, as used by `worker --modules`.
+	Name() string
+	// TaskQueue is the Temporal task queue the module's workers poll.
+	TaskQueue() string
+	// Workflows lists the workflow types the module registers.
+	Workflows() []Workflow
+	// Activities lists the activity type names the module registers. It is
+	// metadata for listings and for the registry's completeness test, which
+	// checks it against what Register really registers.
+	Activities() []string
+	// Needs says which shared resources the module uses.
+	Needs() Needs
+	// NewConfig returns a pointer to the module's default configuration,
+	// into which its temporal.yaml section (modules.<name>) is decoded
+	// strictly. It returns nil when the module takes no configuration.
+	NewConfig() any
+	// Register registers the module's workflows and activities on r under
+	// their declared type names, wiring activities to deps.
+	Register(ctx context.Context, deps Deps, r worker.Registry) error
+}
+
+// Workflow describes one workflow type of a module.
+type Workflow struct {
+	// Name is the registered workflow type, e.g. "harvest". It is a stable
+	// API: renaming the Go function never changes it.
+	Name string
+	// Description is one line for listings and API documentation.
+	Description string
+	// Input returns a pointer to a new zero input value. The starter decodes
+	// request JSON strictly into it; when it implements Validator, Validate
+	// is called too.
+	Input func() any
+	// ID returns the workflow id for a validated input (from Input), or ""
+	// to let the caller choose. Modules that allow one run per key at a time
+	// encode that key here, e.g. "harvest/<tenant>/<supplier>".
+	ID func(input any) string
+	// Tenant returns the tenant that owns a validated input, for search
+	// attributes and tenant isolation; "" when the input has no tenant.
+	Tenant func(input any) string
+}
+
+// Needs lists the shared resources a module requires from the worker.
+type Needs struct {
+	// Postgres asks for a pgx pool connected to the configured database.
+	Postgres bool
+}
+
+// Deps are the resources a module receives at Register time.
+type Deps struct {
+	// Logger is the process logger, already tagged with the module name.
+	Logger *slog.Logger
+	// DB is the PostgreSQL pool; nil unless Needs().Postgres.
+	DB *pgxpool.Pool
+	// Temporal is the connected Temporal client, for modules that start or
+	// schedule workflows from activities.
+	Temporal client.Client
+	// Config is the module's decoded configuration (from NewConfig), or nil.
+	Config any
+	// UIBaseURL is the Temporal Web UI's base URL, for links in reports.
+	UIBaseURL string
+	// Namespace is the Temporal namespace the worker runs in.
+	Namespace string
+}
+
+// Validator is implemented by configs and workflow inputs that check
+// themselves. Validate should report every problem at once (errors.Join),
+// naming each field.
+type Validator interface {
+	Validate() error
+}
+
+// Closer is implemented by modules that hold resources after Register.
+type Closer interface {
+	Close() error
+}
+
+// Syncer is implemented by modules that reconcile Temporal state with their
+// configuration (for example schedules) when a worker starts and on
+// `worker schedules sync`. Sync must be idempotent.
+type Syncer interface {
+	Sync(ctx context.Context, deps Deps) error
+}

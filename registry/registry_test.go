@@ -1,0 +1,158 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/worker"
+)
+
+type fakeModule struct {
+	name, queue string
+	workflows   []Workflow
+	activities  []string
+}
+
+func (f fakeModule) Name() string          { return f.name }
+func (f fakeModule) TaskQueue() string     { return f.queue }
+func (f fakeModule) Workflows() []Workflow { return f.workflows }
+func (f fakeModule) Activities() []string  { return f.activities }
+func (f fakeModule) Needs() Needs          { return Needs{} }
+func (f fakeModule) NewConfig() any        { return nil }
+func (f fakeModule) Register(context.Context, Deps, worker.Registry) error {
+	return nil
+}
+
+func newInput() any { return &struct{}{} }
+
+func mod(name string, wfs ...string) fakeModule {
+	m := fakeModule{name: name, queue: name}
+	for _, wf := range wfs {
+		m.workflows = append(m.workflows, Workflow{Name: wf, Input: newInput})
+		m.activities = append(m.activities, wf+".activity")
+	}
+	return m
+}
+
+func TestRegister(t *testing.T) {
+	tests := []struct {
+		name    string
+		first   []Module
+		add     Module
+		wantErr string
+	}{
+		{name: "ok", add: mod("harvest", "harvest")},
+		{name: "duplicate module", first: []Module{mod("harvest", "harvest")}, add: mod("harvest", "other"), wantErr: `module "harvest" is already registered`},
+		{name: "duplicate workflow across modules", first: []Module{mod("harvest", "harvest")}, add: mod("gardener", "harvest"), wantErr: `workflow type "harvest" is already declared by module "harvest"`},
+		{name: "empty name", add: mod(""), wantErr: `invalid module name ""`},
+		{name: "upper-case name", add: mod("Harvest"), wantErr: `invalid module name "Harvest"`},
+		{name: "empty task queue", add: fakeModule{name: "x"}, wantErr: `invalid task queue ""`},
+		{name: "workflow twice", add: mod("x", "a", "a"), wantErr: `workflow type "a" declared twice`},
+		{name: "workflow without input", add: fakeModule{name: "x", queue: "x", workflows: []Workflow{{Name: "a"}}}, wantErr: `workflow "a" declares no input type`},
+		{name: "nil", add: nil, wantErr: "nil module"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := New()
+			for _, m := range tt.first {
+				if err := r.Register(m); err != nil {
+					t.Fatalf("setup: %v", err)
+				}
+			}
+			err := r.Register(tt.add)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Register: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Register error = %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestSelect(t *testing.T) {
+	r := New()
+	for _, m := range []Module{mod("harvest", "harvest"), mod("gardener", "gardener"), mod("ingest", "ingest")} {
+		if err := r.Register(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		in      []string
+		want    string
+		wantErr string
+	}{
+		{name: "none means all, sorted", in: nil, want: "gardener,harvest,ingest"},
+		{name: "stable order", in: []string{"ingest", "gardener"}, want: "gardener,ingest"},
+		{name: "duplicates collapse", in: []string{"harvest", "harvest"}, want: "harvest"},
+		{name: "unknown lists known", in: []string{"nope"}, wantErr: `unknown module "nope" (known: gardener, harvest, ingest)`},
+		{name: "every unknown reported", in: []string{"nope", "harvest", "zap"}, wantErr: `unknown module "zap"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mods, err := r.Select(tt.in...)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, ErrUnknownModule) {
+					t.Fatalf("Select error = %v, want %q wrapping ErrUnknownModule", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Select: %v", err)
+			}
+			var names []string
+			for _, m := range mods {
+				names = append(names, m.Name())
+			}
+			if got := strings.Join(names, ","); got != tt.want {
+				t.Fatalf("Select = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWorkflowLookupAndCopies(t *testing.T) {
+	r := New()
+	if err := r.Register(mod("harvest", "harvest")); err != nil {
+		t.Fatal(err)
+	}
+	m, wf, ok := r.Workflow("harvest")
+	if !ok || m.Name() != "harvest" || wf.Name != "harvest" {
+		t.Fatalf("Workflow(harvest) = %v %v %v", m, wf, ok)
+	}
+	if _, _, ok := r.Workflow("nope"); ok {
+		t.Fatal("Workflow(nope) found something")
+	}
+	mods := r.Modules()
+	mods[0] = nil
+	if r.Modules()[0] == nil {
+		t.Fatal("Modules returned the registry's own storage")
+	}
+}
+
+func TestMustRegisterPanicsOnDuplicate(t *testing.T) {
+	saved := defaultRegistry
+	t.Cleanup(func() { defaultRegistry = saved })
+	defaultRegistry = New()
+	MustRegister(mod("x", "x"))
+	defer func() {
+		if recover() == nil {
+			t.Fatal("MustRegister of a duplicate did not panic")
+		}
+	}()
+	MustRegister(mod("x", "y"))
+}
+
+func TestTaskQueues(t *testing.T) {
+	a, b := mod("a"), mod("b")
+	b.queue = "a"
+	if got := TaskQueues([]Module{a, b, mod("c")}); strings.Join(got, ",") != "a,c" {
+		t.Fatalf("TaskQueues = %v", got)
+	}
+}
