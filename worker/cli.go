@@ -59,7 +59,7 @@ func App(reg *registry.Registry, stdout, stderr io.Writer) *cli.App {
 		UsageText: "worker [--modules harvest,gardener | --modules harvest gardener] [--config temporal.yaml]",
 		Writer:    stdout, ErrWriter: stderr,
 		HideHelpCommand: true,
-		Flags: []cli.Flag{configFlag, modulesFlag, logFormatFlag, logLevelFlag, addressFlag, namespaceFlag, shutdownFlag},
+		Flags:           []cli.Flag{configFlag, modulesFlag, logFormatFlag, logLevelFlag, addressFlag, namespaceFlag, shutdownFlag},
 		Action: func(c *cli.Context) error {
 			// `--modules harvest gardener`: names after the flag arrive as
 			// arguments. Anything else is a stray argument.
@@ -244,4 +244,3 @@ func printModules(w io.Writer, mods []registry.Module) error {
 	}
 	return tw.Flush()
 }
-

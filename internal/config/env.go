@@ -52,4 +52,3 @@ func (c *Config) ApplyEnv(env secret.Lookup) error {
 	}
 	return nil
 }
-
