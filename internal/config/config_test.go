@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"contextworker/internal/secret"
+	_ "contextworker/modules/all" // the committed config configures them
 	"contextworker/registry"
 )
 

@@ -1,3 +1,7 @@
 // Package all links every built-in module into a binary. It is only a list
 // of blank imports: each module registers itself from its init function.
 package all
+
+import (
+	_ "contextworker/modules/harvest" // supplier-feed imports
+)

@@ -57,6 +57,7 @@ CREATE TABLE harvest_runs (
     started_at        timestamptz NOT NULL DEFAULT now(),
     staged_at         timestamptz,
     merged_at         timestamptz,
+    deactivated_at    timestamptz,
     finished_at       timestamptz
 );
 CREATE INDEX harvest_runs_supplier ON harvest_runs (tenant_id, supplier_code, started_at DESC);
@@ -93,4 +94,20 @@ CREATE TABLE harvest_feeds (
     run_id         text NOT NULL,
     updated_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, supplier_code)
+);
+
+-- harvest_stage_progress is the Stage activity's checkpoint. It is UNLOGGED
+-- like the per-run staging tables it describes: after a database crash both
+-- are emptied together, so the checkpoint never points past staged rows.
+CREATE UNLOGGED TABLE harvest_stage_progress (
+    run_id         text PRIMARY KEY,
+    rows_consumed  bigint  NOT NULL,
+    rows_valid     bigint  NOT NULL,
+    rows_rejected  bigint  NOT NULL,
+    feed_bytes     bigint  NOT NULL,
+    etag           text,
+    last_modified  text,
+    length         bigint,
+    attempts       integer NOT NULL DEFAULT 0,
+    resumed_from   bigint  NOT NULL DEFAULT 0
 );

@@ -1,0 +1,234 @@
+// Package harvest implements the harvest module's activities: all the I/O of
+// a harvest (fetching feeds, parsing, staging, merging into PostgreSQL).
+// Every activity is idempotent and safe to retry; long ones heartbeat a
+// checkpoint that a retry resumes from. Orchestration lives in
+// contextworker/workflows/harvest, whose types these activities share.
+package harvest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/activity"
+
+	"contextworker/internal/feed"
+	"contextworker/internal/product"
+	"contextworker/internal/secret"
+	wf "contextworker/workflows/harvest"
+)
+
+// Activities holds the harvest activities' dependencies.
+type Activities struct {
+	DB     *pgxpool.Pool
+	Config *Config
+	Logger *slog.Logger
+	// UIURL and Namespace build Web UI links in reports.
+	UIURL     string
+	Namespace string
+	// Env resolves secret references; nil means the process environment.
+	Env secret.Lookup
+
+	fetch *fetcher
+}
+
+// New returns the activities for cfg.
+func New(db *pgxpool.Pool, cfg *Config, logger *slog.Logger) *Activities {
+	return &Activities{DB: db, Config: cfg, Logger: logger,
+		fetch: newFetcher(cfg.Network, cfg.HTTPTimeout, cfg.MaxFeedBytes)}
+}
+
+// Begin resolves the supplier's configuration (plus the input's overrides)
+// into a Plan and records the run in harvest_runs. A retry returns the same
+// plan: the run id is the workflow's first run id, stable across retries and
+// continue-as-new.
+func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
+	info := activity.GetInfo(ctx)
+	sup, configured := a.Config.Supplier(in.TenantID, in.SupplierCode)
+	if !configured && in.FeedURL == "" {
+		return wf.Plan{}, nonRetryable(ErrTypeBadConfig,
+			"supplier %q of tenant %q is not configured (modules.harvest.suppliers) and the input gives no feed_url", in.SupplierCode, in.TenantID)
+	}
+	f := sup.Feed
+	if in.FeedURL != "" {
+		f.URL = in.FeedURL
+		f.Headers = nil // configured credentials never go to another URL
+	}
+	if in.Format != "" {
+		f.Format = in.Format
+	}
+	if in.Delimiter != "" {
+		f.Delimiter = in.Delimiter
+	}
+	if in.RecordElement != "" {
+		f.RecordElement = in.RecordElement
+	}
+	if err := ValidateFeed(f.URL, f.Format, f.Delimiter, f.RecordElement); err != nil {
+		return wf.Plan{}, nonRetryable(ErrTypeBadConfig, "supplier %s/%s feed: %v", in.TenantID, in.SupplierCode, err)
+	}
+	mapping := sup.Mapping
+	if in.Mapping != nil {
+		mapping = in.Mapping
+	}
+	if mapping != nil {
+		if err := product.Mapping(mapping).Validate(); err != nil {
+			return wf.Plan{}, nonRetryable(ErrTypeBadConfig, "mapping: %v", err)
+		}
+	}
+	currency := sup.DefaultCurrency
+	if in.DefaultCurrency != "" {
+		currency = in.DefaultCurrency
+	}
+	c := a.Config
+	plan := wf.Plan{
+		RunID:              info.WorkflowExecution.RunID,
+		WorkflowID:         info.WorkflowExecution.ID,
+		TenantID:           in.TenantID,
+		SupplierCode:       in.SupplierCode,
+		FeedURL:            f.URL,
+		Format:             strings.ToLower(f.Format),
+		Delimiter:          f.Delimiter,
+		RecordElement:      f.RecordElement,
+		Sheet:              f.Sheet,
+		Mapping:            mapping,
+		DefaultCurrency:    strings.ToUpper(currency),
+		Conditional:        !in.Force,
+		Partitions:         c.Partitions,
+		Parallelism:        c.Parallelism,
+		MaxDeactivateShare: c.MaxDeactivateShare,
+		ApprovalTimeout:    c.ApprovalTimeout,
+		HeartbeatTimeout:   c.HeartbeatTimeout,
+		StageTimeout:       c.StageTimeout,
+		MaxHistoryEvents:   c.MaxHistoryEvents,
+	}
+	if a.UIURL != "" {
+		plan.UIURL = fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(a.UIURL, "/"), a.Namespace, plan.WorkflowID)
+	}
+	// Begin runs once per run: its first attempt's run id names the run.
+	// (Begin is the workflow's first activity, so RunID is the first run's.)
+	_, err := a.DB.Exec(ctx, `INSERT INTO harvest_runs (run_id, workflow_id, tenant_id, supplier_code, status, feed_url, format)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id) DO NOTHING`,
+		plan.RunID, plan.WorkflowID, plan.TenantID, plan.SupplierCode, wf.StatusRunning, redactURL(plan.FeedURL), plan.Format)
+	if err != nil {
+		return wf.Plan{}, fmt.Errorf("begin: record run: %w", err)
+	}
+	return plan, nil
+}
+
+// headers resolves a configured supplier's HTTP headers.
+func (a *Activities) headers(plan wf.Plan) (map[string]string, error) {
+	sup, ok := a.Config.Supplier(plan.TenantID, plan.SupplierCode)
+	if !ok || sup.Feed.URL != plan.FeedURL {
+		return nil, nil
+	}
+	out := make(map[string]string, len(sup.Feed.Headers))
+	for k, h := range sup.Feed.Headers {
+		v, err := h.Resolve(a.Env)
+		if err != nil {
+			return nil, nonRetryable(ErrTypeBadConfig, "feed header %s: %v", k, err)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func feedOptions(plan wf.Plan) (feed.Options, error) {
+	f, err := feed.ParseFormat(plan.Format)
+	if err != nil {
+		return feed.Options{}, nonRetryable(ErrTypeBadConfig, "%v", err)
+	}
+	o := feed.Options{Format: f, RecordElement: plan.RecordElement, Sheet: plan.Sheet}
+	if plan.Delimiter != "" {
+		o.Delimiter = []rune(plan.Delimiter)[0]
+	}
+	return o, nil
+}
+
+// Finish records the run's outcome and report, remembers the feed's
+// validators after a success, and drops the staging table. Idempotent.
+func (a *Activities) Finish(ctx context.Context, req wf.FinishRequest) (wf.Report, error) {
+	plan := req.Plan
+	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE harvest_runs r SET
+				status = $2, error = NULLIF($3, ''), finished_at = coalesce(r.finished_at, now()),
+				inserted = coalesce(p.inserted, 0), updated = coalesce(p.updated, 0), unchanged = coalesce(p.unchanged, 0)
+			FROM (SELECT sum(inserted) AS inserted, sum(updated) AS updated, sum(unchanged) AS unchanged
+			      FROM harvest_parts WHERE run_id = $1) p
+			WHERE r.run_id = $1`, plan.RunID, req.Status, req.Error); err != nil {
+			return err
+		}
+		if req.Status == wf.StatusSucceeded {
+			if _, err := tx.Exec(ctx, `INSERT INTO harvest_feeds (tenant_id, supplier_code, feed_url, etag, last_modified, run_id)
+				SELECT tenant_id, supplier_code, $2, etag, last_modified, run_id FROM harvest_runs WHERE run_id = $1
+				ON CONFLICT (tenant_id, supplier_code) DO UPDATE SET feed_url = excluded.feed_url, etag = excluded.etag,
+					last_modified = excluded.last_modified, run_id = excluded.run_id, updated_at = now()`, plan.RunID, plan.FeedURL); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+stageTable(plan.RunID)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM harvest_stage_progress WHERE run_id = $1`, plan.RunID)
+		return err
+	})
+	if err != nil {
+		return wf.Report{}, fmt.Errorf("finish: %w", err)
+	}
+	return a.report(ctx, plan)
+}
+
+func (a *Activities) report(ctx context.Context, plan wf.Plan) (wf.Report, error) {
+	r := wf.Report{UIURL: plan.UIURL}
+	var errMsg *string
+	var finished *time.Time
+	err := a.DB.QueryRow(ctx, `SELECT run_id, workflow_id, tenant_id, supplier_code, status, error, feed_url, format,
+			feed_bytes, rows_read, rows_valid, rows_rejected, rows_duplicate, inserted, updated, unchanged, deactivated,
+			stage_attempts, resumed_from_row, started_at, finished_at
+		FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(
+		&r.RunID, &r.WorkflowID, &r.TenantID, &r.SupplierCode, &r.Status, &errMsg, &r.FeedURL, &r.Format,
+		&r.FeedBytes, &r.RowsRead, &r.Valid, &r.Rejected, &r.Duplicates, &r.Inserted, &r.Updated, &r.Unchanged, &r.Deactivated,
+		&r.StageAttempt, &r.ResumedFrom, &r.StartedAt, &finished)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, nonRetryable(ErrTypeBadConfig, "run %s is not recorded", plan.RunID)
+	}
+	if err != nil {
+		return r, fmt.Errorf("report: %w", err)
+	}
+	if errMsg != nil {
+		r.Error = *errMsg
+	}
+	if finished != nil {
+		r.FinishedAt = *finished
+	}
+	r.RejectsQuery = fmt.Sprintf("SELECT row_no, sku, reason, raw FROM harvest_rejects WHERE run_id = '%s' ORDER BY row_no", r.RunID)
+	return r, nil
+}
+
+// stageTable names a run's staging table.
+func stageTable(runID string) string {
+	clean := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		if r >= 'A' && r <= 'Z' {
+			return r + 32
+		}
+		return -1
+	}, runID)
+	return pgx.Identifier{"harvest_stage_" + clean}.Sanitize()
+}
+
+// redactURL drops credentials from a URL before it is stored or logged.
+func redactURL(raw string) string {
+	if i := strings.Index(raw, "://"); i >= 0 {
+		if at := strings.Index(raw[i+3:], "@"); at >= 0 && !strings.Contains(raw[i+3:i+3+at], "/") {
+			return raw[:i+3] + "****@" + raw[i+3+at+1:]
+		}
+	}
+	return raw
+}

@@ -1,0 +1,227 @@
+package harvest
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/robfig/cron"
+	"gopkg.in/yaml.v3"
+
+	"contextworker/internal/feed"
+	"contextworker/internal/product"
+	"contextworker/internal/secret"
+)
+
+// Config is the harvest module's section of temporal.yaml (modules.harvest).
+type Config struct {
+	Suppliers []Supplier `yaml:"suppliers"`
+	// Partitions splits a run's merge into this many independent
+	// activities; Parallelism of them run at once (across all workers).
+	Partitions  int `yaml:"partitions"`
+	Parallelism int `yaml:"parallelism"`
+	// BatchSize is the number of rows staged per transaction: the
+	// checkpoint granularity of the Stage activity.
+	BatchSize int `yaml:"batch_size"`
+	// MaxFeedBytes caps a feed's size as downloaded; MaxUnpackedBytes caps
+	// it after gzip (against decompression bombs).
+	MaxFeedBytes     int64 `yaml:"max_feed_bytes"`
+	MaxUnpackedBytes int64 `yaml:"max_unpacked_bytes"`
+	// MaxDeactivateShare (0..1) is the largest share of a supplier's active
+	// products one run may deactivate without an approve signal.
+	MaxDeactivateShare float64       `yaml:"max_deactivate_share"`
+	ApprovalTimeout    time.Duration `yaml:"approval_timeout"`
+	HeartbeatTimeout   time.Duration `yaml:"heartbeat_timeout"`
+	StageTimeout       time.Duration `yaml:"stage_timeout"`
+	HTTPTimeout        time.Duration `yaml:"http_timeout"`
+	MaxHistoryEvents   int           `yaml:"max_history_events"`
+	Network            Network       `yaml:"network"`
+}
+
+// Network is the SSRF policy for feed URLs. By default only public
+// addresses are reachable.
+type Network struct {
+	AllowLoopback bool `yaml:"allow_loopback"`
+	AllowPrivate  bool `yaml:"allow_private"`
+	// AllowFiles permits file:// feeds, only below FileRoot when it is set.
+	AllowFiles bool   `yaml:"allow_files"`
+	FileRoot   string `yaml:"file_root"`
+}
+
+// Supplier is one configured supplier feed.
+type Supplier struct {
+	Code            string            `yaml:"code"`
+	Tenant          string            `yaml:"tenant"`
+	Feed            Feed              `yaml:"feed"`
+	Mapping         map[string]string `yaml:"mapping"`
+	DefaultCurrency string            `yaml:"default_currency"`
+	// Schedule is an optional cron expression; the supplier then gets a
+	// Temporal Schedule (overlap policy skip).
+	Schedule string `yaml:"schedule"`
+}
+
+// Feed says where and how to read a supplier's feed.
+type Feed struct {
+	URL    string `yaml:"url"`
+	Format string `yaml:"format"`
+	// Delimiter for CSV; default ",".
+	Delimiter string `yaml:"delimiter"`
+	// RecordElement names the record element of an XML feed.
+	RecordElement string `yaml:"record_element"`
+	// RecordPath names the property holding the array of a JSON feed.
+	RecordPath string `yaml:"record_path"`
+	Sheet      string `yaml:"sheet"`
+	Encoding   string `yaml:"encoding"`
+	// Gzip is detected from the content; this only documents intent.
+	Gzip    bool                   `yaml:"gzip"`
+	Headers map[string]HeaderValue `yaml:"headers"`
+}
+
+// HeaderValue is an HTTP header value: a plain string, or a secret
+// reference ({env: NAME}, {file: path}, {credential: name}) for tokens.
+type HeaderValue struct {
+	Value  string
+	Secret secret.Ref
+}
+
+// UnmarshalYAML accepts a string or a secret reference mapping.
+func (h *HeaderValue) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		h.Value = n.Value
+		return nil
+	}
+	return n.Decode(&h.Secret)
+}
+
+// Resolve returns the header value.
+func (h HeaderValue) Resolve(env secret.Lookup) (string, error) {
+	if h.Secret.IsZero() {
+		return h.Value, nil
+	}
+	return h.Secret.Resolve(env)
+}
+
+// DefaultConfig returns the harvest defaults.
+func DefaultConfig() *Config {
+	return &Config{
+		Partitions:         8,
+		Parallelism:        4,
+		BatchSize:          20000,
+		MaxFeedBytes:       2 << 30,
+		MaxUnpackedBytes:   8 << 30,
+		MaxDeactivateShare: 0.2,
+		ApprovalTimeout:    24 * time.Hour,
+		HeartbeatTimeout:   30 * time.Second,
+		StageTimeout:       6 * time.Hour,
+		HTTPTimeout:        30 * time.Second,
+		MaxHistoryEvents:   5000,
+	}
+}
+
+// Supplier finds a configured supplier.
+func (c *Config) Supplier(tenant, code string) (Supplier, bool) {
+	for _, s := range c.Suppliers {
+		if s.Tenant == tenant && s.Code == code {
+			return s, true
+		}
+	}
+	return Supplier{}, false
+}
+
+// Validate reports every problem, each naming its field.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	if c.Partitions < 1 || c.Partitions > 1024 {
+		add("partitions", "must be 1..1024, got %d", c.Partitions)
+	}
+	if c.Parallelism < 1 {
+		add("parallelism", "must be >= 1, got %d", c.Parallelism)
+	}
+	if c.BatchSize < 100 {
+		add("batch_size", "must be >= 100, got %d", c.BatchSize)
+	}
+	if c.MaxFeedBytes < 1 {
+		add("max_feed_bytes", "must be > 0, got %d", c.MaxFeedBytes)
+	}
+	if c.MaxUnpackedBytes < c.MaxFeedBytes {
+		add("max_unpacked_bytes", "must be >= max_feed_bytes")
+	}
+	if c.MaxDeactivateShare < 0 || c.MaxDeactivateShare > 1 {
+		add("max_deactivate_share", "must be between 0 and 1, got %v", c.MaxDeactivateShare)
+	}
+	for path, d := range map[string]time.Duration{"approval_timeout": c.ApprovalTimeout, "heartbeat_timeout": c.HeartbeatTimeout, "stage_timeout": c.StageTimeout, "http_timeout": c.HTTPTimeout} {
+		if d <= 0 {
+			add(path, "must be > 0, got %s", d)
+		}
+	}
+	if c.MaxHistoryEvents != 0 && c.MaxHistoryEvents < 200 {
+		add("max_history_events", "must be 0 (server decides) or >= 200, got %d", c.MaxHistoryEvents)
+	}
+	seen := make(map[string]bool)
+	for i, s := range c.Suppliers {
+		p := fmt.Sprintf("suppliers[%d]", i)
+		if s.Code == "" || s.Tenant == "" {
+			add(p, "code and tenant are required")
+		}
+		key := s.Tenant + "/" + s.Code
+		if seen[key] {
+			add(p, "supplier %q of tenant %q is listed twice", s.Code, s.Tenant)
+		}
+		seen[key] = true
+		if err := ValidateFeed(s.Feed.URL, s.Feed.Format, s.Feed.Delimiter, s.Feed.RecordElement); err != nil {
+			add(p+".feed", "%v", err)
+		}
+		if s.Mapping != nil {
+			if err := product.Mapping(s.Mapping).Validate(); err != nil {
+				add(p+".mapping", "%v", err)
+			}
+		}
+		if s.DefaultCurrency != "" && !product.IsCurrency(strings.ToUpper(s.DefaultCurrency)) {
+			add(p+".default_currency", "%q is not an ISO 4217 currency code", s.DefaultCurrency)
+		}
+		if s.Schedule != "" {
+			if _, err := cron.ParseStandard(s.Schedule); err != nil {
+				add(p+".schedule", "%q is not a cron expression: %v", s.Schedule, err)
+			}
+		}
+		for name, h := range s.Feed.Headers {
+			if !h.Secret.IsZero() {
+				if err := h.Secret.Validate(); err != nil {
+					add(p+".feed.headers."+name, "%v", err)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateFeed checks a feed URL, format and format options.
+func ValidateFeed(rawURL, format, delimiter, recordElement string) error {
+	var errs []error
+	u, err := url.Parse(rawURL)
+	switch {
+	case rawURL == "":
+		errs = append(errs, errors.New("url: missing"))
+	case err != nil:
+		errs = append(errs, fmt.Errorf("url: %q does not parse", rawURL))
+	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file":
+		errs = append(errs, fmt.Errorf("url: %q must be http(s):// or file://", rawURL))
+	}
+	f, err := feed.ParseFormat(format)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("format: %w", err))
+	}
+	if f == feed.XML && recordElement == "" {
+		errs = append(errs, errors.New("record_element: required for xml feeds"))
+	}
+	if delimiter != "" && utf8.RuneCountInString(delimiter) != 1 {
+		errs = append(errs, fmt.Errorf("delimiter: %q must be one character", delimiter))
+	}
+	return errors.Join(errs...)
+}

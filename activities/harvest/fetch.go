@@ -1,0 +1,237 @@
+package harvest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// Error types of non-retryable harvest failures, for callers and tests.
+const (
+	ErrTypeFeedBroken   = "FeedBroken"
+	ErrTypeFeedRefused  = "FeedRefused"
+	ErrTypeFeedTooLarge = "FeedTooLarge"
+	ErrTypeBadConfig    = "BadConfig"
+)
+
+func nonRetryable(kind, format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), kind, nil)
+}
+
+// validators identify one version of a feed: ETag and Last-Modified for
+// HTTP, size and modification time for files.
+type validators struct {
+	ETag         string
+	LastModified string
+	Length       int64
+}
+
+func (v validators) same(o validators) bool {
+	if v.ETag != "" || o.ETag != "" {
+		return v.ETag == o.ETag
+	}
+	return v.LastModified == o.LastModified && v.Length == o.Length
+}
+
+// fetched is an open feed body.
+type fetched struct {
+	Body        io.ReadCloser
+	Validators  validators
+	NotModified bool
+}
+
+// fetcher opens feeds under the SSRF policy.
+type fetcher struct {
+	net     Network
+	client  *http.Client
+	maxSize int64
+}
+
+func newFetcher(n Network, timeout time.Duration, maxSize int64) *fetcher {
+	f := &fetcher{net: n, maxSize: maxSize}
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: f.checkAddr}
+	f.client = &http.Client{
+		Transport: &http.Transport{
+			// No proxy: the address check must see the real destination.
+			Proxy:                 nil,
+			DialContext:           dialer.DialContext,
+			TLSHandshakeTimeout:   timeout,
+			ResponseHeaderTimeout: timeout,
+			MaxIdleConnsPerHost:   4,
+			// Keep gzip on the wire; feed.Open detects and unpacks it,
+			// so the size limit applies to the bytes really sent.
+			DisableCompression: true,
+		},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("stopped after 5 redirects")
+			}
+			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+				return fmt.Errorf("redirect to %q refused", req.URL.Scheme)
+			}
+			return nil
+		},
+	}
+	return f
+}
+
+// checkAddr runs for every connection, after DNS resolution, so a host name
+// that resolves (or re-resolves) to a private address is refused too.
+func (f *fetcher) checkAddr(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return fmt.Errorf("address %q is not an IP", host)
+	}
+	return f.allowedIP(ip)
+}
+
+// errSSRF marks a connection refused by the network policy.
+var errSSRF = errors.New("refused by the feed network policy")
+
+func (f *fetcher) allowedIP(ip net.IP) error {
+	switch {
+	case ip.IsLoopback():
+		if f.net.AllowLoopback {
+			return nil
+		}
+		return fmt.Errorf("%w: %s is a loopback address (set network.allow_loopback)", errSSRF, ip)
+	case ip.IsPrivate(), ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(), ip.IsUnspecified(), ip.IsMulticast(), ip.IsInterfaceLocalMulticast():
+		if f.net.AllowPrivate {
+			return nil
+		}
+		return fmt.Errorf("%w: %s is a private, link-local or special address (set network.allow_private)", errSSRF, ip)
+	}
+	return nil
+}
+
+// open opens the feed. prev, when set, makes an HTTP request conditional.
+func (f *fetcher) open(ctx context.Context, rawURL string, headers map[string]string, prev *validators) (*fetched, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, nonRetryable(ErrTypeBadConfig, "feed url %q does not parse", rawURL)
+	}
+	switch u.Scheme {
+	case "file":
+		return f.openFile(u)
+	case "http", "https":
+		return f.openHTTP(ctx, u, headers, prev)
+	}
+	return nil, nonRetryable(ErrTypeBadConfig, "feed url %q: scheme must be http, https or file", rawURL)
+}
+
+func (f *fetcher) openFile(u *url.URL) (*fetched, error) {
+	if !f.net.AllowFiles {
+		return nil, nonRetryable(ErrTypeFeedRefused, "file:// feeds are not allowed (set network.allow_files)")
+	}
+	path := filepath.Clean(u.Path)
+	if f.net.FileRoot != "" {
+		root, _ := filepath.Abs(f.net.FileRoot)
+		if rel, err := filepath.Rel(root, path); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return nil, nonRetryable(ErrTypeFeedRefused, "file %s is outside network.file_root %s", path, root)
+		}
+	}
+	fh, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nonRetryable(ErrTypeFeedBroken, "feed file %s does not exist", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open feed %s: %w", path, err)
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	if st.IsDir() {
+		fh.Close()
+		return nil, nonRetryable(ErrTypeFeedBroken, "feed %s is a directory", path)
+	}
+	if st.Size() > f.maxSize {
+		fh.Close()
+		return nil, nonRetryable(ErrTypeFeedTooLarge, "feed %s is %d bytes, over max_feed_bytes %d", path, st.Size(), f.maxSize)
+	}
+	return &fetched{Body: fh, Validators: validators{Length: st.Size(), LastModified: st.ModTime().UTC().Format(time.RFC3339Nano)}}, nil
+}
+
+func (f *fetcher) openHTTP(ctx context.Context, u *url.URL, headers map[string]string, prev *validators) (*fetched, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, nonRetryable(ErrTypeBadConfig, "feed request: %v", err)
+	}
+	req.Header.Set("User-Agent", "contextworker-harvest/1")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	if prev != nil {
+		if prev.ETag != "" {
+			req.Header.Set("If-None-Match", prev.ETag)
+		}
+		if prev.LastModified != "" {
+			req.Header.Set("If-Modified-Since", prev.LastModified)
+		}
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		if errors.Is(err, errSSRF) {
+			return nil, nonRetryable(ErrTypeFeedRefused, "feed %s: %v", u.Redacted(), errors.Unwrap(err))
+		}
+		return nil, fmt.Errorf("feed %s: %w", u.Redacted(), err) // network trouble: retry
+	}
+	v := validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Length: resp.ContentLength}
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		resp.Body.Close()
+		return &fetched{NotModified: true, Validators: *prev}, nil
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		resp.Body.Close()
+		return nil, fmt.Errorf("feed %s: HTTP %s (will retry)", u.Redacted(), resp.Status)
+	case resp.StatusCode != http.StatusOK:
+		resp.Body.Close()
+		return nil, nonRetryable(ErrTypeFeedBroken, "feed %s: HTTP %s", u.Redacted(), resp.Status)
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/html" || mt == "application/xhtml+xml" {
+		resp.Body.Close()
+		return nil, nonRetryable(ErrTypeFeedBroken, "feed %s is an HTML page (Content-Type %s), not a feed: check the URL and credentials", u.Redacted(), mt)
+	}
+	if resp.ContentLength > f.maxSize {
+		resp.Body.Close()
+		return nil, nonRetryable(ErrTypeFeedTooLarge, "feed %s is %d bytes, over max_feed_bytes %d", u.Redacted(), resp.ContentLength, f.maxSize)
+	}
+	return &fetched{Body: resp.Body, Validators: v}, nil
+}
+
+// limitReader fails, rather than truncating, when more than max bytes come.
+type limitReader struct {
+	r    io.Reader
+	n    int64
+	max  int64
+	what string
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if l.n > l.max {
+		return n, nonRetryable(ErrTypeFeedTooLarge, "feed is over %s %d bytes", l.what, l.max)
+	}
+	return n, err
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,399 @@
+package harvest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"contextworker/internal/feed"
+	"contextworker/internal/product"
+	wf "contextworker/workflows/harvest"
+)
+
+// stageColumns are the staging table's columns, in CopyFrom order.
+var stageColumns = []string{"row_no", "part", "sku", "name", "description", "brand", "gtin", "price", "currency",
+	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash"}
+
+const stageDDL = `CREATE UNLOGGED TABLE IF NOT EXISTS %s (
+	row_no bigint NOT NULL, part integer NOT NULL, sku text NOT NULL, name text NOT NULL,
+	description text, brand text, gtin text, price numeric(18,4) NOT NULL, currency text NOT NULL,
+	stock bigint, availability text NOT NULL, category_path text[], product_url text, image_urls text[],
+	attributes jsonb, content_hash text NOT NULL)`
+
+// checkpoint is the Stage activity's durable progress (harvest_stage_progress).
+type checkpoint struct {
+	Rows     int64 `json:"rows_consumed"`
+	Valid    int64 `json:"valid"`
+	Rejected int64 `json:"rejected"`
+	Bytes    int64 `json:"bytes"`
+	Attempts int   `json:"attempts"`
+	Resumed  int64 `json:"resumed_from"`
+	v        validators
+}
+
+// Stage streams the feed into the run's staging table, BatchSize rows per
+// transaction. Each transaction also writes that batch's rejects and the
+// checkpoint, so staging is exactly-once: a retry (after a crash, say)
+// fetches the feed again and skips the rows the checkpoint covers. If the
+// feed changed in between, staging restarts from zero.
+func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, error) {
+	table := stageTable(plan.RunID)
+	log := activity.GetLogger(ctx)
+	if _, err := a.DB.Exec(ctx, fmt.Sprintf(stageDDL, table)); err != nil {
+		return wf.StageResult{}, fmt.Errorf("stage: create table: %w", err)
+	}
+	cp, found, err := a.loadCheckpoint(ctx, plan.RunID)
+	if err != nil {
+		return wf.StageResult{}, err
+	}
+	if !found {
+		if err := a.resetStage(ctx, plan); err != nil {
+			return wf.StageResult{}, err
+		}
+	}
+	cp.Attempts++
+	cp.Resumed = cp.Rows
+	if cp.Rows > 0 {
+		log.Info("resuming staging from checkpoint", "rows_consumed", cp.Rows, "attempt", cp.Attempts)
+	}
+
+	var prev *validators
+	if plan.Conditional && cp.Rows == 0 {
+		prev, err = a.lastValidators(ctx, plan)
+		if err != nil {
+			return wf.StageResult{}, err
+		}
+	}
+	hdrs, err := a.headers(plan)
+	if err != nil {
+		return wf.StageResult{}, err
+	}
+	fetched, err := a.fetch.open(ctx, plan.FeedURL, hdrs, prev)
+	if err != nil {
+		return wf.StageResult{}, err
+	}
+	if fetched.NotModified {
+		log.Info("feed not modified since the last successful run")
+		_, err := a.DB.Exec(ctx, `UPDATE harvest_runs SET staged_at = now(), stage_attempts = $2 WHERE run_id = $1`, plan.RunID, cp.Attempts)
+		return wf.StageResult{Unchanged: true, Attempts: cp.Attempts}, err
+	}
+	defer fetched.Body.Close()
+	if cp.Rows > 0 && !cp.v.same(fetched.Validators) {
+		log.Warn("feed changed since the checkpoint was written; staging again from the start")
+		if err := a.resetStage(ctx, plan); err != nil {
+			return wf.StageResult{}, err
+		}
+		cp = checkpoint{Attempts: cp.Attempts}
+	}
+	cp.v = fetched.Validators
+
+	opts, err := feedOptions(plan)
+	if err != nil {
+		return wf.StageResult{}, err
+	}
+	norm, err := product.NewNormalizer(product.Options{Mapping: product.Mapping(plan.Mapping), Format: plan.Format, DefaultCurrency: plan.DefaultCurrency})
+	if err != nil {
+		return wf.StageResult{}, nonRetryable(ErrTypeBadConfig, "normalizer: %v", err)
+	}
+	raw := &limitReader{r: fetched.Body, max: a.Config.MaxFeedBytes, what: "max_feed_bytes"}
+	unpacked, err := feed.Decompress(raw)
+	if err != nil {
+		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n, fetched.Validators.Length)
+	}
+	sniffed, err := feed.Sniff(&limitReader{r: unpacked, max: a.Config.MaxUnpackedBytes, what: "max_unpacked_bytes"})
+	if err != nil {
+		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n, fetched.Validators.Length)
+	}
+	reader, err := feed.NewReader(sniffed, opts)
+	if err != nil {
+		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n, fetched.Validators.Length)
+	}
+	defer reader.Close()
+
+	src := &stageSource{reader: reader, norm: norm, parts: uint32(plan.Partitions), skipTo: cp.Rows, batch: a.Config.BatchSize, skuField: skuFieldOf(plan)}
+	for !src.eof {
+		src.startBatch()
+		err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{strings.Trim(table, `"`)}, stageColumns, src); err != nil {
+				if src.err != nil {
+					return src.err
+				}
+				return fmt.Errorf("stage: copy rows: %w", err)
+			}
+			if src.err != nil {
+				return src.err
+			}
+			if len(src.rejects) > 0 {
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"harvest_rejects"}, []string{"run_id", "row_no", "sku", "reason", "raw"},
+					pgx.CopyFromSlice(len(src.rejects), func(i int) ([]any, error) {
+						r := src.rejects[i]
+						return []any{plan.RunID, r.row, nullable(r.sku), r.reason, r.raw}, nil
+					})); err != nil {
+					return fmt.Errorf("stage: copy rejects: %w", err)
+				}
+			}
+			next := cp
+			next.Rows = max(cp.Rows, src.lastRow)
+			next.Valid += src.valid
+			next.Rejected += int64(len(src.rejects))
+			next.Bytes = raw.n
+			if err := saveCheckpoint(ctx, tx, plan.RunID, next); err != nil {
+				return err
+			}
+			cp = next
+			return nil
+		})
+		if err != nil {
+			return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n, fetched.Validators.Length)
+		}
+		activity.RecordHeartbeat(ctx, cp)
+	}
+	return a.sealStage(ctx, plan, cp)
+}
+
+// sealStage indexes the staging table, rejects superseded duplicate SKUs
+// (the last occurrence in the feed wins) and records the staging counts.
+func (a *Activities) sealStage(ctx context.Context, plan wf.Plan, cp checkpoint) (wf.StageResult, error) {
+	table := stageTable(plan.RunID)
+	res := wf.StageResult{Bytes: cp.Bytes, RowsRead: cp.Valid + cp.Rejected, Attempts: cp.Attempts, ResumedFrom: cp.Resumed}
+	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (part, sku, row_no)`,
+			pgx.Identifier{strings.Trim(table, `"`) + "_part"}.Sanitize(), table)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO harvest_rejects (run_id, row_no, sku, reason, raw)
+			SELECT $1, row_no, sku, 'sku: duplicate, superseded by row ' || keep, '' FROM (
+				SELECT row_no, sku, max(row_no) OVER (PARTITION BY part, sku) AS keep FROM %s) d
+			WHERE row_no < keep ON CONFLICT (run_id, row_no) DO NOTHING`, table), plan.RunID); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM harvest_rejects WHERE run_id = $1 AND reason LIKE 'sku: duplicate, %'`,
+			plan.RunID).Scan(&res.Duplicates); err != nil {
+			return err
+		}
+		res.Valid = cp.Valid - res.Duplicates
+		res.Rejected = cp.Rejected + res.Duplicates
+		_, err := tx.Exec(ctx, `UPDATE harvest_runs SET feed_bytes = $2, rows_read = $3, rows_valid = $4, rows_rejected = $5,
+				rows_duplicate = $6, stage_attempts = $7, resumed_from_row = $8, etag = $9, last_modified = $10, staged_at = now()
+			WHERE run_id = $1`, plan.RunID, res.Bytes, res.RowsRead, res.Valid, res.Rejected, res.Duplicates,
+			res.Attempts, res.ResumedFrom, nullable(cp.v.ETag), nullable(cp.v.LastModified))
+		return err
+	})
+	if err != nil {
+		return wf.StageResult{}, fmt.Errorf("stage: seal: %w", err)
+	}
+	return res, nil
+}
+
+// classifyFeedErr turns a broken feed into a non-retryable failure and
+// leaves transient trouble (network, database) retryable.
+func classifyFeedErr(ctx context.Context, err error, got, want int64) error {
+	var appErr *temporal.ApplicationError
+	switch {
+	case errors.As(err, &appErr):
+		return err
+	case errors.Is(err, feed.ErrHTML):
+		return nonRetryable(ErrTypeFeedBroken, "feed is an HTML page, not a feed: %v", err)
+	case errors.Is(err, feed.ErrMalformed):
+		return nonRetryable(ErrTypeFeedBroken, "feed is broken: %v", err)
+	case errors.Is(err, io.ErrUnexpectedEOF) && want > 0 && got < want:
+		// The body ended before its Content-Length: a dropped connection
+		// (retry) or a server that truncates (fail after a few tries).
+		if activity.GetInfo(ctx).Attempt >= 3 {
+			return nonRetryable(ErrTypeFeedBroken, "feed is truncated: got %d of %d bytes in %d attempts", got, want, activity.GetInfo(ctx).Attempt)
+		}
+		return fmt.Errorf("feed download ended early (%d of %d bytes): %w", got, want, err)
+	}
+	return err
+}
+
+func (a *Activities) resetStage(ctx context.Context, plan wf.Plan) error {
+	return pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `TRUNCATE `+stageTable(plan.RunID)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM harvest_rejects WHERE run_id = $1`, plan.RunID); err != nil {
+			return err
+		}
+		return saveCheckpoint(ctx, tx, plan.RunID, checkpoint{})
+	})
+}
+
+func (a *Activities) loadCheckpoint(ctx context.Context, runID string) (checkpoint, bool, error) {
+	var cp checkpoint
+	var etag, lm *string
+	var length *int64
+	err := a.DB.QueryRow(ctx, `SELECT rows_consumed, rows_valid, rows_rejected, feed_bytes, etag, last_modified, length, attempts
+		FROM harvest_stage_progress WHERE run_id = $1`, runID).Scan(&cp.Rows, &cp.Valid, &cp.Rejected, &cp.Bytes, &etag, &lm, &length, &cp.Attempts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return checkpoint{}, false, nil
+	}
+	if err != nil {
+		return cp, false, fmt.Errorf("stage: load checkpoint: %w", err)
+	}
+	cp.v = validators{ETag: deref(etag), LastModified: deref(lm), Length: derefInt(length)}
+	return cp, true, nil
+}
+
+func saveCheckpoint(ctx context.Context, tx pgx.Tx, runID string, cp checkpoint) error {
+	_, err := tx.Exec(ctx, `INSERT INTO harvest_stage_progress (run_id, rows_consumed, rows_valid, rows_rejected, feed_bytes, etag, last_modified, length, attempts, resumed_from)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (run_id) DO UPDATE SET rows_consumed = excluded.rows_consumed, rows_valid = excluded.rows_valid,
+			rows_rejected = excluded.rows_rejected, feed_bytes = excluded.feed_bytes, etag = excluded.etag,
+			last_modified = excluded.last_modified, length = excluded.length, attempts = excluded.attempts, resumed_from = excluded.resumed_from`,
+		runID, cp.Rows, cp.Valid, cp.Rejected, cp.Bytes, nullable(cp.v.ETag), nullable(cp.v.LastModified), cp.v.Length, cp.Attempts, cp.Resumed)
+	if err != nil {
+		return fmt.Errorf("stage: save checkpoint: %w", err)
+	}
+	return nil
+}
+
+func (a *Activities) lastValidators(ctx context.Context, plan wf.Plan) (*validators, error) {
+	var etag, lm *string
+	err := a.DB.QueryRow(ctx, `SELECT etag, last_modified FROM harvest_feeds WHERE tenant_id = $1 AND supplier_code = $2 AND feed_url = $3`,
+		plan.TenantID, plan.SupplierCode, plan.FeedURL).Scan(&etag, &lm)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stage: load feed validators: %w", err)
+	}
+	if deref(etag) == "" && deref(lm) == "" {
+		return nil, nil
+	}
+	return &validators{ETag: deref(etag), LastModified: deref(lm)}, nil
+}
+
+type reject struct {
+	row    int64
+	sku    string
+	reason string
+	raw    string
+}
+
+// stageSource feeds CopyFrom from the feed reader, one normalised product
+// at a time, so memory holds one row rather than a batch.
+type stageSource struct {
+	reader feed.Reader
+	norm   *product.Normalizer
+	parts  uint32
+	skipTo int64
+	batch  int
+	// skuField names the feed field holding the SKU, for reject reports.
+	skuField string
+
+	n       int
+	valid   int64
+	lastRow int64
+	rejects []reject
+	values  []any
+	eof     bool
+	err     error
+}
+
+func (s *stageSource) startBatch() {
+	s.n, s.valid, s.rejects = 0, 0, s.rejects[:0]
+}
+
+func (s *stageSource) Next() bool {
+	for {
+		if s.eof || s.err != nil || s.n >= s.batch {
+			return false
+		}
+		rec, err := s.reader.Next()
+		if errors.Is(err, io.EOF) {
+			s.eof = true
+			return false
+		}
+		var recErr *feed.RecordError
+		if errors.As(err, &recErr) {
+			s.lastRow = recErr.Row
+			if recErr.Row > s.skipTo {
+				s.n++
+				s.rejects = append(s.rejects, reject{row: recErr.Row, reason: "unreadable record: " + recErr.Err.Error(), raw: recErr.Raw})
+			}
+			continue
+		}
+		if err != nil {
+			s.err = err
+			return false
+		}
+		s.lastRow = rec.Row
+		if rec.Row <= s.skipTo {
+			continue // staged before the checkpoint
+		}
+		s.n++
+		p, err := s.norm.Normalize(rec)
+		if err != nil {
+			s.rejects = append(s.rejects, reject{row: rec.Row, sku: truncate(rec.Get(s.skuField), 128), reason: err.Error(), raw: rec.Raw})
+			continue
+		}
+		s.valid++
+		s.values = rowValues(s.values[:0], rec.Row, s.parts, &p)
+		return true
+	}
+}
+
+func (s *stageSource) Values() ([]any, error) { return s.values, nil }
+func (s *stageSource) Err() error             { return s.err }
+
+func rowValues(v []any, row int64, parts uint32, p *product.Product) []any {
+	h := fnv.New32a()
+	h.Write([]byte(p.SKU))
+	var price pgtype.Numeric
+	_ = price.Scan(p.Price.String()) // Decimal.String is always a valid numeric
+	var attrs any
+	if len(p.Attributes) > 0 {
+		attrs = p.Attributes
+	}
+	return append(v, row, int32(h.Sum32()%parts), p.SKU, p.Name, p.Description, p.Brand, nullable(p.GTIN), price,
+		p.Currency, p.Stock, string(p.Availability), p.CategoryPath, nullable(p.URL), p.Images, attrs, p.Hash())
+}
+
+// skuFieldOf is the feed field that holds SKUs, for reject reports.
+func skuFieldOf(plan wf.Plan) string {
+	if f, ok := plan.Mapping["sku"]; ok {
+		return f
+	}
+	return product.DefaultMapping(plan.Format)["sku"]
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func derefInt(n *int64) int64 {
+	if n == nil {
+		return 0
+	}
+	return *n
+}

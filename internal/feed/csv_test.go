@@ -1,0 +1,159 @@
+package feed
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/encoding/charmap"
+)
+
+func TestCSV(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		opts Options
+		want want
+	}{
+		{
+			name: "good",
+			file: "good.csv",
+			want: want{records: []Record{
+				{Row: 1, Fields: fs("sku", "A-1", "name", "Widget", "price", "10.50", "images", "a.jpg", "images", "b.jpg")},
+				{Row: 2, Fields: fs("sku", "A-2", "name", "Gadget, large", "price", "1999.99", "images", "c.jpg")},
+				{Row: 3, Fields: fs("sku", "A-3", "name", "Multi\nline \"quoted\"", "price", "0.10")},
+				{Row: 4, Fields: fs("sku", "A-4", "name", "spaced")},
+			}},
+		},
+		{
+			name: "semicolon and CRLF",
+			file: "semicolon.csv",
+			opts: Options{Delimiter: ';'},
+			want: want{records: []Record{
+				{Row: 1, Fields: fs("sku", "B-1", "name", "Ремень кожаный", "price", "100,50")},
+				{Row: 2, Fields: fs("sku", "B-2", "name", "Сумка; большая", "price", "2500")},
+			}},
+		},
+		{
+			name: "tab",
+			file: "tab.tsv",
+			opts: Options{Delimiter: '\t'},
+			want: want{records: []Record{{Row: 1, Fields: fs("sku", "T-1", "name", "Tab item", "price", "5")}}},
+		},
+		{
+			name: "pipe",
+			file: "pipe.csv",
+			opts: Options{Delimiter: '|'},
+			want: want{records: []Record{{Row: 1, Fields: fs("sku", "P-1", "name", "Pipe item", "price", "7.25")}}},
+		},
+		{
+			name: "byte order mark",
+			file: "bom.csv",
+			want: want{records: []Record{{Row: 1, Fields: fs("sku", "C-1", "name", "Cable")}}},
+		},
+		{
+			name: "wrong field count rejects rows and goes on",
+			file: "wrong_field_count.csv",
+			want: want{
+				records: []Record{
+					{Row: 1, Fields: fs("sku", "A-1", "name", "Widget", "price", "10")},
+					{Row: 4, Fields: fs("sku", "A-4", "name", "Last", "price", "40")},
+				},
+				rejected: []int64{2, 3},
+			},
+		},
+		{
+			name: "misplaced quotes reject rows and go on",
+			file: "bare_quote.csv",
+			want: want{
+				records:  []Record{{Row: 3, Fields: fs("sku", "A-3", "name", "Gadget")}},
+				rejected: []int64{1, 2},
+			},
+		},
+		{
+			name: "truncated inside a quoted field",
+			file: "truncated_quote.csv",
+			want: want{
+				records: []Record{{Row: 1, Fields: fs("sku", "A-1", "name", "Widget")}},
+				err:     ErrMalformed,
+			},
+		},
+		{name: "empty file", file: "empty.csv", want: want{err: ErrMalformed}},
+		{name: "header without names", file: "no_names.csv", want: want{err: ErrMalformed}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Format = CSV
+			check(t, run(t, readFile(t, tt.file), tt.opts), tt.want)
+		})
+	}
+}
+
+func TestCSVRaw(t *testing.T) {
+	got := run(t, readFile(t, "wrong_field_count.csv"), Options{Format: CSV})
+	if raw := got.records[0].Raw; raw != "A-1,Widget,10" {
+		t.Errorf("record Raw = %q, want %q", raw, "A-1,Widget,10")
+	}
+	if raw := got.rejected[0].Raw; raw != "A-2,Gadget" {
+		t.Errorf("RecordError Raw = %q, want %q", raw, "A-2,Gadget")
+	}
+	if msg := got.rejected[0].Error(); !strings.Contains(msg, "2 fields, the header has 3") {
+		t.Errorf("RecordError %q does not explain the field count", msg)
+	}
+}
+
+func TestCSVEncoding(t *testing.T) {
+	text := "sku;name\nE-1;Зонт\n"
+	data, err := charmap.Windows1251.NewEncoder().Bytes([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := run(t, data, Options{Format: CSV, Delimiter: ';', Encoding: "windows-1251"})
+	check(t, got, want{records: []Record{{Row: 1, Fields: fs("sku", "E-1", "name", "Зонт")}}})
+}
+
+func TestCSVInvalidUTF8(t *testing.T) {
+	got := run(t, []byte("sku,name\nX-1,caf\xe9\n"), Options{Format: CSV})
+	check(t, got, want{records: []Record{{Row: 1, Fields: fs("sku", "X-1", "name", "caf\uFFFD")}}})
+}
+
+func TestCSVRecordTooLarge(t *testing.T) {
+	// An unterminated quote swallows the rest of the feed; the bound stops
+	// it from being buffered.
+	data := "sku,name\nA-1,ok\nA-2,\"open\n" + strings.Repeat("x,y\n", 1000)
+	got := run(t, []byte(data), Options{Format: CSV, maxRecord: 512})
+	check(t, got, want{records: []Record{{Row: 1, Fields: fs("sku", "A-1", "name", "ok")}}, err: ErrMalformed})
+}
+
+func TestCSVLongRaw(t *testing.T) {
+	long := strings.Repeat("ж", 300)
+	got := run(t, []byte("a,b\n"+long+","+long+"\n"), Options{Format: CSV})
+	if n := len(got.records[0].Raw); n > maxRaw || n < maxRaw-2 {
+		t.Errorf("Raw is %d bytes, want about %d", n, maxRaw)
+	}
+}
+
+func TestCSVReadError(t *testing.T) {
+	boom := errors.New("connection reset")
+	r, err := NewReader(&failAfter{r: strings.NewReader("a\n1\n"), err: boom}, Options{Format: CSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, r)
+	if !errors.Is(got.err, boom) || errors.Is(got.err, ErrMalformed) {
+		t.Fatalf("final error %v, want the read error, not ErrMalformed", got.err)
+	}
+}
+
+// failAfter reads r and then fails with err, like a dropped connection.
+type failAfter struct {
+	r   *strings.Reader
+	err error
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	if f.r.Len() == 0 {
+		return 0, f.err
+	}
+	return f.r.Read(p)
+}

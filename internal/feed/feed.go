@@ -1,0 +1,285 @@
+// Package feed streams supplier product feeds (CSV, JSON, JSON Lines, XML,
+// Yandex Market Language and XLSX) into generic name/value records, one
+// record at a time.
+//
+// Feeds hold from a hundred thousand to millions of records and may be
+// gigabytes long, so every reader keeps memory bounded by the size of one
+// record (plus, for YML, the category tree), never by the size of the feed.
+// A single record larger than 64 MiB is treated as a broken feed rather than
+// buffered.
+//
+// The package must never do network I/O (callers hand it an io.Reader) and
+// must know nothing about products: it does not interpret field names or
+// values. Mapping fields onto products is another package's job.
+//
+// The usual pipeline is Decompress, then Sniff, then NewReader; Open does all
+// three.
+package feed
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/unicode"
+)
+
+// Format names the syntax of a feed.
+type Format string
+
+// The supported feed formats.
+const (
+	// CSV is delimiter-separated text whose first row is the header.
+	CSV Format = "csv"
+	// JSON is a top-level array of objects, or an object holding that
+	// array under Options.RecordPath.
+	JSON Format = "json"
+	// JSONL is one JSON object per line; blank lines are skipped.
+	JSONL Format = "jsonl"
+	// XML holds records as elements named Options.RecordElement, at any depth.
+	XML Format = "xml"
+	// YML is Yandex Market Language: <yml_catalog><shop><categories>…
+	// <offers><offer>…; every <offer> is a record.
+	YML Format = "yml"
+	// XLSX is an Excel workbook; the first row of the sheet is the header.
+	XLSX Format = "xlsx"
+)
+
+// formats lists the valid formats in the order error messages show them.
+var formats = []Format{CSV, JSON, JSONL, XML, YML, XLSX}
+
+// ParseFormat returns the Format named by s, ignoring case, surrounding
+// white space and a leading dot (so a file extension works). "ndjson" is
+// accepted as JSONL.
+func ParseFormat(s string) (Format, error) {
+	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), ".")
+	if name == "ndjson" {
+		return JSONL, nil
+	}
+	for _, f := range formats {
+		if string(f) == name {
+			return f, nil
+		}
+	}
+	valid := make([]string, len(formats))
+	for i, f := range formats {
+		valid[i] = string(f)
+	}
+	return "", fmt.Errorf("feed: parse format: unknown format %q (valid: %s)", s, strings.Join(valid, ", "))
+}
+
+// Options configures NewReader.
+type Options struct {
+	// Format is the syntax of the feed; required.
+	Format Format
+	// Delimiter separates CSV fields; 0 means ','. Typical others are ';',
+	// '\t' and '|'.
+	Delimiter rune
+	// RecordElement is the local name of the XML elements that are records;
+	// required for XML.
+	RecordElement string
+	// RecordPath optionally names the property of a top-level JSON object
+	// that holds the array of records, e.g. "products" for
+	// {"products":[…]}. Dots descend into nested objects ("data.items").
+	RecordPath string
+	// Sheet optionally names the XLSX worksheet; empty means the first.
+	Sheet string
+	// Encoding optionally names the character encoding of a CSV, JSON or
+	// JSONL feed ("windows-1251", "koi8-r", …; WHATWG labels). Empty means
+	// UTF-8. XML and YML feeds declare their encoding in the XML
+	// declaration, which is honoured without this option; setting it
+	// overrides the declaration.
+	Encoding string
+
+	// maxRecord overrides maxRecordBytes in tests.
+	maxRecord int64
+}
+
+// maxRecordBytes bounds one record's source text. A longer record almost
+// always means a broken feed (an unterminated quote swallowing the rest of a
+// CSV file, a missing closing tag), and buffering it would make memory grow
+// with the feed.
+const maxRecordBytes = 64 << 20
+
+func (o Options) recordLimit() int64 {
+	if o.maxRecord > 0 {
+		return o.maxRecord
+	}
+	return maxRecordBytes
+}
+
+// Field is one name/value pair of a record. Value is never empty: empty
+// cells, empty elements and JSON nulls produce no Field.
+type Field struct{ Name, Value string }
+
+// Record is one record of a feed. A Record owns its memory: callers may keep
+// it after the next call to Next.
+type Record struct {
+	// Row is the 1-based ordinal of the record in the feed: the data row
+	// after the header for CSV and XLSX (blank rows are not counted), the
+	// array index+1 for JSON, the non-blank line ordinal for JSONL, the
+	// record element ordinal for XML and YML.
+	Row int64
+	// Fields are in document order; a Name repeats for multi-valued data.
+	// Names are built as follows: CSV and XLSX use the trimmed header cell;
+	// JSON joins nested object keys with "." and repeats a name for every
+	// array element; XML uses "@attr" for the record's attributes, the child
+	// name for a child's text, "parent.child" for nested children and
+	// "child@attr" for a child's attributes; YML adds "param:<name>" and
+	// "categoryPath". Values are valid UTF-8. Values are trimmed of
+	// surrounding white space except JSON strings, which are kept exactly.
+	Fields []Field
+	// Raw is a short excerpt of the source for error reports: at most 256
+	// bytes of valid UTF-8.
+	Raw string
+}
+
+// Get returns the first value of the field called name, or "".
+func (r Record) Get(name string) string {
+	for _, f := range r.Fields {
+		if f.Name == name {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// All returns every value of the field called name, in document order, or
+// nil.
+func (r Record) All(name string) []string {
+	var vs []string
+	for _, f := range r.Fields {
+		if f.Name == name {
+			vs = append(vs, f.Value)
+		}
+	}
+	return vs
+}
+
+// Reader yields the records of a feed.
+//
+// Next returns io.EOF after the last record. A *RecordError rejects one
+// record and the caller may call Next again; any other error is final and
+// every later call returns it again. Close releases temporary files; it does
+// not close the io.Reader the Reader was made from.
+type Reader interface {
+	Next() (Record, error)
+	Close() error
+}
+
+// ErrHTML reports that a feed is an HTML page, typically a login or error
+// page served instead of the feed.
+var ErrHTML = errors.New("feed is an HTML page")
+
+// ErrMalformed reports that a feed's structure is broken: truncated, invalid
+// JSON or XML, a bad gzip stream, a CSV file without a header and the like.
+// Errors wrapping it say where the problem is.
+var ErrMalformed = errors.New("malformed feed")
+
+// RecordError reports one record that cannot be read although the feed
+// around it can. The caller rejects the record and calls Next again.
+type RecordError struct {
+	// Row is the ordinal the record would have had (see Record.Row).
+	Row int64
+	// Raw is an excerpt of the record's source, as Record.Raw.
+	Raw string
+	// Err says what is wrong with the record.
+	Err error
+}
+
+// Error describes the rejected record.
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("feed: record %d: %v", e.Row, e.Err)
+}
+
+// Unwrap returns e.Err.
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// errClosed is returned by Next after Close.
+var errClosed = errors.New("feed: reader is closed")
+
+// NewReader returns a Reader of the records of r in the format opts.Format.
+// r must already be decompressed (see Decompress). Only XLSX reads from r
+// before the first call to Next: it spools the workbook to a temporary file,
+// because a workbook is a zip archive that cannot be read front to back.
+func NewReader(r io.Reader, opts Options) (Reader, error) {
+	if r == nil {
+		return nil, errors.New("feed: new reader: nil io.Reader")
+	}
+	enc, err := lookupEncoding(opts.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	switch opts.Format {
+	case CSV:
+		c, err := newCSVReader(textReader(r, enc), opts)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	case JSON:
+		return newJSONReader(textReader(r, enc), opts), nil
+	case JSONL:
+		return newJSONLReader(textReader(r, enc), opts), nil
+	case XML:
+		if opts.RecordElement == "" {
+			return nil, errors.New("feed: new reader: xml needs Options.RecordElement (the name of the record elements, e.g. \"offer\")")
+		}
+		return newXMLReader(textReader(r, enc), opts, enc != nil, opts.RecordElement, nil), nil
+	case YML:
+		return newYMLReader(textReader(r, enc), opts, enc != nil), nil
+	case XLSX:
+		x, err := newXLSXReader(r, opts)
+		if err != nil {
+			return nil, err
+		}
+		return x, nil
+	case "":
+		return nil, errors.New("feed: new reader: Options.Format is empty")
+	default:
+		_, err := ParseFormat(string(opts.Format))
+		return nil, fmt.Errorf("feed: new reader: %w", err)
+	}
+}
+
+// Open returns a Reader of a feed exactly as it was downloaded: it
+// decompresses gzip, rejects HTML pages with ErrHTML and then calls
+// NewReader.
+func Open(r io.Reader, opts Options) (Reader, error) {
+	r, err := Decompress(r)
+	if err != nil {
+		return nil, err
+	}
+	if r, err = Sniff(r); err != nil {
+		return nil, err
+	}
+	return NewReader(r, opts)
+}
+
+// lookupEncoding returns the decoder for a WHATWG encoding label, or nil for
+// UTF-8, which needs no decoding.
+func lookupEncoding(label string) (encoding.Encoding, error) {
+	if strings.TrimSpace(label) == "" {
+		return nil, nil
+	}
+	enc, err := htmlindex.Get(strings.TrimSpace(label))
+	if err != nil {
+		return nil, fmt.Errorf("feed: new reader: unknown encoding %q (use a WHATWG label such as \"windows-1251\")", label)
+	}
+	if enc == unicode.UTF8 {
+		return nil, nil
+	}
+	return enc, nil
+}
+
+// malformed builds a final error wrapping ErrMalformed that names the
+// format (op), where in the feed the problem is, and what it is.
+func malformed(op, where, detail string) error {
+	return fmt.Errorf("feed: %s: %s: %w: %s", op, where, ErrMalformed, detail)
+}
+
+// recordAt names the record numbered row in error messages.
+func recordAt(row int64) string { return fmt.Sprintf("record %d", row) }

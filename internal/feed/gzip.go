@@ -1,0 +1,56 @@
+package feed
+
+import (
+	"bufio"
+	"compress/flate"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// gzipMagic starts every gzip stream (RFC 1952).
+const gzipMagic = "\x1f\x8b"
+
+// Decompress returns a reader of the decompressed bytes of r when r starts
+// with the gzip magic bytes, and otherwise a reader of r's bytes unchanged:
+// it peeks and consumes nothing. Suppliers serve feeds gzipped with and
+// without a Content-Encoding header, so the bytes decide, not the metadata.
+// Errors in the gzip stream, at once or while reading, wrap ErrMalformed.
+func Decompress(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReader(r)
+	head, err := br.Peek(len(gzipMagic))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("feed: decompress: %w", err)
+	}
+	if string(head) != gzipMagic {
+		return br, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, gzipError(err)
+	}
+	return &gunzipper{zr: zr}, nil
+}
+
+// gunzipper marks gzip errors as ErrMalformed, so callers need not know that
+// the feed was compressed to classify a failure.
+type gunzipper struct{ zr *gzip.Reader }
+
+func (g *gunzipper) Read(p []byte) (int, error) {
+	n, err := g.zr.Read(p)
+	if err != nil && err != io.EOF {
+		err = gzipError(err)
+	}
+	return n, err
+}
+
+func gzipError(err error) error {
+	var corrupt flate.CorruptInputError
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) ||
+		errors.As(err, &corrupt) {
+		return fmt.Errorf("feed: gzip: %w: %w", ErrMalformed, err)
+	}
+	return fmt.Errorf("feed: gzip: %w", err)
+}

@@ -1,0 +1,273 @@
+package feed
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+
+	"golang.org/x/text/encoding/htmlindex"
+)
+
+// xmlReader streams the elements named record, at any depth, with
+// encoding/xml's tokenizer: only the record being read is in memory. YML is
+// the same walk with a few extra rules (see yml.go).
+type xmlReader struct {
+	op      string // "xml" or "yml", for messages
+	lim     *limiter
+	dec     *xml.Decoder
+	record  string
+	row     int64
+	err     error // final error, returned by every later Next
+	sawRoot bool
+	// decoded is set when Options.Encoding already decoded the input, so
+	// the encoding in the XML declaration must not be applied again.
+	decoded    bool
+	charsetErr error
+	names      nameCache
+	stack      []xmlFrame
+	own        []byte // the record element's own text
+	raw        rawBuf
+	last       int // field count of the previous record, to size the next
+	yml        *ymlState
+}
+
+// xmlFrame is an open element inside a record.
+type xmlFrame struct {
+	name string // the field name: the path below the record
+	text []byte
+	// opaque counts open elements when the frame keeps its whole content as
+	// one value (a YML description holding unescaped HTML).
+	opaque int
+	// param, paramName and unit describe a YML <param>.
+	param           bool
+	paramName, unit string
+}
+
+func newXMLReader(r io.Reader, opts Options, decoded bool, record string, yml *ymlState) *xmlReader {
+	x := &xmlReader{op: "xml", record: record, decoded: decoded, yml: yml}
+	if yml != nil {
+		x.op = "yml"
+	}
+	x.lim = newLimiter(r, opts.recordLimit())
+	x.dec = xml.NewDecoder(x.lim)
+	// Feeds written by hand-rolled exporters use HTML entities (&nbsp;).
+	x.dec.Entity = xml.HTMLEntity
+	x.dec.CharsetReader = x.charsetReader
+	return x
+}
+
+// charsetReader decodes the encoding named in the XML declaration
+// (windows-1251 is common in YML feeds).
+func (x *xmlReader) charsetReader(label string, in io.Reader) (io.Reader, error) {
+	if x.decoded {
+		return in, nil
+	}
+	enc, err := htmlindex.Get(label)
+	if err != nil {
+		x.charsetErr = fmt.Errorf("unsupported encoding %q in the XML declaration", label)
+		return nil, x.charsetErr
+	}
+	return enc.NewDecoder().Reader(in), nil
+}
+
+// Next returns the next record element.
+func (x *xmlReader) Next() (Record, error) {
+	for x.err == nil {
+		x.lim.reset()
+		tok, err := x.dec.Token()
+		if err != nil {
+			x.err = x.fail(fmt.Sprintf("after %s", recordAt(x.row)), err)
+			break
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		x.sawRoot = true
+		switch {
+		case start.Name.Local == x.record:
+			rec, err := x.readRecord(start)
+			if err != nil {
+				x.err = err
+				break
+			}
+			return rec, nil
+		case x.yml != nil && start.Name.Local == "category":
+			if err := x.readCategory(start); err != nil {
+				x.err = err
+			}
+		}
+	}
+	return Record{}, x.err
+}
+
+// fail classifies an error of the tokenizer.
+func (x *xmlReader) fail(where string, err error) error {
+	var syn *xml.SyntaxError
+	switch {
+	case errors.Is(err, io.EOF) && x.sawRoot:
+		return io.EOF
+	case errors.Is(err, io.EOF):
+		return malformed(x.op, "start", "no root element (empty document?)")
+	case x.lim.tripped:
+		return malformed(x.op, where, fmt.Sprintf("record exceeds %d bytes (missing closing tag?)", x.lim.max))
+	case x.charsetErr != nil:
+		return malformed(x.op, "start", x.charsetErr.Error())
+	case errors.Is(err, ErrMalformed):
+		return fmt.Errorf("feed: %s: %s: %w", x.op, where, err)
+	case errors.As(err, &syn):
+		return malformed(x.op, where, fmt.Sprintf("line %d: %s", syn.Line, syn.Msg))
+	default:
+		return fmt.Errorf("feed: %s: %s: %w", x.op, where, err)
+	}
+}
+
+// push opens a frame, reusing the text buffers of earlier records.
+func (x *xmlReader) push(name string) *xmlFrame {
+	if len(x.stack) < cap(x.stack) {
+		x.stack = x.stack[:len(x.stack)+1]
+	} else {
+		x.stack = append(x.stack, xmlFrame{})
+	}
+	f := &x.stack[len(x.stack)-1]
+	*f = xmlFrame{name: name, text: f.text[:0]}
+	return f
+}
+
+// readRecord reads the record element opened by start up to its end.
+func (x *xmlReader) readRecord(start xml.StartElement) (Record, error) {
+	x.row++
+	fields := make([]Field, 0, max(x.last, 8))
+	fields = x.attrs(fields, "", start.Attr)
+	x.stack = x.stack[:0]
+	x.own = x.own[:0]
+	for {
+		tok, err := x.dec.Token()
+		if err != nil {
+			return Record{}, x.fail(recordAt(x.row), err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if n := len(x.stack); n > 0 && x.stack[n-1].opaque > 0 {
+				top := &x.stack[n-1]
+				top.opaque++
+				top.text = appendTag(top.text, t)
+				continue
+			}
+			name := t.Name.Local
+			if n := len(x.stack); n > 0 {
+				name = x.names.join(x.stack[n-1].name, ".", name)
+			}
+			f := x.push(name)
+			if x.yml != nil && len(x.stack) == 1 && x.yml.child(f, t) {
+				continue
+			}
+			fields = x.attrs(fields, name, t.Attr)
+		case xml.CharData:
+			if n := len(x.stack); n > 0 {
+				x.stack[n-1].text = append(x.stack[n-1].text, t...)
+			} else {
+				x.own = append(x.own, t...)
+			}
+		case xml.EndElement:
+			n := len(x.stack)
+			if n == 0 {
+				return x.finish(fields), nil
+			}
+			top := &x.stack[n-1]
+			if top.opaque > 1 {
+				top.opaque--
+				top.text = append(append(append(top.text, "</"...), t.Name.Local...), '>')
+				continue
+			}
+			fields = x.closeFrame(fields, top)
+			x.stack = x.stack[:n-1]
+		}
+	}
+}
+
+// closeFrame adds the field of an element that just ended.
+func (x *xmlReader) closeFrame(fields []Field, f *xmlFrame) []Field {
+	text := bytes.TrimSpace(f.text)
+	if len(text) == 0 {
+		return fields
+	}
+	v := clean(string(text), false)
+	if f.param {
+		return x.yml.param(fields, &x.names, f, v)
+	}
+	return append(fields, Field{Name: f.name, Value: v})
+}
+
+// finish completes a record at the end of its element.
+func (x *xmlReader) finish(fields []Field) Record {
+	if text := bytes.TrimSpace(x.own); len(text) > 0 {
+		// Text directly inside the record element, e.g. <item id="1">Name</item>.
+		fields = append(fields, Field{Name: "#text", Value: clean(string(text), false)})
+	}
+	if x.yml != nil {
+		fields = x.yml.categoryPath(fields)
+	}
+	x.last = len(fields)
+	return Record{Row: x.row, Fields: fields, Raw: x.excerpt(fields)}
+}
+
+// attrs adds the attributes of element name (empty for the record itself)
+// as "name@attr". Namespace declarations are not data and are skipped.
+func (x *xmlReader) attrs(fields []Field, name string, attrs []xml.Attr) []Field {
+	for _, a := range attrs {
+		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+			continue
+		}
+		if v := clean(a.Value, true); v != "" {
+			fields = append(fields, Field{Name: x.names.join(name, "@", a.Name.Local), Value: v})
+		}
+	}
+	return fields
+}
+
+// excerpt rebuilds a compact form of the record, <offer id="1"><name>…,
+// from its fields: the decoder does not keep the source text.
+func (x *xmlReader) excerpt(fields []Field) string {
+	x.raw.reset()
+	x.raw.add("<")
+	x.raw.add(x.record)
+	i := 0
+	for ; i < len(fields) && len(fields[i].Name) > 0 && fields[i].Name[0] == '@'; i++ {
+		x.raw.add(" ")
+		x.raw.add(fields[i].Name[1:])
+		x.raw.add(`="`)
+		x.raw.add(fields[i].Value)
+		x.raw.add(`"`)
+	}
+	x.raw.add(">")
+	for ; i < len(fields) && !x.raw.full(); i++ {
+		x.raw.add("<")
+		x.raw.add(fields[i].Name)
+		x.raw.add(">")
+		x.raw.add(fields[i].Value)
+		x.raw.add("</")
+		x.raw.add(fields[i].Name)
+		x.raw.add(">")
+	}
+	return x.raw.String()
+}
+
+// appendTag appends a start tag to b, for elements kept as markup.
+func appendTag(b []byte, t xml.StartElement) []byte {
+	b = append(append(b, '<'), t.Name.Local...)
+	for _, a := range t.Attr {
+		b = append(append(append(append(append(b, ' '), a.Name.Local...), `="`...), a.Value...), '"')
+	}
+	return append(b, '>')
+}
+
+// Close marks the reader closed; it holds no resources.
+func (x *xmlReader) Close() error {
+	x.err = errClosed
+	return nil
+}
+
+var _ Reader = (*xmlReader)(nil)

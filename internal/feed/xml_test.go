@@ -1,0 +1,193 @@
+package feed
+
+import (
+	"strings"
+	"testing"
+
+	"golang.org/x/text/encoding/charmap"
+)
+
+func TestXML(t *testing.T) {
+	tests := []struct {
+		name   string
+		file   string
+		record string
+		want   want
+	}{
+		{
+			name:   "good",
+			file:   "good.xml",
+			record: "item",
+			want: want{records: []Record{
+				{Row: 1, Fields: fs("@id", "1", "@type", "simple", "title", "Widget & Co",
+					"price@currency", "USD", "price", "10.50", "image", "a.jpg", "image", "b.jpg",
+					"dims.w@unit", "cm", "dims.w", "10", "dims.h", "20", "note", "<b>bold</b>", "desc", "Size\u00a0M")},
+				{Row: 2, Fields: fs("@id", "2", "#text", "Plain text item")},
+			}},
+		},
+		{
+			name:   "no record elements",
+			file:   "good.xml",
+			record: "offer",
+			want:   want{},
+		},
+		{
+			name:   "record elements at another depth",
+			file:   "good.xml",
+			record: "meta",
+			want:   want{records: []Record{{Row: 1, Fields: fs("generated", "2024-01-01")}}},
+		},
+		{
+			name:   "truncated",
+			file:   "truncated.xml",
+			record: "item",
+			want:   want{records: []Record{{Row: 1, Fields: fs("@id", "1", "name", "One")}}, err: ErrMalformed},
+		},
+		{
+			name:   "mismatched tags",
+			file:   "mismatched.xml",
+			record: "item",
+			want:   want{records: []Record{{Row: 1, Fields: fs("@id", "1", "name", "One")}}, err: ErrMalformed},
+		},
+		{name: "empty document", file: "empty.csv", record: "item", want: want{err: ErrMalformed}},
+		{name: "not XML", file: "good.csv", record: "item", want: want{err: ErrMalformed}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check(t, run(t, readFile(t, tt.file), Options{Format: XML, RecordElement: tt.record}), tt.want)
+		})
+	}
+}
+
+func TestXMLRaw(t *testing.T) {
+	got := run(t, readFile(t, "good.xml"), Options{Format: XML, RecordElement: "item"})
+	const want = `<item id="1" type="simple"><title>Widget & Co</title><price@currency>USD</price@currency><price>10.50</price>`
+	if raw := got.records[0].Raw; !strings.HasPrefix(raw, want) {
+		t.Errorf("Raw = %q, want it to start with %q", raw, want)
+	}
+}
+
+func TestXMLErrorSaysWhere(t *testing.T) {
+	got := run(t, readFile(t, "truncated.xml"), Options{Format: XML, RecordElement: "item"})
+	if msg := got.err.Error(); !strings.Contains(msg, "feed: xml: record 2: malformed feed: line 5:") {
+		t.Errorf("error %q does not name the format, record and line", msg)
+	}
+}
+
+func TestXMLEncoding(t *testing.T) {
+	const doc = `<?xml version="1.0" encoding="windows-1251"?><items><item><name>Зонт</name></item></items>`
+	data, err := charmap.Windows1251.NewEncoder().Bytes([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		encoding string
+	}{
+		{name: "from the declaration"},
+		{name: "from the option", encoding: "cp1251"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := run(t, data, Options{Format: XML, RecordElement: "item", Encoding: tt.encoding})
+			check(t, got, want{records: []Record{{Row: 1, Fields: fs("name", "Зонт")}}})
+		})
+	}
+}
+
+func TestXMLUnknownEncoding(t *testing.T) {
+	const doc = `<?xml version="1.0" encoding="x-martian"?><items><item><name>a</name></item></items>`
+	check(t, run(t, []byte(doc), Options{Format: XML, RecordElement: "item"}), want{err: ErrMalformed})
+}
+
+func TestXMLRecordTooLarge(t *testing.T) {
+	doc := `<items><item><name>a</name></item><item><name>` + strings.Repeat("x", 100_000)
+	got := run(t, []byte(doc), Options{Format: XML, RecordElement: "item", maxRecord: 10_000})
+	check(t, got, want{records: []Record{{Row: 1, Fields: fs("name", "a")}}, err: ErrMalformed})
+}
+
+func TestYML(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		want want
+	}{
+		{
+			name: "offers",
+			file: "offers.yml",
+			want: want{records: []Record{
+				{Row: 1, Fields: fs(
+					"@id", "101", "@available", "true", "@type", "vendor.model",
+					"url", "https://example.com/p/101",
+					"price", "24990.00",
+					"oldprice", "29990",
+					"currencyId", "RUR",
+					"categoryId", "3",
+					"picture", "https://example.com/img/101-1.jpg",
+					"picture", "https://example.com/img/101-2.jpg",
+					"picture", "https://example.com/img/101-3.jpg",
+					"vendor", "Acme",
+					"vendorCode", "AC-101",
+					"model", "Phone X",
+					"name", "Смартфон Acme Phone X 128GB",
+					"description", "<p>Отличный смартфон.</p><ul><li>128 ГБ</li></ul>",
+					"barcode", "4600000000017",
+					"barcode", "4600000000024",
+					"param:Цвет", "чёрный",
+					"param:Вес", "180 г",
+					"delivery-options.option@cost", "0",
+					"delivery-options.option@days", "1-2",
+					"categoryPath", "Электроника > Телефоны > Смартфоны",
+				)},
+				{Row: 2, Fields: fs(
+					"@id", "102", "@available", "false",
+					"name", "Кружка",
+					"price", "350",
+					"currencyId", "RUR",
+					"categoryId", "10",
+					"description", "Простая <b>кружка</b> & блюдце",
+					"categoryPath", "Дом",
+				)},
+				{Row: 3, Fields: fs("@id", "103", "@available", "true", "name", "Unknown category", "price", "1", "categoryId", "999")},
+			}},
+		},
+		{
+			name: "offers before categories, loops and orphans",
+			file: "broken_tree.yml",
+			want: want{records: []Record{
+				{Row: 1, Fields: fs("@id", "1", "name", "Early", "categoryId", "2")},
+				{Row: 2, Fields: fs("@id", "2", "name", "Looped", "categoryId", "2", "categoryPath", "Loop A > Loop B")},
+				{Row: 3, Fields: fs("@id", "3", "name", "Orphaned", "categoryId", "3", "categoryPath", "Orphan")},
+			}},
+		},
+		{
+			name: "truncated",
+			file: "truncated.yml",
+			want: want{err: ErrMalformed},
+		},
+		{name: "empty document", file: "empty.csv", want: want{err: ErrMalformed}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check(t, run(t, readFile(t, tt.file), Options{Format: YML}), tt.want)
+		})
+	}
+}
+
+func TestYMLWindows1251(t *testing.T) {
+	doc := strings.Replace(string(readFile(t, "offers.yml")), `encoding="UTF-8"`, `encoding="windows-1251"`, 1)
+	data, err := charmap.Windows1251.NewEncoder().Bytes([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := run(t, data, Options{Format: YML})
+	if len(got.records) != 3 || got.err != nil {
+		t.Fatalf("%d records, error %v; want 3 records", len(got.records), got.err)
+	}
+	if p := got.records[0].Get("categoryPath"); p != "Электроника > Телефоны > Смартфоны" {
+		t.Errorf("categoryPath = %q", p)
+	}
+	if p := got.records[0].Get("param:Вес"); p != "180 г" {
+		t.Errorf("param:Вес = %q", p)
+	}
+}

@@ -1,0 +1,165 @@
+package feed
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// Yandex Market Language (YML) is XML with a fixed shape:
+//
+//	<yml_catalog><shop>
+//	  <categories><category id="2" parentId="1">Phones</category>…</categories>
+//	  <offers><offer id="7" available="true"><name>…</name><param name="Weight" unit="kg">10</param>…</offer>…</offers>
+//	</shop></yml_catalog>
+//
+// Every <offer> is a record read like an XML record, plus: <param> becomes
+// "param:<name>" with its unit appended to the value, <description> keeps
+// any markup inside it as text, and "categoryPath" names the offer's
+// category from the root down. The category tree is the only state kept
+// across records; it grows with the catalogue's categories, not its offers.
+
+// maxCategories bounds the category tree against hostile feeds; real
+// catalogues have thousands.
+const maxCategories = 1 << 20
+
+// maxCategoryDepth bounds a category path; deeper chains are broken data.
+const maxCategoryDepth = 64
+
+// ymlState is what a YML reader adds to an XML reader.
+type ymlState struct {
+	cats  map[string]ymlCategory
+	paths map[string]string // categoryPath by category id, built lazily
+}
+
+type ymlCategory struct{ name, parent string }
+
+func newYMLReader(r io.Reader, opts Options, decoded bool) *xmlReader {
+	y := &ymlState{cats: make(map[string]ymlCategory), paths: make(map[string]string)}
+	return newXMLReader(r, opts, decoded, "offer", y)
+}
+
+// child applies the YML rules to a direct child of an offer. It reports
+// whether the child's attributes are consumed and must not become fields.
+func (y *ymlState) child(f *xmlFrame, t xml.StartElement) bool {
+	switch t.Name.Local {
+	case "param":
+		f.param = true
+		for _, a := range t.Attr {
+			switch a.Name.Local {
+			case "name":
+				f.paramName = clean(a.Value, true)
+			case "unit":
+				f.unit = clean(a.Value, true)
+			}
+		}
+		return true
+	case "description":
+		f.opaque = 1
+	}
+	return false
+}
+
+// param adds the field of a <param> whose text is v.
+func (y *ymlState) param(fields []Field, names *nameCache, f *xmlFrame, v string) []Field {
+	name := "param"
+	if f.paramName != "" {
+		name = names.join("param", ":", f.paramName)
+	}
+	if f.unit != "" {
+		v += " " + f.unit
+	}
+	return append(fields, Field{Name: name, Value: v})
+}
+
+// readCategory records one <category> of the tree.
+func (x *xmlReader) readCategory(start xml.StartElement) error {
+	var id, parent string
+	for _, a := range start.Attr {
+		switch a.Name.Local {
+		case "id":
+			id = clean(a.Value, true)
+		case "parentId":
+			parent = clean(a.Value, true)
+		}
+	}
+	x.own = x.own[:0]
+	depth := 0
+	for {
+		tok, err := x.dec.Token()
+		if err != nil {
+			return x.fail(fmt.Sprintf("category %q", id), err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+		case xml.CharData:
+			x.own = append(x.own, t...)
+		case xml.EndElement:
+			if depth == 0 {
+				x.yml.add(id, parent, clean(string(bytes.TrimSpace(x.own)), false))
+				return nil
+			}
+			depth--
+		}
+	}
+}
+
+func (y *ymlState) add(id, parent, name string) {
+	if id == "" || len(y.cats) >= maxCategories {
+		return
+	}
+	y.cats[id] = ymlCategory{name: name, parent: parent}
+	// Categories normally precede offers; if one arrives late, paths
+	// built so far may be stale.
+	if len(y.paths) > 0 {
+		clear(y.paths)
+	}
+}
+
+// categoryPath adds "categoryPath" for the offer's first categoryId, when
+// that category is known.
+func (y *ymlState) categoryPath(fields []Field) []Field {
+	if len(y.cats) == 0 {
+		return fields
+	}
+	for _, f := range fields {
+		if f.Name == "categoryId" {
+			if p := y.path(f.Value); p != "" {
+				fields = append(fields, Field{Name: "categoryPath", Value: p})
+			}
+			break
+		}
+	}
+	return fields
+}
+
+// path returns the names from the root category down to id joined with
+// " > ". Broken trees end the path where the chain breaks or loops.
+func (y *ymlState) path(id string) string {
+	if p, ok := y.paths[id]; ok {
+		return p
+	}
+	if _, ok := y.cats[id]; !ok {
+		return ""
+	}
+	var ids, names []string
+	for cur := id; cur != "" && len(ids) < maxCategoryDepth && !slices.Contains(ids, cur); {
+		c, ok := y.cats[cur]
+		if !ok {
+			break
+		}
+		ids = append(ids, cur)
+		if c.name != "" {
+			names = append(names, c.name)
+		}
+		cur = c.parent
+	}
+	slices.Reverse(names)
+	p := strings.Join(names, " > ")
+	y.paths[id] = p
+	return p
+}

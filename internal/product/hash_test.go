@@ -1,0 +1,96 @@
+package product
+
+import (
+	"regexp"
+	"testing"
+)
+
+func sampleProduct() Product {
+	stock := int64(5)
+	return Product{
+		SKU:          "A1",
+		Name:         "Hammer",
+		Description:  "Steel",
+		Brand:        "ACME",
+		GTIN:         "4006381333931",
+		Price:        Decimal{units: 125000},
+		Currency:     "EUR",
+		Stock:        &stock,
+		Availability: InStock,
+		CategoryPath: []string{"Tools", "Hammers"},
+		URL:          "https://x.example/p/a1",
+		Images:       []string{"https://x.example/1.jpg", "https://x.example/2.jpg"},
+		Attributes:   map[string]string{"color": "red", "weight": "1 kg", "size": "L"},
+	}
+}
+
+func TestHashStable(t *testing.T) {
+	p := sampleProduct()
+	h := p.Hash()
+	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(h) {
+		t.Fatalf("Hash() = %q, want 64 hex characters", h)
+	}
+	for i := 0; i < 50; i++ { // map iteration order differs between calls
+		if got := p.Hash(); got != h {
+			t.Fatalf("Hash() changed between calls: %s then %s", h, got)
+		}
+	}
+	q := sampleProduct()
+	q.Attributes = map[string]string{"size": "L", "weight": "1 kg", "color": "red"}
+	other := int64(5)
+	q.Stock = &other // a different pointer to an equal value
+	if q.Hash() != h {
+		t.Error("equal products hash differently")
+	}
+}
+
+func TestHashNilEqualsEmpty(t *testing.T) {
+	a, b := sampleProduct(), sampleProduct()
+	a.CategoryPath, a.Images, a.Attributes = nil, nil, nil
+	b.CategoryPath, b.Images, b.Attributes = []string{}, []string{}, map[string]string{}
+	if a.Hash() != b.Hash() {
+		t.Error("nil and empty collections hash differently")
+	}
+}
+
+func TestHashChangesWithEveryField(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Product)
+	}{
+		{"sku", func(p *Product) { p.SKU = "A2" }},
+		{"name", func(p *Product) { p.Name = "Hammer!" }},
+		{"description", func(p *Product) { p.Description = "" }},
+		{"brand", func(p *Product) { p.Brand = "ACME Inc" }},
+		{"gtin", func(p *Product) { p.GTIN = "" }},
+		{"price", func(p *Product) { p.Price = Decimal{units: 125001} }},
+		{"currency", func(p *Product) { p.Currency = "USD" }},
+		{"stock value", func(p *Product) { v := int64(6); p.Stock = &v }},
+		{"stock unknown", func(p *Product) { p.Stock = nil }},
+		{"stock zero vs unknown", func(p *Product) { v := int64(0); p.Stock = &v }},
+		{"availability", func(p *Product) { p.Availability = Preorder }},
+		{"category segment", func(p *Product) { p.CategoryPath = []string{"Tools", "Mallets"} }},
+		{"category split differently", func(p *Product) { p.CategoryPath = []string{"ToolsHammers"} }},
+		{"category order", func(p *Product) { p.CategoryPath = []string{"Hammers", "Tools"} }},
+		{"url", func(p *Product) { p.URL = "https://x.example/p/a2" }},
+		{"image added", func(p *Product) { p.Images = append(p.Images, "https://x.example/3.jpg") }},
+		{"image order", func(p *Product) { p.Images = []string{p.Images[1], p.Images[0]} }},
+		{"attribute value", func(p *Product) { p.Attributes["color"] = "blue" }},
+		{"attribute added", func(p *Product) { p.Attributes["finish"] = "matte" }},
+		{"attribute removed", func(p *Product) { delete(p.Attributes, "size") }},
+		{"attribute key", func(p *Product) { delete(p.Attributes, "size"); p.Attributes["sizes"] = "L" }},
+		{"text moved between fields", func(p *Product) { p.Name, p.Description = "HammerSteel", "" }},
+		{"text moved across boundary", func(p *Product) { p.Name, p.Description = "Hamme", "rSteel" }},
+	}
+	base := sampleProduct()
+	want := base.Hash()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := sampleProduct()
+			tt.mutate(&p)
+			if p.Hash() == want {
+				t.Errorf("Hash() unchanged after changing %s", tt.name)
+			}
+		})
+	}
+}

@@ -1,0 +1,421 @@
+package product
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Options configures a Normalizer.
+type Options struct {
+	// Mapping overrides DefaultMapping(Format) entry by entry, so a
+	// supplier maps only the fields its feed names differently. Map a
+	// field to Unmapped ("-") to ignore it. Nil means the defaults alone.
+	Mapping Mapping
+	// Format is the feed format ("yml", "csv", "xlsx", "json", "xml"...).
+	// Only "yml" changes behaviour; see DefaultMapping.
+	Format string
+	// DefaultCurrency is used when neither the currency field nor the
+	// price text names a currency. It must be an ISO 4217 code ("RUR" is
+	// read as RUB); "" means none, and such records are rejected.
+	DefaultCurrency string
+	// CategorySeparator splits the category field into a path. When empty
+	// it is chosen per record: ">" if the value contains one, else "/",
+	// else "|"; a value with none of them is a one-level path.
+	CategorySeparator string
+}
+
+// Normalizer turns feed records into Products. Build it with NewNormalizer;
+// the zero value is not usable. A Normalizer is immutable, so one may serve
+// many goroutines.
+type Normalizer struct {
+	fields          [numFields]string // feed field per canonical field; "" = unmapped
+	attrs           []attrField       // mapped attributes, sorted by key
+	yml             bool
+	defaultCurrency string
+	categorySep     string
+}
+
+type attrField struct{ key, feed string }
+
+// NewNormalizer validates opts and returns a Normalizer for them.
+func NewNormalizer(opts Options) (*Normalizer, error) {
+	if err := opts.Mapping.Validate(); err != nil {
+		return nil, fmt.Errorf("product: new normalizer: %w", err)
+	}
+	n := &Normalizer{yml: isYML(opts.Format), categorySep: opts.CategorySeparator}
+	if opts.DefaultCurrency != "" {
+		code, ok := lookupCurrency(opts.DefaultCurrency)
+		if !ok {
+			return nil, fmt.Errorf("product: new normalizer: default currency %q is not an active ISO 4217 code", opts.DefaultCurrency)
+		}
+		n.defaultCurrency = code
+	}
+	m := DefaultMapping(opts.Format)
+	for k, v := range opts.Mapping {
+		m[k] = v
+	}
+	for k, v := range m {
+		if v == Unmapped {
+			continue
+		}
+		if f, ok := lookupField(k); ok {
+			n.fields[f] = v
+			continue
+		}
+		n.attrs = append(n.attrs, attrField{attributeKey(strings.TrimPrefix(k, attributePrefix)), v})
+	}
+	slices.SortFunc(n.attrs, func(a, b attrField) int { return strings.Compare(a.key, b.key) })
+	return n, nil
+}
+
+// Normalize turns one record into a Product, or returns a *Reject naming
+// the first field, in declaration order of Product, that cannot be
+// accepted. A zero price is accepted: whether to list such products is the
+// caller's policy (see Decimal.IsZero). Normalize never panics.
+func (n *Normalizer) Normalize(src Source) (Product, error) {
+	if src == nil {
+		return Product{}, reject("record", "is nil")
+	}
+	var p Product
+	if r := n.normalize(src, &p); r != nil {
+		return Product{}, r
+	}
+	return p, nil
+}
+
+func (n *Normalizer) get(src Source, f field) string {
+	if n.fields[f] == "" {
+		return ""
+	}
+	return src.Get(n.fields[f])
+}
+
+func (n *Normalizer) normalize(src Source, p *Product) *Reject {
+	var reason string
+	if p.SKU, reason = normalizeSKU(n.get(src, fieldSKU)); reason != "" {
+		return reject("sku", reason)
+	}
+
+	p.Name = cleanText(n.get(src, fieldName))
+	if p.Name == "" && n.yml {
+		p.Name = ymlName(src)
+	}
+	if p.Name == "" {
+		return reject("name", "missing")
+	}
+	p.Name = truncateRunes(p.Name, MaxNameLen)
+	p.Description = truncateRunes(cleanText(htmlToText(n.get(src, fieldDescription))), MaxDescriptionLen)
+	p.Brand = truncateRunes(cleanText(n.get(src, fieldBrand)), MaxBrandLen)
+
+	if g := strings.TrimSpace(n.get(src, fieldGTIN)); g != "" {
+		if p.GTIN, reason = normalizeGTIN(g); reason != "" {
+			return reject("gtin", reason)
+		}
+	}
+
+	priceText := n.get(src, fieldPrice)
+	if strings.TrimSpace(priceText) == "" {
+		return reject("price", "missing")
+	}
+	price, hint, err := parsePrice(priceText)
+	if err != nil {
+		return reject("price", err.Error())
+	}
+	p.Price = price
+	if p.Currency, reason = n.currency(n.get(src, fieldCurrency), hint); reason != "" {
+		return reject("currency", reason)
+	}
+
+	stockText := strings.TrimSpace(n.get(src, fieldStock))
+	if stockText == "" && n.yml {
+		stockText = strings.TrimSpace(src.Get("stock"))
+	}
+	if stockText != "" {
+		v, reason := parseStock(stockText)
+		if reason != "" {
+			return reject("stock", reason)
+		}
+		p.Stock = &v
+	}
+	if p.Availability, reason = parseAvailability(n.get(src, fieldAvailability), p.Stock); reason != "" {
+		return reject("availability", reason)
+	}
+
+	p.CategoryPath = splitCategory(n.get(src, fieldCategory), n.categorySep)
+
+	if u := n.get(src, fieldURL); strings.TrimSpace(u) != "" {
+		if p.URL, reason = normalizeURL(u); reason != "" {
+			return reject("url", reason)
+		}
+	}
+	if n.fields[fieldImages] != "" {
+		if r := collectImages(src.All(n.fields[fieldImages]), p); r != nil {
+			return r
+		}
+	}
+	p.Attributes = n.attributes(src)
+	return nil
+}
+
+// normalizeSKU trims s and checks it. A SKU is a key, so it is refused
+// rather than repaired: replacing bytes or truncating could merge two
+// products into one row.
+func normalizeSKU(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", "missing"
+	}
+	if !utf8.ValidString(s) {
+		return "", quote(s) + " is not valid UTF-8"
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return "", fmt.Sprintf("%s contains control character %U", quote(s), r)
+		}
+	}
+	s = norm.NFC.String(s)
+	if runeCountAbove(s, MaxSKULen) {
+		return "", quote(s) + " is longer than " + strconv.Itoa(MaxSKULen) + " characters"
+	}
+	return s, ""
+}
+
+// ymlName builds the name of a YML "vendor.model" offer, which has no
+// <name>: "<typePrefix> <vendor> <model>".
+func ymlName(src Source) string {
+	parts := [3]string{cleanText(src.Get("typePrefix")), cleanText(src.Get("vendor")), cleanText(src.Get("model"))}
+	if parts[1] == "" && parts[2] == "" {
+		return "" // a type prefix alone does not name a product
+	}
+	var b strings.Builder
+	for _, s := range parts {
+		if s == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// currency picks the currency: the currency field, else the price text's
+// hint, else the default.
+func (n *Normalizer) currency(field, hint string) (string, string) {
+	if field = strings.TrimSpace(field); field != "" {
+		code, ok := lookupCurrency(field)
+		if !ok {
+			return "", quote(field) + " is not an active ISO 4217 code"
+		}
+		return code, ""
+	}
+	switch {
+	case hint != "":
+		return hint, ""
+	case n.defaultCurrency != "":
+		return n.defaultCurrency, ""
+	}
+	return "", "missing"
+}
+
+// parseStock parses a stock count: a non-negative whole number, optionally
+// written with a zero fraction ("12.0") as spreadsheets export it.
+func parseStock(s string) (int64, string) {
+	t := strings.TrimPrefix(s, "+")
+	if strings.HasPrefix(t, "-") || strings.HasPrefix(t, "−") {
+		return 0, quote(s) + " is negative"
+	}
+	if i := strings.IndexAny(t, ".,"); i >= 0 {
+		frac := t[i+1:]
+		t = t[:i]
+		for j := 0; j < len(frac); j++ {
+			if frac[j] < '0' || frac[j] > '9' {
+				return 0, quote(s) + " is not an integer"
+			}
+			if frac[j] != '0' {
+				return 0, quote(s) + " is not a whole number"
+			}
+		}
+	}
+	if t == "" {
+		return 0, quote(s) + " is not an integer"
+	}
+	var v int64
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c < '0' || c > '9' {
+			return 0, quote(s) + " is not an integer"
+		}
+		if v > (1<<63-1-int64(c-'0'))/10 {
+			return 0, quote(s) + " is too large"
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, ""
+}
+
+// parseAvailability reads the availability field; when it is empty the
+// state follows from the stock count.
+func parseAvailability(s string, stock *int64) (Availability, string) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		switch {
+		case stock == nil:
+			return Unknown, ""
+		case *stock > 0:
+			return InStock, ""
+		default:
+			return OutOfStock, ""
+		}
+	}
+	key := strings.ToLower(t)
+	for _, prefix := range [...]string{"https://schema.org/", "http://schema.org/"} {
+		key = strings.TrimPrefix(key, prefix)
+	}
+	if strings.ContainsAny(key, "_-") {
+		key = strings.Map(func(r rune) rune {
+			if r == '_' || r == '-' {
+				return ' '
+			}
+			return r
+		}, key)
+	}
+	switch key {
+	case "true", "yes", "1", "in stock", "instock", "available", "в наличии", "есть":
+		return InStock, ""
+	case "false", "no", "0", "out of stock", "outofstock", "oos", "sold out", "soldout", "нет", "нет в наличии":
+		return OutOfStock, ""
+	case "preorder", "pre order", "backorder", "back order", "под заказ":
+		return Preorder, ""
+	}
+	return "", quote(s) + " is not an availability (want in_stock, out_of_stock or preorder)"
+}
+
+// splitCategory splits a category value into its path segments.
+func splitCategory(s, sep string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	if sep == "" {
+		switch {
+		case strings.Contains(s, ">"):
+			sep = ">"
+		case strings.Contains(s, "/"):
+			sep = "/"
+		case strings.Contains(s, "|"):
+			sep = "|"
+		default:
+			return []string{cleanText(s)}
+		}
+	}
+	path := make([]string, 0, strings.Count(s, sep)+1)
+	for part := range strings.SplitSeq(s, sep) {
+		if seg := cleanText(part); seg != "" {
+			path = append(path, seg)
+		}
+	}
+	if len(path) == 0 {
+		return nil
+	}
+	return path
+}
+
+// collectImages fills p.Images from the image field's values, refusing the
+// record on the first URL that is not absolute http(s). The index in the
+// Reject counts every URL found, in order, before de-duplication.
+func collectImages(values []string, p *Product) *Reject {
+	if len(values) == 0 {
+		return nil
+	}
+	images := make([]string, 0, len(values))
+	for _, v := range values {
+		images = splitImages(images, v)
+	}
+	out := images[:0]
+	var seen map[string]struct{} // only for long lists, where a scan would be quadratic
+	if len(images) > 32 {
+		seen = make(map[string]struct{}, len(images))
+	}
+	for i, img := range images {
+		if _, reason := checkHTTPURL(img); reason != "" {
+			return reject("images["+strconv.Itoa(i)+"]", reason)
+		}
+		if seen != nil {
+			if _, dup := seen[img]; dup {
+				continue
+			}
+			seen[img] = struct{}{}
+		} else if slices.Contains(out, img) {
+			continue
+		}
+		out = append(out, img)
+	}
+	if len(out) > 0 {
+		p.Images = out
+	}
+	return nil
+}
+
+// attributes collects the mapped attributes and, for YML, the params. A
+// key given by the mapping takes no params. Repeated values of one key (a
+// YML offer may list two colours) are joined with ", ", without repeats.
+func (n *Normalizer) attributes(src Source) map[string]string {
+	var attrs map[string]string
+	put := func(key, v string) {
+		if v = cleanText(v); v == "" || key == "" {
+			return
+		}
+		if attrs == nil {
+			attrs = make(map[string]string)
+		}
+		attrs[key] = joinValue(attrs[key], v)
+	}
+	for _, a := range n.attrs {
+		for _, v := range src.All(a.feed) {
+			put(a.key, v)
+		}
+	}
+	if e, ok := src.(Enumerator); ok && n.yml {
+		for name, v := range e.Pairs() {
+			rest, ok := strings.CutPrefix(name, ymlParamPrefix)
+			if !ok {
+				continue
+			}
+			key := attributeKey(rest)
+			if _, mapped := slices.BinarySearchFunc(n.attrs, key, func(a attrField, k string) int { return strings.Compare(a.key, k) }); !mapped {
+				put(key, v)
+			}
+		}
+	}
+	for k, v := range attrs {
+		if runeCountAbove(v, MaxAttributeLen) {
+			attrs[k] = truncateRunes(v, MaxAttributeLen)
+		}
+	}
+	return attrs
+}
+
+// joinValue appends v to the attribute value cur unless cur already lists
+// it. Once cur is certainly longer than MaxAttributeLen it stops growing,
+// which bounds the work a record with thousands of values can cause.
+func joinValue(cur, v string) string {
+	switch {
+	case cur == "":
+		return v
+	case len(cur) > utf8.UTFMax*MaxAttributeLen:
+		return cur
+	}
+	for part := range strings.SplitSeq(cur, ", ") {
+		if part == v {
+			return cur
+		}
+	}
+	return cur + ", " + v
+}

@@ -1,0 +1,161 @@
+package harvest_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
+	"contextworker/internal/config"
+	"contextworker/internal/pg"
+	"contextworker/internal/testenv"
+	"contextworker/modules/harvest"
+	"contextworker/registry"
+	"contextworker/worker"
+	wf "contextworker/workflows/harvest"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// stack is a real dev server, a real database, a worker running the harvest
+// module in-process, and a loopback HTTP server for feeds.
+type stack struct {
+	t      *testing.T
+	db     *pgxpool.Pool
+	tc     client.Client
+	feeds  string
+	server *httptest.Server
+}
+
+func newStack(t *testing.T, moduleYAML string) *stack {
+	t.Helper()
+	testenv.Integration(t)
+	dsn := testenv.Postgres(t)
+	hostPort, ns := testenv.Temporal(t)
+	ctx := context.Background()
+	db, err := pg.Connect(ctx, dsn, 8, 30*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	if _, err := pg.Migrate(ctx, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("integration: dev server %s, database %s", hostPort, db.Config().ConnConfig.Database)
+
+	s := &stack{t: t, db: db, tc: testenv.TemporalClient(t), feeds: t.TempDir()}
+	s.server = httptest.NewServer(http.FileServer(http.Dir(s.feeds)))
+	t.Cleanup(s.server.Close)
+
+	reg := registry.New()
+	if err := reg.Register(harvest.Module{}); err != nil {
+		t.Fatal(err)
+	}
+	yml := "modules:\n  harvest:\n" + indent(moduleYAML, "    ") +
+		"    network: {allow_loopback: true}\n"
+	cfg, err := config.Parse("test.yaml", []byte(yml), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Temporal.Address, cfg.Temporal.Namespace = hostPort, ns
+	cfg.Worker.ShutdownTimeout = 5 * time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) (string, bool) {
+		if k == "DATABASE_URL" {
+			return dsn, true
+		}
+		return "", false
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() {
+		done <- worker.Run(wctx, worker.Options{
+			Config: cfg, Modules: reg.Modules(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Env: env, Ready: func() { close(ready) },
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("worker: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	})
+	return s
+}
+
+func indent(s, pad string) string {
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i := range lines {
+		lines[i] = pad + lines[i]
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// serve publishes a feed file and returns its URL.
+func (s *stack) serve(name, content string) string {
+	s.t.Helper()
+	if err := os.WriteFile(filepath.Join(s.feeds, name), []byte(content), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	return s.server.URL + "/" + name
+}
+
+// harvest runs a harvest to completion with the canonical id.
+func (s *stack) harvest(in wf.Input) (*wf.Report, error) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run, err := s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: wf.WorkflowID(in.TenantID, in.SupplierCode), TaskQueue: wf.TaskQueue,
+	}, wf.WorkflowName, in)
+	if err != nil {
+		s.t.Fatalf("start: %v", err)
+	}
+	var rep wf.Report
+	if err := run.Get(ctx, &rep); err != nil {
+		return nil, err
+	}
+	return &rep, nil
+}
+
+// catalogue returns a digest of the supplier's products: sku → content
+// hash and active flag, plus the row count.
+func (s *stack) catalogue(tenant, supplier string) map[string]string {
+	s.t.Helper()
+	rows, err := s.db.Query(context.Background(), `SELECT sku, content_hash, active, price::text, last_run_id FROM products
+		WHERE tenant_id = $1 AND supplier_code = $2`, tenant, supplier)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer rows.Close()
+	out := make(map[string]string)
+	for rows.Next() {
+		var sku, hash, price, run string
+		var active bool
+		if err := rows.Scan(&sku, &hash, &active, &price, &run); err != nil {
+			s.t.Fatal(err)
+		}
+		out[sku] = hash + "|" + price + "|" + run + map[bool]string{true: "|active", false: "|inactive"}[active]
+	}
+	return out
+}

@@ -1,0 +1,133 @@
+package harvest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/temporal"
+
+	wf "contextworker/workflows/harvest"
+)
+
+const header = "sku,name,brand,gtin,price,currency,stock,category,url,images\n"
+
+func goodRow(i int, price string) string {
+	return fmt.Sprintf("SKU-%03d,Product %d,Acme,,%s,EUR,%d,Tools > Hammers,https://shop.example/p/%d,https://img.example/%d.jpg\n", i, i, price, i, i, i)
+}
+
+func TestHarvestEndToEnd(t *testing.T) {
+	s := newStack(t, "partitions: 3\nparallelism: 2\nbatch_size: 100\n")
+	var b strings.Builder
+	b.WriteString(header)
+	for i := 1; i <= 10; i++ {
+		b.WriteString(goodRow(i, "9.99"))
+	}
+	b.WriteString("SKU-BAD1,No price,Acme,,abc,EUR,1,Tools,https://shop.example/x,\n")
+	b.WriteString("SKU-BAD2,Bad gtin,Acme,4006381333932,1.00,EUR,1,Tools,https://shop.example/x,\n")
+	b.WriteString(",No sku,Acme,,1.00,EUR,1,Tools,https://shop.example/x,\n")
+	b.WriteString(goodRow(3, "7.50")) // duplicate: the last one wins
+	url := s.serve("feed.csv", b.String())
+	in := wf.Input{TenantID: "acme", SupplierCode: "s1", FeedURL: url, Format: "csv"}
+
+	rep, err := s.harvest(in)
+	if err != nil {
+		t.Fatalf("harvest: %v", err)
+	}
+	want := wf.Report{Status: wf.StatusSucceeded, RowsRead: 14, Valid: 10, Rejected: 4, Duplicates: 1, Inserted: 10}
+	if rep.Status != want.Status || rep.RowsRead != want.RowsRead || rep.Valid != want.Valid || rep.Rejected != want.Rejected ||
+		rep.Duplicates != want.Duplicates || rep.Inserted != want.Inserted || rep.Updated != 0 {
+		t.Fatalf("report = %+v\nwant counts %+v", rep, want)
+	}
+	cat := s.catalogue("acme", "s1")
+	if len(cat) != 10 {
+		t.Fatalf("products = %d, want 10", len(cat))
+	}
+	if !strings.Contains(cat["SKU-003"], "|7.5000|") {
+		t.Fatalf("duplicate SKU-003: last row should win, got %s", cat["SKU-003"])
+	}
+	rejects := map[int64]string{}
+	rows, _ := s.db.Query(context.Background(), `SELECT row_no, reason FROM harvest_rejects WHERE run_id = $1`, rep.RunID)
+	for rows.Next() {
+		var n int64
+		var reason string
+		if err := rows.Scan(&n, &reason); err != nil {
+			t.Fatal(err)
+		}
+		rejects[n] = reason
+	}
+	for row, want := range map[int64]string{11: "price:", 12: "gtin: check digit", 13: "sku: missing", 3: "sku: duplicate, superseded by row 14"} {
+		if !strings.HasPrefix(rejects[row], want) {
+			t.Errorf("reject of row %d = %q, want prefix %q (all: %v)", row, rejects[row], want, rejects)
+		}
+	}
+
+	t.Run("unchanged feed ends without parsing (conditional GET)", func(t *testing.T) {
+		rep, err := s.harvest(in)
+		if err != nil || rep.Status != wf.StatusUnchanged {
+			t.Fatalf("re-harvest = %+v, %v; want status unchanged", rep, err)
+		}
+		if got := s.catalogue("acme", "s1"); !maps.Equal(got, cat) {
+			t.Fatal("unchanged run changed the catalogue")
+		}
+	})
+	t.Run("forced re-harvest rewrites nothing", func(t *testing.T) {
+		forced := in
+		forced.Force = true
+		rep, err := s.harvest(forced)
+		if err != nil || rep.Status != wf.StatusSucceeded || rep.Inserted != 0 || rep.Updated != 0 || rep.Unchanged != 10 {
+			t.Fatalf("forced re-harvest = %+v, %v; want 10 unchanged, 0 written", rep, err)
+		}
+		if got := s.catalogue("acme", "s1"); !maps.Equal(got, cat) {
+			t.Fatal("a repeated run rewrote rows")
+		}
+	})
+}
+
+func TestBrokenFeedLeavesCatalogueUntouched(t *testing.T) {
+	s := newStack(t, "batch_size: 100\n")
+	var b strings.Builder
+	b.WriteString(header)
+	for i := 1; i <= 20; i++ {
+		b.WriteString(goodRow(i, "5.00"))
+	}
+	good := wf.Input{TenantID: "acme", SupplierCode: "s2", FeedURL: s.serve("good.csv", b.String()), Format: "csv"}
+	if rep, err := s.harvest(good); err != nil || rep.Inserted != 20 {
+		t.Fatalf("seed harvest: %+v %v", rep, err)
+	}
+	before := s.catalogue("acme", "s2")
+
+	jsonRows := `[{"sku":"J1","name":"a","price":"1.00","currency":"EUR"},{"sku":"J2","name":"b","price":"2.0`
+	tests := []struct {
+		name, file, body, format, wantMsg string
+	}{
+		{name: "truncated json", file: "t.json", body: jsonRows, format: "json", wantMsg: "feed is broken"},
+		{name: "html page", file: "login.csv", body: "<!DOCTYPE html><html><body>Please log in</body></html>", format: "csv", wantMsg: "HTML"},
+		{name: "404", file: "", format: "csv", wantMsg: "404"},
+		{name: "not xml", file: "x.xml", body: "this is not xml", format: "xml", wantMsg: "feed is broken"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url := s.server.URL + "/missing.csv"
+			if tt.file != "" {
+				url = s.serve(tt.file, tt.body)
+			}
+			in := wf.Input{TenantID: "acme", SupplierCode: "s2", FeedURL: url, Format: tt.format, RecordElement: "product", Force: true}
+			_, err := s.harvest(in)
+			var appErr *temporal.ApplicationError
+			if err == nil || !errors.As(err, &appErr) || !appErr.NonRetryable() || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Fatalf("harvest error = %v; want a non-retryable failure mentioning %q", err, tt.wantMsg)
+			}
+			if after := s.catalogue("acme", "s2"); !maps.Equal(before, after) {
+				t.Fatal("a broken feed changed the catalogue")
+			}
+			var status string
+			if err := s.db.QueryRow(context.Background(), `SELECT status FROM harvest_runs WHERE tenant_id='acme' AND supplier_code='s2' ORDER BY started_at DESC LIMIT 1`).Scan(&status); err != nil || status != wf.StatusFailed {
+				t.Fatalf("run status = %q, %v; want failed", status, err)
+			}
+		})
+	}
+}

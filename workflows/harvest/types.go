@@ -1,0 +1,217 @@
+package harvest
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Stable names: these are API. Users start harvests with
+// `temporal workflow start --type harvest --task-queue harvest`.
+const (
+	// WorkflowName is the registered workflow type.
+	WorkflowName = "harvest"
+	// TaskQueue is the task queue the harvest module's workers poll.
+	TaskQueue = "harvest"
+	// QueryProgress returns a Progress.
+	QueryProgress = "progress"
+	// SignalApprove lets a run that would deactivate more than the allowed
+	// share of a supplier's catalogue go on.
+	SignalApprove = "approve"
+	// SignalReject ends such a run without deactivating anything.
+	SignalReject = "reject"
+
+	ActivityBegin      = "harvest.Begin"
+	ActivityStage      = "harvest.Stage"
+	ActivityMerge      = "harvest.Merge"
+	ActivityDeactivate = "harvest.Deactivate"
+	ActivityFinish     = "harvest.Finish"
+)
+
+// Activities lists the activity types the workflow calls.
+var Activities = []string{ActivityBegin, ActivityStage, ActivityMerge, ActivityDeactivate, ActivityFinish}
+
+var codePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// Input is the workflow input (JSON). Only tenant_id and supplier_code are
+// required; the rest override the supplier's configuration for one run.
+type Input struct {
+	TenantID     string `json:"tenant_id"`
+	SupplierCode string `json:"supplier_code"`
+	// FeedURL and Format make an ad-hoc harvest of a supplier that is not
+	// configured, or override a configured supplier's feed for one run.
+	FeedURL         string            `json:"feed_url,omitempty"`
+	Format          string            `json:"format,omitempty"`
+	Delimiter       string            `json:"delimiter,omitempty"`
+	RecordElement   string            `json:"record_element,omitempty"`
+	Mapping         map[string]string `json:"mapping,omitempty"`
+	DefaultCurrency string            `json:"default_currency,omitempty"`
+	// Force skips the conditional GET, so an unchanged feed is harvested.
+	Force bool `json:"force,omitempty"`
+
+	// State carries a run across continue-as-new. Callers leave it empty.
+	State *State `json:"state,omitempty"`
+}
+
+// Validate checks the input; every problem names its field.
+func (in *Input) Validate() error {
+	var errs []error
+	if !codePattern.MatchString(in.TenantID) {
+		errs = append(errs, fmt.Errorf("tenant_id: %q must be 1-64 letters, digits, '_', '.' or '-'", in.TenantID))
+	}
+	if !codePattern.MatchString(in.SupplierCode) {
+		errs = append(errs, fmt.Errorf("supplier_code: %q must be 1-64 letters, digits, '_', '.' or '-'", in.SupplierCode))
+	}
+	if in.Delimiter != "" && len([]rune(in.Delimiter)) != 1 {
+		errs = append(errs, fmt.Errorf("delimiter: %q must be one character", in.Delimiter))
+	}
+	return errors.Join(errs...)
+}
+
+// WorkflowID is the id of the one harvest that may run for a tenant's
+// supplier at a time.
+func WorkflowID(tenant, supplier string) string {
+	return "harvest/" + tenant + "/" + supplier
+}
+
+// Plan is a run's resolved configuration, made by the Begin activity and
+// recorded in history, so later steps never re-read a changed config.
+type Plan struct {
+	RunID           string            `json:"run_id"`
+	WorkflowID      string            `json:"workflow_id"`
+	TenantID        string            `json:"tenant_id"`
+	SupplierCode    string            `json:"supplier_code"`
+	FeedURL         string            `json:"feed_url"`
+	Format          string            `json:"format"`
+	Delimiter       string            `json:"delimiter,omitempty"`
+	RecordElement   string            `json:"record_element,omitempty"`
+	Sheet           string            `json:"sheet,omitempty"`
+	Mapping         map[string]string `json:"mapping,omitempty"`
+	DefaultCurrency string            `json:"default_currency,omitempty"`
+	Conditional     bool              `json:"conditional"`
+	Partitions      int               `json:"partitions"`
+	Parallelism     int               `json:"parallelism"`
+	// MaxDeactivateShare is the largest share (0..1) of a supplier's active
+	// products a run may deactivate without an approve signal.
+	MaxDeactivateShare float64       `json:"max_deactivate_share"`
+	ApprovalTimeout    time.Duration `json:"approval_timeout"`
+	HeartbeatTimeout   time.Duration `json:"heartbeat_timeout"`
+	StageTimeout       time.Duration `json:"stage_timeout"`
+	// MaxHistoryEvents makes the run continue as new before its history
+	// grows past it (the server's own suggestion also counts).
+	MaxHistoryEvents int    `json:"max_history_events"`
+	UIURL            string `json:"ui_url,omitempty"`
+}
+
+// StageResult is what staging the feed found.
+type StageResult struct {
+	Unchanged   bool  `json:"unchanged"`
+	Bytes       int64 `json:"bytes"`
+	RowsRead    int64 `json:"rows_read"`
+	Valid       int64 `json:"valid"`
+	Rejected    int64 `json:"rejected"`
+	Duplicates  int64 `json:"duplicates"`
+	Attempts    int   `json:"attempts"`
+	ResumedFrom int64 `json:"resumed_from_row"`
+}
+
+// MergeResult counts what merging one partition wrote.
+type MergeResult struct {
+	Part      int   `json:"part"`
+	Inserted  int64 `json:"inserted"`
+	Updated   int64 `json:"updated"`
+	Unchanged int64 `json:"unchanged"`
+}
+
+// DeactivateRequest asks to deactivate products missing from the run.
+type DeactivateRequest struct {
+	Plan     Plan `json:"plan"`
+	Approved bool `json:"approved"`
+}
+
+// DeactivateResult says what deactivation did, or would do.
+type DeactivateResult struct {
+	ActiveBefore  int64   `json:"active_before"`
+	Missing       int64   `json:"missing"`
+	Share         float64 `json:"share"`
+	NeedsApproval bool    `json:"needs_approval"`
+	Deactivated   int64   `json:"deactivated"`
+}
+
+// Run statuses recorded in harvest_runs and reports.
+const (
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusUnchanged = "unchanged"
+	StatusFailed    = "failed"
+	StatusCanceled  = "canceled"
+)
+
+// FinishRequest closes a run.
+type FinishRequest struct {
+	Plan   Plan   `json:"plan"`
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Report is the workflow result: the run as recorded in harvest_runs.
+type Report struct {
+	RunID        string    `json:"run_id"`
+	WorkflowID   string    `json:"workflow_id"`
+	TenantID     string    `json:"tenant_id"`
+	SupplierCode string    `json:"supplier_code"`
+	Status       string    `json:"status"`
+	Error        string    `json:"error,omitempty"`
+	FeedURL      string    `json:"feed_url"`
+	Format       string    `json:"format"`
+	FeedBytes    int64     `json:"feed_bytes"`
+	RowsRead     int64     `json:"rows_read"`
+	Valid        int64     `json:"valid"`
+	Rejected     int64     `json:"rejected"`
+	Duplicates   int64     `json:"duplicates"`
+	Inserted     int64     `json:"inserted"`
+	Updated      int64     `json:"updated"`
+	Unchanged    int64     `json:"unchanged"`
+	Deactivated  int64     `json:"deactivated"`
+	StageAttempt int       `json:"stage_attempts"`
+	ResumedFrom  int64     `json:"resumed_from_row"`
+	StartedAt    time.Time `json:"started_at"`
+	FinishedAt   time.Time `json:"finished_at"`
+	// RejectsQuery shows where the rejected rows and their reasons are.
+	RejectsQuery string `json:"rejects_query"`
+	UIURL        string `json:"ui_url,omitempty"`
+}
+
+// Progress is returned by the progress query.
+type Progress struct {
+	Phase        string      `json:"phase"`
+	RunID        string      `json:"run_id,omitempty"`
+	Stage        StageResult `json:"stage"`
+	PartsDone    int         `json:"parts_done"`
+	PartsTotal   int         `json:"parts_total"`
+	Inserted     int64       `json:"inserted"`
+	Updated      int64       `json:"updated"`
+	Unchanged    int64       `json:"unchanged"`
+	Deactivated  int64       `json:"deactivated"`
+	Continuation int         `json:"continuation"`
+	Note         string      `json:"note,omitempty"`
+}
+
+// State is carried across continue-as-new.
+type State struct {
+	Plan         *Plan        `json:"plan,omitempty"`
+	Staged       *StageResult `json:"staged,omitempty"`
+	PartsDone    []int        `json:"parts_done,omitempty"`
+	Merged       MergeResult  `json:"merged"`
+	Continuation int          `json:"continuation"`
+}
+
+func summary(in Input) string {
+	s := fmt.Sprintf("harvest %s/%s", in.TenantID, in.SupplierCode)
+	if in.FeedURL != "" {
+		s += " from " + strings.TrimSpace(in.FeedURL)
+	}
+	return s
+}

@@ -1,0 +1,307 @@
+// Package harvest holds the harvest workflow: the durable orchestration of
+// one supplier-feed import. It is deterministic only: no I/O, clocks,
+// randomness, goroutines or map iteration; all I/O happens in the
+// activities (contextworker/activities/harvest), which it calls by name.
+//
+// A run is: Begin (resolve config, record the run) → Stage (stream the feed
+// into a per-run staging table, checkpointed) → Merge (one activity per
+// partition, in parallel, idempotent upserts that skip unchanged rows) →
+// Deactivate (products missing from a complete run, guarded by a share
+// limit and an approve signal) → Finish. History carries only references
+// (run id, counts), never rows.
+package harvest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Search attributes the harvest sets, so runs can be found in the Web UI.
+var (
+	SearchTenant   = temporal.NewSearchAttributeKeyKeyword("TenantId")
+	SearchSupplier = temporal.NewSearchAttributeKeyKeyword("SupplierCode")
+	SearchModule   = temporal.NewSearchAttributeKeyKeyword("Module")
+)
+
+// ErrAlreadyRunning is the error type of a start refused because a harvest
+// of the same supplier is running.
+const ErrAlreadyRunning = "HarvestAlreadyRunning"
+
+// Workflow runs one harvest and returns its report.
+func Workflow(ctx workflow.Context, in Input) (*Report, error) {
+	if err := in.Validate(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("invalid input: "+err.Error(), "InvalidInput", err)
+	}
+	info := workflow.GetInfo(ctx)
+	canonical := WorkflowID(in.TenantID, in.SupplierCode)
+	if info.WorkflowExecution.ID != canonical {
+		// Started under another id (a Schedule appends a timestamp, a user
+		// may pick any id): run the harvest as the child with the canonical
+		// id, so Temporal itself refuses a second concurrent run.
+		return delegate(ctx, in, canonical)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx,
+		SearchTenant.ValueSet(in.TenantID), SearchSupplier.ValueSet(in.SupplierCode), SearchModule.ValueSet("harvest"),
+	); err != nil {
+		return nil, err
+	}
+	r := &run{in: in, st: State{}}
+	if in.State != nil {
+		r.st = *in.State
+	}
+	r.progress.Continuation = r.st.Continuation
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return r.progress, nil }); err != nil {
+		return nil, err
+	}
+	report, err := r.execute(ctx)
+	if err != nil {
+		var can *workflow.ContinueAsNewError
+		if errors.As(err, &can) {
+			return nil, err
+		}
+		r.finishFailed(ctx, err)
+		return nil, err
+	}
+	return report, nil
+}
+
+func delegate(ctx workflow.Context, in Input, canonical string) (*Report, error) {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            canonical,
+		TaskQueue:             TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		StaticSummary:         summary(in),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			SearchTenant.ValueSet(in.TenantID), SearchSupplier.ValueSet(in.SupplierCode), SearchModule.ValueSet("harvest")),
+	})
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("delegated to workflow **%s**", canonical))
+	var report Report
+	err := workflow.ExecuteChildWorkflow(cctx, WorkflowName, in).Get(ctx, &report)
+	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		return nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("a harvest of %s/%s is already running (workflow %s); one harvest per supplier at a time", in.TenantID, in.SupplierCode, canonical),
+			ErrAlreadyRunning, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &report, nil
+}
+
+type run struct {
+	in       Input
+	st       State
+	progress Progress
+}
+
+func (r *run) setPhase(ctx workflow.Context, phase, details string) {
+	r.progress.Phase = phase
+	workflow.SetCurrentDetails(ctx, details)
+}
+
+func activityCtx(ctx workflow.Context, summary string, startToClose, heartbeat time.Duration, attempts int32) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           TaskQueue,
+		StartToCloseTimeout: startToClose,
+		HeartbeatTimeout:    heartbeat,
+		Summary:             summary,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    attempts,
+		},
+	})
+}
+
+func (r *run) execute(ctx workflow.Context) (*Report, error) {
+	in := r.in
+	if r.st.Plan == nil {
+		r.setPhase(ctx, "begin", "resolving supplier configuration")
+		var plan Plan
+		actx := activityCtx(ctx, "resolve config and record the run", time.Minute, 0, 10)
+		if err := workflow.ExecuteActivity(actx, ActivityBegin, in).Get(ctx, &plan); err != nil {
+			return nil, err
+		}
+		r.st.Plan = &plan
+	}
+	plan := *r.st.Plan
+	r.progress.RunID = plan.RunID
+	r.progress.PartsTotal = plan.Partitions
+
+	if r.st.Staged == nil {
+		r.setPhase(ctx, "staging", fmt.Sprintf("streaming **%s** feed %s into staging (live counts: pending activity heartbeat)", plan.Format, plan.FeedURL))
+		var staged StageResult
+		actx := activityCtx(ctx, "fetch, parse and stage "+plan.FeedURL, plan.StageTimeout, plan.HeartbeatTimeout, 0)
+		if err := workflow.ExecuteActivity(actx, ActivityStage, plan).Get(ctx, &staged); err != nil {
+			return nil, err
+		}
+		r.st.Staged = &staged
+	}
+	r.progress.Stage = *r.st.Staged
+	if r.st.Staged.Unchanged {
+		return r.finish(ctx, StatusUnchanged, "")
+	}
+
+	if err := r.merge(ctx, plan); err != nil {
+		return nil, err
+	}
+
+	r.setPhase(ctx, "deactivating", "deactivating products missing from the feed")
+	var deact DeactivateResult
+	dctx := activityCtx(ctx, "deactivate products missing from the feed", 30*time.Minute, plan.HeartbeatTimeout, 0)
+	if err := workflow.ExecuteActivity(dctx, ActivityDeactivate, DeactivateRequest{Plan: plan}).Get(ctx, &deact); err != nil {
+		return nil, err
+	}
+	if deact.NeedsApproval {
+		approved, err := r.awaitApproval(ctx, plan, deact)
+		if err != nil {
+			return nil, err
+		}
+		if !approved {
+			return nil, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("run would deactivate %d of %d active products (%.1f%% > %.1f%% allowed) and was not approved; nothing was deactivated",
+					deact.Missing, deact.ActiveBefore, 100*deact.Share, 100*plan.MaxDeactivateShare), "DeactivationNotApproved", nil)
+		}
+		if err := workflow.ExecuteActivity(dctx, ActivityDeactivate, DeactivateRequest{Plan: plan, Approved: true}).Get(ctx, &deact); err != nil {
+			return nil, err
+		}
+	}
+	r.progress.Deactivated = deact.Deactivated
+	return r.finish(ctx, StatusSucceeded, "")
+}
+
+// merge upserts every partition not yet merged, plan.Parallelism at a time,
+// and continues as new between waves when history grows long.
+func (r *run) merge(ctx workflow.Context, plan Plan) error {
+	var todo []int
+	for p := range plan.Partitions {
+		if !slices.Contains(r.st.PartsDone, p) {
+			todo = append(todo, p)
+		}
+	}
+	r.syncMergeProgress()
+	actx := activityCtx(ctx, "merge partition into products", 30*time.Minute, plan.HeartbeatTimeout, 0)
+	for len(todo) > 0 {
+		if r.shouldContinueAsNew(ctx, plan) {
+			r.st.Continuation++
+			next := r.in
+			st := r.st
+			next.State = &st
+			return workflow.NewContinueAsNewError(ctx, WorkflowName, next)
+		}
+		wave := todo[:min(plan.Parallelism, len(todo))]
+		todo = todo[len(wave):]
+		r.setPhase(ctx, "merging", fmt.Sprintf("merging partitions: %d of %d done", len(r.st.PartsDone), plan.Partitions))
+		futures := make([]workflow.Future, len(wave))
+		for i, p := range wave {
+			pctx := workflow.WithActivityOptions(actx, withSummary(actx, fmt.Sprintf("merge partition %d/%d", p+1, plan.Partitions)))
+			futures[i] = workflow.ExecuteActivity(pctx, ActivityMerge, plan, p)
+		}
+		for _, f := range futures {
+			var res MergeResult
+			if err := f.Get(ctx, &res); err != nil {
+				return err
+			}
+			r.st.PartsDone = append(r.st.PartsDone, res.Part)
+			r.st.Merged.Inserted += res.Inserted
+			r.st.Merged.Updated += res.Updated
+			r.st.Merged.Unchanged += res.Unchanged
+			r.syncMergeProgress()
+		}
+	}
+	return nil
+}
+
+func withSummary(ctx workflow.Context, s string) workflow.ActivityOptions {
+	o := workflow.GetActivityOptions(ctx)
+	o.Summary = s
+	return o
+}
+
+func (r *run) syncMergeProgress() {
+	r.progress.PartsDone = len(r.st.PartsDone)
+	r.progress.Inserted = r.st.Merged.Inserted
+	r.progress.Updated = r.st.Merged.Updated
+	r.progress.Unchanged = r.st.Merged.Unchanged
+}
+
+func (r *run) shouldContinueAsNew(ctx workflow.Context, plan Plan) bool {
+	info := workflow.GetInfo(ctx)
+	if info.GetContinueAsNewSuggested() {
+		return true
+	}
+	return plan.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= plan.MaxHistoryEvents
+}
+
+// awaitApproval waits for an approve or reject signal, or the timeout.
+func (r *run) awaitApproval(ctx workflow.Context, plan Plan, d DeactivateResult) (bool, error) {
+	r.progress.Note = fmt.Sprintf("would deactivate %d of %d active products (%.1f%%); send signal %q to go on or %q to stop",
+		d.Missing, d.ActiveBefore, 100*d.Share, SignalApprove, SignalReject)
+	r.setPhase(ctx, "awaiting_approval", r.progress.Note)
+	approved, decided := false, false
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalApprove), func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		approved, decided = true, true
+	})
+	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalReject), func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		decided = true
+	})
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := workflow.NewTimerWithOptions(tctx, plan.ApprovalTimeout, workflow.TimerOptions{Summary: "approval timeout"})
+	sel.AddFuture(timer, func(workflow.Future) {})
+	sel.Select(ctx)
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	r.progress.Note = ""
+	return approved && decided, nil
+}
+
+func (r *run) finish(ctx workflow.Context, status, errMsg string) (*Report, error) {
+	r.setPhase(ctx, "finishing", "recording the run report")
+	var report Report
+	actx := activityCtx(ctx, "record the run report", time.Minute, 0, 0)
+	if err := workflow.ExecuteActivity(actx, ActivityFinish, FinishRequest{Plan: *r.st.Plan, Status: status, Error: errMsg}).Get(ctx, &report); err != nil {
+		return nil, err
+	}
+	r.progress.Phase = status
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s**: %d read, %d valid, %d rejected; %d inserted, %d updated, %d unchanged, %d deactivated",
+		status, report.RowsRead, report.Valid, report.Rejected, report.Inserted, report.Updated, report.Unchanged, report.Deactivated))
+	return &report, nil
+}
+
+// finishFailed records a failed or canceled run, even when the workflow
+// itself was canceled (hence the disconnected context), and drops staging.
+func (r *run) finishFailed(ctx workflow.Context, cause error) {
+	if r.st.Plan == nil {
+		return // Begin never recorded the run
+	}
+	status := StatusFailed
+	if temporal.IsCanceledError(cause) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
+		status = StatusCanceled
+	}
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	actx := activityCtx(dctx, "record the failed run", time.Minute, 0, 0)
+	msg := cause.Error()
+	var appErr *temporal.ApplicationError
+	if errors.As(cause, &appErr) {
+		msg = appErr.Message()
+	}
+	var report Report
+	if err := workflow.ExecuteActivity(actx, ActivityFinish, FinishRequest{Plan: *r.st.Plan, Status: status, Error: msg}).Get(dctx, &report); err != nil {
+		workflow.GetLogger(ctx).Error("could not record the failed run", "error", err)
+	}
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s**: %s", status, msg))
+}
