@@ -388,4 +388,3 @@ func quietLogger() log.Logger {
 	l, _ := logging.New(io.Discard, "text", "error")
 	return logging.Temporal(l)
 }
-

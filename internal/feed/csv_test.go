@@ -112,6 +112,14 @@ func TestCSVEncoding(t *testing.T) {
 	check(t, got, want{records: []Record{{Row: 1, Fields: fs("sku", "E-1", "name", "Зонт")}}})
 }
 
+func TestCSVExplicitUTF8(t *testing.T) {
+	got := run(t, readFile(t, "bom.csv"), Options{Format: CSV, Encoding: "UTF-8"})
+	check(t, got, want{records: []Record{{Row: 1, Fields: fs("sku", "C-1", "name", "Cable")}}})
+	if enc, err := lookupEncoding("utf-8"); enc != nil || err != nil {
+		t.Errorf("lookupEncoding(utf-8) = %v, %v; want no decoding", enc, err)
+	}
+}
+
 func TestCSVInvalidUTF8(t *testing.T) {
 	got := run(t, []byte("sku,name\nX-1,caf\xe9\n"), Options{Format: CSV})
 	check(t, got, want{records: []Record{{Row: 1, Fields: fs("sku", "X-1", "name", "caf\uFFFD")}}})

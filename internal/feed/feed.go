@@ -78,8 +78,9 @@ type Options struct {
 	// Delimiter separates CSV fields; 0 means ','. Typical others are ';',
 	// '\t' and '|'.
 	Delimiter rune
-	// RecordElement is the local name of the XML elements that are records;
-	// required for XML.
+	// RecordElement is the name of the XML elements that are records;
+	// required for XML. Elements match by local name: namespace prefixes
+	// are ignored in the feed and in this option.
 	RecordElement string
 	// RecordPath optionally names the property of a top-level JSON object
 	// that holds the array of records, e.g. "products" for
@@ -228,7 +229,9 @@ func NewReader(r io.Reader, opts Options) (Reader, error) {
 		if opts.RecordElement == "" {
 			return nil, errors.New("feed: new reader: xml needs Options.RecordElement (the name of the record elements, e.g. \"offer\")")
 		}
-		return newXMLReader(textReader(r, enc), opts, enc != nil, opts.RecordElement, nil), nil
+		// Elements are matched by local name, so "g:item" means "item".
+		record := opts.RecordElement[strings.LastIndexByte(opts.RecordElement, ':')+1:]
+		return newXMLReader(textReader(r, enc), opts, enc != nil, record, nil), nil
 	case YML:
 		return newYMLReader(textReader(r, enc), opts, enc != nil), nil
 	case XLSX:

@@ -26,6 +26,12 @@ func TestXML(t *testing.T) {
 			}},
 		},
 		{
+			name:   "prefixed record element",
+			file:   "good.xml",
+			record: "x:meta",
+			want:   want{records: []Record{{Row: 1, Fields: fs("generated", "2024-01-01")}}},
+		},
+		{
 			name:   "no record elements",
 			file:   "good.xml",
 			record: "offer",

@@ -85,6 +85,7 @@ func startTemporal(exe string) (string, error) {
 	// The CLI picks free ports for its HTTP API and metrics itself.
 	port, err := localpg.FreePort()
 	if err != nil {
+		_ = logFile.Close()
 		return "", err
 	}
 	hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
@@ -106,6 +107,10 @@ func startTemporal(exe string) (string, error) {
 		Stderr:        logFile,
 	})
 	if err != nil {
+		// The SDK gives up waiting but leaves a started process running.
+		if pid := findChild("start-dev", strconv.Itoa(port)); pid != 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 		_ = logFile.Close()
 		return "", fmt.Errorf("start Temporal dev server %s on %s: %w\n%s tail:\n%s", exe, hostPort, err, logPath, fileTail(logPath, 30))
 	}
