@@ -19,6 +19,9 @@ import (
 	wf "contextworker/workflows/harvest"
 )
 
+// YML params reach product attributes only through Pairs.
+var _ product.Enumerator = feed.Record{}
+
 // stageColumns are the staging table's columns, in CopyFrom order.
 var stageColumns = []string{"row_no", "part", "sku", "name", "description", "brand", "gtin", "price", "currency",
 	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash"}

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
 
 	"golang.org/x/text/encoding"
@@ -286,3 +287,24 @@ func malformed(op, where, detail string) error {
 
 // recordAt names the record numbered row in error messages.
 func recordAt(row int64) string { return fmt.Sprintf("record %d", row) }
+
+// afterRecord names the place after the record numbered row in error
+// messages; before the first record that is the start of the feed.
+func afterRecord(row int64) string {
+	if row == 0 {
+		return "start"
+	}
+	return fmt.Sprintf("after record %d", row)
+}
+
+// Pairs yields the record's fields in document order. It lets a consumer
+// discover field names it cannot know in advance (YML "param:<name>").
+func (r Record) Pairs() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for _, f := range r.Fields {
+			if !yield(f.Name, f.Value) {
+				return
+			}
+		}
+	}
+}

@@ -128,7 +128,7 @@ func (j *jsonReader) start() error {
 // returns io.EOF if it does: a feed cut right after a record must not pass
 // for a complete one.
 func (j *jsonReader) finish() error {
-	where := fmt.Sprintf("after %s", recordAt(j.row))
+	where := afterRecord(j.row)
 	if _, err := j.token(); err != nil { // the closing bracket
 		return j.fail(where, err)
 	}

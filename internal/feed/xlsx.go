@@ -79,7 +79,7 @@ func (x *xlsxReader) Next() (Record, error) {
 		if !x.rows.Next() {
 			switch err := x.rows.Error(); {
 			case err != nil:
-				x.err = malformed("xlsx", fmt.Sprintf("after %s", recordAt(x.row)), err.Error())
+				x.err = malformed("xlsx", afterRecord(x.row), err.Error())
 			case x.header == nil:
 				x.err = malformed("xlsx", "header", "no header row (empty sheet)")
 			default:

@@ -78,7 +78,7 @@ func (x *xmlReader) Next() (Record, error) {
 		x.lim.reset()
 		tok, err := x.dec.Token()
 		if err != nil {
-			x.err = x.fail(fmt.Sprintf("after %s", recordAt(x.row)), err)
+			x.err = x.fail(afterRecord(x.row), err)
 			break
 		}
 		start, ok := tok.(xml.StartElement)

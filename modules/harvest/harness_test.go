@@ -24,7 +24,18 @@ import (
 	wf "contextworker/workflows/harvest"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// TestMain doubles as a harvest worker process when CW_HARVEST_CHILD is
+// set, so the crash test can SIGKILL a real worker.
+func TestMain(m *testing.M) {
+	if os.Getenv("CW_HARVEST_CHILD") == "1" {
+		reg := registry.New()
+		if err := reg.Register(harvest.Module{}); err != nil {
+			panic(err)
+		}
+		os.Exit(worker.Main(reg, strings.Fields(os.Getenv("CW_HARVEST_ARGS"))))
+	}
+	testenv.Main(m)
+}
 
 // stack is a real dev server, a real database, a worker running the harvest
 // module in-process, and a loopback HTTP server for feeds.
