@@ -41,6 +41,7 @@ SELECT (SELECT count(*) FROM src), count(*) FILTER (WHERE inserted), count(*) FI
 // merged partition returns the recorded counts and writes nothing.
 func (a *Activities) Merge(ctx context.Context, plan wf.Plan, part int) (wf.MergeResult, error) {
 	res := wf.MergeResult{Part: part}
+	defer keepAlive(ctx, part)()
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT inserted, updated, unchanged FROM harvest_parts WHERE run_id = $1 AND part = $2`,
 			plan.RunID, part).Scan(&res.Inserted, &res.Updated, &res.Unchanged)
@@ -74,6 +75,7 @@ func (a *Activities) Merge(ctx context.Context, plan wf.Plan, part int) (wf.Merg
 func (a *Activities) Deactivate(ctx context.Context, req wf.DeactivateRequest) (wf.DeactivateResult, error) {
 	plan := req.Plan
 	var res wf.DeactivateResult
+	defer keepAlive(ctx)()
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		var done bool
 		if err := tx.QueryRow(ctx, `SELECT deactivated_at IS NOT NULL, deactivated FROM harvest_runs WHERE run_id = $1 FOR UPDATE`,
@@ -82,6 +84,12 @@ func (a *Activities) Deactivate(ctx context.Context, req wf.DeactivateRequest) (
 		}
 		if done {
 			return nil
+		}
+		// products' statistics lag behind a big first harvest, and the
+		// planner then picks a nested loop over the staging table for the
+		// anti-join below: quadratic. A hash anti-join is linear.
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'`); err != nil {
+			return err
 		}
 		missingSQL := fmt.Sprintf(`FROM products p WHERE p.tenant_id = $1 AND p.supplier_code = $2 AND p.active
 			AND NOT EXISTS (SELECT 1 FROM %s s WHERE s.sku = p.sku)`, stageTable(plan.RunID))

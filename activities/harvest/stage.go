@@ -168,9 +168,16 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 func (a *Activities) sealStage(ctx context.Context, plan wf.Plan, cp checkpoint) (wf.StageResult, error) {
 	table := stageTable(plan.RunID)
 	res := wf.StageResult{Bytes: cp.Bytes, RowsRead: cp.Valid + cp.Rejected, Attempts: cp.Attempts, ResumedFrom: cp.Resumed}
+	defer keepAlive(ctx, cp)()
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (part, sku, row_no)`,
 			pgx.Identifier{strings.Trim(table, `"`) + "_part"}.Sanitize(), table)); err != nil {
+			return err
+		}
+		// A freshly loaded table has no statistics; without them the
+		// planner may pick nested loops over it for the merge and the
+		// deactivation anti-join.
+		if _, err := tx.Exec(ctx, `ANALYZE `+table); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO harvest_rejects (run_id, row_no, sku, reason, raw)

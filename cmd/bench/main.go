@@ -1,0 +1,42 @@
+// Command bench is `make bench`: end-to-end harvest figures on this machine.
+// See package contextworker/internal/bench.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"contextworker/internal/bench"
+)
+
+func main() {
+	sizes := flag.String("sizes", "100000,1000000", "comma-separated feed sizes")
+	flag.Parse()
+	o := bench.Options{Out: os.Stdout}
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "bench: bad size %q\n", s)
+			os.Exit(2)
+		}
+		o.Sizes = append(o.Sizes, n)
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	o.Root = root
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := bench.Run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
