@@ -1,0 +1,213 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"go.temporal.io/sdk/client"
+
+	"contextworker/internal/config"
+	"contextworker/internal/logging"
+	"contextworker/registry"
+)
+
+// Flag names of the starter binary.
+const (
+	flagConfig    = "config"
+	flagListen    = "listen"
+	flagLogFormat = "log-format"
+	flagLogLevel  = "log-level"
+	flagAddress   = "address"
+	flagNamespace = "namespace"
+	flagTenant    = "tenant"
+	flagRoles     = "roles"
+	flagTTL       = "ttl"
+	flagSubject   = "subject"
+)
+
+// globalFlags are built per App: urfave/cli flags keep state, so sharing
+// them between apps (as tests do) would leak values.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: flagConfig, Usage: "path of temporal.yaml (a missing default file means built-in defaults)", Value: config.DefaultPath, EnvVars: []string{"CW_CONFIG"}, Category: "Config"},
+		&cli.StringFlag{Name: flagListen, Usage: "HTTP listen address, overrides starter.listen", Category: "Config"},
+		&cli.StringFlag{Name: flagLogFormat, Usage: "log format: json or text, overrides log.format", Category: "Logging"},
+		&cli.StringFlag{Name: flagLogLevel, Usage: "log level: debug, info, warn or error, overrides log.level", Category: "Logging"},
+		&cli.StringFlag{Name: flagAddress, Usage: "Temporal frontend host:port, overrides temporal.address and $TEMPORAL_ADDRESS", Category: "Temporal"},
+		&cli.StringFlag{Name: flagNamespace, Usage: "Temporal namespace, overrides temporal.namespace and $TEMPORAL_NAMESPACE", Category: "Temporal"},
+	}
+}
+
+// App is the starter command line: `starter [global flags] [serve|token]`.
+// Without a command it serves. reg supplies the workflow types.
+func App(reg *registry.Registry) *cli.App {
+	serve := func(c *cli.Context) error { return runServe(c, reg) }
+	return &cli.App{
+		Name:   "starter",
+		Usage:  "HTTP service that starts, inspects, cancels and signals workflows for tenants",
+		Flags:  globalFlags(),
+		Before: rejectStrayArgs,
+		Action: serve,
+		Commands: []*cli.Command{
+			{
+				Name:   "serve",
+				Usage:  "serve the HTTP API (the default)",
+				Before: noArgs,
+				Action: serve,
+			},
+			{
+				Name:  "token",
+				Usage: "print a dev token signed with the configured HS256 secret, for curl",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: flagTenant, Usage: "tenant_id claim", Required: true},
+					&cli.StringSliceFlag{Name: flagRoles, Usage: "roles claim: viewer, operator, admin (repeat or comma-separate)", Value: cli.NewStringSlice(RoleViewer)},
+					&cli.DurationFlag{Name: flagTTL, Usage: "lifetime of the token", Value: time.Hour},
+					&cli.StringFlag{Name: flagSubject, Usage: "sub claim", Value: "dev"},
+				},
+				Before: noArgs,
+				Action: func(c *cli.Context) error { return runToken(c, reg) },
+			},
+		},
+	}
+}
+
+// rejectStrayArgs refuses arguments that are not a command: a typo must not
+// silently start the server.
+func rejectStrayArgs(c *cli.Context) error {
+	if first := c.Args().First(); first != "" && c.App.Command(first) == nil {
+		return fmt.Errorf("unexpected argument %q (commands: serve, token; flags go before the command)", first)
+	}
+	return nil
+}
+
+func noArgs(c *cli.Context) error {
+	if c.Args().Present() {
+		return fmt.Errorf("%s: unexpected argument %q", c.Command.Name, c.Args().First())
+	}
+	return nil
+}
+
+// loadConfig reads temporal.yaml (file, then environment), applies the
+// flags and validates the result.
+func loadConfig(c *cli.Context, reg *registry.Registry) (*config.Config, error) {
+	path := c.String(flagConfig)
+	cfg, err := config.Load(path, !c.IsSet(flagConfig), reg, nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.IsSet(flagListen) {
+		cfg.Starter.Listen = c.String(flagListen)
+	}
+	if c.IsSet(flagLogFormat) {
+		cfg.Log.Format = c.String(flagLogFormat)
+	}
+	if c.IsSet(flagLogLevel) {
+		cfg.Log.Level = c.String(flagLogLevel)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func runServe(c *cli.Context, reg *registry.Registry) error {
+	cfg, err := loadConfig(c, reg)
+	if err != nil {
+		return err
+	}
+	logger, err := logging.New(c.App.ErrWriter, cfg.Log.Format, cfg.Log.Level)
+	if err != nil {
+		return err
+	}
+	keys, err := LoadKeySet(cfg.Starter.JWT, nil)
+	if err != nil {
+		return err
+	}
+	opts, err := cfg.Temporal.ClientOptions(config.Overrides{Address: c.String(flagAddress), Namespace: c.String(flagNamespace)}, nil)
+	if err != nil {
+		return err
+	}
+	opts.Logger = logging.Temporal(logger)
+	if opts.Namespace == "" {
+		opts.Namespace = client.DefaultNamespace
+	}
+
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tc, err := dial(ctx, opts, cfg.Temporal.ConnectTimeout, logger)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	srv, err := New(Options{
+		Temporal:  tc,
+		Registry:  reg,
+		Config:    cfg.Starter,
+		Namespace: opts.Namespace,
+		UIBaseURL: cfg.Temporal.UIURL,
+		Logger:    logger,
+		Keys:      keys,
+	})
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+// dial connects to Temporal, retrying for up to timeout: the starter may
+// come up before Temporal does.
+func dial(ctx context.Context, opts client.Options, timeout time.Duration, log *slog.Logger) (client.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	wait := 500 * time.Millisecond
+	for {
+		tc, err := client.DialContext(ctx, opts)
+		if err == nil {
+			return tc, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to Temporal at %s: gave up after %s (temporal.connect_timeout): %w", opts.HostPort, timeout, err)
+		}
+		log.Warn("Temporal is not reachable yet, retrying", "address", opts.HostPort, "in", wait, "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
+}
+
+func runToken(c *cli.Context, reg *registry.Registry) error {
+	cfg, err := loadConfig(c, reg)
+	if err != nil {
+		return err
+	}
+	jc := cfg.Starter.JWT
+	if jc.HS256Secret.IsZero() {
+		return errors.New("token: starter.jwt.hs256_secret is not set; dev tokens are signed with it (e.g. hs256_secret: env:CW_JWT_SECRET)")
+	}
+	secret, err := jc.HS256Secret.Resolve(nil)
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	tok, err := MintHS256([]byte(secret), TokenRequest{
+		Subject:  c.String(flagSubject),
+		Tenant:   c.String(flagTenant),
+		Roles:    c.StringSlice(flagRoles),
+		TTL:      c.Duration(flagTTL),
+		Issuer:   jc.Issuer,
+		Audience: jc.Audience,
+	}, time.Now())
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(c.App.Writer, tok)
+	return err
+}

@@ -1,0 +1,106 @@
+// Package starter is the thin HTTP service through which other services and
+// operators start, inspect, cancel and signal workflows.
+//
+// It adds what Temporal itself does not give a multi-tenant platform:
+// authentication (JWT bearer tokens), tenant scoping and strict input
+// validation against the registry's declared input types. It must stay thin:
+// it never runs activities or workflows, keeps no state beyond per-subject
+// rate limiters, and every answer comes from Temporal.
+//
+// # Routes
+//
+//	POST /v1/workflows                          start (operator)
+//	GET  /v1/workflows                          list the tenant's workflows (viewer)
+//	GET  /v1/workflows/{id}                     status, result or failure, progress (viewer)
+//	POST /v1/workflows/{id}/cancel              request cancellation (operator)
+//	POST /v1/workflows/{id}/signals/{name}      send a signal (operator)
+//	GET  /healthz, /readyz, /metrics, /openapi.json   unauthenticated
+//
+// Request bodies are JSON, sent as application/json or without a
+// Content-Type (curl --json does the former).
+// Workflow ids contain slashes, so {id} is one percent-encoded path segment:
+// GET /v1/workflows/sleepy%2Facme%2Fs1. Start answers carry a status_url that
+// is already encoded. openapi.json, embedded in the binary, documents the API;
+// a test keeps it in step with the routes.
+//
+// # Authentication and roles
+//
+// Every /v1 route needs "Authorization: Bearer <JWT>" (the scheme is
+// case-insensitive, RFC 7235). Tokens in the query string are refused, so they
+// never end up in access logs. The accepted algorithms are pinned to those
+// with a configured key: HS256 (starter.jwt.hs256_secret), RS256 and ES256
+// (PEM public keys or a JWKS file). A key never comes from the token itself
+// (jku, x5u and jwk headers are ignored), a "crit" header is refused, and exp,
+// iss and aud are required, with the configured leeway. The claims are sub,
+// tenant_id and roles. A viewer may read; an operator may also start, cancel
+// and signal; an admin may do everything. Unknown roles grant nothing.
+// Authentication failures answer 401, missing permissions 403.
+//
+// # Tenant isolation
+//
+// A caller only ever sees its token's tenant (tenant_id, letters, digits,
+// '_', '.' and '-': it must fit in an id segment and a query literal). Every
+// workflow the starter starts carries the tenant twice: in the TenantId
+// search attribute (with Module, and SupplierCode when the input has a
+// supplier_code), and as the second segment of its id. The id is the
+// module's own id for the input when it has one (registry.Workflow.ID, e.g.
+// "harvest/acme/s1"; a module id without the tenant there is refused as a
+// module bug), otherwise "<type>/<tenant>/<key>" with the client's "id", a
+// digest of the Idempotency-Key, or a random UUID as the key. Reads and
+// writes by id check both the id segment and the TenantId search attribute
+// of the described execution; another tenant's workflow answers 404 exactly
+// as an unknown one does, so other tenants' ids cannot be probed. Listing
+// filters on TenantId in the visibility query.
+//
+// When an input type has a string field tagged json:"tenant_id" and the client
+// left it empty, the starter fills it from the token; an input naming another
+// tenant (there, or through registry.Workflow.Tenant) answers 403.
+//
+// # Idempotency and conflicts
+//
+// Temporal treats a start that carries the request id of the current run of
+// a workflow id as a retry of that start and answers it as it did the first
+// time. The starter chooses the request id, and the workflow id:
+//
+//   - Idempotency-Key header: the request id is a digest of the tenant, the
+//     key and the request (type, client id and canonical input, after the
+//     tenant was filled in). Without a client or module id the workflow id
+//     is "<type>/<tenant>/k-<digest of the key>", so the key names exactly
+//     one workflow: a retry of the same request gets the same answer (202,
+//     same workflow_id and run_id), running or closed, and never starts a
+//     second workflow; the same key with a different request answers 409
+//     idempotency_conflict. Keys are scoped to the tenant.
+//   - A client-chosen "id", without a key: the request is its own key. The
+//     same id with the same body gets the original answer; the same id with
+//     a different body answers 409 conflict. These ids are never reused, even
+//     after the workflow closed (WorkflowIdReusePolicy REJECT_DUPLICATE).
+//   - A module id (registry.Workflow.ID) is a concurrency key, "one harvest
+//     per supplier at a time": while a run with that id is open another
+//     start answers 409 already_running; once it closed, a start runs again
+//     (ALLOW_DUPLICATE). An Idempotency-Key there makes retries return the
+//     original run, as long as no other request has started a newer run
+//     under the id since.
+//   - Otherwise every start is a new workflow with a random key.
+//
+// A 409 names the existing workflow in details (workflow_id, run_id); ids
+// carry the tenant, so that is always the caller's own workflow. A retry
+// looks exactly like the first start to the client and in the metrics.
+// Deduplication lasts as long as Temporal keeps the workflow: after the
+// namespace's retention period a retry starts afresh.
+//
+// # Progress
+//
+// For a running workflow, GET asks its "progress" query, for at most two
+// seconds: a query waits for a worker, and progress must not hold up the
+// status. A workflow without that query, or without a live worker, is
+// answered without progress.
+//
+// # Limits and errors
+//
+// Bodies are capped (413), JSON is strict (unknown or repeated fields,
+// trailing data and wrong types answer 400 naming the field), each subject
+// has a token-bucket rate limit (429 with Retry-After), and every Temporal call
+// has a deadline (504). An unreachable Temporal answers 503. Every error has
+// the body {"error":{"code","message","details"}}; internal errors are logged
+// with the request id (X-Request-Id) and answered without their text.
+package starter
