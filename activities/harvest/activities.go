@@ -156,8 +156,9 @@ func (a *Activities) Finish(ctx context.Context, req wf.FinishRequest) (wf.Repor
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE harvest_runs r SET
 				status = $2, error = NULLIF($3, ''), finished_at = coalesce(r.finished_at, now()),
-				inserted = coalesce(p.inserted, 0), updated = coalesce(p.updated, 0), unchanged = coalesce(p.unchanged, 0)
-			FROM (SELECT sum(inserted) AS inserted, sum(updated) AS updated, sum(unchanged) AS unchanged
+				inserted = coalesce(p.inserted, 0), updated = coalesce(p.updated, 0), unchanged = coalesce(p.unchanged, 0),
+				rows_duplicate = coalesce(p.duplicates, 0)
+			FROM (SELECT sum(inserted) AS inserted, sum(updated) AS updated, sum(unchanged) AS unchanged, sum(duplicates) AS duplicates
 			      FROM harvest_parts WHERE run_id = $1) p
 			WHERE r.run_id = $1`, plan.RunID, req.Status, req.Error); err != nil {
 			return err
@@ -202,6 +203,10 @@ func (a *Activities) report(ctx context.Context, plan wf.Plan) (wf.Report, error
 	if errMsg != nil {
 		r.Error = *errMsg
 	}
+	// rows_valid counts rows that passed validation, superseded duplicates
+	// included; the report counts those as rejected.
+	r.Valid -= r.Duplicates
+	r.Rejected += r.Duplicates
 	if finished != nil {
 		r.FinishedAt = *finished
 	}

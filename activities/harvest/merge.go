@@ -4,27 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/activity"
 
 	wf "contextworker/workflows/harvest"
 )
 
-// mergeSQL upserts one partition of the staging table into products. The
-// last occurrence of a SKU in the feed wins (DISTINCT ON … row_no DESC). A
-// row whose content hash is unchanged, and that is active, is not written at
-// all: the WHERE on DO UPDATE skips it, so a repeated run rewrites nothing.
+// mergeSQL upserts the changed rows of one staging partition into
+// products. A row whose content hash is unchanged, and that is active, is
+// not written at all (the WHERE on DO UPDATE), so a repeated run rewrites
+// nothing; rows staged slim (unchanged = true) are not even read. With
+// duplicates possible, the last occurrence of a SKU in the feed wins.
 const mergeSQL = `
 WITH src AS (
-	SELECT DISTINCT ON (sku) sku, name, coalesce(description, '') AS description, coalesce(brand, '') AS brand, gtin,
+	SELECT sku, name, coalesce(description, '') AS description, coalesce(brand, '') AS brand, gtin,
 		price, currency, stock, availability, coalesce(category_path, '{}') AS category_path, product_url,
 		coalesce(image_urls, '{}') AS image_urls, coalesce(attributes, '{}') AS attributes, content_hash
-	FROM %s WHERE part = $1 ORDER BY sku, row_no DESC
+	FROM %s s WHERE NOT unchanged
 ), up AS (
 	INSERT INTO products AS p (tenant_id, supplier_code, sku, name, description, brand, gtin, price, currency, stock,
 		availability, category_path, product_url, image_urls, attributes, content_hash, first_seen, last_seen, last_run_id, active)
-	SELECT $2, $3, sku, name, description, brand, gtin, price, currency, stock, availability, category_path, product_url,
-		image_urls, attributes, content_hash, now(), now(), $4, true FROM src
+	SELECT $1, $2, sku, name, description, brand, gtin, price, currency, stock, availability, category_path, product_url,
+		image_urls, attributes, content_hash, now(), now(), $3, true FROM src
 	ON CONFLICT (tenant_id, supplier_code, sku) DO UPDATE SET
 		name = excluded.name, description = excluded.description, brand = excluded.brand, gtin = excluded.gtin,
 		price = excluded.price, currency = excluded.currency, stock = excluded.stock, availability = excluded.availability,
@@ -34,7 +37,16 @@ WITH src AS (
 	WHERE p.content_hash IS DISTINCT FROM excluded.content_hash OR NOT p.active
 	RETURNING (xmax = 0) AS inserted
 )
-SELECT (SELECT count(*) FROM src), count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`
+
+// lastOccurrence keeps the last row of each SKU of a partition.
+const lastOccurrence = `(SELECT DISTINCT ON (sku) * FROM %s ORDER BY sku, row_no DESC)`
+
+// rejectDuplicates records every superseded occurrence of a SKU.
+const rejectDuplicates = `INSERT INTO harvest_rejects (run_id, row_no, sku, reason, raw)
+	SELECT $1, row_no, sku, 'sku: duplicate, superseded by row ' || keep, '' FROM (
+		SELECT row_no, sku, max(row_no) OVER (PARTITION BY sku) AS keep FROM %s) d
+	WHERE row_no < keep ON CONFLICT (run_id, row_no) DO NOTHING`
 
 // Merge upserts partition part of the run's staging table into products and
 // records the counts in harvest_parts in the same transaction. A retry of a
@@ -42,6 +54,11 @@ SELECT (SELECT count(*) FROM src), count(*) FILTER (WHERE inserted), count(*) FI
 func (a *Activities) Merge(ctx context.Context, plan wf.Plan, part int) (wf.MergeResult, error) {
 	res := wf.MergeResult{Part: part}
 	defer keepAlive(ctx, part)()
+	start := time.Now()
+	defer func() {
+		activity.GetLogger(ctx).Info("merged partition", "part", part, "took", time.Since(start).String())
+	}()
+	child := stagePart(plan.RunID, part)
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT inserted, updated, unchanged FROM harvest_parts WHERE run_id = $1 AND part = $2`,
 			plan.RunID, part).Scan(&res.Inserted, &res.Updated, &res.Unchanged)
@@ -51,14 +68,34 @@ func (a *Activities) Merge(ctx context.Context, plan wf.Plan, part int) (wf.Merg
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		var total int64
-		if err := tx.QueryRow(ctx, fmt.Sprintf(mergeSQL, stageTable(plan.RunID)), part, plan.TenantID, plan.SupplierCode, plan.RunID).
-			Scan(&total, &res.Inserted, &res.Updated); err != nil {
+		var dups bool
+		if err := tx.QueryRow(ctx, `SELECT may_have_duplicates FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(&dups); err != nil {
 			return err
 		}
-		res.Unchanged = total - res.Inserted - res.Updated
-		_, err = tx.Exec(ctx, `INSERT INTO harvest_parts (run_id, part, inserted, updated, unchanged) VALUES ($1, $2, $3, $4, $5)`,
-			plan.RunID, part, res.Inserted, res.Updated, res.Unchanged)
+		source := child
+		var duplicates int64
+		if dups {
+			tag, err := tx.Exec(ctx, fmt.Sprintf(rejectDuplicates, child), plan.RunID)
+			if err != nil {
+				return err
+			}
+			duplicates = tag.RowsAffected()
+			source = fmt.Sprintf(lastOccurrence, child)
+		}
+		var changed, slim int64
+		if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FILTER (WHERE NOT unchanged), count(*) FILTER (WHERE unchanged) FROM %s s`, source)).
+			Scan(&changed, &slim); err != nil {
+			return err
+		}
+		if changed > 0 {
+			if err := tx.QueryRow(ctx, fmt.Sprintf(mergeSQL, source), plan.TenantID, plan.SupplierCode, plan.RunID).
+				Scan(&res.Inserted, &res.Updated); err != nil {
+				return err
+			}
+		}
+		res.Unchanged = slim + changed - res.Inserted - res.Updated
+		_, err = tx.Exec(ctx, `INSERT INTO harvest_parts (run_id, part, inserted, updated, unchanged, duplicates) VALUES ($1, $2, $3, $4, $5, $6)`,
+			plan.RunID, part, res.Inserted, res.Updated, res.Unchanged, duplicates)
 		return err
 	})
 	if err != nil {
@@ -76,6 +113,8 @@ func (a *Activities) Deactivate(ctx context.Context, req wf.DeactivateRequest) (
 	plan := req.Plan
 	var res wf.DeactivateResult
 	defer keepAlive(ctx)()
+	start := time.Now()
+	defer func() { activity.GetLogger(ctx).Info("deactivation", "took", time.Since(start).String()) }()
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		var done bool
 		if err := tx.QueryRow(ctx, `SELECT deactivated_at IS NOT NULL, deactivated FROM harvest_runs WHERE run_id = $1 FOR UPDATE`,

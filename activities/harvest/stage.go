@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -24,13 +24,41 @@ var _ product.Enumerator = feed.Record{}
 
 // stageColumns are the staging table's columns, in CopyFrom order.
 var stageColumns = []string{"row_no", "part", "sku", "name", "description", "brand", "gtin", "price", "currency",
-	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash"}
+	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash", "unchanged"}
 
-const stageDDL = `CREATE UNLOGGED TABLE IF NOT EXISTS %s (
-	row_no bigint NOT NULL, part integer NOT NULL, sku text NOT NULL, name text NOT NULL,
-	description text, brand text, gtin text, price numeric(18,4) NOT NULL, currency text NOT NULL,
-	stock bigint, availability text NOT NULL, category_path text[], product_url text, image_urls text[],
-	attributes jsonb, content_hash text NOT NULL)`
+// The staging table is partitioned by merge partition, so each Merge scans
+// only its own child table and no index has to be built after loading.
+// Children are UNLOGGED: staging is rebuilt from the feed after a database
+// crash anyway (see harvest_stage_progress). A row of a product that is
+// already stored with the same content hash is staged slim: sku and hash
+// only, with unchanged = true, so an unchanged re-harvest writes little.
+const stageDDL = `CREATE TABLE IF NOT EXISTS %s (
+	row_no bigint NOT NULL, part integer NOT NULL, sku text NOT NULL, name text,
+	description text, brand text, gtin text, price numeric(18,4), currency text,
+	stock bigint, availability text, category_path text[], product_url text, image_urls text[],
+	attributes jsonb, content_hash text NOT NULL, unchanged boolean NOT NULL) PARTITION BY LIST (part)`
+
+const stagePartDDL = `CREATE UNLOGGED TABLE IF NOT EXISTS %s PARTITION OF %s FOR VALUES IN (%d)`
+
+// stagePart names partition part of a run's staging table.
+func stagePart(runID string, part int) string {
+	return pgx.Identifier{strings.Trim(stageTable(runID), `"`) + "_" + strconv.Itoa(part)}.Sanitize()
+}
+
+func (a *Activities) createStage(ctx context.Context, plan wf.Plan) error {
+	table := stageTable(plan.RunID)
+	return pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(stageDDL, table)); err != nil {
+			return err
+		}
+		for p := range plan.Partitions {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(stagePartDDL, stagePart(plan.RunID, p), table, p)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
 
 // checkpoint is the Stage activity's durable progress (harvest_stage_progress).
 type checkpoint struct {
@@ -40,7 +68,10 @@ type checkpoint struct {
 	Bytes    int64 `json:"bytes"`
 	Attempts int   `json:"attempts"`
 	Resumed  int64 `json:"resumed_from"`
-	v        validators
+	// Dups is set once a SKU was seen twice, or staging resumed (nobody
+	// then saw every SKU); merges deduplicate only when it is set.
+	Dups bool `json:"may_have_duplicates"`
+	v    validators
 }
 
 // Stage streams the feed into the run's staging table, BatchSize rows per
@@ -51,7 +82,7 @@ type checkpoint struct {
 func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, error) {
 	table := stageTable(plan.RunID)
 	log := activity.GetLogger(ctx)
-	if _, err := a.DB.Exec(ctx, fmt.Sprintf(stageDDL, table)); err != nil {
+	if err := a.createStage(ctx, plan); err != nil {
 		return wf.StageResult{}, fmt.Errorf("stage: create table: %w", err)
 	}
 	cp, found, err := a.loadCheckpoint(ctx, plan.RunID)
@@ -66,6 +97,7 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	cp.Attempts++
 	cp.Resumed = cp.Rows
 	if cp.Rows > 0 {
+		cp.Dups = true
 		log.Info("resuming staging from checkpoint", "rows_consumed", cp.Rows, "attempt", cp.Attempts)
 	}
 
@@ -122,7 +154,17 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	}
 	defer reader.Close()
 
-	src := &stageSource{reader: reader, norm: norm, parts: uint32(plan.Partitions), skipTo: cp.Rows, batch: a.Config.BatchSize, skuField: skuFieldOf(plan)}
+	existing, err := a.loadExisting(ctx, plan)
+	if err != nil {
+		return wf.StageResult{}, err
+	}
+	copyStart := time.Now()
+	pctx, stopProducer := context.WithCancel(ctx)
+	defer stopProducer()
+	prod := startProducer(pctx, reader, norm, producerOptions{
+		parts: uint32(plan.Partitions), skipTo: cp.Rows, skuField: skuFieldOf(plan), existing: existing,
+	})
+	src := &stageSource{items: prod.out, batch: a.Config.BatchSize}
 	for !src.eof {
 		src.startBatch()
 		err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
@@ -149,6 +191,7 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 			next.Valid += src.valid
 			next.Rejected += int64(len(src.rejects))
 			next.Bytes = raw.n
+			next.Dups = cp.Dups || prod.dups.Load()
 			if err := saveCheckpoint(ctx, tx, plan.RunID, next); err != nil {
 				return err
 			}
@@ -160,44 +203,23 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 		}
 		activity.RecordHeartbeat(ctx, cp)
 	}
-	return a.sealStage(ctx, plan, cp)
+	log.Info("staged feed", "rows", cp.Rows, "valid", cp.Valid, "rejected", cp.Rejected, "bytes", cp.Bytes, "took", time.Since(copyStart).String())
+	sealStart := time.Now()
+	res, err := a.sealStage(ctx, plan, cp)
+	log.Info("sealed staging table", "took", time.Since(sealStart).String())
+	return res, err
 }
 
-// sealStage indexes the staging table, rejects superseded duplicate SKUs
-// (the last occurrence in the feed wins) and records the staging counts.
+// sealStage records the staging counts on the run. Duplicate SKUs (the last
+// occurrence in the feed wins) are rejected by the merges, partition by
+// partition, and counted there.
 func (a *Activities) sealStage(ctx context.Context, plan wf.Plan, cp checkpoint) (wf.StageResult, error) {
-	table := stageTable(plan.RunID)
-	res := wf.StageResult{Bytes: cp.Bytes, RowsRead: cp.Valid + cp.Rejected, Attempts: cp.Attempts, ResumedFrom: cp.Resumed}
-	defer keepAlive(ctx, cp)()
-	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (part, sku, row_no)`,
-			pgx.Identifier{strings.Trim(table, `"`) + "_part"}.Sanitize(), table)); err != nil {
-			return err
-		}
-		// A freshly loaded table has no statistics; without them the
-		// planner may pick nested loops over it for the merge and the
-		// deactivation anti-join.
-		if _, err := tx.Exec(ctx, `ANALYZE `+table); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO harvest_rejects (run_id, row_no, sku, reason, raw)
-			SELECT $1, row_no, sku, 'sku: duplicate, superseded by row ' || keep, '' FROM (
-				SELECT row_no, sku, max(row_no) OVER (PARTITION BY part, sku) AS keep FROM %s) d
-			WHERE row_no < keep ON CONFLICT (run_id, row_no) DO NOTHING`, table), plan.RunID); err != nil {
-			return err
-		}
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM harvest_rejects WHERE run_id = $1 AND reason LIKE 'sku: duplicate, %'`,
-			plan.RunID).Scan(&res.Duplicates); err != nil {
-			return err
-		}
-		res.Valid = cp.Valid - res.Duplicates
-		res.Rejected = cp.Rejected + res.Duplicates
-		_, err := tx.Exec(ctx, `UPDATE harvest_runs SET feed_bytes = $2, rows_read = $3, rows_valid = $4, rows_rejected = $5,
-				rows_duplicate = $6, stage_attempts = $7, resumed_from_row = $8, etag = $9, last_modified = $10, staged_at = now()
-			WHERE run_id = $1`, plan.RunID, res.Bytes, res.RowsRead, res.Valid, res.Rejected, res.Duplicates,
-			res.Attempts, res.ResumedFrom, nullable(cp.v.ETag), nullable(cp.v.LastModified))
-		return err
-	})
+	res := wf.StageResult{Bytes: cp.Bytes, RowsRead: cp.Valid + cp.Rejected, Valid: cp.Valid, Rejected: cp.Rejected,
+		Attempts: cp.Attempts, ResumedFrom: cp.Resumed}
+	_, err := a.DB.Exec(ctx, `UPDATE harvest_runs SET feed_bytes = $2, rows_read = $3, rows_valid = $4, rows_rejected = $5,
+			may_have_duplicates = $6, stage_attempts = $7, resumed_from_row = $8, etag = $9, last_modified = $10, staged_at = now()
+		WHERE run_id = $1`, plan.RunID, res.Bytes, res.RowsRead, res.Valid, res.Rejected, cp.Dups,
+		res.Attempts, res.ResumedFrom, nullable(cp.v.ETag), nullable(cp.v.LastModified))
 	if err != nil {
 		return wf.StageResult{}, fmt.Errorf("stage: seal: %w", err)
 	}
@@ -242,8 +264,8 @@ func (a *Activities) loadCheckpoint(ctx context.Context, runID string) (checkpoi
 	var cp checkpoint
 	var etag, lm *string
 	var length *int64
-	err := a.DB.QueryRow(ctx, `SELECT rows_consumed, rows_valid, rows_rejected, feed_bytes, etag, last_modified, length, attempts
-		FROM harvest_stage_progress WHERE run_id = $1`, runID).Scan(&cp.Rows, &cp.Valid, &cp.Rejected, &cp.Bytes, &etag, &lm, &length, &cp.Attempts)
+	err := a.DB.QueryRow(ctx, `SELECT rows_consumed, rows_valid, rows_rejected, feed_bytes, etag, last_modified, length, attempts, may_have_duplicates
+		FROM harvest_stage_progress WHERE run_id = $1`, runID).Scan(&cp.Rows, &cp.Valid, &cp.Rejected, &cp.Bytes, &etag, &lm, &length, &cp.Attempts, &cp.Dups)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return checkpoint{}, false, nil
 	}
@@ -255,12 +277,13 @@ func (a *Activities) loadCheckpoint(ctx context.Context, runID string) (checkpoi
 }
 
 func saveCheckpoint(ctx context.Context, tx pgx.Tx, runID string, cp checkpoint) error {
-	_, err := tx.Exec(ctx, `INSERT INTO harvest_stage_progress (run_id, rows_consumed, rows_valid, rows_rejected, feed_bytes, etag, last_modified, length, attempts, resumed_from)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+	_, err := tx.Exec(ctx, `INSERT INTO harvest_stage_progress (run_id, rows_consumed, rows_valid, rows_rejected, feed_bytes, etag, last_modified, length, attempts, resumed_from, may_have_duplicates)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (run_id) DO UPDATE SET rows_consumed = excluded.rows_consumed, rows_valid = excluded.rows_valid,
 			rows_rejected = excluded.rows_rejected, feed_bytes = excluded.feed_bytes, etag = excluded.etag,
-			last_modified = excluded.last_modified, length = excluded.length, attempts = excluded.attempts, resumed_from = excluded.resumed_from`,
-		runID, cp.Rows, cp.Valid, cp.Rejected, cp.Bytes, nullable(cp.v.ETag), nullable(cp.v.LastModified), cp.v.Length, cp.Attempts, cp.Resumed)
+			last_modified = excluded.last_modified, length = excluded.length, attempts = excluded.attempts,
+			resumed_from = excluded.resumed_from, may_have_duplicates = excluded.may_have_duplicates`,
+		runID, cp.Rows, cp.Valid, cp.Rejected, cp.Bytes, nullable(cp.v.ETag), nullable(cp.v.LastModified), cp.v.Length, cp.Attempts, cp.Resumed, cp.Dups)
 	if err != nil {
 		return fmt.Errorf("stage: save checkpoint: %w", err)
 	}
@@ -290,17 +313,13 @@ type reject struct {
 	raw    string
 }
 
-// stageSource feeds CopyFrom from the feed reader, one normalised product
-// at a time, so memory holds one row rather than a batch.
+// stageSource feeds CopyFrom from the producer, BatchSize feed rows (valid
+// or rejected) per transaction.
 type stageSource struct {
-	reader feed.Reader
-	norm   *product.Normalizer
-	parts  uint32
-	skipTo int64
-	batch  int
-	// skuField names the feed field holding the SKU, for reject reports.
-	skuField string
+	items <-chan []item
+	batch int
 
+	chunk   []item
 	n       int
 	valid   int64
 	lastRow int64
@@ -319,55 +338,35 @@ func (s *stageSource) Next() bool {
 		if s.eof || s.err != nil || s.n >= s.batch {
 			return false
 		}
-		rec, err := s.reader.Next()
-		if errors.Is(err, io.EOF) {
-			s.eof = true
-			return false
-		}
-		var recErr *feed.RecordError
-		if errors.As(err, &recErr) {
-			s.lastRow = recErr.Row
-			if recErr.Row > s.skipTo {
-				s.n++
-				s.rejects = append(s.rejects, reject{row: recErr.Row, reason: "unreadable record: " + recErr.Err.Error(), raw: recErr.Raw})
+		if len(s.chunk) == 0 {
+			chunk, ok := <-s.items
+			if !ok {
+				s.eof = true
+				return false
 			}
+			s.chunk = chunk
 			continue
 		}
-		if err != nil {
-			s.err = err
+		it := s.chunk[0]
+		s.chunk = s.chunk[1:]
+		if it.err != nil {
+			s.err = it.err
 			return false
 		}
-		s.lastRow = rec.Row
-		if rec.Row <= s.skipTo {
-			continue // staged before the checkpoint
-		}
+		s.lastRow = it.row
 		s.n++
-		p, err := s.norm.Normalize(rec)
-		if err != nil {
-			s.rejects = append(s.rejects, reject{row: rec.Row, sku: truncate(rec.Get(s.skuField), 128), reason: err.Error(), raw: rec.Raw})
+		if it.rej != nil {
+			s.rejects = append(s.rejects, *it.rej)
 			continue
 		}
 		s.valid++
-		s.values = rowValues(s.values[:0], rec.Row, s.parts, &p)
+		s.values = it.values
 		return true
 	}
 }
 
 func (s *stageSource) Values() ([]any, error) { return s.values, nil }
 func (s *stageSource) Err() error             { return s.err }
-
-func rowValues(v []any, row int64, parts uint32, p *product.Product) []any {
-	h := fnv.New32a()
-	h.Write([]byte(p.SKU))
-	var price pgtype.Numeric
-	_ = price.Scan(p.Price.String()) // Decimal.String is always a valid numeric
-	var attrs any
-	if len(p.Attributes) > 0 {
-		attrs = p.Attributes
-	}
-	return append(v, row, int32(h.Sum32()%parts), p.SKU, p.Name, p.Description, p.Brand, nullable(p.GTIN), price,
-		p.Currency, p.Stock, string(p.Availability), p.CategoryPath, nullable(p.URL), p.Images, attrs, p.Hash())
-}
 
 // skuFieldOf is the feed field that holds SKUs, for reject reports.
 func skuFieldOf(plan wf.Plan) string {

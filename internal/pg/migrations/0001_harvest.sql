@@ -47,6 +47,7 @@ CREATE TABLE harvest_runs (
     rows_valid        bigint      NOT NULL DEFAULT 0,
     rows_rejected     bigint      NOT NULL DEFAULT 0,
     rows_duplicate    bigint      NOT NULL DEFAULT 0,
+    may_have_duplicates boolean   NOT NULL DEFAULT false,
     inserted          bigint      NOT NULL DEFAULT 0,
     updated           bigint      NOT NULL DEFAULT 0,
     unchanged         bigint      NOT NULL DEFAULT 0,
@@ -80,6 +81,7 @@ CREATE TABLE harvest_parts (
     inserted   bigint  NOT NULL,
     updated    bigint  NOT NULL,
     unchanged  bigint  NOT NULL,
+    duplicates bigint  NOT NULL,
     PRIMARY KEY (run_id, part)
 );
 
@@ -109,5 +111,8 @@ CREATE UNLOGGED TABLE harvest_stage_progress (
     last_modified  text,
     length         bigint,
     attempts       integer NOT NULL DEFAULT 0,
-    resumed_from   bigint  NOT NULL DEFAULT 0
+    resumed_from   bigint  NOT NULL DEFAULT 0,
+    -- may_have_duplicates: a SKU was seen twice (or staging resumed, so
+    -- nobody saw them all); merges then deduplicate.
+    may_have_duplicates boolean NOT NULL DEFAULT false
 );
