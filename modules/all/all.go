@@ -3,5 +3,6 @@
 package all
 
 import (
+	_ "contextworker/modules/gardener" // catalogue enrichment
 	_ "contextworker/modules/harvest" // supplier-feed imports
 )

@@ -1,0 +1,236 @@
+// Package gardener implements the gardener module's activities: reading
+// changed products in keyset batches, running the enricher pipeline on
+// them, and writing the results with their provenance. Every activity is
+// idempotent and safe to retry: a batch's results, its tallies and the
+// run's checkpoint are committed in one transaction. Orchestration lives in
+// contextworker/workflows/gardener, whose types these activities share.
+package gardener
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"contextworker/internal/enrich"
+	"contextworker/internal/enrich/category"
+	wf "contextworker/workflows/gardener"
+)
+
+// Error types of non-retryable failures.
+const (
+	ErrTypeConfigChanged = "EnricherConfigChanged"
+	ErrTypeUnknownRun    = "UnknownRun"
+)
+
+// Activities holds the gardener activities' dependencies.
+type Activities struct {
+	DB       *pgxpool.Pool
+	Config   *Config
+	Logger   *slog.Logger
+	Pipeline *enrich.Pipeline
+	// UIURL and Namespace build Web UI links in reports.
+	UIURL     string
+	Namespace string
+}
+
+// New builds the configured enricher pipeline and returns the activities.
+func New(db *pgxpool.Pool, cfg *Config, logger *slog.Logger, deps enrich.Deps) (*Activities, error) {
+	p, err := enrich.Default().Build(cfg.Specs(), deps)
+	if err != nil {
+		return nil, fmt.Errorf("gardener: enrichers: %w", err)
+	}
+	return &Activities{DB: db, Config: cfg, Logger: logger, Pipeline: p}, nil
+}
+
+func (a *Activities) versions() []wf.EnricherVersion {
+	var out []wf.EnricherVersion
+	for _, s := range a.Pipeline.Steps() {
+		out = append(out, wf.EnricherVersion{Name: s.Name, Version: s.Version})
+	}
+	return out
+}
+
+// checkVersions refuses to go on with enrichers other than those the run
+// began with (a worker restarted with edited rules): mixing them would
+// record versions that do not match the values.
+func (a *Activities) checkVersions(plan wf.Plan) error {
+	if got := a.versions(); !slices.Equal(got, plan.Enrichers) {
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("the enricher configuration changed during run %s (began with %v, worker has %v); start a new run", plan.RunID, plan.Enrichers, got),
+			ErrTypeConfigChanged, nil)
+	}
+	return nil
+}
+
+// Begin records the run and fixes its window: from the scope's watermark
+// (less the overlap) to now, and which enrichers are stale. A retry
+// returns the recorded plan unchanged.
+func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
+	info := activity.GetInfo(ctx)
+	c := a.Config
+	plan := wf.Plan{
+		RunID: info.WorkflowExecution.RunID, WorkflowID: info.WorkflowExecution.ID,
+		TenantID: in.TenantID, SupplierCode: in.SupplierCode, Full: in.Full,
+		Enrichers: a.versions(), BatchSize: c.BatchSize, BatchesPerActivity: c.BatchesPerActivity,
+		HeartbeatTimeout: c.HeartbeatTimeout, EnrichTimeout: c.EnrichTimeout, MaxHistoryEvents: c.MaxHistoryEvents,
+	}
+	if a.UIURL != "" {
+		plan.UIURL = fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(a.UIURL, "/"), a.Namespace, plan.WorkflowID)
+	}
+	enrichers, err := json.Marshal(plan.Enrichers)
+	if err != nil {
+		return wf.Plan{}, err
+	}
+	names := make([]string, len(plan.Enrichers))
+	versions := make([]string, len(plan.Enrichers))
+	for i, e := range plan.Enrichers {
+		names[i], versions[i] = e.Name, e.Version
+	}
+	err = pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO gardener_runs (run_id, workflow_id, tenant_id, supplier_code, full_run, status,
+				watermark_from, watermark_to, enrichers, stale_enrichers)
+			SELECT $1, $2, $3, $4, $5, $6,
+				CASE WHEN $5 THEN NULL ELSE (SELECT w.last_seen_upto - $7::interval FROM gardener_watermarks w WHERE w.tenant_id = $3 AND w.scope = $4) END,
+				now(), $8,
+				ARRAY(SELECT n FROM unnest($9::text[], $10::text[]) WITH ORDINALITY AS e(n, v, i)
+					WHERE NOT EXISTS (SELECT 1 FROM gardener_enricher_versions x
+						WHERE x.tenant_id = $3 AND x.scope = $4 AND x.enricher = e.n AND x.version = e.v) ORDER BY i)
+			ON CONFLICT (run_id) DO NOTHING`,
+			plan.RunID, plan.WorkflowID, plan.TenantID, plan.SupplierCode, plan.Full, wf.StatusRunning,
+			c.WatermarkOverlap, enrichers, names, versions); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT watermark_from, watermark_to, stale_enrichers FROM gardener_runs WHERE run_id = $1`,
+			plan.RunID).Scan(&plan.From, &plan.To, &plan.Stale)
+	})
+	if err != nil {
+		return wf.Plan{}, fmt.Errorf("begin: record run: %w", err)
+	}
+	if plan.From == nil {
+		plan.Stale = nil // every product is processed by every enricher
+	}
+	return plan, nil
+}
+
+// Finalize runs the set-based passes of the enrichers that have one, in
+// pipeline order, in one transaction with the run's record of it. A retry
+// after success returns the recorded count.
+func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeResult, error) {
+	if err := a.checkVersions(plan); err != nil {
+		return wf.FinalizeResult{}, err
+	}
+	defer keepAlive(ctx, "finalizing")()
+	var res wf.FinalizeResult
+	run := enrich.Run{ID: plan.RunID, TenantID: plan.TenantID, SupplierCode: plan.SupplierCode, Now: plan.To}
+	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		var done *time.Time
+		if err := tx.QueryRow(ctx, `SELECT finalized_at, finalized FROM gardener_runs WHERE run_id = $1 FOR UPDATE`,
+			plan.RunID).Scan(&done, &res.Written); err != nil {
+			return err
+		}
+		if done != nil {
+			return nil
+		}
+		for _, st := range a.Pipeline.Steps() {
+			f, ok := st.Enricher.(enrich.Finisher)
+			if !ok {
+				continue
+			}
+			n, err := f.Finish(ctx, tx, enrich.Finish{Run: run, Enricher: st.Name, Version: st.Version})
+			if err != nil {
+				return fmt.Errorf("%s: %w", st.Name, err)
+			}
+			res.Written += n
+		}
+		_, err := tx.Exec(ctx, `UPDATE gardener_runs SET finalized = $2, finalized_at = now() WHERE run_id = $1`, plan.RunID, res.Written)
+		return err
+	})
+	if err != nil {
+		return wf.FinalizeResult{}, fmt.Errorf("finalize: %w", err)
+	}
+	return res, nil
+}
+
+// Finish records the run's outcome; after a success it advances the
+// scope's watermark to the run's and records the enricher versions it
+// applied. Idempotent.
+func (a *Activities) Finish(ctx context.Context, req wf.FinishRequest) (wf.Report, error) {
+	plan := req.Plan
+	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE gardener_runs SET status = $2, error = NULLIF($3, ''), finished_at = coalesce(finished_at, now())
+			WHERE run_id = $1`, plan.RunID, req.Status, req.Error); err != nil {
+			return err
+		}
+		if req.Status != wf.StatusSucceeded {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO gardener_watermarks (tenant_id, scope, last_seen_upto, run_id) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (tenant_id, scope) DO UPDATE SET last_seen_upto = excluded.last_seen_upto, run_id = excluded.run_id, updated_at = now()
+			WHERE gardener_watermarks.last_seen_upto < excluded.last_seen_upto`,
+			plan.TenantID, plan.SupplierCode, plan.To, plan.RunID); err != nil {
+			return err
+		}
+		for _, e := range plan.Enrichers {
+			if _, err := tx.Exec(ctx, `INSERT INTO gardener_enricher_versions (tenant_id, scope, enricher, version, run_id) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (tenant_id, scope, enricher) DO UPDATE SET version = excluded.version, run_id = excluded.run_id
+				WHERE gardener_enricher_versions.version IS DISTINCT FROM excluded.version`,
+				plan.TenantID, plan.SupplierCode, e.Name, e.Version, plan.RunID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return wf.Report{}, fmt.Errorf("finish: %w", err)
+	}
+	return a.report(ctx, plan)
+}
+
+func (a *Activities) report(ctx context.Context, plan wf.Plan) (wf.Report, error) {
+	r := wf.Report{UIURL: plan.UIURL}
+	var errMsg *string
+	var finished *time.Time
+	err := a.DB.QueryRow(ctx, `SELECT run_id, workflow_id, tenant_id, supplier_code, full_run, status, error,
+			watermark_from, watermark_to, stale_enrichers, batches, processed, written, deleted, finalized,
+			enrich_ms, write_ms, started_at, finished_at
+		FROM gardener_runs WHERE run_id = $1`, plan.RunID).Scan(
+		&r.RunID, &r.WorkflowID, &r.TenantID, &r.SupplierCode, &r.Full, &r.Status, &errMsg,
+		&r.From, &r.To, &r.Stale, &r.Batches, &r.Processed, &r.Written, &r.Deleted, &r.Finalized,
+		&r.EnrichMillis, &r.WriteMillis, &r.StartedAt, &finished)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, temporal.NewNonRetryableApplicationError(fmt.Sprintf("run %s is not recorded", plan.RunID), ErrTypeUnknownRun, nil)
+	}
+	if err != nil {
+		return r, fmt.Errorf("report: %w", err)
+	}
+	if errMsg != nil {
+		r.Error = *errMsg
+	}
+	if finished != nil {
+		r.FinishedAt = *finished
+	}
+	rows, err := a.DB.Query(ctx, `SELECT key, count, sum(count) OVER () FROM gardener_tallies WHERE run_id = $1 AND name = $2
+		ORDER BY count DESC, key LIMIT 100`, plan.RunID, category.TallyUnmapped)
+	if err != nil {
+		return r, fmt.Errorf("report: tallies: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c wf.Count
+		if err := rows.Scan(&c.Key, &c.Count, &r.UnmappedTotal); err != nil {
+			return r, fmt.Errorf("report: tallies: %w", err)
+		}
+		r.UnmappedCategories = append(r.UnmappedCategories, c)
+	}
+	return r, rows.Err()
+}

@@ -1,0 +1,86 @@
+package gardener
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"contextworker/internal/enrich"
+	_ "contextworker/internal/enrich/all" // the built-in enrichers
+)
+
+// Config is the gardener module's section of temporal.yaml (modules.gardener).
+type Config struct {
+	// BatchSize is the number of products read, enriched and written per
+	// transaction: the checkpoint granularity.
+	BatchSize int `yaml:"batch_size"`
+	// BatchesPerActivity bounds one Enrich activity; the workflow then
+	// calls it again (and continues as new when history grows long).
+	BatchesPerActivity int           `yaml:"batches_per_activity"`
+	HeartbeatTimeout   time.Duration `yaml:"heartbeat_timeout"`
+	EnrichTimeout      time.Duration `yaml:"enrich_timeout"`
+	// WatermarkOverlap re-reads products changed this long before the
+	// last watermark: a harvest transaction that began before the
+	// watermark was taken may commit after it. Rereading writes nothing.
+	WatermarkOverlap time.Duration `yaml:"watermark_overlap"`
+	MaxHistoryEvents int           `yaml:"max_history_events"`
+	// Enrichers run in this order; omitted, DefaultEnrichers.
+	Enrichers []enrich.Spec `yaml:"enrichers"`
+}
+
+// DefaultEnrichers are the enrichers run when the config lists none: those
+// that need no tenant data (category needs a taxonomy; llm is opt-in).
+func DefaultEnrichers() []enrich.Spec {
+	return []enrich.Spec{{Name: "brand"}, {Name: "attributes"}, {Name: "duplicates"}, {Name: "quality"}}
+}
+
+// DefaultConfig returns the gardener defaults.
+func DefaultConfig() *Config {
+	return &Config{
+		BatchSize:          5000,
+		BatchesPerActivity: 20,
+		HeartbeatTimeout:   30 * time.Second,
+		EnrichTimeout:      2 * time.Hour,
+		WatermarkOverlap:   time.Hour,
+		MaxHistoryEvents:   5000,
+	}
+}
+
+// Specs returns the configured enrichers, or the defaults.
+func (c *Config) Specs() []enrich.Spec {
+	if c.Enrichers == nil {
+		return DefaultEnrichers()
+	}
+	return c.Enrichers
+}
+
+// Validate reports every problem, each naming its field. It builds the
+// enrichers, so their rules and taxonomy files are checked too.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	if c.BatchSize < 1 || c.BatchSize > 100000 {
+		add("batch_size", "must be 1..100000, got %d", c.BatchSize)
+	}
+	if c.BatchesPerActivity < 1 {
+		add("batches_per_activity", "must be >= 1, got %d", c.BatchesPerActivity)
+	}
+	if c.HeartbeatTimeout <= 0 {
+		add("heartbeat_timeout", "must be > 0, got %s", c.HeartbeatTimeout)
+	}
+	if c.EnrichTimeout <= c.HeartbeatTimeout {
+		add("enrich_timeout", "must be longer than heartbeat_timeout, got %s", c.EnrichTimeout)
+	}
+	if c.WatermarkOverlap < 0 {
+		add("watermark_overlap", "must be >= 0, got %s", c.WatermarkOverlap)
+	}
+	if c.MaxHistoryEvents != 0 && c.MaxHistoryEvents < 200 {
+		add("max_history_events", "must be 0 (server decides) or >= 200, got %d", c.MaxHistoryEvents)
+	}
+	if _, err := enrich.Default().Build(c.Specs(), enrich.Deps{}); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

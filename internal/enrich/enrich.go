@@ -1,0 +1,154 @@
+// Package enrich is the gardener's enricher framework: the Product view an
+// enricher reads, the Output it writes fields to, the registry of enrichers
+// by name and version, and the Pipeline that runs the configured ones in
+// order over a batch.
+//
+// Enrichers compute; they never write the database themselves, except
+// through the optional Finisher hook, which runs one idempotent set-based
+// statement per run. An enricher must be deterministic for a given product,
+// configuration and Run (no clocks: use Run.Now), so that a rerun over
+// unchanged input yields identical values and therefore writes nothing.
+package enrich
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Product is what an enricher sees of one product: the supplier's data,
+// which it must not change, and the values already stored for it.
+type Product struct {
+	SupplierCode string
+	SKU          string
+	Name         string
+	Description  string
+	Brand        string
+	GTIN         string
+	Price        float64
+	Currency     string
+	// Stock is nil when the supplier does not report it.
+	Stock        *int64
+	Availability string
+	CategoryPath []string
+	ImageURLs    []string
+	Attributes   map[string]any
+	ContentHash  string
+	LastSeen     time.Time
+	// Changed is true when the supplier data changed since the last run
+	// (or the run is full): every enricher runs. Otherwise only stale
+	// enrichers (whose version changed) run on the product.
+	Changed bool
+	// Stored holds the product's enrichments as stored before this run.
+	Stored map[string]json.RawMessage
+
+	results []Result
+}
+
+// Result is one field an enricher produced for a product in this run.
+type Result struct {
+	Field    string
+	Value    json.RawMessage
+	Enricher string
+	Version  string
+}
+
+// Results returns the fields produced for p in this run, in production order.
+func (p *Product) Results() []Result { return p.results }
+
+// Value returns the value of field as produced earlier in this run by an
+// enricher that ran before the caller, or else as stored, or nil. Later
+// enrichers build on earlier ones this way (duplicates reads brand).
+func (p *Product) Value(field string) json.RawMessage {
+	for i := len(p.results) - 1; i >= 0; i-- {
+		if p.results[i].Field == field {
+			return p.results[i].Value
+		}
+	}
+	return p.Stored[field]
+}
+
+// Run says which run an enricher works for.
+type Run struct {
+	ID       string
+	TenantID string
+	// SupplierCode limits the run to one supplier; "" means all.
+	SupplierCode string
+	// Now is the run's fixed reference time (its watermark), never the
+	// clock, so that results are reproducible within a run.
+	Now time.Time
+}
+
+// Enricher computes fields for a batch of products.
+type Enricher interface {
+	// Enrich writes the fields it derives for each product of batch to out.
+	// A field it does not write for a product is removed from storage if
+	// it was stored before: the set written is the complete result.
+	Enrich(ctx context.Context, run Run, batch []*Product, out *Output) error
+}
+
+// DB is what a Finisher may use: a transaction or a pool.
+type DB interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Finish describes the enricher a Finisher runs as.
+type Finish struct {
+	Run      Run
+	Enricher string
+	Version  string
+}
+
+// Finisher is implemented by enrichers that need a set-based pass over the
+// scope's whole catalogue after every batch is written: grouping products
+// across suppliers, flags relative to a group. The pass must be idempotent
+// and write only values that differ (IS DISTINCT FROM), so a rerun over an
+// unchanged catalogue writes nothing.
+type Finisher interface {
+	// Finish runs the pass and returns the number of rows it wrote.
+	Finish(ctx context.Context, db DB, f Finish) (int64, error)
+	// FinishFields lists the fields the pass owns. Batches never remove
+	// them, although the enricher does not write them per product.
+	FinishFields() []string
+}
+
+// Fingerprinter is implemented by enrichers whose behaviour depends on
+// more than their YAML configuration (a taxonomy file, say). The
+// fingerprint becomes part of the effective version, so a change re-enriches.
+type Fingerprinter interface {
+	Fingerprint() string
+}
+
+// Output collects what one enricher produces for one batch.
+type Output struct {
+	enricher, version string
+	tallies           map[Tally]int64
+	err               error
+}
+
+// Tally is a counter key: a named thing an enricher noticed, such as an
+// unmapped category, reported at the end of the run.
+type Tally struct {
+	Name string
+	Key  string
+}
+
+// Set records value (marshalled as JSON) as field of p.
+func (o *Output) Set(p *Product, field string, value any) {
+	b, err := json.Marshal(value)
+	if err != nil {
+		if o.err == nil {
+			o.err = fmt.Errorf("%s: field %s of %s/%s: %w", o.enricher, field, p.SupplierCode, p.SKU, err)
+		}
+		return
+	}
+	p.results = append(p.results, Result{Field: field, Value: b, Enricher: o.enricher, Version: o.version})
+}
+
+// Count adds one to the tally (name, key).
+func (o *Output) Count(name, key string) { o.tallies[Tally{name, key}]++ }
