@@ -107,7 +107,7 @@ func Run(ctx context.Context, o Options) error {
 	defer srv.Close()
 
 	cfgPath := filepath.Join(dir, "temporal.yaml")
-	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: warn}\nmodules:\n  harvest:\n    network: {allow_loopback: true}\n", dev.FrontendHostPort())
+	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    network: {allow_loopback: true}\n", dev.FrontendHostPort())
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return err
 	}
