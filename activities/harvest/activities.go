@@ -16,10 +16,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"contextworker/internal/feed"
 	"contextworker/internal/product"
 	"contextworker/internal/secret"
+	gardener "contextworker/workflows/gardener"
 	wf "contextworker/workflows/harvest"
 )
 
@@ -33,6 +36,8 @@ type Activities struct {
 	Namespace string
 	// Env resolves secret references; nil means the process environment.
 	Env secret.Lookup
+	// Temporal starts or signals the gardener after a harvest.
+	Temporal client.Client
 
 	fetch *fetcher
 }
@@ -105,6 +110,7 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 		HeartbeatTimeout:   c.HeartbeatTimeout,
 		StageTimeout:       c.StageTimeout,
 		MaxHistoryEvents:   c.MaxHistoryEvents,
+		ChainGardener:      c.ChainGardener,
 	}
 	if a.UIURL != "" {
 		plan.UIURL = fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(a.UIURL, "/"), a.Namespace, plan.WorkflowID)
@@ -236,4 +242,27 @@ func redactURL(raw string) string {
 		}
 	}
 	return raw
+}
+
+// NotifyGardener signals the tenant's gardener that products changed,
+// starting it when it is not running (signal-with-start). Idempotent in
+// effect: an extra signal only asks for one more pass, which writes
+// nothing when nothing changed.
+func (a *Activities) NotifyGardener(ctx context.Context, plan wf.Plan) error {
+	if a.Temporal == nil {
+		return nonRetryable(ErrTypeBadConfig, "no Temporal client to notify the gardener")
+	}
+	id := gardener.WorkflowID(plan.TenantID)
+	_, err := a.Temporal.SignalWithStartWorkflow(ctx, id, gardener.SignalProductsChanged,
+		map[string]string{"supplier_code": plan.SupplierCode, "harvest_run_id": plan.RunID},
+		client.StartWorkflowOptions{
+			ID: id, TaskQueue: gardener.TaskQueue,
+			StaticSummary: "gardener " + plan.TenantID + " (after harvest " + plan.SupplierCode + ")",
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				wf.SearchTenant.ValueSet(plan.TenantID), wf.SearchModule.ValueSet("gardener")),
+		}, gardener.WorkflowName, gardener.Input{TenantID: plan.TenantID})
+	if err != nil {
+		return fmt.Errorf("notify gardener %s: %w", id, err)
+	}
+	return nil
 }

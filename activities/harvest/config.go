@@ -39,6 +39,9 @@ type Config struct {
 	HTTPTimeout        time.Duration `yaml:"http_timeout"`
 	MaxHistoryEvents   int           `yaml:"max_history_events"`
 	Network            Network       `yaml:"network"`
+	// ChainGardener makes a harvest that changed products signal-with-start
+	// the tenant's gardener workflow.
+	ChainGardener bool `yaml:"chain_gardener"`
 }
 
 // Network is the SSRF policy for feed URLs. By default only public
@@ -118,6 +121,7 @@ func DefaultConfig() *Config {
 		StageTimeout:       6 * time.Hour,
 		HTTPTimeout:        30 * time.Second,
 		MaxHistoryEvents:   5000,
+		ChainGardener:      true,
 	}
 }
 

@@ -139,8 +139,10 @@ func newStack(t *testing.T, startWorker bool) *stack {
 	return s
 }
 
+// configYAML turns harvest's chaining off so each test decides when the
+// gardener runs; the harvest module's tests cover chaining.
 func (s *stack) configYAML() string {
-	return "modules:\n  harvest:\n    batch_size: 100\n    network: {allow_loopback: true}\n  gardener:\n" + indent(gardenerYAML, "    ")
+	return "modules:\n  harvest:\n    batch_size: 100\n    chain_gardener: false\n    network: {allow_loopback: true}\n  gardener:\n" + indent(gardenerYAML, "    ")
 }
 
 func indent(s, pad string) string {

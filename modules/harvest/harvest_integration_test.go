@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	gardener "contextworker/workflows/gardener"
 	wf "contextworker/workflows/harvest"
 )
 
@@ -65,6 +66,15 @@ func TestHarvestEndToEnd(t *testing.T) {
 		}
 	}
 
+	t.Run("a run that changed products started the gardener", func(t *testing.T) {
+		d, err := s.tc.DescribeWorkflowExecution(context.Background(), gardener.WorkflowID("acme"), "")
+		if err != nil {
+			t.Fatalf("gardener/acme was not started: %v", err)
+		}
+		if got := d.GetWorkflowExecutionInfo().GetType().GetName(); got != gardener.WorkflowName {
+			t.Fatalf("workflow type %q", got)
+		}
+	})
 	t.Run("unchanged feed ends without parsing (conditional GET)", func(t *testing.T) {
 		rep, err := s.harvest(in)
 		if err != nil || rep.Status != wf.StatusUnchanged {

@@ -67,14 +67,15 @@ func (Module) Register(_ context.Context, deps registry.Deps, r worker.Registry)
 		return errors.New("harvest: needs PostgreSQL")
 	}
 	a := acts.New(deps.DB, cfg, deps.Logger)
-	a.UIURL, a.Namespace = deps.UIBaseURL, deps.Namespace
+	a.UIURL, a.Namespace, a.Temporal = deps.UIBaseURL, deps.Namespace, deps.Temporal
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
 	for name, fn := range map[string]any{
-		wf.ActivityBegin:      a.Begin,
-		wf.ActivityStage:      a.Stage,
-		wf.ActivityMerge:      a.Merge,
-		wf.ActivityDeactivate: a.Deactivate,
-		wf.ActivityFinish:     a.Finish,
+		wf.ActivityBegin:          a.Begin,
+		wf.ActivityStage:          a.Stage,
+		wf.ActivityMerge:          a.Merge,
+		wf.ActivityDeactivate:     a.Deactivate,
+		wf.ActivityFinish:         a.Finish,
+		wf.ActivityNotifyGardener: a.NotifyGardener,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

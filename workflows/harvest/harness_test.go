@@ -66,6 +66,9 @@ func newHarness(t *testing.T, workflowID string) *harness {
 		harvest.ActivityFinish: func(context.Context, harvest.FinishRequest) (harvest.Report, error) {
 			return harvest.Report{}, h.unexpected(harvest.ActivityFinish)
 		},
+		harvest.ActivityNotifyGardener: func(context.Context, harvest.Plan) error {
+			return h.unexpected(harvest.ActivityNotifyGardener)
+		},
 	} {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

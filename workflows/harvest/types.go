@@ -28,10 +28,13 @@ const (
 	ActivityMerge      = "harvest.Merge"
 	ActivityDeactivate = "harvest.Deactivate"
 	ActivityFinish     = "harvest.Finish"
+	// ActivityNotifyGardener signals-with-start the tenant's gardener after
+	// a harvest that changed products.
+	ActivityNotifyGardener = "harvest.NotifyGardener"
 )
 
 // Activities lists the activity types the workflow calls.
-var Activities = []string{ActivityBegin, ActivityStage, ActivityMerge, ActivityDeactivate, ActivityFinish}
+var Activities = []string{ActivityBegin, ActivityStage, ActivityMerge, ActivityDeactivate, ActivityFinish, ActivityNotifyGardener}
 
 var codePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
@@ -103,6 +106,9 @@ type Plan struct {
 	// grows past it (the server's own suggestion also counts).
 	MaxHistoryEvents int    `json:"max_history_events"`
 	UIURL            string `json:"ui_url,omitempty"`
+	// ChainGardener makes a run that changed products notify the tenant's
+	// gardener (signal-with-start; the harvest does not wait for it).
+	ChainGardener bool `json:"chain_gardener,omitempty"`
 }
 
 // StageResult is what staging the feed found.

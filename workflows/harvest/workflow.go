@@ -175,7 +175,29 @@ func (r *run) execute(ctx workflow.Context) (*Report, error) {
 		}
 	}
 	r.progress.Deactivated = deact.Deactivated
-	return r.finish(ctx, StatusSucceeded, "")
+	report, err := r.finish(ctx, StatusSucceeded, "")
+	if err != nil {
+		return nil, err
+	}
+	r.notifyGardener(ctx, plan, report)
+	return report, nil
+}
+
+// notifyGardener asks the tenant's gardener to enrich what this run
+// changed. The harvest never waits for the gardener and never fails
+// because of it: a failed notification is logged, and the gardener's
+// watermark catches the products up on its next run anyway.
+func (r *run) notifyGardener(ctx workflow.Context, plan Plan, report *Report) {
+	if workflow.GetVersion(ctx, "chain-gardener", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	if !plan.ChainGardener || report.Inserted+report.Updated+report.Deactivated == 0 {
+		return
+	}
+	actx := activityCtx(ctx, "notify the gardener of changed products", time.Minute, 0, 5)
+	if err := workflow.ExecuteActivity(actx, ActivityNotifyGardener, plan).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("could not notify the gardener", "error", err)
+	}
 }
 
 // merge upserts every partition not yet merged, plan.Parallelism at a time,
