@@ -2,6 +2,7 @@ package harvest_test
 
 import (
 	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,7 +14,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"contextworker/internal/config"
 	"contextworker/internal/pg"
@@ -169,4 +173,32 @@ func (s *stack) catalogue(tenant, supplier string) map[string]string {
 		out[sku] = hash + "|" + price + "|" + run + map[bool]string{true: "|active", false: "|inactive"}[active]
 	}
 	return out
+}
+
+// updateHistory rewrites the replay golden file of the harvest workflow
+// (workflows/harvest/testdata/) from a real run: go test -run
+// TestHarvestEndToEnd ./modules/harvest/ -update-history
+var updateHistory = flag.Bool("update-history", false, "record the harvest history used by the replay test")
+
+// saveHistory writes the workflow's history as JSON (the format of
+// `temporal workflow show --output json`).
+func (s *stack) saveHistory(workflowID, runID, path string) {
+	s.t.Helper()
+	it := s.tc.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var h historypb.History
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Logf("recorded %d events into %s", len(h.Events), path)
 }

@@ -43,6 +43,9 @@ func TestHarvestEndToEnd(t *testing.T) {
 		rep.Duplicates != want.Duplicates || rep.Inserted != want.Inserted || rep.Updated != 0 {
 		t.Fatalf("report = %+v\nwant counts %+v", rep, want)
 	}
+	if *updateHistory {
+		s.saveHistory(rep.WorkflowID, rep.RunID, "../../workflows/harvest/testdata/harvest_history.json")
+	}
 	cat := s.catalogue("acme", "s1")
 	if len(cat) != 10 {
 		t.Fatalf("products = %d, want 10", len(cat))
