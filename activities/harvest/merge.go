@@ -94,8 +94,8 @@ func (a *Activities) Merge(ctx context.Context, plan wf.Plan, part int) (wf.Merg
 			}
 		}
 		res.Unchanged = slim + changed - res.Inserted - res.Updated
-		_, err = tx.Exec(ctx, `INSERT INTO harvest_parts (run_id, part, inserted, updated, unchanged, duplicates) VALUES ($1, $2, $3, $4, $5, $6)`,
-			plan.RunID, part, res.Inserted, res.Updated, res.Unchanged, duplicates)
+		_, err = tx.Exec(ctx, `INSERT INTO harvest_parts (run_id, part, inserted, updated, unchanged, duplicates, slim) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			plan.RunID, part, res.Inserted, res.Updated, res.Unchanged, duplicates, slim)
 		return err
 	})
 	if err != nil {
@@ -130,14 +130,28 @@ func (a *Activities) Deactivate(ctx context.Context, req wf.DeactivateRequest) (
 		if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'`); err != nil {
 			return err
 		}
+		// Rows this run wrote carry its run id and are in the feed; the
+		// candidates are the other active rows. Each slim staged row is one
+		// of those, present in the feed, so when their numbers match nothing
+		// is missing and the anti-join is skipped.
 		missingSQL := fmt.Sprintf(`FROM products p WHERE p.tenant_id = $1 AND p.supplier_code = $2 AND p.active
-			AND NOT EXISTS (SELECT 1 FROM %s s WHERE s.sku = p.sku)`, stageTable(plan.RunID))
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM products WHERE tenant_id = $1 AND supplier_code = $2 AND active`,
-			plan.TenantID, plan.SupplierCode).Scan(&res.ActiveBefore); err != nil {
+			AND p.last_run_id <> $3 AND NOT EXISTS (SELECT 1 FROM %s s WHERE s.sku = p.sku)`, stageTable(plan.RunID))
+		var others, slim, updated int64
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM products WHERE tenant_id = $1 AND supplier_code = $2 AND active AND last_run_id <> $3`,
+			plan.TenantID, plan.SupplierCode, plan.RunID).Scan(&others); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, `SELECT count(*) `+missingSQL, plan.TenantID, plan.SupplierCode).Scan(&res.Missing); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT coalesce(sum(slim), 0), coalesce(sum(updated), 0) FROM harvest_parts WHERE run_id = $1`,
+			plan.RunID).Scan(&slim, &updated); err != nil {
 			return err
+		}
+		// Active before this run: the untouched ones plus those it updated
+		// (a reactivated row counts too, a slight overestimate).
+		res.ActiveBefore = others + updated
+		if others > slim {
+			if err := tx.QueryRow(ctx, `SELECT count(*) `+missingSQL, plan.TenantID, plan.SupplierCode, plan.RunID).Scan(&res.Missing); err != nil {
+				return err
+			}
 		}
 		if res.ActiveBefore > 0 {
 			res.Share = float64(res.Missing) / float64(res.ActiveBefore)
@@ -146,13 +160,15 @@ func (a *Activities) Deactivate(ctx context.Context, req wf.DeactivateRequest) (
 			res.NeedsApproval = true
 			return nil
 		}
-		tag, err := tx.Exec(ctx, `UPDATE products p SET active = false, last_run_id = $3 `+
-			missingSQL[len("FROM products p "):], plan.TenantID, plan.SupplierCode, plan.RunID)
-		if err != nil {
-			return err
+		if res.Missing > 0 {
+			tag, err := tx.Exec(ctx, `UPDATE products p SET active = false, last_run_id = $3 `+
+				missingSQL[len("FROM products p "):], plan.TenantID, plan.SupplierCode, plan.RunID)
+			if err != nil {
+				return err
+			}
+			res.Deactivated = tag.RowsAffected()
 		}
-		res.Deactivated = tag.RowsAffected()
-		_, err = tx.Exec(ctx, `UPDATE harvest_runs SET deactivated = $2, deactivated_at = now(), merged_at = coalesce(merged_at, now()) WHERE run_id = $1`,
+		_, err := tx.Exec(ctx, `UPDATE harvest_runs SET deactivated = $2, deactivated_at = now(), merged_at = coalesce(merged_at, now()) WHERE run_id = $1`,
 			plan.RunID, res.Deactivated)
 		return err
 	})

@@ -67,6 +67,16 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer cluster.Stop(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
+	// A fresh database each time: figures must not depend on earlier runs.
+	admin, err := pg.Connect(ctx, cluster.DSN("postgres"), 1, time.Minute, nil)
+	if err != nil {
+		return err
+	}
+	_, err = admin.Exec(ctx, `DROP DATABASE IF EXISTS bench WITH (FORCE)`)
+	admin.Close()
+	if err != nil {
+		return err
+	}
 	if err := cluster.CreateDatabase(ctx, "bench"); err != nil {
 		return err
 	}
@@ -107,7 +117,7 @@ func Run(ctx context.Context, o Options) error {
 	defer srv.Close()
 
 	cfgPath := filepath.Join(dir, "temporal.yaml")
-	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    network: {allow_loopback: true}\n", dev.FrontendHostPort())
+	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: warn}\nmodules:\n  harvest:\n    network: {allow_loopback: true}\n", dev.FrontendHostPort())
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return err
 	}

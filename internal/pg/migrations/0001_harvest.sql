@@ -82,6 +82,8 @@ CREATE TABLE harvest_parts (
     updated    bigint  NOT NULL,
     unchanged  bigint  NOT NULL,
     duplicates bigint  NOT NULL,
+    -- slim: rows staged slim (unchanged, already stored and active)
+    slim       bigint  NOT NULL,
     PRIMARY KEY (run_id, part)
 );
 
