@@ -48,7 +48,9 @@ test-short: ## run unit tests only (integration tests skip and say so)
 
 .PHONY: bench
 bench: $(TEMPORAL) build ## run the end-to-end benchmarks and print their figures
-	$(GO) run ./cmd/bench
+	$(BIN)/bench
+	@echo "=== workflow starts per second: via the starter vs direct SDK (same machine, same run) ==="
+	$(GO) test -run '^$$' -bench 'BenchmarkStart(ViaStarter|Direct)$$' -benchtime 2000x ./starter/ | grep -E 'Benchmark|ok'
 
 .PHONY: dev-server
 dev-server: $(TEMPORAL) ## run only the Temporal dev server (UI :8233, state in .data/temporal.db)
