@@ -15,11 +15,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -106,7 +108,12 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
+	enriched, err := s.demoGardener(ctx)
+	if err != nil {
+		return err
+	}
 	s.printSummary(report)
+	fmt.Fprintf(o.Out, "\n=== a few enriched products (gardener, chained after the harvest) ===\n%s", enriched)
 	select {
 	case <-ctx.Done():
 	case p := <-s.exited():
@@ -330,7 +337,7 @@ func (s *Stack) printSummary(rep *wf.Report) {
 	fmt.Fprintf(out, "  rejected rows     %s\n", rep.RejectsQuery)
 	if tok := s.devToken(); tok != "" {
 		fmt.Fprintf(out, "\n=== try the starter ===\n")
-		fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' http://127.0.0.1:8081/v1/workflows/%s\n", tok, rep.WorkflowID)
+		fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' http://127.0.0.1:8081/v1/workflows/%s\n", tok, url.PathEscape(rep.WorkflowID))
 	}
 	fmt.Fprintf(out, "\nCtrl-C stops everything make run started.\n")
 }
@@ -387,4 +394,59 @@ func (s *Stack) stop() error {
 func quietLogger() log.Logger {
 	l, _ := logging.New(io.Discard, "text", "error")
 	return logging.Temporal(l)
+}
+
+// demoGardener waits for the gardener run the demo harvest chained
+// (gardener/acme) and returns a few enriched products as a table.
+func (s *Stack) demoGardener(ctx context.Context) (string, error) {
+	c, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", s.o.TemporalPort), Logger: quietLogger()})
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	gctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	s.say("waiting for the chained gardener run (workflow gardener/acme)…")
+	var id = "gardener/acme"
+	for {
+		if _, err := c.DescribeWorkflowExecution(gctx, id, ""); err == nil {
+			break
+		}
+		select {
+		case <-gctx.Done():
+			return "", fmt.Errorf("the harvest did not start %s; see .data/logs/worker.log", id)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if err := c.GetWorkflow(gctx, id, "").Get(gctx, nil); err != nil {
+		return "", fmt.Errorf("gardener: %w (see .data/logs/worker.log)", err)
+	}
+	db, err := pg.Connect(ctx, s.dsn, 1, 30*time.Second, nil)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	rows, err := db.Query(ctx, `SELECT e.sku, e.field, e.value::text, e.enricher || '@' || e.enricher_version
+		FROM enrichments e WHERE e.tenant_id = 'acme' AND e.sku IN (
+			SELECT sku FROM enrichments WHERE tenant_id = 'acme' GROUP BY sku ORDER BY count(*) DESC, sku LIMIT 3)
+		ORDER BY e.sku, e.field`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SKU\tFIELD\tVALUE\tPROVENANCE")
+	for rows.Next() {
+		var sku, field, value, prov string
+		if err := rows.Scan(&sku, &field, &value, &prov); err != nil {
+			return "", err
+		}
+		if len(value) > 60 {
+			value = value[:57] + "..."
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", sku, field, value, prov)
+	}
+	tw.Flush()
+	return b.String(), rows.Err()
 }
