@@ -39,6 +39,17 @@ WITH src AS (
 )
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`
 
+// insertSQL is mergeSQL for a supplier's first load: nothing to conflict
+// with (one harvest per supplier runs at a time), so plain inserts, which
+// skip the speculative-insertion work of ON CONFLICT.
+const insertSQL = `
+INSERT INTO products (tenant_id, supplier_code, sku, name, description, brand, gtin, price, currency, stock,
+	availability, category_path, product_url, image_urls, attributes, content_hash, first_seen, last_seen, last_run_id, active)
+SELECT $1, $2, sku, name, coalesce(description, ''), coalesce(brand, ''), gtin, price, currency, stock, availability,
+	coalesce(category_path, '{}'), product_url, coalesce(image_urls, '{}'), coalesce(attributes, '{}'), content_hash,
+	now(), now(), $3, true
+FROM %s s WHERE NOT unchanged`
+
 // lastOccurrence keeps the last row of each SKU of a partition.
 const lastOccurrence = `(SELECT DISTINCT ON (sku) * FROM %s ORDER BY sku, row_no DESC)`
 
@@ -68,8 +79,8 @@ func (a *Activities) Merge(ctx context.Context, plan wf.Plan, part int) (wf.Merg
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		var dups bool
-		if err := tx.QueryRow(ctx, `SELECT may_have_duplicates FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(&dups); err != nil {
+		var dups, firstLoad bool
+		if err := tx.QueryRow(ctx, `SELECT may_have_duplicates, first_load FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(&dups, &firstLoad); err != nil {
 			return err
 		}
 		source := child
@@ -87,7 +98,14 @@ func (a *Activities) Merge(ctx context.Context, plan wf.Plan, part int) (wf.Merg
 			Scan(&changed, &slim); err != nil {
 			return err
 		}
-		if changed > 0 {
+		switch {
+		case changed > 0 && firstLoad:
+			tag, err := tx.Exec(ctx, fmt.Sprintf(insertSQL, source), plan.TenantID, plan.SupplierCode, plan.RunID)
+			if err != nil {
+				return err
+			}
+			res.Inserted = tag.RowsAffected()
+		case changed > 0:
 			if err := tx.QueryRow(ctx, fmt.Sprintf(mergeSQL, source), plan.TenantID, plan.SupplierCode, plan.RunID).
 				Scan(&res.Inserted, &res.Updated); err != nil {
 				return err

@@ -217,9 +217,10 @@ func (a *Activities) sealStage(ctx context.Context, plan wf.Plan, cp checkpoint)
 	res := wf.StageResult{Bytes: cp.Bytes, RowsRead: cp.Valid + cp.Rejected, Valid: cp.Valid, Rejected: cp.Rejected,
 		Attempts: cp.Attempts, ResumedFrom: cp.Resumed}
 	_, err := a.DB.Exec(ctx, `UPDATE harvest_runs SET feed_bytes = $2, rows_read = $3, rows_valid = $4, rows_rejected = $5,
-			may_have_duplicates = $6, stage_attempts = $7, resumed_from_row = $8, etag = $9, last_modified = $10, staged_at = now()
+			may_have_duplicates = $6, stage_attempts = $7, resumed_from_row = $8, etag = $9, last_modified = $10, staged_at = now(),
+			first_load = NOT EXISTS (SELECT 1 FROM products WHERE tenant_id = $11 AND supplier_code = $12)
 		WHERE run_id = $1`, plan.RunID, res.Bytes, res.RowsRead, res.Valid, res.Rejected, cp.Dups,
-		res.Attempts, res.ResumedFrom, nullable(cp.v.ETag), nullable(cp.v.LastModified))
+		res.Attempts, res.ResumedFrom, nullable(cp.v.ETag), nullable(cp.v.LastModified), plan.TenantID, plan.SupplierCode)
 	if err != nil {
 		return wf.StageResult{}, fmt.Errorf("stage: seal: %w", err)
 	}

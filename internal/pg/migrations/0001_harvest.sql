@@ -48,6 +48,9 @@ CREATE TABLE harvest_runs (
     rows_rejected     bigint      NOT NULL DEFAULT 0,
     rows_duplicate    bigint      NOT NULL DEFAULT 0,
     may_have_duplicates boolean   NOT NULL DEFAULT false,
+    -- first_load: the supplier had no products when staging ended, so
+    -- merges insert without conflict handling.
+    first_load        boolean     NOT NULL DEFAULT false,
     inserted          bigint      NOT NULL DEFAULT 0,
     updated           bigint      NOT NULL DEFAULT 0,
     unchanged         bigint      NOT NULL DEFAULT 0,
