@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"io"
 	"strconv"
+	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -33,8 +35,10 @@ type producerOptions struct {
 	existing map[uint64]uint64
 }
 
-// producer parses and normalises the feed in its own goroutine, so that
-// parsing (Go) and loading (PostgreSQL) overlap instead of taking turns.
+// producer parses the feed in one goroutine and normalises it in
+// GOMAXPROCS workers, then puts the rows back in feed order: staging
+// checkpoints are feed-order prefixes. Parsing, normalising and loading
+// (PostgreSQL) all overlap.
 type producer struct {
 	out  chan []item
 	dups atomic.Bool
@@ -42,23 +46,74 @@ type producer struct {
 
 const chunkSize = 256
 
-func startProducer(ctx context.Context, r feed.Reader, norm *product.Normalizer, o producerOptions) *producer {
-	p := &producer{out: make(chan []item, 16)}
-	go p.run(ctx, r, norm, o)
-	return p
+// rawItem is a record as read, before normalisation.
+type rawItem struct {
+	rec feed.Record
+	bad *feed.RecordError
+	err error
 }
 
-func (p *producer) run(ctx context.Context, r feed.Reader, norm *product.Normalizer, o producerOptions) {
-	defer close(p.out)
-	seen := make(map[uint64]struct{}, len(o.existing))
-	chunk := make([]item, 0, chunkSize)
+type job struct {
+	seq   int
+	items []rawItem
+}
+
+type result struct {
+	seq   int
+	items []item
+	keys  []uint64 // skuKey of each valid item, 0 otherwise
+}
+
+// newNormalizer builds one normaliser per worker, so workers share nothing.
+type newNormalizer func() (*product.Normalizer, error)
+
+func startProducer(ctx context.Context, r feed.Reader, mk newNormalizer, o producerOptions) (*producer, error) {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	norms := make([]*product.Normalizer, workers)
+	for i := range norms {
+		n, err := mk()
+		if err != nil {
+			return nil, err
+		}
+		norms[i] = n
+	}
+	p := &producer{out: make(chan []item, 16)}
+	jobs := make(chan job, 2*workers)
+	results := make(chan result, 2*workers)
+	go read(ctx, r, o.skipTo, jobs)
+	var wg sync.WaitGroup
+	for _, norm := range norms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				res := normalise(j, norm, o)
+				select {
+				case results <- res:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(results) }()
+	go p.sequence(ctx, results)
+	return p, nil
+}
+
+// read splits the feed into chunks of raw records, in order.
+func read(ctx context.Context, r feed.Reader, skipTo int64, jobs chan<- job) {
+	defer close(jobs)
+	seq := 0
+	chunk := make([]rawItem, 0, chunkSize)
 	send := func() bool {
 		if len(chunk) == 0 {
 			return true
 		}
 		select {
-		case p.out <- chunk:
-			chunk = make([]item, 0, chunkSize)
+		case jobs <- job{seq: seq, items: chunk}:
+			seq++
+			chunk = make([]rawItem, 0, chunkSize)
 			return true
 		case <-ctx.Done():
 			return false
@@ -66,39 +121,82 @@ func (p *producer) run(ctx context.Context, r feed.Reader, norm *product.Normali
 	}
 	for {
 		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			send()
-			return
-		}
 		var recErr *feed.RecordError
 		switch {
-		case errors.As(err, &recErr):
-			if recErr.Row > o.skipTo {
-				chunk = append(chunk, item{row: recErr.Row, rej: &reject{row: recErr.Row, reason: "unreadable record: " + recErr.Err.Error(), raw: recErr.Raw}})
-			}
-		case err != nil:
-			chunk = append(chunk, item{err: err})
+		case errors.Is(err, io.EOF):
 			send()
 			return
-		case rec.Row <= o.skipTo:
-			// staged before the checkpoint
+		case errors.As(err, &recErr):
+			if recErr.Row > skipTo {
+				chunk = append(chunk, rawItem{bad: recErr})
+			}
+		case err != nil:
+			chunk = append(chunk, rawItem{err: err})
+			send()
+			return
+		case rec.Row > skipTo:
+			chunk = append(chunk, rawItem{rec: rec})
+		}
+		if len(chunk) == chunkSize && !send() {
+			return
+		}
+	}
+}
+
+func normalise(j job, norm *product.Normalizer, o producerOptions) result {
+	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]uint64, len(j.items))}
+	for i, raw := range j.items {
+		switch {
+		case raw.err != nil:
+			res.items[i] = item{err: raw.err}
+		case raw.bad != nil:
+			res.items[i] = item{row: raw.bad.Row, rej: &reject{row: raw.bad.Row, reason: "unreadable record: " + raw.bad.Err.Error(), raw: raw.bad.Raw}}
 		default:
+			rec := raw.rec
 			it := item{row: rec.Row}
 			prod, err := norm.Normalize(rec)
 			if err != nil {
 				it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: err.Error(), raw: rec.Raw}
 			} else {
 				key := skuKey(prod.SKU)
-				if _, dup := seen[key]; dup {
-					p.dups.Store(true)
-				}
-				seen[key] = struct{}{}
+				res.keys[i] = key
 				it.values = stageValues(rec.Row, o.parts, key, &prod, o.existing)
 			}
-			chunk = append(chunk, it)
+			res.items[i] = it
 		}
-		if len(chunk) == chunkSize && !send() {
-			return
+	}
+	return res
+}
+
+// sequence restores feed order and notes duplicate SKUs.
+func (p *producer) sequence(ctx context.Context, results <-chan result) {
+	defer close(p.out)
+	seen := make(map[uint64]struct{})
+	pending := make(map[int]result)
+	next := 0
+	for res := range results {
+		pending[res.seq] = res
+		for {
+			r, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			for i, it := range r.items {
+				if it.values == nil {
+					continue
+				}
+				if _, dup := seen[r.keys[i]]; dup {
+					p.dups.Store(true)
+				}
+				seen[r.keys[i]] = struct{}{}
+			}
+			select {
+			case p.out <- r.items:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}
 }

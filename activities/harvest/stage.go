@@ -135,8 +135,8 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	if err != nil {
 		return wf.StageResult{}, err
 	}
-	norm, err := product.NewNormalizer(product.Options{Mapping: product.Mapping(plan.Mapping), Format: plan.Format, DefaultCurrency: plan.DefaultCurrency})
-	if err != nil {
+	normOpts := product.Options{Mapping: product.Mapping(plan.Mapping), Format: plan.Format, DefaultCurrency: plan.DefaultCurrency}
+	if _, err := product.NewNormalizer(normOpts); err != nil {
 		return wf.StageResult{}, nonRetryable(ErrTypeBadConfig, "normalizer: %v", err)
 	}
 	raw := &limitReader{r: fetched.Body, max: a.Config.MaxFeedBytes, what: "max_feed_bytes"}
@@ -161,9 +161,12 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	copyStart := time.Now()
 	pctx, stopProducer := context.WithCancel(ctx)
 	defer stopProducer()
-	prod := startProducer(pctx, reader, norm, producerOptions{
+	prod, err := startProducer(pctx, reader, func() (*product.Normalizer, error) { return product.NewNormalizer(normOpts) }, producerOptions{
 		parts: uint32(plan.Partitions), skipTo: cp.Rows, skuField: skuFieldOf(plan), existing: existing,
 	})
+	if err != nil {
+		return wf.StageResult{}, nonRetryable(ErrTypeBadConfig, "normalizer: %v", err)
+	}
 	src := &stageSource{items: prod.out, batch: a.Config.BatchSize}
 	for !src.eof {
 		src.startBatch()
