@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"strconv"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
