@@ -17,16 +17,9 @@ import (
 
 func main() {
 	sizes := flag.String("sizes", "100000,1000000", "comma-separated feed sizes")
+	gardenerSizes := flag.String("gardener-sizes", "100000,1000000", "sizes whose catalogue the gardener enriches too (\"\" for none)")
 	flag.Parse()
-	o := bench.Options{Out: os.Stdout}
-	for _, s := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			fmt.Fprintf(os.Stderr, "bench: bad size %q\n", s)
-			os.Exit(2)
-		}
-		o.Sizes = append(o.Sizes, n)
-	}
+	o := bench.Options{Out: os.Stdout, Sizes: parseSizes(*sizes), GardenerSizes: parseSizes(*gardenerSizes)}
 	root, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -39,4 +32,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+func parseSizes(list string) []int {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "bench: bad size %q\n", s)
+			os.Exit(2)
+		}
+		out = append(out, n)
+	}
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,6 +30,7 @@ import (
 	"contextworker/internal/feedgen"
 	"contextworker/internal/localpg"
 	"contextworker/internal/pg"
+	gardener "contextworker/workflows/gardener"
 	wf "contextworker/workflows/harvest"
 )
 
@@ -36,7 +38,10 @@ import (
 type Options struct {
 	Root  string
 	Sizes []int
-	Out   io.Writer
+	// GardenerSizes are the sizes whose catalogue is also enriched by a
+	// full gardener run (llm off).
+	GardenerSizes []int
+	Out           io.Writer
 }
 
 // Result is one size's figures.
@@ -52,6 +57,11 @@ type Result struct {
 	WorkerPeakRSS  int64
 	HarvestReport  wf.Report
 	RehearvestRept wf.Report
+	// Gardener is zero when the size was not enriched.
+	Gardener        time.Duration
+	GardenerRSS     int64
+	GardenerReport  gardener.Report
+	GardenerWritten int64
 }
 
 // Run runs the benchmarks and prints the figures.
@@ -136,11 +146,11 @@ func Run(ctx context.Context, o Options) error {
 	defer srv.Close()
 
 	cfgPath := filepath.Join(dir, "temporal.yaml")
-	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: warn}\nmodules:\n  harvest:\n    network: {allow_loopback: true}\n", dev.FrontendHostPort())
+	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: warn}\nmodules:\n  harvest:\n    chain_gardener: false\n    network: {allow_loopback: true}\n", dev.FrontendHostPort())
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	worker := exec.Command(filepath.Join(o.Root, "bin", "worker"), "--config", cfgPath, "--modules", "harvest")
+	worker := exec.Command(filepath.Join(o.Root, "bin", "worker"), "--config", cfgPath, "--modules", "harvest,gardener")
 	worker.Env = append(os.Environ(), "DATABASE_URL="+dsn)
 	wlog, err := os.Create(filepath.Join(dir, "worker.log"))
 	if err != nil {
@@ -195,10 +205,31 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		r.WorkerPeakRSS = peakRSS(worker.Process.Pid)
+		if slices.Contains(o.GardenerSizes, n) {
+			if r.Gardener, r.GardenerReport, err = garden(ctx, tc, supplier); err != nil {
+				return err
+			}
+			r.GardenerRSS = peakRSS(worker.Process.Pid)
+			say("%d: gardener (full, llm off) %s: %d processed, %d written", n, r.Gardener.Round(time.Millisecond), r.GardenerReport.Processed, r.GardenerReport.Written)
+		}
 		results = append(results, r)
 	}
 	print(o.Out, results)
 	return nil
+}
+
+func garden(ctx context.Context, tc client.Client, supplier string) (time.Duration, gardener.Report, error) {
+	in := gardener.Input{TenantID: "bench", SupplierCode: supplier, Full: true}
+	start := time.Now()
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: gardener.WorkflowID("bench"), TaskQueue: gardener.TaskQueue}, gardener.WorkflowName, in)
+	if err != nil {
+		return 0, gardener.Report{}, err
+	}
+	var rep gardener.Report
+	if err := run.Get(ctx, &rep); err != nil {
+		return 0, rep, fmt.Errorf("gardener %s: %w", supplier, err)
+	}
+	return time.Since(start), rep, nil
 }
 
 // copyBaseline loads the file with psql \copy into a table of the feed's
@@ -295,4 +326,11 @@ func print(w io.Writer, rs []Result) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "goals: harvest ≤ 2x copy, unchanged re-harvest ≤ 1.5x copy with 0 rows written, worker RSS < 200 MiB, history < 10k events")
+	for _, r := range rs {
+		if r.Gardener > 0 {
+			fmt.Fprintf(w, "gardener (full, llm off) on %d products: %s, %.0f products enriched/s, %d enrichment rows written, worker peak RSS %.0f MiB\n",
+				r.Products, r.Gardener.Round(time.Millisecond), float64(r.GardenerReport.Processed)/r.Gardener.Seconds(),
+				r.GardenerReport.Written, float64(r.GardenerRSS)/(1<<20))
+		}
+	}
 }
