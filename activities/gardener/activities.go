@@ -23,6 +23,7 @@ import (
 
 	"contextworker/internal/enrich"
 	"contextworker/internal/enrich/category"
+	"contextworker/internal/heartbeat"
 	wf "contextworker/workflows/gardener"
 )
 
@@ -129,7 +130,7 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 	if err := a.checkVersions(plan); err != nil {
 		return wf.FinalizeResult{}, err
 	}
-	defer keepAlive(ctx, "finalizing")()
+	defer heartbeat.KeepAlive(ctx, "finalizing")()
 	var res wf.FinalizeResult
 	run := enrich.Run{ID: plan.RunID, TenantID: plan.TenantID, SupplierCode: plan.SupplierCode, Now: plan.To}
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"contextworker/internal/enrich"
+	"contextworker/internal/heartbeat"
 	wf "contextworker/workflows/gardener"
 )
 
@@ -77,7 +78,7 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 		if res, err = a.batch(ctx, plan, keep); err != nil {
 			return wf.EnrichResult{}, fmt.Errorf("enrich: batch after %s/%s: %w", res.CursorSupplier, res.CursorSKU, err)
 		}
-		heartbeat(ctx, res)
+		heartbeat.Record(ctx, res)
 		if res.Done {
 			break
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/activity"
 
+	"contextworker/internal/heartbeat"
 	wf "contextworker/workflows/harvest"
 )
 
@@ -64,7 +65,7 @@ const rejectDuplicates = `INSERT INTO harvest_rejects (run_id, row_no, sku, reas
 // merged partition returns the recorded counts and writes nothing.
 func (a *Activities) Merge(ctx context.Context, plan wf.Plan, part int) (wf.MergeResult, error) {
 	res := wf.MergeResult{Part: part}
-	defer keepAlive(ctx, part)()
+	defer heartbeat.KeepAlive(ctx, part)()
 	start := time.Now()
 	defer func() {
 		activity.GetLogger(ctx).Info("merged partition", "part", part, "took", time.Since(start).String())
@@ -130,7 +131,7 @@ func (a *Activities) Merge(ctx context.Context, plan wf.Plan, part int) (wf.Merg
 func (a *Activities) Deactivate(ctx context.Context, req wf.DeactivateRequest) (wf.DeactivateResult, error) {
 	plan := req.Plan
 	var res wf.DeactivateResult
-	defer keepAlive(ctx)()
+	defer heartbeat.KeepAlive(ctx)()
 	start := time.Now()
 	defer func() { activity.GetLogger(ctx).Info("deactivation", "took", time.Since(start).String()) }()
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {

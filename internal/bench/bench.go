@@ -30,6 +30,7 @@ import (
 	"contextworker/internal/feedgen"
 	"contextworker/internal/localpg"
 	"contextworker/internal/pg"
+	"contextworker/internal/searchattr"
 	gardener "contextworker/workflows/gardener"
 	wf "contextworker/workflows/harvest"
 )
@@ -128,7 +129,7 @@ func Run(ctx context.Context, o Options) error {
 		ExistingPath:  filepath.Join(o.Root, "bin", "temporal"),
 		ClientOptions: &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port)},
 		LogLevel:      "error",
-		ExtraArgs:     []string{"--search-attribute", "TenantId=Keyword", "--search-attribute", "SupplierCode=Keyword", "--search-attribute", "Module=Keyword"},
+		ExtraArgs:     searchAttrArgs(),
 	})
 	if err != nil {
 		return fmt.Errorf("dev server: %w", err)
@@ -230,6 +231,14 @@ func garden(ctx context.Context, tc client.Client, supplier string) (time.Durati
 		return 0, rep, fmt.Errorf("gardener %s: %w", supplier, err)
 	}
 	return time.Since(start), rep, nil
+}
+
+func searchAttrArgs() []string {
+	var args []string
+	for _, sa := range searchattr.Names {
+		args = append(args, "--search-attribute", sa)
+	}
+	return args
 }
 
 // copyBaseline loads the file with psql \copy into a table of the feed's

@@ -31,6 +31,7 @@ import (
 	"contextworker/internal/localpg"
 	"contextworker/internal/logging"
 	"contextworker/internal/pg"
+	"contextworker/internal/searchattr"
 	wf "contextworker/workflows/harvest"
 )
 
@@ -142,8 +143,10 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 	}
 	bin := filepath.Join(s.o.Root, "bin", "temporal")
 	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", fmt.Sprint(s.o.TemporalPort),
-		"--ui-port", fmt.Sprint(s.o.UIPort), "--db-filename", filepath.Join(s.data, "temporal.db"), "--log-level", "warn",
-		"--search-attribute", "TenantId=Keyword", "--search-attribute", "SupplierCode=Keyword", "--search-attribute", "Module=Keyword"}
+		"--ui-port", fmt.Sprint(s.o.UIPort), "--db-filename", filepath.Join(s.data, "temporal.db"), "--log-level", "warn"}
+	for _, sa := range searchattr.Names {
+		args = append(args, "--search-attribute", sa)
+	}
 	if err := s.spawn(ctx, "temporal", bin, args, nil); err != nil {
 		return err
 	}

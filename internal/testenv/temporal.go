@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"contextworker/internal/localpg"
+	"contextworker/internal/searchattr"
 )
 
 // TemporalNamespace is the namespace the dev server registers at start.
@@ -30,7 +31,7 @@ const TemporalNamespace = "default"
 // SearchAttributes are the custom search attributes registered on the dev
 // server, as the CLI's --search-attribute NAME=TYPE takes them. They must
 // match what the worker's workflows upsert.
-var SearchAttributes = []string{"TenantId=Keyword", "SupplierCode=Keyword", "Module=Keyword"}
+var SearchAttributes = searchattr.Names
 
 var (
 	temporalOnce     sync.Once

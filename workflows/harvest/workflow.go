@@ -20,13 +20,15 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"contextworker/internal/searchattr"
 )
 
-// Search attributes the harvest sets, so runs can be found in the Web UI.
+// Search attributes the workflow sets (see internal/searchattr).
 var (
-	SearchTenant   = temporal.NewSearchAttributeKeyKeyword("TenantId")
-	SearchSupplier = temporal.NewSearchAttributeKeyKeyword("SupplierCode")
-	SearchModule   = temporal.NewSearchAttributeKeyKeyword("Module")
+	SearchTenant   = searchattr.Tenant
+	SearchSupplier = searchattr.Supplier
+	SearchModule   = searchattr.Module
 )
 
 // ErrAlreadyRunning is the error type of a start refused because a harvest

@@ -1,0 +1,50 @@
+// Package heartbeat keeps Temporal activities alive while they run work
+// that cannot report progress itself, such as one long SQL statement. It
+// never records anything outside an activity context.
+package heartbeat
+
+import (
+	"context"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+)
+
+// KeepAlive heartbeats details every quarter of the activity's heartbeat
+// timeout (every second when it has none) until the returned stop is
+// called. Without it a long statement would outlive the heartbeat timeout
+// and be retried forever; a dead worker stops heartbeating, so crash
+// detection still works.
+func KeepAlive(ctx context.Context, details ...any) (stop func()) {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	interval := time.Second
+	if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 {
+		interval = max(hb/4, 100*time.Millisecond)
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, details...)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// Record heartbeats details when ctx is an activity's, and does nothing
+// otherwise (so activity code also runs in plain tests).
+func Record(ctx context.Context, details ...any) {
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, details...)
+	}
+}
