@@ -116,7 +116,8 @@ func App(reg *registry.Registry, stdout, stderr io.Writer) *cli.App {
 
 // Main runs the worker binary and returns the process exit code.
 func Main(reg *registry.Registry, args []string) int {
-	if err := App(reg, os.Stdout, os.Stderr).Run(args); err != nil {
+	app := App(reg, os.Stdout, os.Stderr)
+	if err := app.Run(JoinModuleArgs(args, app)); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		return 1
 	}
@@ -155,6 +156,37 @@ func load(c *cli.Context, reg *registry.Registry) (*loaded, error) {
 	return &loaded{cfg: cfg, logger: logger, overrides: config.Overrides{
 		Address: c.String(addressFlag.Name), Namespace: c.String(namespaceFlag.Name),
 	}}, nil
+}
+
+// JoinModuleArgs rewrites `--modules harvest gardener --config x` into
+// `--modules harvest,gardener --config x`. The flag parser stops at the
+// first bare word, so without this any flag after space-separated module
+// names would be taken for a module. A subcommand name ends the list.
+func JoinModuleArgs(args []string, app *cli.App) []string {
+	isCommand := func(s string) bool {
+		for _, c := range app.Commands {
+			if c.HasName(s) {
+				return true
+			}
+		}
+		return s == "help"
+	}
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		out = append(out, args[i])
+		if a := args[i]; a != "--modules" && a != "-modules" && a != "-m" {
+			continue
+		}
+		var names []string
+		for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") && (len(names) == 0 || !isCommand(args[i+1])) {
+			i++
+			names = append(names, args[i])
+		}
+		if len(names) > 0 {
+			out = append(out, strings.Join(names, ","))
+		}
+	}
+	return out
 }
 
 // ParseModuleNames splits comma- and space-separated module names.

@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,6 +127,27 @@ func TestParseModuleNames(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := strings.Join(ParseModuleNames(tt.in...), " "); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestJoinModuleArgs(t *testing.T) {
+	reg, _, _ := twoModules(t)
+	app := App(reg, io.Discard, io.Discard)
+	tests := []struct {
+		name, in, want string
+	}{
+		{"space-separated then a flag", "worker --modules harvest gardener --config x.yaml", "worker --modules harvest,gardener --config x.yaml"},
+		{"comma form untouched", "worker --modules harvest,gardener", "worker --modules harvest,gardener"},
+		{"subcommand ends the list", "worker --modules harvest schedules sync", "worker --modules harvest schedules sync"},
+		{"short flag", "worker -m a b", "worker -m a,b"},
+		{"no modules flag", "worker --config x.yaml", "worker --config x.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := strings.Join(JoinModuleArgs(strings.Fields(tt.in), app), " "); got != tt.want {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})

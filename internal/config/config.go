@@ -42,6 +42,9 @@ type Config struct {
 	file        string
 	decoded     map[string]any
 	moduleLines map[string]int
+	// problems found while decoding (unknown keys, wrong types); Validate
+	// reports them with everything else, so one run shows every problem.
+	problems []error
 }
 
 // Temporal configures the connection to the Temporal service. Address and
@@ -120,8 +123,10 @@ func Default() *Config {
 // Load reads the config at path over Default(), then applies the
 // environment (see ApplyEnv). A missing file is an error unless allowMissing,
 // in which case the defaults are used. Module sections are decoded for the
-// modules in reg (unknown module sections are errors). The result is not yet
-// validated: apply flags, then call Validate.
+// modules in reg. Unknown keys, unknown module sections and values of the
+// wrong type are kept and reported by Validate together with every other
+// problem; only unreadable or syntactically broken YAML fails here. Apply
+// flags, then call Validate.
 func Load(path string, allowMissing bool, reg *registry.Registry, env secret.Lookup) (*Config, error) {
 	cfg := Default()
 	cfg.file = path
@@ -141,7 +146,7 @@ func Load(path string, allowMissing bool, reg *registry.Registry, env secret.Loo
 	}
 	if reg != nil {
 		if err := cfg.loadModules(reg); err != nil {
-			return nil, err
+			cfg.problems = append(cfg.problems, err)
 		}
 	}
 	return cfg, nil
@@ -157,7 +162,7 @@ func Parse(name string, data []byte, reg *registry.Registry) (*Config, error) {
 	}
 	if reg != nil {
 		if err := cfg.loadModules(reg); err != nil {
-			return nil, err
+			cfg.problems = append(cfg.problems, err)
 		}
 	}
 	return cfg, nil
@@ -173,7 +178,7 @@ func (c *Config) decode(name string, data []byte) error {
 		return fmt.Errorf("config: %s: %w", name, cleanYAMLError(err))
 	}
 	if err := decodeStrict(name, &doc, c, ""); err != nil {
-		return err
+		c.problems = append(c.problems, err)
 	}
 	c.moduleLines = moduleKeyLines(&doc)
 	return nil
@@ -221,8 +226,7 @@ func (c *Config) loadModules(reg *registry.Registry) error {
 		}
 		if n, ok := c.Modules[m.Name()]; ok {
 			if err := decodeStrict(c.file, &n, mc, "modules."+m.Name()); err != nil {
-				errs = append(errs, err)
-				continue
+				errs = append(errs, err) // still validated below, for one full report
 			}
 		}
 		c.decoded[m.Name()] = mc

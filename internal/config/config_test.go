@@ -64,6 +64,9 @@ func TestTestdata(t *testing.T) {
 		"unknown_module.bad.yml":     {`unknown_module.bad.yml:2: modules: unknown module "nope" (known: demo)`},
 		"module_unknown_key.bad.yml": {`module_unknown_key.bad.yml:4: unknown key "bacth" in modules.demo (known: batch_size)`},
 		"module_invalid.bad.yml":     {"modules.demo.batch_size: must be >= 1, got -1"},
+		// Unknown keys and bad values come out together, in one run.
+		"mixed.bad.yml": {`mixed.bad.yml:2: unknown key "adress" in temporal`, "worker.shutdown_timeout: must be > 0",
+			`log.format: "xml"`, `mixed.bad.yml:9: unknown key "bacth" in modules.demo`, "modules.demo.batch_size: must be >= 1, got -3"},
 	}
 	files, err := filepath.Glob("testdata/*.yml")
 	if err != nil || len(files) == 0 {

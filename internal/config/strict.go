@@ -125,17 +125,18 @@ func orTop(path string) string {
 }
 
 // decodeStrict decodes n into out (a pointer), first reporting unknown keys.
+// Unknown keys and values of the wrong type are both reported; the rest of
+// the node is still decoded, so validation can report its problems too.
 func decodeStrict(file string, n *yaml.Node, out any, path string) error {
-	if errs := checkKeys(file, n, reflect.TypeOf(out), path); len(errs) > 0 {
-		return joinErrs(errs)
-	}
+	errs := checkKeys(file, n, reflect.TypeOf(out), path)
 	if err := n.Decode(out); err != nil {
 		if path == "" {
-			return fmt.Errorf("%s: %w", file, cleanYAMLError(err))
+			errs = append(errs, fmt.Errorf("%s: %w", file, cleanYAMLError(err)))
+		} else {
+			errs = append(errs, fmt.Errorf("%s: %s: %w", file, path, cleanYAMLError(err)))
 		}
-		return fmt.Errorf("%s: %s: %w", file, path, cleanYAMLError(err))
 	}
-	return nil
+	return joinErrs(errs)
 }
 
 // cleanYAMLError drops yaml.v3's "unmarshal errors:" preamble so the message

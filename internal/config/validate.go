@@ -13,13 +13,14 @@ import (
 // Validate checks the whole configuration, including decoded module
 // sections, and reports every problem at once.
 func (c *Config) Validate() error {
-	errs := []error{
+	errs := append([]error{}, c.problems...)
+	errs = append(errs,
 		c.Temporal.validate("temporal"),
 		c.Worker.validate("worker"),
 		c.Postgres.validate("postgres"),
 		c.Log.validate("log"),
 		c.Starter.validate("starter"),
-	}
+	)
 	for _, name := range sortedModuleNames(c.decoded) {
 		if v, ok := c.decoded[name].(registry.Validator); ok {
 			if err := v.Validate(); err != nil {

@@ -7,5 +7,6 @@ import (
 	_ "contextworker/internal/enrich/brand"      // brand normalisation
 	_ "contextworker/internal/enrich/category"   // supplier categories → taxonomy
 	_ "contextworker/internal/enrich/duplicates" // canonical product groups
+	_ "contextworker/internal/enrich/llm"        // optional: fields from an OpenAI-compatible endpoint
 	_ "contextworker/internal/enrich/quality"    // quality flags
 )
