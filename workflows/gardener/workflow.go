@@ -49,6 +49,12 @@ func Workflow(ctx workflow.Context, in Input) (*Report, error) {
 	if err := in.Validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("invalid input: "+err.Error(), "InvalidInput", err)
 	}
+	if in.State != nil && workflow.GetInfo(ctx).ContinuedExecutionRunID == "" {
+		// Only this workflow's own continue-as-new may carry state: a
+		// caller-made one could skip work or point at another tenant.
+		return nil, temporal.NewNonRetryableApplicationError(
+			"invalid input: state is internal to continue-as-new; leave it out of the input", "InvalidInput", nil)
+	}
 	canonical := WorkflowID(in.TenantID)
 	if workflow.GetInfo(ctx).WorkflowExecution.ID != canonical {
 		// Started under another id (a Schedule, a user): run as the child

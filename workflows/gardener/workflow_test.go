@@ -3,6 +3,7 @@ package gardener_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +96,17 @@ func TestWorkflowRunsBatchesToTheEnd(t *testing.T) {
 	}
 }
 
+// TestWorkflowRefusesCallerState: only continue-as-new may carry state.
+func TestWorkflowRefusesCallerState(t *testing.T) {
+	f := &fake{products: 1, batchSize: 1}
+	env := newEnv(t, f, gardener.WorkflowID("acme"))
+	env.ExecuteWorkflow(gardener.WorkflowName, gardener.Input{TenantID: "acme", State: &gardener.State{}})
+	var appErr *temporal.ApplicationError
+	if err := env.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != "InvalidInput" || !strings.Contains(err.Error(), "state is internal") {
+		t.Fatalf("caller-made state: %v", err)
+	}
+}
+
 func TestWorkflowContinuesAsNewWithItsState(t *testing.T) {
 	// 300 batches, one per activity. The test environment's history length
 	// stays at what the test sets, so it reaches MaxHistoryEvents (200) by
@@ -124,6 +136,7 @@ func TestWorkflowContinuesAsNewWithItsState(t *testing.T) {
 
 	// The continued run resumes with the carried plan: no second Begin.
 	env2 := newEnv(t, f, gardener.WorkflowID("acme"))
+	env2.SetContinuedExecutionRunID("previous-run")
 	env2.ExecuteWorkflow(gardener.WorkflowName, next)
 	if err := env2.GetWorkflowError(); err != nil {
 		t.Fatal(err)

@@ -41,6 +41,9 @@ func Workflow(ctx workflow.Context, in Input) (*Report, error) {
 		return nil, temporal.NewNonRetryableApplicationError("invalid input: "+err.Error(), "InvalidInput", err)
 	}
 	info := workflow.GetInfo(ctx)
+	if err := checkState(in, info.ContinuedExecutionRunID != ""); err != nil {
+		return nil, err
+	}
 	canonical := WorkflowID(in.TenantID, in.SupplierCode)
 	if info.WorkflowExecution.ID != canonical {
 		// Started under another id (a Schedule appends a timestamp, a user
@@ -71,6 +74,25 @@ func Workflow(ctx workflow.Context, in Input) (*Report, error) {
 		return nil, err
 	}
 	return report, nil
+}
+
+// checkState refuses a state that did not come from this workflow's own
+// continue-as-new: a caller-made state could point a run at another
+// tenant's data or skip staging.
+func checkState(in Input, continued bool) error {
+	if in.State == nil {
+		return nil
+	}
+	msg := ""
+	switch {
+	case !continued:
+		msg = "state is internal to continue-as-new; leave it out of the input"
+	case in.State.Plan != nil && (in.State.Plan.TenantID != in.TenantID || in.State.Plan.SupplierCode != in.SupplierCode):
+		msg = "state belongs to another tenant or supplier"
+	default:
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError("invalid input: "+msg, "InvalidInput", nil)
 }
 
 func delegate(ctx workflow.Context, in Input, canonical string) (*Report, error) {

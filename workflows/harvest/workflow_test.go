@@ -346,6 +346,7 @@ func TestWorkflowContinuesAsNew(t *testing.T) {
 
 	// The continuation: no Begin or Stage mocks, so calling them fails.
 	second := newHarness(t, harvest.WorkflowID("acme", "s1"))
+	second.env.SetContinuedExecutionRunID("first-run")
 	second.onMerge(mergeResult)
 	second.onDeactivate(deactivateFreely)
 	second.onFinish()
@@ -479,4 +480,36 @@ func TestWorkflowDelegateAlreadyRunning(t *testing.T) {
 // runWithID matches a workflow mock's context argument by workflow id.
 func runWithID(id string) any {
 	return mock.MatchedBy(func(ctx workflow.Context) bool { return workflow.GetInfo(ctx).WorkflowExecution.ID == id })
+}
+
+// TestWorkflowRefusesCallerState: only the workflow's own continue-as-new
+// may carry state, and it must belong to the input's tenant and supplier.
+func TestWorkflowRefusesCallerState(t *testing.T) {
+	plan := testPlan()
+	other := plan
+	other.TenantID = "globex"
+	tests := []struct {
+		name      string
+		state     *harvest.State
+		continued bool
+		want      string
+	}{
+		{name: "fresh start with state", state: &harvest.State{Plan: &plan}, want: "state is internal"},
+		{name: "continued with another tenant's plan", state: &harvest.State{Plan: &other}, continued: true, want: "another tenant"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, harvest.WorkflowID("acme", "s1"))
+			if tt.continued {
+				h.env.SetContinuedExecutionRunID("previous")
+			}
+			in := testInput()
+			in.State = tt.state
+			h.run(in)
+			_, err := h.result()
+			if err == nil || !isAppErr("InvalidInput")(err) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want InvalidInput mentioning %q", err, tt.want)
+			}
+		})
+	}
 }
