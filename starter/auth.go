@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"contextworker/internal/config"
+	"contextworker/internal/ident"
 )
 
 // Roles, in increasing power. Each includes the ones below it.
@@ -45,11 +45,6 @@ func (r role) String() string {
 // real tokens are a few hundred bytes.
 const maxTokenBytes = 8 << 10
 
-// tenantPattern is what a tenant id looks like. It is strict because tenants
-// end up in workflow ids (a "/" would break the id scheme) and in visibility
-// queries (a quote would break out of the string literal).
-var tenantPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-
 // Claims are the token claims the starter reads.
 type Claims struct {
 	TenantID string   `json:"tenant_id"`
@@ -64,8 +59,11 @@ func (c Claims) Validate() error {
 	if c.Subject == "" {
 		errs = append(errs, errors.New("sub is missing"))
 	}
-	if !tenantPattern.MatchString(c.TenantID) {
-		errs = append(errs, fmt.Errorf("tenant_id is missing or malformed (want %s)", tenantPattern))
+	// Strict (package ident): tenants end up in workflow ids, where a "/"
+	// would break the id scheme, and in visibility queries, where a quote
+	// would break out of the string literal.
+	if !ident.Valid(c.TenantID) {
+		errs = append(errs, errors.New("tenant_id is missing or malformed (want 1-64 letters, digits, '_', '.' or '-')"))
 	}
 	return errors.Join(errs...)
 }

@@ -129,7 +129,7 @@ func TestMintHS256Refuses(t *testing.T) {
 	}{
 		{"unknown role", func(r *TokenRequest) { r.Roles = []string{"root"} }, `unknown role "root"`},
 		{"no roles", func(r *TokenRequest) { r.Roles = nil }, "no roles"},
-		{"bad tenant", func(r *TokenRequest) { r.Tenant = "a/b" }, `tenant "a/b"`},
+		{"bad tenant", func(r *TokenRequest) { r.Tenant = "a/b" }, `tenant: "a/b" must be`},
 		{"ttl too long", func(r *TokenRequest) { r.TTL = 365 * 24 * time.Hour }, "ttl"},
 		{"no subject", func(r *TokenRequest) { r.Subject = "" }, "subject is empty"},
 	}

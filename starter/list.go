@@ -33,7 +33,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c *caller) error {
 			return invalidInput(fieldProblem{Field: name, Problem: "unknown query parameter (known: type, status, page_size, page_token)"})
 		}
 	}
-	// The tenant matches tenantPattern, and type and status are checked
+	// The tenant is ident.Valid, and type and status are checked
 	// against fixed sets, so nothing here can leave its string literal.
 	query := fmt.Sprintf("%s = '%s'", saTenant, c.Tenant)
 	if t := q.Get("type"); t != "" {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"contextworker/internal/ident"
 )
 
 // maxTokenTTL caps dev tokens: they are for curl sessions, not for services.
@@ -32,8 +34,8 @@ func MintHS256(secret []byte, req TokenRequest, now time.Time) (string, error) {
 	if req.Subject == "" {
 		errs = append(errs, errors.New("subject is empty"))
 	}
-	if !tenantPattern.MatchString(req.Tenant) {
-		errs = append(errs, fmt.Errorf("tenant %q does not match %s", req.Tenant, tenantPattern))
+	if err := ident.Check("tenant", req.Tenant); err != nil {
+		errs = append(errs, err)
 	}
 	if len(req.Roles) == 0 {
 		errs = append(errs, errors.New("no roles (want viewer, operator or admin)"))

@@ -2,9 +2,9 @@ package gardener
 
 import (
 	"errors"
-	"fmt"
-	"regexp"
 	"time"
+
+	"contextworker/internal/ident"
 )
 
 // Stable names: these are API. Harvest chains to the gardener with them:
@@ -34,8 +34,6 @@ var Activities = []string{ActivityBegin, ActivityEnrich, ActivityFinalize, Activ
 // WorkflowID is the id of the one gardener that may run for a tenant.
 func WorkflowID(tenant string) string { return "gardener/" + tenant }
 
-var codePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-
 // Input is the workflow input (JSON).
 type Input struct {
 	TenantID string `json:"tenant_id"`
@@ -52,11 +50,13 @@ type Input struct {
 // Validate checks the input; every problem names its field.
 func (in *Input) Validate() error {
 	var errs []error
-	if !codePattern.MatchString(in.TenantID) {
-		errs = append(errs, fmt.Errorf("tenant_id: %q must be 1-64 letters, digits, '_', '.' or '-'", in.TenantID))
+	if err := ident.Check("tenant_id", in.TenantID); err != nil {
+		errs = append(errs, err)
 	}
-	if in.SupplierCode != "" && !codePattern.MatchString(in.SupplierCode) {
-		errs = append(errs, fmt.Errorf("supplier_code: %q must be empty or 1-64 letters, digits, '_', '.' or '-'", in.SupplierCode))
+	if in.SupplierCode != "" {
+		if err := ident.Check("supplier_code", in.SupplierCode); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -3,9 +3,10 @@ package harvest
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"contextworker/internal/ident"
 )
 
 // Stable names: these are API. Users start harvests with
@@ -36,8 +37,6 @@ const (
 // Activities lists the activity types the workflow calls.
 var Activities = []string{ActivityBegin, ActivityStage, ActivityMerge, ActivityDeactivate, ActivityFinish, ActivityNotifyGardener}
 
-var codePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-
 // Input is the workflow input (JSON). Only tenant_id and supplier_code are
 // required; the rest override the supplier's configuration for one run.
 type Input struct {
@@ -61,11 +60,11 @@ type Input struct {
 // Validate checks the input; every problem names its field.
 func (in *Input) Validate() error {
 	var errs []error
-	if !codePattern.MatchString(in.TenantID) {
-		errs = append(errs, fmt.Errorf("tenant_id: %q must be 1-64 letters, digits, '_', '.' or '-'", in.TenantID))
+	if err := ident.Check("tenant_id", in.TenantID); err != nil {
+		errs = append(errs, err)
 	}
-	if !codePattern.MatchString(in.SupplierCode) {
-		errs = append(errs, fmt.Errorf("supplier_code: %q must be 1-64 letters, digits, '_', '.' or '-'", in.SupplierCode))
+	if err := ident.Check("supplier_code", in.SupplierCode); err != nil {
+		errs = append(errs, err)
 	}
 	if in.Delimiter != "" && len([]rune(in.Delimiter)) != 1 {
 		errs = append(errs, fmt.Errorf("delimiter: %q must be one character", in.Delimiter))

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"contextworker/internal/durable"
 	"contextworker/internal/searchattr"
 )
 
@@ -131,18 +132,7 @@ func (r *run) setPhase(ctx workflow.Context, phase, details string) {
 }
 
 func activityCtx(ctx workflow.Context, summary string, startToClose, heartbeat time.Duration, attempts int32) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           TaskQueue,
-		StartToCloseTimeout: startToClose,
-		HeartbeatTimeout:    heartbeat,
-		Summary:             summary,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    time.Minute,
-			MaximumAttempts:    attempts,
-		},
-	})
+	return durable.ActivityContext(ctx, TaskQueue, summary, startToClose, heartbeat, attempts)
 }
 
 func (r *run) execute(ctx workflow.Context) (*Report, error) {
@@ -334,17 +324,13 @@ func (r *run) finishFailed(ctx workflow.Context, cause error) {
 		return // Begin never recorded the run
 	}
 	status := StatusFailed
-	if temporal.IsCanceledError(cause) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
+	canceled, msg := durable.Outcome(ctx, cause)
+	if canceled {
 		status = StatusCanceled
 	}
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	actx := activityCtx(dctx, "record the failed run", time.Minute, 0, 0)
-	msg := cause.Error()
-	var appErr *temporal.ApplicationError
-	if errors.As(cause, &appErr) {
-		msg = appErr.Message()
-	}
 	var report Report
 	if err := workflow.ExecuteActivity(actx, ActivityFinish, FinishRequest{Plan: *r.st.Plan, Status: status, Error: msg}).Get(dctx, &report); err != nil {
 		workflow.GetLogger(ctx).Error("could not record the failed run", "error", err)
