@@ -23,8 +23,15 @@ func KeepAlive(ctx context.Context, details ...any) (stop func()) {
 	if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 {
 		interval = max(hb/4, 100*time.Millisecond)
 	}
-	done := make(chan struct{})
+	return tick(ctx, interval, func() { activity.RecordHeartbeat(ctx, details...) })
+}
+
+// tick calls beat every interval until stop is called or ctx ends; stop
+// returns once the ticker goroutine has finished, so no beat follows it.
+func tick(ctx context.Context, interval time.Duration, beat func()) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(finished)
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
@@ -34,11 +41,11 @@ func KeepAlive(ctx context.Context, details ...any) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx, details...)
+				beat()
 			}
 		}
 	}()
-	return func() { close(done) }
+	return func() { close(done); <-finished }
 }
 
 // Record heartbeats details when ctx is an activity's, and does nothing

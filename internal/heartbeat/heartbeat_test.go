@@ -2,10 +2,9 @@ package heartbeat
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
-
-	"go.temporal.io/sdk/testsuite"
 )
 
 func TestOutsideAnActivityNothingHappens(t *testing.T) {
@@ -14,26 +13,26 @@ func TestOutsideAnActivityNothingHappens(t *testing.T) {
 	Record(context.Background(), "x")
 }
 
-// TestKeepAliveInsideAnActivity runs KeepAlive around work in a real
-// activity context: the ticker must run and stop without disturbing the
-// activity's result.
-func TestKeepAliveInsideAnActivity(t *testing.T) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	work := func(ctx context.Context) (string, error) {
-		stop := KeepAlive(ctx, "working")
-		time.Sleep(1200 * time.Millisecond) // more than one tick
-		stop()
-		Record(ctx, "done")
-		return "ok", nil
+// TestTickBeatsUntilStopped: beats keep coming while work runs, and none
+// comes after stop returns.
+func TestTickBeatsUntilStopped(t *testing.T) {
+	var beats atomic.Int32
+	stop := tick(context.Background(), time.Millisecond, func() { beats.Add(1) })
+	for beats.Load() < 3 {
+		time.Sleep(time.Millisecond) // wait for beats, bounded by the test timeout
 	}
-	env.RegisterActivity(work)
-	v, err := env.ExecuteActivity(work)
-	if err != nil {
-		t.Fatal(err)
+	stop()
+	after := beats.Load()
+	time.Sleep(20 * time.Millisecond)
+	if beats.Load() != after {
+		t.Fatalf("beats went on after stop: %d then %d", after, beats.Load())
 	}
-	var out string
-	if err := v.Get(&out); err != nil || out != "ok" {
-		t.Fatalf("result %q, %v", out, err)
-	}
+}
+
+func TestTickEndsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var beats atomic.Int32
+	stop := tick(ctx, time.Millisecond, func() { beats.Add(1) })
+	cancel()
+	stop() // returns although the goroutine already ended with ctx
 }

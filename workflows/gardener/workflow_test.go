@@ -149,9 +149,15 @@ func TestWorkflowContinuesAsNewWithItsState(t *testing.T) {
 func TestWorkflowSignalDuringPassRunsAnother(t *testing.T) {
 	f := &fake{products: 10, batchSize: 4}
 	env := newEnv(t, f, gardener.WorkflowID("acme"))
-	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(gardener.SignalProductsChanged, nil)
-	}, time.Millisecond)
+	// Signal when the first Enrich completes: mid-pass for sure. (A delayed
+	// callback on the test clock raced the activities under -cpu 1.)
+	signaled := false
+	env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) {
+		if info.ActivityType.Name == gardener.ActivityEnrich && !signaled {
+			signaled = true
+			env.SignalWorkflow(gardener.SignalProductsChanged, nil)
+		}
+	})
 	env.ExecuteWorkflow(gardener.WorkflowName, gardener.Input{TenantID: "acme"})
 	var can *workflow.ContinueAsNewError
 	if err := env.GetWorkflowError(); !errors.As(err, &can) {
