@@ -162,9 +162,10 @@ func (a *Activities) Finish(ctx context.Context, req wf.FinishRequest) (wf.Repor
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE harvest_runs r SET
 				status = $2, error = NULLIF($3, ''), finished_at = coalesce(r.finished_at, now()),
-				inserted = coalesce(p.inserted, 0), updated = coalesce(p.updated, 0), unchanged = coalesce(p.unchanged, 0),
+				inserted = coalesce(p.inserted, 0), updated = coalesce(p.updated, 0),
+				unchanged = CASE WHEN r.merged_at IS NULL THEN 0 ELSE r.rows_valid - coalesce(p.duplicates + p.inserted + p.updated, 0) END,
 				rows_duplicate = coalesce(p.duplicates, 0)
-			FROM (SELECT sum(inserted) AS inserted, sum(updated) AS updated, sum(unchanged) AS unchanged, sum(duplicates) AS duplicates
+			FROM (SELECT sum(inserted) AS inserted, sum(updated) AS updated, sum(duplicates) AS duplicates
 			      FROM harvest_parts WHERE run_id = $1) p
 			WHERE r.run_id = $1`, plan.RunID, req.Status, req.Error); err != nil {
 			return err
@@ -177,7 +178,11 @@ func (a *Activities) Finish(ctx context.Context, req wf.FinishRequest) (wf.Repor
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+stageTable(plan.RunID)); err != nil {
+		// A first load that never became the supplier's partition goes too.
+		if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+stageTable(plan.RunID)+`, `+loadTable(plan.RunID)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM harvest_missing WHERE run_id = $1`, plan.RunID); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM harvest_stage_progress WHERE run_id = $1`, plan.RunID)

@@ -80,8 +80,17 @@ func (a *Activities) Merge(ctx context.Context, plan wf.Plan, part int) (wf.Merg
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		var dups, firstLoad bool
-		if err := tx.QueryRow(ctx, `SELECT may_have_duplicates, first_load FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(&dups, &firstLoad); err != nil {
+		// loaded: a first load that Stage put straight into products (an
+		// older worker staged it like any other run).
+		var dups, firstLoad, loaded bool
+		if err := tx.QueryRow(ctx, `SELECT may_have_duplicates, first_load, first_load AND active_before IS NOT NULL FROM harvest_runs WHERE run_id = $1`,
+			plan.RunID).Scan(&dups, &firstLoad, &loaded); err != nil {
+			return err
+		}
+		if loaded {
+			// nothing staged to merge
+			_, err := tx.Exec(ctx, `INSERT INTO harvest_parts (run_id, part, inserted, updated, unchanged, duplicates, slim)
+				VALUES ($1, $2, 0, 0, 0, 0, 0)`, plan.RunID, part)
 			return err
 		}
 		source := child
@@ -136,13 +145,39 @@ func (a *Activities) Deactivate(ctx context.Context, req wf.DeactivateRequest) (
 	defer func() { activity.GetLogger(ctx).Info("deactivation", "took", time.Since(start).String()) }()
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		var done bool
-		if err := tx.QueryRow(ctx, `SELECT deactivated_at IS NOT NULL, deactivated FROM harvest_runs WHERE run_id = $1 FOR UPDATE`,
-			plan.RunID).Scan(&done, &res.Deactivated); err != nil {
+		var activeBefore, missing *int64
+		if err := tx.QueryRow(ctx, `SELECT deactivated_at IS NOT NULL, deactivated, active_before, missing FROM harvest_runs WHERE run_id = $1 FOR UPDATE`,
+			plan.RunID).Scan(&done, &res.Deactivated, &activeBefore, &missing); err != nil {
 			return err
 		}
 		if done {
 			return nil
 		}
+		if missing != nil {
+			// Staging listed the missing products (harvest_missing).
+			res.ActiveBefore, res.Missing = *activeBefore, *missing
+			if res.ActiveBefore > 0 {
+				res.Share = float64(res.Missing) / float64(res.ActiveBefore)
+			}
+			if res.Share > plan.MaxDeactivateShare && !req.Approved {
+				res.NeedsApproval = true
+				return nil
+			}
+			if res.Missing > 0 {
+				tag, err := tx.Exec(ctx, `UPDATE products p SET active = false, last_run_id = $3 FROM harvest_missing m
+					WHERE m.run_id = $3 AND p.tenant_id = $1 AND p.supplier_code = $2 AND p.sku = m.sku AND p.active`,
+					plan.TenantID, plan.SupplierCode, plan.RunID)
+				if err != nil {
+					return err
+				}
+				res.Deactivated = tag.RowsAffected()
+			}
+			_, err := tx.Exec(ctx, `UPDATE harvest_runs SET deactivated = $2, deactivated_at = now(), merged_at = coalesce(merged_at, now()) WHERE run_id = $1`,
+				plan.RunID, res.Deactivated)
+			return err
+		}
+		// Staged by an older worker, which staged every row of the feed
+		// (unchanged ones slim): compare the catalogue with the staging table.
 		// products' statistics lag behind a big first harvest, and the
 		// planner then picks a nested loop over the staging table for the
 		// anti-join below: quadratic. A hash anti-join is linear.

@@ -1,12 +1,14 @@
 package harvest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
+	"math/big"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -18,21 +20,33 @@ import (
 	wf "contextworker/workflows/harvest"
 )
 
-// item is one feed row on its way to the staging table: values to copy, a
-// reject, or the error that ended the feed.
+// item is one feed row on its way to PostgreSQL: values to copy, a reject,
+// or the error that ended the feed. An item with neither values nor a
+// reject is a valid row that needs no writing (stored, unchanged).
 type item struct {
 	row    int64
 	values []any
 	rej    *reject
 	err    error
+	// retro: a slim row staged late for an earlier, unchanged occurrence
+	// of a SKU the feed repeats.
+	retro bool
 }
 
 type producerOptions struct {
-	parts    uint32
+	parts uint32
+	// skipTo: rows up to here were staged by an earlier attempt. They are
+	// read and normalised again (replayed), so that duplicate detection
+	// and the record of which stored products the feed names are exact,
+	// but not emitted.
 	skipTo   int64
 	skuField string
-	// existing maps skuKey → hashKey of the supplier's active products.
-	existing map[uint64]uint64
+	// load: rows go to a first load's table (loadColumns), not to the
+	// staging table (stageColumns).
+	load bool
+	// existing is the supplier's active products; the producer marks those
+	// the feed names. Nil for a first load.
+	existing *existingSet
 }
 
 // producer parses the feed in one goroutine and normalises it in
@@ -58,10 +72,13 @@ type job struct {
 	items []rawItem
 }
 
+// result is a normalised chunk. For each valid item, keys holds its SKU
+// keys and hashes its content-hash key, for sequence.
 type result struct {
-	seq   int
-	items []item
-	keys  []uint64 // skuKey of each valid item, 0 otherwise
+	seq    int
+	items  []item
+	keys   []skuKeys
+	hashes []uint64
 }
 
 // newNormalizer builds one normaliser per worker, so workers share nothing.
@@ -80,7 +97,7 @@ func startProducer(ctx context.Context, r feed.Reader, mk newNormalizer, o produ
 	p := &producer{out: make(chan []item, 16)}
 	jobs := make(chan job, 2*workers)
 	results := make(chan result, 2*workers)
-	go read(ctx, r, o.skipTo, jobs)
+	go read(ctx, r, jobs)
 	var wg sync.WaitGroup
 	for _, norm := range norms {
 		wg.Add(1)
@@ -97,12 +114,12 @@ func startProducer(ctx context.Context, r feed.Reader, mk newNormalizer, o produ
 		}()
 	}
 	go func() { wg.Wait(); close(results) }()
-	go p.sequence(ctx, results)
+	go p.sequence(ctx, results, o)
 	return p, nil
 }
 
 // read splits the feed into chunks of raw records, in order.
-func read(ctx context.Context, r feed.Reader, skipTo int64, jobs chan<- job) {
+func read(ctx context.Context, r feed.Reader, jobs chan<- job) {
 	defer close(jobs)
 	seq := 0
 	chunk := make([]rawItem, 0, chunkSize)
@@ -127,14 +144,12 @@ func read(ctx context.Context, r feed.Reader, skipTo int64, jobs chan<- job) {
 			send()
 			return
 		case errors.As(err, &recErr):
-			if recErr.Row > skipTo {
-				chunk = append(chunk, rawItem{bad: recErr})
-			}
+			chunk = append(chunk, rawItem{bad: recErr})
 		case err != nil:
 			chunk = append(chunk, rawItem{err: err})
 			send()
 			return
-		case rec.Row > skipTo:
+		default:
 			chunk = append(chunk, rawItem{rec: rec})
 		}
 		if len(chunk) == chunkSize && !send() {
@@ -144,7 +159,7 @@ func read(ctx context.Context, r feed.Reader, skipTo int64, jobs chan<- job) {
 }
 
 func normalise(j job, norm *product.Normalizer, o producerOptions) result {
-	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]uint64, len(j.items))}
+	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]skuKeys, len(j.items)), hashes: make([]uint64, len(j.items))}
 	for i, raw := range j.items {
 		switch {
 		case raw.err != nil:
@@ -155,12 +170,24 @@ func normalise(j job, norm *product.Normalizer, o producerOptions) result {
 			rec := raw.rec
 			it := item{row: rec.Row}
 			prod, err := norm.Normalize(rec)
-			if err != nil {
+			switch {
+			case err != nil:
 				it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: err.Error(), raw: rec.Raw}
-			} else {
-				key := skuKey(prod.SKU)
-				res.keys[i] = key
-				it.values = stageValues(rec.Row, o.parts, key, &prod, o.existing)
+			case rec.Row <= o.skipTo:
+				// replayed: only its keys matter
+				res.keys[i] = keysOf(prod.SKU)
+				res.hashes[i] = hashKey(prod.Hash())
+				it.values = []any{}
+			default:
+				hash := prod.Hash()
+				k := keysOf(prod.SKU)
+				res.keys[i], res.hashes[i] = k, hashKey(hash)
+				if e := o.existing.find(k); e >= 0 && o.existing.entries[e].hash == res.hashes[i] {
+					// most likely not written at all (see sequence)
+					it.values = slimValues(rec.Row, o.parts, k.key, prod.SKU, hash)
+				} else {
+					it.values = rowValues(rec.Row, o, k.key, &prod, hash)
+				}
 			}
 			res.items[i] = it
 		}
@@ -168,10 +195,17 @@ func normalise(j job, norm *product.Normalizer, o producerOptions) result {
 	return res
 }
 
-// sequence restores feed order and notes duplicate SKUs.
-func (p *producer) sequence(ctx context.Context, results <-chan result) {
+// sequence restores feed order, decides which valid rows need writing, and
+// notes duplicate SKUs and the stored products the feed names.
+//
+// A row of a stored, active product with an equal content hash is not
+// written at all, unless its SKU occurs twice in the feed: then every
+// occurrence is staged (the earlier unchanged ones slim: row and SKU only),
+// and the merge keeps the last one and rejects the others.
+func (p *producer) sequence(ctx context.Context, results <-chan result, o producerOptions) {
 	defer close(p.out)
-	seen := make(map[uint64]struct{})
+	ex := o.existing
+	seen := make(map[skuKeys]struct{}) // SKUs not stored
 	pending := make(map[int]result)
 	next := 0
 	for res := range results {
@@ -183,17 +217,50 @@ func (p *producer) sequence(ctx context.Context, results <-chan result) {
 			}
 			delete(pending, next)
 			next++
+			out := make([]item, 0, len(r.items))
 			for i, it := range r.items {
-				if it.values == nil {
+				if it.values == nil || it.err != nil {
+					if it.row > o.skipTo || it.err != nil {
+						out = append(out, it)
+					}
 					continue
 				}
-				if _, dup := seen[r.keys[i]]; dup {
-					p.dups.Store(true)
+				replay := it.row <= o.skipTo
+				k := r.keys[i]
+				if idx := ex.find(k); idx >= 0 {
+					e := &ex.state[idx]
+					unchanged := ex.entries[idx].hash == r.hashes[i] // and it.values are slim
+					switch {
+					case e.first == 0:
+						e.first = it.row
+						if unchanged {
+							e.skipped = true
+							it.values = nil // nothing to write
+						}
+					default:
+						p.dups.Store(true)
+						if e.skipped && !replay {
+							// The first occurrence was not staged: stage it
+							// slim now, so the merge sees every occurrence.
+							out = append(out, item{row: e.first, retro: true, values: slimValues(e.first, o.parts, k.key, it.values[2].(string), it.values[15].(string))})
+						}
+						e.skipped = false
+					}
+				} else {
+					if _, dup := seen[k]; dup {
+						p.dups.Store(true)
+					}
+					seen[k] = struct{}{}
 				}
-				seen[r.keys[i]] = struct{}{}
+				if !replay {
+					out = append(out, it)
+				}
+			}
+			if len(out) == 0 {
+				continue
 			}
 			select {
-			case p.out <- r.items:
+			case p.out <- out:
 			case <-ctx.Done():
 				return
 			}
@@ -201,12 +268,28 @@ func (p *producer) sequence(ctx context.Context, results <-chan result) {
 	}
 }
 
-// skuKey is a 64-bit FNV-1a hash of a SKU: the staging partition and the
-// key of the existing-products map.
-func skuKey(sku string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(sku))
-	return h.Sum64()
+// skuKeys identifies a SKU: a 64-bit FNV-1a hash (the staging partition and
+// the lookup key) and an independent 32-bit check. Two SKUs are taken for
+// one only when all 96 bits agree.
+type skuKeys struct {
+	key   uint64
+	check uint32
+}
+
+func keysOf(sku string) skuKeys {
+	// FNV-1a 64 and FNV-1 32, inlined: hash/fnv allocates per call.
+	const (
+		off64, prime64 = 14695981039346656037, 1099511628211
+		off32, prime32 = 2166136261, 16777619
+	)
+	k, c := uint64(off64), uint32(off32)
+	for i := 0; i < len(sku); i++ {
+		k ^= uint64(sku[i])
+		k *= prime64
+		c *= prime32
+		c ^= uint32(sku[i])
+	}
+	return skuKeys{key: k, check: c}
 }
 
 // hashKey is the first 64 bits of a hex content hash.
@@ -218,41 +301,140 @@ func hashKey(contentHash string) uint64 {
 	return v
 }
 
-func stageValues(row int64, parts uint32, key uint64, p *product.Product, existing map[uint64]uint64) []any {
-	hash := p.Hash()
-	part := int32(key % uint64(parts))
-	// Same SKU key and same content hash prefix as a stored active product:
-	// stage it slim. (A false match needs a 64-bit SKU-hash collision and a
-	// 64-bit content-hash collision at once.)
-	if old, ok := existing[key]; ok && old == hashKey(hash) {
-		return []any{row, part, p.SKU, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, hash, true}
+// existingSet is the supplier's active products when staging starts, as
+// SKU keys and content-hash keys sorted by key (read by every normalising
+// worker), and what the feed said about each (written by sequence only):
+// 40 bytes a product.
+type existingSet struct {
+	entries []existing
+	state   []seenState
+}
+
+type existing struct {
+	key   uint64
+	hash  uint64
+	check uint32
+}
+
+type seenState struct {
+	// first is the feed row that first named the product; 0: none yet.
+	first int64
+	// skipped: the first occurrence was unchanged and not staged.
+	skipped bool
+}
+
+// find returns the index of the product with keys k, or -1.
+func (s *existingSet) find(k skuKeys) int {
+	if s == nil {
+		return -1
 	}
-	var price pgtype.Numeric
-	_ = price.Scan(p.Price.String()) // Decimal.String is always a valid numeric
+	i, ok := slices.BinarySearchFunc(s.entries, k.key, func(e existing, key uint64) int { return cmp.Compare(e.key, key) })
+	if !ok {
+		return -1
+	}
+	for ; i < len(s.entries) && s.entries[i].key == k.key; i++ {
+		if s.entries[i].check == k.check {
+			return i
+		}
+	}
+	return -1
+}
+
+// add appends a product; call sort when done.
+func (s *existingSet) add(k skuKeys, hash uint64) {
+	s.entries = append(s.entries, existing{key: k.key, check: k.check, hash: hash})
+}
+
+func (s *existingSet) sort() {
+	slices.SortFunc(s.entries, func(a, b existing) int {
+		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.check, b.check))
+	})
+	s.entries = slices.Clip(s.entries)
+	s.state = make([]seenState, len(s.entries))
+}
+
+// missing returns the keys of the products the feed did not name.
+func (s *existingSet) missing() map[skuKeys]struct{} {
+	out := make(map[skuKeys]struct{})
+	if s == nil {
+		return out
+	}
+	for i, e := range s.entries {
+		if s.state[i].first == 0 {
+			out[skuKeys{key: e.key, check: e.check}] = struct{}{}
+		}
+	}
+	return out
+}
+
+func (s *existingSet) len() int64 {
+	if s == nil {
+		return 0
+	}
+	return int64(len(s.entries))
+}
+
+// loadColumns are a first load's columns, in CopyFrom order; the load table's
+// defaults fill in tenant, supplier, run and times.
+var loadColumns = []string{"feed_row", "sku", "name", "description", "brand", "gtin", "price", "currency",
+	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash"}
+
+// stageColumns are the staging table's columns, in CopyFrom order.
+var stageColumns = []string{"row_no", "part", "sku", "name", "description", "brand", "gtin", "price", "currency",
+	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash", "unchanged"}
+
+func rowValues(row int64, o producerOptions, key uint64, p *product.Product, hash string) []any {
+	price := pgtype.Numeric{Int: big.NewInt(p.Price.Units()), Exp: -4, Valid: true}
 	var attrs any
 	if len(p.Attributes) > 0 {
 		attrs = p.Attributes
 	}
-	return []any{row, part, p.SKU, p.Name, p.Description, p.Brand, nullable(p.GTIN), price,
+	if o.load {
+		return []any{row, p.SKU, p.Name, p.Description, p.Brand, nullable(p.GTIN), price,
+			p.Currency, p.Stock, string(p.Availability), emptyIfNil(p.CategoryPath), nullable(p.URL), emptyIfNil(p.Images), attrsOrEmpty(attrs), hash}
+	}
+	return []any{row, int32(key % uint64(o.parts)), p.SKU, p.Name, p.Description, p.Brand, nullable(p.GTIN), price,
 		p.Currency, p.Stock, string(p.Availability), p.CategoryPath, nullable(p.URL), p.Images, attrs, hash, false}
 }
 
-// loadExisting reads the supplier's active products as skuKey → hashKey,
-// 16 bytes a product, so unchanged rows can be staged slim.
-func (a *Activities) loadExisting(ctx context.Context, plan wf.Plan) (map[uint64]uint64, error) {
+// slimValues is a staged row of an unchanged product: row, SKU and hash.
+func slimValues(row int64, parts uint32, key uint64, sku, hash string) []any {
+	return []any{row, int32(key % uint64(parts)), sku, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, hash, true}
+}
+
+func emptyIfNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func attrsOrEmpty(a any) any {
+	if a == nil {
+		return map[string]string{}
+	}
+	return a
+}
+
+// loadExisting reads the supplier's active products.
+func (a *Activities) loadExisting(ctx context.Context, plan wf.Plan) (*existingSet, error) {
 	rows, err := a.DB.Query(ctx, `SELECT sku, content_hash FROM products WHERE tenant_id = $1 AND supplier_code = $2 AND active`,
 		plan.TenantID, plan.SupplierCode)
 	if err != nil {
 		return nil, fmt.Errorf("stage: load existing products: %w", err)
 	}
 	defer rows.Close()
-	out := make(map[uint64]uint64)
+	s := &existingSet{}
 	var sku, hash string
 	for rows.Next() {
 		if err := rows.Scan(&sku, &hash); err != nil {
 			return nil, err
 		}
-		out[skuKey(sku)] = hashKey(hash)
+		s.add(keysOf(sku), hashKey(hash))
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stage: load existing products: %w", err)
+	}
+	s.sort()
+	return s, nil
 }

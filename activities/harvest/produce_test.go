@@ -3,6 +3,7 @@ package harvest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 
 	"contextworker/internal/feed"
@@ -40,11 +41,11 @@ func produce(t testing.TB, data []byte, o producerOptions) ([]item, bool) {
 
 // TestProducerKeepsFeedOrder: rows come out in feed order (checkpoints are
 // feed-order prefixes), rejects where the feed has them, rows before the
-// checkpoint skipped, and unchanged products staged slim.
+// checkpoint replayed but not emitted, and unchanged products not written.
 func TestProducerKeepsFeedOrder(t *testing.T) {
 	o := feedgen.Options{N: 5000, Seed: 3, BadShare: 0.05, Format: "csv"}
 	data := generated(t, o)
-	items, dups := produce(t, data, producerOptions{parts: 4, skipTo: 1000, existing: map[uint64]uint64{}})
+	items, dups := produce(t, data, producerOptions{parts: 4, skipTo: 1000})
 	if dups {
 		t.Fatal("no duplicate SKUs in the feed, but dups reported")
 	}
@@ -61,25 +62,77 @@ func TestProducerKeepsFeedOrder(t *testing.T) {
 		}
 	}
 
-	// Mark every product as stored unchanged: all valid rows go slim.
-	existing := map[uint64]uint64{}
+	// Store every product of rows 1001.. unchanged, plus one the feed
+	// lacks: nothing is written, and only that one is missing.
+	ex := existingOf(t, items, "NOT-IN-FEED")
+	again, _ := produce(t, data, producerOptions{parts: 4, skipTo: 1000, existing: ex})
+	if len(again) != 4000 {
+		t.Fatalf("%d items on the second pass", len(again))
+	}
+	for _, it := range again {
+		if it.values != nil {
+			t.Fatalf("row %d of an unchanged product is written: %v", it.row, it.values)
+		}
+	}
+	missing := ex.missing()
+	if _, ok := missing[keysOf("NOT-IN-FEED")]; !ok || len(missing) != 1 {
+		t.Fatalf("missing = %v, want only NOT-IN-FEED", missing)
+	}
+}
+
+// existingOf stores the products of items (staging layout) as unchanged
+// and the extra SKUs with some other content.
+func existingOf(t testing.TB, items []item, extra ...string) *existingSet {
+	t.Helper()
+	ex := &existingSet{}
 	for _, it := range items {
 		if it.values != nil {
-			existing[skuKey(it.values[2].(string))] = hashKey(it.values[15].(string))
+			ex.add(keysOf(it.values[2].(string)), hashKey(it.values[15].(string)))
 		}
 	}
-	again, _ := produce(t, data, producerOptions{parts: 4, skipTo: 1000, existing: existing})
-	for _, it := range again {
-		if it.values != nil && (it.values[3] != nil || it.values[16] != true) {
-			t.Fatalf("row %d not staged slim: %v", it.row, it.values)
-		}
+	for _, sku := range extra {
+		ex.add(keysOf(sku), 1)
 	}
+	ex.sort()
+	return ex
 }
 
 func TestProducerSeesDuplicates(t *testing.T) {
 	data := []byte("sku,name,price,currency\nA,a,1.00,EUR\nB,b,1.00,EUR\nA,a2,2.00,EUR\n")
-	if _, dups := produce(t, data, producerOptions{parts: 2, existing: map[uint64]uint64{}}); !dups {
+	if _, dups := produce(t, data, producerOptions{parts: 2}); !dups {
 		t.Fatal("duplicate SKU A not noticed")
+	}
+	// Replayed rows count too: the first A is before the checkpoint.
+	if _, dups := produce(t, data, producerOptions{parts: 2, skipTo: 2}); !dups {
+		t.Fatal("duplicate SKU A not noticed across the checkpoint")
+	}
+}
+
+// TestProducerStagesRepeatedUnchanged: a stored, unchanged product that the
+// feed repeats is staged at every occurrence (the first slim, late, right
+// before the repeat), so the merge can keep the last and reject the rest.
+func TestProducerStagesRepeatedUnchanged(t *testing.T) {
+	first, _ := produce(t, []byte("sku,name,price,currency\nA,a,1.00,EUR\nB,b,1.00,EUR\n"), producerOptions{parts: 2})
+	ex := existingOf(t, first)
+	data := []byte("sku,name,price,currency\nA,a,1.00,EUR\nB,b,1.00,EUR\nA,a2,2.00,EUR\n")
+	items, dups := produce(t, data, producerOptions{parts: 2, existing: ex})
+	if !dups {
+		t.Fatal("duplicate SKU A not noticed")
+	}
+	var got []string
+	for _, it := range items {
+		switch {
+		case it.values == nil:
+			got = append(got, fmt.Sprintf("%d:skip", it.row))
+		case it.values[16] == true:
+			got = append(got, fmt.Sprintf("%d:slim:%v", it.row, it.retro))
+		default:
+			got = append(got, fmt.Sprintf("%d:full:%s", it.row, it.values[3]))
+		}
+	}
+	want := "[1:skip 2:skip 1:slim:true 3:full:a2]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("items %v, want %s", got, want)
 	}
 }
 
@@ -89,7 +142,23 @@ func BenchmarkProducer(b *testing.B) {
 	data := generated(b, feedgen.Options{N: 100000, Seed: 1, BadShare: 0.01, Format: "csv"})
 	b.ResetTimer()
 	for range b.N {
-		produce(b, data, producerOptions{parts: 8, existing: map[uint64]uint64{}})
+		produce(b, data, producerOptions{parts: 8, load: true})
+	}
+	b.ReportMetric(float64(100000*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkProducerUnchanged is the Go side of an unchanged re-harvest:
+// every product stored and equal, nothing to write.
+func BenchmarkProducerUnchanged(b *testing.B) {
+	data := generated(b, feedgen.Options{N: 100000, Seed: 1, BadShare: 0.01, Format: "csv"})
+	first, _ := produce(b, data, producerOptions{parts: 8})
+	ex := existingOf(b, first)
+	b.ResetTimer()
+	for range b.N {
+		for i := range ex.state {
+			ex.state[i] = seenState{}
+		}
+		produce(b, data, producerOptions{parts: 8, existing: ex})
 	}
 	b.ReportMetric(float64(100000*b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"contextworker/internal/feed"
+	"contextworker/internal/heartbeat"
 	"contextworker/internal/product"
 	wf "contextworker/workflows/harvest"
 )
@@ -22,16 +23,13 @@ import (
 // YML params reach product attributes only through Pairs.
 var _ product.Enumerator = feed.Record{}
 
-// stageColumns are the staging table's columns, in CopyFrom order.
-var stageColumns = []string{"row_no", "part", "sku", "name", "description", "brand", "gtin", "price", "currency",
-	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash", "unchanged"}
-
-// The staging table is partitioned by merge partition, so each Merge scans
+// The staging table holds the rows a re-harvest must write (new or
+// changed products), partitioned by merge partition, so each Merge scans
 // only its own child table and no index has to be built after loading.
 // Children are UNLOGGED: staging is rebuilt from the feed after a database
-// crash anyway (see harvest_stage_progress). A row of a product that is
-// already stored with the same content hash is staged slim: sku and hash
-// only, with unchanged = true, so an unchanged re-harvest writes little.
+// crash anyway (see harvest_stage_progress). Rows of stored, unchanged
+// products are not staged at all, except slim (SKU only, unchanged = true)
+// when their SKU occurs twice in the feed.
 const stageDDL = `CREATE TABLE IF NOT EXISTS %s (
 	row_no bigint NOT NULL, part integer NOT NULL, sku text NOT NULL, name text,
 	description text, brand text, gtin text, price numeric(18,4), currency text,
@@ -45,9 +43,31 @@ func stagePart(runID string, part int) string {
 	return pgx.Identifier{strings.Trim(stageTable(runID), `"`) + "_" + strconv.Itoa(part)}.Sanitize()
 }
 
-func (a *Activities) createStage(ctx context.Context, plan wf.Plan) error {
+// A supplier's first load skips staging: rows go straight into a table
+// shaped like products (plus feed_row, for duplicates), with no index, that
+// sealing indexes and attaches as the supplier's partition of products.
+// It is logged: it becomes the catalogue. Its defaults fill in the columns
+// that are the same on every row; a check constraint that matches the
+// partition bounds lets the attach skip its validation scan.
+const loadDDL = `CREATE TABLE IF NOT EXISTS %[1]s (LIKE products INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+	feed_row bigint NOT NULL, CONSTRAINT products_scope CHECK (tenant_id = %[2]s AND supplier_code = %[3]s));
+ALTER TABLE %[1]s ALTER tenant_id SET DEFAULT %[2]s, ALTER supplier_code SET DEFAULT %[3]s,
+	ALTER last_run_id SET DEFAULT %[4]s, ALTER first_seen SET DEFAULT %[5]s, ALTER last_seen SET DEFAULT %[5]s`
+
+// loadTable names a first load's table.
+func loadTable(runID string) string {
+	return pgx.Identifier{"harvest_load_" + strings.TrimPrefix(strings.Trim(stageTable(runID), `"`), "harvest_stage_")}.Sanitize()
+}
+
+func (a *Activities) createStage(ctx context.Context, plan wf.Plan, firstLoad bool) error {
 	table := stageTable(plan.RunID)
 	return pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		if firstLoad {
+			now := time.Now().UTC().Format(time.RFC3339Nano)
+			_, err := tx.Exec(ctx, fmt.Sprintf(loadDDL, loadTable(plan.RunID), literal(plan.TenantID), literal(plan.SupplierCode),
+				literal(plan.RunID), literal(now)))
+			return err
+		}
 		if _, err := tx.Exec(ctx, fmt.Sprintf(stageDDL, table)); err != nil {
 			return err
 		}
@@ -60,6 +80,11 @@ func (a *Activities) createStage(ctx context.Context, plan wf.Plan) error {
 	})
 }
 
+// literal quotes s as an SQL string literal (standard_conforming_strings).
+func literal(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
 // checkpoint is the Stage activity's durable progress (harvest_stage_progress).
 type checkpoint struct {
 	Rows     int64 `json:"rows_consumed"`
@@ -68,36 +93,44 @@ type checkpoint struct {
 	Bytes    int64 `json:"bytes"`
 	Attempts int   `json:"attempts"`
 	Resumed  int64 `json:"resumed_from"`
-	// Dups is set once a SKU was seen twice, or staging resumed (nobody
-	// then saw every SKU); merges deduplicate only when it is set.
+	// Dups is set once a SKU was seen twice; merges (or the first load's
+	// seal) deduplicate only when it is set.
 	Dups bool `json:"may_have_duplicates"`
 	v    validators
 }
 
-// Stage streams the feed into the run's staging table, BatchSize rows per
-// transaction. Each transaction also writes that batch's rejects and the
+// Stage streams the feed into PostgreSQL, BatchSize rows per transaction:
+// a supplier's first load into its future partition of products, any later
+// harvest into the run's staging table (only the rows that change
+// something). Each transaction also writes that batch's rejects and the
 // checkpoint, so staging is exactly-once: a retry (after a crash, say)
-// fetches the feed again and skips the rows the checkpoint covers. If the
-// feed changed in between, staging restarts from zero.
+// fetches the feed again, reads the rows the checkpoint covers without
+// writing them again, and goes on from there. If the feed changed in
+// between, staging restarts from zero.
 func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, error) {
-	table := stageTable(plan.RunID)
 	log := activity.GetLogger(ctx)
-	if err := a.createStage(ctx, plan); err != nil {
-		return wf.StageResult{}, fmt.Errorf("stage: create table: %w", err)
-	}
 	cp, found, err := a.loadCheckpoint(ctx, plan.RunID)
 	if err != nil {
 		return wf.StageResult{}, err
 	}
+	if sealed, res, err := a.sealed(ctx, plan, cp); err != nil || sealed {
+		return res, err
+	}
+	firstLoad, err := a.firstLoad(ctx, plan, found)
+	if err != nil {
+		return wf.StageResult{}, err
+	}
+	if err := a.createStage(ctx, plan, firstLoad); err != nil {
+		return wf.StageResult{}, fmt.Errorf("stage: create table: %w", err)
+	}
 	if !found {
-		if err := a.resetStage(ctx, plan); err != nil {
+		if err := a.resetStage(ctx, plan, firstLoad); err != nil {
 			return wf.StageResult{}, err
 		}
 	}
 	cp.Attempts++
 	cp.Resumed = cp.Rows
 	if cp.Rows > 0 {
-		cp.Dups = true
 		log.Info("resuming staging from checkpoint", "rows_consumed", cp.Rows, "attempt", cp.Attempts)
 	}
 
@@ -124,7 +157,7 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	defer fetched.Body.Close()
 	if cp.Rows > 0 && !cp.v.same(fetched.Validators) {
 		log.Warn("feed changed since the checkpoint was written; staging again from the start")
-		if err := a.resetStage(ctx, plan); err != nil {
+		if err := a.resetStage(ctx, plan, firstLoad); err != nil {
 			return wf.StageResult{}, err
 		}
 		cp = checkpoint{Attempts: cp.Attempts}
@@ -154,15 +187,21 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	}
 	defer reader.Close()
 
-	existing, err := a.loadExisting(ctx, plan)
-	if err != nil {
-		return wf.StageResult{}, err
+	var existing *existingSet
+	if !firstLoad {
+		if existing, err = a.loadExisting(ctx, plan); err != nil {
+			return wf.StageResult{}, err
+		}
+	}
+	target, columns := stageTable(plan.RunID), stageColumns
+	if firstLoad {
+		target, columns = loadTable(plan.RunID), loadColumns
 	}
 	copyStart := time.Now()
 	pctx, stopProducer := context.WithCancel(ctx)
 	defer stopProducer()
 	prod, err := startProducer(pctx, reader, func() (*product.Normalizer, error) { return product.NewNormalizer(normOpts) }, producerOptions{
-		parts: uint32(plan.Partitions), skipTo: cp.Rows, skuField: skuFieldOf(plan), existing: existing,
+		parts: uint32(plan.Partitions), skipTo: cp.Rows, skuField: skuFieldOf(plan), load: firstLoad, existing: existing,
 	})
 	if err != nil {
 		return wf.StageResult{}, nonRetryable(ErrTypeBadConfig, "normalizer: %v", err)
@@ -171,7 +210,7 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	for !src.eof {
 		src.startBatch()
 		err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{strings.Trim(table, `"`)}, stageColumns, src); err != nil {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{strings.Trim(target, `"`)}, columns, src); err != nil {
 				if src.err != nil {
 					return src.err
 				}
@@ -206,26 +245,185 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 		}
 		activity.RecordHeartbeat(ctx, cp)
 	}
-	log.Info("staged feed", "rows", cp.Rows, "valid", cp.Valid, "rejected", cp.Rejected, "bytes", cp.Bytes, "took", time.Since(copyStart).String())
+	// The producer replays the rows an earlier attempt staged, so its
+	// duplicate flag covers the whole feed.
+	cp.Dups = prod.dups.Load()
+	log.Info("staged feed", "rows", cp.Rows, "valid", cp.Valid, "rejected", cp.Rejected, "bytes", cp.Bytes,
+		"first_load", firstLoad, "took", time.Since(copyStart).String())
 	sealStart := time.Now()
-	res, err := a.sealStage(ctx, plan, cp)
-	log.Info("sealed staging table", "took", time.Since(sealStart).String())
+	defer heartbeat.KeepAlive(ctx, cp)()
+	var res wf.StageResult
+	if firstLoad {
+		res, err = a.sealLoad(ctx, plan, cp)
+	} else {
+		res, err = a.sealStage(ctx, plan, cp, existing)
+	}
+	log.Info("sealed staging", "took", time.Since(sealStart).String())
 	return res, err
 }
 
-// sealStage records the staging counts on the run. Duplicate SKUs (the last
-// occurrence in the feed wins) are rejected by the merges, partition by
-// partition, and counted there.
-func (a *Activities) sealStage(ctx context.Context, plan wf.Plan, cp checkpoint) (wf.StageResult, error) {
+// firstLoad reports whether this run loads the supplier's first products:
+// decided once per run, when staging starts from nothing, and recorded.
+func (a *Activities) firstLoad(ctx context.Context, plan wf.Plan, resuming bool) (bool, error) {
+	var first bool
+	var err error
+	if resuming {
+		err = a.DB.QueryRow(ctx, `SELECT first_load FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(&first)
+	} else {
+		err = a.DB.QueryRow(ctx, `UPDATE harvest_runs SET first_load = NOT EXISTS (SELECT 1 FROM products WHERE tenant_id = $2 AND supplier_code = $3)
+			WHERE run_id = $1 RETURNING first_load`, plan.RunID, plan.TenantID, plan.SupplierCode).Scan(&first)
+	}
+	if err != nil {
+		return false, fmt.Errorf("stage: first load: %w", err)
+	}
+	return first, nil
+}
+
+// sealed returns the recorded result when an earlier attempt sealed the
+// stage (and crashed before reporting it).
+func (a *Activities) sealed(ctx context.Context, plan wf.Plan, cp checkpoint) (bool, wf.StageResult, error) {
+	var done bool
+	if err := a.DB.QueryRow(ctx, `SELECT staged_at IS NOT NULL FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(&done); err != nil {
+		return false, wf.StageResult{}, fmt.Errorf("stage: %w", err)
+	}
+	if !done {
+		return false, wf.StageResult{}, nil
+	}
+	var res wf.StageResult
+	err := a.DB.QueryRow(ctx, `SELECT feed_bytes, rows_read, rows_valid, rows_rejected, stage_attempts, resumed_from_row,
+			staged_at IS NOT NULL AND rows_read = 0 AND feed_bytes = 0
+		FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(&res.Bytes, &res.RowsRead, &res.Valid, &res.Rejected,
+		&res.Attempts, &res.ResumedFrom, &res.Unchanged)
+	return true, res, err
+}
+
+// sealStage records the staging counts on the run, with the supplier's
+// active products the feed did not name (harvest_missing). Duplicate SKUs
+// (the last occurrence in the feed wins) are rejected by the merges,
+// partition by partition, and counted there.
+func (a *Activities) sealStage(ctx context.Context, plan wf.Plan, cp checkpoint, existing *existingSet) (wf.StageResult, error) {
 	res := wf.StageResult{Bytes: cp.Bytes, RowsRead: cp.Valid + cp.Rejected, Valid: cp.Valid, Rejected: cp.Rejected,
 		Attempts: cp.Attempts, ResumedFrom: cp.Resumed}
-	_, err := a.DB.Exec(ctx, `UPDATE harvest_runs SET feed_bytes = $2, rows_read = $3, rows_valid = $4, rows_rejected = $5,
-			may_have_duplicates = $6, stage_attempts = $7, resumed_from_row = $8, etag = $9, last_modified = $10, staged_at = now(),
-			first_load = NOT EXISTS (SELECT 1 FROM products WHERE tenant_id = $11 AND supplier_code = $12)
-		WHERE run_id = $1`, plan.RunID, res.Bytes, res.RowsRead, res.Valid, res.Rejected, cp.Dups,
-		res.Attempts, res.ResumedFrom, nullable(cp.v.ETag), nullable(cp.v.LastModified), plan.TenantID, plan.SupplierCode)
+	missing, err := a.missingSKUs(ctx, plan, existing.missing())
+	if err != nil {
+		return wf.StageResult{}, err
+	}
+	err = pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM harvest_missing WHERE run_id = $1`, plan.RunID); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"harvest_missing"}, []string{"run_id", "sku"},
+			pgx.CopyFromSlice(len(missing), func(i int) ([]any, error) { return []any{plan.RunID, missing[i]}, nil })); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE harvest_runs SET feed_bytes = $2, rows_read = $3, rows_valid = $4, rows_rejected = $5,
+				may_have_duplicates = $6, stage_attempts = $7, resumed_from_row = $8, etag = $9, last_modified = $10, staged_at = clock_timestamp(),
+				active_before = $11, missing = $12
+			WHERE run_id = $1`, plan.RunID, res.Bytes, res.RowsRead, res.Valid, res.Rejected, cp.Dups,
+			res.Attempts, res.ResumedFrom, nullable(cp.v.ETag), nullable(cp.v.LastModified), existing.len(), len(missing))
+		return err
+	})
 	if err != nil {
 		return wf.StageResult{}, fmt.Errorf("stage: seal: %w", err)
+	}
+	return res, nil
+}
+
+// missingSKUs resolves the keys of stored products the feed did not name
+// into their SKUs.
+func (a *Activities) missingSKUs(ctx context.Context, plan wf.Plan, keys map[skuKeys]struct{}) ([]string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	rows, err := a.DB.Query(ctx, `SELECT sku FROM products WHERE tenant_id = $1 AND supplier_code = $2 AND active`, plan.TenantID, plan.SupplierCode)
+	if err != nil {
+		return nil, fmt.Errorf("stage: missing products: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	var sku string
+	for rows.Next() {
+		if err := rows.Scan(&sku); err != nil {
+			return nil, err
+		}
+		if _, ok := keys[keysOf(sku)]; ok {
+			out = append(out, sku)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stage: missing products: %w", err)
+	}
+	return out, nil
+}
+
+// supersededSQL rejects every occurrence of a SKU in a first load but the
+// last, and deleteSupersededSQL removes them.
+const (
+	supersededSQL = `INSERT INTO harvest_rejects (run_id, row_no, sku, reason, raw)
+	SELECT $1, feed_row, sku, 'sku: duplicate, superseded by row ' || keep, '' FROM (
+		SELECT feed_row, sku, max(feed_row) OVER (PARTITION BY sku) AS keep FROM %s) d
+	WHERE feed_row < keep ON CONFLICT (run_id, row_no) DO NOTHING`
+	deleteSupersededSQL = `DELETE FROM %[1]s l USING (SELECT sku, max(feed_row) AS keep FROM %[1]s GROUP BY sku HAVING count(*) > 1) d
+	WHERE l.sku = d.sku AND l.feed_row < d.keep`
+)
+
+// sealLoad makes a first load the supplier's partition of products, in one
+// transaction: superseded duplicates out, the primary key built in one
+// pass, the helper column and defaults dropped, then renamed and attached.
+// Until then no reader sees any of it; a failed run drops the table.
+func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint) (wf.StageResult, error) {
+	res := wf.StageResult{Bytes: cp.Bytes, RowsRead: cp.Valid + cp.Rejected, Valid: cp.Valid, Rejected: cp.Rejected,
+		Attempts: cp.Attempts, ResumedFrom: cp.Resumed}
+	load := loadTable(plan.RunID)
+	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		var duplicates int64
+		if cp.Dups {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(supersededSQL, load), plan.RunID); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, fmt.Sprintf(deleteSupersededSQL, load))
+			if err != nil {
+				return err
+			}
+			duplicates = tag.RowsAffected()
+		}
+		var tenantPart, leaf string
+		if err := tx.QueryRow(ctx, `SELECT products_tenant_partition($1), products_supplier_partition($1, $2)`,
+			plan.TenantID, plan.SupplierCode).Scan(&tenantPart, &leaf); err != nil {
+			return err
+		}
+		leafID := pgx.Identifier{leaf}.Sanitize()
+		for _, stmt := range []string{
+			// A generous sort memory for the one index build (the server's
+			// default, 64 MB, spills a million keys to disk); the attach
+			// waits for readers of the tenant's default partition, but not
+			// forever.
+			`SET LOCAL maintenance_work_mem = '512MB'`,
+			`SET LOCAL lock_timeout = '30s'`,
+			fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (tenant_id, supplier_code, sku)`, load, pgx.Identifier{leaf + "_pkey"}.Sanitize()),
+			fmt.Sprintf(`ALTER TABLE %s DROP COLUMN feed_row, ALTER tenant_id DROP DEFAULT, ALTER supplier_code DROP DEFAULT,
+				ALTER last_run_id DROP DEFAULT, ALTER first_seen DROP DEFAULT, ALTER last_seen DROP DEFAULT`, load),
+			fmt.Sprintf(`ALTER TABLE %s RENAME TO %s`, load, leafID),
+			fmt.Sprintf(`ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (%s)`, pgx.Identifier{tenantPart}.Sanitize(), leafID, literal(plan.SupplierCode)),
+		} {
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("%s: %w", strings.Fields(stmt)[0:3], err)
+			}
+		}
+		// Part -1 holds a first load's counts (it has no merges).
+		if _, err := tx.Exec(ctx, `INSERT INTO harvest_parts (run_id, part, inserted, updated, unchanged, duplicates, slim)
+			VALUES ($1, -1, $2, 0, 0, $3, 0)`, plan.RunID, cp.Valid-duplicates, duplicates); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE harvest_runs SET feed_bytes = $2, rows_read = $3, rows_valid = $4, rows_rejected = $5,
+				may_have_duplicates = false, stage_attempts = $6, resumed_from_row = $7, etag = $8, last_modified = $9, staged_at = clock_timestamp(),
+				active_before = 0, missing = 0
+			WHERE run_id = $1`, plan.RunID, res.Bytes, res.RowsRead, res.Valid, res.Rejected,
+			res.Attempts, res.ResumedFrom, nullable(cp.v.ETag), nullable(cp.v.LastModified))
+		return err
+	})
+	if err != nil {
+		return wf.StageResult{}, fmt.Errorf("stage: seal first load: %w", err)
 	}
 	return res, nil
 }
@@ -252,9 +450,13 @@ func classifyFeedErr(ctx context.Context, err error, got, want int64) error {
 	return err
 }
 
-func (a *Activities) resetStage(ctx context.Context, plan wf.Plan) error {
+func (a *Activities) resetStage(ctx context.Context, plan wf.Plan, firstLoad bool) error {
+	table := stageTable(plan.RunID)
+	if firstLoad {
+		table = loadTable(plan.RunID)
+	}
 	return pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `TRUNCATE `+stageTable(plan.RunID)); err != nil {
+		if _, err := tx.Exec(ctx, `TRUNCATE `+table); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM harvest_rejects WHERE run_id = $1`, plan.RunID); err != nil {
@@ -329,6 +531,7 @@ type stageSource struct {
 	lastRow int64
 	rejects []reject
 	values  []any
+	retro   bool
 	eof     bool
 	err     error
 }
@@ -339,7 +542,8 @@ func (s *stageSource) startBatch() {
 
 func (s *stageSource) Next() bool {
 	for {
-		if s.eof || s.err != nil || s.n >= s.batch {
+		// A retroactive slim row and the row that caused it share a batch.
+		if s.eof || s.err != nil || (s.n >= s.batch && !s.retro) {
 			return false
 		}
 		if len(s.chunk) == 0 {
@@ -357,13 +561,21 @@ func (s *stageSource) Next() bool {
 			s.err = it.err
 			return false
 		}
-		s.lastRow = it.row
+		s.lastRow = max(s.lastRow, it.row)
 		s.n++
-		if it.rej != nil {
+		s.retro = it.retro
+		switch {
+		case it.rej != nil:
 			s.rejects = append(s.rejects, *it.rej)
 			continue
+		case it.retro:
+			// its row was counted when it was read
+		default:
+			s.valid++
 		}
-		s.valid++
+		if it.values == nil {
+			continue // stored and unchanged: nothing to write
+		}
 		s.values = it.values
 		return true
 	}

@@ -24,6 +24,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
@@ -77,7 +78,8 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	defer cluster.Stop(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
+	// cluster is replaced by the restart below: stop the last one.
+	defer func() { cluster.Stop(context.WithoutCancel(ctx)) }() //nolint:errcheck // best effort at exit
 	// Server settings for a 24 GiB machine rather than the 128 MiB
 	// defaults; psql \copy and the harvest run on the same server.
 	admin, err := pg.Connect(ctx, cluster.DSN("postgres"), 1, time.Minute, nil)
@@ -150,7 +152,7 @@ func Run(ctx context.Context, o Options) error {
 	// at once only contend with each other and PostgreSQL (measured at 1M:
 	// merges 18 s with 4, 16 s with 2).
 	cfgPath := filepath.Join(dir, "temporal.yaml")
-	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: warn}\nmodules:\n  harvest:\n    chain_gardener: false\n    parallelism: 2\n    network: {allow_loopback: true}\n", dev.FrontendHostPort())
+	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    chain_gardener: false\n    parallelism: 2\n    network: {allow_loopback: true}\n", dev.FrontendHostPort())
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return err
 	}
@@ -198,12 +200,12 @@ func Run(ctx context.Context, o Options) error {
 		if r.Harvest, r.HarvestReport, err = harvest(ctx, tc, supplier, url); err != nil {
 			return err
 		}
-		say("%d: harvest %s (%s)", n, r.Harvest.Round(time.Millisecond), r.HarvestReport.Status)
+		say("%d: harvest %s (%s)%s", n, r.Harvest.Round(time.Millisecond), r.HarvestReport.Status, phases(ctx, db, r.HarvestReport.RunID))
 		if r.Rehearvest, r.RehearvestRept, err = harvest(ctx, tc, supplier, url); err != nil {
 			return err
 		}
 		r.RewriteRows = r.RehearvestRept.Inserted + r.RehearvestRept.Updated + r.RehearvestRept.Deactivated
-		say("%d: unchanged re-harvest %s, %d rows written", n, r.Rehearvest.Round(time.Millisecond), r.RewriteRows)
+		say("%d: unchanged re-harvest %s, %d rows written%s", n, r.Rehearvest.Round(time.Millisecond), r.RewriteRows, phases(ctx, db, r.RehearvestRept.RunID))
 		r.HistoryLength, r.Runs, err = history(ctx, tc, wf.WorkflowID("bench", supplier))
 		if err != nil {
 			return err
@@ -220,6 +222,19 @@ func Run(ctx context.Context, o Options) error {
 	}
 	print(o.Out, results)
 	return nil
+}
+
+// phases reads where a run's time went from its harvest_runs row.
+func phases(ctx context.Context, db *pgxpool.Pool, runID string) string {
+	var stage, merge, finish float64
+	err := db.QueryRow(ctx, `SELECT extract(epoch FROM staged_at - started_at)::float8,
+			coalesce(extract(epoch FROM deactivated_at - staged_at)::float8, 0),
+			extract(epoch FROM finished_at - coalesce(deactivated_at, staged_at))::float8
+		FROM harvest_runs WHERE run_id = $1`, runID).Scan(&stage, &merge, &finish)
+	if err != nil {
+		return fmt.Sprintf(" (phases: %v)", err)
+	}
+	return fmt.Sprintf(": begin+stage %.2fs, merge+deactivate %.2fs, finish %.2fs", stage, merge, finish)
 }
 
 func garden(ctx context.Context, tc client.Client, supplier string) (time.Duration, gardener.Report, error) {

@@ -98,6 +98,44 @@ func TestHarvestEndToEnd(t *testing.T) {
 			t.Fatal("a repeated run rewrote rows")
 		}
 	})
+	t.Run("the first load became the supplier's partition of products", func(t *testing.T) {
+		var parent string
+		if err := s.db.QueryRow(context.Background(), `SELECT i.inhparent::regclass::text FROM pg_inherits i
+			WHERE i.inhrelid = to_regclass(quote_ident(products_supplier_partition('acme', 's1')))`).Scan(&parent); err != nil {
+			t.Fatalf("no partition of its own: %v", err)
+		}
+		if !strings.HasPrefix(parent, "products_acme_") {
+			t.Fatalf("partition of %s, want the tenant's", parent)
+		}
+	})
+	t.Run("a repeated SKU whose first row is unchanged: the last row still wins", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString(header)
+		for i := 1; i <= 10; i++ {
+			if i == 5 {
+				continue // missing: deactivated
+			}
+			price := "9.99"
+			if i == 3 {
+				price = "7.50" // as stored
+			}
+			b.WriteString(goodRow(i, price))
+		}
+		b.WriteString(goodRow(3, "6.00"))
+		rep, err := s.harvest(wf.Input{TenantID: "acme", SupplierCode: "s1", FeedURL: s.serve("again.csv", b.String()), Format: "csv", Force: true})
+		if err != nil || rep.Status != wf.StatusSucceeded || rep.Updated != 1 || rep.Duplicates != 1 || rep.Unchanged != 8 || rep.Deactivated != 1 {
+			t.Fatalf("re-harvest = %+v, %v; want 1 updated, 1 duplicate, 8 unchanged, 1 deactivated", rep, err)
+		}
+		got := s.catalogue("acme", "s1")
+		if !strings.Contains(got["SKU-003"], "|6.0000|") {
+			t.Fatalf("SKU-003 = %s, want the last row's price 6.00", got["SKU-003"])
+		}
+		var reason string
+		if err := s.db.QueryRow(context.Background(), `SELECT reason FROM harvest_rejects WHERE run_id = $1 AND row_no = 3`, rep.RunID).Scan(&reason); err != nil ||
+			reason != "sku: duplicate, superseded by row 10" {
+			t.Fatalf("reject of row 3 = %q, %v", reason, err)
+		}
+	})
 }
 
 func TestBrokenFeedLeavesCatalogueUntouched(t *testing.T) {
