@@ -26,6 +26,9 @@ type Config struct {
 	// BatchSize is the number of rows staged per transaction: the
 	// checkpoint granularity of the Stage activity.
 	BatchSize int `yaml:"batch_size"`
+	// StageStreams is how many batches the Stage activity writes at once,
+	// each on its own connection (PostgreSQL backend).
+	StageStreams int `yaml:"stage_streams"`
 	// MaxFeedBytes caps a feed's size as downloaded; MaxUnpackedBytes caps
 	// it after gzip (against decompression bombs).
 	MaxFeedBytes     int64 `yaml:"max_feed_bytes"`
@@ -113,6 +116,7 @@ func DefaultConfig() *Config {
 		Partitions:         8,
 		Parallelism:        4,
 		BatchSize:          20000,
+		StageStreams:       2,
 		MaxFeedBytes:       2 << 30,
 		MaxUnpackedBytes:   8 << 30,
 		MaxDeactivateShare: 0.2,
@@ -149,6 +153,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BatchSize < 100 {
 		add("batch_size", "must be >= 100, got %d", c.BatchSize)
+	}
+	if c.StageStreams < 1 || c.StageStreams > 16 {
+		add("stage_streams", "must be 1..16, got %d", c.StageStreams)
 	}
 	if c.MaxFeedBytes < 1 {
 		add("max_feed_bytes", "must be > 0, got %d", c.MaxFeedBytes)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -220,15 +221,14 @@ func (f *fetcher) openHTTP(ctx context.Context, u *url.URL, headers map[string]s
 // limitReader fails, rather than truncating, when more than max bytes come.
 type limitReader struct {
 	r    io.Reader
-	n    int64
+	n    atomic.Int64 // read by others while the producer reads
 	max  int64
 	what string
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
-	l.n += int64(n)
-	if l.n > l.max {
+	if l.n.Add(int64(n)) > l.max {
 		return n, nonRetryable(ErrTypeFeedTooLarge, "feed is over %s %d bytes", l.what, l.max)
 	}
 	return n, err

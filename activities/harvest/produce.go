@@ -35,11 +35,10 @@ type item struct {
 
 type producerOptions struct {
 	parts uint32
-	// skipTo: rows up to here were staged by an earlier attempt. They are
-	// read and normalised again (replayed), so that duplicate detection
-	// and the record of which stored products the feed names are exact,
-	// but not emitted.
-	skipTo   int64
+	// done: rows an earlier attempt staged. They are read and normalised
+	// again (replayed), so that duplicate detection and the record of
+	// which stored products the feed names are exact, but not emitted.
+	done     doneRows
 	skuField string
 	// load: rows go to a first load's table (loadColumns), not to the
 	// staging table (stageColumns).
@@ -173,7 +172,7 @@ func normalise(j job, norm *product.Normalizer, o producerOptions) result {
 			switch {
 			case err != nil:
 				it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: err.Error(), raw: rec.Raw}
-			case rec.Row <= o.skipTo:
+			case o.done.has(rec.Row):
 				// replayed: only its keys matter
 				res.keys[i] = keysOf(prod.SKU)
 				res.hashes[i] = hashKey(prod.Hash())
@@ -220,12 +219,12 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 			out := make([]item, 0, len(r.items))
 			for i, it := range r.items {
 				if it.values == nil || it.err != nil {
-					if it.row > o.skipTo || it.err != nil {
+					if it.err != nil || !o.done.has(it.row) {
 						out = append(out, it)
 					}
 					continue
 				}
-				replay := it.row <= o.skipTo
+				replay := o.done.has(it.row)
 				k := r.keys[i]
 				if idx := ex.find(k); idx >= 0 {
 					e := &ex.state[idx]
@@ -276,7 +275,7 @@ type skuKeys struct {
 	check uint32
 }
 
-func keysOf(sku string) skuKeys {
+func keysOf[T string | []byte](sku T) skuKeys {
 	// FNV-1a 64 and FNV-1 32, inlined: hash/fnv allocates per call.
 	const (
 		off64, prime64 = 14695981039346656037, 1099511628211
@@ -425,12 +424,10 @@ func (a *Activities) loadExisting(ctx context.Context, plan wf.Plan) (*existingS
 	}
 	defer rows.Close()
 	s := &existingSet{}
-	var sku, hash string
 	for rows.Next() {
-		if err := rows.Scan(&sku, &hash); err != nil {
-			return nil, err
-		}
-		s.add(keysOf(sku), hashKey(hash))
+		// raw text values: no string per row
+		v := rows.RawValues()
+		s.add(keysOf(v[0]), hashKey(string(v[1][:min(16, len(v[1]))])))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("stage: load existing products: %w", err)

@@ -45,7 +45,7 @@ func produce(t testing.TB, data []byte, o producerOptions) ([]item, bool) {
 func TestProducerKeepsFeedOrder(t *testing.T) {
 	o := feedgen.Options{N: 5000, Seed: 3, BadShare: 0.05, Format: "csv"}
 	data := generated(t, o)
-	items, dups := produce(t, data, producerOptions{parts: 4, skipTo: 1000})
+	items, dups := produce(t, data, producerOptions{parts: 4, done: doneRows{prefix: 1000}})
 	if dups {
 		t.Fatal("no duplicate SKUs in the feed, but dups reported")
 	}
@@ -65,7 +65,7 @@ func TestProducerKeepsFeedOrder(t *testing.T) {
 	// Store every product of rows 1001.. unchanged, plus one the feed
 	// lacks: nothing is written, and only that one is missing.
 	ex := existingOf(t, items, "NOT-IN-FEED")
-	again, _ := produce(t, data, producerOptions{parts: 4, skipTo: 1000, existing: ex})
+	again, _ := produce(t, data, producerOptions{parts: 4, done: doneRows{prefix: 1000}, existing: ex})
 	if len(again) != 4000 {
 		t.Fatalf("%d items on the second pass", len(again))
 	}
@@ -103,7 +103,7 @@ func TestProducerSeesDuplicates(t *testing.T) {
 		t.Fatal("duplicate SKU A not noticed")
 	}
 	// Replayed rows count too: the first A is before the checkpoint.
-	if _, dups := produce(t, data, producerOptions{parts: 2, skipTo: 2}); !dups {
+	if _, dups := produce(t, data, producerOptions{parts: 2, done: doneRows{prefix: 2}}); !dups {
 		t.Fatal("duplicate SKU A not noticed across the checkpoint")
 	}
 }

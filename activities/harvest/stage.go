@@ -7,10 +7,12 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -87,6 +89,7 @@ func literal(s string) string {
 
 // checkpoint is the Stage activity's durable progress (harvest_stage_progress).
 type checkpoint struct {
+	// Rows: every feed row up to here is staged (done.prefix).
 	Rows     int64 `json:"rows_consumed"`
 	Valid    int64 `json:"valid"`
 	Rejected int64 `json:"rejected"`
@@ -97,6 +100,7 @@ type checkpoint struct {
 	// seal) deduplicate only when it is set.
 	Dups bool `json:"may_have_duplicates"`
 	v    validators
+	done doneRows
 }
 
 // Stage streams the feed into PostgreSQL, BatchSize rows per transaction:
@@ -130,12 +134,12 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	}
 	cp.Attempts++
 	cp.Resumed = cp.Rows
-	if cp.Rows > 0 {
+	if cp.started() {
 		log.Info("resuming staging from checkpoint", "rows_consumed", cp.Rows, "attempt", cp.Attempts)
 	}
 
 	var prev *validators
-	if plan.Conditional && cp.Rows == 0 {
+	if plan.Conditional && !cp.started() {
 		prev, err = a.lastValidators(ctx, plan)
 		if err != nil {
 			return wf.StageResult{}, err
@@ -155,7 +159,7 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 		return wf.StageResult{Unchanged: true, Attempts: cp.Attempts}, err
 	}
 	defer fetched.Body.Close()
-	if cp.Rows > 0 && !cp.v.same(fetched.Validators) {
+	if cp.started() && !cp.v.same(fetched.Validators) {
 		log.Warn("feed changed since the checkpoint was written; staging again from the start")
 		if err := a.resetStage(ctx, plan, firstLoad); err != nil {
 			return wf.StageResult{}, err
@@ -163,6 +167,9 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 		cp = checkpoint{Attempts: cp.Attempts}
 	}
 	cp.v = fetched.Validators
+	if err := saveCheckpoint(ctx, a.DB, plan.RunID, cp); err != nil {
+		return wf.StageResult{}, err
+	}
 
 	opts, err := feedOptions(plan)
 	if err != nil {
@@ -175,15 +182,15 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	raw := &limitReader{r: fetched.Body, max: a.Config.MaxFeedBytes, what: "max_feed_bytes"}
 	unpacked, err := feed.Decompress(raw)
 	if err != nil {
-		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n, fetched.Validators.Length)
+		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n.Load(), fetched.Validators.Length)
 	}
 	sniffed, err := feed.Sniff(&limitReader{r: unpacked, max: a.Config.MaxUnpackedBytes, what: "max_unpacked_bytes"})
 	if err != nil {
-		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n, fetched.Validators.Length)
+		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n.Load(), fetched.Validators.Length)
 	}
 	reader, err := feed.NewReader(sniffed, opts)
 	if err != nil {
-		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n, fetched.Validators.Length)
+		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n.Load(), fetched.Validators.Length)
 	}
 	defer reader.Close()
 
@@ -201,50 +208,29 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	pctx, stopProducer := context.WithCancel(ctx)
 	defer stopProducer()
 	prod, err := startProducer(pctx, reader, func() (*product.Normalizer, error) { return product.NewNormalizer(normOpts) }, producerOptions{
-		parts: uint32(plan.Partitions), skipTo: cp.Rows, skuField: skuFieldOf(plan), load: firstLoad, existing: existing,
+		parts: uint32(plan.Partitions), done: cp.done, skuField: skuFieldOf(plan), load: firstLoad, existing: existing,
 	})
 	if err != nil {
 		return wf.StageResult{}, nonRetryable(ErrTypeBadConfig, "normalizer: %v", err)
 	}
-	src := &stageSource{items: prod.out, batch: a.Config.BatchSize}
-	for !src.eof {
-		src.startBatch()
-		err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{strings.Trim(target, `"`)}, columns, src); err != nil {
-				if src.err != nil {
-					return src.err
-				}
-				return fmt.Errorf("stage: copy rows: %w", err)
-			}
-			if src.err != nil {
-				return src.err
-			}
-			if len(src.rejects) > 0 {
-				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"harvest_rejects"}, []string{"run_id", "row_no", "sku", "reason", "raw"},
-					pgx.CopyFromSlice(len(src.rejects), func(i int) ([]any, error) {
-						r := src.rejects[i]
-						return []any{plan.RunID, r.row, nullable(r.sku), r.reason, r.raw}, nil
-					})); err != nil {
-					return fmt.Errorf("stage: copy rejects: %w", err)
-				}
-			}
-			next := cp
-			next.Rows = max(cp.Rows, src.lastRow)
-			next.Valid += src.valid
-			next.Rejected += int64(len(src.rejects))
-			next.Bytes = raw.n
-			next.Dups = cp.Dups || prod.dups.Load()
-			if err := saveCheckpoint(ctx, tx, plan.RunID, next); err != nil {
-				return err
-			}
-			cp = next
-			return nil
-		})
-		if err != nil {
-			return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n, fetched.Validators.Length)
-		}
-		activity.RecordHeartbeat(ctx, cp)
+	var mu sync.Mutex
+	live := cp
+	progress := func(b batchSource) checkpoint {
+		mu.Lock()
+		defer mu.Unlock()
+		live.Rows = max(live.Rows, b.hi)
+		live.Valid += b.valid
+		live.Rejected += int64(len(b.rejects))
+		return live
 	}
+	if err := a.copyBatches(ctx, plan.RunID, target, columns, prod, cp.Rows, a.Config.BatchSize, a.Config.StageStreams, progress); err != nil {
+		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n.Load(), fetched.Validators.Length)
+	}
+	attempts, resumed := cp.Attempts, cp.Resumed
+	if cp, _, err = a.loadCheckpoint(ctx, plan.RunID); err != nil {
+		return wf.StageResult{}, err
+	}
+	cp.Attempts, cp.Resumed, cp.Bytes, cp.v = attempts, resumed, raw.n.Load(), fetched.Validators
 	// The producer replays the rows an earlier attempt staged, so its
 	// duplicate flag covers the whole feed.
 	cp.Dups = prod.dups.Load()
@@ -479,17 +465,32 @@ func (a *Activities) loadCheckpoint(ctx context.Context, runID string) (checkpoi
 		return cp, false, fmt.Errorf("stage: load checkpoint: %w", err)
 	}
 	cp.v = validators{ETag: deref(etag), LastModified: deref(lm), Length: derefInt(length)}
+	if cp.done, err = loadDone(ctx, a.DB, runID); err != nil {
+		return cp, false, err
+	}
+	cp.Rows = cp.done.prefix
 	return cp, true, nil
 }
 
-func saveCheckpoint(ctx context.Context, tx pgx.Tx, runID string, cp checkpoint) error {
-	_, err := tx.Exec(ctx, `INSERT INTO harvest_stage_progress (run_id, rows_consumed, rows_valid, rows_rejected, feed_bytes, etag, last_modified, length, attempts, resumed_from, may_have_duplicates)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+// started reports whether an earlier attempt staged any batch.
+func (cp checkpoint) started() bool { return cp.done.prefix > 0 || len(cp.done.ranges) > 0 }
+
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}
+
+// saveCheckpoint writes the whole checkpoint (a batch adds to it with
+// commitBatch instead).
+func saveCheckpoint(ctx context.Context, db execer, runID string, cp checkpoint) error {
+	_, err := db.Exec(ctx, `INSERT INTO harvest_stage_progress (run_id, rows_consumed, rows_valid, rows_rejected, feed_bytes, etag, last_modified, length, attempts, resumed_from, may_have_duplicates, done)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::int8multirange)
 		ON CONFLICT (run_id) DO UPDATE SET rows_consumed = excluded.rows_consumed, rows_valid = excluded.rows_valid,
 			rows_rejected = excluded.rows_rejected, feed_bytes = excluded.feed_bytes, etag = excluded.etag,
 			last_modified = excluded.last_modified, length = excluded.length, attempts = excluded.attempts,
-			resumed_from = excluded.resumed_from, may_have_duplicates = excluded.may_have_duplicates`,
-		runID, cp.Rows, cp.Valid, cp.Rejected, cp.Bytes, nullable(cp.v.ETag), nullable(cp.v.LastModified), cp.v.Length, cp.Attempts, cp.Resumed, cp.Dups)
+			resumed_from = excluded.resumed_from, may_have_duplicates = excluded.may_have_duplicates, done = excluded.done`,
+		runID, cp.Rows, cp.Valid, cp.Rejected, cp.Bytes, nullable(cp.v.ETag), nullable(cp.v.LastModified), cp.v.Length, cp.Attempts, cp.Resumed, cp.Dups,
+		cp.done.literal())
 	if err != nil {
 		return fmt.Errorf("stage: save checkpoint: %w", err)
 	}
@@ -518,71 +519,6 @@ type reject struct {
 	reason string
 	raw    string
 }
-
-// stageSource feeds CopyFrom from the producer, BatchSize feed rows (valid
-// or rejected) per transaction.
-type stageSource struct {
-	items <-chan []item
-	batch int
-
-	chunk   []item
-	n       int
-	valid   int64
-	lastRow int64
-	rejects []reject
-	values  []any
-	retro   bool
-	eof     bool
-	err     error
-}
-
-func (s *stageSource) startBatch() {
-	s.n, s.valid, s.rejects = 0, 0, s.rejects[:0]
-}
-
-func (s *stageSource) Next() bool {
-	for {
-		// A retroactive slim row and the row that caused it share a batch.
-		if s.eof || s.err != nil || (s.n >= s.batch && !s.retro) {
-			return false
-		}
-		if len(s.chunk) == 0 {
-			chunk, ok := <-s.items
-			if !ok {
-				s.eof = true
-				return false
-			}
-			s.chunk = chunk
-			continue
-		}
-		it := s.chunk[0]
-		s.chunk = s.chunk[1:]
-		if it.err != nil {
-			s.err = it.err
-			return false
-		}
-		s.lastRow = max(s.lastRow, it.row)
-		s.n++
-		s.retro = it.retro
-		switch {
-		case it.rej != nil:
-			s.rejects = append(s.rejects, *it.rej)
-			continue
-		case it.retro:
-			// its row was counted when it was read
-		default:
-			s.valid++
-		}
-		if it.values == nil {
-			continue // stored and unchanged: nothing to write
-		}
-		s.values = it.values
-		return true
-	}
-}
-
-func (s *stageSource) Values() ([]any, error) { return s.values, nil }
-func (s *stageSource) Err() error             { return s.err }
 
 // skuFieldOf is the feed field that holds SKUs, for reject reports.
 func skuFieldOf(plan wf.Plan) string {

@@ -74,3 +74,8 @@ CREATE TABLE harvest_missing (
     sku     text NOT NULL,
     PRIMARY KEY (run_id, sku)
 );
+
+-- The Stage checkpoint becomes a set of staged feed rows: batches commit on
+-- several connections at once, so not always in feed order.
+-- rows_consumed stays the prefix of it that starts at row 1.
+ALTER TABLE harvest_stage_progress ADD COLUMN done int8multirange NOT NULL DEFAULT '{}';
