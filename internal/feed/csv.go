@@ -1,31 +1,73 @@
 package feed
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
 // csvReader reads delimiter-separated text whose first row is the header.
+//
+// It parses rows itself instead of through encoding/csv, because a row's
+// string from encoding/csv plus a second string for Raw made up most of the
+// cost of a large import. The syntax is exactly encoding/csv's with
+// LazyQuotes and TrimLeadingSpace off: parseRow and readLine are its
+// readRecord and readLine, the row is read through the same 4 KiB
+// bufio.Reader (so the limiter sees the same reads), and syntax errors are
+// the same *csv.ParseError values.
 type csvReader struct {
 	lim     *limiter
-	cr      *csv.Reader
+	br      *bufio.Reader
+	comma   rune
 	sep     string
 	header  []string
 	started bool
 	row     int64
+	lines   int   // lines read so far
 	err     error // final error, returned by every later Next
 	pending *csvRow
+	cur     csvRow  // the row being parsed; its buffers are reused
+	long    []byte  // a line longer than br's buffer
+	text    []byte  // a row's values joined by sep, when cleaning changes them
+	ends    []int   // end of each value in text
+	slab    []Field // Fields for the next records (see fields)
 	raw     rawBuf
 }
 
-// csvRow is a row read ahead of its turn (see Next).
+// csvRow is one parsed row: the unquoted text of its fields joined by the
+// delimiter in buf, field i ending at ends[i]. Joined like that, the fields
+// usually are the record's text as is (see record).
 type csvRow struct {
-	rec  []string
-	line int
-	err  error
+	buf  []byte
+	ends []int
+	line int   // the line the row starts on; 0 if it has no fields
+	err  error // encoding/csv's error for the row
+}
+
+// strings returns the fields of row as encoding/csv would. Only the rare
+// paths (header, rejected rows) need them.
+func (c *csvReader) strings(row *csvRow) []string {
+	if len(row.ends) == 0 {
+		return nil
+	}
+	s := string(row.buf)
+	rec := make([]string, len(row.ends))
+	start := 0
+	for i, end := range row.ends {
+		rec[i] = s[start:end]
+		start = end + len(c.sep)
+	}
+	return rec
+}
+
+func (r *csvRow) clone() *csvRow {
+	return &csvRow{buf: bytes.Clone(r.buf), ends: append([]int(nil), r.ends...), line: r.line, err: r.err}
 }
 
 func newCSVReader(r io.Reader, opts Options) (*csvReader, error) {
@@ -37,11 +79,7 @@ func newCSVReader(r io.Reader, opts Options) (*csvReader, error) {
 		return nil, fmt.Errorf("feed: new reader: invalid csv delimiter %q (use ',', ';', '\\t' or '|')", delim)
 	}
 	lim := newLimiter(r, opts.recordLimit())
-	cr := csv.NewReader(lim)
-	cr.Comma = delim
-	cr.FieldsPerRecord = -1 // checked here, to make a wrong count a RecordError
-	cr.ReuseRecord = true
-	return &csvReader{lim: lim, cr: cr, sep: string(delim)}, nil
+	return &csvReader{lim: lim, br: bufio.NewReader(lim), comma: delim, sep: string(delim)}, nil
 }
 
 // validDelimiter mirrors the rules of encoding/csv, so a bad option fails in
@@ -50,27 +88,200 @@ func validDelimiter(r rune) bool {
 	return r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
 }
 
-// read returns the next row, the line it starts on and encoding/csv's error.
-func (c *csvReader) read() ([]string, int, error) {
+// read returns the next row. The row is valid until the next call.
+func (c *csvReader) read() *csvRow {
 	if p := c.pending; p != nil {
 		c.pending = nil
-		return p.rec, p.line, p.err
+		return p
 	}
 	c.lim.reset()
-	rec, err := c.cr.Read()
+	row := &c.cur
+	c.parseRow(row)
 	if c.lim.tripped {
-		return nil, 0, errTooLarge
+		row.buf, row.ends, row.line, row.err = row.buf[:0], row.ends[:0], 0, errTooLarge
 	}
-	line := 0
-	if len(rec) > 0 {
-		line, _ = c.cr.FieldPos(0)
+	return row
+}
+
+// readLine is encoding/csv's: it reads the next line with its trailing
+// "\n", turning a final "\r\n" into "\n". If some bytes were read, the
+// error is never io.EOF. The line is valid until the next call.
+func (c *csvReader) readLine() ([]byte, error) {
+	line, err := c.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		c.long = append(c.long[:0], line...)
+		for err == bufio.ErrBufferFull {
+			line, err = c.br.ReadSlice('\n')
+			c.long = append(c.long, line...)
+		}
+		line = c.long
 	}
-	return rec, line, err
+	if n := len(line); n > 0 && err == io.EOF {
+		err = nil
+		if line[n-1] == '\r' { // encoding/csv drops a trailing \r before EOF
+			line = line[:n-1]
+		}
+	}
+	c.lines++
+	if n := len(line); n >= 2 && line[n-2] == '\r' && line[n-1] == '\n' {
+		line[n-2] = '\n'
+		line = line[:n-1]
+	}
+	return line, err
+}
+
+// indexComma returns the index of the first delimiter in b, or -1.
+func (c *csvReader) indexComma(b []byte) int {
+	if c.comma < utf8.RuneSelf {
+		return bytes.IndexByte(b, byte(c.comma))
+	}
+	return bytes.IndexRune(b, c.comma)
+}
+
+// lengthNL reports the number of bytes for the trailing \n.
+func lengthNL(b []byte) int {
+	if len(b) > 0 && b[len(b)-1] == '\n' {
+		return 1
+	}
+	return 0
+}
+
+// nextRune returns the next rune in b or utf8.RuneError.
+func nextRune(b []byte) rune {
+	r, _ := utf8.DecodeRune(b)
+	return r
+}
+
+// parseRow reads the next row into row, skipping blank lines. It is
+// encoding/csv's readRecord, keeping only what this reader uses: on a syntax
+// error the fields before it are kept, as encoding/csv returns them too.
+func (c *csvReader) parseRow(row *csvRow) {
+	row.buf, row.ends, row.line, row.err = row.buf[:0], row.ends[:0], 0, nil
+	var line []byte
+	var errRead error
+	for errRead == nil {
+		line, errRead = c.readLine()
+		if errRead == nil && len(line) == lengthNL(line) {
+			line = nil
+			continue // skip empty lines
+		}
+		break
+	}
+	if errRead == io.EOF {
+		row.err = errRead
+		return
+	}
+
+	var err error
+	const quoteLen = len(`"`)
+	commaLen := utf8.RuneLen(c.comma)
+	recLine := c.lines
+	posLine, col := c.lines, 1
+	// quote is the index of the first '"' in line, or -1: one search per
+	// line rather than one per field finds a bare quote.
+	quote := bytes.IndexByte(line, '"')
+parseField:
+	for {
+		if quote != 0 {
+			// Non-quoted field.
+			i := c.indexComma(line)
+			field := line
+			if i >= 0 {
+				field = field[:i]
+			} else {
+				field = field[:len(field)-lengthNL(field)]
+			}
+			if quote >= 0 && quote < len(field) {
+				err = &csv.ParseError{StartLine: recLine, Line: c.lines, Column: col + quote, Err: csv.ErrBareQuote}
+				break parseField
+			}
+			if i >= 0 {
+				// Copy the delimiter too: buf joins the fields with it.
+				row.buf = append(row.buf, line[:i+commaLen]...)
+				row.ends = append(row.ends, len(row.buf)-commaLen)
+				line = line[i+commaLen:]
+				col += i + commaLen
+				if quote >= 0 {
+					quote -= i + commaLen // the quote is after the delimiter
+				}
+				continue parseField
+			}
+			row.buf = append(row.buf, field...)
+			row.ends = append(row.ends, len(row.buf))
+			break parseField
+		}
+		// Quoted field.
+		line = line[quoteLen:]
+		col += quoteLen
+		for {
+			i := bytes.IndexByte(line, '"')
+			switch {
+			case i >= 0:
+				// Hit the next quote.
+				row.buf = append(row.buf, line[:i]...)
+				line = line[i+quoteLen:]
+				col += i + quoteLen
+				switch rn := nextRune(line); {
+				case rn == '"':
+					// `""` sequence (append quote).
+					row.buf = append(row.buf, '"')
+					line = line[quoteLen:]
+					col += quoteLen
+				case rn == c.comma:
+					// `",` sequence (end of field).
+					row.ends = append(row.ends, len(row.buf))
+					row.buf = append(row.buf, line[:commaLen]...)
+					line = line[commaLen:]
+					col += commaLen
+					quote = bytes.IndexByte(line, '"')
+					continue parseField
+				case lengthNL(line) == len(line):
+					// `"\n` sequence (end of line).
+					row.ends = append(row.ends, len(row.buf))
+					break parseField
+				default:
+					// `"*` sequence (invalid non-escaped quote).
+					err = &csv.ParseError{StartLine: recLine, Line: c.lines, Column: col - quoteLen, Err: csv.ErrQuote}
+					break parseField
+				}
+			case len(line) > 0:
+				// Hit the end of the line (copy all data so far).
+				row.buf = append(row.buf, line...)
+				if errRead != nil {
+					break parseField
+				}
+				col += len(line)
+				line, errRead = c.readLine()
+				if len(line) > 0 {
+					posLine++
+					col = 1
+				}
+				if errRead == io.EOF {
+					errRead = nil
+				}
+			default:
+				// Abrupt end of file (EOF or error).
+				if errRead == nil {
+					err = &csv.ParseError{StartLine: recLine, Line: posLine, Column: col, Err: csv.ErrQuote}
+					break parseField
+				}
+				row.ends = append(row.ends, len(row.buf))
+				break parseField
+			}
+		}
+	}
+	if err == nil {
+		err = errRead
+	}
+	row.err = err
+	if len(row.ends) > 0 {
+		row.line = recLine
+	}
 }
 
 func (c *csvReader) readHeader() error {
-	rec, _, err := c.read()
-	switch {
+	row := c.read()
+	switch err := row.err; {
 	case errors.Is(err, io.EOF):
 		return malformed("csv", "header", "no header row (empty file)")
 	case errors.Is(err, errTooLarge):
@@ -82,6 +293,7 @@ func (c *csvReader) readHeader() error {
 		}
 		return fmt.Errorf("feed: csv: header: %w", err)
 	}
+	rec := c.strings(row)
 	c.header = make([]string, len(rec))
 	named := false
 	for i, name := range rec {
@@ -109,36 +321,149 @@ func (c *csvReader) Next() (Record, error) {
 			return Record{}, err
 		}
 	}
-	rec, line, err := c.read()
-	if err != nil {
-		return Record{}, c.fail(rec, err)
+	row := c.read()
+	if row.err != nil {
+		return Record{}, c.fail(row)
 	}
 	c.row++
-	if len(rec) != len(c.header) {
+	if len(row.ends) != len(c.header) {
+		rec := c.strings(row)
 		return Record{}, &RecordError{
 			Row: c.row,
 			Raw: c.excerpt(rec),
-			Err: fmt.Errorf("csv: line %d: %d fields, the header has %d", line, len(rec), len(c.header)),
+			Err: fmt.Errorf("csv: line %d: %d fields, the header has %d", row.line, len(rec), len(c.header)),
 		}
 	}
-	n := 0
-	for i, v := range rec {
-		rec[i] = clean(v, true)
-		if rec[i] != "" && c.header[i] != "" {
+	return c.record(row), nil
+}
+
+// record builds the Record of a well-formed row. Its cleaned values are
+// joined by the delimiter into one string, which the Field values slice and
+// whose start is Raw: a record costs one string, and its memory stays valid
+// after the next call to Next. Usually the row's text is that string
+// already; only values with surrounding white space or invalid UTF-8 make
+// joinValues build it again.
+func (c *csvReader) record(row *csvRow) Record {
+	buf, ends := row.buf, row.ends
+	n, tidy := c.tidy(row)
+	if !tidy {
+		n = c.joinValues(row)
+		buf, ends = c.text, c.ends
+	}
+	text := string(buf)
+	fields := c.fields(n)
+	from := 0
+	for i, to := range ends {
+		if to > from && c.header[i] != "" {
+			fields = append(fields, Field{Name: c.header[i], Value: text[from:to]})
+		}
+		from = to + len(c.sep)
+	}
+	// text is valid UTF-8 (every value is cleaned, the delimiter is a valid
+	// rune), so its excerpt is a prefix of it. The prefix shares the text's
+	// memory unless the text is long, so that keeping Raw alone (a reject
+	// report) does not keep a long record alive.
+	raw := excerptValid(text)
+	if len(text) > 2*maxRaw {
+		raw = strings.Clone(raw)
+	}
+	return Record{Row: c.row, Fields: fields, Raw: raw}
+}
+
+// tidy reports whether cleaning leaves every value of row as it is: no
+// value has surrounding white space and all are valid UTF-8. The joined
+// text is valid exactly when every value is, because the delimiter between
+// them is a whole rune, so one check of the whole does. If so, it also
+// returns the number of Fields the row makes, as joinValues.
+func (c *csvReader) tidy(row *csvRow) (n int, ok bool) {
+	from := 0
+	for i, to := range row.ends {
+		v := row.buf[from:to]
+		from = to + len(c.sep)
+		if len(v) == 0 {
+			continue
+		}
+		if maybeSpace(v[0]) && isSpaceAt(v, 0) || maybeSpace(v[len(v)-1]) && isSpaceAt(v, len(v)-1) {
+			return 0, false
+		}
+		if c.header[i] != "" {
 			n++
 		}
 	}
-	fields := make([]Field, 0, n)
-	for i, v := range rec {
-		if v != "" && c.header[i] != "" {
-			fields = append(fields, Field{Name: c.header[i], Value: v})
-		}
-	}
-	return Record{Row: c.row, Fields: fields, Raw: c.excerpt(rec)}, nil
+	return n, utf8.Valid(row.buf)
 }
 
-// fail turns an error from read into a *RecordError or a final error.
-func (c *csvReader) fail(rec []string, err error) error {
+// maybeSpace is a quick test that is false for most bytes of text and true
+// for every byte that isSpaceAt needs to look at.
+func maybeSpace(b byte) bool { return b <= ' ' || b >= utf8.RuneSelf }
+
+// isSpaceAt reports whether the byte at i of v starts or ends a rune that
+// strings.TrimSpace would trim.
+func isSpaceAt(v []byte, i int) bool {
+	if b := v[i]; b < utf8.RuneSelf {
+		return asciiSpace[b]
+	}
+	var r rune
+	if i == 0 {
+		r, _ = utf8.DecodeRune(v)
+	} else {
+		r, _ = utf8.DecodeLastRune(v)
+	}
+	return unicode.IsSpace(r)
+}
+
+// asciiSpace is the ASCII white space that strings.TrimSpace trims.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// joinValues sets c.text to the row's values cleaned as clean(v, true)
+// does, joined by the delimiter, and c.ends to the end of each value in it.
+// It returns the number of Fields the row makes: values that are not empty,
+// in named columns.
+func (c *csvReader) joinValues(row *csvRow) (n int) {
+	c.text, c.ends = c.text[:0], c.ends[:0]
+	from := 0
+	for i, to := range row.ends {
+		if i > 0 {
+			c.text = append(c.text, c.sep...)
+		}
+		v := bytes.TrimSpace(row.buf[from:to])
+		if !utf8.Valid(v) {
+			v = []byte(strings.ToValidUTF8(string(v), "\uFFFD"))
+		}
+		c.text = append(c.text, v...)
+		c.ends = append(c.ends, len(c.text))
+		from = to + len(c.sep)
+		if len(v) > 0 && c.header[i] != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// fieldSlab is how many Fields the reader allocates at a time.
+const fieldSlab = 128
+
+// fields returns an empty slice with room for n Fields. Records take their
+// Fields from a shared slab to save an allocation per record; the capacity
+// is capped, so appending to one record's Fields cannot overwrite another's.
+// (A Record kept long after the next few keeps its slab, and so their
+// values, alive: fine for a pipeline that processes records in order.)
+func (c *csvReader) fields(n int) []Field {
+	if n == 0 {
+		return []Field{}
+	}
+	if len(c.slab) < n {
+		c.slab = make([]Field, max(n, fieldSlab))
+	}
+	f := c.slab[:0:n]
+	c.slab = c.slab[n:]
+	return f
+}
+
+// fail turns a row that read returned with an error into a *RecordError or
+// a final error.
+func (c *csvReader) fail(row *csvRow) error {
+	err := row.err
 	var pe *csv.ParseError
 	switch {
 	case errors.Is(err, io.EOF):
@@ -147,19 +472,19 @@ func (c *csvReader) fail(rec []string, err error) error {
 		c.err = malformed("csv", recordAt(c.row+1), fmt.Sprintf("record exceeds %d bytes (unterminated quoted field?)", c.lim.max))
 	case errors.As(err, &pe):
 		c.row++
-		rerr := &RecordError{Row: c.row, Raw: c.excerpt(rec), Err: fmt.Errorf("csv: %w", pe)}
+		rerr := &RecordError{Row: c.row, Raw: c.excerpt(c.strings(row)), Err: fmt.Errorf("csv: %w", pe)}
 		if !errors.Is(pe.Err, csv.ErrQuote) {
 			return rerr
 		}
 		// ErrQuote also reports a quoted field that runs to the end of the
 		// input; then nothing follows and the file is cut, not one bad row.
 		// (A quote error on the very last line is reported the same way.)
-		next, line, nerr := c.read()
-		if errors.Is(nerr, io.EOF) {
+		next := c.read() // reuses row's buffers
+		if errors.Is(next.err, io.EOF) {
 			c.err = malformed("csv", recordAt(c.row), fmt.Sprintf("line %d: quoted field not closed before the end of the file (truncated?)", pe.StartLine))
 			return c.err
 		}
-		c.pending = &csvRow{rec: append([]string(nil), next...), line: line, err: nerr}
+		c.pending = next.clone()
 		return rerr
 	default:
 		c.err = fmt.Errorf("feed: csv: %s: %w", recordAt(c.row+1), err)

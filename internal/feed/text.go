@@ -99,6 +99,19 @@ func excerpt(s string) string {
 	return s[:i]
 }
 
+// excerptValid is excerpt for s known to be valid UTF-8: then the excerpt
+// is a prefix of s, so it costs no allocation.
+func excerptValid(s string) string {
+	if len(s) <= maxRaw {
+		return s
+	}
+	i := maxRaw
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}
+
 // rawBuf builds an excerpt piece by piece, ignoring what does not fit.
 type rawBuf struct{ b []byte }
 

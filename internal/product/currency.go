@@ -58,7 +58,7 @@ func IsCurrency(code string) bool {
 // case, "RUR", or a symbol such as "€") to its ISO code. The returned string
 // is taken from the tables, so a lookup never allocates.
 func lookupCurrency(s string) (string, bool) {
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	if code, ok := findCurrency(s, true); ok {
 		return code, true
 	}

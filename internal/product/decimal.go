@@ -129,9 +129,12 @@ func appendUint(b []byte, v uint64) []byte {
 // or "" when there is none. The error, if any, is a *decimalError whose
 // message can serve directly as a Reject reason.
 func parsePrice(s string) (Decimal, string, error) {
-	t := strings.TrimSpace(s)
+	t := trimSpace(s)
 	if t == "" {
 		return Decimal{}, "", &decimalError{s, "is empty", ErrSyntax}
+	}
+	if d, ok := parsePlainAmount(t); ok {
+		return d, "", nil
 	}
 	// The number runs from the first digit, sign or separator to the last
 	// digit; whatever surrounds it may only be a currency.
@@ -151,6 +154,39 @@ func parsePrice(s string) (Decimal, string, error) {
 		return Decimal{}, "", err
 	}
 	return d, cur, nil
+}
+
+// parsePlainAmount parses the shape most feeds use, 1 to 14 digits with an
+// optional '.' or ',' and 1 to 4 fraction digits ("12", "12.50", "12,5"),
+// which parsePrice would read the same way by the rules above. It reports
+// false for anything else.
+func parsePlainAmount(s string) (Decimal, bool) {
+	var units int64
+	i := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		units = units*10 + int64(s[i]-'0')
+	}
+	if i == 0 || i > maxDecimalInt {
+		return Decimal{}, false
+	}
+	frac := 0
+	if i < len(s) {
+		if s[i] != '.' && s[i] != ',' {
+			return Decimal{}, false
+		}
+		i++
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			units = units*10 + int64(s[i]-'0')
+			frac++
+		}
+		if i < len(s) || frac == 0 || frac > decimalFrac {
+			return Decimal{}, false
+		}
+	}
+	for ; frac < decimalFrac; frac++ {
+		units *= 10
+	}
+	return Decimal{units: units}, true
 }
 
 func isNumberStart(r rune) bool {
@@ -200,7 +236,7 @@ func priceCurrency(in, prefix, suffix string) (string, error) {
 }
 
 func tokenCurrency(in, token string) (string, error) {
-	if token = strings.TrimSpace(token); token == "" {
+	if token = trimSpace(token); token == "" {
 		return "", nil
 	}
 	if code, ok := lookupCurrency(token); ok {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"slices"
+	"strings"
 )
 
 // hashVersion starts every hashed encoding. Change it whenever the encoding
@@ -18,9 +19,34 @@ const hashVersion = "product/v1"
 // Stock records presence, and attributes go in sorted key order. Equal
 // products hash equally (a nil and an empty slice or map are equal); a change
 // to any field changes the hash.
+//
+// TestHashGolden pins the encoding: hashes are stored, so it must not drift.
 func (p *Product) Hash() string {
-	var scratch [1024]byte
-	b := appendStr(scratch[:0], hashVersion)
+	// The attributes are collected and sorted first, so that the encoding's
+	// exact size is known and it is built with at most one allocation.
+	var attrBuf [16]attribute
+	attrs := attrBuf[:0]
+	size := len(hashVersion) + len(p.SKU) + len(p.Name) + len(p.Description) +
+		len(p.Brand) + len(p.GTIN) + len(p.Currency) + len(p.Availability) + len(p.URL) +
+		16*binary.MaxVarintLen64 // the prefixes and numbers of the fixed fields
+	for _, s := range p.CategoryPath {
+		size += binary.MaxVarintLen64 + len(s)
+	}
+	for _, s := range p.Images {
+		size += binary.MaxVarintLen64 + len(s)
+	}
+	for k, v := range p.Attributes {
+		attrs = append(attrs, attribute{k, v})
+		size += 2*binary.MaxVarintLen64 + len(k) + len(v)
+	}
+	slices.SortFunc(attrs, func(a, b attribute) int { return strings.Compare(a.key, b.key) })
+
+	var scratch [512]byte
+	b := scratch[:0]
+	if size > len(scratch) {
+		b = make([]byte, 0, size)
+	}
+	b = appendStr(b, hashVersion)
 	b = appendStr(b, p.SKU)
 	b = appendStr(b, p.Name)
 	b = appendStr(b, p.Description)
@@ -38,21 +64,19 @@ func (p *Product) Hash() string {
 	b = appendStrs(b, p.CategoryPath)
 	b = appendStr(b, p.URL)
 	b = appendStrs(b, p.Images)
-	b = binary.AppendUvarint(b, uint64(len(p.Attributes)))
-	if len(p.Attributes) > 0 {
-		keys := make([]string, 0, len(p.Attributes))
-		for k := range p.Attributes {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			b = appendStr(b, k)
-			b = appendStr(b, p.Attributes[k])
-		}
+	b = binary.AppendUvarint(b, uint64(len(attrs)))
+	for _, a := range attrs {
+		b = appendStr(b, a.key)
+		b = appendStr(b, a.value)
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	var text [2 * sha256.Size]byte
+	hex.Encode(text[:], sum[:])
+	return string(text[:])
 }
+
+// attribute is one entry of Product.Attributes.
+type attribute struct{ key, value string }
 
 func appendStr(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))

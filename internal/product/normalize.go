@@ -113,14 +113,14 @@ func (n *Normalizer) normalize(src Source, p *Product) *Reject {
 	p.Description = truncateRunes(cleanText(htmlToText(n.get(src, fieldDescription))), MaxDescriptionLen)
 	p.Brand = truncateRunes(cleanText(n.get(src, fieldBrand)), MaxBrandLen)
 
-	if g := strings.TrimSpace(n.get(src, fieldGTIN)); g != "" {
+	if g := trimSpace(n.get(src, fieldGTIN)); g != "" {
 		if p.GTIN, reason = normalizeGTIN(g); reason != "" {
 			return reject("gtin", reason)
 		}
 	}
 
 	priceText := n.get(src, fieldPrice)
-	if strings.TrimSpace(priceText) == "" {
+	if trimSpace(priceText) == "" {
 		return reject("price", "missing")
 	}
 	price, hint, err := parsePrice(priceText)
@@ -132,9 +132,9 @@ func (n *Normalizer) normalize(src Source, p *Product) *Reject {
 		return reject("currency", reason)
 	}
 
-	stockText := strings.TrimSpace(n.get(src, fieldStock))
+	stockText := trimSpace(n.get(src, fieldStock))
 	if stockText == "" && n.yml {
-		stockText = strings.TrimSpace(src.Get("stock"))
+		stockText = trimSpace(src.Get("stock"))
 	}
 	if stockText != "" {
 		v, reason := parseStock(stockText)
@@ -147,29 +147,64 @@ func (n *Normalizer) normalize(src Source, p *Product) *Reject {
 		return reject("availability", reason)
 	}
 
-	p.CategoryPath = splitCategory(n.get(src, fieldCategory), n.categorySep)
+	// The category path and the images are gathered in stack buffers and
+	// then share one allocation (see ownStrings).
+	var catBuf, imgBuf [8]string
+	category := appendCategory(catBuf[:0], n.get(src, fieldCategory), n.categorySep)
 
-	if u := n.get(src, fieldURL); strings.TrimSpace(u) != "" {
+	if u := n.get(src, fieldURL); trimSpace(u) != "" {
 		if p.URL, reason = normalizeURL(u); reason != "" {
 			return reject("url", reason)
 		}
 	}
+	images := imgBuf[:0]
 	if n.fields[fieldImages] != "" {
-		if r := collectImages(src.All(n.fields[fieldImages]), p); r != nil {
+		var r *Reject
+		if images, r = appendImages(images, src.All(n.fields[fieldImages])); r != nil {
 			return r
 		}
 	}
+	p.CategoryPath, p.Images = ownStrings(category, images)
 	p.Attributes = n.attributes(src)
 	return nil
+}
+
+// ownStrings copies a and b into one new array and returns the copies, so
+// that two short slices built in stack buffers cost one allocation. A copy
+// is nil when empty, and its capacity is its length, so that appending to
+// one cannot overwrite the other.
+func ownStrings(a, b []string) ([]string, []string) {
+	if len(a)+len(b) == 0 {
+		return nil, nil
+	}
+	buf := make([]string, len(a)+len(b))
+	copy(buf, a)
+	copy(buf[len(a):], b)
+	var ca, cb []string
+	if len(a) > 0 {
+		ca = buf[:len(a):len(a)]
+	}
+	if len(b) > 0 {
+		cb = buf[len(a):]
+	}
+	return ca, cb
 }
 
 // normalizeSKU trims s and checks it. A SKU is a key, so it is refused
 // rather than repaired: replacing bytes or truncating could merge two
 // products into one row.
 func normalizeSKU(s string) (string, string) {
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	if s == "" {
 		return "", "missing"
+	}
+	if printableASCII(s) {
+		// Valid UTF-8 in NFC without control characters, one byte per
+		// character: the checks below would pass it unchanged.
+		if len(s) > MaxSKULen {
+			return "", quote(s) + " is longer than " + strconv.Itoa(MaxSKULen) + " characters"
+		}
+		return s, ""
 	}
 	if !utf8.ValidString(s) {
 		return "", quote(s) + " is not valid UTF-8"
@@ -184,6 +219,16 @@ func normalizeSKU(s string) (string, string) {
 		return "", quote(s) + " is longer than " + strconv.Itoa(MaxSKULen) + " characters"
 	}
 	return s, ""
+}
+
+// printableASCII reports whether s holds only the characters ' ' to '~'.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // ymlName builds the name of a YML "vendor.model" offer, which has no
@@ -209,7 +254,7 @@ func ymlName(src Source) string {
 // currency picks the currency: the currency field, else the price text's
 // hint, else the default.
 func (n *Normalizer) currency(field, hint string) (string, string) {
-	if field = strings.TrimSpace(field); field != "" {
+	if field = trimSpace(field); field != "" {
 		code, ok := lookupCurrency(field)
 		if !ok {
 			return "", quote(field) + " is not an active ISO 4217 code"
@@ -228,6 +273,9 @@ func (n *Normalizer) currency(field, hint string) (string, string) {
 // parseStock parses a stock count: a non-negative whole number, optionally
 // written with a zero fraction ("12.0") as spreadsheets export it.
 func parseStock(s string) (int64, string) {
+	if v, ok := parseSmallUint(s); ok {
+		return v, ""
+	}
 	t := strings.TrimPrefix(s, "+")
 	if strings.HasPrefix(t, "-") || strings.HasPrefix(t, "−") {
 		return 0, quote(s) + " is negative"
@@ -261,10 +309,27 @@ func parseStock(s string) (int64, string) {
 	return v, ""
 }
 
+// parseSmallUint parses s if it is 1 to 18 ASCII digits, which cannot
+// overflow an int64: the common case of parseStock, without its checks.
+func parseSmallUint(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
+}
+
 // parseAvailability reads the availability field; when it is empty the
 // state follows from the stock count.
 func parseAvailability(s string, stock *int64) (Availability, string) {
-	t := strings.TrimSpace(s)
+	t := trimSpace(s)
 	if t == "" {
 		switch {
 		case stock == nil:
@@ -298,46 +363,48 @@ func parseAvailability(s string, stock *int64) (Availability, string) {
 	return "", quote(s) + " is not an availability (want in_stock, out_of_stock or preorder)"
 }
 
-// splitCategory splits a category value into its path segments.
-func splitCategory(s, sep string) []string {
-	if strings.TrimSpace(s) == "" {
-		return nil
+// splitCategory splits a category value into its path segments; it returns
+// nil when there are none.
+func splitCategory(s, sep string) []string { return appendCategory(nil, s, sep) }
+
+// appendCategory appends the path segments of the category value s, split
+// at sep or, when sep is empty, at the separator the value uses, to dst.
+func appendCategory(dst []string, s, sep string) []string {
+	if trimSpace(s) == "" {
+		return dst
 	}
 	if sep == "" {
 		switch {
-		case strings.Contains(s, ">"):
+		case strings.IndexByte(s, '>') >= 0:
 			sep = ">"
-		case strings.Contains(s, "/"):
+		case strings.IndexByte(s, '/') >= 0:
 			sep = "/"
-		case strings.Contains(s, "|"):
+		case strings.IndexByte(s, '|') >= 0:
 			sep = "|"
 		default:
-			return []string{cleanText(s)}
+			return append(dst, cleanText(s))
 		}
 	}
-	path := make([]string, 0, strings.Count(s, sep)+1)
-	for part := range strings.SplitSeq(s, sep) {
+	for more := true; more; {
+		var part string
+		part, s, more = strings.Cut(s, sep)
 		if seg := cleanText(part); seg != "" {
-			path = append(path, seg)
+			dst = append(dst, seg)
 		}
 	}
-	if len(path) == 0 {
-		return nil
-	}
-	return path
+	return dst
 }
 
-// collectImages fills p.Images from the image field's values, refusing the
-// record on the first URL that is not absolute http(s). The index in the
-// Reject counts every URL found, in order, before de-duplication.
-func collectImages(values []string, p *Product) *Reject {
-	if len(values) == 0 {
-		return nil
-	}
-	images := make([]string, 0, len(values))
+// appendImages appends to dst the image URLs in the image field's values,
+// without repeats, refusing the record on the first URL that is not
+// absolute http(s). The index in the Reject counts every URL found, in
+// order, before de-duplication.
+func appendImages(dst []string, values []string) ([]string, *Reject) {
+	base := len(dst)
 	for _, v := range values {
-		images = splitImages(images, v)
+		dst = splitImages(dst, v)
 	}
+	images := dst[base:]
 	out := images[:0]
 	var seen map[string]struct{} // only for long lists, where a scan would be quadratic
 	if len(images) > 32 {
@@ -345,7 +412,7 @@ func collectImages(values []string, p *Product) *Reject {
 	}
 	for i, img := range images {
 		if _, reason := checkHTTPURL(img); reason != "" {
-			return reject("images["+strconv.Itoa(i)+"]", reason)
+			return dst, reject("images["+strconv.Itoa(i)+"]", reason)
 		}
 		if seen != nil {
 			if _, dup := seen[img]; dup {
@@ -357,10 +424,7 @@ func collectImages(values []string, p *Product) *Reject {
 		}
 		out = append(out, img)
 	}
-	if len(out) > 0 {
-		p.Images = out
-	}
-	return nil
+	return dst[:base+len(out)], nil
 }
 
 // attributes collects the mapped attributes and, for YML, the params. A
@@ -368,37 +432,50 @@ func collectImages(values []string, p *Product) *Reject {
 // YML offer may list two colours) are joined with ", ", without repeats.
 func (n *Normalizer) attributes(src Source) map[string]string {
 	var attrs map[string]string
-	put := func(key, v string) {
-		if v = cleanText(v); v == "" || key == "" {
-			return
-		}
-		if attrs == nil {
-			attrs = make(map[string]string)
-		}
-		attrs[key] = joinValue(attrs[key], v)
-	}
 	for _, a := range n.attrs {
 		for _, v := range src.All(a.feed) {
-			put(a.key, v)
+			attrs = putAttribute(attrs, a.key, v)
 		}
 	}
 	if e, ok := src.(Enumerator); ok && n.yml {
-		for name, v := range e.Pairs() {
-			rest, ok := strings.CutPrefix(name, ymlParamPrefix)
-			if !ok {
-				continue
-			}
-			key := attributeKey(rest)
-			if _, mapped := slices.BinarySearchFunc(n.attrs, key, func(a attrField, k string) int { return strings.Compare(a.key, k) }); !mapped {
-				put(key, v)
-			}
-		}
+		attrs = n.putParams(attrs, e)
 	}
 	for k, v := range attrs {
 		if runeCountAbove(v, MaxAttributeLen) {
 			attrs[k] = truncateRunes(v, MaxAttributeLen)
 		}
 	}
+	return attrs
+}
+
+// putParams adds the YML params of e that the mapping does not name to
+// attrs, creating it on first use, and returns attrs. (It is apart from
+// attributes because the loop body captures attrs, which then costs an
+// allocation even when there are no params to look for.)
+func (n *Normalizer) putParams(attrs map[string]string, e Enumerator) map[string]string {
+	for name, v := range e.Pairs() {
+		rest, ok := strings.CutPrefix(name, ymlParamPrefix)
+		if !ok {
+			continue
+		}
+		key := attributeKey(rest)
+		if _, mapped := slices.BinarySearchFunc(n.attrs, key, func(a attrField, k string) int { return strings.Compare(a.key, k) }); !mapped {
+			attrs = putAttribute(attrs, key, v)
+		}
+	}
+	return attrs
+}
+
+// putAttribute adds the value v of key to attrs, which it creates on first
+// use, and returns attrs. Empty keys and values are left out.
+func putAttribute(attrs map[string]string, key, v string) map[string]string {
+	if v = cleanText(v); v == "" || key == "" {
+		return attrs
+	}
+	if attrs == nil {
+		attrs = make(map[string]string)
+	}
+	attrs[key] = joinValue(attrs[key], v)
 	return attrs
 }
 

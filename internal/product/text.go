@@ -14,7 +14,7 @@ import (
 // zero-width junk (BOM, zero-width space) and applies Unicode NFC. Text that
 // is already clean — the common case — is returned without allocating.
 func cleanText(s string) string {
-	s = strings.TrimSpace(s) // a substring: padding alone costs no allocation
+	s = trimSpace(s) // a substring: padding alone costs no allocation
 	tidy, simple := scanText(s)
 	if tidy {
 		if simple {
@@ -57,6 +57,17 @@ func cleanText(s string) string {
 	return norm.NFC.String(b.String())
 }
 
+// trimSpace is strings.TrimSpace with a shortcut for the common case: text
+// that starts and ends with printable ASCII other than a space has nothing
+// to trim. (Byte arithmetic wraps, so c-'!' <= '~'-'!' holds exactly for
+// '!' <= c <= '~'.)
+func trimSpace(s string) string {
+	if len(s) > 0 && s[0]-'!' <= '~'-'!' && s[len(s)-1]-'!' <= '~'-'!' {
+		return s
+	}
+	return strings.TrimSpace(s)
+}
+
 // scanText reports whether cleanText would leave s unchanged apart from NFC
 // (tidy), and whether s is also certainly in NFC (simple) because every
 // rune is one that NFC never touches (see isSimpleRune).
@@ -64,19 +75,17 @@ func scanText(s string) (tidy, simple bool) {
 	simple = true
 	space := true // so that a leading space is untidy
 	for i := 0; i < len(s); {
+		if j := skipPrintableASCII(s, i); j > i {
+			space = false
+			i = j
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			switch {
-			case c == ' ':
-				if space {
-					return false, false
-				}
-				space = true
-			case c < 0x20 || c == 0x7f:
-				return false, false
-			default:
-				space = false
+			if c != ' ' || space {
+				return false, false // a control character, or a space that is leading or doubled
 			}
+			space = true
 			i++
 			continue
 		}
@@ -92,6 +101,15 @@ func scanText(s string) (tidy, simple bool) {
 		simple = false
 	}
 	return !space || s == "", simple
+}
+
+// skipPrintableASCII returns the index of the first byte at or after i that
+// is not printable ASCII other than a space: the bulk of most text.
+func skipPrintableASCII(s string, i int) int {
+	for i < len(s) && s[i] > ' ' && s[i] < 0x7f {
+		i++
+	}
+	return i
 }
 
 // isSimpleRune reports whether r is a printable, non-space character that
