@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -42,6 +43,9 @@ func Run(ctx context.Context, o Options) error {
 		return errors.New("worker: no modules selected")
 	}
 	cfg, logger := o.Config, o.Logger
+	if addr := os.Getenv(PprofEnv); addr != "" {
+		servePprof(addr, logger)
+	}
 	c, ns, err := DialTemporal(ctx, cfg.Temporal, o.Overrides, o.Env, logger)
 	if err != nil {
 		return err

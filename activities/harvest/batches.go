@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -44,8 +45,9 @@ func (d doneRows) literal() string {
 	return "{" + strings.Join(parts, ",") + "}"
 }
 
-// batchSource is one transaction's rows: CopyFrom reads them from items
-// until the cutter closes it.
+// batchSource is one transaction's rows as a binary COPY stream: the
+// header, the tuples the cutter hands over until it closes items, and the
+// trailer. It also gathers the batch's rejects and counts.
 type batchSource struct {
 	items chan []item
 	lo    int64 // the batch covers feed rows (lo, hi]
@@ -54,19 +56,51 @@ type batchSource struct {
 	hi      int64
 	valid   int64
 	rejects []reject
-	values  []any
 	err     error
+
+	pending        []byte
+	started, ended bool
 }
 
-func (s *batchSource) Next() bool {
-	for {
-		if s.err != nil {
-			return false
+func (s *batchSource) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if len(s.pending) > 0 {
+			c := copy(p[n:], s.pending)
+			s.pending = s.pending[c:]
+			n += c
+			continue
 		}
+		switch {
+		case !s.started:
+			s.started, s.pending = true, copyHeader
+			continue
+		case s.ended:
+			if n == 0 {
+				return 0, io.EOF
+			}
+			return n, nil
+		}
+		t, ok := s.next()
+		if s.err != nil {
+			return n, s.err
+		}
+		if !ok {
+			s.ended, s.pending = true, copyTrailer
+			continue
+		}
+		s.pending = t
+	}
+	return n, nil
+}
+
+// next returns the next tuple to write; false at the end of the batch.
+func (s *batchSource) next() (tuple, bool) {
+	for {
 		if len(s.chunk) == 0 {
 			chunk, ok := <-s.items
 			if !ok {
-				return false
+				return nil, false
 			}
 			s.chunk = chunk
 			continue
@@ -75,7 +109,7 @@ func (s *batchSource) Next() bool {
 		s.chunk = s.chunk[1:]
 		if it.err != nil {
 			s.err = it.err
-			return false
+			return nil, false
 		}
 		s.hi = max(s.hi, it.row)
 		switch {
@@ -87,16 +121,11 @@ func (s *batchSource) Next() bool {
 		default:
 			s.valid++
 		}
-		if it.values == nil {
-			continue // stored and unchanged: nothing to write
+		if it.tuple != nil {
+			return it.tuple, true
 		}
-		s.values = it.values
-		return true
 	}
 }
-
-func (s *batchSource) Values() ([]any, error) { return s.values, nil }
-func (s *batchSource) Err() error             { return s.err }
 
 // drain empties the batch after a failure, so the cutter never blocks.
 func (s *batchSource) drain() {
@@ -200,7 +229,12 @@ func cut(ctx context.Context, in <-chan []item, lo int64, size int, out chan<- *
 // transaction.
 func (a *Activities) commitBatch(ctx context.Context, runID, table string, columns []string, b *batchSource) error {
 	return pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{strings.Trim(table, `"`)}, columns, b); err != nil {
+		cols := make([]string, len(columns))
+		for i, c := range columns {
+			cols[i] = pgx.Identifier{c}.Sanitize()
+		}
+		copySQL := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", table, strings.Join(cols, ", "))
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, b, copySQL); err != nil {
 			if b.err != nil {
 				return b.err
 			}

@@ -29,9 +29,9 @@ func TestCutBatches(t *testing.T) {
 	for row := int64(101); row <= 110; row++ {
 		if row == 104 {
 			// row 104 repeats a SKU first seen (unchanged) at row 2
-			chunk = append(chunk, item{row: 2, retro: true, values: []any{}})
+			chunk = append(chunk, item{row: 2, retro: true, valid: true, tuple: tuple{}})
 		}
-		chunk = append(chunk, item{row: row, values: []any{}})
+		chunk = append(chunk, item{row: row, valid: true, tuple: tuple{}})
 		if len(chunk) >= 3 {
 			in <- chunk
 			chunk = nil

@@ -6,14 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"runtime"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
-
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"contextworker/internal/feed"
 	"contextworker/internal/product"
@@ -24,10 +21,15 @@ import (
 // or the error that ended the feed. An item with neither values nor a
 // reject is a valid row that needs no writing (stored, unchanged).
 type item struct {
-	row    int64
-	values []any
-	rej    *reject
-	err    error
+	row int64
+	// valid: the row passed validation. Its tuple is nil when there is
+	// nothing to write (stored and unchanged, or replayed).
+	valid bool
+	tuple tuple
+	// sku and hash of a valid row, for slim rows staged late
+	sku, hash string
+	rej       *reject
+	err       error
 	// retro: a slim row staged late for an earlier, unchanged occurrence
 	// of a SKU the feed repeats.
 	retro bool
@@ -166,32 +168,39 @@ func normalise(j job, norm *product.Normalizer, o producerOptions) result {
 		case raw.bad != nil:
 			res.items[i] = item{row: raw.bad.Row, rej: &reject{row: raw.bad.Row, reason: "unreadable record: " + raw.bad.Err.Error(), raw: raw.bad.Raw}}
 		default:
-			rec := raw.rec
-			it := item{row: rec.Row}
-			prod, err := norm.Normalize(rec)
-			switch {
-			case err != nil:
-				it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: err.Error(), raw: rec.Raw}
-			case o.done.has(rec.Row):
-				// replayed: only its keys matter
-				res.keys[i] = keysOf(prod.SKU)
-				res.hashes[i] = hashKey(prod.Hash())
-				it.values = []any{}
-			default:
-				hash := prod.Hash()
-				k := keysOf(prod.SKU)
-				res.keys[i], res.hashes[i] = k, hashKey(hash)
-				if e := o.existing.find(k); e >= 0 && o.existing.entries[e].hash == res.hashes[i] {
-					// most likely not written at all (see sequence)
-					it.values = slimValues(rec.Row, o.parts, k.key, prod.SKU, hash)
-				} else {
-					it.values = rowValues(rec.Row, o, k.key, &prod, hash)
-				}
-			}
-			res.items[i] = it
+			res.items[i], res.keys[i], res.hashes[i] = normaliseRecord(raw.rec, norm, o)
 		}
 	}
 	return res
+}
+
+// normaliseRecord turns one record into an item: a reject, or a valid row
+// with its keys and the tuple to write.
+func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOptions) (item, skuKeys, uint64) {
+	it := item{row: rec.Row}
+	prod, err := norm.Normalize(rec)
+	if err != nil {
+		it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: err.Error(), raw: rec.Raw}
+		return it, skuKeys{}, 0
+	}
+	hash := prod.Hash()
+	k, hk := keysOf(prod.SKU), hashKey(hash)
+	it.valid, it.sku, it.hash = true, prod.SKU, hash
+	part := int32(k.key % uint64(o.parts))
+	switch {
+	case o.done.has(rec.Row):
+		// replayed: only its keys matter
+	case o.load:
+		it.tuple = loadTuple(rec.Row, &prod, hash)
+	default:
+		if e := o.existing.find(k); e >= 0 && o.existing.entries[e].hash == hk {
+			// most likely not written at all (see sequence)
+			it.tuple = slimTuple(rec.Row, part, prod.SKU, hash)
+		} else {
+			it.tuple = stageTuple(rec.Row, part, &prod, hash)
+		}
+	}
+	return it, k, hk
 }
 
 // sequence restores feed order, decides which valid rows need writing, and
@@ -218,7 +227,7 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 			next++
 			out := make([]item, 0, len(r.items))
 			for i, it := range r.items {
-				if it.values == nil || it.err != nil {
+				if !it.valid {
 					if it.err != nil || !o.done.has(it.row) {
 						out = append(out, it)
 					}
@@ -228,24 +237,27 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 				k := r.keys[i]
 				if idx := ex.find(k); idx >= 0 {
 					e := &ex.state[idx]
-					unchanged := ex.entries[idx].hash == r.hashes[i] // and it.values are slim
+					unchanged := ex.entries[idx].hash == r.hashes[i] // and its tuple is slim
 					switch {
 					case e.first == 0:
 						e.first = it.row
 						if unchanged {
 							e.skipped = true
-							it.values = nil // nothing to write
+							it.tuple = nil // nothing to write
 						}
 					default:
 						p.dups.Store(true)
 						if e.skipped && !replay {
 							// The first occurrence was not staged: stage it
 							// slim now, so the merge sees every occurrence.
-							out = append(out, item{row: e.first, retro: true, values: slimValues(e.first, o.parts, k.key, it.values[2].(string), it.values[15].(string))})
+							out = append(out, item{row: e.first, valid: true, retro: true,
+								tuple: slimTuple(e.first, int32(k.key%uint64(o.parts)), it.sku, it.hash)})
 						}
 						e.skipped = false
 					}
-				} else {
+				} else if !o.load {
+					// A first load finds duplicates when it builds its
+					// primary key; a re-harvest must know before merging.
 					if _, dup := seen[k]; dup {
 						p.dups.Store(true)
 					}
@@ -381,39 +393,6 @@ var loadColumns = []string{"feed_row", "sku", "name", "description", "brand", "g
 // stageColumns are the staging table's columns, in CopyFrom order.
 var stageColumns = []string{"row_no", "part", "sku", "name", "description", "brand", "gtin", "price", "currency",
 	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash", "unchanged"}
-
-func rowValues(row int64, o producerOptions, key uint64, p *product.Product, hash string) []any {
-	price := pgtype.Numeric{Int: big.NewInt(p.Price.Units()), Exp: -4, Valid: true}
-	var attrs any
-	if len(p.Attributes) > 0 {
-		attrs = p.Attributes
-	}
-	if o.load {
-		return []any{row, p.SKU, p.Name, p.Description, p.Brand, nullable(p.GTIN), price,
-			p.Currency, p.Stock, string(p.Availability), emptyIfNil(p.CategoryPath), nullable(p.URL), emptyIfNil(p.Images), attrsOrEmpty(attrs), hash}
-	}
-	return []any{row, int32(key % uint64(o.parts)), p.SKU, p.Name, p.Description, p.Brand, nullable(p.GTIN), price,
-		p.Currency, p.Stock, string(p.Availability), p.CategoryPath, nullable(p.URL), p.Images, attrs, hash, false}
-}
-
-// slimValues is a staged row of an unchanged product: row, SKU and hash.
-func slimValues(row int64, parts uint32, key uint64, sku, hash string) []any {
-	return []any{row, int32(key % uint64(parts)), sku, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, hash, true}
-}
-
-func emptyIfNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func attrsOrEmpty(a any) any {
-	if a == nil {
-		return map[string]string{}
-	}
-	return a
-}
 
 // loadExisting reads the supplier's active products.
 func (a *Activities) loadExisting(ctx context.Context, plan wf.Plan) (*existingSet, error) {

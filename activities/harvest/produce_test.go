@@ -70,8 +70,8 @@ func TestProducerKeepsFeedOrder(t *testing.T) {
 		t.Fatalf("%d items on the second pass", len(again))
 	}
 	for _, it := range again {
-		if it.values != nil {
-			t.Fatalf("row %d of an unchanged product is written: %v", it.row, it.values)
+		if it.tuple != nil {
+			t.Fatalf("row %d of an unchanged product is written", it.row)
 		}
 	}
 	missing := ex.missing()
@@ -86,8 +86,8 @@ func existingOf(t testing.TB, items []item, extra ...string) *existingSet {
 	t.Helper()
 	ex := &existingSet{}
 	for _, it := range items {
-		if it.values != nil {
-			ex.add(keysOf(it.values[2].(string)), hashKey(it.values[15].(string)))
+		if it.valid {
+			ex.add(keysOf(it.sku), hashKey(it.hash))
 		}
 	}
 	for _, sku := range extra {
@@ -122,15 +122,15 @@ func TestProducerStagesRepeatedUnchanged(t *testing.T) {
 	var got []string
 	for _, it := range items {
 		switch {
-		case it.values == nil:
+		case it.tuple == nil:
 			got = append(got, fmt.Sprintf("%d:skip", it.row))
-		case it.values[16] == true:
+		case it.tuple[len(it.tuple)-1] == 1: // unchanged = true
 			got = append(got, fmt.Sprintf("%d:slim:%v", it.row, it.retro))
 		default:
-			got = append(got, fmt.Sprintf("%d:full:%s", it.row, it.values[3]))
+			got = append(got, fmt.Sprintf("%d:full:%v", it.row, bytes.Contains(it.tuple, []byte("a2"))))
 		}
 	}
-	want := "[1:skip 2:skip 1:slim:true 3:full:a2]"
+	want := "[1:skip 2:skip 1:slim:true 3:full:true]"
 	if fmt.Sprint(got) != want {
 		t.Fatalf("items %v, want %s", got, want)
 	}

@@ -362,8 +362,33 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint) 
 		Attempts: cp.Attempts, ResumedFrom: cp.Resumed}
 	load := loadTable(plan.RunID)
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		var tenantPart, leaf string
+		if err := tx.QueryRow(ctx, `SELECT products_tenant_partition($1), products_supplier_partition($1, $2)`,
+			plan.TenantID, plan.SupplierCode).Scan(&tenantPart, &leaf); err != nil {
+			return err
+		}
+		// A generous sort memory for the one index build (the server's
+		// default, 64 MB, spills a million keys to disk); the attach waits
+		// for readers of the tenant's default partition, but not forever.
+		if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '512MB'; SET LOCAL lock_timeout = '30s'`); err != nil {
+			return err
+		}
+		// Duplicate SKUs make the primary key fail; only then are the
+		// superseded rows rejected and removed (the feed's last one wins),
+		// and the key built again.
+		pkey := fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (tenant_id, supplier_code, sku)`, load, pgx.Identifier{leaf + "_pkey"}.Sanitize())
 		var duplicates int64
-		if cp.Dups {
+		if _, err := tx.Exec(ctx, `SAVEPOINT pkey`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, pkey); err != nil {
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+				return fmt.Errorf("primary key: %w", err)
+			}
+			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT pkey`); err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, fmt.Sprintf(supersededSQL, load), plan.RunID); err != nil {
 				return err
 			}
@@ -372,28 +397,19 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint) 
 				return err
 			}
 			duplicates = tag.RowsAffected()
-		}
-		var tenantPart, leaf string
-		if err := tx.QueryRow(ctx, `SELECT products_tenant_partition($1), products_supplier_partition($1, $2)`,
-			plan.TenantID, plan.SupplierCode).Scan(&tenantPart, &leaf); err != nil {
-			return err
+			if _, err := tx.Exec(ctx, pkey); err != nil {
+				return fmt.Errorf("primary key: %w", err)
+			}
 		}
 		leafID := pgx.Identifier{leaf}.Sanitize()
 		for _, stmt := range []string{
-			// A generous sort memory for the one index build (the server's
-			// default, 64 MB, spills a million keys to disk); the attach
-			// waits for readers of the tenant's default partition, but not
-			// forever.
-			`SET LOCAL maintenance_work_mem = '512MB'`,
-			`SET LOCAL lock_timeout = '30s'`,
-			fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (tenant_id, supplier_code, sku)`, load, pgx.Identifier{leaf + "_pkey"}.Sanitize()),
 			fmt.Sprintf(`ALTER TABLE %s DROP COLUMN feed_row, ALTER tenant_id DROP DEFAULT, ALTER supplier_code DROP DEFAULT,
 				ALTER last_run_id DROP DEFAULT, ALTER first_seen DROP DEFAULT, ALTER last_seen DROP DEFAULT`, load),
 			fmt.Sprintf(`ALTER TABLE %s RENAME TO %s`, load, leafID),
 			fmt.Sprintf(`ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (%s)`, pgx.Identifier{tenantPart}.Sanitize(), leafID, literal(plan.SupplierCode)),
 		} {
 			if _, err := tx.Exec(ctx, stmt); err != nil {
-				return fmt.Errorf("%s: %w", strings.Fields(stmt)[0:3], err)
+				return fmt.Errorf("%s: %w", strings.Join(strings.Fields(stmt)[:3], " "), err)
 			}
 		}
 		// Part -1 holds a first load's counts (it has no merges).
