@@ -25,10 +25,8 @@ const textOID = 25
 // tuple appends binary COPY fields to a row.
 type tuple []byte
 
-func newTuple(fields int, sizeHint int) tuple {
-	t := make(tuple, 0, sizeHint)
-	return binary.BigEndian.AppendUint16(t, uint16(fields))
-}
+// begin starts a row of fields fields at the end of t.
+func (t tuple) begin(fields int) tuple { return binary.BigEndian.AppendUint16(t, uint16(fields)) }
 
 func (t tuple) null() tuple { return binary.BigEndian.AppendUint32(t, 0xffffffff) }
 
@@ -195,45 +193,42 @@ func appendJSONString(t tuple, s string) tuple {
 	return append(t, '"')
 }
 
-// tupleSize is about the encoded size of p, so a tuple is allocated once.
-func tupleSize(p *product.Product, hash string) int {
-	n := 160 + len(p.SKU) + len(p.Name) + len(p.Description) + len(p.Brand) + len(p.GTIN) + len(p.URL) + len(hash)
-	for _, s := range p.CategoryPath {
-		n += 4 + len(s)
-	}
-	for _, s := range p.Images {
-		n += 4 + len(s)
-	}
-	for k, v := range p.Attributes {
-		n += 8 + len(k) + len(v)
-	}
-	return n
+// loadTuple appends a first load's row (loadColumns) to t.
+func loadTuple(t tuple, row int64, p *product.Product, hash string) tuple {
+	return t.begin(len(loadColumns)).int8(row).text(p.SKU).text(p.Name).text(p.Description).text(p.Brand).textOrNull(p.GTIN).
+		numeric4(p.Price.Units()).text(p.Currency).int8OrNull(p.Stock).text(string(p.Availability)).textArray(p.CategoryPath).
+		textOrNull(p.URL).textArray(p.Images).jsonb(p.Attributes).text(hash)
 }
 
-// loadTuple is a first load's row (loadColumns).
-func loadTuple(row int64, p *product.Product, hash string) tuple {
-	t := newTuple(len(loadColumns), tupleSize(p, hash))
-	t = t.int8(row).text(p.SKU).text(p.Name).text(p.Description).text(p.Brand).textOrNull(p.GTIN).numeric4(p.Price.Units()).
-		text(p.Currency).int8OrNull(p.Stock).text(string(p.Availability)).textArray(p.CategoryPath).textOrNull(p.URL).
-		textArray(p.Images).jsonb(p.Attributes).text(hash)
-	return t
-}
-
-// stageTuple is a staged row (stageColumns).
-func stageTuple(row int64, part int32, p *product.Product, hash string) tuple {
-	t := newTuple(len(stageColumns), tupleSize(p, hash))
-	t = t.int8(row).int4(part).text(p.SKU).text(p.Name).text(p.Description).text(p.Brand).textOrNull(p.GTIN).
-		numeric4(p.Price.Units()).text(p.Currency).int8OrNull(p.Stock).text(string(p.Availability)).
+// stageTuple appends a staged row (stageColumns) to t.
+func stageTuple(t tuple, row int64, part int32, p *product.Product, hash string) tuple {
+	return t.begin(len(stageColumns)).int8(row).int4(part).text(p.SKU).text(p.Name).text(p.Description).text(p.Brand).
+		textOrNull(p.GTIN).numeric4(p.Price.Units()).text(p.Currency).int8OrNull(p.Stock).text(string(p.Availability)).
 		textArrayOrNull(p.CategoryPath).textOrNull(p.URL).textArrayOrNull(p.Images).jsonbOrNull(p.Attributes).text(hash).bool(false)
-	return t
 }
 
 // slimTuple is a staged row of an unchanged product: row, SKU and hash.
 func slimTuple(row int64, part int32, sku, hash string) tuple {
-	t := newTuple(len(stageColumns), 64+len(sku)+len(hash))
-	t = t.int8(row).int4(part).text(sku)
+	t := make(tuple, 0, 64+len(sku)+len(hash)).begin(len(stageColumns)).int8(row).int4(part).text(sku)
 	for range 12 {
 		t = t.null()
 	}
 	return t.text(hash).bool(true)
+}
+
+// arena holds the tuples of one chunk of rows in one allocation (or a
+// few): a tuple per row was most of the worker's garbage.
+type arena struct{ b tuple }
+
+const arenaSize = 128 << 10
+
+// add returns the bytes enc appended, capped so that nothing appends past
+// them. Growing the arena leaves earlier tuples in the old array, intact.
+func (a *arena) add(start int) tuple { return a.b[start:len(a.b):len(a.b)] }
+
+func (a *arena) end() int {
+	if a.b == nil {
+		a.b = make(tuple, 0, arenaSize)
+	}
+	return len(a.b)
 }

@@ -28,8 +28,10 @@ type item struct {
 	tuple tuple
 	// sku and hash of a valid row, for slim rows staged late
 	sku, hash string
-	rej       *reject
-	err       error
+	// same: stored, active and equal (so it has no tuple yet)
+	same bool
+	rej  *reject
+	err  error
 	// retro: a slim row staged late for an earlier, unchanged occurrence
 	// of a SKU the feed repeats.
 	retro bool
@@ -161,6 +163,7 @@ func read(ctx context.Context, r feed.Reader, jobs chan<- job) {
 
 func normalise(j job, norm *product.Normalizer, o producerOptions) result {
 	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]skuKeys, len(j.items)), hashes: make([]uint64, len(j.items))}
+	var ar arena
 	for i, raw := range j.items {
 		switch {
 		case raw.err != nil:
@@ -168,7 +171,7 @@ func normalise(j job, norm *product.Normalizer, o producerOptions) result {
 		case raw.bad != nil:
 			res.items[i] = item{row: raw.bad.Row, rej: &reject{row: raw.bad.Row, reason: "unreadable record: " + raw.bad.Err.Error(), raw: raw.bad.Raw}}
 		default:
-			res.items[i], res.keys[i], res.hashes[i] = normaliseRecord(raw.rec, norm, o)
+			res.items[i], res.keys[i], res.hashes[i] = normaliseRecord(raw.rec, norm, o, &ar)
 		}
 	}
 	return res
@@ -176,7 +179,7 @@ func normalise(j job, norm *product.Normalizer, o producerOptions) result {
 
 // normaliseRecord turns one record into an item: a reject, or a valid row
 // with its keys and the tuple to write.
-func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOptions) (item, skuKeys, uint64) {
+func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOptions, ar *arena) (item, skuKeys, uint64) {
 	it := item{row: rec.Row}
 	prod, err := norm.Normalize(rec)
 	if err != nil {
@@ -186,19 +189,20 @@ func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOption
 	hash := prod.Hash()
 	k, hk := keysOf(prod.SKU), hashKey(hash)
 	it.valid, it.sku, it.hash = true, prod.SKU, hash
-	part := int32(k.key % uint64(o.parts))
+	if e := o.existing.find(k); e >= 0 && o.existing.entries[e].hash == hk {
+		it.same = true // most likely not written at all (see sequence)
+	}
 	switch {
-	case o.done.has(rec.Row):
-		// replayed: only its keys matter
+	case o.done.has(rec.Row), it.same:
+		// replayed (only its keys matter), or no tuple yet
 	case o.load:
-		it.tuple = loadTuple(rec.Row, &prod, hash)
+		start := ar.end()
+		ar.b = loadTuple(ar.b, rec.Row, &prod, hash)
+		it.tuple = ar.add(start)
 	default:
-		if e := o.existing.find(k); e >= 0 && o.existing.entries[e].hash == hk {
-			// most likely not written at all (see sequence)
-			it.tuple = slimTuple(rec.Row, part, prod.SKU, hash)
-		} else {
-			it.tuple = stageTuple(rec.Row, part, &prod, hash)
-		}
+		start := ar.end()
+		ar.b = stageTuple(ar.b, rec.Row, int32(k.key%uint64(o.parts)), &prod, hash)
+		it.tuple = ar.add(start)
 	}
 	return it, k, hk
 }
@@ -237,23 +241,22 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 				k := r.keys[i]
 				if idx := ex.find(k); idx >= 0 {
 					e := &ex.state[idx]
-					unchanged := ex.entries[idx].hash == r.hashes[i] // and its tuple is slim
+					part := int32(k.key % uint64(o.parts))
 					switch {
 					case e.first == 0:
 						e.first = it.row
-						if unchanged {
-							e.skipped = true
-							it.tuple = nil // nothing to write
-						}
+						e.skipped = it.same // nothing to write
 					default:
 						p.dups.Store(true)
 						if e.skipped && !replay {
 							// The first occurrence was not staged: stage it
 							// slim now, so the merge sees every occurrence.
-							out = append(out, item{row: e.first, valid: true, retro: true,
-								tuple: slimTuple(e.first, int32(k.key%uint64(o.parts)), it.sku, it.hash)})
+							out = append(out, item{row: e.first, valid: true, retro: true, tuple: slimTuple(e.first, part, it.sku, it.hash)})
 						}
 						e.skipped = false
+						if it.same && !replay {
+							it.tuple = slimTuple(it.row, part, it.sku, it.hash)
+						}
 					}
 				} else if !o.load {
 					// A first load finds duplicates when it builds its

@@ -134,6 +134,27 @@ func TestProducerStagesRepeatedUnchanged(t *testing.T) {
 	if fmt.Sprint(got) != want {
 		t.Fatalf("items %v, want %s", got, want)
 	}
+
+	// Resumed after row 1: row 1 is replayed, not written, but its repeat
+	// still stages it late.
+	for i := range ex.state {
+		ex.state[i] = seenState{}
+	}
+	items, _ = produce(t, data, producerOptions{parts: 2, existing: ex, done: doneRows{prefix: 1}})
+	got = got[:0]
+	for _, it := range items {
+		switch {
+		case it.tuple == nil:
+			got = append(got, fmt.Sprintf("%d:skip", it.row))
+		case it.tuple[len(it.tuple)-1] == 1:
+			got = append(got, fmt.Sprintf("%d:slim:%v", it.row, it.retro))
+		default:
+			got = append(got, fmt.Sprintf("%d:full", it.row))
+		}
+	}
+	if want := "[2:skip 1:slim:true 3:full]"; fmt.Sprint(got) != want {
+		t.Fatalf("resumed: items %v, want %s", got, want)
+	}
 }
 
 // BenchmarkProducer measures parse + normalise + row building, the Go side
