@@ -43,6 +43,7 @@ func Run(ctx context.Context, o Options) error {
 		return errors.New("worker: no modules selected")
 	}
 	cfg, logger := o.Config, o.Logger
+	tuneRuntime(cfg.Worker, os.Getenv, logger)
 	if addr := os.Getenv(PprofEnv); addr != "" {
 		servePprof(addr, logger)
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 // batchSQL reads the next batch after the cursor, by keyset on the primary
-// key (so the scan resumes where it stopped, whatever the size), with the
+// key (supplier_code, sku, tenant_id; the tenant is fixed) (so the scan resumes where it stopped, whatever the size), with the
 // product's stored enrichments. Without stale enrichers only products
 // changed since the window's start are read.
 const batchSQL = `
@@ -26,9 +26,9 @@ LEFT JOIN LATERAL (
 	WHERE e.tenant_id = p.tenant_id AND e.supplier_code = p.supplier_code AND e.sku = p.sku
 ) s ON true
 WHERE p.tenant_id = $1 AND ($2::text = '' OR p.supplier_code = $2) AND p.active
-	AND (p.tenant_id, p.supplier_code, p.sku) > ($1, $5::text, $6::text)
+	AND (p.supplier_code, p.sku) > ($5::text, $6::text)
 	AND ($4::bool OR $3::timestamptz IS NULL OR p.last_seen > $3)
-ORDER BY p.tenant_id, p.supplier_code, p.sku
+ORDER BY p.supplier_code, p.sku
 LIMIT $7`
 
 // upsertSQL writes the batch's results; a value (and provenance) equal to

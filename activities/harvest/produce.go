@@ -97,7 +97,7 @@ func startProducer(ctx context.Context, r feed.Reader, mk newNormalizer, o produ
 		}
 		norms[i] = n
 	}
-	p := &producer{out: make(chan []item, 16)}
+	p := &producer{out: make(chan []item, 8)}
 	jobs := make(chan job, 2*workers)
 	results := make(chan result, 2*workers)
 	go read(ctx, r, jobs)

@@ -376,7 +376,7 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint) 
 		// Duplicate SKUs make the primary key fail; only then are the
 		// superseded rows rejected and removed (the feed's last one wins),
 		// and the key built again.
-		pkey := fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (tenant_id, supplier_code, sku)`, load, pgx.Identifier{leaf + "_pkey"}.Sanitize())
+		pkey := fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (supplier_code, sku, tenant_id)`, load, pgx.Identifier{leaf + "_pkey"}.Sanitize())
 		var duplicates int64
 		if _, err := tx.Exec(ctx, `SAVEPOINT pkey`); err != nil {
 			return err
@@ -483,6 +483,9 @@ func (a *Activities) loadCheckpoint(ctx context.Context, runID string) (checkpoi
 	cp.v = validators{ETag: deref(etag), LastModified: deref(lm), Length: derefInt(length)}
 	if cp.done, err = loadDone(ctx, a.DB, runID); err != nil {
 		return cp, false, err
+	}
+	if !cp.started() && cp.Rows > 0 {
+		cp.done.prefix = cp.Rows // written by a worker that staged in feed order only
 	}
 	cp.Rows = cp.done.prefix
 	return cp, true, nil

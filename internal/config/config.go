@@ -88,6 +88,13 @@ type Worker struct {
 	MaxConcurrentActivities int `yaml:"max_concurrent_activities"`
 	// MaxConcurrentWorkflowTasks per task queue; 0 means the SDK default.
 	MaxConcurrentWorkflowTasks int `yaml:"max_concurrent_workflow_tasks"`
+	// MemoryLimitMiB is the Go runtime's soft memory limit and GCPercent
+	// its GC target: with a limit, the collector can run less often while
+	// the heap is small (a harvest's garbage is short-lived) and harder as
+	// the heap nears the limit. 0 leaves Go's default; $GOMEMLIMIT and $GOGC
+	// win over both.
+	MemoryLimitMiB int `yaml:"memory_limit_mib"`
+	GCPercent      int `yaml:"gc_percent"`
 }
 
 // Postgres configures the database used by modules that need one.
@@ -113,7 +120,7 @@ func Default() *Config {
 			UIURL:          "http://localhost:8233",
 			ConnectTimeout: time.Minute,
 		},
-		Worker:   Worker{ShutdownTimeout: 30 * time.Second},
+		Worker:   Worker{ShutdownTimeout: 30 * time.Second, MemoryLimitMiB: 160, GCPercent: 200},
 		Postgres: Postgres{DSN: secret.Env("DATABASE_URL"), MaxConns: 16, ConnectTimeout: time.Minute},
 		Log:      Log{Format: "json", Level: "info"},
 		Starter:  DefaultStarter(),

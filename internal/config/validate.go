@@ -95,6 +95,12 @@ func (w Worker) validate(p string) error {
 	if w.MaxConcurrentWorkflowTasks < 0 {
 		errs = append(errs, fieldErr(p+".max_concurrent_workflow_tasks", "must be >= 0, got %d", w.MaxConcurrentWorkflowTasks))
 	}
+	if w.MemoryLimitMiB < 0 {
+		errs = append(errs, fieldErr(p+".memory_limit_mib", "must be >= 0, got %d", w.MemoryLimitMiB))
+	}
+	if w.GCPercent < 0 {
+		errs = append(errs, fieldErr(p+".gc_percent", "must be >= 0, got %d", w.GCPercent))
+	}
 	return errors.Join(errs...)
 }
 

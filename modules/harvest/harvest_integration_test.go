@@ -182,3 +182,35 @@ func TestBrokenFeedLeavesCatalogueUntouched(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstLoadBesideRowsMadeByHand: products of a tenant that nobody
+// harvested yet (inserted by hand) sit in products' default partition; the
+// tenant's first harvest moves them into the tenant's partition and loads
+// beside them.
+func TestFirstLoadBesideRowsMadeByHand(t *testing.T) {
+	s := newStack(t, "batch_size: 100\n")
+	ctx := context.Background()
+	if _, err := s.db.Exec(ctx, `INSERT INTO products (tenant_id, supplier_code, sku, name, price, currency, availability, content_hash, first_seen, last_seen, last_run_id)
+		VALUES ('hand', 'legacy', 'L-1', 'Old', 1, 'EUR', 'unknown', 'x', now(), now(), 'manual')`); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString(header)
+	for i := 1; i <= 5; i++ {
+		b.WriteString(goodRow(i, "5.00"))
+	}
+	rep, err := s.harvest(wf.Input{TenantID: "hand", SupplierCode: "new", FeedURL: s.serve("hand.csv", b.String()), Format: "csv"})
+	if err != nil || rep.Status != wf.StatusSucceeded || rep.Inserted != 5 {
+		t.Fatalf("harvest = %+v, %v", rep, err)
+	}
+	var where string
+	if err := s.db.QueryRow(ctx, `SELECT tableoid::regclass::text FROM products WHERE tenant_id = 'hand' AND sku = 'L-1'`).Scan(&where); err != nil {
+		t.Fatalf("the hand-made row is gone: %v", err)
+	}
+	if !strings.HasPrefix(where, "products_hand_") || !strings.HasSuffix(where, "_default") {
+		t.Fatalf("hand-made row in %s, want the tenant's default partition", where)
+	}
+	if n := len(s.catalogue("hand", "new")); n != 5 {
+		t.Fatalf("%d products harvested, want 5", n)
+	}
+}
