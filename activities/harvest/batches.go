@@ -229,6 +229,13 @@ func cut(ctx context.Context, in <-chan []item, lo int64, size int, out chan<- *
 // transaction.
 func (a *Activities) commitBatch(ctx context.Context, runID, table string, columns []string, b *batchSource) error {
 	return pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		// A batch lost with a database crash after its commit is lost with
+		// its checkpoint (same transaction, and the checkpoint table is
+		// UNLOGGED anyway): the retry stages it again. So its commit need
+		// not wait for the WAL flush.
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
 		cols := make([]string, len(columns))
 		for i, c := range columns {
 			cols[i] = pgx.Identifier{c}.Sanitize()
