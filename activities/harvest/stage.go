@@ -277,9 +277,9 @@ func (a *Activities) sealed(ctx context.Context, plan wf.Plan, cp checkpoint) (b
 	}
 	var res wf.StageResult
 	err := a.DB.QueryRow(ctx, `SELECT feed_bytes, rows_read, rows_valid, rows_rejected, stage_attempts, resumed_from_row,
-			staged_at IS NOT NULL AND rows_read = 0 AND feed_bytes = 0
+			staged_at IS NOT NULL AND rows_read = 0 AND feed_bytes = 0, first_load AND active_before IS NOT NULL
 		FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(&res.Bytes, &res.RowsRead, &res.Valid, &res.Rejected,
-		&res.Attempts, &res.ResumedFrom, &res.Unchanged)
+		&res.Attempts, &res.ResumedFrom, &res.Unchanged, &res.Loaded)
 	return true, res, err
 }
 
@@ -359,7 +359,7 @@ const (
 // Until then no reader sees any of it; a failed run drops the table.
 func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint) (wf.StageResult, error) {
 	res := wf.StageResult{Bytes: cp.Bytes, RowsRead: cp.Valid + cp.Rejected, Valid: cp.Valid, Rejected: cp.Rejected,
-		Attempts: cp.Attempts, ResumedFrom: cp.Resumed}
+		Attempts: cp.Attempts, ResumedFrom: cp.Resumed, Loaded: true}
 	load := loadTable(plan.RunID)
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		var tenantPart, leaf string

@@ -120,6 +120,9 @@ type StageResult struct {
 	Duplicates  int64 `json:"duplicates"`
 	Attempts    int   `json:"attempts"`
 	ResumedFrom int64 `json:"resumed_from_row"`
+	// Loaded: a first load, which Stage put straight into products;
+	// nothing is left to merge.
+	Loaded bool `json:"loaded,omitempty"`
 }
 
 // MergeResult counts what merging one partition wrote.

@@ -164,8 +164,12 @@ func (r *run) execute(ctx workflow.Context) (*Report, error) {
 		return r.finish(ctx, StatusUnchanged, "")
 	}
 
-	if err := r.merge(ctx, plan); err != nil {
-		return nil, err
+	// Workers from before "first-load-skips-merge" merged empty partitions
+	// after a first load.
+	if !r.st.Staged.Loaded || workflow.GetVersion(ctx, "first-load-skips-merge", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		if err := r.merge(ctx, plan); err != nil {
+			return nil, err
+		}
 	}
 
 	r.setPhase(ctx, "deactivating", "deactivating products missing from the feed")

@@ -47,6 +47,13 @@ func TestWorkflow(t *testing.T) {
 			wantFinish:   harvest.StatusSucceeded,
 		},
 		{
+			name:         "a first load has nothing to merge",
+			stage:        func() harvest.StageResult { s := testStage(); s.Loaded = true; return s }(),
+			deact:        deactivateFreely,
+			wantApproved: []bool{false},
+			wantFinish:   harvest.StatusSucceeded,
+		},
+		{
 			name:       "unchanged feed",
 			stage:      harvest.StageResult{Unchanged: true},
 			wantFinish: harvest.StatusUnchanged,
