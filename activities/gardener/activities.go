@@ -84,6 +84,7 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 		TenantID: in.TenantID, SupplierCode: in.SupplierCode, Full: in.Full,
 		Enrichers: a.versions(), BatchSize: c.BatchSize, BatchesPerActivity: c.BatchesPerActivity,
 		HeartbeatTimeout: c.HeartbeatTimeout, EnrichTimeout: c.EnrichTimeout, MaxHistoryEvents: c.MaxHistoryEvents,
+		SKUOrder: true,
 	}
 	if a.UIURL != "" {
 		plan.UIURL = fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(a.UIURL, "/"), a.Namespace, plan.WorkflowID)

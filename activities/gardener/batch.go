@@ -13,9 +13,10 @@ import (
 )
 
 // batchSQL reads the next batch after the cursor, by keyset on the primary
-// key (supplier_code, sku, tenant_id; the tenant is fixed) (so the scan resumes where it stopped, whatever the size), with the
-// product's stored enrichments. Without stale enrichers only products
-// changed since the window's start are read.
+// key (sku, supplier_code, tenant_id; the tenant is fixed), so the scan
+// resumes where it stopped, whatever the size, with the product's stored
+// enrichments. Without stale enrichers only products changed since the
+// window's start are read. %s is the keyset order: see batchOrder.
 const batchSQL = `
 SELECT p.supplier_code, p.sku, p.name, p.description, p.brand, coalesce(p.gtin, ''), p.price::float8, p.currency,
 	p.stock, p.availability, p.category_path, p.image_urls, p.attributes, p.content_hash, p.last_seen,
@@ -26,10 +27,19 @@ LEFT JOIN LATERAL (
 	WHERE e.tenant_id = p.tenant_id AND e.supplier_code = p.supplier_code AND e.sku = p.sku
 ) s ON true
 WHERE p.tenant_id = $1 AND ($2::text = '' OR p.supplier_code = $2) AND p.active
-	AND (p.supplier_code, p.sku) > ($5::text, $6::text)
+	AND %[1]s > %[2]s
 	AND ($4::bool OR $3::timestamptz IS NULL OR p.last_seen > $3)
-ORDER BY p.supplier_code, p.sku
+ORDER BY %[3]s
 LIMIT $7`
+
+// batchOrder is the keyset of a run: (sku, supplier_code) for runs begun
+// since products' key leads with the SKU, (supplier_code, sku) before.
+func batchOrder(plan wf.Plan) string {
+	if plan.SKUOrder {
+		return fmt.Sprintf(batchSQL, "(p.sku, p.supplier_code)", "($6::text, $5::text)", "p.sku, p.supplier_code")
+	}
+	return fmt.Sprintf(batchSQL, "(p.supplier_code, p.sku)", "($5::text, $6::text)", "p.supplier_code, p.sku")
+}
 
 // upsertSQL writes the batch's results; a value (and provenance) equal to
 // the stored one is not written, so a rerun over unchanged products writes
@@ -133,7 +143,7 @@ func (a *Activities) batch(ctx context.Context, plan wf.Plan, keep []string) (wf
 }
 
 func (a *Activities) read(ctx context.Context, tx pgx.Tx, plan wf.Plan, afterSupplier, afterSKU string) ([]*enrich.Product, error) {
-	rows, err := tx.Query(ctx, batchSQL, plan.TenantID, plan.SupplierCode, plan.From, len(plan.Stale) > 0,
+	rows, err := tx.Query(ctx, batchOrder(plan), plan.TenantID, plan.SupplierCode, plan.From, len(plan.Stale) > 0,
 		afterSupplier, afterSKU, plan.BatchSize)
 	if err != nil {
 		return nil, fmt.Errorf("read batch: %w", err)

@@ -376,7 +376,7 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint) 
 		// Duplicate SKUs make the primary key fail; only then are the
 		// superseded rows rejected and removed (the feed's last one wins),
 		// and the key built again.
-		pkey := fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (supplier_code, sku, tenant_id)`, load, pgx.Identifier{leaf + "_pkey"}.Sanitize())
+		pkey := fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (sku, supplier_code, tenant_id)`, load, pgx.Identifier{leaf + "_pkey"}.Sanitize())
 		var duplicates int64
 		if _, err := tx.Exec(ctx, `SAVEPOINT pkey`); err != nil {
 			return err

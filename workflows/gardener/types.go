@@ -91,6 +91,10 @@ type Plan struct {
 	EnrichTimeout      time.Duration `json:"enrich_timeout"`
 	MaxHistoryEvents   int           `json:"max_history_events"`
 	UIURL              string        `json:"ui_url,omitempty"`
+	// SKUOrder: the run pages through products by (sku, supplier_code),
+	// the order of products' primary key since migration 0003; runs begun
+	// before that page by (supplier_code, sku).
+	SKUOrder bool `json:"sku_order,omitempty"`
 }
 
 // Totals are a run's counts so far, as recorded with its checkpoint.
