@@ -153,57 +153,16 @@ func (a *Activities) Deactivate(ctx context.Context, req wf.DeactivateRequest) (
 		if done {
 			return nil
 		}
+		// deactivateSQL marks the missing products inactive.
+		var deactivateSQL string
 		if missing != nil {
-			// Staging listed the missing products (harvest_missing).
+			// Staging counted and listed them (harvest_missing).
 			res.ActiveBefore, res.Missing = *activeBefore, *missing
-			if res.ActiveBefore > 0 {
-				res.Share = float64(res.Missing) / float64(res.ActiveBefore)
-			}
-			if res.Share > plan.MaxDeactivateShare && !req.Approved {
-				res.NeedsApproval = true
-				return nil
-			}
-			if res.Missing > 0 {
-				tag, err := tx.Exec(ctx, `UPDATE products p SET active = false, last_run_id = $3 FROM harvest_missing m
-					WHERE m.run_id = $3 AND p.tenant_id = $1 AND p.supplier_code = $2 AND p.sku = m.sku AND p.active`,
-					plan.TenantID, plan.SupplierCode, plan.RunID)
-				if err != nil {
-					return err
-				}
-				res.Deactivated = tag.RowsAffected()
-			}
-			_, err := tx.Exec(ctx, `UPDATE harvest_runs SET deactivated = $2, deactivated_at = now(), merged_at = coalesce(merged_at, now()) WHERE run_id = $1`,
-				plan.RunID, res.Deactivated)
-			return err
-		}
-		// Staged by an older worker, which staged every row of the feed
-		// (unchanged ones slim): compare the catalogue with the staging table.
-		// products' statistics lag behind a big first harvest, and the
-		// planner then picks a nested loop over the staging table for the
-		// anti-join below: quadratic. A hash anti-join is linear.
-		if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'`); err != nil {
-			return err
-		}
-		// Rows this run wrote carry its run id and are in the feed; the
-		// candidates are the other active rows. Each slim staged row is one
-		// of those, present in the feed, so when their numbers match nothing
-		// is missing and the anti-join is skipped.
-		missingSQL := fmt.Sprintf(`FROM products p WHERE p.tenant_id = $1 AND p.supplier_code = $2 AND p.active
-			AND p.last_run_id <> $3 AND NOT EXISTS (SELECT 1 FROM %s s WHERE s.sku = p.sku)`, stageTable(plan.RunID))
-		var others, slim, updated int64
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM products WHERE tenant_id = $1 AND supplier_code = $2 AND active AND last_run_id <> $3`,
-			plan.TenantID, plan.SupplierCode, plan.RunID).Scan(&others); err != nil {
-			return err
-		}
-		if err := tx.QueryRow(ctx, `SELECT coalesce(sum(slim), 0), coalesce(sum(updated), 0) FROM harvest_parts WHERE run_id = $1`,
-			plan.RunID).Scan(&slim, &updated); err != nil {
-			return err
-		}
-		// Active before this run: the untouched ones plus those it updated
-		// (a reactivated row counts too, a slight overestimate).
-		res.ActiveBefore = others + updated
-		if others > slim {
-			if err := tx.QueryRow(ctx, `SELECT count(*) `+missingSQL, plan.TenantID, plan.SupplierCode, plan.RunID).Scan(&res.Missing); err != nil {
+			deactivateSQL = `UPDATE products p SET active = false, last_run_id = $3 FROM harvest_missing m
+				WHERE m.run_id = $3 AND p.tenant_id = $1 AND p.supplier_code = $2 AND p.sku = m.sku AND p.active`
+		} else {
+			var err error
+			if deactivateSQL, err = legacyMissing(ctx, tx, plan, &res); err != nil {
 				return err
 			}
 		}
@@ -215,8 +174,7 @@ func (a *Activities) Deactivate(ctx context.Context, req wf.DeactivateRequest) (
 			return nil
 		}
 		if res.Missing > 0 {
-			tag, err := tx.Exec(ctx, `UPDATE products p SET active = false, last_run_id = $3 `+
-				missingSQL[len("FROM products p "):], plan.TenantID, plan.SupplierCode, plan.RunID)
+			tag, err := tx.Exec(ctx, deactivateSQL, plan.TenantID, plan.SupplierCode, plan.RunID)
 			if err != nil {
 				return err
 			}
@@ -230,4 +188,41 @@ func (a *Activities) Deactivate(ctx context.Context, req wf.DeactivateRequest) (
 		return wf.DeactivateResult{}, fmt.Errorf("deactivate: %w", err)
 	}
 	return res, nil
+}
+
+// legacyMissing counts the missing products of a run staged by an older
+// worker, which staged every row of the feed (unchanged ones slim), by
+// comparing the catalogue with the staging table, and returns the update
+// that deactivates them.
+func legacyMissing(ctx context.Context, tx pgx.Tx, plan wf.Plan, res *wf.DeactivateResult) (string, error) {
+	// products' statistics lag behind a big first harvest, and the
+	// planner then picks a nested loop over the staging table for the
+	// anti-join below: quadratic. A hash anti-join is linear.
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'`); err != nil {
+		return "", err
+	}
+	// Rows this run wrote carry its run id and are in the feed; the
+	// candidates are the other active rows. Each slim staged row is one
+	// of those, present in the feed, so when their numbers match nothing
+	// is missing and the anti-join is skipped.
+	missingSQL := fmt.Sprintf(`FROM products p WHERE p.tenant_id = $1 AND p.supplier_code = $2 AND p.active
+		AND p.last_run_id <> $3 AND NOT EXISTS (SELECT 1 FROM %s s WHERE s.sku = p.sku)`, stageTable(plan.RunID))
+	var others, slim, updated int64
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM products WHERE tenant_id = $1 AND supplier_code = $2 AND active AND last_run_id <> $3`,
+		plan.TenantID, plan.SupplierCode, plan.RunID).Scan(&others); err != nil {
+		return "", err
+	}
+	if err := tx.QueryRow(ctx, `SELECT coalesce(sum(slim), 0), coalesce(sum(updated), 0) FROM harvest_parts WHERE run_id = $1`,
+		plan.RunID).Scan(&slim, &updated); err != nil {
+		return "", err
+	}
+	// Active before this run: the untouched ones plus those it updated
+	// (a reactivated row counts too, a slight overestimate).
+	res.ActiveBefore = others + updated
+	if others > slim {
+		if err := tx.QueryRow(ctx, `SELECT count(*) `+missingSQL, plan.TenantID, plan.SupplierCode, plan.RunID).Scan(&res.Missing); err != nil {
+			return "", err
+		}
+	}
+	return `UPDATE products p SET active = false, last_run_id = $3 ` + missingSQL[len("FROM products p "):], nil
 }
