@@ -44,7 +44,7 @@ func TestHarvestEndToEnd(t *testing.T) {
 		t.Fatalf("report = %+v\nwant counts %+v", rep, want)
 	}
 	if *updateHistory {
-		s.saveHistory(rep.WorkflowID, rep.RunID, "../../workflows/harvest/testdata/harvest_history.json")
+		s.saveHistory(rep.WorkflowID, rep.RunID, "../../workflows/harvest/testdata/harvest_history_first_load.json")
 	}
 	cat := s.catalogue("acme", "s1")
 	if len(cat) != 10 {

@@ -16,7 +16,10 @@ import (
 var recordedHistories = []struct {
 	file, workflowID string
 }{
+	// stop 6: a first load that merged (empty) partitions
 	{"testdata/harvest_history.json", harvest.WorkflowID("acme", "s1")},
+	// since "first-load-skips-merge": a first load goes on to deactivation
+	{"testdata/harvest_history_first_load.json", harvest.WorkflowID("acme", "s1")},
 }
 
 // TestReplay replays recorded histories against today's workflow code. A
