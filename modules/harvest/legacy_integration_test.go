@@ -1,0 +1,71 @@
+package harvest_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/testsuite"
+
+	acts "contextworker/activities/harvest"
+	wf "contextworker/workflows/harvest"
+)
+
+// TestDeactivateRunStagedByStop6Worker: a run staged by the previous
+// worker version (every feed row staged, unchanged ones slim; no missing
+// count recorded) is still deactivated correctly by today's Deactivate,
+// which then compares the catalogue with that staging table.
+func TestDeactivateRunStagedByStop6Worker(t *testing.T) {
+	s := newStack(t, "batch_size: 100\nchain_gardener: false\n")
+	ctx := context.Background()
+	if _, err := s.harvest(wf.Input{TenantID: "acme", SupplierCode: "old", Format: "csv", FeedURL: s.serve("old.csv", feedOf(seq(1, 10)...))}); err != nil {
+		t.Fatal(err)
+	}
+	// What a stop-6 worker left after staging and merging a feed of SKU 1..8,
+	// all unchanged: slim rows, and the merges' counts.
+	const run = "legacy-run-1"
+	for _, q := range []string{
+		`INSERT INTO harvest_runs (run_id, workflow_id, tenant_id, supplier_code, status, feed_url, format, staged_at)
+			VALUES ('` + run + `', 'harvest/acme/old', 'acme', 'old', 'running', 'http://x/old.csv', 'csv', now())`,
+		`CREATE TABLE harvest_stage_legacyrun1 (row_no bigint NOT NULL, part integer NOT NULL, sku text NOT NULL, content_hash text NOT NULL, unchanged boolean NOT NULL)`,
+		`INSERT INTO harvest_stage_legacyrun1 SELECT n, 0, sku, content_hash, true
+			FROM products p, LATERAL (SELECT substr(p.sku, 5)::int AS n) x WHERE tenant_id = 'acme' AND supplier_code = 'old' AND n <= 8`,
+		`INSERT INTO harvest_parts (run_id, part, inserted, updated, unchanged, duplicates, slim) VALUES ('` + run + `', 0, 0, 0, 8, 0, 8)`,
+	} {
+		if _, err := s.db.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	a := acts.New(s.db, acts.DefaultConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
+	env.RegisterActivityWithOptions(a.Deactivate, activity.RegisterOptions{Name: wf.ActivityDeactivate})
+	plan := wf.Plan{RunID: run, TenantID: "acme", SupplierCode: "old", MaxDeactivateShare: 0.5}
+	val, err := env.ExecuteActivity(wf.ActivityDeactivate, wf.DeactivateRequest{Plan: plan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res wf.DeactivateResult
+	if err := val.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.ActiveBefore != 10 || res.Missing != 2 || res.Deactivated != 2 {
+		t.Fatalf("deactivation %+v; want 2 of 10 missing and deactivated", res)
+	}
+	var inactive []string
+	rows, err := s.db.Query(ctx, `SELECT sku FROM products WHERE tenant_id = 'acme' AND supplier_code = 'old' AND NOT active ORDER BY sku`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var sku string
+		if err := rows.Scan(&sku); err != nil {
+			t.Fatal(err)
+		}
+		inactive = append(inactive, sku)
+	}
+	if len(inactive) != 2 || inactive[0] != "SKU-009" || inactive[1] != "SKU-010" {
+		t.Fatalf("inactive %v, want SKU-009 and SKU-010", inactive)
+	}
+}
