@@ -23,7 +23,9 @@ import (
 // control rows prove the same requests succeed with a good token.
 func TestTokenAttacks(t *testing.T) {
 	t.Parallel()
-	h := integrationHarness(t, nil)
+	// Every forged token comes from this one address: let it fail often
+	// (TestAuthFailuresLimitedPerAddress covers the limit).
+	h := integrationHarness(t, func(o *Options) { o.Config.AuthFailureBurst = 1000 })
 	k := h.keys
 	tenant := uniqueTenant("attack")
 

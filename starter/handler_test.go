@@ -139,6 +139,41 @@ func TestTemporalTimeoutAnswers504(t *testing.T) {
 	}
 }
 
+// TestAuthFailuresLimitedPerAddress: an address that keeps sending bad
+// tokens gets 429 before its tokens are verified, good token or not, until
+// its bucket refills.
+func TestAuthFailuresLimitedPerAddress(t *testing.T) {
+	t.Parallel()
+	h := unitHarness(t, func(o *Options) { o.Config.AuthFailuresPerSecond, o.Config.AuthFailureBurst = 0.01, 3 })
+	for i := range 3 {
+		if r := h.post("/v1/workflows", "not-a-token", `{}`); r.status != http.StatusUnauthorized {
+			t.Fatalf("bad token %d: got %d %s, want 401", i, r.status, r.body)
+		}
+	}
+	for _, token := range []string{"not-a-token", h.token("acme", RoleOperator)} {
+		r := h.post("/v1/workflows", token, `{}`)
+		if r.status != http.StatusTooManyRequests || r.errorCode(t) != codeRateLimited {
+			t.Fatalf("after 3 failures: got %d %s, want 429", r.status, r.body)
+		}
+		if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 {
+			t.Errorf("Retry-After %q, want a positive number of seconds", r.header.Get("Retry-After"))
+		}
+	}
+}
+
+// TestAuthSuccessesDoNotCountAsFailures: good tokens never use up the
+// address's failure budget.
+func TestAuthSuccessesDoNotCountAsFailures(t *testing.T) {
+	t.Parallel()
+	h := unitHarness(t, func(o *Options) { o.Config.AuthFailuresPerSecond, o.Config.AuthFailureBurst = 0.01, 1 })
+	alice := h.token("acme", RoleOperator)
+	for i := range 5 {
+		if r := h.post("/v1/workflows", alice, `{}`); r.status != http.StatusBadRequest {
+			t.Fatalf("request %d: got %d %s, want 400", i, r.status, r.body)
+		}
+	}
+}
+
 func TestRateLimitPerSubject(t *testing.T) {
 	t.Parallel()
 	h := unitHarness(t, func(o *Options) { o.Config.RatePerSecond, o.Config.Burst = 0.01, 2 })

@@ -59,6 +59,22 @@ func (l *subjectLimiter) allow(subject string) error {
 	return nil
 }
 
+// blocked returns the 429 to answer when key has no token left, without
+// taking one.
+func (l *subjectLimiter) blocked(key string) error {
+	now := l.now()
+	l.mu.Lock()
+	b, ok := l.buckets[key]
+	l.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	if tokens := b.lim.TokensAt(now); tokens < 1 {
+		return rateLimited(time.Duration((1 - tokens) / float64(l.limit) * float64(time.Second)))
+	}
+	return nil
+}
+
 // sweep forgets idle subjects, so the map does not grow with every subject
 // ever seen. l.mu must be held.
 func (l *subjectLimiter) sweep(now time.Time) {

@@ -47,8 +47,10 @@ type Server struct {
 	log       *slog.Logger
 	auth      *verifier
 	limiter   *subjectLimiter
-	metrics   *metrics
-	handler   http.Handler
+	// failures limits failed authentications per client address.
+	failures *subjectLimiter
+	metrics  *metrics
+	handler  http.Handler
 }
 
 // New checks opts and builds the server. It does no I/O.
@@ -66,8 +68,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		errs = append(errs, errors.New("no logger"))
 	}
-	if opts.Config.MaxBodyBytes <= 0 || opts.Config.RatePerSecond <= 0 || opts.Config.Burst < 1 || opts.Config.TemporalTimeout <= 0 {
-		errs = append(errs, errors.New("config: max_body_bytes, rate_per_second, burst and temporal_timeout must be positive (see config.DefaultStarter)"))
+	if opts.Config.MaxBodyBytes <= 0 || opts.Config.RatePerSecond <= 0 || opts.Config.Burst < 1 || opts.Config.TemporalTimeout <= 0 ||
+		opts.Config.AuthFailuresPerSecond <= 0 || opts.Config.AuthFailureBurst < 1 {
+		errs = append(errs, errors.New("config: max_body_bytes, rate_per_second, burst, auth_failures_per_second, auth_failure_burst and temporal_timeout must be positive (see config.DefaultStarter)"))
 	}
 	now := opts.Now
 	if now == nil {
@@ -90,6 +93,7 @@ func New(opts Options) (*Server, error) {
 		log:       opts.Logger,
 		auth:      v,
 		limiter:   newSubjectLimiter(opts.Config.RatePerSecond, opts.Config.Burst, now),
+		failures:  newSubjectLimiter(opts.Config.AuthFailuresPerSecond, opts.Config.AuthFailureBurst, now),
 		metrics:   newMetrics(),
 	}
 	s.handler = s.buildHandler()

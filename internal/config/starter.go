@@ -18,6 +18,11 @@ type Starter struct {
 	// RatePerSecond and Burst limit requests per JWT subject (429 beyond).
 	RatePerSecond float64 `yaml:"rate_per_second"`
 	Burst         int     `yaml:"burst"`
+	// AuthFailuresPerSecond and AuthFailureBurst limit failed
+	// authentications per client address: beyond them the address gets
+	// 429 before its token is even verified.
+	AuthFailuresPerSecond float64 `yaml:"auth_failures_per_second"`
+	AuthFailureBurst      int     `yaml:"auth_failure_burst"`
 	// TemporalTimeout bounds every call to Temporal (504 beyond).
 	TemporalTimeout time.Duration `yaml:"temporal_timeout"`
 }
@@ -36,12 +41,14 @@ type JWT struct {
 // DefaultStarter returns the starter defaults.
 func DefaultStarter() Starter {
 	return Starter{
-		Listen:          "127.0.0.1:8081",
-		PublicURL:       "http://127.0.0.1:8081",
-		MaxBodyBytes:    1 << 20,
-		RatePerSecond:   50,
-		Burst:           100,
-		TemporalTimeout: 10 * time.Second,
+		Listen:                "127.0.0.1:8081",
+		PublicURL:             "http://127.0.0.1:8081",
+		MaxBodyBytes:          1 << 20,
+		RatePerSecond:         50,
+		Burst:                 100,
+		AuthFailuresPerSecond: 1,
+		AuthFailureBurst:      20,
+		TemporalTimeout:       10 * time.Second,
 		JWT: JWT{
 			Issuer:   "contextworker",
 			Audience: "contextworker",

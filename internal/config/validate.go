@@ -140,6 +140,9 @@ func (s Starter) validate(p string) error {
 	if s.RatePerSecond <= 0 || s.Burst < 1 {
 		errs = append(errs, fieldErr(p+".rate_per_second", "rate_per_second must be > 0 and burst >= 1"))
 	}
+	if s.AuthFailuresPerSecond <= 0 || s.AuthFailureBurst < 1 {
+		errs = append(errs, fieldErr(p+".auth_failures_per_second", "auth_failures_per_second must be > 0 and auth_failure_burst >= 1"))
+	}
 	if s.TemporalTimeout <= 0 {
 		errs = append(errs, fieldErr(p+".temporal_timeout", "must be > 0, got %s", s.TemporalTimeout))
 	}
