@@ -2,8 +2,6 @@ package gardener_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,8 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
-	"contextworker/internal/config"
-	"contextworker/internal/pg"
+	"contextworker/internal/stacktest"
 	"contextworker/internal/testenv"
 	"contextworker/modules/gardener"
 	"contextworker/modules/harvest"
@@ -85,72 +82,21 @@ func newStack(t *testing.T, startWorker bool) *stack {
 	testenv.Integration(t)
 	dsn := testenv.Postgres(t)
 	hostPort, ns := testenv.Temporal(t)
-	ctx := context.Background()
-	db, err := pg.Connect(ctx, dsn, 8, 30*time.Second, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if _, err := pg.Migrate(ctx, db, nil); err != nil {
-		t.Fatal(err)
-	}
+	db := stacktest.DB(t, dsn)
 	s := &stack{t: t, db: db, tc: testenv.TemporalClient(t), feeds: t.TempDir(), dsn: dsn, host: hostPort}
 	s.server = httptest.NewServer(http.FileServer(http.Dir(s.feeds)))
 	t.Cleanup(s.server.Close)
 	if !startWorker {
 		return s
 	}
-	reg := newRegistry()
-	cfg, err := config.Parse("test.yaml", []byte(s.configYAML()), reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Temporal.Address, cfg.Temporal.Namespace = hostPort, ns
-	cfg.Worker.ShutdownTimeout = 5 * time.Second
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	env := func(k string) (string, bool) {
-		if k == "DATABASE_URL" {
-			return dsn, true
-		}
-		return "", false
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() {
-		done <- worker.Run(wctx, worker.Options{
-			Config: cfg, Modules: reg.Modules(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Env: env, Ready: func() { close(ready) },
-		})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("worker: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("worker: %v", err)
-		}
-	})
+	stacktest.Worker(t, newRegistry(), s.configYAML(), hostPort, ns, dsn)
 	return s
 }
 
 // configYAML turns harvest's chaining off so each test decides when the
 // gardener runs; the harvest module's tests cover chaining.
 func (s *stack) configYAML() string {
-	return "modules:\n  harvest:\n    batch_size: 100\n    chain_gardener: false\n    network: {allow_loopback: true}\n  gardener:\n" + indent(gardenerYAML, "    ")
-}
-
-func indent(s, pad string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i := range lines {
-		lines[i] = pad + lines[i]
-	}
-	return strings.Join(lines, "\n") + "\n"
+	return "modules:\n  harvest:\n    batch_size: 100\n    chain_gardener: false\n    network: {allow_loopback: true}\n  gardener:\n" + stacktest.Indent(gardenerYAML, "    ")
 }
 
 func (s *stack) serve(name, content string) string {

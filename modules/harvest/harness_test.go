@@ -3,8 +3,6 @@ package harvest_test
 import (
 	"context"
 	"flag"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,8 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"contextworker/internal/config"
-	"contextworker/internal/pg"
+	"contextworker/internal/stacktest"
 	"contextworker/internal/testenv"
 	"contextworker/modules/harvest"
 	"contextworker/registry"
@@ -56,15 +53,7 @@ func newStack(t *testing.T, moduleYAML string) *stack {
 	testenv.Integration(t)
 	dsn := testenv.Postgres(t)
 	hostPort, ns := testenv.Temporal(t)
-	ctx := context.Background()
-	db, err := pg.Connect(ctx, dsn, 8, 30*time.Second, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if _, err := pg.Migrate(ctx, db, nil); err != nil {
-		t.Fatal(err)
-	}
+	db := stacktest.DB(t, dsn)
 	t.Logf("integration: dev server %s, database %s", hostPort, db.Config().ConnConfig.Database)
 
 	s := &stack{t: t, db: db, tc: testenv.TemporalClient(t), feeds: t.TempDir()}
@@ -75,55 +64,10 @@ func newStack(t *testing.T, moduleYAML string) *stack {
 	if err := reg.Register(harvest.Module{}); err != nil {
 		t.Fatal(err)
 	}
-	yml := "modules:\n  harvest:\n" + indent(moduleYAML, "    ") +
+	yml := "modules:\n  harvest:\n" + stacktest.Indent(moduleYAML, "    ") +
 		"    network: {allow_loopback: true}\n"
-	cfg, err := config.Parse("test.yaml", []byte(yml), reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Temporal.Address, cfg.Temporal.Namespace = hostPort, ns
-	cfg.Worker.ShutdownTimeout = 5 * time.Second
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	env := func(k string) (string, bool) {
-		if k == "DATABASE_URL" {
-			return dsn, true
-		}
-		return "", false
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() {
-		done <- worker.Run(wctx, worker.Options{
-			Config: cfg, Modules: reg.Modules(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Env: env, Ready: func() { close(ready) },
-		})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("worker: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("worker: %v", err)
-		}
-	})
+	stacktest.Worker(t, reg, yml, hostPort, ns, dsn)
 	return s
-}
-
-func indent(s, pad string) string {
-	if s == "" {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i := range lines {
-		lines[i] = pad + lines[i]
-	}
-	return strings.Join(lines, "\n") + "\n"
 }
 
 // serve publishes a feed file and returns its URL.

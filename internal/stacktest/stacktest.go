@@ -1,0 +1,93 @@
+// Package stacktest starts the pieces of a real stack that modules'
+// integration tests share: a migrated database and a worker running in the
+// test process against the dev server. Tests get the servers themselves
+// from internal/testenv.
+package stacktest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"contextworker/internal/config"
+	"contextworker/internal/pg"
+	"contextworker/registry"
+	"contextworker/worker"
+)
+
+// DB connects to dsn, applies the migrations and closes the pool when the
+// test ends.
+func DB(t testing.TB, dsn string) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	db, err := pg.Connect(ctx, dsn, 8, 30*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	if _, err := pg.Migrate(ctx, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// Worker runs a worker for reg's modules, configured by yml (a
+// temporal.yaml), against the Temporal server at hostPort (namespace ns)
+// and the database dsn, until the test ends. It returns once the worker
+// polls.
+func Worker(t testing.TB, reg *registry.Registry, yml, hostPort, ns, dsn string) {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(yml), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Temporal.Address, cfg.Temporal.Namespace = hostPort, ns
+	cfg.Worker.ShutdownTimeout = 5 * time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) (string, bool) {
+		if k == "DATABASE_URL" {
+			return dsn, true
+		}
+		return "", false
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() {
+		done <- worker.Run(ctx, worker.Options{
+			Config: cfg, Modules: reg.Modules(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Env: env, Ready: func() { close(ready) },
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("worker: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	})
+}
+
+// Indent prefixes every line of s with pad, for nesting YAML.
+func Indent(s, pad string) string {
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i := range lines {
+		lines[i] = pad + lines[i]
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
