@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"sync"
 
@@ -18,7 +17,7 @@ import (
 // a few ranges beyond it. Replayed rows are read but not written again.
 type doneRows struct {
 	prefix int64
-	ranges [][2]int64 // (lo, hi], sorted, all above prefix
+	ranges [][2]int64 // (lo, hi], sorted (loadDone's ORDER BY), all above prefix
 }
 
 func (d doneRows) has(row int64) bool {
@@ -297,6 +296,5 @@ func loadDone(ctx context.Context, q interface {
 	if err := rows.Err(); err != nil {
 		return doneRows{}, fmt.Errorf("stage: load checkpoint: %w", err)
 	}
-	slices.SortFunc(d.ranges, func(a, b [2]int64) int { return int(a[0] - b[0]) })
 	return d, nil
 }

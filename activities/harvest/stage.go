@@ -96,11 +96,8 @@ type checkpoint struct {
 	Bytes    int64 `json:"bytes"`
 	Attempts int   `json:"attempts"`
 	Resumed  int64 `json:"resumed_from"`
-	// Dups is set once a SKU was seen twice; merges (or the first load's
-	// seal) deduplicate only when it is set.
-	Dups bool `json:"may_have_duplicates"`
-	v    validators
-	done doneRows
+	v        validators
+	done     doneRows
 }
 
 // Stage streams the feed into PostgreSQL, BatchSize rows per transaction:
@@ -117,7 +114,7 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	if err != nil {
 		return wf.StageResult{}, err
 	}
-	if sealed, res, err := a.sealed(ctx, plan, cp); err != nil || sealed {
+	if sealed, res, err := a.sealed(ctx, plan); err != nil || sealed {
 		return res, err
 	}
 	firstLoad, err := a.firstLoad(ctx, plan, found)
@@ -231,9 +228,6 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 		return wf.StageResult{}, err
 	}
 	cp.Attempts, cp.Resumed, cp.Bytes, cp.v = attempts, resumed, raw.n.Load(), fetched.Validators
-	// The producer replays the rows an earlier attempt staged, so its
-	// duplicate flag covers the whole feed.
-	cp.Dups = prod.dups.Load()
 	log.Info("staged feed", "rows", cp.Rows, "valid", cp.Valid, "rejected", cp.Rejected, "bytes", cp.Bytes,
 		"first_load", firstLoad, "took", time.Since(copyStart).String())
 	sealStart := time.Now()
@@ -242,7 +236,9 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	if firstLoad {
 		res, err = a.sealLoad(ctx, plan, cp)
 	} else {
-		res, err = a.sealStage(ctx, plan, cp, existing)
+		// The producer replays the rows an earlier attempt staged, so its
+		// duplicate flag covers the whole feed.
+		res, err = a.sealStage(ctx, plan, cp, existing, prod.dups.Load())
 	}
 	log.Info("sealed staging", "took", time.Since(sealStart).String())
 	return res, err
@@ -267,29 +263,25 @@ func (a *Activities) firstLoad(ctx context.Context, plan wf.Plan, resuming bool)
 
 // sealed returns the recorded result when an earlier attempt sealed the
 // stage (and crashed before reporting it).
-func (a *Activities) sealed(ctx context.Context, plan wf.Plan, cp checkpoint) (bool, wf.StageResult, error) {
+func (a *Activities) sealed(ctx context.Context, plan wf.Plan) (bool, wf.StageResult, error) {
 	var done bool
-	if err := a.DB.QueryRow(ctx, `SELECT staged_at IS NOT NULL FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(&done); err != nil {
+	var res wf.StageResult
+	err := a.DB.QueryRow(ctx, `SELECT staged_at IS NOT NULL, feed_bytes, rows_read, rows_valid, rows_rejected, stage_attempts,
+			resumed_from_row, rows_read = 0 AND feed_bytes = 0, first_load AND active_before IS NOT NULL
+		FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(&done, &res.Bytes, &res.RowsRead, &res.Valid, &res.Rejected,
+		&res.Attempts, &res.ResumedFrom, &res.Unchanged, &res.Loaded)
+	if err != nil {
 		return false, wf.StageResult{}, fmt.Errorf("stage: %w", err)
 	}
-	if !done {
-		return false, wf.StageResult{}, nil
-	}
-	var res wf.StageResult
-	err := a.DB.QueryRow(ctx, `SELECT feed_bytes, rows_read, rows_valid, rows_rejected, stage_attempts, resumed_from_row,
-			staged_at IS NOT NULL AND rows_read = 0 AND feed_bytes = 0, first_load AND active_before IS NOT NULL
-		FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(&res.Bytes, &res.RowsRead, &res.Valid, &res.Rejected,
-		&res.Attempts, &res.ResumedFrom, &res.Unchanged, &res.Loaded)
-	return true, res, err
+	return done, res, nil
 }
 
 // sealStage records the staging counts on the run, with the supplier's
 // active products the feed did not name (harvest_missing). Duplicate SKUs
 // (the last occurrence in the feed wins) are rejected by the merges,
 // partition by partition, and counted there.
-func (a *Activities) sealStage(ctx context.Context, plan wf.Plan, cp checkpoint, existing *existingSet) (wf.StageResult, error) {
-	res := wf.StageResult{Bytes: cp.Bytes, RowsRead: cp.Valid + cp.Rejected, Valid: cp.Valid, Rejected: cp.Rejected,
-		Attempts: cp.Attempts, ResumedFrom: cp.Resumed}
+func (a *Activities) sealStage(ctx context.Context, plan wf.Plan, cp checkpoint, existing *existingSet, dups bool) (wf.StageResult, error) {
+	res := cp.result()
 	missing, err := a.missingSKUs(ctx, plan, existing.missing())
 	if err != nil {
 		return wf.StageResult{}, err
@@ -302,17 +294,29 @@ func (a *Activities) sealStage(ctx context.Context, plan wf.Plan, cp checkpoint,
 			pgx.CopyFromSlice(len(missing), func(i int) ([]any, error) { return []any{plan.RunID, missing[i]}, nil })); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE harvest_runs SET feed_bytes = $2, rows_read = $3, rows_valid = $4, rows_rejected = $5,
-				may_have_duplicates = $6, stage_attempts = $7, resumed_from_row = $8, etag = $9, last_modified = $10, staged_at = clock_timestamp(),
-				active_before = $11, missing = $12
-			WHERE run_id = $1`, plan.RunID, res.Bytes, res.RowsRead, res.Valid, res.Rejected, cp.Dups,
-			res.Attempts, res.ResumedFrom, nullable(cp.v.ETag), nullable(cp.v.LastModified), existing.len(), len(missing))
-		return err
+		return recordStaged(ctx, tx, plan, cp, dups, existing.len(), int64(len(missing)))
 	})
 	if err != nil {
 		return wf.StageResult{}, fmt.Errorf("stage: seal: %w", err)
 	}
 	return res, nil
+}
+
+// result is what staging found, as the workflow sees it.
+func (cp checkpoint) result() wf.StageResult {
+	return wf.StageResult{Bytes: cp.Bytes, RowsRead: cp.Valid + cp.Rejected, Valid: cp.Valid, Rejected: cp.Rejected,
+		Attempts: cp.Attempts, ResumedFrom: cp.Resumed}
+}
+
+// recordStaged writes staging's counts to the run and marks it staged, in
+// the sealing transaction.
+func recordStaged(ctx context.Context, tx pgx.Tx, plan wf.Plan, cp checkpoint, dups bool, activeBefore, missing int64) error {
+	_, err := tx.Exec(ctx, `UPDATE harvest_runs SET feed_bytes = $2, rows_read = $3, rows_valid = $4, rows_rejected = $5,
+			may_have_duplicates = $6, stage_attempts = $7, resumed_from_row = $8, etag = $9, last_modified = $10,
+			staged_at = clock_timestamp(), active_before = $11, missing = $12
+		WHERE run_id = $1`, plan.RunID, cp.Bytes, cp.Valid+cp.Rejected, cp.Valid, cp.Rejected, dups,
+		cp.Attempts, cp.Resumed, nullable(cp.v.ETag), nullable(cp.v.LastModified), activeBefore, missing)
+	return err
 }
 
 // missingSKUs resolves the keys of stored products the feed did not name
@@ -358,8 +362,8 @@ const (
 // pass, the helper column and defaults dropped, then renamed and attached.
 // Until then no reader sees any of it; a failed run drops the table.
 func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint) (wf.StageResult, error) {
-	res := wf.StageResult{Bytes: cp.Bytes, RowsRead: cp.Valid + cp.Rejected, Valid: cp.Valid, Rejected: cp.Rejected,
-		Attempts: cp.Attempts, ResumedFrom: cp.Resumed, Loaded: true}
+	res := cp.result()
+	res.Loaded = true
 	load := loadTable(plan.RunID)
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		var tenantPart, leaf string
@@ -417,12 +421,8 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint) 
 			VALUES ($1, -1, $2, 0, 0, $3, 0)`, plan.RunID, cp.Valid-duplicates, duplicates); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE harvest_runs SET feed_bytes = $2, rows_read = $3, rows_valid = $4, rows_rejected = $5,
-				may_have_duplicates = false, stage_attempts = $6, resumed_from_row = $7, etag = $8, last_modified = $9, staged_at = clock_timestamp(),
-				active_before = 0, missing = 0
-			WHERE run_id = $1`, plan.RunID, res.Bytes, res.RowsRead, res.Valid, res.Rejected,
-			res.Attempts, res.ResumedFrom, nullable(cp.v.ETag), nullable(cp.v.LastModified))
-		return err
+		// Its duplicates are gone already: nothing for merges to do.
+		return recordStaged(ctx, tx, plan, cp, false, 0, 0)
 	})
 	if err != nil {
 		return wf.StageResult{}, fmt.Errorf("stage: seal first load: %w", err)
@@ -472,8 +472,8 @@ func (a *Activities) loadCheckpoint(ctx context.Context, runID string) (checkpoi
 	var cp checkpoint
 	var etag, lm *string
 	var length *int64
-	err := a.DB.QueryRow(ctx, `SELECT rows_consumed, rows_valid, rows_rejected, feed_bytes, etag, last_modified, length, attempts, may_have_duplicates
-		FROM harvest_stage_progress WHERE run_id = $1`, runID).Scan(&cp.Rows, &cp.Valid, &cp.Rejected, &cp.Bytes, &etag, &lm, &length, &cp.Attempts, &cp.Dups)
+	err := a.DB.QueryRow(ctx, `SELECT rows_consumed, rows_valid, rows_rejected, feed_bytes, etag, last_modified, length, attempts
+		FROM harvest_stage_progress WHERE run_id = $1`, runID).Scan(&cp.Rows, &cp.Valid, &cp.Rejected, &cp.Bytes, &etag, &lm, &length, &cp.Attempts)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return checkpoint{}, false, nil
 	}
@@ -502,13 +502,13 @@ type execer interface {
 // saveCheckpoint writes the whole checkpoint (a batch adds to it with
 // commitBatch instead).
 func saveCheckpoint(ctx context.Context, db execer, runID string, cp checkpoint) error {
-	_, err := db.Exec(ctx, `INSERT INTO harvest_stage_progress (run_id, rows_consumed, rows_valid, rows_rejected, feed_bytes, etag, last_modified, length, attempts, resumed_from, may_have_duplicates, done)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::int8multirange)
+	_, err := db.Exec(ctx, `INSERT INTO harvest_stage_progress (run_id, rows_consumed, rows_valid, rows_rejected, feed_bytes, etag, last_modified, length, attempts, resumed_from, done)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::int8multirange)
 		ON CONFLICT (run_id) DO UPDATE SET rows_consumed = excluded.rows_consumed, rows_valid = excluded.rows_valid,
 			rows_rejected = excluded.rows_rejected, feed_bytes = excluded.feed_bytes, etag = excluded.etag,
 			last_modified = excluded.last_modified, length = excluded.length, attempts = excluded.attempts,
-			resumed_from = excluded.resumed_from, may_have_duplicates = excluded.may_have_duplicates, done = excluded.done`,
-		runID, cp.Rows, cp.Valid, cp.Rejected, cp.Bytes, nullable(cp.v.ETag), nullable(cp.v.LastModified), cp.v.Length, cp.Attempts, cp.Resumed, cp.Dups,
+			resumed_from = excluded.resumed_from, done = excluded.done`,
+		runID, cp.Rows, cp.Valid, cp.Rejected, cp.Bytes, nullable(cp.v.ETag), nullable(cp.v.LastModified), cp.v.Length, cp.Attempts, cp.Resumed,
 		cp.done.literal())
 	if err != nil {
 		return fmt.Errorf("stage: save checkpoint: %w", err)

@@ -88,3 +88,6 @@ CREATE TABLE harvest_missing (
 -- several connections at once, so not always in feed order.
 -- rows_consumed stays the prefix of it that starts at row 1.
 ALTER TABLE harvest_stage_progress ADD COLUMN done int8multirange NOT NULL DEFAULT '{}';
+-- harvest_stage_progress.may_have_duplicates is no longer written: a
+-- resumed Stage replays the staged rows and finds duplicates again. It stays
+-- while workers of the previous version may still run.
