@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
@@ -12,8 +14,8 @@ import (
 // profiles of a live harvest, `go tool pprof http://ADDR/debug/pprof/profile`.
 const PprofEnv = "CW_PPROF_ADDR"
 
-// servePprof serves the profiler on addr until the process exits.
-func servePprof(addr string, logger *slog.Logger) {
+// servePprof serves the profiler on addr until ctx is done.
+func servePprof(ctx context.Context, addr string, logger *slog.Logger) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -22,8 +24,12 @@ func servePprof(addr string, logger *slog.Logger) {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	go func() {
 		logger.Info("profiler listening", "addr", addr)
-		if err := srv.ListenAndServe(); err != nil {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Warn("profiler stopped", "addr", addr, "error", err)
 		}
 	}()

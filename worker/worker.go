@@ -45,7 +45,7 @@ func Run(ctx context.Context, o Options) error {
 	cfg, logger := o.Config, o.Logger
 	tuneRuntime(cfg.Worker, os.Getenv, logger)
 	if addr := os.Getenv(PprofEnv); addr != "" {
-		servePprof(addr, logger)
+		servePprof(ctx, addr, logger)
 	}
 	c, ns, err := DialTemporal(ctx, cfg.Temporal, o.Overrides, o.Env, logger)
 	if err != nil {
