@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"contextworker/internal/testenv"
+	"contextworker/internal/dev/testenv"
 )
 
 // The start benchmarks compare workflow starts through the starter (HTTP,

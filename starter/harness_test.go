@@ -28,8 +28,8 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"contextworker/internal/config"
+	"contextworker/internal/dev/testenv"
 	"contextworker/internal/secret"
-	"contextworker/internal/testenv"
 	"contextworker/registry"
 )
 

@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"contextworker/internal/testenv"
+	"contextworker/internal/dev/testenv"
 	"contextworker/registry"
 )
 

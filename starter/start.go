@@ -22,7 +22,7 @@ import (
 )
 
 // Search attributes the starter sets. They must be registered in the
-// namespace as Keyword (the dev stack does, see internal/testenv).
+// namespace as Keyword (the dev stack does, see internal/dev/testenv).
 const (
 	saTenant   = "TenantId"
 	saModule   = "Module"

@@ -19,7 +19,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"contextworker/internal/testenv"
+	"contextworker/internal/dev/testenv"
 	"contextworker/registry"
 )
 

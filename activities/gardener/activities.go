@@ -21,9 +21,9 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"contextworker/internal/enrich"
-	"contextworker/internal/enrich/category"
 	"contextworker/internal/heartbeat"
+	"contextworker/modules/gardener/enrich"
+	"contextworker/modules/gardener/enrich/category"
 	wf "contextworker/workflows/gardener"
 )
 

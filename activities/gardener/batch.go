@@ -7,8 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"contextworker/internal/enrich"
 	"contextworker/internal/heartbeat"
+	"contextworker/modules/gardener/enrich"
 	wf "contextworker/workflows/gardener"
 )
 

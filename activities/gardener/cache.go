@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"contextworker/internal/enrich"
+	"contextworker/modules/gardener/enrich"
 )
 
 // Cache is the PostgreSQL-backed enrich.Cache (table llm_cache).

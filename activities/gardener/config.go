@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"contextworker/internal/enrich"
-	_ "contextworker/internal/enrich/all" // the built-in enrichers
+	"contextworker/modules/gardener/enrich"
+	_ "contextworker/modules/gardener/enrich/all" // the built-in enrichers
 )
 
 // Config is the gardener module's section of temporal.yaml (modules.gardener).

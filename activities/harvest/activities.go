@@ -19,9 +19,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"contextworker/internal/feed"
-	"contextworker/internal/product"
 	"contextworker/internal/secret"
+	"contextworker/modules/harvest/feed"
+	"contextworker/modules/harvest/product"
 	gardener "contextworker/workflows/gardener"
 	wf "contextworker/workflows/harvest"
 )

@@ -11,9 +11,9 @@ import (
 	"github.com/robfig/cron"
 	"gopkg.in/yaml.v3"
 
-	"contextworker/internal/feed"
-	"contextworker/internal/product"
 	"contextworker/internal/secret"
+	"contextworker/modules/harvest/feed"
+	"contextworker/modules/harvest/product"
 )
 
 // Config is the harvest module's section of temporal.yaml (modules.harvest).

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"unicode/utf8"
 
-	"contextworker/internal/product"
+	"contextworker/modules/harvest/product"
 )
 
 // Rows reach PostgreSQL as COPY … (FORMAT binary) tuples that the

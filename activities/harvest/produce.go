@@ -12,8 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"contextworker/internal/feed"
-	"contextworker/internal/product"
+	"contextworker/modules/harvest/feed"
+	"contextworker/modules/harvest/product"
 	wf "contextworker/workflows/harvest"
 )
 

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"testing"
 
-	"contextworker/internal/feed"
-	"contextworker/internal/feedgen"
-	"contextworker/internal/product"
+	"contextworker/internal/dev/feedgen"
+	"contextworker/modules/harvest/feed"
+	"contextworker/modules/harvest/product"
 )
 
 func generated(t testing.TB, o feedgen.Options) []byte {

@@ -16,9 +16,9 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"contextworker/internal/feed"
 	"contextworker/internal/heartbeat"
-	"contextworker/internal/product"
+	"contextworker/modules/harvest/feed"
+	"contextworker/modules/harvest/product"
 	wf "contextworker/workflows/harvest"
 )
 

@@ -1,5 +1,5 @@
 // Command bench is `make bench`: end-to-end harvest figures on this machine.
-// See package contextworker/internal/bench.
+// See package contextworker/internal/dev/bench.
 package main
 
 import (
@@ -12,7 +12,7 @@ import (
 	"strings"
 	"syscall"
 
-	"contextworker/internal/bench"
+	"contextworker/internal/dev/bench"
 )
 
 func main() {

@@ -1,5 +1,5 @@
 // Command devstack is what `make run` runs: the whole platform locally, with
-// a demo harvest. See package contextworker/internal/devstack.
+// a demo harvest. See package contextworker/internal/dev/devstack.
 package main
 
 import (
@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"contextworker/internal/devstack"
+	"contextworker/internal/dev/devstack"
 )
 
 func main() {

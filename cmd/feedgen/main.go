@@ -12,7 +12,7 @@ import (
 	"os"
 	"time"
 
-	"contextworker/internal/feedgen"
+	"contextworker/internal/dev/feedgen"
 )
 
 func main() {

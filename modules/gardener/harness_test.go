@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
-	"contextworker/internal/stacktest"
-	"contextworker/internal/testenv"
+	"contextworker/internal/dev/stacktest"
+	"contextworker/internal/dev/testenv"
 	"contextworker/modules/gardener"
 	"contextworker/modules/harvest"
 	"contextworker/registry"

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	acts "contextworker/activities/gardener"
-	"contextworker/internal/enrich"
+	"contextworker/modules/gardener/enrich"
 	"contextworker/registry"
 	wf "contextworker/workflows/gardener"
 )

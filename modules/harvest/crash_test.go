@@ -18,11 +18,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
-	"contextworker/internal/feed"
-	"contextworker/internal/feedgen"
+	"contextworker/internal/dev/feedgen"
+	"contextworker/internal/dev/testenv"
 	"contextworker/internal/pg"
-	"contextworker/internal/product"
-	"contextworker/internal/testenv"
+	"contextworker/modules/harvest/feed"
+	"contextworker/modules/harvest/product"
 	wf "contextworker/workflows/harvest"
 )
 

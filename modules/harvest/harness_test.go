@@ -17,8 +17,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"contextworker/internal/stacktest"
-	"contextworker/internal/testenv"
+	"contextworker/internal/dev/stacktest"
+	"contextworker/internal/dev/testenv"
 	"contextworker/modules/harvest"
 	"contextworker/registry"
 	"contextworker/worker"

@@ -1,0 +1,382 @@
+// Package bench is `make bench`: end-to-end harvest benchmarks on this
+// machine. It generates feeds of 100k and 1M products, serves them on
+// loopback, harvests them with a real worker process against a real dev
+// server and PostgreSQL, and prints wall time, products/s, the worker's peak
+// RSS and the history length — beside the time `psql \copy` takes to load
+// the same file, the physical limit we measure against. It is a tool, not a
+// test: it asserts nothing and prints figures.
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"contextworker/internal/dev/feedgen"
+	"contextworker/internal/dev/localpg"
+	"contextworker/internal/pg"
+	"contextworker/internal/searchattr"
+	gardener "contextworker/workflows/gardener"
+	wf "contextworker/workflows/harvest"
+)
+
+// Options select the benchmark sizes.
+type Options struct {
+	Root  string
+	Sizes []int
+	// GardenerSizes are the sizes whose catalogue is also enriched by a
+	// full gardener run (llm off).
+	GardenerSizes []int
+	Out           io.Writer
+}
+
+// Result is one size's figures.
+type Result struct {
+	Products       int
+	FeedBytes      int64
+	Copy           time.Duration
+	Harvest        time.Duration
+	Rehearvest     time.Duration
+	RewriteRows    int64
+	HistoryLength  int64
+	Runs           int
+	WorkerPeakRSS  int64
+	HarvestReport  wf.Report
+	RehearvestRept wf.Report
+	// Gardener is zero when the size was not enriched.
+	Gardener        time.Duration
+	GardenerRSS     int64
+	GardenerReport  gardener.Report
+	GardenerWritten int64
+}
+
+// Run runs the benchmarks and prints the figures.
+func Run(ctx context.Context, o Options) error {
+	dir := filepath.Join(o.Root, ".data", "bench")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	say := func(f string, a ...any) { fmt.Fprintf(o.Out, "» "+f+"\n", a...) }
+
+	cluster, err := localpg.Start(ctx, localpg.Options{Dir: filepath.Join(dir, "pg")})
+	if err != nil {
+		return err
+	}
+	// cluster is replaced by the restart below: stop the last one.
+	defer func() { cluster.Stop(context.WithoutCancel(ctx)) }() //nolint:errcheck // best effort at exit
+	// Server settings for a 24 GiB machine rather than the 128 MiB
+	// defaults; psql \copy and the harvest run on the same server.
+	admin, err := pg.Connect(ctx, cluster.DSN("postgres"), 1, time.Minute, nil)
+	if err != nil {
+		return err
+	}
+	// wal_compression stays off (the default): it compresses the index
+	// pages a first load's primary key build writes to WAL, 1 s of 4.
+	for _, set := range []string{"shared_buffers = '2GB'", "max_wal_size = '8GB'", "checkpoint_timeout = '30min'", "wal_compression = off"} {
+		if _, err := admin.Exec(ctx, "ALTER SYSTEM SET "+set); err != nil {
+			admin.Close()
+			return err
+		}
+	}
+	admin.Close()
+	if err := cluster.Stop(ctx); err != nil {
+		return err
+	}
+	if cluster, err = localpg.Start(ctx, localpg.Options{Dir: filepath.Join(dir, "pg"), Port: cluster.Port()}); err != nil {
+		return err
+	}
+	// A fresh database each time: figures must not depend on earlier runs.
+	admin, err = pg.Connect(ctx, cluster.DSN("postgres"), 1, time.Minute, nil)
+	if err != nil {
+		return err
+	}
+	_, err = admin.Exec(ctx, `DROP DATABASE IF EXISTS bench WITH (FORCE)`)
+	admin.Close()
+	if err != nil {
+		return err
+	}
+	if err := cluster.CreateDatabase(ctx, "bench"); err != nil {
+		return err
+	}
+	dsn := cluster.DSN("bench")
+	db, err := pg.Connect(ctx, dsn, 4, time.Minute, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := pg.Migrate(ctx, db, nil); err != nil {
+		return err
+	}
+	say("PostgreSQL on port %d", cluster.Port())
+
+	port, err := localpg.FreePort()
+	if err != nil {
+		return err
+	}
+	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  filepath.Join(o.Root, "bin", "temporal"),
+		ClientOptions: &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port)},
+		LogLevel:      "error",
+		ExtraArgs:     searchAttrArgs(),
+	})
+	if err != nil {
+		return fmt.Errorf("dev server: %w", err)
+	}
+	defer dev.Stop() //nolint:errcheck
+	tc := dev.Client()
+	say("Temporal dev server on %s", dev.FrontendHostPort())
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck
+	defer srv.Close()
+
+	// parallelism 2: one merge per core of this 2-core machine; 4 merges
+	// at once only contend with each other and PostgreSQL (measured at 1M:
+	// merges 18 s with 4, 16 s with 2).
+	cfgPath := filepath.Join(dir, "temporal.yaml")
+	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    chain_gardener: false\n    parallelism: 2\n    network: {allow_loopback: true}\n", dev.FrontendHostPort())
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	worker := exec.Command(filepath.Join(o.Root, "bin", "worker"), "--config", cfgPath, "--modules", "harvest,gardener")
+	worker.Env = append(os.Environ(), "DATABASE_URL="+dsn)
+	wlog, err := os.Create(filepath.Join(dir, "worker.log"))
+	if err != nil {
+		return err
+	}
+	defer wlog.Close()
+	worker.Stdout, worker.Stderr = wlog, wlog
+	if err := worker.Start(); err != nil {
+		return err
+	}
+	defer func() { worker.Process.Signal(syscall.SIGTERM); worker.Wait() }() //nolint:errcheck
+
+	var results []Result
+	for _, n := range o.Sizes {
+		name := fmt.Sprintf("feed-%d.csv", n)
+		path := filepath.Join(dir, name)
+		st, err := os.Stat(path)
+		if err != nil {
+			say("generating %d products into %s", n, path)
+			f, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			w := bufio.NewWriterSize(f, 1<<20)
+			if _, err := feedgen.Write(w, feedgen.Options{N: n, Seed: 1, BadShare: 0.01, Format: "csv"}); err != nil {
+				return err
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			f.Close()
+			st, _ = os.Stat(path)
+		}
+		r := Result{Products: n, FeedBytes: st.Size()}
+		// The baseline is the median of three loads: one varies by a third
+		// from run to run on a shared machine.
+		var copies []time.Duration
+		for range 3 {
+			d, err := copyBaseline(ctx, dsn, path)
+			if err != nil {
+				return err
+			}
+			copies = append(copies, d)
+		}
+		slices.Sort(copies)
+		r.Copy = copies[1]
+		say("%d: psql \\copy %s (median of %v)", n, r.Copy.Round(time.Millisecond), roundAll(copies))
+		supplier := fmt.Sprintf("bench%d", n)
+		url := fmt.Sprintf("http://%s/%s", ln.Addr(), name)
+		if r.Harvest, r.HarvestReport, err = harvest(ctx, tc, supplier, url); err != nil {
+			return err
+		}
+		say("%d: harvest %s (%s)%s", n, r.Harvest.Round(time.Millisecond), r.HarvestReport.Status, phases(ctx, db, r.HarvestReport.RunID))
+		if r.Rehearvest, r.RehearvestRept, err = harvest(ctx, tc, supplier, url); err != nil {
+			return err
+		}
+		r.RewriteRows = r.RehearvestRept.Inserted + r.RehearvestRept.Updated + r.RehearvestRept.Deactivated
+		say("%d: unchanged re-harvest %s, %d rows written%s", n, r.Rehearvest.Round(time.Millisecond), r.RewriteRows, phases(ctx, db, r.RehearvestRept.RunID))
+		r.HistoryLength, r.Runs, err = history(ctx, tc, wf.WorkflowID("bench", supplier))
+		if err != nil {
+			return err
+		}
+		r.WorkerPeakRSS = peakRSS(worker.Process.Pid)
+		if slices.Contains(o.GardenerSizes, n) {
+			if r.Gardener, r.GardenerReport, err = garden(ctx, tc, supplier); err != nil {
+				return err
+			}
+			r.GardenerRSS = peakRSS(worker.Process.Pid)
+			say("%d: gardener (full, llm off) %s: %d processed, %d written", n, r.Gardener.Round(time.Millisecond), r.GardenerReport.Processed, r.GardenerReport.Written)
+		}
+		results = append(results, r)
+	}
+	print(o.Out, results)
+	return nil
+}
+
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond)
+	}
+	return out
+}
+
+// phases reads where a run's time went from its harvest_runs row.
+func phases(ctx context.Context, db *pgxpool.Pool, runID string) string {
+	var stage, merge, finish float64
+	err := db.QueryRow(ctx, `SELECT extract(epoch FROM staged_at - started_at)::float8,
+			coalesce(extract(epoch FROM deactivated_at - staged_at)::float8, 0),
+			extract(epoch FROM finished_at - coalesce(deactivated_at, staged_at))::float8
+		FROM harvest_runs WHERE run_id = $1`, runID).Scan(&stage, &merge, &finish)
+	if err != nil {
+		return fmt.Sprintf(" (phases: %v)", err)
+	}
+	return fmt.Sprintf(": begin+stage %.2fs, merge+deactivate %.2fs, finish %.2fs", stage, merge, finish)
+}
+
+func garden(ctx context.Context, tc client.Client, supplier string) (time.Duration, gardener.Report, error) {
+	in := gardener.Input{TenantID: "bench", SupplierCode: supplier, Full: true}
+	start := time.Now()
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: gardener.WorkflowID("bench"), TaskQueue: gardener.TaskQueue}, gardener.WorkflowName, in)
+	if err != nil {
+		return 0, gardener.Report{}, err
+	}
+	var rep gardener.Report
+	if err := run.Get(ctx, &rep); err != nil {
+		return 0, rep, fmt.Errorf("gardener %s: %w", supplier, err)
+	}
+	return time.Since(start), rep, nil
+}
+
+func searchAttrArgs() []string {
+	var args []string
+	for _, sa := range searchattr.Names {
+		args = append(args, "--search-attribute", sa)
+	}
+	return args
+}
+
+// copyBaseline loads the file with psql \copy into a table of the feed's
+// shape (one text column per CSV column) and returns the wall time.
+func copyBaseline(ctx context.Context, dsn, path string) (time.Duration, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	header, err := bufio.NewReader(f).ReadString('\n')
+	f.Close()
+	if err != nil {
+		return 0, err
+	}
+	cols := strings.Split(strings.TrimSpace(header), ",")
+	for i, col := range cols {
+		cols[i] = strconv.Quote(col) + " text"
+	}
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/psql")
+		if len(matches) == 0 {
+			return 0, fmt.Errorf("psql not found: install postgresql-client")
+		}
+		psql = matches[len(matches)-1]
+	}
+	run := func(sql string) error {
+		out, err := exec.CommandContext(ctx, psql, dsn, "-v", "ON_ERROR_STOP=1", "-qc", sql).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("psql: %v: %s", err, out)
+		}
+		return nil
+	}
+	if err := run("DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy (" + strings.Join(cols, ", ") + ")"); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := run(fmt.Sprintf(`\copy bench_copy FROM '%s' WITH (FORMAT csv, HEADER true)`, path)); err != nil {
+		return 0, err
+	}
+	d := time.Since(start)
+	return d, run("DROP TABLE bench_copy")
+}
+
+func harvest(ctx context.Context, tc client.Client, supplier, url string) (time.Duration, wf.Report, error) {
+	in := wf.Input{TenantID: "bench", SupplierCode: supplier, FeedURL: url, Format: "csv", Force: true}
+	start := time.Now()
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wf.WorkflowID("bench", supplier), TaskQueue: wf.TaskQueue}, wf.WorkflowName, in)
+	if err != nil {
+		return 0, wf.Report{}, err
+	}
+	var rep wf.Report
+	if err := run.Get(ctx, &rep); err != nil {
+		return 0, rep, fmt.Errorf("harvest %s: %w", supplier, err)
+	}
+	return time.Since(start), rep, nil
+}
+
+// history returns the longest history of the workflow's latest chain of
+// runs and the number of runs (continue-as-new) in that chain.
+func history(ctx context.Context, tc client.Client, id string) (int64, int, error) {
+	d, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return 0, 0, err
+	}
+	return d.GetWorkflowExecutionInfo().GetHistoryLength(), 1, nil
+}
+
+// peakRSS reads the process's high-water resident set (VmHWM) in bytes.
+func peakRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func print(w io.Writer, rs []Result) {
+	fmt.Fprintln(w, "\n=== harvest benchmark (this machine, one run) ===")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "products\tfeed MiB\tpsql \\copy\tharvest\tvs copy\tproducts/s\tre-harvest\tvs copy\trows written\thistory events\tworker peak RSS MiB\t")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t%.2fx\t%.0f\t%s\t%.2fx\t%d\t%d\t%.0f\t\n",
+			r.Products, float64(r.FeedBytes)/(1<<20), r.Copy.Round(time.Millisecond), r.Harvest.Round(time.Millisecond),
+			r.Harvest.Seconds()/r.Copy.Seconds(), float64(r.Products)/r.Harvest.Seconds(),
+			r.Rehearvest.Round(time.Millisecond), r.Rehearvest.Seconds()/r.Copy.Seconds(), r.RewriteRows,
+			r.HistoryLength, float64(r.WorkerPeakRSS)/(1<<20))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "goals: harvest ≤ 2x copy, unchanged re-harvest ≤ 1.5x copy with 0 rows written, worker RSS < 200 MiB, history < 10k events")
+	for _, r := range rs {
+		if r.Gardener > 0 {
+			fmt.Fprintf(w, "gardener (full, llm off) on %d products: %s, %.0f products enriched/s, %d enrichment rows written, worker peak RSS %.0f MiB\n",
+				r.Products, r.Gardener.Round(time.Millisecond), float64(r.GardenerReport.Processed)/r.Gardener.Seconds(),
+				r.GardenerReport.Written, float64(r.GardenerRSS)/(1<<20))
+		}
+	}
+}

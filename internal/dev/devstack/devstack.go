@@ -1,0 +1,455 @@
+// Package devstack is `make run`: it brings up a whole local platform on
+// embedded defaults — the Temporal dev server, PostgreSQL (or $DATABASE_URL),
+// migrations, a worker with every module, the starter — runs the demo
+// harvest, prints where everything is, and on Ctrl-C stops what it started
+// and only that. It is a developer tool; production runs the binaries.
+package devstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+
+	"contextworker/internal/dev/feedgen"
+	"contextworker/internal/dev/localpg"
+	"contextworker/internal/logging"
+	"contextworker/internal/pg"
+	"contextworker/internal/searchattr"
+	wf "contextworker/workflows/harvest"
+)
+
+// Options are the fixed local ports and paths; see the Makefile.
+type Options struct {
+	Root         string // repository root
+	TemporalPort int
+	UIPort       int
+	PGPort       int
+	FeedAddr     string // where the demo feed is served (matches temporal.yaml)
+	DemoProducts int
+	Out          io.Writer
+}
+
+// Defaults returns the options `make run` uses.
+func Defaults(root string) Options {
+	return Options{Root: root, TemporalPort: 7233, UIPort: 8233, PGPort: 55432, FeedAddr: "127.0.0.1:8099", DemoProducts: 5000, Out: os.Stdout}
+}
+
+// Stack is a running local platform.
+type Stack struct {
+	o       Options
+	data    string
+	logs    string
+	procs   []*proc
+	cluster *localpg.Cluster
+	feedSrv *http.Server
+	env     []string
+	dsn     string
+}
+
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Run starts everything, runs the demo and waits for ctx to end.
+func Run(ctx context.Context, o Options) (err error) {
+	s := &Stack{o: o, data: filepath.Join(o.Root, ".data"), logs: filepath.Join(o.Root, ".data", "logs")}
+	defer func() {
+		stopErr := s.stop()
+		if err == nil {
+			err = stopErr
+		}
+	}()
+	if err := os.MkdirAll(s.logs, 0o755); err != nil {
+		return err
+	}
+	if err := s.startTemporal(ctx); err != nil {
+		return err
+	}
+	if err := s.startPostgres(ctx); err != nil {
+		return err
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	if err := s.serveDemoFeed(); err != nil {
+		return err
+	}
+	if err := s.secrets(); err != nil {
+		return err
+	}
+	if err := s.startBinary(ctx, "worker"); err != nil {
+		return err
+	}
+	starter := filepath.Join(o.Root, "bin", "starter")
+	if _, err := os.Stat(starter); err == nil {
+		if err := s.startBinary(ctx, "starter"); err != nil {
+			return err
+		}
+	}
+	report, err := s.demoHarvest(ctx)
+	if err != nil {
+		return err
+	}
+	enriched, err := s.demoGardener(ctx)
+	if err != nil {
+		return err
+	}
+	s.printSummary(report)
+	fmt.Fprintf(o.Out, "\n=== a few enriched products (gardener, chained after the harvest) ===\n%s", enriched)
+	select {
+	case <-ctx.Done():
+	case p := <-s.exited():
+		return fmt.Errorf("%s exited unexpectedly; see %s", p.name, filepath.Join(s.logs, p.name+".log"))
+	}
+	fmt.Fprintln(o.Out, "\nstopping what make run started…")
+	return nil
+}
+
+func (s *Stack) say(format string, args ...any) { fmt.Fprintf(s.o.Out, "» "+format+"\n", args...) }
+
+func listening(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+func (s *Stack) startTemporal(ctx context.Context) error {
+	addr := fmt.Sprintf("127.0.0.1:%d", s.o.TemporalPort)
+	if listening(addr) {
+		s.say("Temporal: reusing the server already listening on %s (not started by make run)", addr)
+		return nil
+	}
+	bin := filepath.Join(s.o.Root, "bin", "temporal")
+	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", fmt.Sprint(s.o.TemporalPort),
+		"--ui-port", fmt.Sprint(s.o.UIPort), "--db-filename", filepath.Join(s.data, "temporal.db"), "--log-level", "warn"}
+	for _, sa := range searchattr.Names {
+		args = append(args, "--search-attribute", sa)
+	}
+	if err := s.spawn(ctx, "temporal", bin, args, nil); err != nil {
+		return err
+	}
+	s.say("Temporal dev server starting on %s (state in .data/temporal.db)", addr)
+	return s.waitFor(ctx, "temporal", func() bool {
+		c, err := client.Dial(client.Options{HostPort: addr, Logger: quietLogger()})
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
+}
+
+func (s *Stack) startPostgres(ctx context.Context) error {
+	if dsn := os.Getenv("DATABASE_URL"); dsn != "" {
+		s.dsn = dsn
+		s.say("PostgreSQL: using $DATABASE_URL")
+		return nil
+	}
+	c, err := localpg.Start(ctx, localpg.Options{Dir: filepath.Join(s.data, "pg"), Port: s.o.PGPort,
+		Logf: func(f string, a ...any) { s.say("PostgreSQL: "+f, a...) }})
+	if err != nil {
+		return err
+	}
+	s.cluster = c
+	if err := c.CreateDatabase(ctx, "contextworker"); err != nil {
+		return err
+	}
+	s.dsn = c.DSN("contextworker")
+	s.say("PostgreSQL: private cluster in .data/pg on 127.0.0.1:%d", c.Port())
+	return nil
+}
+
+func (s *Stack) migrate(ctx context.Context) error {
+	db, err := pg.Connect(ctx, s.dsn, 2, 30*time.Second, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	done, err := pg.Migrate(ctx, db, nil)
+	if err != nil {
+		return err
+	}
+	s.say("migrations: %d applied", len(done))
+	return nil
+}
+
+// serveDemoFeed writes the bundled demo feed (generated deterministically:
+// a few thousand products, 2% bad on purpose) and serves it on loopback.
+func (s *Stack) serveDemoFeed() error {
+	dir := filepath.Join(s.data, "feeds")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "demo.csv")
+	if _, err := os.Stat(path); err != nil {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		st, err := feedgen.Write(f, feedgen.Options{N: s.o.DemoProducts, Seed: 42, BadShare: 0.02, Format: "csv"})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		s.say("demo feed: %d products (%d bad on purpose) in %s", st.Records, st.Bad, path)
+	}
+	ln, err := net.Listen("tcp", s.o.FeedAddr)
+	if err != nil {
+		return fmt.Errorf("demo feed server on %s: %w (is another make run going?)", s.o.FeedAddr, err)
+	}
+	s.feedSrv = &http.Server{Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 5 * time.Second}
+	go s.feedSrv.Serve(ln) //nolint:errcheck // ends with Shutdown
+	s.say("demo feed served at http://%s/demo.csv", s.o.FeedAddr)
+	return nil
+}
+
+// secrets creates the dev JWT secret once (.data/jwt-secret, mode 0600)
+// and builds the environment the binaries run with.
+func (s *Stack) secrets() error {
+	path := filepath.Join(s.data, "jwt-secret")
+	if _, err := os.Stat(path); err != nil {
+		b := make([]byte, 32)
+		rand.Read(b) //nolint:errcheck // never fails
+		if err := os.WriteFile(path, []byte(hex.EncodeToString(b)), 0o600); err != nil {
+			return err
+		}
+	}
+	secret, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s.env = append(os.Environ(), "DATABASE_URL="+s.dsn, "CW_JWT_SECRET="+strings.TrimSpace(string(secret)),
+		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", s.o.TemporalPort))
+	return nil
+}
+
+func (s *Stack) startBinary(ctx context.Context, name string) error {
+	bin := filepath.Join(s.o.Root, "bin", name)
+	args := []string{"--config", filepath.Join(s.o.Root, "temporal.yaml")}
+	if err := s.spawn(ctx, name, bin, args, s.env); err != nil {
+		return err
+	}
+	s.say("%s started (log: .data/logs/%s.log)", name, name)
+	return nil
+}
+
+func (s *Stack) spawn(_ context.Context, name, bin string, args, env []string) error {
+	logf, err := os.OpenFile(filepath.Join(s.logs, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr, cmd.Env, cmd.Dir = logf, logf, env, s.o.Root
+	// Own process group: Ctrl-C in the terminal reaches make run, which
+	// then stops each child in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); logf.Close(); close(p.done) }() //nolint:errcheck // exit is reported via done
+	s.procs = append(s.procs, p)
+	return nil
+}
+
+func (s *Stack) exited() <-chan *proc {
+	ch := make(chan *proc, len(s.procs))
+	for _, p := range s.procs {
+		go func() { <-p.done; ch <- p }()
+	}
+	return ch
+}
+
+func (s *Stack) waitFor(ctx context.Context, what string, ok func() bool) error {
+	deadline := time.Now().Add(90 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not come up within 90s; see %s", what, filepath.Join(s.logs, what+".log"))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func (s *Stack) demoHarvest(ctx context.Context) (*wf.Report, error) {
+	c, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", s.o.TemporalPort), Logger: quietLogger()})
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	in := wf.Input{TenantID: "acme", SupplierCode: "demo", Force: true}
+	s.say("starting the demo harvest (workflow %s)…", wf.WorkflowID(in.TenantID, in.SupplierCode))
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	run, err := c.ExecuteWorkflow(hctx, client.StartWorkflowOptions{
+		ID: wf.WorkflowID(in.TenantID, in.SupplierCode), TaskQueue: wf.TaskQueue,
+		StaticSummary: "demo harvest acme/demo (make run)",
+	}, wf.WorkflowName, in)
+	if err != nil {
+		return nil, fmt.Errorf("demo harvest: %w", err)
+	}
+	var rep wf.Report
+	if err := run.Get(hctx, &rep); err != nil {
+		return nil, fmt.Errorf("demo harvest: %w (see .data/logs/worker.log)", err)
+	}
+	return &rep, nil
+}
+
+func (s *Stack) printSummary(rep *wf.Report) {
+	out := s.o.Out
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	fmt.Fprintf(out, "\n=== demo harvest report ===\n%s\n", b)
+	fmt.Fprintf(out, "\n=== what runs where ===\n")
+	fmt.Fprintf(out, "  Temporal Web UI   http://localhost:%d/namespaces/default/workflows\n", s.o.UIPort)
+	fmt.Fprintf(out, "  this harvest      http://localhost:%d/namespaces/default/workflows/%s\n", s.o.UIPort, rep.WorkflowID)
+	fmt.Fprintf(out, "  Temporal gRPC     127.0.0.1:%d\n", s.o.TemporalPort)
+	if s.cluster != nil {
+		fmt.Fprintf(out, "  PostgreSQL        psql %s\n", s.dsn)
+	}
+	fmt.Fprintf(out, "  demo feed         http://%s/demo.csv\n", s.o.FeedAddr)
+	fmt.Fprintf(out, "  logs              %s/{temporal,worker,starter}.log\n", s.logs)
+	fmt.Fprintf(out, "  rejected rows     %s\n", rep.RejectsQuery)
+	if tok := s.devToken(); tok != "" {
+		fmt.Fprintf(out, "\n=== try the starter ===\n")
+		fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' http://127.0.0.1:8081/v1/workflows/%s\n", tok, url.PathEscape(rep.WorkflowID))
+	}
+	fmt.Fprintf(out, "\nCtrl-C stops everything make run started.\n")
+}
+
+func (s *Stack) devToken() string {
+	bin := filepath.Join(s.o.Root, "bin", "starter")
+	if _, err := os.Stat(bin); err != nil {
+		return ""
+	}
+	cmd := exec.Command(bin, "--config", filepath.Join(s.o.Root, "temporal.yaml"), "token", "--tenant", "acme", "--roles", "operator", "--ttl", "1h")
+	cmd.Env, cmd.Dir = s.env, s.o.Root
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// stop ends what Run started, newest first: SIGTERM, then SIGKILL after a
+// grace period.
+func (s *Stack) stop() error {
+	var errs []error
+	for i := len(s.procs) - 1; i >= 0; i-- {
+		p := s.procs[i]
+		select {
+		case <-p.done:
+			continue
+		default:
+		}
+		p.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // may have exited
+		select {
+		case <-p.done:
+		case <-time.After(40 * time.Second):
+			p.cmd.Process.Kill() //nolint:errcheck
+			<-p.done
+		}
+		fmt.Fprintf(s.o.Out, "  stopped %s\n", p.name)
+	}
+	if s.feedSrv != nil {
+		s.feedSrv.Close()
+	}
+	if s.cluster != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.cluster.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		} else {
+			fmt.Fprintln(s.o.Out, "  stopped PostgreSQL")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func quietLogger() log.Logger {
+	l, _ := logging.New(io.Discard, "text", "error")
+	return logging.Temporal(l)
+}
+
+// demoGardener waits for the gardener run the demo harvest chained
+// (gardener/acme) and returns a few enriched products as a table.
+func (s *Stack) demoGardener(ctx context.Context) (string, error) {
+	c, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", s.o.TemporalPort), Logger: quietLogger()})
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	gctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	s.say("waiting for the chained gardener run (workflow gardener/acme)…")
+	var id = "gardener/acme"
+	for {
+		if _, err := c.DescribeWorkflowExecution(gctx, id, ""); err == nil {
+			break
+		}
+		select {
+		case <-gctx.Done():
+			return "", fmt.Errorf("the harvest did not start %s; see .data/logs/worker.log", id)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if err := c.GetWorkflow(gctx, id, "").Get(gctx, nil); err != nil {
+		return "", fmt.Errorf("gardener: %w (see .data/logs/worker.log)", err)
+	}
+	db, err := pg.Connect(ctx, s.dsn, 1, 30*time.Second, nil)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	rows, err := db.Query(ctx, `SELECT e.sku, e.field, e.value::text, e.enricher || '@' || e.enricher_version
+		FROM enrichments e WHERE e.tenant_id = 'acme' AND e.sku IN (
+			SELECT sku FROM enrichments WHERE tenant_id = 'acme' GROUP BY sku ORDER BY count(*) DESC, sku LIMIT 3)
+		ORDER BY e.sku, e.field`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SKU\tFIELD\tVALUE\tPROVENANCE")
+	for rows.Next() {
+		var sku, field, value, prov string
+		if err := rows.Scan(&sku, &field, &value, &prov); err != nil {
+			return "", err
+		}
+		if len(value) > 60 {
+			value = value[:57] + "..."
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", sku, field, value, prov)
+	}
+	tw.Flush()
+	return b.String(), rows.Err()
+}

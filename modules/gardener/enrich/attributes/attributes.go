@@ -1,0 +1,268 @@
+// Package attributes is the attributes enricher: it extracts colour, size,
+// material, and weight or volume (converted to SI units: kg, m³) from a
+// product's name, description and supplier attributes, by rules kept in
+// configuration. It only computes; it does no I/O.
+package attributes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"contextworker/modules/gardener/enrich"
+)
+
+// Name and Version identify the enricher.
+const (
+	Name    = "attributes"
+	Version = "1"
+
+	FieldColor    = "attributes.color"
+	FieldMaterial = "attributes.material"
+	FieldSize     = "attributes.size"
+	FieldWeight   = "attributes.weight" // {"value": 0.5, "unit": "kg"}
+	FieldVolume   = "attributes.volume" // {"value": 0.0005, "unit": "m3"}
+)
+
+func init() { enrich.MustRegister(Name, Version, New) }
+
+// Config holds the extraction rules.
+type Config struct {
+	// Colors and Materials map a canonical value to the words that mean
+	// it; the canonical value matches too. Matching ignores case and
+	// diacritics and is by whole words.
+	Colors    map[string][]string `yaml:"colors"`
+	Materials map[string][]string `yaml:"materials"`
+	// Sizes are regular expressions with one capture group, tried in
+	// order; the first match gives the size.
+	Sizes  []string `yaml:"sizes"`
+	Weight bool     `yaml:"weight"`
+	Volume bool     `yaml:"volume"`
+}
+
+// DefaultConfig returns the built-in rules (English and German words).
+func DefaultConfig() Config {
+	return Config{
+		Colors: map[string][]string{
+			"black": {"schwarz"}, "white": {"weiss"}, "red": {"rot"}, "blue": {"blau"}, "green": {"gruen", "grün"},
+			"yellow": {"gelb"}, "grey": {"gray", "grau"}, "silver": {"silber"}, "brown": {"braun"}, "orange": nil, "pink": {"rosa"},
+		},
+		Materials: map[string][]string{
+			"steel": {"stahl", "stainless steel", "edelstahl"}, "wood": {"wooden", "holz"}, "plastic": {"kunststoff", "plastik"},
+			"aluminium": {"aluminum", "alu"}, "cotton": {"baumwolle"}, "glass": {"glas"}, "leather": {"leder"},
+		},
+		Sizes:  []string{`\b(XXS|XS|S|M|L|XL|XXL|XXXL|3XL)\b`, `(?i)\bsize[:\s]+(\d{1,3}(?:[.,]5)?)\b`, `(?i)\bgr(?:ö|oe)(?:ß|ss)e[:\s]+(\d{1,3})\b`},
+		Weight: true,
+		Volume: true,
+	}
+}
+
+// Quantity is a measured value in an SI unit.
+type Quantity struct {
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+}
+
+type word struct {
+	folded, canonical string
+}
+
+// Enricher extracts attributes.
+type Enricher struct {
+	cfg       Config
+	colors    []word
+	materials []word
+	sizes     []*regexp.Regexp
+}
+
+// New is the enrich.Factory of the attributes enricher.
+func New(decode enrich.Decode, _ enrich.Deps) (enrich.Enricher, error) {
+	cfg := DefaultConfig()
+	if err := decode(&cfg); err != nil {
+		return nil, err
+	}
+	return Build(cfg)
+}
+
+// Build validates cfg and returns the enricher.
+func Build(cfg Config) (*Enricher, error) {
+	var errs []error
+	e := &Enricher{cfg: cfg}
+	e.colors = words(cfg.Colors)
+	e.materials = words(cfg.Materials)
+	for i, s := range cfg.Sizes {
+		re, err := regexp.Compile(s)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("sizes[%d]: %q: %w", i, s, err))
+		case re.NumSubexp() != 1:
+			errs = append(errs, fmt.Errorf("sizes[%d]: %q must have exactly one capture group", i, s))
+		}
+		e.sizes = append(e.sizes, re)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// words flattens a canonical → synonyms map, longest words first, so
+// "stainless steel" wins over "steel" at the same place.
+func words(m map[string][]string) []word {
+	var out []word
+	for c, syn := range m {
+		for _, s := range append([]string{c}, syn...) {
+			if f := enrich.Fold(s); f != "" {
+				out = append(out, word{folded: f, canonical: c})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if len(out[i].folded) != len(out[j].folded) {
+			return len(out[i].folded) > len(out[j].folded)
+		}
+		return out[i].folded < out[j].folded
+	})
+	return out
+}
+
+// Extracted is everything found in one product.
+type Extracted struct {
+	Color, Material, Size string
+	Weight, Volume        *Quantity
+}
+
+// Enrich implements enrich.Enricher.
+func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
+	for _, p := range batch {
+		x := e.Extract(p)
+		if x.Color != "" {
+			out.Set(p, FieldColor, x.Color)
+		}
+		if x.Material != "" {
+			out.Set(p, FieldMaterial, x.Material)
+		}
+		if x.Size != "" {
+			out.Set(p, FieldSize, x.Size)
+		}
+		if x.Weight != nil {
+			out.Set(p, FieldWeight, x.Weight)
+		}
+		if x.Volume != nil {
+			out.Set(p, FieldVolume, x.Volume)
+		}
+	}
+	return nil
+}
+
+// Extract finds the attributes of p: in its name first, then its
+// description, then its supplier attributes' values.
+func (e *Enricher) Extract(p *enrich.Product) Extracted {
+	texts := []string{p.Name, p.Description}
+	if len(p.Attributes) > 0 {
+		keys := make([]string, 0, len(p.Attributes))
+		for k := range p.Attributes {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var b strings.Builder
+		for _, k := range keys {
+			fmt.Fprintf(&b, "%v. ", p.Attributes[k])
+		}
+		texts = append(texts, b.String())
+	}
+	var x Extracted
+	for _, t := range texts {
+		if t == "" {
+			continue
+		}
+		folded := " " + enrich.Fold(t) + " "
+		if x.Color == "" {
+			x.Color = find(folded, e.colors)
+		}
+		if x.Material == "" {
+			x.Material = find(folded, e.materials)
+		}
+		if x.Size == "" {
+			for _, re := range e.sizes {
+				if m := re.FindStringSubmatch(t); m != nil {
+					x.Size = strings.ReplaceAll(m[1], ",", ".")
+					break
+				}
+			}
+		}
+		if e.cfg.Weight || e.cfg.Volume {
+			w, v := quantities(t)
+			if x.Weight == nil && e.cfg.Weight {
+				x.Weight = w
+			}
+			if x.Volume == nil && e.cfg.Volume {
+				x.Volume = v
+			}
+		}
+	}
+	return x
+}
+
+// find returns the canonical value of the word that occurs first in folded
+// (a folded text padded with spaces).
+func find(folded string, ws []word) string {
+	best, at := "", len(folded)
+	for _, w := range ws {
+		if i := strings.Index(folded, " "+w.folded+" "); i >= 0 && i < at {
+			best, at = w.canonical, i
+		}
+	}
+	return best
+}
+
+// quantityPattern finds a number and a unit; "fl oz" precedes "oz".
+var quantityPattern = regexp.MustCompile(`(?i)(\d+(?:[.,]\d+)?)\s*(fl\.?\s?oz|kg|mg|g|lbs?|oz|t|ml|cl|dl|l|ltr|litres?|liters?|gal)\b`)
+
+// toSI converts a unit to kg (weights) or m³ (volumes).
+var toSI = map[string]struct {
+	factor float64
+	unit   string
+}{
+	"kg": {1, "kg"}, "g": {1e-3, "kg"}, "mg": {1e-6, "kg"}, "t": {1000, "kg"}, "lb": {0.45359237, "kg"}, "lbs": {0.45359237, "kg"},
+	"oz": {0.028349523125, "kg"}, "ml": {1e-6, "m3"}, "cl": {1e-5, "m3"}, "dl": {1e-4, "m3"}, "l": {1e-3, "m3"}, "ltr": {1e-3, "m3"},
+	"liter": {1e-3, "m3"}, "liters": {1e-3, "m3"}, "litre": {1e-3, "m3"}, "litres": {1e-3, "m3"}, "gal": {3.785411784e-3, "m3"},
+	"floz": {2.95735295625e-5, "m3"},
+}
+
+// quantities returns the first weight and the first volume in s.
+func quantities(s string) (weight, volume *Quantity) {
+	for _, m := range quantityPattern.FindAllStringSubmatch(s, -1) {
+		n, err := strconv.ParseFloat(strings.ReplaceAll(m[1], ",", "."), 64)
+		if err != nil {
+			continue
+		}
+		unit := strings.ToLower(strings.NewReplacer(".", "", " ", "").Replace(m[2]))
+		c, ok := toSI[unit]
+		if !ok {
+			continue
+		}
+		q := &Quantity{Value: round(n * c.factor), Unit: c.unit}
+		if c.unit == "kg" && weight == nil {
+			weight = q
+		} else if c.unit == "m3" && volume == nil {
+			volume = q
+		}
+	}
+	return weight, volume
+}
+
+// round keeps 9 significant digits, so that conversions like 0.5 × 1e-3
+// store as 0.0005 and not 0.0005000000000000001.
+func round(v float64) float64 {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return v
+	}
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 9, 64), 64)
+	return r
+}

@@ -1,0 +1,73 @@
+package duplicates_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"contextworker/modules/gardener/enrich"
+	"contextworker/modules/gardener/enrich/duplicates"
+)
+
+func TestKey(t *testing.T) {
+	both, err := duplicates.Build(duplicates.Config{ByGTIN: true, ByBrandName: true, MinMembers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gtinOnly, err := duplicates.Build(duplicates.Config{ByGTIN: true, MinMembers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		e       *duplicates.Enricher
+		p       enrich.Product
+		wantKey string
+	}{
+		{name: "gtin13 as gtin14", e: gtinOnly, p: enrich.Product{GTIN: "4006381333931"}, wantKey: "gtin:04006381333931"},
+		{name: "gtin14 with zero equals gtin13", e: gtinOnly, p: enrich.Product{GTIN: "04006381333931"}, wantKey: "gtin:04006381333931"},
+		{name: "gtin wins over name", e: both, p: enrich.Product{GTIN: "4006381333931", Brand: "Bosch", Name: "Drill"}, wantKey: "gtin:04006381333931"},
+		{name: "no gtin, names off", e: gtinOnly, p: enrich.Product{Brand: "Bosch", Name: "Drill"}},
+		{name: "brand and name folded", e: both, p: enrich.Product{Brand: "BÖSCH", Name: "Drill  X-1"}, wantKey: "bn:bosch|drill x 1"},
+		{name: "brand repeated in name", e: both, p: enrich.Product{Brand: "Bosch", Name: "Bosch Drill X-1"}, wantKey: "bn:bosch|drill x 1"},
+		{name: "normalised brand from the brand enricher", e: both,
+			p:       enrich.Product{Brand: "Robert Bosch", Name: "Drill X-1", Stored: map[string]json.RawMessage{"brand": json.RawMessage(`{"name":"Bosch","key":"bosch"}`)}},
+			wantKey: "bn:bosch|drill x 1"},
+		{name: "no brand", e: both, p: enrich.Product{Name: "Drill"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, ok := tt.e.Key(&tt.p)
+			if tt.wantKey == "" {
+				if ok {
+					t.Fatalf("Key = %+v, want none", v)
+				}
+				return
+			}
+			if !ok || v.Key != tt.wantKey || v.GroupID != duplicates.GroupID(tt.wantKey) {
+				t.Fatalf("Key = %+v %v, want %s", v, ok, tt.wantKey)
+			}
+		})
+	}
+}
+
+func TestGroupIDMatchesSQL(t *testing.T) {
+	// SELECT 'g' || left(md5('gtin:04006381333931'), 16)
+	if got := duplicates.GroupID("gtin:04006381333931"); got != "g34c7db00ea2cb8c6" {
+		t.Fatalf("GroupID = %s", got)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	for _, tt := range []struct {
+		cfg     duplicates.Config
+		wantErr string
+	}{
+		{duplicates.Config{ByGTIN: true, MinMembers: 1}, "min_members"},
+		{duplicates.Config{MinMembers: 2}, "enable at least one"},
+	} {
+		if _, err := duplicates.Build(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("Build(%+v) = %v, want %q", tt.cfg, err, tt.wantErr)
+		}
+	}
+}
