@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"contextworker/internal/dev/testenv"
+	"contextworker/internal/searchattr"
 )
 
 // The start benchmarks compare workflow starts through the starter (HTTP,
@@ -65,8 +66,8 @@ func BenchmarkStartDirect(b *testing.B) {
 	opts := client.StartWorkflowOptions{
 		TaskQueue: testQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			temporal.NewSearchAttributeKeyKeyword(saTenant).ValueSet(uniqueTenant("bench")),
-			temporal.NewSearchAttributeKeyKeyword(saModule).ValueSet(testModule{}.Name()),
+			searchattr.Tenant.ValueSet(uniqueTenant("bench")),
+			searchattr.Module.ValueSet(testModule{}.Name()),
 		),
 		StaticSummary: "quick, started directly",
 	}
