@@ -39,8 +39,10 @@ type orderedKey struct {
 
 type keyEntry struct {
 	fingerprint string
-	workflowID  string // "" while the first start is in flight
-	at          time.Time
+	// workflowID and runID name the run the key started; "" while its
+	// first start is in flight.
+	workflowID, runID string
+	at                time.Time
 }
 
 func newKeyBinder(now func() time.Time) *keyBinder {
@@ -70,7 +72,7 @@ func (b *keyBinder) reserve(tenant, key, fingerprint string) (*keyBinding, error
 		if e.fingerprint != fingerprint {
 			details := map[string]string{}
 			if e.workflowID != "" {
-				details["workflow_id"] = e.workflowID
+				details["workflow_id"], details["run_id"] = e.workflowID, e.runID
 			}
 			return nil, newError(http.StatusConflict, codeIdempotencyConflict, "this Idempotency-Key was already used for a different request").with(details)
 		}
@@ -85,13 +87,13 @@ func (b *keyBinder) reserve(tenant, key, fingerprint string) (*keyBinding, error
 	return &keyBinding{b: b, name: name, entry: e, fresh: true}, nil
 }
 
-// done records the workflow the key started.
-func (k *keyBinding) done(workflowID string) {
+// done records the run the key started.
+func (k *keyBinding) done(workflowID, runID string) {
 	if k.b == nil {
 		return
 	}
 	k.b.mu.Lock()
-	k.entry.workflowID = workflowID
+	k.entry.workflowID, k.entry.runID = workflowID, runID
 	k.b.mu.Unlock()
 }
 

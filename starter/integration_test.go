@@ -275,6 +275,19 @@ func TestIdempotencyKeyStartsOneWorkflow(t *testing.T) {
 		t.Errorf("same key, other body: %d %s, want 409 idempotency_conflict naming run %s", r.status, r.body, first.RunID)
 	}
 
+	// The same key for another type, or with a client id, would name
+	// another workflow id: still the same conflict, and nothing started.
+	for _, other := range []map[string]any{
+		{"type": typeQuick, "input": map[string]any{"n": 1}},
+		{"type": typeSleepy, "id": "other-id", "input": map[string]any{"note": "once"}},
+		{"type": typeKeyed, "input": map[string]any{"supplier_code": "s9"}},
+	} {
+		r := h.send(req{method: http.MethodPost, path: "/v1/workflows", token: op, body: other, header: key})
+		if r.status != http.StatusConflict || r.errorCode(t) != codeIdempotencyConflict || !strings.Contains(string(r.body), first.RunID) {
+			t.Errorf("same key, %v: %d %s, want 409 idempotency_conflict naming run %s", other, r.status, r.body, first.RunID)
+		}
+	}
+
 	// Still one workflow after it closed: a late retry gets the original.
 	if r := h.post(wfPath(first.WorkflowID, "/signals/approve"), op, `"bob"`); r.status != http.StatusAccepted {
 		t.Fatalf("approve: %d %s", r.status, r.body)
@@ -399,4 +412,42 @@ func TestReadyz(t *testing.T) {
 	if r := h.get("/readyz", ""); r.status != http.StatusOK {
 		t.Errorf("readyz: %d %s", r.status, r.body)
 	}
+}
+
+func TestReadyzWithoutNamespace(t *testing.T) {
+	t.Parallel()
+	h := integrationHarness(t, func(o *Options) { o.Namespace = "no-such-namespace" })
+	if r := h.get("/readyz", ""); r.status != http.StatusServiceUnavailable || r.errorCode(t) != codeNotReady {
+		t.Errorf("readyz for a namespace that does not exist: %d %s, want 503 not_ready", r.status, r.body)
+	}
+}
+
+func TestOpenRunsCappedPerTenantAndType(t *testing.T) {
+	t.Parallel()
+	h := integrationHarness(t, func(o *Options) { o.Config.MaxRunningByType = map[string]int{typeSleepy: 2} })
+	tenant := uniqueTenant("capped")
+	op := h.token(tenant, RoleOperator)
+	sleepy := func(note string) map[string]any {
+		return map[string]any{"type": typeSleepy, "input": map[string]any{"note": note}}
+	}
+	first := h.startOK(op, sleepy("one"), nil)
+	h.startOK(op, sleepy("two"), nil)
+
+	r := h.post("/v1/workflows", op, sleepy("three"))
+	if r.status != http.StatusTooManyRequests || r.errorCode(t) != codeTooManyRuns || r.header.Get("Retry-After") == "" {
+		t.Fatalf("third open sleepy: %d %s (Retry-After %q), want 429 too_many_runs with Retry-After", r.status, r.body, r.header.Get("Retry-After"))
+	}
+	// Other types and other tenants have caps of their own.
+	h.startOK(op, map[string]any{"type": typeQuick, "input": map[string]any{"n": 1}}, nil)
+	h.startOK(h.token(uniqueTenant("free"), RoleOperator), sleepy("elsewhere"), nil)
+
+	// Once a run closes (and visibility has seen it), a start fits again.
+	if r := h.post(wfPath(first.WorkflowID, "/signals/approve"), op, `"dave"`); r.status != http.StatusAccepted {
+		t.Fatalf("approve: %d %s", r.status, r.body)
+	}
+	h.awaitStatus(first.WorkflowID, op, "completed")
+	eventually(t, visibilityWait, "a start after a run closed", func() (bool, string) {
+		r := h.post("/v1/workflows", op, sleepy("three"))
+		return r.status == http.StatusAccepted, string(r.body)
+	})
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +18,7 @@ import (
 const (
 	// visibilityLag is how long a started run may stay out of the
 	// visibility count; starts this recent are counted by the starter
-	// itself (a run may then count twice: the cap errs on the safe side).
+	// itself, once whether visibility shows them yet or not.
 	visibilityLag = 3 * time.Second
 	// runLimitRetry is the Retry-After of a start refused for the cap:
 	// runs take seconds to hours, a client should not spin.
@@ -35,55 +37,89 @@ type runLimiter struct {
 
 	mu        sync.Mutex
 	inflight  map[string]int
-	recent    map[string][]time.Time
+	recent    map[string][]recentStart
 	lastSweep time.Time
+}
+
+// recentStart is a run the starter started less than visibilityLag ago.
+type recentStart struct {
+	id string
+	at time.Time
 }
 
 func newRunLimiter(tc client.Client, namespace string, max func(string) int, now func() time.Time) *runLimiter {
 	return &runLimiter{tc: tc, namespace: namespace, max: max, now: now,
-		inflight: make(map[string]int), recent: make(map[string][]time.Time)}
+		inflight: make(map[string]int), recent: make(map[string][]recentStart)}
 }
 
 // admit returns the 429 to answer when tenant already has its cap of open
 // runs of workflowType, and otherwise counts one more start in flight until
-// release is called with whether it started a run.
-func (l *runLimiter) admit(ctx context.Context, tenant, workflowType string) (release func(started bool), err error) {
+// release is called with the workflow id it started ("": none).
+func (l *runLimiter) admit(ctx context.Context, tenant, workflowType string) (release func(startedID string), err error) {
 	limit := l.max(workflowType)
 	if limit <= 0 {
-		return func(bool) {}, nil
-	}
-	// Both values are checked against fixed sets (ident, the registry):
-	// neither can leave its string literal.
-	resp, err := l.tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
-		Namespace: l.namespace,
-		Query: fmt.Sprintf("%s = '%s' AND WorkflowType = '%s' AND ExecutionStatus = 'Running'",
-			searchattr.Tenant.GetName(), tenant, workflowType),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("count open runs: %w", err)
+		return func(string) {}, nil
 	}
 	key := tenant + "/" + workflowType
-	now := l.now()
+	l.mu.Lock()
+	l.prune(key, l.now())
+	var recent []string
+	for _, r := range l.recent[key] {
+		if safeLiteral(r.id) {
+			recent = append(recent, "'"+r.id+"'")
+		}
+	}
+	l.mu.Unlock()
+
+	// Both values are checked against fixed sets (ident, the registry):
+	// neither can leave its string literal.
+	query := fmt.Sprintf("%s = '%s' AND WorkflowType = '%s' AND ExecutionStatus = 'Running'",
+		searchattr.Tenant.GetName(), tenant, workflowType)
+	// The recent starts visibility already shows are counted once: first
+	// those, then all, so a run that turns visible in between counts
+	// twice (the safe side) rather than not at all.
+	var seen int64
+	if len(recent) > 0 {
+		if seen, err = l.count(ctx, query+" AND WorkflowId IN ("+strings.Join(recent, ", ")+")"); err != nil {
+			return nil, err
+		}
+	}
+	visible, err := l.count(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.prune(key, now)
-	if open := int(resp.GetCount()) + l.inflight[key] + len(l.recent[key]); open >= limit {
+	if open := int(visible-seen) + l.inflight[key] + len(l.recent[key]); open >= limit {
 		return nil, newError(http.StatusTooManyRequests, codeTooManyRuns,
 			"your tenant has %d open %s runs, the most allowed at once; retry when one has closed", limit, workflowType).
 			withHeader("Retry-After", retryAfter(runLimitRetry))
 	}
 	l.inflight[key]++
-	return func(started bool) {
+	return func(startedID string) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		if l.inflight[key]--; l.inflight[key] <= 0 {
 			delete(l.inflight, key)
 		}
-		if started {
-			l.recent[key] = append(l.recent[key], l.now())
+		if startedID != "" && !slices.ContainsFunc(l.recent[key], func(r recentStart) bool { return r.id == startedID }) {
+			l.recent[key] = append(l.recent[key], recentStart{id: startedID, at: l.now()})
 		}
 	}, nil
 }
+
+func (l *runLimiter) count(ctx context.Context, query string) (int64, error) {
+	resp, err := l.tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: l.namespace, Query: query})
+	if err != nil {
+		return 0, fmt.Errorf("count open runs: %w", err)
+	}
+	return resp.GetCount(), nil
+}
+
+// safeLiteral reports whether id can stand in a visibility query's string
+// literal as is. Other ids are simply counted as not yet visible.
+func safeLiteral(id string) bool { return !strings.ContainsAny(id, `'"\`) }
 
 // prune forgets starts older than visibilityLag for key, and for every key
 // once in a while. l.mu must be held.
@@ -91,7 +127,7 @@ func (l *runLimiter) prune(key string, now time.Time) {
 	keep := func(k string) {
 		ts := l.recent[k]
 		i := 0
-		for i < len(ts) && now.Sub(ts[i]) > visibilityLag {
+		for i < len(ts) && now.Sub(ts[i].at) > visibilityLag {
 			i++
 		}
 		if i == len(ts) {

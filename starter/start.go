@@ -95,7 +95,11 @@ func (s *Server) startWorkflow(w http.ResponseWriter, r *http.Request, c *caller
 		return err
 	}
 	resp, err := s.tc.WorkflowService().StartWorkflowExecution(ctx, grpcReq)
-	release(err == nil)
+	if err == nil {
+		release(plan.id)
+	} else {
+		release("")
+	}
 	if err != nil {
 		// The key started nothing: a retry of its first request must still
 		// reach Temporal, which remembers that request by its request id.
@@ -108,7 +112,7 @@ func (s *Server) startWorkflow(w http.ResponseWriter, r *http.Request, c *caller
 		s.metrics.starts.WithLabelValues(plan.wf.Name, "error").Inc()
 		return err
 	}
-	binding.done(plan.id)
+	binding.done(plan.id, resp.GetRunId())
 	// A retry that Temporal recognised by its request id answers exactly as
 	// the original start did (Started is true for both), so the two cannot
 	// be told apart here, and need not be.
