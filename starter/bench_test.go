@@ -26,6 +26,7 @@ const benchParallelism = 8
 func BenchmarkStartViaStarter(b *testing.B) {
 	h := integrationHarness(b, func(o *Options) {
 		o.Config.RatePerSecond, o.Config.Burst = 1e6, 1e6
+		o.Config.MaxRunning = 0 // one tenant starts thousands a second
 	})
 	tok := h.token(uniqueTenant("bench"), RoleOperator)
 	body := fmt.Sprintf(`{"type":%q,"input":{"n":1}}`, typeQuick)

@@ -23,6 +23,9 @@ const (
 	// runLimitRetry is the Retry-After of a start refused for the cap:
 	// runs take seconds to hours, a client should not spin.
 	runLimitRetry = 10 * time.Second
+	// maxRecentChecked bounds the ids of recent starts looked up in
+	// visibility at once; older recent starts count as not yet visible.
+	maxRecentChecked = 100
 )
 
 // runLimiter caps the runs of one workflow type a tenant has open at once.
@@ -64,7 +67,8 @@ func (l *runLimiter) admit(ctx context.Context, tenant, workflowType string) (re
 	l.mu.Lock()
 	l.prune(key, l.now())
 	var recent []string
-	for _, r := range l.recent[key] {
+	rs := l.recent[key]
+	for _, r := range rs[max(0, len(rs)-maxRecentChecked):] {
 		if safeLiteral(r.id) {
 			recent = append(recent, "'"+r.id+"'")
 		}
@@ -73,18 +77,18 @@ func (l *runLimiter) admit(ctx context.Context, tenant, workflowType string) (re
 
 	// Both values are checked against fixed sets (ident, the registry):
 	// neither can leave its string literal.
-	query := fmt.Sprintf("%s = '%s' AND WorkflowType = '%s' AND ExecutionStatus = 'Running'",
-		searchattr.Tenant.GetName(), tenant, workflowType)
-	// The recent starts visibility already shows are counted once: first
-	// those, then all, so a run that turns visible in between counts
+	ofType := fmt.Sprintf("%s = '%s' AND WorkflowType = '%s'", searchattr.Tenant.GetName(), tenant, workflowType)
+	// A recent start that visibility shows (open or already closed) is
+	// counted there, the others here. Those it shows are counted first,
+	// the open runs second, so a run that turns visible in between counts
 	// twice (the safe side) rather than not at all.
 	var seen int64
 	if len(recent) > 0 {
-		if seen, err = l.count(ctx, query+" AND WorkflowId IN ("+strings.Join(recent, ", ")+")"); err != nil {
+		if seen, err = l.count(ctx, ofType+" AND WorkflowId IN ("+strings.Join(recent, ", ")+")"); err != nil {
 			return nil, err
 		}
 	}
-	visible, err := l.count(ctx, query)
+	visible, err := l.count(ctx, ofType+" AND ExecutionStatus = 'Running'")
 	if err != nil {
 		return nil, err
 	}
