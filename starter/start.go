@@ -219,61 +219,6 @@ func (s *Server) plan(r *http.Request, c *caller, req startRequest) (*startPlan,
 	return plan, nil
 }
 
-// decodeInput decodes raw strictly into wf's input type, fills in the
-// caller's tenant where the input has one and left it empty, refuses
-// another tenant's input (403) and validates the result.
-func (s *Server) decodeInput(wf registry.Workflow, raw json.RawMessage, c *caller) (any, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		raw = json.RawMessage("{}")
-	}
-	input := wf.Input()
-	if err := decodeStrict(raw, input, "input"); err != nil {
-		return nil, err
-	}
-	if wf.Tenant != nil {
-		switch wf.Tenant(input) {
-		case c.Tenant:
-		case "":
-			// The platform's inputs name their tenant in "tenant_id"; a
-			// client may leave it to its token.
-			filled, err := withTenant(raw, c.Tenant)
-			if err != nil {
-				return nil, err
-			}
-			input = wf.Input()
-			if err := decodeStrict(filled, input, "input"); err != nil {
-				return nil, err
-			}
-			if got := wf.Tenant(input); got != c.Tenant {
-				return nil, fmt.Errorf("workflow type %s: input.tenant_id set to %q, but its Tenant reports %q", wf.Name, c.Tenant, got)
-			}
-		default:
-			return nil, newError(http.StatusForbidden, codeForbidden, "input.tenant_id does not match your token's tenant")
-		}
-	}
-	if v, ok := input.(registry.Validator); ok {
-		if err := v.Validate(); err != nil {
-			return nil, invalidInput(validationProblems(err, "input")...)
-		}
-	}
-	return input, nil
-}
-
-// withTenant sets the top-level "tenant_id" of the JSON object raw.
-func withTenant(raw json.RawMessage, tenant string) (json.RawMessage, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		return nil, invalidInput(fieldProblem{Field: "input", Problem: "want a JSON object"})
-	}
-	t, _ := json.Marshal(tenant) // an ident: nothing to escape
-	fields["tenant_id"] = t
-	out, err := json.Marshal(fields)
-	if err != nil {
-		return nil, fmt.Errorf("fill in tenant_id: %w", err)
-	}
-	return out, nil
-}
-
 // idempotencyKey returns the request's Idempotency-Key, or "".
 func idempotencyKey(r *http.Request) (string, error) {
 	values := r.Header.Values("Idempotency-Key")
