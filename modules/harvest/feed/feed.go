@@ -59,7 +59,8 @@ const (
 	JSON Format = "json"
 	// JSONL is one JSON object per line; blank lines are skipped.
 	JSONL Format = "jsonl"
-	// XML holds records as elements named Options.RecordElement, at any depth.
+	// XML holds records as elements named Options.RecordElement, at any
+	// depth, or at the place Options.RecordPath names.
 	XML Format = "xml"
 	// YML is Yandex Market Language: <yml_catalog><shop><categories>…
 	// <offers><offer>…; every <offer> is a record.
@@ -116,11 +117,14 @@ type Options struct {
 	RecordPath string
 	// Sheet optionally names the XLSX worksheet; empty means the first.
 	Sheet string
-	// Encoding optionally names the character encoding of a CSV, JSON or
-	// JSONL feed ("windows-1251", "koi8-r", …; WHATWG labels). Empty means
-	// UTF-8. XML and YML feeds declare their encoding in the XML
-	// declaration, which is honoured without this option; setting it
-	// overrides the declaration.
+	// Encoding optionally names the character encoding of the feed
+	// ("windows-1252", "windows-1251", "koi8-r", …; WHATWG labels, so
+	// "latin1" and "iso-8859-1" mean windows-1252). Empty means UTF-8, and
+	// then a record holding bytes that are not UTF-8 is a *RecordError
+	// (ErrInvalidUTF8), never stored with replacement characters. XML and
+	// YML feeds may declare their encoding in the XML declaration, which
+	// is honoured without this option; setting it overrides the
+	// declaration. XLSX ignores it: workbooks are always Unicode.
 	Encoding string
 
 	// MaxFieldBytes bounds one field's value in bytes, as it appears in the

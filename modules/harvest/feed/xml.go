@@ -13,9 +13,11 @@ import (
 	"golang.org/x/text/encoding/htmlindex"
 )
 
-// xmlReader streams the elements named record, at any depth, with
-// encoding/xml's tokenizer: only the record being read is in memory. YML is
-// the same walk with a few extra rules (see yml.go).
+// xmlReader streams the elements named record, at any depth or at path,
+// with encoding/xml's tokenizer reading through xmlInput: only the record
+// being read is in memory, up to Options.MaxRecordBytes and Options.MaxDepth,
+// and a record that breaks a bound is read past token by token, keeping
+// nothing. YML is the same walk with a few extra rules (see yml.go).
 type xmlReader struct {
 	op        string // "xml" or "yml", for messages
 	in        *xmlInput

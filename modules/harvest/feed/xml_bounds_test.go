@@ -190,3 +190,15 @@ func TestXMLTruncated(t *testing.T) {
 		})
 	}
 }
+
+func TestYMLCategoryInvalidUTF8(t *testing.T) {
+	doc := "<yml_catalog><shop><categories><category id=\"1\">T\xe9l\xe9phones</category></categories>" +
+		"<offers><offer id=\"1\"><name>a</name><categoryId>1</categoryId></offer></offers></shop></yml_catalog>"
+	got := run(t, []byte(doc), Options{Format: YML})
+	check(t, got, want{err: ErrMalformed})
+	if !strings.Contains(got.err.Error(), `category "1"`) || !strings.Contains(got.err.Error(), "invalid UTF-8 at byte 49; set the supplier's encoding") {
+		t.Errorf("error %q does not name the category and the byte", got.err)
+	}
+	got = run(t, []byte(doc), Options{Format: YML, Encoding: "windows-1252"})
+	check(t, got, want{records: []Record{{Row: 1, Fields: fs("@id", "1", "name", "a", "categoryId", "1", "categoryPath", "Téléphones")}}})
+}
