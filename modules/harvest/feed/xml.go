@@ -22,6 +22,7 @@ type xmlReader struct {
 	dec       *xml.Decoder
 	maxRecord int64
 	maxField  int
+	badAt     int64 // input offset of the first invalid UTF-8 in the record
 	record    string
 	path      []string // local names from the root to record; nil: any depth
 	outer     []string // local names of the open elements outside records

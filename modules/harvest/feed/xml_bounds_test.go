@@ -148,6 +148,11 @@ func TestXMLInvalidUTF8(t *testing.T) {
 			want: want{records: []Record{{Row: 1, Fields: fs("name", "ünïcödé")}, {Row: 2, Fields: fs("name", "ok")}}},
 		},
 		{
+			name: "in an element name",
+			doc:  "<items><item><n\xe9>x</n\xe9></item><item><n>ok</n></item></items>",
+			want: want{records: []Record{{Row: 2, Fields: fs("n", "ok")}}, rejected: []int64{1}},
+		},
+		{
 			name: "in an attribute",
 			doc:  "<items><item id=\"caf\xe9\"/><item id=\"ok\"/></items>",
 			want: want{records: []Record{{Row: 2, Fields: fs("@id", "ok")}}, rejected: []int64{1}},
@@ -166,6 +171,10 @@ func TestXMLInvalidUTF8(t *testing.T) {
 	got := run(t, []byte(latin1), Options{Format: XML, RecordElement: "item"})
 	if msg := got.rejected[0].Error(); !strings.Contains(msg, `field "name": invalid UTF-8 at byte 0;`) {
 		t.Errorf("reason %q does not name the field and the byte", msg)
+	}
+	got = run(t, []byte("<items><item><n\xe9>x</n\xe9></item></items>"), Options{Format: XML, RecordElement: "item"})
+	if msg := got.rejected[0].Error(); !strings.Contains(msg, "(at byte N of the feed): invalid UTF-8 at byte 15;") {
+		t.Errorf("reason %q does not say where in the feed", msg)
 	}
 }
 

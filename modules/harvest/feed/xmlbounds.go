@@ -11,7 +11,10 @@ import (
 // UTF-8 adds to bad, a field cut short sets reject, unless already set.
 func (x *xmlReader) check(tok xml.Token, reject *error, bad *int64) {
 	if x.in.bad > 0 {
-		n, _ := x.in.takeBad()
+		n, first := x.in.takeBad()
+		if *bad == 0 {
+			x.badAt = first
+		}
 		*bad += n
 	}
 	if x.in.over > 0 {
@@ -85,6 +88,6 @@ func (x *xmlReader) badUTF8(fields []Field) error {
 			return invalidUTF8(x.op, fmt.Sprintf("field %q", f.Name), i)
 		}
 	}
-	_, at := x.in.takeBad()
-	return invalidUTF8(x.op, "a name or comment", int(at))
+	// In a name or a comment: say where in the feed.
+	return invalidUTF8(x.op, "an element or attribute name, or a comment (at byte N of the feed)", int(x.badAt))
 }
