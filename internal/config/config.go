@@ -67,6 +67,8 @@ type Temporal struct {
 	// ConnectTimeout bounds how long a binary keeps retrying an unreachable
 	// Temporal at start before it exits non-zero.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// Encryption configures payload encryption and the codec server.
+	Encryption Encryption `yaml:"encryption"`
 }
 
 // TLS configures TLS or mTLS to Temporal. The TEMPORAL_TLS_* variables and
@@ -119,6 +121,7 @@ func Default() *Config {
 			Namespace:      "default",
 			UIURL:          "http://localhost:8233",
 			ConnectTimeout: time.Minute,
+			Encryption:     DefaultEncryption(),
 		},
 		Worker:   Worker{ShutdownTimeout: 30 * time.Second, MemoryLimitMiB: 160, GCPercent: 200},
 		Postgres: Postgres{DSN: secret.Env("DATABASE_URL"), MaxConns: 16, ConnectTimeout: time.Minute},

@@ -81,6 +81,7 @@ func (t Temporal) validate(p string) error {
 	if (t.TLS.CertFile == "") != (t.TLS.KeyFile == "") {
 		errs = append(errs, fieldErr(p+".tls", "cert_file and key_file go together (mTLS)"))
 	}
+	errs = append(errs, t.Encryption.validate(p+".encryption")...)
 	return errors.Join(errs...)
 }
 
