@@ -97,6 +97,9 @@ type Worker struct {
 	// win over both.
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 	GCPercent      int `yaml:"gc_percent"`
+	// MetricsAddr is where the worker serves Prometheus /metrics (the SDK's
+	// metrics, Go runtime and the app's own); "" serves none.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // Postgres configures the database used by modules that need one.

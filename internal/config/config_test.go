@@ -64,6 +64,7 @@ func TestTestdata(t *testing.T) {
 		"unknown_module.bad.yml":     {`unknown_module.bad.yml:2: modules: unknown module "nope" (known: demo)`},
 		"module_unknown_key.bad.yml": {`module_unknown_key.bad.yml:4: unknown key "bacth" in modules.demo (known: batch_size)`},
 		"module_invalid.bad.yml":     {"modules.demo.batch_size: must be >= 1, got -1"},
+		"metrics_addr.bad.yml":       {`worker.metrics_addr: "9464" is not host:port`},
 		"encryption.bad.yml": {`encryption.bad.yml:11: unknown key "max_bdy" in temporal.encryption.codec_server`,
 			`temporal.encryption.current_key_id: "k3" is not one of the keys (k1, k2)`, `temporal.encryption.codec_server.max_body_bytes: must be > 0, got 0`,
 			`"https://ui.example/path" is not an origin`, `"*" is not an origin`},
@@ -124,6 +125,7 @@ func TestPrecedence(t *testing.T) {
 	env := map[string]string{
 		"CW_LOG_FORMAT":              "text",
 		"CW_WORKER_SHUTDOWN_TIMEOUT": "7s",
+		"CW_WORKER_METRICS_ADDR":     "127.0.0.1:9464",
 		"TEMPORAL_ADDRESS":           "from-env:7233",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
@@ -133,6 +135,9 @@ func TestPrecedence(t *testing.T) {
 	}
 	if cfg.Log.Format != "text" || cfg.Worker.ShutdownTimeout != 7*time.Second {
 		t.Fatalf("env did not override file/defaults: %+v %+v", cfg.Log, cfg.Worker)
+	}
+	if cfg.Worker.MetricsAddr != "127.0.0.1:9464" {
+		t.Fatalf("CW_WORKER_METRICS_ADDR not applied: %q", cfg.Worker.MetricsAddr)
 	}
 	if cfg.Temporal.Namespace != "default" {
 		t.Fatalf("default namespace lost: %q", cfg.Temporal.Namespace)

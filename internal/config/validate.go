@@ -102,6 +102,11 @@ func (w Worker) validate(p string) error {
 	if w.GCPercent < 0 {
 		errs = append(errs, fieldErr(p+".gc_percent", "must be >= 0, got %d", w.GCPercent))
 	}
+	if w.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(w.MetricsAddr); err != nil {
+			errs = append(errs, fieldErr(p+".metrics_addr", "%q is not host:port", w.MetricsAddr))
+		}
+	}
 	return errors.Join(errs...)
 }
 
