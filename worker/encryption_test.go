@@ -53,6 +53,9 @@ func (m *vaultModule) Needs() registry.Needs { return registry.Needs{} }
 func (m *vaultModule) NewConfig() any        { return nil }
 func (m *vaultModule) Register(_ context.Context, _ registry.Deps, r sdkworker.Registry) error {
 	r.RegisterWorkflowWithOptions(func(ctx workflow.Context, in string) (string, error) {
+		if strings.HasPrefix(in, "FAIL") {
+			return "", temporal.NewNonRetryableApplicationError("refused "+in, "Refused", nil)
+		}
 		workflow.SetCurrentDetails(ctx, "details "+in)
 		if err := workflow.UpsertMemo(ctx, map[string]any{"note": "memo " + in}); err != nil {
 			return "", err
@@ -175,6 +178,16 @@ func TestEncryptedPayloadsAndMetrics(t *testing.T) {
 	}
 	if want := "activity " + secretValue + " result"; result != want {
 		t.Fatalf("result %q, want %q", result, want)
+	}
+
+	// A failed workflow: its failure message is encrypted too.
+	failed, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "vault-2", TaskQueue: "vault-queue"}, "vault-wf", "FAIL "+secretValue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var appErr *temporal.ApplicationError
+	if err := failed.Get(ctx, nil); !errors.As(err, &appErr) || !strings.Contains(appErr.Error(), secretValue) {
+		t.Fatalf("failed workflow: %v; want the decrypted failure message", err)
 	}
 
 	// The history as any client without the key sees it.
