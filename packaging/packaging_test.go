@@ -263,3 +263,27 @@ func TestDashboardMetricNamesParser(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
+
+// TestComposeConfigLoads: the compose stack's config passes the strict
+// loader too, with encryption on and every secret from a compose secret.
+func TestComposeConfigLoads(t *testing.T) {
+	cfg, err := config.Load(filepath.Join("container", "temporal.compose.yaml"), false, registry.Default(), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Temporal.Encryption.Enabled {
+		t.Error("payload encryption is off")
+	}
+	for what, ref := range map[string]string{
+		"postgres.dsn":               cfg.Postgres.DSN.File,
+		"starter.jwt.hs256_secret":   cfg.Starter.JWT.HS256Secret.File,
+		"temporal.encryption.keys.*": cfg.Temporal.Encryption.Keys[cfg.Temporal.Encryption.CurrentKeyID].File,
+	} {
+		if !strings.HasPrefix(ref, "/run/secrets/") {
+			t.Errorf("%s is not a compose secret file (%q)", what, ref)
+		}
+	}
+}
