@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -36,6 +37,9 @@ type Options struct {
 	Env func(string) (string, bool)
 	// Ready, when set, is called once every worker is polling.
 	Ready func()
+
+	// spanExporter replaces the OTLP exporter in tests.
+	spanExporter sdktrace.SpanExporter
 }
 
 // Run connects, registers the modules and polls until ctx is done. Then it
@@ -65,17 +69,39 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
+	var tracing interceptor.ClientInterceptor
+	if cfg.Worker.Tracing.Enabled {
+		ti, shutdown, err := newTracing(ctx, cfg.Worker.Tracing, o.spanExporter)
+		if err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+		// Deferred before the workers stop, so it runs after them: the
+		// last spans are flushed.
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := shutdown(sctx); err != nil {
+				logger.Warn("tracing: flushing spans", "error", err.Error())
+			}
+		}()
+		tracing = ti
+	}
 	tlsOn := false
 	c, ns, err := DialTemporal(ctx, cfg.Temporal, o.Overrides, o.Env, logger, func(opts *client.Options) {
 		codec.Apply(opts, cdc)
 		opts.MetricsHandler = m.SDKHandler()
+		if tracing != nil {
+			// A client interceptor that is also a worker interceptor (as
+			// this one is) applies to the workers built on the client.
+			opts.Interceptors = append(opts.Interceptors, tracing)
+		}
 		tlsOn = opts.ConnectionOptions.TLS != nil
 	})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	logger.Info("connected to temporal", "namespace", ns, "payload_encryption", cdc != nil, "tls", tlsOn)
+	logger.Info("connected to temporal", "namespace", ns, "payload_encryption", cdc != nil, "tls", tlsOn, "tracing", tracing != nil)
 
 	res, err := Provision(ctx, o, c, ns)
 	if err != nil {
