@@ -162,6 +162,7 @@ func TestWorkerOverMTLS(t *testing.T) {
 	hostPort, _ := testenv.Temporal(t)
 	p := newPKI(t)
 	front := startMTLSFront(t, p, hostPort)
+	t.Logf("integration: dev server %s behind an mTLS front %s, in-process worker", hostPort, front.addr)
 
 	a := &testModule{name: "mtls", finished: new(atomic.Bool)}
 	cfg := config.Default()
