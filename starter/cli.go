@@ -186,15 +186,10 @@ func runServe(c *cli.Context, reg *registry.Registry) error {
 }
 
 // serveAll serves the HTTP API and, when starter.grpc_listen is set, the
-// gRPC front over the same handler, until ctx is done or either fails;
-// then both stop gracefully.
+// gRPC front over the same handler (see serveBoth).
 func (s *Server) serveAll(ctx context.Context) error {
 	if s.cfg.GRPCListen == "" {
 		return s.Run(ctx)
-	}
-	svc, err := grpcfront.New(grpcfront.Options{Handler: s.handler, Timeout: 3*s.cfg.TemporalTimeout + 10*time.Second})
-	if err != nil {
-		return err
 	}
 	gln, err := net.Listen("tcp", s.cfg.GRPCListen)
 	if err != nil {
@@ -204,6 +199,20 @@ func (s *Server) serveAll(ctx context.Context) error {
 	if err != nil {
 		gln.Close()
 		return fmt.Errorf("listen: %w", err)
+	}
+	return s.serveBoth(ctx, hln, gln)
+}
+
+// serveBoth serves the HTTP API on hln and the gRPC front on gln until ctx
+// is done or either fails; then both stop gracefully. It closes both.
+func (s *Server) serveBoth(ctx context.Context, hln, gln net.Listener) error {
+	// An RPC may make the same Temporal calls as the slowest route: the
+	// HTTP server's write timeout.
+	svc, err := grpcfront.New(grpcfront.Options{Handler: s.handler, Timeout: 3*s.cfg.TemporalTimeout + 10*time.Second})
+	if err != nil {
+		hln.Close()
+		gln.Close()
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
