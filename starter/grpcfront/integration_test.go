@@ -313,6 +313,17 @@ func TestWorkerServiceRefusals(t *testing.T) {
 		_, err := st.client.StartWorkflow(st.as(op), unit(t, map[string]any{"workflow_type": typeEcho, "note": "x", "tenant_id": "someone-else"}))
 		wantCode(t, "start for another tenant", err, codes.PermissionDenied)
 	})
+	t.Run("deep nesting is refused by the starter's bound", func(t *testing.T) {
+		var deep any = "leaf"
+		for range 200 {
+			deep = map[string]any{"a": deep}
+		}
+		_, err := st.client.StartWorkflow(st.as(op), unit(t, map[string]any{"workflow_type": typeEcho, "note": deep}))
+		s := wantCode(t, "start with 200 levels of nesting", err, codes.InvalidArgument)
+		if !strings.Contains(s.Message(), "nested deeper than") {
+			t.Errorf("message %q, want the nesting bound", s.Message())
+		}
+	})
 	t.Run("ExecuteCode", func(t *testing.T) {
 		_, err := st.client.ExecuteCode(st.as(op), unit(t, map[string]any{"code": "print(1)"}))
 		wantCode(t, "ExecuteCode", err, codes.Unimplemented)
