@@ -52,6 +52,24 @@ bench: $(TEMPORAL) build ## run the end-to-end benchmarks and print their figure
 	@echo "=== workflow starts per second: via the starter vs direct SDK (same machine, same run) ==="
 	$(GO) test -run '^$$' -bench 'BenchmarkStart(ViaStarter|Direct)$$' -benchtime 2000x ./starter/ | grep -E 'Benchmark|ok'
 
+# protoc-gen-go follows google.golang.org/protobuf in go.mod.
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+PROTO_FILES := proto/contextcore/context_unit.proto proto/contextworker/worker.proto
+
+$(BIN)/protoc-gen-go:
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+
+$(BIN)/protoc-gen-go-grpc:
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+
+.PHONY: proto
+proto: $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc ## regenerate the gRPC front's Go code from proto/ (needs protoc: apt-get install protobuf-compiler)
+	PATH=$(BIN):$$PATH protoc -I proto --go_out=. --go_opt=module=contextworker \
+		--go-grpc_out=. --go-grpc_opt=module=contextworker $(PROTO_FILES)
+
 .PHONY: dev-server
 dev-server: $(TEMPORAL) ## run only the Temporal dev server (UI :8233, state in .data/temporal.db)
 	@mkdir -p $(DATA)
