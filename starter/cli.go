@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.temporal.io/sdk/client"
 
+	"contextworker/internal/codec"
 	"contextworker/internal/config"
 	"contextworker/internal/logging"
 	"contextworker/registry"
@@ -157,6 +158,11 @@ func runServe(c *cli.Context, reg *registry.Registry) error {
 		pageKey = []byte(key)
 	}
 	opts.Logger = logging.Temporal(logger)
+	cdc, err := codec.FromConfig(cfg.Temporal.Encryption, nil)
+	if err != nil {
+		return err
+	}
+	codec.Apply(&opts, cdc) // a nil codec (encryption off) changes nothing
 	if opts.Namespace == "" {
 		opts.Namespace = client.DefaultNamespace
 	}
@@ -168,17 +174,23 @@ func runServe(c *cli.Context, reg *registry.Registry) error {
 		return err
 	}
 	defer tc.Close()
-	srv, err := New(Options{
-		Temporal:     tc,
-		Registry:     reg,
-		Config:       cfg.Starter,
-		Namespace:    opts.Namespace,
-		UIBaseURL:    cfg.Temporal.UIURL,
-		Logger:       logger,
-		Keys:         keys,
-		ModuleConfig: cfg.Module,
-		PageTokenKey: pageKey,
-	})
+	sopts := Options{
+		Temporal:      tc,
+		Registry:      reg,
+		Config:        cfg.Starter,
+		Namespace:     opts.Namespace,
+		UIBaseURL:     cfg.Temporal.UIURL,
+		Logger:        logger,
+		Keys:          keys,
+		ModuleConfig:  cfg.Module,
+		PageTokenKey:  pageKey,
+		DataConverter: opts.DataConverter,
+		CodecServer:   cfg.Temporal.Encryption.CodecServer,
+	}
+	if cdc != nil {
+		sopts.Codec = cdc
+	}
+	srv, err := New(sopts)
 	if err != nil {
 		return err
 	}

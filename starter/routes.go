@@ -56,6 +56,9 @@ func (s *Server) buildHandler() http.Handler {
 	unmatched := s.wrap(route{path: "unmatched", handle: func(w http.ResponseWriter, r *http.Request, _ *caller) error {
 		return muxError(mux, r)
 	}})
+	if s.codec != nil {
+		mux.Handle("/codec/", s.codec)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The mux answers unknown paths and methods in plain text; ours
 		// answer in the JSON envelope like every other error.

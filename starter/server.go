@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"contextworker/internal/codec"
 	"contextworker/internal/config"
 	"contextworker/registry"
 )
@@ -52,6 +53,12 @@ type Options struct {
 	// PageTokenKey keys the MAC of list page tokens; nil draws a random
 	// key, so tokens do not survive a restart or cross replicas.
 	PageTokenKey []byte
+	// Codec, when set, is served as Temporal's remote codec at
+	// /codec/{namespace}/encode and /decode (for the Web UI and the
+	// temporal CLI's --codec-endpoint): a viewer may decode, an operator
+	// may also encode. CodecServer configures it.
+	Codec       converter.PayloadCodec
+	CodecServer config.CodecServer
 }
 
 // Server is the starter's HTTP service. Create it with New.
@@ -79,6 +86,8 @@ type Server struct {
 	runs      *runLimiter
 	pages     pageSealer
 	ready     readiness
+	// codec serves /codec/ when payloads are encrypted; nil otherwise.
+	codec http.Handler
 }
 
 // New checks opts and builds the server. It does no I/O.
@@ -149,6 +158,21 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	slices.Sort(s.typeNames)
+	if opts.Codec != nil {
+		if opts.CodecServer.AnonymousDecodeOnLoopback && !loopbackOnly(opts.Config.Listen) {
+			return nil, fmt.Errorf("new starter: temporal.encryption.codec_server.anonymous_decode_on_loopback needs a loopback starter.listen, got %q", opts.Config.Listen)
+		}
+		h, err := codec.NewHandler(opts.Codec, codec.HandlerOptions{
+			Namespaces:   []string{opts.Namespace},
+			CORSOrigins:  opts.CodecServer.CORSOrigins,
+			MaxBodyBytes: opts.CodecServer.MaxBodyBytes,
+			Authorize:    s.codecAuthorize(opts.CodecServer.AnonymousDecodeOnLoopback),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("new starter: %w", err)
+		}
+		s.codec = h
+	}
 	s.handler = s.buildHandler()
 	return s, nil
 }

@@ -33,6 +33,11 @@ type CodecServer struct {
 	CORSOrigins []string `yaml:"cors_origins"`
 	// MaxBodyBytes caps a request body (413 beyond).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// AnonymousDecodeOnLoopback lets requests without a token decode (never
+	// encode) while the starter listens on a loopback address only: the dev
+	// Web UI has no login and so cannot send a token. Refused with any other
+	// listen address.
+	AnonymousDecodeOnLoopback bool `yaml:"anonymous_decode_on_loopback"`
 }
 
 // DefaultEncryption returns the encryption defaults: off.
