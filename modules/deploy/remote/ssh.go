@@ -357,5 +357,5 @@ func (s *SSH) kill(pid int) {
 		return
 	}
 	defer sess.Close()
-	_ = sess.Run("kill -KILL -- -" + strconv.Itoa(pid) + " 2>/dev/null; kill -KILL " + strconv.Itoa(pid) + " 2>/dev/null; true")
+	_ = sess.Run("kill -KILL -" + strconv.Itoa(pid) + " 2>/dev/null; kill -KILL " + strconv.Itoa(pid) + " 2>/dev/null; true")
 }

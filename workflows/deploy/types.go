@@ -1,0 +1,311 @@
+package deploy
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"contextworker/internal/ident"
+	"contextworker/modules/deploy/policy"
+)
+
+// Stable names: these are API. Users start deploys with
+// `temporal workflow start --type deploy --task-queue deploy`.
+const (
+	// WorkflowName is the registered workflow type.
+	WorkflowName = "deploy"
+	// TaskQueue is the task queue the deploy module's workers poll.
+	TaskQueue = "deploy"
+	// QueryProgress returns a Progress.
+	QueryProgress = "progress"
+	// SignalApprove lets a run wait for plan approval go on (targets with
+	// approve_plans: true).
+	SignalApprove = "approve"
+	// SignalReject ends such a run before anything ran on the target.
+	SignalReject = "reject"
+
+	ActivityCheckout = "deploy.Checkout"
+	ActivityPlan     = "deploy.Plan"
+	ActivityValidate = "deploy.Validate"
+	ActivityPrepare  = "deploy.Prepare"
+	ActivityExec     = "deploy.Exec"
+	ActivitySwitch   = "deploy.Switch"
+	ActivityStart    = "deploy.Start"
+	ActivityHealth   = "deploy.Health"
+	ActivityPrune    = "deploy.Prune"
+	ActivityRollback = "deploy.Rollback"
+)
+
+// Error types of non-retryable failures.
+const (
+	ErrInvalidInput   = "InvalidInput"
+	ErrPolicyRefused  = "PolicyRefused"
+	ErrBadManifest    = "BadManifest"
+	ErrNotApproved    = "NotApproved"
+	ErrHealthCheck    = "HealthCheckFailed"
+	ErrCommandFailed  = "CommandFailed"
+	ErrAlreadyRunning = "DeployAlreadyRunning"
+)
+
+// Input is the workflow input (JSON).
+type Input struct {
+	TenantID string `json:"tenant_id"`
+	// Repository is a git URL (https, ssh, git) or a local path on the
+	// worker, allowed by modules.deploy.repositories. Credentials never go
+	// in it: history is not secret.
+	Repository string `json:"repository"`
+	// Ref is a branch, tag or commit.
+	Ref string `json:"ref"`
+	// Target names a target of modules.deploy.targets.
+	Target string `json:"target"`
+	// Module names the deployed module in the workflow id; default the
+	// repository's directory name (without .git).
+	Module string `json:"module,omitempty"`
+	// TaskPrompt goes to the LLM planner when one is configured; without
+	// one it is recorded with the plan, and the result says so.
+	TaskPrompt string `json:"task_prompt,omitempty"`
+	// Env adds variables the target's policy allows (env_allow). Values
+	// are recorded in history: secrets go through the manifest's secrets.
+	Env map[string]string `json:"env,omitempty"`
+	// Requester is the JWT subject the starter sets; recorded in the audit.
+	Requester string `json:"requester,omitempty"`
+}
+
+// MaxPromptBytes bounds task_prompt.
+const MaxPromptBytes = 8 << 10
+
+var refRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$`)
+
+// Validate checks the input; every problem names its field.
+func (in *Input) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if err := ident.Check("tenant_id", in.TenantID); err != nil {
+		errs = append(errs, err)
+	}
+	if err := ident.Check("target", in.Target); err != nil {
+		errs = append(errs, err)
+	}
+	if err := checkRepository(in.Repository); err != nil {
+		errs = append(errs, err)
+	}
+	if !refRE.MatchString(in.Ref) || strings.Contains(in.Ref, "..") {
+		add("ref: %q must be a branch, tag or commit (letters, digits, '.', '_', '/', '-'; no '..')", in.Ref)
+	}
+	if in.Module != "" {
+		if err := ident.Check("module", in.Module); err != nil {
+			errs = append(errs, err)
+		}
+	} else if in.Repository != "" && !ident.Valid(RepoModule(in.Repository)) {
+		add("module: the repository's name %q can not name a module; set module", RepoModule(in.Repository))
+	}
+	if len(in.TaskPrompt) > MaxPromptBytes {
+		add("task_prompt: %d bytes, more than the %d allowed", len(in.TaskPrompt), MaxPromptBytes)
+	}
+	if len(in.Env) > 64 {
+		add("env: %d variables, more than 64", len(in.Env))
+	}
+	if len(in.Requester) > 256 {
+		add("requester: longer than 256 bytes")
+	}
+	return errors.Join(errs...)
+}
+
+func checkRepository(repo string) error {
+	switch {
+	case repo == "":
+		return errors.New("repository: required (a git URL or a path on the worker)")
+	case len(repo) > 1024 || strings.ContainsAny(repo, " \t\r\n\x00"):
+		return fmt.Errorf("repository: %q is not a repository URL or path", repo)
+	case strings.HasPrefix(repo, "-"):
+		return fmt.Errorf("repository: %q must not start with '-'", repo)
+	case strings.Contains(repo, "::"):
+		return fmt.Errorf("repository: %q uses a git remote helper, which is not allowed", repo)
+	}
+	if u, err := url.Parse(repo); err == nil && u.Scheme != "" && u.User != nil {
+		if _, hasPass := u.User.Password(); hasPass || u.Scheme == "https" || u.Scheme == "http" {
+			return errors.New("repository: holds credentials; history is not secret: use a credential helper or an SSH key on the worker")
+		}
+	}
+	return nil
+}
+
+// RepoModule is the module name a repository gives by default: its last
+// path element without .git.
+func RepoModule(repo string) string {
+	r := strings.TrimRight(repo, "/")
+	if i := strings.LastIndexAny(r, "/:"); i >= 0 {
+		r = r[i+1:]
+	}
+	return strings.TrimSuffix(path.Base(r), ".git")
+}
+
+// ModuleName is the module the run deploys: in.Module, or the
+// repository's name.
+func (in *Input) ModuleName() string {
+	if in.Module != "" {
+		return in.Module
+	}
+	return RepoModule(in.Repository)
+}
+
+// WorkflowID is the id of the one deploy that may run for a tenant's
+// module on a target at a time.
+func WorkflowID(tenant, target, module string) string {
+	return "deploy/" + tenant + "/" + target + "/" + module
+}
+
+// IDTenant returns the tenant of a deploy workflow id.
+func IDTenant(id string) (string, bool) {
+	parts := strings.Split(id, "/")
+	if len(parts) != 4 || parts[0] != WorkflowName || !ident.Valid(parts[1]) || !ident.Valid(parts[2]) || !ident.Valid(parts[3]) {
+		return "", false
+	}
+	return parts[1], true
+}
+
+// Tiers.
+const (
+	Tier1 = 1 // ai-module.yaml
+	Tier2 = 2 // detected stack
+)
+
+// Source is a checked-out repository, in a workspace on the workers.
+type Source struct {
+	Repository string `json:"repository"`
+	Ref        string `json:"ref"`
+	Commit     string `json:"commit"`
+	Tier       int    `json:"tier"`
+	// Manifest is the ai-module.yaml name, when tier 1.
+	ManifestName string `json:"manifest_name,omitempty"`
+	// Stack is what tier 2 detected (go, node, python, docker, make).
+	Stack string `json:"stack,omitempty"`
+}
+
+// Health is how a started release is probed.
+type Health struct {
+	Enabled  bool          `json:"enabled"`
+	Endpoint string        `json:"endpoint"`
+	Interval time.Duration `json:"interval"`
+	Timeout  time.Duration `json:"timeout"`
+	Retries  int           `json:"retries"`
+}
+
+// Prompt records what became of the task prompt.
+type Prompt struct {
+	Text string `json:"text"`
+	Used bool   `json:"used"`
+	Note string `json:"note"`
+}
+
+// Plan is the deploy's resolved plan, shown before anything runs.
+type Plan struct {
+	WorkflowID string `json:"workflow_id"`
+	TenantID   string `json:"tenant_id"`
+	Target     string `json:"target"`
+	TargetKind string `json:"target_kind"`
+	Module     string `json:"module"`
+	Version    string `json:"version"`
+	Source     Source `json:"source"`
+	// Release is the release directory name, <version>-<timestamp>.
+	Release string `json:"release"`
+	// Commands are the build and test commands, run in order.
+	Commands []policy.Command `json:"commands"`
+	// Start runs the release under the supervisor.
+	Start policy.Command `json:"start"`
+	// Secrets are names resolved from the target's secret refs when a
+	// command runs; values never enter history.
+	Secrets         []string `json:"secrets,omitempty"`
+	Port            int      `json:"port"`
+	Health          Health   `json:"health"`
+	RollbackEnabled bool     `json:"rollback_enabled"`
+	Prompt          *Prompt  `json:"prompt,omitempty"`
+	Requester       string   `json:"requester,omitempty"`
+	// Endpoint is where the started release answers.
+	Endpoint string `json:"endpoint"`
+}
+
+// PlanRequest asks the Plan activity for a plan.
+type PlanRequest struct {
+	Input     Input     `json:"input"`
+	Source    Source    `json:"source"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// ExecRequest runs one command of a plan (Index in Plan.Commands).
+type ExecRequest struct {
+	Plan  Plan `json:"plan"`
+	Index int  `json:"index"`
+}
+
+// StepOutcome is one step's result.
+type StepOutcome struct {
+	Step     string        `json:"step"`
+	Argv     []string      `json:"argv,omitempty"`
+	Status   string        `json:"status"`
+	ExitCode *int          `json:"exit_code,omitempty"`
+	Duration time.Duration `json:"duration,omitempty"`
+	Tail     string        `json:"tail,omitempty"`
+	Skipped  bool          `json:"skipped,omitempty"`
+	Detail   string        `json:"detail,omitempty"`
+}
+
+// SwitchResult says which release the current link left.
+type SwitchResult struct {
+	Previous string `json:"previous,omitempty"`
+}
+
+// RollbackRequest undoes a deploy: back to Previous ("" when there was
+// none: the new release is stopped and current removed).
+type RollbackRequest struct {
+	Plan     Plan   `json:"plan"`
+	Previous string `json:"previous,omitempty"`
+	Switched bool   `json:"switched"`
+	Started  bool   `json:"started"`
+	Reason   string `json:"reason"`
+}
+
+// RollbackResult says what the compensation did.
+type RollbackResult struct {
+	RestoredRelease string `json:"restored_release,omitempty"`
+	Restarted       bool   `json:"restarted"`
+	Healthy         bool   `json:"healthy"`
+	Detail          string `json:"detail"`
+}
+
+// Run statuses.
+const (
+	StatusSucceeded  = "succeeded"
+	StatusFailed     = "failed"
+	StatusRolledBack = "rolled_back"
+	StatusCanceled   = "canceled"
+	StatusRejected   = "rejected"
+)
+
+// Report is the workflow result.
+type Report struct {
+	WorkflowID string          `json:"workflow_id"`
+	Status     string          `json:"status"`
+	Error      string          `json:"error,omitempty"`
+	Plan       *Plan           `json:"plan,omitempty"`
+	Steps      []StepOutcome   `json:"steps"`
+	Endpoint   string          `json:"endpoint,omitempty"`
+	Release    string          `json:"release,omitempty"`
+	Previous   string          `json:"previous,omitempty"`
+	Rollback   *RollbackResult `json:"rollback,omitempty"`
+	// PromptNote says what became of the task prompt.
+	PromptNote string `json:"prompt_note,omitempty"`
+	AuditQuery string `json:"audit_query"`
+}
+
+// Progress is returned by the progress query.
+type Progress struct {
+	Phase            string        `json:"phase"`
+	Plan             *Plan         `json:"plan,omitempty"`
+	Steps            []StepOutcome `json:"steps"`
+	AwaitingApproval bool          `json:"awaiting_approval,omitempty"`
+}
