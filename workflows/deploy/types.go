@@ -126,6 +126,11 @@ func checkRepository(repo string) error {
 	case strings.Contains(repo, "::"):
 		return fmt.Errorf("repository: %q uses a git remote helper, which is not allowed", repo)
 	}
+	isURL := strings.Contains(repo, "://")
+	scpLike := !isURL && strings.Contains(repo, ":") && strings.Index(repo, ":") < strings.IndexByte(repo+"/", '/')
+	if !isURL && !scpLike && !strings.HasPrefix(repo, "/") {
+		return fmt.Errorf("repository: %q must be a git URL or an absolute path on the worker", repo)
+	}
 	if u, err := url.Parse(repo); err == nil && u.Scheme != "" && u.User != nil {
 		if _, hasPass := u.User.Password(); hasPass || u.Scheme == "https" || u.Scheme == "http" {
 			return errors.New("repository: holds credentials; history is not secret: use a credential helper or an SSH key on the worker")
@@ -227,6 +232,11 @@ type Plan struct {
 	Requester       string   `json:"requester,omitempty"`
 	// Endpoint is where the started release answers.
 	Endpoint string `json:"endpoint"`
+	// ApprovalTimeout > 0 makes the run wait that long for an approve
+	// signal before anything runs (the target's approve_plans).
+	ApprovalTimeout time.Duration `json:"approval_timeout,omitempty"`
+	// CommandTimeout is the target policy's bound on one command.
+	CommandTimeout time.Duration `json:"command_timeout"`
 }
 
 // PlanRequest asks the Plan activity for a plan.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -52,7 +53,7 @@ func (p *Policy) Check(c Command) error {
 		if j := strings.IndexAny(a, shellChars); j >= 0 {
 			return refuse(RuleArgShell, "argument %d %q holds shell metacharacter %q", i, short(a), a[j])
 		}
-		for _, re := range p.denied {
+		for _, re := range p.deniedRE() {
 			if re.MatchString(a) {
 				return refuse(RuleDenied, "argument %d %q matches denied pattern %q", i, short(a), re.String())
 			}
@@ -201,4 +202,22 @@ func CheckFiles(root *os.Root, c Command) error {
 		}
 	}
 	return nil
+}
+
+// deniedRE returns the compiled denied patterns: those Validate compiled,
+// or (on a policy never validated) compiled now; an invalid pattern
+// matches everything, so a broken policy refuses rather than allows.
+func (p *Policy) deniedRE() []*regexp.Regexp {
+	if len(p.denied) == len(p.DeniedPatterns) {
+		return p.denied
+	}
+	out := make([]*regexp.Regexp, 0, len(p.DeniedPatterns))
+	for _, pat := range p.DeniedPatterns {
+		re, err := regexp.Compile(pat)
+		if err != nil {
+			re = regexp.MustCompile(``)
+		}
+		out = append(out, re)
+	}
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -214,3 +215,32 @@ func (t *Target) Done(ctx context.Context, name, step string) (bool, error) {
 
 // ErrNotRunning is returned by Running when no supervised process runs.
 var ErrNotRunning = errors.New("no supervised process")
+
+// WriteFile writes content as run/<release>/<file> (our own metadata
+// beside the release, never inside it).
+func (t *Target) WriteFile(ctx context.Context, name, file string, content io.Reader) error {
+	if err := check(name); err != nil {
+		return err
+	}
+	if strings.ContainsAny(file, "/\\") || file == "" || file[0] == '.' {
+		return fmt.Errorf("release: bad file name %q", file)
+	}
+	_, err := t.run(ctx, "release.write", content, "sh", "-c", `set -e; mkdir -p "$1"; cat > "$1/$2.new"; mv -f "$1/$2.new" "$1/$2"`, "sh", path.Join(t.Base, "run", name), file)
+	return err
+}
+
+// ReadFile reads run/<release>/<file>, at most remote.TailBytes (it is
+// for small metadata such as start.json).
+func (t *Target) ReadFile(ctx context.Context, name, file string) ([]byte, error) {
+	if err := check(name); err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(file, "/\\") || file == "" || file[0] == '.' {
+		return nil, fmt.Errorf("release: bad file name %q", file)
+	}
+	res, err := t.run(ctx, "release.read", nil, "head", "-c", strconv.Itoa(remote.TailBytes), path.Join(t.Base, "run", name, file))
+	if err != nil {
+		return nil, err
+	}
+	return []byte(res.Tail), nil
+}

@@ -35,8 +35,9 @@ echo "$pid"`
 const stopScript = `base=$1; f="$base/run/app.pid"
 [ -f "$f" ] || exit 0
 read pid rel <"$f" || { rm -f "$f"; exit 0; }
-case "$pid" in ''|*[!0-9]*) rm -f "$f"; exit 0;; esac
-if kill -TERM "-$pid" 2>/dev/null; then
+case "$pid" in ''|*[!0-9]*|0|1) rm -f "$f"; exit 0;; esac
+` + leaderCheck + `
+if [ "$sid" = "$pid" ] && kill -TERM "-$pid" 2>/dev/null; then
   i=0
   while kill -0 "-$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
   kill -KILL "-$pid" 2>/dev/null || true
@@ -49,9 +50,16 @@ echo "$rel"`
 const statusScript = `f="$1/run/app.pid"
 [ -f "$f" ] || exit 0
 read pid rel <"$f" || exit 0
-case "$pid" in ''|*[!0-9]*) exit 0;; esac
-kill -0 "-$pid" 2>/dev/null && echo "$pid $rel"
+case "$pid" in ''|*[!0-9]*|0|1) exit 0;; esac
+` + leaderCheck + `
+[ "$sid" = "$pid" ] && kill -0 "-$pid" 2>/dev/null && echo "$pid $rel"
 true`
+
+// leaderCheck sets sid to the session of process $pid (from /proc): the
+// supervised process leads its own session, so a pid file whose pid is
+// not a session leader is stale (the pid was reused) and nothing is
+// signalled.
+const leaderCheck = `sid=$(sed -e 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f4)`
 
 // Start starts argv (checked by the caller's policy) in release name with
 // env (the complete environment) as the supervised process, after

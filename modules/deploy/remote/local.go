@@ -82,9 +82,10 @@ func (Local) Run(ctx context.Context, c Command) (Result, error) {
 		case <-ctx.Done():
 		}
 	}()
+	// A cancel or timeout kills the whole group while its leader lives
+	// (cmd.Cancel). Once Wait has reaped the leader its pid may be reused,
+	// so the group is never signalled after that.
 	werr := cmd.Wait()
-	// The group may hold children that outlived the leader: end them too.
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	res.Duration = time.Since(start)
 	out.result(&res)
 	res.ExitCode = cmd.ProcessState.ExitCode()

@@ -357,5 +357,8 @@ func (s *SSH) kill(pid int) {
 		return
 	}
 	defer sess.Close()
-	_ = sess.Run("kill -KILL -" + strconv.Itoa(pid) + " 2>/dev/null; kill -KILL " + strconv.Itoa(pid) + " 2>/dev/null; true")
+	// Only while pid still leads its session (the command's): a pid that
+	// ended meanwhile may have been reused.
+	p := strconv.Itoa(pid)
+	_ = sess.Run(`[ "$(sed -e 's/^.*) //' /proc/` + p + `/stat 2>/dev/null | cut -d' ' -f4)" = ` + p + ` ] && kill -KILL -` + p + ` 2>/dev/null; true`)
 }
