@@ -33,6 +33,9 @@ func TestDeployThenRollback(t *testing.T) {
 			if body, err := get(url); err != nil || body != "ok 1.0.0" {
 				t.Fatalf("GET %s = %q, %v", url, body, err)
 			}
+			if target == "local" {
+				s.saveHistory(rep.WorkflowID, "deploy_history_succeeded.json")
+			}
 			if body, err := get(strings.TrimSuffix(url, "health")); err != nil || body != "hello, world" {
 				t.Errorf("GET / = %q, %v (GREETING from the manifest)", body, err)
 			}
@@ -60,6 +63,9 @@ func TestDeployThenRollback(t *testing.T) {
 			}
 			if body, err := get(url); err != nil || body != "ok 1.0.0" {
 				t.Errorf("after the rollback GET %s = %q, %v; want 1.0.0 serving", url, body, err)
+			}
+			if target == "local" {
+				s.saveHistory(failed.WorkflowID, "deploy_history_rolled_back.json")
 			}
 
 			rows := s.audit(wf.WorkflowID("acme", target, "sample-app"))

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -14,8 +15,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"contextworker/internal/dev/sshd"
 	"contextworker/internal/dev/stacktest"
@@ -251,4 +255,36 @@ func (s *stack) writeAndCommit(name, content, version string) {
 	if out, err := git.CombinedOutput(); err != nil {
 		s.t.Fatalf("commit: %v\n%s", err, out)
 	}
+}
+
+// updateHistory rewrites the recordings the replay test uses:
+// go test -run TestDeployThenRollback/local ./modules/deploy/ -update-history
+var updateHistory = flag.Bool("update-history", false, "record the deploy histories used by the replay test")
+
+// saveHistory writes the workflow's latest run's history as JSON (the
+// format of `temporal workflow show --output json`) into
+// workflows/deploy/testdata when -update-history is set.
+func (s *stack) saveHistory(workflowID, name string) {
+	s.t.Helper()
+	if !*updateHistory {
+		return
+	}
+	it := s.tc.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var h historypb.History
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	path := filepath.Join("..", "..", "workflows", "deploy", "testdata", name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Logf("recorded %d events into %s", len(h.Events), path)
 }
