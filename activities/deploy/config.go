@@ -265,11 +265,8 @@ func (c *Config) Check(in wf.Input) error {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			if err := t.Policy.Check(policy.Command{Step: "env", Argv: []string{"true"}, Env: map[string]string{k: in.Env[k]}}); err != nil {
-				var r *policy.Refusal
-				if errors.As(err, &r) && (strings.HasPrefix(r.Rule, "env.")) {
-					errs = append(errs, fmt.Errorf("env.%s: %w", k, err))
-				}
+			if err := t.Policy.CheckEnv("env", map[string]string{k: in.Env[k]}); err != nil {
+				errs = append(errs, fmt.Errorf("env.%s: %w", k, err))
 			}
 		}
 	}

@@ -92,13 +92,22 @@ func (p *Policy) Check(c Command) error {
 	if c.Dir != "" && (escapes(c.Dir) || strings.HasPrefix(c.Dir, "/")) {
 		return refuse(RuleDir, "working directory %q leaves the release directory", short(c.Dir))
 	}
-	keys := make([]string, 0, len(c.Env))
-	for k := range c.Env {
+	return p.CheckEnv(c.Step, c.Env)
+}
+
+// CheckEnv checks variables a command would be given, in name order, and
+// returns the first refusal.
+func (p *Policy) CheckEnv(step string, env map[string]string) error {
+	refuse := func(rule, format string, args ...any) error {
+		return &Refusal{Step: step, Rule: rule, Detail: fmt.Sprintf(format, args...)}
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		v := c.Env[k]
+		v := env[k]
 		switch {
 		case !envNameRE.MatchString(k):
 			return refuse(RuleEnvName, "%q is not a variable name", short(k))
