@@ -11,6 +11,7 @@ import (
 
 	"contextworker/internal/ident"
 	"contextworker/internal/secret"
+	"contextworker/modules/deploy/hook"
 	"contextworker/modules/deploy/policy"
 	wf "contextworker/workflows/deploy"
 )
@@ -29,6 +30,8 @@ type Config struct {
 	// ApprovalTimeout bounds the wait for an approve signal.
 	ApprovalTimeout time.Duration      `yaml:"approval_timeout"`
 	Targets         map[string]*Target `yaml:"targets"`
+	// Hooks deploy on signed git pushes (POST /v1/hooks/git).
+	Hooks []hook.Hook `yaml:"hooks"`
 }
 
 // Target is one deploy target (modules.deploy.targets.<name>).
@@ -99,6 +102,14 @@ func (c *Config) Validate() error {
 	}{{"git_timeout", c.GitTimeout}, {"heartbeat_timeout", c.HeartbeatTimeout}, {"approval_timeout", c.ApprovalTimeout}} {
 		if d.v <= 0 {
 			add(d.name, "must be > 0, got %s", d.v)
+		}
+	}
+	for i := range c.Hooks {
+		h := &c.Hooks[i]
+		p := fmt.Sprintf("hooks[%d]", i)
+		errs = append(errs, h.Validate(p)...)
+		if _, ok := c.Targets[h.Target]; h.Target != "" && !ok {
+			add(p+".target", "%q is not a configured target", h.Target)
 		}
 	}
 	for _, name := range c.targetNames() {
