@@ -12,6 +12,7 @@ import (
 	"contextworker/internal/dev/stacktest"
 	"contextworker/internal/dev/testenv"
 	"contextworker/internal/pg"
+	"contextworker/modules/deploy/auditlog"
 )
 
 const insertAudit = `INSERT INTO deploy_audit (tenant_id, workflow_id, target, step, phase, argv) VALUES ('acme', 'deploy/acme/local/x', 'local', 'build', 'finished', '{make}')`
@@ -106,4 +107,45 @@ func TestAuditAppendOnly(t *testing.T) {
 			t.Errorf("rows = %d %v, want the one appended", n, err)
 		}
 	})
+}
+
+// TestAuditList: the API's reads are tenant-scoped, filter by workflow
+// and page by id.
+func TestAuditList(t *testing.T) {
+	testenv.Integration(t)
+	db := stacktest.DB(t, testenv.Postgres(t))
+	ctx := context.Background()
+	for _, r := range []struct{ tenant, wf string }{
+		{"acme", "deploy/acme/local/a"}, {"acme", "deploy/acme/local/b"}, {"other", "deploy/other/local/a"}, {"acme", "deploy/acme/local/a"},
+	} {
+		if _, err := db.Exec(ctx, `INSERT INTO deploy_audit (tenant_id, workflow_id, target, step, phase, argv, exit_code, requester)
+			VALUES ($1, $2, 'local', 'build', 'finished', '{make,build}', 0, 'alice')`, r.tenant, r.wf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := auditlog.List(ctx, db, auditlog.Query{TenantID: "acme"})
+	if err != nil || len(all) != 3 {
+		t.Fatalf("acme rows: %d %v", len(all), err)
+	}
+	for _, e := range all {
+		if e.TenantID != "acme" || len(e.Argv) != 2 || e.ExitCode == nil || *e.ExitCode != 0 || e.Requester == nil || *e.Requester != "alice" {
+			t.Errorf("entry %+v", e)
+		}
+	}
+	one, err := auditlog.List(ctx, db, auditlog.Query{TenantID: "acme", WorkflowID: "deploy/acme/local/a", Limit: 1})
+	if err != nil || len(one) != 1 || one[0].WorkflowID != "deploy/acme/local/a" {
+		t.Fatalf("page 1: %+v %v", one, err)
+	}
+	next, err := auditlog.List(ctx, db, auditlog.Query{TenantID: "acme", WorkflowID: "deploy/acme/local/a", AfterID: one[0].ID})
+	if err != nil || len(next) != 1 || next[0].ID <= one[0].ID {
+		t.Errorf("page 2: %+v %v", next, err)
+	}
+	if rows, err := auditlog.List(ctx, db, auditlog.Query{TenantID: "acme", WorkflowID: "deploy/other/local/a"}); err != nil || len(rows) != 0 {
+		t.Errorf("another tenant's workflow leaked: %+v %v", rows, err)
+	}
+	for _, bad := range []auditlog.Query{{}, {TenantID: "acme", Limit: auditlog.MaxLimit + 1}, {TenantID: "acme", AfterID: -1}} {
+		if _, err := auditlog.List(ctx, db, bad); err == nil {
+			t.Errorf("query %+v accepted", bad)
+		}
+	}
 }
