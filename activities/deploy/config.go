@@ -248,6 +248,19 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
+// CheckTarget refuses an unknown target or one that does not serve
+// tenant.
+func (c *Config) CheckTarget(tenant, target string) error {
+	t, ok := c.Targets[target]
+	switch {
+	case !ok:
+		return fmt.Errorf("target: %q is not configured (known: %s)", target, strings.Join(c.targetNames(), ", "))
+	case len(t.Tenants) > 0 && !slices.Contains(t.Tenants, tenant):
+		return fmt.Errorf("target: %q does not serve tenant %q", target, tenant)
+	}
+	return nil
+}
+
 // Check refuses, with no I/O, an input that can never deploy under this
 // config: unknown target, a tenant the target does not serve, a repository
 // outside the allowed prefixes.

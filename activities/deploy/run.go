@@ -67,7 +67,9 @@ type startSpec struct {
 // base, PORT, the allowed variables and the resolved secrets.
 func (a *Activities) commandEnv(t *Target, b string, env map[string]string, secrets []string, port int) ([]string, error) {
 	out := cleanEnv(t, b)
-	out = append(out, "PORT="+strconv.Itoa(port))
+	if port > 0 {
+		out = append(out, "PORT="+strconv.Itoa(port))
+	}
 	keys := make([]string, 0, len(env))
 	for k := range env {
 		keys = append(keys, k)

@@ -65,6 +65,22 @@ func (*Module) Workflows() []registry.Workflow {
 		},
 		Queries:       []registry.Query{{Name: wf.QueryProgress, Description: "phase, plan and step outcomes", Result: func() any { return &wf.Progress{} }}},
 		ProgressQuery: wf.QueryProgress,
+	}, {
+		Name:        wf.ExecWorkflowName,
+		Description: "run one ad-hoc command in a target's current release under its policy, audited (admin only)",
+		Input:       func() any { return &wf.ExecInput{} },
+		// One run per request: the caller names it deploy-exec/<tenant>/<unique>.
+		ID:     func(any) string { return "" },
+		Tenant: func(in any) string { return in.(*wf.ExecInput).TenantID },
+		// Only the target is checked up front: a command the policy refuses
+		// must still run the workflow, so that the refusal is audited.
+		Check: func(cfg, in any) error {
+			c, ok := cfg.(*acts.Config)
+			if !ok || c == nil {
+				c = acts.DefaultConfig()
+			}
+			return c.CheckTarget(in.(*wf.ExecInput).TenantID, in.(*wf.ExecInput).Target)
+		},
 	}}
 }
 
@@ -84,6 +100,7 @@ var activities = []struct {
 	{wf.ActivityHealth, func(a *acts.Activities) any { return a.Health }},
 	{wf.ActivityPrune, func(a *acts.Activities) any { return a.Prune }},
 	{wf.ActivityRollback, func(a *acts.Activities) any { return a.Rollback }},
+	{wf.ActivityRun, func(a *acts.Activities) any { return a.Run }},
 }
 
 // Activities implements registry.Module.
@@ -115,6 +132,7 @@ func (m *Module) Register(_ context.Context, deps registry.Deps, r worker.Regist
 	m.acts = append(m.acts, a)
 	m.mu.Unlock()
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
+	r.RegisterWorkflowWithOptions(wf.ExecWorkflow, workflow.RegisterOptions{Name: wf.ExecWorkflowName})
 	for _, act := range activities {
 		r.RegisterActivityWithOptions(act.method(a), activity.RegisterOptions{Name: act.name})
 	}
