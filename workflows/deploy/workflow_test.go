@@ -101,8 +101,8 @@ func newEnv(t *testing.T, f *fake, id string) *testsuite.TestWorkflowEnvironment
 			Release: "1.0.0-20260101T000000Z", RollbackEnabled: true, Endpoint: "http://127.0.0.1:8000/health",
 			Commands: []policy.Command{{Step: "build", Argv: []string{"make"}}, {Step: "test", Argv: []string{"make", "test"}}},
 			Start:    policy.Command{Step: "start", Argv: []string{"./app"}}, CommandTimeout: time.Minute,
-			Health:   deploy.Health{Enabled: true, Retries: 3, Interval: time.Second, Timeout: time.Second},
-			Prompt:   &deploy.Prompt{Text: "deploy it", Note: "not used"}}
+			Health: deploy.Health{Enabled: true, Retries: 3, Interval: time.Second, Timeout: time.Second},
+			Prompt: &deploy.Prompt{Text: "deploy it", Note: "not used"}}
 	}
 	f.register(env)
 	return env
