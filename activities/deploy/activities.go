@@ -153,9 +153,36 @@ func cleanEnv(t *Target, base string) []string {
 	return []string{"PATH=" + t.Policy.EnvPath(), "LANG=C.UTF-8", "HOME=" + filepath.Join(base, "home")}
 }
 
-// heartbeat records progress while fn runs.
+// heartbeat records progress.
 func heartbeat(ctx context.Context, details ...any) {
 	if activity.IsActivity(ctx) {
 		activity.RecordHeartbeat(ctx, details...)
 	}
+}
+
+// keepBeating heartbeats every third of the heartbeat timeout until the
+// returned stop is called, so a long command keeps its activity alive and
+// a dead worker is noticed within the timeout.
+func (a *Activities) keepBeating(ctx context.Context, what string) (stop func()) {
+	heartbeat(ctx, what)
+	every := a.Cfg.HeartbeatTimeout / 3
+	if every <= 0 || !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, what)
+			}
+		}
+	}()
+	return func() { close(done) }
 }

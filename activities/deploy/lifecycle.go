@@ -63,7 +63,10 @@ func (a *Activities) Health(ctx context.Context, p wf.Plan) (wf.StepOutcome, err
 	if err != nil {
 		return out, err
 	}
-	if err := a.probe(ctx, p.Endpoint, p.Health); err != nil {
+	stop := a.keepBeating(ctx, "probing "+p.Endpoint)
+	err = a.probe(ctx, p.Endpoint, p.Health)
+	stop()
+	if err != nil {
 		log, _ := rt.Log(ctx, p.Release)
 		out.Tail = tail(log, 1024)
 		return out, nonRetryable(wf.ErrHealthCheck, fmt.Errorf("health check of %s: %w; log: %s", p.Endpoint, err, tail(log, 300)))
@@ -169,7 +172,10 @@ func (a *Activities) Rollback(ctx context.Context, req wf.RollbackRequest) (wf.R
 		h.Interval = time.Second
 	}
 	url := strings.Replace(p.Endpoint, fmt.Sprintf(":%d%s", p.Port, p.Health.Endpoint), fmt.Sprintf(":%d%s", s.Port, h.Endpoint), 1)
-	if err := a.probe(ctx, url, h); err != nil {
+	stop := a.keepBeating(ctx, "probing "+url)
+	err = a.probe(ctx, url, h)
+	stop()
+	if err != nil {
 		res.Detail = fmt.Sprintf("restarted %s, but it does not answer %s: %v", req.Previous, url, err)
 		return res, nil
 	}

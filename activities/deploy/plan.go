@@ -94,7 +94,7 @@ func (a *Activities) Plan(ctx context.Context, req wf.PlanRequest) (wf.Plan, err
 		p.Start.Env = env
 	}
 	p.Release = release.Name(p.Version, req.StartedAt)
-	p.CommandTimeout = t.Policy.CommandTimeout
+	p.CommandTimeout, p.HeartbeatTimeout = t.Policy.CommandTimeout, a.Cfg.HeartbeatTimeout
 	if t.ApprovePlans {
 		p.ApprovalTimeout = a.Cfg.ApprovalTimeout
 	}

@@ -31,10 +31,11 @@ func (a *Activities) Prepare(ctx context.Context, p wf.Plan) (wf.StepOutcome, er
 	if err != nil {
 		return out, err
 	}
-	heartbeat(ctx, "shipping")
+	stop := a.keepBeating(ctx, "shipping "+p.Release)
 	tarball := release.Tarball(dir, a.Cfg.MaxSourceBytes)
 	defer tarball.Close()
 	created, err := rt.Prepare(ctx, p.Release, tarball)
+	stop()
 	if errors.Is(err, release.ErrTooLarge) {
 		return out, nonRetryable(wf.ErrInvalidInput, err)
 	}
@@ -161,12 +162,13 @@ func (a *Activities) runChecked(ctx context.Context, p wf.Plan, t *Target, rt *r
 	if err := a.audit(ctx, started); err != nil {
 		return remote.Result{ExitCode: -1}, err // nothing runs unaudited
 	}
-	heartbeat(ctx, c.Step)
 	r, err := a.runner(p.Target)
 	if err != nil {
 		return remote.Result{ExitCode: -1}, err
 	}
+	stop := a.keepBeating(ctx, c.Step)
 	res, err := r.Run(ctx, rc)
+	stop()
 	_ = a.audit(ctx, auditFor(p, c.Step, rc, res, err))
 	if errors.Is(err, remote.ErrTimeout) || errors.Is(err, remote.ErrOutputCap) {
 		return res, nonRetryable(wf.ErrCommandFailed, fmt.Errorf("%s: %w", c.Step, err))

@@ -237,6 +237,8 @@ type Plan struct {
 	ApprovalTimeout time.Duration `json:"approval_timeout,omitempty"`
 	// CommandTimeout is the target policy's bound on one command.
 	CommandTimeout time.Duration `json:"command_timeout"`
+	// HeartbeatTimeout is how soon a dead worker's activity is retried.
+	HeartbeatTimeout time.Duration `json:"heartbeat_timeout,omitempty"`
 }
 
 // PlanRequest asks the Plan activity for a plan.

@@ -94,8 +94,15 @@ func (r *run) record(o StepOutcome) {
 	r.progress.Steps = r.report.Steps
 }
 
+// activity returns options for one step: the plan's heartbeat timeout
+// once there is a plan (so a dead worker's step is retried that soon),
+// a minute before.
 func (r *run) activity(ctx workflow.Context, summary string, timeout time.Duration, attempts int32) workflow.Context {
-	return durable.ActivityContext(ctx, TaskQueue, summary, timeout, time.Minute, attempts)
+	hb := time.Minute
+	if r.plan != nil && r.plan.HeartbeatTimeout > 0 {
+		hb = r.plan.HeartbeatTimeout
+	}
+	return durable.ActivityContext(ctx, TaskQueue, summary, timeout, hb, attempts)
 }
 
 func (r *run) execute(ctx workflow.Context) error {
