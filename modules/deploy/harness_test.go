@@ -57,22 +57,34 @@ type stack struct {
 	repo string
 	port int
 	srv  *sshd.Server
+	// The worker's config (the modules section) and servers.
+	yml, dsn, hostPort, ns string
 }
 
 func newStack(t *testing.T, extraTarget string) *stack {
 	t.Helper()
+	s := newStackNoWorker(t, extraTarget)
+	stacktest.Worker(t, newRegistry(), s.yml, s.hostPort, s.ns, s.dsn)
+	return s
+}
+
+// newStackNoWorker is newStack for tests that run their worker as a
+// child process (see TestWorkerKilledMidDeploy).
+func newStackNoWorker(t *testing.T, extraTarget string) *stack {
+	t.Helper()
 	testenv.Integration(t)
 	dsn := testenv.Postgres(t)
 	hostPort, ns := testenv.Temporal(t)
-	s := &stack{t: t, db: stacktest.DB(t, dsn), tc: testenv.TemporalClient(t), dir: t.TempDir(), port: freePort(t)}
+	s := &stack{t: t, db: stacktest.DB(t, dsn), tc: testenv.TemporalClient(t), dir: t.TempDir(), port: freePort(t),
+		dsn: dsn, hostPort: hostPort, ns: ns}
 	s.srv = sshd.Start(t)
 	s.repo = filepath.Join(s.dir, "repos", "sample-app")
 	s.commitVersion("sample-app", "1.0.0", 10)
-	yml := fmt.Sprintf(`modules:
+	s.yml = fmt.Sprintf(`modules:
   deploy:
     workspace_dir: %[1]s/ws
     repositories: [%[1]s/repos/]
-    heartbeat_timeout: 10s
+    heartbeat_timeout: 3s
     targets:
       local:
         kind: local
@@ -85,7 +97,6 @@ func newStack(t *testing.T, extraTarget string) *stack {
         ssh: {addr: "%[2]s", user: %[3]s, known_hosts: %[4]s, private_key: "file:%[5]s"}
         policy: {allowed_programs: [python3], env_allow: [GREETING]}
 %[6]s`, s.dir, s.srv.Addr, s.srv.User, s.srv.KnownHosts, s.srv.ClientKeyFile, extraTarget)
-	stacktest.Worker(t, newRegistry(), yml, hostPort, ns, dsn)
 	t.Cleanup(func() { s.stopApps() })
 	return s
 }
