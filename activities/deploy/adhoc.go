@@ -12,6 +12,7 @@ import (
 // current release, under the target's policy, audited. It is not retried
 // once the command has run: its outcome, failing or not, is the result.
 func (a *Activities) Run(ctx context.Context, in wf.ExecInput) (wf.ExecResult, error) {
+	defer a.keepBeating(ctx, "run")()
 	out := wf.ExecResult{Target: in.Target, Argv: in.Argv, ExitCode: -1}
 	if err := in.Validate(); err != nil {
 		return out, nonRetryable(wf.ErrInvalidInput, err)

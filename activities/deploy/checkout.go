@@ -36,9 +36,7 @@ func gitEnv(home string) []string {
 func (a *Activities) git(ctx context.Context, in wf.Input, dir string, args ...string) (string, error) {
 	argv := append([]string{"git"}, args...)
 	c := remote.Command{Argv: argv, Dir: dir, Env: gitEnv(a.Cfg.WorkspaceDir), Timeout: a.Cfg.GitTimeout, MaxOutput: 1 << 20}
-	stop := a.keepBeating(ctx, "git "+args[0])
 	res, err := remote.Local{}.Run(ctx, c)
-	stop()
 	p := wf.Plan{TenantID: in.TenantID, Target: in.Target, Requester: in.Requester}
 	_ = a.audit(ctx, auditFor(p, "checkout", c, res, err))
 	if err != nil {
@@ -64,6 +62,7 @@ func (a *Activities) workspace(repo, commit string) (string, error) {
 // the tier. The tree lands in a workspace keyed by repository and commit,
 // so a retry (or another worker, see ensureWorkspace) finds or rebuilds it.
 func (a *Activities) Checkout(ctx context.Context, in wf.Input) (wf.Source, error) {
+	defer a.keepBeating(ctx, "checkout")()
 	if err := in.Validate(); err != nil {
 		return wf.Source{}, nonRetryable(wf.ErrInvalidInput, err)
 	}

@@ -18,6 +18,7 @@ import (
 // (stopping the one running), its start command checked and audited like
 // any other.
 func (a *Activities) Start(ctx context.Context, p wf.Plan) (wf.StepOutcome, error) {
+	defer a.keepBeating(ctx, "start")()
 	out := wf.StepOutcome{Step: "start", Argv: p.Start.Argv}
 	rt, t, err := a.releases(ctx, p)
 	if err != nil {
@@ -54,6 +55,7 @@ func (a *Activities) start(ctx context.Context, p wf.Plan, t *Target, rt *releas
 // 2xx, Retries times Interval apart, each within Timeout. It fails
 // non-retryably with the release's log tail when it never does.
 func (a *Activities) Health(ctx context.Context, p wf.Plan) (wf.StepOutcome, error) {
+	defer a.keepBeating(ctx, "health")()
 	out := wf.StepOutcome{Step: "health", Detail: p.Endpoint}
 	if !p.Health.Enabled {
 		out.Status, out.Skipped = wf.StatusSucceeded, true
@@ -63,10 +65,7 @@ func (a *Activities) Health(ctx context.Context, p wf.Plan) (wf.StepOutcome, err
 	if err != nil {
 		return out, err
 	}
-	stop := a.keepBeating(ctx, "probing "+p.Endpoint)
-	err = a.probe(ctx, p.Endpoint, p.Health)
-	stop()
-	if err != nil {
+	if err := a.probe(ctx, p.Endpoint, p.Health); err != nil {
 		log, _ := rt.Log(ctx, p.Release)
 		out.Tail = tail(log, 1024)
 		return out, nonRetryable(wf.ErrHealthCheck, fmt.Errorf("health check of %s: %w; log: %s", p.Endpoint, err, tail(log, 300)))
@@ -111,6 +110,7 @@ func (a *Activities) probe(ctx context.Context, url string, h wf.Health) error {
 // Prune keeps the target's last keep_releases releases (never the current
 // one or the one it replaced).
 func (a *Activities) Prune(ctx context.Context, req wf.RollbackRequest) ([]string, error) {
+	defer a.keepBeating(ctx, "prune")()
 	rt, t, err := a.releases(ctx, req.Plan)
 	if err != nil {
 		return nil, err
@@ -124,6 +124,7 @@ func (a *Activities) Prune(ctx context.Context, req wf.RollbackRequest) ([]strin
 // with no previous release the new one is stopped and the link removed.
 // It is idempotent: rerun, it finds the target already rolled back.
 func (a *Activities) Rollback(ctx context.Context, req wf.RollbackRequest) (wf.RollbackResult, error) {
+	defer a.keepBeating(ctx, "rollback")()
 	p := req.Plan
 	var res wf.RollbackResult
 	if !req.Switched && !req.Started {
@@ -172,10 +173,7 @@ func (a *Activities) Rollback(ctx context.Context, req wf.RollbackRequest) (wf.R
 		h.Interval = time.Second
 	}
 	url := strings.Replace(p.Endpoint, fmt.Sprintf(":%d%s", p.Port, p.Health.Endpoint), fmt.Sprintf(":%d%s", s.Port, h.Endpoint), 1)
-	stop := a.keepBeating(ctx, "probing "+url)
-	err = a.probe(ctx, url, h)
-	stop()
-	if err != nil {
+	if err := a.probe(ctx, url, h); err != nil {
 		res.Detail = fmt.Sprintf("restarted %s, but it does not answer %s: %v", req.Previous, url, err)
 		return res, nil
 	}

@@ -24,6 +24,7 @@ const promptNote = "task_prompt recorded with the plan but not used: no LLM plan
 // manifest's commands (tier 1) or the rules planner's (tier 2), the
 // environment, secrets by name, the health check and the endpoint.
 func (a *Activities) Plan(ctx context.Context, req wf.PlanRequest) (wf.Plan, error) {
+	defer a.keepBeating(ctx, "plan")()
 	in := req.Input
 	t, err := a.target(in.Target)
 	if err != nil {
@@ -110,6 +111,7 @@ func (a *Activities) Plan(ctx context.Context, req wf.PlanRequest) (wf.Plan, err
 // names, and (on the checked-out tree, through os.Root) symlinks that
 // escape. Each refusal is audited; the error names every rule.
 func (a *Activities) Validate(ctx context.Context, p wf.Plan) error {
+	defer a.keepBeating(ctx, "validate")()
 	t, err := a.target(p.Target)
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 // (idempotent: a complete release is kept) and records how to start it,
 // for a later rollback to this release.
 func (a *Activities) Prepare(ctx context.Context, p wf.Plan) (wf.StepOutcome, error) {
+	defer a.keepBeating(ctx, "prepare")()
 	out := wf.StepOutcome{Step: "prepare", Detail: p.Release}
 	rt, _, err := a.releases(ctx, p)
 	if err != nil {
@@ -31,11 +32,9 @@ func (a *Activities) Prepare(ctx context.Context, p wf.Plan) (wf.StepOutcome, er
 	if err != nil {
 		return out, err
 	}
-	stop := a.keepBeating(ctx, "shipping "+p.Release)
 	tarball := release.Tarball(dir, a.Cfg.MaxSourceBytes)
 	defer tarball.Close()
 	created, err := rt.Prepare(ctx, p.Release, tarball)
-	stop()
 	if errors.Is(err, release.ErrTooLarge) {
 		return out, nonRetryable(wf.ErrInvalidInput, err)
 	}
@@ -99,6 +98,7 @@ func (a *Activities) commandEnv(t *Target, b string, env map[string]string, secr
 // marked done on the target once it succeeded, so a retry after a worker
 // crash skips it rather than running it twice.
 func (a *Activities) Exec(ctx context.Context, req wf.ExecRequest) (wf.StepOutcome, error) {
+	defer a.keepBeating(ctx, "exec")()
 	p := req.Plan
 	if req.Index < 0 || req.Index >= len(p.Commands) {
 		return wf.StepOutcome{}, nonRetryable(wf.ErrInvalidInput, fmt.Errorf("exec: no command %d", req.Index))
@@ -166,9 +166,7 @@ func (a *Activities) runChecked(ctx context.Context, p wf.Plan, t *Target, rt *r
 	if err != nil {
 		return remote.Result{ExitCode: -1}, err
 	}
-	stop := a.keepBeating(ctx, c.Step)
 	res, err := r.Run(ctx, rc)
-	stop()
 	_ = a.audit(ctx, auditFor(p, c.Step, rc, res, err))
 	if errors.Is(err, remote.ErrTimeout) || errors.Is(err, remote.ErrOutputCap) {
 		return res, nonRetryable(wf.ErrCommandFailed, fmt.Errorf("%s: %w", c.Step, err))
@@ -187,8 +185,26 @@ func tail(s string, n int) string {
 // Switch points the target's current link at the plan's release and
 // returns the release it left (for the rollback).
 func (a *Activities) Switch(ctx context.Context, p wf.Plan) (wf.SwitchResult, error) {
+	defer a.keepBeating(ctx, "switch")()
 	rt, _, err := a.releases(ctx, p)
 	if err != nil {
+		return wf.SwitchResult{}, err
+	}
+	// The release it replaces is written down before the switch: a retry
+	// after a switch whose result was lost finds current already moved and
+	// reads the previous release back, so the rollback still knows it.
+	cur, err := rt.Current(ctx)
+	if err != nil {
+		return wf.SwitchResult{}, err
+	}
+	if cur == p.Release {
+		raw, err := rt.ReadFile(ctx, p.Release, "previous")
+		if err != nil {
+			return wf.SwitchResult{}, fmt.Errorf("switch: already switched, and the previous release is unknown: %w", err)
+		}
+		return wf.SwitchResult{Previous: strings.TrimSpace(string(raw))}, nil
+	}
+	if err := rt.WriteFile(ctx, p.Release, "previous", strings.NewReader(cur+"\n")); err != nil {
 		return wf.SwitchResult{}, err
 	}
 	prev, err := rt.Switch(ctx, p.Release)

@@ -108,7 +108,7 @@ func (t *Target) Prepare(ctx context.Context, name string, tarball io.Reader) (b
 		return false, err
 	}
 	partial := t.Dir(name) + ".partial"
-	if _, err := t.run(ctx, "release.prepare", nil, "sh", "-c", `set -e; rm -rf "$1"; mkdir -p "$1" "$2/run"`, "sh", partial, t.Base); err != nil {
+	if _, err := t.run(ctx, "release.prepare", nil, "sh", "-c", `set -e; rm -rf "$1"; mkdir -p "$1" "$2/run" "$2/home"`, "sh", partial, t.Base); err != nil {
 		return false, err
 	}
 	if _, err := t.run(ctx, "release.unpack", tarball, "tar", "-x", "--no-same-owner", "--no-overwrite-dir", "-f", "-", "-C", partial); err != nil {
