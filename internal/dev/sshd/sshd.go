@@ -1,7 +1,8 @@
-// Package sshd starts a private OpenSSH server on loopback for tests: the
-// Debian openssh-server binary on a free port, a temporary host key and
-// authorized_keys, and a known_hosts for it. Test tooling only: it never
-// runs in production, and it skips (with the fix) when sshd is missing.
+// Package sshd starts a private OpenSSH server on loopback for tests and
+// dev stacks: the Debian openssh-server binary on a free (or given) port,
+// a host key and authorized_keys of its own, and a known_hosts for it.
+// Dev tooling only: it never runs in production; tests skip (with the
+// fix) when sshd is missing.
 package sshd
 
 import (
@@ -52,30 +53,72 @@ func Start(t testing.TB) *Server {
 	if _, err := os.Stat(Binary); err != nil {
 		t.Skipf("sshd: %s is missing; install it with `apt-get install -y openssh-server` to run the SSH tests", Binary)
 	}
+	dir := t.TempDir()
+	var s *Server
+	var stop func()
+	var err error
+	for range 3 { // a free port may be taken before sshd binds it
+		if s, stop, err = Launch(dir, 0); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("sshd: %v", err)
+	}
+	t.Cleanup(stop)
+	return s
+}
+
+// Launch starts sshd with its files in dir (created: host key, client key
+// id_ed25519, authorized_keys, known_hosts, sshd_config, sshd.log) on
+// 127.0.0.1:port (0: a free port), for tests and dev stacks (`make run`).
+// Keys already in dir are kept, so a dev stack's known_hosts stays valid
+// across restarts. stop kills sshd.
+func Launch(dir string, port int) (*Server, func(), error) {
+	if _, err := os.Stat(Binary); err != nil {
+		return nil, nil, fmt.Errorf("sshd: %s is missing (apt-get install -y openssh-server): %w", Binary, err)
+	}
 	u, err := user.Current()
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	dir := t.TempDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, err
+	}
 	if err := os.Chmod(dir, 0o700); err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	hostPub, hostPEM := newKey(t, "host")
-	clientPub, clientPEM := newKey(t, "client")
-	s := &Server{Host: "127.0.0.1", User: u.Username, ClientKey: clientPEM, HostKey: hostPub, Dir: dir,
-		KnownHosts: filepath.Join(dir, "known_hosts"), ClientKeyFile: filepath.Join(dir, "client_key")}
-	write(t, filepath.Join(dir, "host_key"), hostPEM, 0o600)
-	write(t, s.ClientKeyFile, clientPEM, 0o600)
-	write(t, filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(clientPub), 0o600)
+	hostPub, err := keyFile(filepath.Join(dir, "host_key"), "host")
+	if err != nil {
+		return nil, nil, err
+	}
+	clientKeyFile := filepath.Join(dir, "id_ed25519")
+	clientPub, err := keyFile(clientKeyFile, "client")
+	if err != nil {
+		return nil, nil, err
+	}
+	clientPEM, err := os.ReadFile(clientKeyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if port == 0 {
+		if port, err = freePort(); err != nil {
+			return nil, nil, err
+		}
+	}
+	s := &Server{Host: "127.0.0.1", Port: port, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), User: u.Username,
+		ClientKey: clientPEM, ClientKeyFile: clientKeyFile, HostKey: hostPub, Dir: dir, KnownHosts: filepath.Join(dir, "known_hosts")}
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(clientPub), 0o600); err != nil {
+		return nil, nil, err
+	}
+	if err := os.WriteFile(s.KnownHosts, []byte(KnownHostsLine(s.Addr, hostPub)), 0o600); err != nil {
+		return nil, nil, err
+	}
 	if os.Geteuid() == 0 {
 		// sshd running as root wants its privilege-separation directory.
 		_ = os.MkdirAll("/run/sshd", 0o755)
 	}
-	var lastErr error
-	for range 3 {
-		port := freePort(t)
-		s.Port, s.Addr = port, net.JoinHostPort(s.Host, strconv.Itoa(port))
-		conf := fmt.Sprintf(`Port %d
+	conf := fmt.Sprintf(`Port %d
 ListenAddress 127.0.0.1
 HostKey %s
 AuthorizedKeysFile %s
@@ -89,50 +132,48 @@ UsePAM no
 AllowUsers %s
 LogLevel ERROR
 `, port, filepath.Join(dir, "host_key"), filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "sshd.pid"), u.Username)
-		write(t, filepath.Join(dir, "sshd_config"), []byte(conf), 0o600)
-		if lastErr = s.run(t); lastErr == nil {
-			break
-		}
+	if err := os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(conf), 0o600); err != nil {
+		return nil, nil, err
 	}
-	if lastErr != nil {
-		t.Fatalf("sshd: %v", lastErr)
+	stop, err := s.run()
+	if err != nil {
+		return nil, nil, err
 	}
-	write(t, s.KnownHosts, []byte(KnownHostsLine(s.Addr, hostPub)), 0o600)
-	return s
+	return s, stop, nil
 }
 
-func (s *Server) run(t testing.TB) error {
-	t.Helper()
+func (s *Server) run() (func(), error) {
 	cmd := exec.Command(Binary, "-D", "-e", "-f", filepath.Join(s.Dir, "sshd_config"))
 	logf, err := os.Create(filepath.Join(s.Dir, "sshd.log"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return err
+		return nil, err
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
-	t.Cleanup(func() {
+	stop := func() {
 		_ = cmd.Process.Kill()
 		<-exited
-	})
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
 			b, _ := os.ReadFile(filepath.Join(s.Dir, "sshd.log"))
-			return fmt.Errorf("sshd exited: %s", strings.TrimSpace(string(b)))
+			return nil, fmt.Errorf("sshd exited: %s", strings.TrimSpace(string(b)))
 		default:
 		}
 		if banner(s.Addr) {
-			return nil
+			return stop, nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("sshd on %s did not answer within 10s", s.Addr)
+	stop()
+	return nil, fmt.Errorf("sshd on %s did not answer within 10s", s.Addr)
 }
 
 // banner reports whether an SSH server answers on addr.
@@ -149,10 +190,6 @@ func banner(addr string) bool {
 
 // KnownHostsLine is a known_hosts line for key at addr (host:port).
 func KnownHostsLine(addr string, key ssh.PublicKey) string {
-	return knownHostsLine(addr, key)
-}
-
-func knownHostsLine(addr string, key ssh.PublicKey) string {
 	host, port, _ := net.SplitHostPort(addr)
 	h := host
 	if port != "22" {
@@ -167,34 +204,51 @@ func NewKey(t testing.TB) (ssh.PublicKey, []byte) { return newKey(t, "cw-test") 
 
 func newKey(t testing.TB, comment string) (ssh.PublicKey, []byte) {
 	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	pub, b, err := generate(comment)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return pub, b
+}
+
+func generate(comment string) (ssh.PublicKey, []byte, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
 	}
 	block, err := ssh.MarshalPrivateKey(priv, comment)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	sp, err := ssh.NewPublicKey(pub)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	return sp, pem.EncodeToMemory(block)
+	return sp, pem.EncodeToMemory(block), nil
 }
 
-func write(t testing.TB, path string, b []byte, mode os.FileMode) {
-	t.Helper()
-	if err := os.WriteFile(path, b, mode); err != nil {
-		t.Fatal(err)
+// keyFile returns the public half of the ed25519 key in path, creating
+// the key first when the file does not exist.
+func keyFile(path, comment string) (ssh.PublicKey, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		signer, err := ssh.ParsePrivateKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("sshd: %s: %w", path, err)
+		}
+		return signer.PublicKey(), nil
 	}
+	pub, pemBytes, err := generate(comment)
+	if err != nil {
+		return nil, err
+	}
+	return pub, os.WriteFile(path, pemBytes, 0o600)
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
