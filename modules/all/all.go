@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "contextworker/modules/deploy"   // repositories onto target hosts
 	_ "contextworker/modules/gardener" // catalogue enrichment
 	_ "contextworker/modules/harvest"  // supplier-feed imports
 )
