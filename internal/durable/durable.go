@@ -12,6 +12,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
+// defaultFinishTimeout bounds a finishing activity: it writes one row.
+const defaultFinishTimeout = time.Minute
+
 // ActivityContext returns ctx with options for one activity on queue:
 // retries back off from 1 s to 1 min; attempts 0 means until the
 // start-to-close or workflow deadline.

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -100,26 +99,16 @@ func Workflow(ctx workflow.Context, in Input) (*Report, error) {
 }
 
 func delegate(ctx workflow.Context, in Input, canonical string) (*Report, error) {
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:            canonical,
-		TaskQueue:             TaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
-		StaticSummary:         summary(in),
-		TypedSearchAttributes: temporal.NewSearchAttributes(searchAttributes(in)...),
-	})
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("delegated to workflow **%s**", canonical))
-	var report Report
-	err := workflow.ExecuteChildWorkflow(cctx, WorkflowName, in).Get(ctx, &report)
-	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("a gardener of tenant %s is already running (workflow %s); signal it with %q instead",
-				in.TenantID, canonical, SignalProductsChanged), ErrAlreadyRunning, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &report, nil
+	return durable.Delegate[Report](ctx, durable.Canonical{
+		WorkflowID:         canonical,
+		WorkflowType:       WorkflowName,
+		TaskQueue:          TaskQueue,
+		Summary:            summary(in),
+		SearchAttributes:   searchAttributes(in),
+		AlreadyRunningType: ErrAlreadyRunning,
+		AlreadyRunning: fmt.Sprintf("a gardener of tenant %s is already running (workflow %s); signal it with %q instead",
+			in.TenantID, canonical, SignalProductsChanged),
+	}, in)
 }
 
 type run struct {
@@ -207,11 +196,7 @@ func (r *run) execute(ctx workflow.Context) (*Report, error) {
 }
 
 func (r *run) shouldContinueAsNew(ctx workflow.Context, plan Plan) bool {
-	info := workflow.GetInfo(ctx)
-	if info.GetContinueAsNewSuggested() {
-		return true
-	}
-	return plan.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= plan.MaxHistoryEvents
+	return durable.ShouldContinueAsNew(ctx, plan.MaxHistoryEvents)
 }
 
 func (r *run) finish(ctx workflow.Context, plan Plan) (*Report, error) {
@@ -228,23 +213,13 @@ func (r *run) finish(ctx workflow.Context, plan Plan) (*Report, error) {
 }
 
 // finishFailed records a failed or canceled run, even when the workflow
-// itself was canceled (hence the disconnected context). The watermark
-// stays where it was, so the next run redoes the window.
+// itself was canceled. The watermark stays where it was, so the next run
+// redoes the window.
 func (r *run) finishFailed(ctx workflow.Context, cause error) {
 	if r.st.Plan == nil {
 		return
 	}
-	status := StatusFailed
-	canceled, msg := durable.Outcome(ctx, cause)
-	if canceled {
-		status = StatusCanceled
-	}
-	dctx, cancel := workflow.NewDisconnectedContext(ctx)
-	defer cancel()
-	actx := activityCtx(dctx, "record the failed run", time.Minute, 0, 0)
-	var report Report
-	if err := workflow.ExecuteActivity(actx, ActivityFinish, FinishRequest{Plan: *r.st.Plan, Status: status, Error: msg}).Get(dctx, &report); err != nil {
-		workflow.GetLogger(ctx).Error("could not record the failed run", "error", err)
-	}
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s**: %s", status, msg))
+	durable.FinishFailed(ctx, TaskQueue, cause, func(actx workflow.Context, status, msg string) error {
+		return workflow.ExecuteActivity(actx, ActivityFinish, FinishRequest{Plan: *r.st.Plan, Status: status, Error: msg}).Get(actx, nil)
+	})
 }

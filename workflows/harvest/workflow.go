@@ -17,7 +17,6 @@ import (
 	"slices"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -97,27 +96,17 @@ func checkState(in Input, continued bool) error {
 }
 
 func delegate(ctx workflow.Context, in Input, canonical string) (*Report, error) {
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:            canonical,
-		TaskQueue:             TaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
-		StaticSummary:         summary(in),
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			SearchTenant.ValueSet(in.TenantID), SearchSupplier.ValueSet(in.SupplierCode), SearchModule.ValueSet("harvest")),
-	})
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("delegated to workflow **%s**", canonical))
-	var report Report
-	err := workflow.ExecuteChildWorkflow(cctx, WorkflowName, in).Get(ctx, &report)
-	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-		return nil, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("a harvest of %s/%s is already running (workflow %s); one harvest per supplier at a time", in.TenantID, in.SupplierCode, canonical),
-			ErrAlreadyRunning, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &report, nil
+	return durable.Delegate[Report](ctx, durable.Canonical{
+		WorkflowID:   canonical,
+		WorkflowType: WorkflowName,
+		TaskQueue:    TaskQueue,
+		Summary:      summary(in),
+		SearchAttributes: []temporal.SearchAttributeUpdate{
+			SearchTenant.ValueSet(in.TenantID), SearchSupplier.ValueSet(in.SupplierCode), SearchModule.ValueSet("harvest")},
+		AlreadyRunningType: ErrAlreadyRunning,
+		AlreadyRunning: fmt.Sprintf("a harvest of %s/%s is already running (workflow %s); one harvest per supplier at a time",
+			in.TenantID, in.SupplierCode, canonical),
+	}, in)
 }
 
 type run struct {
@@ -274,11 +263,7 @@ func (r *run) syncMergeProgress() {
 }
 
 func (r *run) shouldContinueAsNew(ctx workflow.Context, plan Plan) bool {
-	info := workflow.GetInfo(ctx)
-	if info.GetContinueAsNewSuggested() {
-		return true
-	}
-	return plan.MaxHistoryEvents > 0 && info.GetCurrentHistoryLength() >= plan.MaxHistoryEvents
+	return durable.ShouldContinueAsNew(ctx, plan.MaxHistoryEvents)
 }
 
 // awaitApproval waits for an approve or reject signal, or the timeout.
@@ -322,22 +307,12 @@ func (r *run) finish(ctx workflow.Context, status, errMsg string) (*Report, erro
 }
 
 // finishFailed records a failed or canceled run, even when the workflow
-// itself was canceled (hence the disconnected context), and drops staging.
+// itself was canceled, and drops staging.
 func (r *run) finishFailed(ctx workflow.Context, cause error) {
 	if r.st.Plan == nil {
 		return // Begin never recorded the run
 	}
-	status := StatusFailed
-	canceled, msg := durable.Outcome(ctx, cause)
-	if canceled {
-		status = StatusCanceled
-	}
-	dctx, cancel := workflow.NewDisconnectedContext(ctx)
-	defer cancel()
-	actx := activityCtx(dctx, "record the failed run", time.Minute, 0, 0)
-	var report Report
-	if err := workflow.ExecuteActivity(actx, ActivityFinish, FinishRequest{Plan: *r.st.Plan, Status: status, Error: msg}).Get(dctx, &report); err != nil {
-		workflow.GetLogger(ctx).Error("could not record the failed run", "error", err)
-	}
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s**: %s", status, msg))
+	durable.FinishFailed(ctx, TaskQueue, cause, func(actx workflow.Context, status, msg string) error {
+		return workflow.ExecuteActivity(actx, ActivityFinish, FinishRequest{Plan: *r.st.Plan, Status: status, Error: msg}).Get(actx, nil)
+	})
 }
