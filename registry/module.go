@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
@@ -25,8 +26,8 @@ type Module interface {
 	// Workflows lists the workflow types the module registers.
 	Workflows() []Workflow
 	// Activities lists the activity type names the module registers. It is
-	// metadata for listings and for the registry's completeness test, which
-	// checks it against what Register really registers.
+	// metadata for listings and for the completeness test in modules/all,
+	// which checks it against what Register really registers.
 	Activities() []string
 	// Needs says which shared resources the module uses.
 	Needs() Needs
@@ -57,6 +58,98 @@ type Workflow struct {
 	// Tenant returns the tenant that owns a validated input, for search
 	// attributes and tenant isolation; "" when the input has no tenant.
 	Tenant func(input any) string
+	// IDTenant returns the tenant that owns a workflow id of this type and
+	// true, or "", false when id is not one of this type's ids. Callers use
+	// it to check who may read, signal or cancel a run. nil means the
+	// platform convention "<Name>/<tenant>/<key>" (ConventionIDTenant).
+	IDTenant func(id string) (tenant string, ok bool)
+	// Check validates a decoded, Validate()d input against the module's
+	// decoded configuration (what NewConfig returned, filled from
+	// temporal.yaml; nil when the module takes none), without I/O, so that a
+	// run that can only fail is refused before it starts. It reports every
+	// problem at once (errors.Join), each as "field: problem".
+	Check func(config any, input any) error
+	// SearchAttributes returns the Keyword search attributes a run of a
+	// validated input carries besides TenantId and Module, which every run
+	// carries. Names come from contextworker/internal/searchattr. Search
+	// attributes are never encrypted: no sensitive value belongs here.
+	SearchAttributes func(input any) map[string]string
+	// Signals lists the signals the workflow handles; callers refuse any
+	// other name.
+	Signals []Signal
+	// Queries lists the queries the workflow answers.
+	Queries []Query
+	// ProgressQuery names the entry of Queries that reports live progress,
+	// or "" when there is none.
+	ProgressQuery string
+}
+
+// Signal describes one signal a workflow handles.
+type Signal struct {
+	// Name is the signal name, a stable API like the workflow type.
+	Name string
+	// Description is one line for listings and API documentation.
+	Description string
+	// Payload returns a pointer to a new zero payload value, into which a
+	// caller decodes the payload strictly; nil when the signal carries none.
+	Payload func() any
+}
+
+// Query describes one query a workflow answers.
+type Query struct {
+	// Name is the query type, a stable API like the workflow type.
+	Name string
+	// Description is one line for listings and API documentation.
+	Description string
+	// Result returns a pointer to a new zero result value; nil when
+	// undeclared.
+	Result func() any
+}
+
+// Signal returns the declared signal called name.
+func (w Workflow) Signal(name string) (Signal, bool) {
+	for _, s := range w.Signals {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Signal{}, false
+}
+
+// SignalNames returns the declared signal names, in declaration order.
+func (w Workflow) SignalNames() []string {
+	names := make([]string, len(w.Signals))
+	for i, s := range w.Signals {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// OwnerOfID returns the tenant that owns workflow id if id is one of this
+// type's ids: by IDTenant when declared, else by the convention.
+func (w Workflow) OwnerOfID(id string) (tenant string, ok bool) {
+	if w.IDTenant == nil {
+		return ConventionIDTenant(w.Name, id)
+	}
+	if tenant, ok = w.IDTenant(id); !ok || tenant == "" {
+		return "", false
+	}
+	return tenant, true
+}
+
+// ConventionIDTenant reads the platform's id convention,
+// "<typeName>/<tenant>/<key>" with a non-empty tenant and key: it returns
+// the tenant, or "", false for an id of another shape.
+func ConventionIDTenant(typeName, id string) (string, bool) {
+	rest, ok := strings.CutPrefix(id, typeName+"/")
+	if !ok {
+		return "", false
+	}
+	tenant, key, ok := strings.Cut(rest, "/")
+	if !ok || tenant == "" || key == "" {
+		return "", false
+	}
+	return tenant, true
 }
 
 // Needs lists the shared resources a module requires from the worker.

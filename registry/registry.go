@@ -28,6 +28,10 @@ var ErrUnknownModule = errors.New("unknown module")
 // They appear in CLI flags, workflow ids and the Web UI, so keep them plain.
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_.-]*$`)
 
+// messagePattern is what signal and query names look like: they appear in
+// URLs and CLI flags.
+var messagePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`)
+
 // Registry holds modules by name. The zero value is not usable; use New.
 type Registry struct {
 	mu      sync.RWMutex
@@ -104,6 +108,7 @@ func validate(m Module) error {
 			errs = append(errs, fmt.Errorf("workflow %q declares no input type", wf.Name))
 		}
 		seen[wf.Name] = true
+		errs = append(errs, validateMessages(wf)...)
 	}
 	seen = make(map[string]bool)
 	for _, act := range m.Activities() {
@@ -116,6 +121,29 @@ func validate(m Module) error {
 		return fmt.Errorf("registry: register %q: %w", name, err)
 	}
 	return nil
+}
+
+// validateMessages checks a workflow's signal and query declarations.
+func validateMessages(wf Workflow) []error {
+	var errs []error
+	seen := make(map[string]bool)
+	for _, sig := range wf.Signals {
+		if !messagePattern.MatchString(sig.Name) || seen[sig.Name] {
+			errs = append(errs, fmt.Errorf("workflow %q: signal %q is invalid or declared twice (want %s)", wf.Name, sig.Name, messagePattern))
+		}
+		seen[sig.Name] = true
+	}
+	seen = make(map[string]bool)
+	for _, q := range wf.Queries {
+		if !messagePattern.MatchString(q.Name) || seen[q.Name] {
+			errs = append(errs, fmt.Errorf("workflow %q: query %q is invalid or declared twice (want %s)", wf.Name, q.Name, messagePattern))
+		}
+		seen[q.Name] = true
+	}
+	if wf.ProgressQuery != "" && !seen[wf.ProgressQuery] {
+		errs = append(errs, fmt.Errorf("workflow %q: progress query %q is not among its queries", wf.Name, wf.ProgressQuery))
+	}
+	return errs
 }
 
 // Names returns the registered module names, sorted.

@@ -36,6 +36,57 @@ func mod(name string, wfs ...string) fakeModule {
 	return m
 }
 
+func withWorkflow(wf Workflow) fakeModule {
+	return fakeModule{name: "x", queue: "x", workflows: []Workflow{wf}}
+}
+
+func TestOwnerOfID(t *testing.T) {
+	conv := Workflow{Name: "harvest"}
+	custom := Workflow{Name: "gardener", IDTenant: func(id string) (string, bool) {
+		t, ok := strings.CutPrefix(id, "gardener/")
+		return t, ok && t != "" && !strings.Contains(t, "/")
+	}}
+	tests := []struct {
+		name   string
+		wf     Workflow
+		id     string
+		tenant string
+		ok     bool
+	}{
+		{"convention", conv, "harvest/acme/demo", "acme", true},
+		{"convention, key with slashes", conv, "harvest/acme/a/b", "acme", true},
+		{"convention, no key", conv, "harvest/acme", "", false},
+		{"convention, empty key", conv, "harvest/acme/", "", false},
+		{"convention, empty tenant", conv, "harvest//demo", "", false},
+		{"convention, other type", conv, "harvester/acme/demo", "", false},
+		{"convention, prefix without slash", conv, "harvestacme/x", "", false},
+		{"declared", custom, "gardener/acme", "acme", true},
+		{"declared, refuses more segments", custom, "gardener/acme/x", "", false},
+		{"declared, other type", custom, "harvest/acme/x", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tenant, ok := tt.wf.OwnerOfID(tt.id)
+			if tenant != tt.tenant || ok != tt.ok {
+				t.Errorf("OwnerOfID(%q) = %q, %v; want %q, %v", tt.id, tenant, ok, tt.tenant, tt.ok)
+			}
+		})
+	}
+}
+
+func TestSignalLookup(t *testing.T) {
+	wf := Workflow{Name: "a", Signals: []Signal{{Name: "approve"}, {Name: "reject"}}}
+	if _, ok := wf.Signal("approve"); !ok {
+		t.Error(`Signal("approve") not found`)
+	}
+	if _, ok := wf.Signal("nope"); ok {
+		t.Error(`Signal("nope") found`)
+	}
+	if got := strings.Join(wf.SignalNames(), ","); got != "approve,reject" {
+		t.Errorf("SignalNames = %s", got)
+	}
+}
+
 func TestRegister(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -52,6 +103,11 @@ func TestRegister(t *testing.T) {
 		{name: "workflow twice", add: mod("x", "a", "a"), wantErr: `workflow type "a" declared twice`},
 		{name: "workflow without input", add: fakeModule{name: "x", queue: "x", workflows: []Workflow{{Name: "a"}}}, wantErr: `workflow "a" declares no input type`},
 		{name: "nil", add: nil, wantErr: "nil module"},
+		{name: "signal twice", add: withWorkflow(Workflow{Name: "a", Input: newInput, Signals: []Signal{{Name: "go"}, {Name: "go"}}}), wantErr: `signal "go" is invalid or declared twice`},
+		{name: "signal name with a slash", add: withWorkflow(Workflow{Name: "a", Input: newInput, Signals: []Signal{{Name: "a/b"}}}), wantErr: `signal "a/b" is invalid`},
+		{name: "query twice", add: withWorkflow(Workflow{Name: "a", Input: newInput, Queries: []Query{{Name: "p"}, {Name: "p"}}}), wantErr: `query "p" is invalid or declared twice`},
+		{name: "progress query undeclared", add: withWorkflow(Workflow{Name: "a", Input: newInput, ProgressQuery: "progress"}), wantErr: `progress query "progress" is not among its queries`},
+		{name: "messages ok", add: withWorkflow(Workflow{Name: "a", Input: newInput, Signals: []Signal{{Name: "approve"}}, Queries: []Query{{Name: "progress"}}, ProgressQuery: "progress"})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,7 +21,6 @@ import (
 
 	"contextworker/internal/secret"
 	"contextworker/modules/harvest/feed"
-	"contextworker/modules/harvest/product"
 	gardener "contextworker/workflows/gardener"
 	wf "contextworker/workflows/harvest"
 )
@@ -54,41 +53,11 @@ func New(db *pgxpool.Pool, cfg *Config, logger *slog.Logger) *Activities {
 // continue-as-new.
 func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 	info := activity.GetInfo(ctx)
-	sup, configured := a.Config.Supplier(in.TenantID, in.SupplierCode)
-	if !configured && in.FeedURL == "" {
-		return wf.Plan{}, nonRetryable(ErrTypeBadConfig,
-			"supplier %q of tenant %q is not configured (modules.harvest.suppliers) and the input gives no feed_url", in.SupplierCode, in.TenantID)
+	res, err := a.Config.Resolve(in)
+	if err != nil {
+		return wf.Plan{}, nonRetryable(ErrTypeBadConfig, "%v", err)
 	}
-	f := sup.Feed
-	if in.FeedURL != "" {
-		f.URL = in.FeedURL
-		f.Headers = nil // configured credentials never go to another URL
-	}
-	if in.Format != "" {
-		f.Format = in.Format
-	}
-	if in.Delimiter != "" {
-		f.Delimiter = in.Delimiter
-	}
-	if in.RecordElement != "" {
-		f.RecordElement = in.RecordElement
-	}
-	if err := ValidateFeed(f.URL, f.Format, f.Delimiter, f.RecordElement); err != nil {
-		return wf.Plan{}, nonRetryable(ErrTypeBadConfig, "supplier %s/%s feed: %v", in.TenantID, in.SupplierCode, err)
-	}
-	mapping := sup.Mapping
-	if in.Mapping != nil {
-		mapping = in.Mapping
-	}
-	if mapping != nil {
-		if err := product.Mapping(mapping).Validate(); err != nil {
-			return wf.Plan{}, nonRetryable(ErrTypeBadConfig, "mapping: %v", err)
-		}
-	}
-	currency := sup.DefaultCurrency
-	if in.DefaultCurrency != "" {
-		currency = in.DefaultCurrency
-	}
+	f, mapping, currency := res.Feed, res.Mapping, res.Currency
 	c := a.Config
 	plan := wf.Plan{
 		RunID:              info.WorkflowExecution.RunID,
@@ -117,7 +86,7 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 	}
 	// Begin runs once per run: its first attempt's run id names the run.
 	// (Begin is the workflow's first activity, so RunID is the first run's.)
-	_, err := a.DB.Exec(ctx, `INSERT INTO harvest_runs (run_id, workflow_id, tenant_id, supplier_code, status, feed_url, format)
+	_, err = a.DB.Exec(ctx, `INSERT INTO harvest_runs (run_id, workflow_id, tenant_id, supplier_code, status, feed_url, format)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id) DO NOTHING`,
 		plan.RunID, plan.WorkflowID, plan.TenantID, plan.SupplierCode, wf.StatusRunning, redactURL(plan.FeedURL), plan.Format)
 	if err != nil {
@@ -259,7 +228,7 @@ func (a *Activities) NotifyGardener(ctx context.Context, plan wf.Plan) error {
 	}
 	id := gardener.WorkflowID(plan.TenantID)
 	_, err := a.Temporal.SignalWithStartWorkflow(ctx, id, gardener.SignalProductsChanged,
-		map[string]string{"supplier_code": plan.SupplierCode, "harvest_run_id": plan.RunID},
+		gardener.ProductsChanged{SupplierCode: plan.SupplierCode, HarvestRunID: plan.RunID},
 		client.StartWorkflowOptions{
 			ID: id, TaskQueue: gardener.TaskQueue,
 			StaticSummary: "gardener " + plan.TenantID + " (after harvest " + plan.SupplierCode + ")",

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"contextworker/internal/secret"
+	wf "contextworker/workflows/harvest"
 	"contextworker/modules/harvest/feed"
 	"contextworker/modules/harvest/product"
 )
@@ -210,6 +211,62 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Resolved is what an input resolves to against the config: the feed to
+// read, the field mapping and the default currency.
+type Resolved struct {
+	Feed     Feed
+	Mapping  map[string]string
+	Currency string
+}
+
+// Resolve merges an input with its supplier's configuration and checks the
+// result, without I/O: the Begin activity plans a run from it, and the
+// starter refuses an input that can only fail (registry.Workflow.Check)
+// with the same words. Every problem is reported at once, each naming its
+// field.
+func (c *Config) Resolve(in wf.Input) (Resolved, error) {
+	sup, configured := c.Supplier(in.TenantID, in.SupplierCode)
+	if !configured && in.FeedURL == "" {
+		return Resolved{}, fmt.Errorf("supplier_code: supplier %q of tenant %q is not configured (modules.harvest.suppliers) and the input gives no feed_url",
+			in.SupplierCode, in.TenantID)
+	}
+	f := sup.Feed
+	if in.FeedURL != "" {
+		f.URL = in.FeedURL
+		f.Headers = nil // configured credentials never go to another URL
+	}
+	if in.Format != "" {
+		f.Format = in.Format
+	}
+	if in.Delimiter != "" {
+		f.Delimiter = in.Delimiter
+	}
+	if in.RecordElement != "" {
+		f.RecordElement = in.RecordElement
+	}
+	var errs []error
+	if err := ValidateFeed(f.URL, f.Format, f.Delimiter, f.RecordElement); err != nil {
+		errs = append(errs, fmt.Errorf("feed of supplier %s/%s: %w", in.TenantID, in.SupplierCode, err))
+	}
+	mapping := sup.Mapping
+	if in.Mapping != nil {
+		mapping = in.Mapping
+	}
+	if mapping != nil {
+		if err := product.Mapping(mapping).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("mapping: %w", err))
+		}
+	}
+	currency := sup.DefaultCurrency
+	if in.DefaultCurrency != "" {
+		currency = in.DefaultCurrency
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Resolved{}, err
+	}
+	return Resolved{Feed: f, Mapping: mapping, Currency: currency}, nil
 }
 
 // ValidateFeed checks a feed URL, format and format options.

@@ -1,5 +1,6 @@
 // Package durable holds the workflow building blocks every module's
-// workflow uses alike: activity options with our retry policy, and how a
+// workflow uses alike: activity options with our retry policy, the
+// canonical-id child (one run per key), when to continue as new, and how a
 // failure is reported. Deterministic only: it runs inside workflow code and
 // must never do I/O, read clocks or start goroutines.
 package durable

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -14,6 +15,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	acts "contextworker/activities/gardener"
+	"contextworker/internal/ident"
+	"contextworker/internal/searchattr"
 	"contextworker/modules/gardener/enrich"
 	"contextworker/registry"
 	wf "contextworker/workflows/gardener"
@@ -40,11 +43,47 @@ func (Module) Workflows() []registry.Workflow {
 		Input:       func() any { return &wf.Input{} },
 		ID:          func(in any) string { return wf.WorkflowID(in.(*wf.Input).TenantID) },
 		Tenant:      func(in any) string { return in.(*wf.Input).TenantID },
+		// One gardener per tenant: "gardener/<tenant>", no key.
+		IDTenant: func(id string) (string, bool) {
+			tenant, ok := strings.CutPrefix(id, wf.WorkflowID(""))
+			return tenant, ok && ident.Valid(tenant)
+		},
+		SearchAttributes: func(in any) map[string]string {
+			if s := in.(*wf.Input).SupplierCode; s != "" {
+				return map[string]string{searchattr.Supplier.GetName(): s}
+			}
+			return nil
+		},
+		Signals: []registry.Signal{{
+			Name:        wf.SignalProductsChanged,
+			Description: "products changed after the pass began: run one more pass when it ends",
+			Payload:     func() any { return &wf.ProductsChanged{} },
+		}},
+		Queries:       []registry.Query{{Name: wf.QueryProgress, Description: "phase, counts and cursor of the pass", Result: func() any { return &wf.Progress{} }}},
+		ProgressQuery: wf.QueryProgress,
 	}}
 }
 
+// activities is the module's one table of activity types: Activities lists
+// its names, Register registers its methods under them.
+var activities = []struct {
+	name   string
+	method func(*acts.Activities) any
+}{
+	{wf.ActivityBegin, func(a *acts.Activities) any { return a.Begin }},
+	{wf.ActivityEnrich, func(a *acts.Activities) any { return a.Enrich }},
+	{wf.ActivityFinalize, func(a *acts.Activities) any { return a.Finalize }},
+	{wf.ActivityFinish, func(a *acts.Activities) any { return a.Finish }},
+}
+
 // Activities implements registry.Module.
-func (Module) Activities() []string { return wf.Activities }
+func (Module) Activities() []string {
+	names := make([]string, len(activities))
+	for i, act := range activities {
+		names[i] = act.name
+	}
+	return names
+}
 
 // Needs implements registry.Module.
 func (Module) Needs() registry.Needs { return registry.Needs{Postgres: true} }
@@ -71,9 +110,8 @@ func (Module) Register(_ context.Context, deps registry.Deps, r worker.Registry)
 	}
 	a.UIURL, a.Namespace = deps.UIBaseURL, deps.Namespace
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
-	r.RegisterActivityWithOptions(a.Begin, activity.RegisterOptions{Name: wf.ActivityBegin})
-	r.RegisterActivityWithOptions(a.Enrich, activity.RegisterOptions{Name: wf.ActivityEnrich})
-	r.RegisterActivityWithOptions(a.Finalize, activity.RegisterOptions{Name: wf.ActivityFinalize})
-	r.RegisterActivityWithOptions(a.Finish, activity.RegisterOptions{Name: wf.ActivityFinish})
+	for _, act := range activities {
+		r.RegisterActivityWithOptions(act.method(a), activity.RegisterOptions{Name: act.name})
+	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	acts "contextworker/activities/harvest"
+	"contextworker/internal/searchattr"
 	"contextworker/registry"
 	wf "contextworker/workflows/harvest"
 )
@@ -45,11 +46,48 @@ func (Module) Workflows() []registry.Workflow {
 			return wf.WorkflowID(i.TenantID, i.SupplierCode)
 		},
 		Tenant: func(in any) string { return in.(*wf.Input).TenantID },
+		Check: func(cfg, in any) error {
+			c, ok := cfg.(*acts.Config)
+			if !ok || c == nil {
+				c = acts.DefaultConfig()
+			}
+			_, err := c.Resolve(*in.(*wf.Input))
+			return err
+		},
+		SearchAttributes: func(in any) map[string]string {
+			return map[string]string{searchattr.Supplier.GetName(): in.(*wf.Input).SupplierCode}
+		},
+		Signals: []registry.Signal{
+			{Name: wf.SignalApprove, Description: "let a run that would deactivate more than the allowed share go on"},
+			{Name: wf.SignalReject, Description: "end such a run without deactivating anything"},
+		},
+		Queries:       []registry.Query{{Name: wf.QueryProgress, Description: "phase and counts of the run", Result: func() any { return &wf.Progress{} }}},
+		ProgressQuery: wf.QueryProgress,
 	}}
 }
 
+// activities is the module's one table of activity types: Activities lists
+// its names, Register registers its methods under them.
+var activities = []struct {
+	name   string
+	method func(*acts.Activities) any
+}{
+	{wf.ActivityBegin, func(a *acts.Activities) any { return a.Begin }},
+	{wf.ActivityStage, func(a *acts.Activities) any { return a.Stage }},
+	{wf.ActivityMerge, func(a *acts.Activities) any { return a.Merge }},
+	{wf.ActivityDeactivate, func(a *acts.Activities) any { return a.Deactivate }},
+	{wf.ActivityFinish, func(a *acts.Activities) any { return a.Finish }},
+	{wf.ActivityNotifyGardener, func(a *acts.Activities) any { return a.NotifyGardener }},
+}
+
 // Activities implements registry.Module.
-func (Module) Activities() []string { return wf.Activities }
+func (Module) Activities() []string {
+	names := make([]string, len(activities))
+	for i, act := range activities {
+		names[i] = act.name
+	}
+	return names
+}
 
 // Needs implements registry.Module.
 func (Module) Needs() registry.Needs { return registry.Needs{Postgres: true} }
@@ -69,15 +107,8 @@ func (Module) Register(_ context.Context, deps registry.Deps, r worker.Registry)
 	a := acts.New(deps.DB, cfg, deps.Logger)
 	a.UIURL, a.Namespace, a.Temporal = deps.UIBaseURL, deps.Namespace, deps.Temporal
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
-	for name, fn := range map[string]any{
-		wf.ActivityBegin:          a.Begin,
-		wf.ActivityStage:          a.Stage,
-		wf.ActivityMerge:          a.Merge,
-		wf.ActivityDeactivate:     a.Deactivate,
-		wf.ActivityFinish:         a.Finish,
-		wf.ActivityNotifyGardener: a.NotifyGardener,
-	} {
-		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	for _, act := range activities {
+		r.RegisterActivityWithOptions(act.method(a), activity.RegisterOptions{Name: act.name})
 	}
 	return nil
 }

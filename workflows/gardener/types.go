@@ -28,9 +28,6 @@ const (
 	ActivityFinish   = "gardener.Finish"
 )
 
-// Activities lists the activity types the workflow calls.
-var Activities = []string{ActivityBegin, ActivityEnrich, ActivityFinalize, ActivityFinish}
-
 // WorkflowID is the id of the one gardener that may run for a tenant.
 func WorkflowID(tenant string) string { return "gardener/" + tenant }
 
@@ -168,6 +165,16 @@ type Report struct {
 	UIURL              string    `json:"ui_url,omitempty"`
 }
 
+// ProductsChanged is the payload of SignalProductsChanged: who changed
+// products. The gardener's pass covers every change whoever made it; the
+// payload says in the progress query what the last notice was.
+type ProductsChanged struct {
+	// SupplierCode is the supplier whose products changed.
+	SupplierCode string `json:"supplier_code"`
+	// HarvestRunID is the harvest run that changed them, if a harvest did.
+	HarvestRunID string `json:"harvest_run_id,omitempty"`
+}
+
 // Progress is returned by the progress query.
 type Progress struct {
 	Phase string `json:"phase"`
@@ -180,6 +187,10 @@ type Progress struct {
 	// pass follows.
 	Again bool   `json:"again"`
 	Note  string `json:"note,omitempty"`
+	// Notices counts the products_changed signals this run received, and
+	// LastNotice is the latest one's payload.
+	Notices    int              `json:"notices,omitempty"`
+	LastNotice *ProductsChanged `json:"last_notice,omitempty"`
 }
 
 // State is carried across continue-as-new.

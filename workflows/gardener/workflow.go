@@ -72,7 +72,7 @@ func Workflow(ctx workflow.Context, in Input) (*Report, error) {
 	// start) or came before it read anything: this pass covers them. In a
 	// continued run they arrived during the previous run's last steps.
 	fresh := in.State == nil
-	for r.changed.ReceiveAsync(nil) {
+	for r.receiveNotice() {
 		r.st.Again = r.st.Again || !fresh
 	}
 	r.progress.Continuation = r.st.Continuation
@@ -118,8 +118,22 @@ type run struct {
 	changed  workflow.ReceiveChannel
 }
 
+// receiveNotice takes one pending products_changed signal, if any, into
+// the progress. A payload that does not decode as ProductsChanged is
+// dropped by the SDK (logged, and counted in its corrupted-signals metric);
+// the starter refuses such payloads before they are sent.
+func (r *run) receiveNotice() bool {
+	var n ProductsChanged
+	if !r.changed.ReceiveAsync(&n) {
+		return false
+	}
+	r.progress.Notices++
+	r.progress.LastNotice = &n
+	return true
+}
+
 func (r *run) drainSignals() {
-	for r.changed.ReceiveAsync(nil) {
+	for r.receiveNotice() {
 		r.st.Again = true
 	}
 	r.progress.Again = r.st.Again

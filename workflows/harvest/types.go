@@ -34,9 +34,6 @@ const (
 	ActivityNotifyGardener = "harvest.NotifyGardener"
 )
 
-// Activities lists the activity types the workflow calls.
-var Activities = []string{ActivityBegin, ActivityStage, ActivityMerge, ActivityDeactivate, ActivityFinish, ActivityNotifyGardener}
-
 // Input is the workflow input (JSON). Only tenant_id and supplier_code are
 // required; the rest override the supplier's configuration for one run.
 type Input struct {
