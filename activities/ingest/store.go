@@ -110,7 +110,7 @@ func (a *Activities) decide(d scored, st *sourceState) wf.Outcome {
 // reads its counts.
 func (a *Activities) lockSource(ctx context.Context, tx pgx.Tx, tenant, source string) (*sourceState, error) {
 	c := a.Config.Admission
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "ingest\x00"+tenant+"\x00"+source); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "ingest "+tenant+" "+source); err != nil {
 		return nil, fmt.Errorf("lock source %q: %w", source, err)
 	}
 	st := &sourceState{}

@@ -5,4 +5,5 @@ package all
 import (
 	_ "contextworker/modules/gardener" // catalogue enrichment
 	_ "contextworker/modules/harvest"  // supplier-feed imports
+	_ "contextworker/modules/ingest"   // documents into scored SNOs
 )
