@@ -40,7 +40,7 @@ type Options struct {
 // worker.shutdown_timeout to finish before it returns.
 func Run(ctx context.Context, o Options) error {
 	if len(o.Modules) == 0 {
-		return errors.New("worker: no modules selected")
+		return errors.New("no modules selected")
 	}
 	cfg, logger := o.Config, o.Logger
 	tuneRuntime(cfg.Worker, os.Getenv, logger)
@@ -76,13 +76,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	for _, m := range o.Modules {
 		if err := m.Register(ctx, res.Deps(m), workers[m.TaskQueue()]); err != nil {
-			return fmt.Errorf("worker: register module %q: %w", m.Name(), err)
+			return fmt.Errorf("register module %q: %w", m.Name(), err)
 		}
 	}
 	for _, m := range o.Modules {
 		if s, ok := m.(registry.Syncer); ok {
 			if err := s.Sync(ctx, res.Deps(m)); err != nil {
-				return fmt.Errorf("worker: sync module %q: %w", m.Name(), err)
+				return fmt.Errorf("sync module %q: %w", m.Name(), err)
 			}
 		}
 	}
@@ -97,7 +97,7 @@ func Run(ctx context.Context, o Options) error {
 	}()
 	for _, q := range registry.TaskQueues(o.Modules) {
 		if err := workers[q].Start(); err != nil {
-			return fmt.Errorf("worker: start task queue %q: %w", q, err)
+			return fmt.Errorf("start task queue %q: %w", q, err)
 		}
 		started = append(started, workers[q])
 		logger.Info("polling task queue", "task_queue", q)
