@@ -38,13 +38,9 @@ func (a *Activities) admit(ctx context.Context, sub submission, docs []scored) (
 		}
 		slices.Sort(sources)
 		sources = slices.Compact(sources)
-		state := map[string]*sourceState{}
-		for _, src := range sources {
-			st, err := a.lockSource(ctx, tx, sub.tenant, src)
-			if err != nil {
-				return err
-			}
-			state[src] = st
+		state, err := a.lockSources(ctx, tx, sub.tenant, sources)
+		if err != nil {
+			return err
 		}
 		prior, err := priorSubmissions(ctx, tx, sub, items)
 		if err != nil {
@@ -106,34 +102,52 @@ func (a *Activities) decide(d scored, st *sourceState) wf.Outcome {
 	return o
 }
 
-// lockSource takes the source's advisory lock for the transaction and
-// reads its counts.
-func (a *Activities) lockSource(ctx context.Context, tx pgx.Tx, tenant, source string) (*sourceState, error) {
+// lockSources takes the sources' advisory locks for the transaction, in
+// the order of their lock keys (so two transactions never wait on each
+// other in a cycle), and reads their counts: three statements whatever
+// the number of sources.
+func (a *Activities) lockSources(ctx context.Context, tx pgx.Tx, tenant string, sources []string) (map[string]*sourceState, error) {
 	c := a.Config.Admission
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "ingest "+tenant+" "+source); err != nil {
-		return nil, fmt.Errorf("lock source %q: %w", source, err)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(k) FROM (
+			SELECT DISTINCT hashtextextended('ingest ' || $1 || ' ' || s, 0) AS k FROM unnest($2::text[]) AS s ORDER BY 1) AS keys`,
+		tenant, sources); err != nil {
+		return nil, fmt.Errorf("lock sources: %w", err)
 	}
-	st := &sourceState{}
+	state := make(map[string]*sourceState, len(sources))
+	for _, src := range sources {
+		state[src] = &sourceState{}
+	}
+	var src string
 	if c.RateLimit > 0 {
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM ingest_provenance
-			WHERE tenant_id = $1 AND source = $2 AND received_at > now() - make_interval(secs => $3)`,
-			tenant, source, c.RateWindow.Seconds()).Scan(&st.inRateWindow); err != nil {
-			return nil, fmt.Errorf("count documents of source %q: %w", source, err)
+		var n int
+		rows, err := tx.Query(ctx, `SELECT source, count(*) FROM ingest_provenance
+			WHERE tenant_id = $1 AND source = ANY($2) AND received_at > now() - make_interval(secs => $3) GROUP BY source`,
+			tenant, sources, c.RateWindow.Seconds())
+		if err == nil {
+			_, err = pgx.ForEachRow(rows, []any{&src, &n}, func() error { state[src].inRateWindow = n; return nil })
+		}
+		if err != nil {
+			return nil, fmt.Errorf("count documents of sources: %w", err)
 		}
 	}
 	if c.FloodAfter > 0 {
-		rows, err := tx.Query(ctx, `SELECT doc_embedding FROM ingest_provenance
-			WHERE tenant_id = $1 AND source = $2 AND received_at > now() - make_interval(secs => $3) AND doc_embedding IS NOT NULL
-			ORDER BY received_at DESC LIMIT $4`, tenant, source, c.FloodWindow.Seconds(), c.FloodScan)
-		if err != nil {
-			return nil, fmt.Errorf("recent documents of source %q: %w", source, err)
+		var vec []float32
+		rows, err := tx.Query(ctx, `SELECT source, doc_embedding FROM (
+				SELECT source, doc_embedding, row_number() OVER (PARTITION BY source ORDER BY received_at DESC) AS n
+				FROM ingest_provenance
+				WHERE tenant_id = $1 AND source = ANY($2) AND received_at > now() - make_interval(secs => $3) AND doc_embedding IS NOT NULL) AS r
+			WHERE n <= $4`, tenant, sources, c.FloodWindow.Seconds(), c.FloodScan)
+		if err == nil {
+			_, err = pgx.ForEachRow(rows, []any{&src, &vec}, func() error {
+				state[src].recent = append(state[src].recent, slices.Clone(vec))
+				return nil
+			})
 		}
-		st.recent, err = pgx.CollectRows(rows, pgx.RowTo[[]float32])
 		if err != nil {
-			return nil, fmt.Errorf("recent documents of source %q: %w", source, err)
+			return nil, fmt.Errorf("recent documents of sources: %w", err)
 		}
 	}
-	return st, nil
+	return state, nil
 }
 
 type prior struct {
