@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"os"
@@ -30,13 +31,15 @@ var updateHistory = flag.Bool("update-history", false, "record the ingest histor
 // stack is a real dev server, a real database and a worker running the
 // ingest module in-process, with a file root holding the test corpus.
 type stack struct {
-	t    *testing.T
+	t    testing.TB
 	db   *pgxpool.Pool
 	tc   client.Client
 	root string
+	// timeout bounds each step (default one minute).
+	timeout time.Duration
 }
 
-func newStack(t *testing.T, extraYAML string) *stack {
+func newStack(t testing.TB, extraYAML string) *stack {
 	t.Helper()
 	testenv.Integration(t)
 	dsn := testenv.Postgres(t)
@@ -47,12 +50,16 @@ func newStack(t *testing.T, extraYAML string) *stack {
 	if err := reg.Register(ingest.Module{}); err != nil {
 		t.Fatal(err)
 	}
-	yml := "file_root: " + s.root + "\nchunk_size: 4\nsub_batch: 2\nwindow: 2\nreview_timeout: 1h\n" + extraYAML
+	if extraYAML == "" {
+		// small chunks, so the corpus spans several in flight at once
+		extraYAML = "chunk_size: 4\nsub_batch: 2\nwindow: 2\n"
+	}
+	yml := "file_root: " + s.root + "\nreview_timeout: 1h\n" + extraYAML
 	stacktest.Worker(t, reg, "modules:\n  ingest:\n"+stacktest.Indent(yml, "    "), hostPort, ns, dsn)
 	return s
 }
 
-func copyDir(t *testing.T, from, to string) {
+func copyDir(t testing.TB, from, to string) {
 	t.Helper()
 	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -74,7 +81,7 @@ func copyDir(t *testing.T, from, to string) {
 }
 
 func (s *stack) ctx() context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), cmp.Or(s.timeout, time.Minute))
 	s.t.Cleanup(cancel)
 	return ctx
 }
