@@ -33,9 +33,23 @@ References
 [1] A. Author. Soil. 2015. doi:10.1016/j.agee.2014.10.024
 `
 
+func newTestDB(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	return stacktest.DB(t, testenv.Postgres(t))
+}
+
+func newTestActivities(t testing.TB, db *pgxpool.Pool) *Activities {
+	t.Helper()
+	a, err := New(db, DefaultConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 func newActivities(t *testing.T, tweak func(*Config)) (*Activities, *pgxpool.Pool) {
 	t.Helper()
-	db := stacktest.DB(t, testenv.Postgres(t))
+	db := newTestDB(t)
 	cfg := DefaultConfig()
 	cfg.Network.AllowLoopback = true
 	if tweak != nil {

@@ -58,7 +58,12 @@ func (a *Activities) Decide(ctx context.Context, req wf.DecideRequest) (wf.Outco
 				INSERT INTO ingest_vectors (tenant_id, sno_id, embedding) SELECT $1, $2, embedding FROM s`, req.TenantID, id)
 		} else {
 			_, err = tx.Exec(ctx, `UPDATE ingest_snos SET status = 'deleted', hypothesis = '', sno = NULL, embedding = NULL,
-					doc_embedding = NULL, updated_at = now() WHERE tenant_id = $1 AND sno_id = $2;`, req.TenantID, id)
+					updated_at = now() WHERE tenant_id = $1 AND sno_id = $2`, req.TenantID, id)
+			if err == nil {
+				// the deleted text's embedding goes too (the flood window
+				// still counts the submission)
+				_, err = tx.Exec(ctx, `UPDATE ingest_provenance SET doc_embedding = NULL WHERE tenant_id = $1 AND sno_id = $2`, req.TenantID, id)
+			}
 			if err == nil {
 				_, err = tx.Exec(ctx, `DELETE FROM ingest_texts WHERE tenant_id = $1 AND content_sha256 = $2`, req.TenantID, sha)
 			}

@@ -215,16 +215,21 @@ func (a *Activities) queueSNO(b *pgx.Batch, sub submission, d scored, o wf.Outco
 		doc, _ = json.Marshal(c) // plain data: cannot fail
 	}
 	b.Queue(`INSERT INTO ingest_snos (tenant_id, sno_id, status, schema_version, hypothesis, trust,
-			reasons, source, content_sha256, size_bytes, embedder, embedding, doc_embedding, sno)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			reasons, source, content_sha256, size_bytes, embedder, embedding, sno)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		sub.tenant, d.snoID, o.Status, sno.SchemaVersion, hyp, trust, nonNil(o.Reasons), d.source, d.sha, len(d.body),
-		a.Embedder.Name(), emb, d.docVec, doc)
-	if d.sno != nil {
-		for _, r := range d.sno.Critics {
-			subScores, _ := json.Marshal(r.SubScores)
-			b.Queue(`INSERT INTO ingest_critic_results (tenant_id, sno_id, critic, score, confidence, explanation, sub_scores)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)`, sub.tenant, d.snoID, r.Critic, r.Score, r.Confidence, r.Explanation, subScores)
+		a.Embedder.Name(), emb, doc)
+	if d.sno != nil && len(d.sno.Critics) > 0 {
+		n := len(d.sno.Critics)
+		names, expl, subs := make([]string, n), make([]string, n), make([]string, n)
+		scores, confs := make([]float64, n), make([]float64, n)
+		for i, r := range d.sno.Critics {
+			js, _ := json.Marshal(r.SubScores)
+			names[i], expl[i], subs[i], scores[i], confs[i] = r.Critic, r.Explanation, string(js), r.Score, r.Confidence
 		}
+		b.Queue(`INSERT INTO ingest_critic_results (tenant_id, sno_id, critic, score, confidence, explanation, sub_scores)
+			SELECT $1, $2, c, s, f, e, j::jsonb FROM unnest($3::text[], $4::float8[], $5::float8[], $6::text[], $7::text[]) AS u(c, s, f, e, j)`,
+			sub.tenant, d.snoID, names, scores, confs, expl, subs)
 	}
 	switch o.Status {
 	case wf.StatusQuarantined:

@@ -8,8 +8,9 @@
 -- SNO as JSON (lossless: graph, evidence, critics); the columns beside it
 -- repeat what SQL queries filter on. status is admitted, quarantined or
 -- deleted (a quarantined SNO an operator deleted: its row stays, its
--- content is cleared). doc_embedding (the whole text's) finds floods of
--- near-duplicates; embedding (the hypothesis's) is the SNO's.
+-- content is cleared). embedding is the hypothesis's (the SNO's); the
+-- whole text's embedding, which finds floods of near-duplicates, is kept
+-- with each submission in ingest_provenance.
 CREATE TABLE ingest_snos (
     tenant_id       text        NOT NULL,
     sno_id          text        NOT NULL,
@@ -23,7 +24,6 @@ CREATE TABLE ingest_snos (
     size_bytes      int         NOT NULL,
     embedder        text        NOT NULL,
     embedding       float4[],
-    doc_embedding   float4[],
     sno             jsonb,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),

@@ -106,6 +106,14 @@ func TestLexical(t *testing.T) {
 	}
 }
 
+// plainNLI hides Lexical's Preparer, so GroundingScore takes the
+// pair-by-pair path; both paths must agree.
+type plainNLI struct{}
+
+func (plainNLI) Entail(premise, hypothesis string) float64 {
+	return Lexical{}.Entail(premise, hypothesis)
+}
+
 func TestGroundingScore(t *testing.T) {
 	s := &sno.SNO{Hypothesis: "cats chase mice"}
 	g := graph(t, 0)
@@ -131,8 +139,10 @@ func TestGroundingScore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s.Evidence = tt.evidence
-			if got := GroundingScore(s, Lexical{}).Score; math.Abs(got-tt.want) > eps {
-				t.Fatalf("grounding = %v, want %v", got, tt.want)
+			for _, nli := range []NLI{Lexical{}, plainNLI{}} {
+				if got := GroundingScore(s, nli).Score; math.Abs(got-tt.want) > eps {
+					t.Fatalf("grounding (%T) = %v, want %v", nli, got, tt.want)
+				}
 			}
 		})
 	}

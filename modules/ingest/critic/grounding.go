@@ -23,11 +23,41 @@ type Lexical struct{}
 
 // Entail implements NLI.
 func (Lexical) Entail(premise, hypothesis string) float64 {
-	h := contentWords(hypothesis)
+	return overlap(contentWords(hypothesis), contentWords(premise))
+}
+
+// Prepare implements Preparer: the premises' content words are computed
+// once, not once per claim.
+func (Lexical) Prepare(premises []string) func(hypothesis string) float64 {
+	sets := make([]map[string]bool, 0, len(premises))
+	seen := map[string]bool{}
+	for _, p := range premises {
+		if !seen[p] {
+			seen[p] = true
+			sets = append(sets, contentWords(p))
+		}
+	}
+	return func(hypothesis string) float64 {
+		h := contentWords(hypothesis)
+		best := 0.0
+		for _, p := range sets {
+			best = max(best, overlap(h, p))
+		}
+		return best
+	}
+}
+
+// Preparer is an NLI that scores many hypotheses against one set of
+// premises faster when it sees the premises first. best returns the
+// highest entailment of hypothesis by any premise.
+type Preparer interface {
+	Prepare(premises []string) (best func(hypothesis string) float64)
+}
+
+func overlap(h, p map[string]bool) float64 {
 	if len(h) == 0 {
 		return 0
 	}
-	p := contentWords(premise)
 	n := 0
 	for w := range h {
 		if p[w] {
@@ -67,12 +97,23 @@ func contentWords(s string) map[string]bool {
 // a claim with no evidence item scores 0, and so does an SNO without
 // claims. entail is nli (by default the Lexical proxy).
 func GroundingScore(s *sno.SNO, nli NLI) sno.CriticResult {
-	sum, grounded := 0.0, 0
-	for _, c := range s.Graph.Nodes {
+	bestOf := func(claim string) float64 {
 		best := 0.0
 		for _, e := range s.Evidence {
-			best = math.Max(best, nli.Entail(e.Content, c.Text))
+			best = math.Max(best, nli.Entail(e.Content, claim))
 		}
+		return best
+	}
+	if p, ok := nli.(Preparer); ok && len(s.Evidence) > 0 {
+		premises := make([]string, len(s.Evidence))
+		for i, e := range s.Evidence {
+			premises[i] = e.Content
+		}
+		bestOf = p.Prepare(premises)
+	}
+	sum, grounded := 0.0, 0
+	for _, c := range s.Graph.Nodes {
+		best := bestOf(c.Text)
 		sum += best
 		if best >= 0.5 {
 			grounded++

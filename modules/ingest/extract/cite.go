@@ -37,9 +37,27 @@ var (
 // maxCitationsPerSentence bounds the work a hostile sentence can cause.
 const maxCitationsPerSentence = 32
 
+// References is a document's reference list, parsed once.
+type References struct {
+	text    string
+	numbers map[int]bool
+}
+
+// NewReferences parses refs (the text after a References heading,
+// possibly empty).
+func NewReferences(refs string) *References {
+	return &References{text: refs, numbers: refNumbers(refs)}
+}
+
 // Citations returns the citations in sentence, resolved against refs (the
 // document's reference list, possibly empty).
 func Citations(sentence, refs string) []Citation {
+	return NewReferences(refs).Citations(sentence)
+}
+
+// Citations returns the citations in sentence, resolved against r.
+func (r *References) Citations(sentence string) []Citation {
+	refs := r.text
 	var out []Citation
 	add := func(id string, resolved bool, conf float64) {
 		if len(out) >= maxCitationsPerSentence {
@@ -55,11 +73,17 @@ func Citations(sentence, refs string) []Citation {
 		}
 		out = append(out, Citation{SourceID: id, Resolved: resolved, Confidence: conf})
 	}
-	entries := refNumbers(refs)
-	for _, m := range numbered.FindAllStringSubmatch(sentence, maxCitationsPerSentence) {
-		for _, n := range expandNumbers(m[1]) {
-			add("ref:"+strconv.Itoa(n), entries[n], 0.6)
+	// Each pattern runs only on sentences holding its telltale character:
+	// most sentences cite nothing, and the regexps are the extractor's cost.
+	if strings.IndexByte(sentence, '[') >= 0 {
+		for _, m := range numbered.FindAllStringSubmatch(sentence, maxCitationsPerSentence) {
+			for _, n := range expandNumbers(m[1]) {
+				add("ref:"+strconv.Itoa(n), r.numbers[n], 0.6)
+			}
 		}
+	}
+	if strings.IndexByte(sentence, '(') < 0 && strings.IndexByte(sentence, ':') < 0 {
+		return out
 	}
 	for _, m := range authorYear.FindAllStringSubmatch(sentence, maxCitationsPerSentence) {
 		ok := refs != "" && strings.Contains(refs, m[1]) && strings.Contains(refs, m[2])

@@ -48,11 +48,11 @@ type Rules struct {
 func (Rules) Name() string { return "rules-v1" }
 
 var (
-	claimMarker      = regexp.MustCompile(`(?i)\b(we|i|this (paper|study|article|work|note)|the authors?|our (results|data|analysis))\s+(propose|proposes|argue|argues|show|shows|find|finds|found|demonstrate|demonstrates|claim|claims|conclude|concludes|hypothesi[sz]e|suggest|suggests)\b`)
-	supportMarker    = regexp.MustCompile(`(?i)\b(because|since|so that|given that|due to)\b`)
-	conclusionMarker = regexp.MustCompile(`(?i)\b(therefore|thus|hence|consequently|as a result|it follows that|which implies)\b`)
-	contrastMarker   = regexp.MustCompile(`(?i)\b(however|although|whereas|nevertheless)\b`)
-	referencesHead   = regexp.MustCompile(`(?im)^\s*#*\s*(references|bibliography|works cited|sources)\s*:?\s*$`)
+	claimMarker       = regexp.MustCompile(`(?i)\b(we|i|this (paper|study|article|work|note)|the authors?|our (results|data|analysis))\s+(propose|proposes|argue|argues|show|shows|find|finds|found|demonstrate|demonstrates|claim|claims|conclude|concludes|hypothesi[sz]e|suggest|suggests)\b`)
+	supportMarkers    = []string{"because", "since", "so that", "given that", "due to"}
+	conclusionMarkers = []string{"therefore", "thus", "hence", "consequently", "as a result", "it follows that", "which implies"}
+	contrastMarkers   = []string{"however", "although", "whereas", "nevertheless"}
+	referencesHead    = regexp.MustCompile(`(?im)^\s*#*\s*(references|bibliography|works cited|sources)\s*:?\s*$`)
 )
 
 // Extract implements Extractor.
@@ -112,8 +112,9 @@ func (r Rules) Extract(_ context.Context, text string) (sno.SNO, error) {
 		}
 		prev = id
 	}
+	refList := NewReferences(refs)
 	for _, sent := range sents {
-		for _, c := range Citations(sent, refs) {
+		for _, c := range refList.Citations(sent) {
 			s.AddEvidence(sno.NewEvidence(sent, c.SourceID, c.Confidence, c.Resolved))
 		}
 	}
@@ -125,15 +126,40 @@ func (r Rules) Extract(_ context.Context, text string) (sno.SNO, error) {
 var strength = map[sno.Relation]float64{sno.Supports: 0.6, sno.Implies: 0.7, sno.Weakens: 0.5}
 
 func relation(sent string) (sno.Relation, bool) {
+	low := strings.ToLower(sent)
 	switch {
-	case contrastMarker.MatchString(sent):
+	case hasMarker(low, contrastMarkers):
 		return sno.Weakens, true
-	case conclusionMarker.MatchString(sent):
+	case hasMarker(low, conclusionMarkers):
 		return sno.Implies, true
-	case supportMarker.MatchString(sent):
+	case hasMarker(low, supportMarkers):
 		return sno.Supports, true
 	}
 	return "", false
+}
+
+// hasMarker reports whether lower (a lower-cased sentence) holds one of
+// markers as whole words. Plain substring search: the extractor's hot
+// path, where case-insensitive regexps cost more than all else.
+func hasMarker(lower string, markers []string) bool {
+	for _, m := range markers {
+		for i := 0; ; {
+			j := strings.Index(lower[i:], m)
+			if j < 0 {
+				break
+			}
+			start, end := i+j, i+j+len(m)
+			if (start == 0 || !isWordByte(lower[start-1])) && (end == len(lower) || !isWordByte(lower[end])) {
+				return true
+			}
+			i = start + 1
+		}
+	}
+	return false
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 0x80
 }
 
 // splitReferences cuts text at its last references heading: the body

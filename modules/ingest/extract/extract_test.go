@@ -143,3 +143,26 @@ func TestRulesMaxClaims(t *testing.T) {
 		t.Fatalf("%d claims, want 5", n)
 	}
 }
+
+func TestRelation(t *testing.T) {
+	tests := []struct {
+		sent string
+		want sno.Relation
+		ok   bool
+	}{
+		{"It rains because clouds form.", sno.Supports, true},
+		{"BECAUSE of that.", sno.Supports, true},
+		{"Therefore it holds.", sno.Implies, true},
+		{"As a result, prices rose.", sno.Implies, true},
+		{"However, thus it is.", sno.Weakens, true}, // contrast wins
+		{"The becausey word and sincerely meant.", "", false},
+		{"Thusly not a marker.", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sent, func(t *testing.T) {
+			if got, ok := relation(tt.sent); got != tt.want || ok != tt.ok {
+				t.Fatalf("relation = %q %v, want %q %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
