@@ -173,7 +173,11 @@ func (a *Activities) Chunk(ctx context.Context, req wf.ChunkRequest) (wf.Counts,
 		if len(docs) == 0 {
 			break // the source is exhausted
 		}
+		// Loading a large tenant's index or a slow commit must not outlive
+		// the heartbeat timeout: keep beating the last checkpoint.
+		stop := heartbeat.KeepAlive(ctx, cp)
 		outs, err := a.process(ctx, sub, docs)
+		stop()
 		if err != nil {
 			return cp.Counts, err
 		}
