@@ -20,10 +20,12 @@ import (
 
 // Flag names of the starter binary.
 const (
-	flagConfig    = "config"
-	flagListen    = "listen"
-	flagLogFormat = "log-format"
-	flagLogLevel  = "log-level"
+	flagConfig          = "config"
+	flagListen          = "listen"
+	flagLogFormat       = "log-format"
+	flagLogLevel        = "log-level"
+	flagTemporalAddress = "temporal-address"
+	// flagAddress is the deprecated name of flagTemporalAddress.
 	flagAddress   = "address"
 	flagNamespace = "namespace"
 	flagTenant    = "tenant"
@@ -40,7 +42,8 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagListen, Usage: "HTTP listen address, overrides starter.listen", Category: "Config"},
 		&cli.StringFlag{Name: flagLogFormat, Usage: "log format: json or text, overrides log.format", Category: "Logging"},
 		&cli.StringFlag{Name: flagLogLevel, Usage: "log level: debug, info, warn or error, overrides log.level", Category: "Logging"},
-		&cli.StringFlag{Name: flagAddress, Usage: "Temporal frontend host:port, overrides temporal.address and $TEMPORAL_ADDRESS", Category: "Temporal"},
+		&cli.StringFlag{Name: flagTemporalAddress, Usage: "Temporal frontend host:port, overrides temporal.address and $TEMPORAL_ADDRESS (as the worker's flag)", Category: "Temporal"},
+		&cli.StringFlag{Name: flagAddress, Usage: "deprecated: use --" + flagTemporalAddress, Category: "Temporal", Hidden: true},
 		&cli.StringFlag{Name: flagNamespace, Usage: "Temporal namespace, overrides temporal.namespace and $TEMPORAL_NAMESPACE", Category: "Temporal"},
 	}
 }
@@ -130,9 +133,21 @@ func runServe(c *cli.Context, reg *registry.Registry) error {
 	if err != nil {
 		return err
 	}
-	opts, err := cfg.Temporal.ClientOptions(config.Overrides{Address: c.String(flagAddress), Namespace: c.String(flagNamespace)}, nil)
+	address, err := temporalAddress(c, logger)
 	if err != nil {
 		return err
+	}
+	opts, err := cfg.Temporal.ClientOptions(config.Overrides{Address: address, Namespace: c.String(flagNamespace)}, nil)
+	if err != nil {
+		return err
+	}
+	var pageKey []byte
+	if !cfg.Starter.PageTokenSecret.IsZero() {
+		key, err := cfg.Starter.PageTokenSecret.Resolve(nil)
+		if err != nil {
+			return fmt.Errorf("starter.page_token_secret: %w", err)
+		}
+		pageKey = []byte(key)
 	}
 	opts.Logger = logging.Temporal(logger)
 	if opts.Namespace == "" {
@@ -147,18 +162,33 @@ func runServe(c *cli.Context, reg *registry.Registry) error {
 	}
 	defer tc.Close()
 	srv, err := New(Options{
-		Temporal:  tc,
-		Registry:  reg,
-		Config:    cfg.Starter,
-		Namespace: opts.Namespace,
-		UIBaseURL: cfg.Temporal.UIURL,
-		Logger:    logger,
-		Keys:      keys,
+		Temporal:     tc,
+		Registry:     reg,
+		Config:       cfg.Starter,
+		Namespace:    opts.Namespace,
+		UIBaseURL:    cfg.Temporal.UIURL,
+		Logger:       logger,
+		Keys:         keys,
+		ModuleConfig: cfg.Module,
+		PageTokenKey: pageKey,
 	})
 	if err != nil {
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+// temporalAddress is the --temporal-address flag, or the deprecated
+// --address with a warning.
+func temporalAddress(c *cli.Context, log *slog.Logger) (string, error) {
+	if !c.IsSet(flagAddress) {
+		return c.String(flagTemporalAddress), nil
+	}
+	if c.IsSet(flagTemporalAddress) && c.String(flagTemporalAddress) != c.String(flagAddress) {
+		return "", fmt.Errorf("--%s and the deprecated --%s disagree; give only --%s", flagTemporalAddress, flagAddress, flagTemporalAddress)
+	}
+	log.Warn("--" + flagAddress + " is deprecated: use --" + flagTemporalAddress)
+	return c.String(flagAddress), nil
 }
 
 // dial connects to Temporal, retrying for up to timeout: the starter may
@@ -190,6 +220,9 @@ func runToken(c *cli.Context, reg *registry.Registry) error {
 		return err
 	}
 	jc := cfg.Starter.JWT
+	if ttl := c.Duration(flagTTL); ttl > jc.MaxLifetime {
+		return fmt.Errorf("token: --ttl %s is over starter.jwt.max_lifetime (%s): the starter would refuse the token", ttl, jc.MaxLifetime)
+	}
 	if jc.HS256Secret.IsZero() {
 		return errors.New("token: starter.jwt.hs256_secret is not set; dev tokens are signed with it (e.g. hs256_secret: env:CW_JWT_SECRET)")
 	}

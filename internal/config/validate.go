@@ -154,5 +154,6 @@ func (s Starter) validate(p string) error {
 	if s.JWT.Leeway < 0 || s.JWT.Leeway > 5*60e9 {
 		errs = append(errs, fieldErr(p+".jwt.leeway", "must be between 0 and 5m, got %s", s.JWT.Leeway))
 	}
+	errs = append(errs, s.ValidateLimits(p))
 	return errors.Join(errs...)
 }
