@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -290,5 +291,32 @@ func TestReadLineBounded(t *testing.T) {
 	}
 	if _, _, err := readLine(br, 1000); err != io.EOF {
 		t.Fatalf("after the last line: %v", err)
+	}
+}
+
+// TestIndexPicksUpLateVectors: a vector whose sequence number is below one
+// already loaded (its transaction committed later) still joins the index.
+func TestIndexPicksUpLateVectors(t *testing.T) {
+	a, db := newActivities(t, nil)
+	ctx := context.Background()
+	vec := make([]float32, 384)
+	vec[0] = 1
+	for _, seq := range []int64{1, 3} {
+		if _, err := db.Exec(ctx, `INSERT INTO ingest_vectors (seq, tenant_id, sno_id, embedding) VALUES ($1, 'acme', $2, $3)`, seq, fmt.Sprint(seq), vec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idx, err := a.indexes.get(ctx, db, "acme")
+	if err != nil || idx.Len() != 2 {
+		t.Fatalf("index of %d (%v), want 2", idx.Len(), err)
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO ingest_vectors (seq, tenant_id, sno_id, embedding) VALUES (2, 'acme', 'late', $1)`, vec); err != nil {
+		t.Fatal(err)
+	}
+	if idx, err = a.indexes.get(ctx, db, "acme"); err != nil || idx.Len() != 3 {
+		t.Fatalf("index of %d (%v), want 3 with the late vector", idx.Len(), err)
+	}
+	if idx, err = a.indexes.get(ctx, db, "acme"); err != nil || idx.Len() != 3 {
+		t.Fatalf("a refresh with nothing new changed the index: %d (%v)", idx.Len(), err)
 	}
 }

@@ -44,11 +44,40 @@ func (x *indexes) get(ctx context.Context, db *pgxpool.Pool, tenant string) (*em
 	x.mu.Unlock()
 	ti.refresh.Lock()
 	defer ti.refresh.Unlock()
-	rows, err := db.Query(ctx, `SELECT seq, sno_id, embedding FROM ingest_vectors WHERE tenant_id = $1 AND seq > $2
-		UNION SELECT seq, sno_id, embedding FROM ingest_vectors WHERE tenant_id = $1 AND added_at > now() - interval '`+recentWindow+`'
-		ORDER BY 1`, tenant, ti.idx.Seq())
+	// New vectors; then the sequence numbers (only) of the recent ones
+	// below the highest loaded, to fetch any that committed late.
+	if err := ti.load(ctx, db, `SELECT seq, sno_id, embedding FROM ingest_vectors WHERE tenant_id = $1 AND seq > $2 ORDER BY seq`,
+		tenant, ti.idx.Seq()); err != nil {
+		return nil, fmt.Errorf("load vectors of %s: %w", tenant, err)
+	}
+	rows, err := db.Query(ctx, `SELECT seq FROM ingest_vectors WHERE tenant_id = $1 AND seq <= $2
+		AND added_at > now() - interval '`+recentWindow+`'`, tenant, ti.idx.Seq())
 	if err != nil {
 		return nil, fmt.Errorf("load vectors of %s: %w", tenant, err)
+	}
+	recent, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("load vectors of %s: %w", tenant, err)
+	}
+	var missing []int64
+	for _, seq := range recent {
+		if !ti.loaded[seq] {
+			missing = append(missing, seq)
+		}
+	}
+	if len(missing) > 0 {
+		if err := ti.load(ctx, db, `SELECT seq, sno_id, embedding FROM ingest_vectors WHERE tenant_id = $1 AND seq = ANY($2)`,
+			tenant, missing); err != nil {
+			return nil, fmt.Errorf("load late vectors of %s: %w", tenant, err)
+		}
+	}
+	return ti.idx, nil
+}
+
+func (ti *tenantIndex) load(ctx context.Context, db *pgxpool.Pool, sql string, args ...any) error {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return err
 	}
 	var seq int64
 	var id string
@@ -60,8 +89,5 @@ func (x *indexes) get(ctx context.Context, db *pgxpool.Pool, tenant string) (*em
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("load vectors of %s: %w", tenant, err)
-	}
-	return ti.idx, nil
+	return err
 }
