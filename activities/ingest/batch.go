@@ -61,7 +61,7 @@ func (a *Activities) BatchBegin(ctx context.Context, in wf.BatchInput) (wf.Batch
 	default:
 		plan.Kind = KindURLs
 		for i := 0; i < len(in.URLs); i += c.ChunkSize {
-			chunks = append(chunks, chunkRow{items: in.URLs[i:min(i+c.ChunkSize, len(in.URLs))]})
+			chunks = append(chunks, chunkRow{items: in.URLs[i:min(i+c.ChunkSize, len(in.URLs))], firstLine: i})
 		}
 	}
 	if err != nil {

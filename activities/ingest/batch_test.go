@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,5 +221,48 @@ func TestDecide(t *testing.T) {
 	// roll back; the retry is one row.
 	if decisions != 3 || vectors != 2 || hyp != "" {
 		t.Fatalf("decisions %d, vectors %d (honest + released), deleted hypothesis %q", decisions, vectors, hyp)
+	}
+}
+
+// TestChunkOfURLs fetches a URL list: the same URL twice is two
+// submissions of one SNO, and a missing document is quarantined as
+// unreadable while the chunk goes on.
+func TestChunkOfURLs(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/doc" {
+			io.WriteString(w, honest)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	a, db := newActivities(t, nil)
+	a.StartEvent = func(context.Context, string, string, any) (string, error) { return "x", nil }
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(a.BatchBegin)
+	env.RegisterActivity(a.Chunk)
+	in := wf.BatchInput{TenantID: "acme", Source: "web", URLs: []string{srv.URL + "/doc", srv.URL + "/missing", srv.URL + "/doc"}}
+	v, err := env.ExecuteActivity(a.BatchBegin, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan wf.BatchPlan
+	if err := v.Get(&plan); err != nil || plan.Chunks != 1 || plan.Documents != 3 {
+		t.Fatalf("plan %+v (%v)", plan, err)
+	}
+	if v, err = env.ExecuteActivity(a.Chunk, wf.ChunkRequest{Plan: plan, Chunk: 0}); err != nil {
+		t.Fatal(err)
+	}
+	var c wf.Counts
+	if err := v.Get(&c); err != nil {
+		t.Fatal(err)
+	}
+	if want := (wf.Counts{Documents: 3, Admitted: 1, Quarantined: 1, Duplicates: 1}); c != want {
+		t.Fatalf("counts %+v, want %+v", c, want)
+	}
+	var items int
+	if err := db.QueryRow(context.Background(), `SELECT count(DISTINCT item) FROM ingest_provenance`).Scan(&items); err != nil || items != 3 {
+		t.Fatalf("%d distinct items (%v), want 3", items, err)
 	}
 }

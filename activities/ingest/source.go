@@ -37,7 +37,9 @@ func (a *Activities) openChunk(ctx context.Context, p wf.BatchPlan, row chunkRow
 			}
 			u := row.items[i]
 			i++
-			d := doc{item: "url:" + u, source: p.Source, metadata: md}
+			// numbered: the same URL twice in a list is two submissions
+			item := fmt.Sprintf("url:%d:%s", row.firstLine+i, u)
+			d := doc{item: item[:min(len(item), 500)], source: p.Source, metadata: md}
 			body, err := a.fetch.get(ctx, u)
 			if ctx.Err() != nil {
 				return d, false, ctx.Err()
