@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,12 +17,14 @@ import (
 	"contextworker/internal/config"
 	"contextworker/internal/logging"
 	"contextworker/registry"
+	"contextworker/starter/grpcfront"
 )
 
 // Flag names of the starter binary.
 const (
 	flagConfig          = "config"
 	flagListen          = "listen"
+	flagGRPCListen      = "grpc-listen"
 	flagLogFormat       = "log-format"
 	flagLogLevel        = "log-level"
 	flagTemporalAddress = "temporal-address"
@@ -40,6 +43,7 @@ func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: flagConfig, Usage: "path of temporal.yaml (a missing default file means built-in defaults)", Value: config.DefaultPath, EnvVars: []string{"CW_CONFIG"}, Category: "Config"},
 		&cli.StringFlag{Name: flagListen, Usage: "HTTP listen address, overrides starter.listen", Category: "Config"},
+		&cli.StringFlag{Name: flagGRPCListen, Usage: "gRPC WorkerService listen address (beside the HTTP API; \"\" for none), overrides starter.grpc_listen", Category: "Config"},
 		&cli.StringFlag{Name: flagLogFormat, Usage: "log format: json or text, overrides log.format", Category: "Logging"},
 		&cli.StringFlag{Name: flagLogLevel, Usage: "log level: debug, info, warn or error, overrides log.level", Category: "Logging"},
 		&cli.StringFlag{Name: flagTemporalAddress, Usage: "Temporal frontend host:port, overrides temporal.address and $TEMPORAL_ADDRESS (as the worker's flag)", Category: "Temporal"},
@@ -108,6 +112,9 @@ func loadConfig(c *cli.Context, reg *registry.Registry) (*config.Config, error) 
 	if c.IsSet(flagListen) {
 		cfg.Starter.Listen = c.String(flagListen)
 	}
+	if c.IsSet(flagGRPCListen) {
+		cfg.Starter.GRPCListen = c.String(flagGRPCListen)
+	}
 	if c.IsSet(flagLogFormat) {
 		cfg.Log.Format = c.String(flagLogFormat)
 	}
@@ -175,7 +182,50 @@ func runServe(c *cli.Context, reg *registry.Registry) error {
 	if err != nil {
 		return err
 	}
-	return srv.Run(ctx)
+	return srv.serveAll(ctx)
+}
+
+// serveAll serves the HTTP API and, when starter.grpc_listen is set, the
+// gRPC front over the same handler (see serveBoth).
+func (s *Server) serveAll(ctx context.Context) error {
+	if s.cfg.GRPCListen == "" {
+		return s.Run(ctx)
+	}
+	gln, err := net.Listen("tcp", s.cfg.GRPCListen)
+	if err != nil {
+		return fmt.Errorf("grpc listen: %w", err)
+	}
+	hln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		gln.Close()
+		return fmt.Errorf("listen: %w", err)
+	}
+	return s.serveBoth(ctx, hln, gln)
+}
+
+// serveBoth serves the HTTP API on hln and the gRPC front on gln until ctx
+// is done or either fails; then both stop gracefully. It closes both.
+func (s *Server) serveBoth(ctx context.Context, hln, gln net.Listener) error {
+	// An RPC may make the same Temporal calls as the slowest route: the
+	// HTTP server's write timeout.
+	svc, err := grpcfront.New(grpcfront.Options{Handler: s.handler, Timeout: 3*s.cfg.TemporalTimeout + 10*time.Second})
+	if err != nil {
+		hln.Close()
+		gln.Close()
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() {
+		errs <- s.Serve(ctx, hln)
+		cancel() // one front down takes the other with it
+	}()
+	go func() {
+		errs <- grpcfront.Serve(ctx, grpcfront.NewServer(svc, s.cfg.MaxBodyBytes), gln, s.log)
+		cancel()
+	}()
+	return errors.Join(<-errs, <-errs)
 }
 
 // temporalAddress is the --temporal-address flag, or the deprecated

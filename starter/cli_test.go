@@ -92,6 +92,8 @@ func TestAppRefuses(t *testing.T) {
 		{"missing explicit config", []string{"--config", filepath.Join(t.TempDir(), "absent.yaml"), "token", "--tenant", "acme"}, "no such file"},
 		{"invalid flag value", []string{"--config", path, "--log-format", "xml", "token", "--tenant", "acme"}, `log.format: "xml"`},
 		{"token outliving max_lifetime", []string{"--config", path, "token", "--tenant", "acme", "--ttl", "48h"}, "over starter.jwt.max_lifetime (24h0m0s)"},
+		{"grpc front not host:port", []string{"--config", path, "--grpc-listen", "50051", "serve"}, `starter.grpc_listen: "50051" is not host:port`},
+		{"grpc front on the http port", []string{"--config", path, "--listen", "127.0.0.1:9", "--grpc-listen", "127.0.0.1:9", "serve"}, "the gRPC front needs its own port"},
 		{"both address flags, disagreeing", []string{"--config", path, "--temporal-address", "a:7233", "--address", "b:7233", "serve"}, "--temporal-address and the deprecated --address disagree"},
 	}
 	for _, tt := range tests {

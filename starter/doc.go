@@ -16,6 +16,7 @@
 //	POST /v1/workflows/{id}/cancel              request cancellation (operator)
 //	POST /v1/workflows/{id}/signals/{name}      send a signal (operator)
 //	POST /v1/ingest                             submit a document: {source, text} (operator)
+//	POST /v1/schedules/sync                     sync every module's schedules (admin)
 //	GET  /healthz, /readyz, /metrics, /openapi.json   unauthenticated
 //
 // Request bodies are JSON, sent as application/json or without a

@@ -5,9 +5,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 )
+
+// TraceHeader carries a caller's trace id (the gRPC front sets it from a
+// ContextUnit's trace_id); the request's log line names it.
+const TraceHeader = "X-Trace-Id"
+
+// traceIDPattern is what a logged trace id may look like: anything else is
+// left out of the log rather than trusted into it.
+var traceIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // route is one endpoint. need is the least role it takes; public routes
 // take no token.
@@ -31,6 +40,7 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/v1/workflows/{id}/cancel", operator, s.cancel},
 		{http.MethodPost, "/v1/workflows/{id}/signals/{name}", operator, s.signal},
 		{http.MethodPost, "/v1/ingest", operator, s.ingest},
+		{http.MethodPost, "/v1/schedules/sync", admin, s.syncSchedules},
 		{http.MethodGet, "/healthz", public, s.healthz},
 		{http.MethodGet, "/readyz", public, s.readyz},
 		{http.MethodGet, "/metrics", public, s.serveMetrics},
@@ -190,6 +200,9 @@ func (s *Server) observe(rt route, r *http.Request, rec *recorder, c *caller, er
 	}
 	if c != nil {
 		attrs = append(attrs, slog.String("sub", c.Subject), slog.String("tenant", c.Tenant))
+	}
+	if trace := r.Header.Get(TraceHeader); traceIDPattern.MatchString(trace) {
+		attrs = append(attrs, slog.String("trace_id", trace))
 	}
 	if err != nil {
 		attrs = append(attrs, slog.String("error", err.Error()))

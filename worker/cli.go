@@ -13,7 +13,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+	"go.temporal.io/sdk/client"
 
+	"contextworker/internal/codec"
 	"contextworker/internal/config"
 	"contextworker/internal/logging"
 	"contextworker/internal/pg"
@@ -45,6 +47,10 @@ var (
 	namespaceFlag = &cli.StringFlag{
 		Name:  "namespace",
 		Usage: "Temporal namespace (beats TEMPORAL_NAMESPACE and the config)",
+	}
+	metricsAddrFlag = &cli.StringFlag{
+		Name: "metrics-addr", EnvVars: []string{config.EnvMetricsAddr},
+		Usage: "serve Prometheus /metrics on host:port (worker.metrics_addr; empty: off)",
 	}
 	shutdownFlag = &cli.DurationFlag{
 		Name: "shutdown-timeout", EnvVars: []string{config.EnvShutdownTimeout},
@@ -79,7 +85,7 @@ func App(reg *registry.Registry, stdout, stderr io.Writer) *cli.App {
 		UsageText: "worker [--modules harvest,gardener | --modules harvest gardener] [--config temporal.yaml]",
 		Writer:    stdout, ErrWriter: stderr,
 		HideHelpCommand: true,
-		Flags:           globalFlags(),
+		Flags:           append(globalFlags(), metricsAddrFlag),
 		Action: func(c *cli.Context) error {
 			// `--modules harvest gardener`: names after the flag arrive as
 			// arguments. Anything else is a stray argument.
@@ -167,6 +173,9 @@ func load(c *cli.Context, reg *registry.Registry) (*loaded, error) {
 	}
 	if cc := flagContext(c, shutdownFlag.Name); cc.IsSet(shutdownFlag.Name) {
 		cfg.Worker.ShutdownTimeout = cc.Duration(shutdownFlag.Name)
+	}
+	if c.IsSet(metricsAddrFlag.Name) {
+		cfg.Worker.MetricsAddr = c.String(metricsAddrFlag.Name)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -259,7 +268,12 @@ func syncSchedules(c *cli.Context, reg *registry.Registry) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	tc, ns, err := DialTemporal(ctx, env.cfg.Temporal, env.overrides, nil, env.logger)
+	// Schedule actions hold workflow inputs: encrypt them like the worker.
+	cdc, err := codec.FromConfig(env.cfg.Temporal.Encryption, nil)
+	if err != nil {
+		return fmt.Errorf("schedules sync: %w", err)
+	}
+	tc, ns, err := DialTemporal(ctx, env.cfg.Temporal, env.overrides, nil, env.logger, func(o *client.Options) { codec.Apply(o, cdc) })
 	if err != nil {
 		return err
 	}

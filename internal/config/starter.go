@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"net"
 	"time"
 
 	"contextworker/internal/secret"
@@ -11,6 +12,10 @@ import (
 type Starter struct {
 	// Listen is the HTTP listen address.
 	Listen string `yaml:"listen"`
+	// GRPCListen is the listen address of the gRPC WorkerService front
+	// (package starter/grpcfront), served beside the HTTP API by the same
+	// process; "" serves none.
+	GRPCListen string `yaml:"grpc_listen"`
 	// PublicURL is how clients reach the starter, for printed links.
 	PublicURL string `yaml:"public_url"`
 	JWT       JWT    `yaml:"jwt"`
@@ -50,6 +55,13 @@ func (s Starter) MaxRunningOf(workflowType string) int {
 // on, naming each key under prefix p.
 func (s Starter) ValidateLimits(p string) error {
 	var errs []error
+	if s.GRPCListen != "" {
+		if _, _, err := net.SplitHostPort(s.GRPCListen); err != nil {
+			errs = append(errs, fieldErr(p+".grpc_listen", "%q is not host:port (or leave it empty: no gRPC front)", s.GRPCListen))
+		} else if s.GRPCListen == s.Listen {
+			errs = append(errs, fieldErr(p+".grpc_listen", "%q is also starter.listen; the gRPC front needs its own port", s.GRPCListen))
+		}
+	}
 	if s.MaxRunning < 0 {
 		errs = append(errs, fieldErr(p+".max_running", "must be >= 0 (0: no cap), got %d", s.MaxRunning))
 	}

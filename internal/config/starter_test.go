@@ -21,6 +21,9 @@ func TestStarterLimits(t *testing.T) {
 		{"negative cap", func(s *Starter) { s.MaxRunning = -1 }, []string{"starter.max_running: must be >= 0"}},
 		{"negative cap of a type", func(s *Starter) { s.MaxRunningByType = map[string]int{"harvest": -2} }, []string{"starter.max_running_by_type.harvest: must be >= 0"}},
 		{"no token lifetime", func(s *Starter) { s.JWT.MaxLifetime = 0 }, []string{"starter.jwt.max_lifetime: must be > 0"}},
+		{"grpc front", func(s *Starter) { s.GRPCListen = "127.0.0.1:50051" }, nil},
+		{"grpc front not host:port", func(s *Starter) { s.GRPCListen = "50051" }, []string{`starter.grpc_listen: "50051" is not host:port`}},
+		{"grpc front on the http port", func(s *Starter) { s.GRPCListen = s.Listen }, []string{"starter.grpc_listen: \"127.0.0.1:8081\" is also starter.listen"}},
 		{"every problem at once", func(s *Starter) { s.MaxRunning, s.JWT.MaxLifetime = -1, -time.Hour }, []string{"starter.max_running", "starter.jwt.max_lifetime"}},
 	}
 	for _, tt := range tests {

@@ -3,10 +3,33 @@
 // record at a time.
 //
 // Feeds hold from a hundred thousand to millions of records and may be
-// gigabytes long, so every reader keeps memory bounded by the size of one
-// record (plus, for YML, the category tree), never by the size of the feed.
-// A single record larger than 64 MiB is treated as a broken feed rather than
-// buffered.
+// gigabytes long, and some are broken or hostile, so every reader keeps
+// memory bounded by the size of one record (plus, for YML, the category
+// tree), never by the size of the feed or of what a record claims to hold:
+//
+//   - a field longer than Options.MaxFieldBytes (default 64 KiB) or a record
+//     longer than Options.MaxRecordBytes (default 1 MiB) is a *RecordError
+//     wrapping ErrTooLarge, and in XML and JSON a record nested deeper than
+//     Options.MaxDepth (default 32) one wrapping ErrTooDeep; the message
+//     names the field, its size and the limit. The reader streams past the
+//     rest of such a record without keeping it and goes on with the next;
+//   - XML nested deeper than Options.MaxDepth outside records, or deeper
+//     than 65536 elements inside a record being skipped, is ErrMalformed;
+//   - Record.Raw and RecordError.Raw keep at most 256 bytes.
+//
+// A caller holding n records at once therefore holds about n times
+// MaxRecordBytes at most, whatever the feed holds.
+//
+// Text is never silently altered: with no Options.Encoding (and, for XML,
+// no encoding in the XML declaration) a record holding bytes that are not
+// UTF-8 is a *RecordError wrapping ErrInvalidUTF8 (`field "name": invalid
+// UTF-8 at byte N; set the supplier's encoding`, N counted in the field's
+// value); with one, the bytes are decoded.
+//
+// A feed whose format marks its end (Format.HasEndMarker: JSON, XML, YML,
+// XLSX) and that stops before that end fails with ErrTruncated. CSV and
+// JSON Lines have no end marker: a feed cut at a record boundary reads as
+// complete, and only the caller (a declared Content-Length) can tell.
 //
 // The package must never do network I/O (callers hand it an io.Reader) and
 // must know nothing about products: it does not interpret field names or
@@ -40,7 +63,8 @@ const (
 	JSON Format = "json"
 	// JSONL is one JSON object per line; blank lines are skipped.
 	JSONL Format = "jsonl"
-	// XML holds records as elements named Options.RecordElement, at any depth.
+	// XML holds records as elements named Options.RecordElement, at any
+	// depth, or at the place Options.RecordPath names.
 	XML Format = "xml"
 	// YML is Yandex Market Language: <yml_catalog><shop><categories>…
 	// <offers><offer>…; every <offer> is a record.
@@ -70,47 +94,6 @@ func ParseFormat(s string) (Format, error) {
 		valid[i] = string(f)
 	}
 	return "", fmt.Errorf("feed: parse format: unknown format %q (valid: %s)", s, strings.Join(valid, ", "))
-}
-
-// Options configures NewReader.
-type Options struct {
-	// Format is the syntax of the feed; required.
-	Format Format
-	// Delimiter separates CSV fields; 0 means ','. Typical others are ';',
-	// '\t' and '|'.
-	Delimiter rune
-	// RecordElement is the name of the XML elements that are records;
-	// required for XML. Elements match by local name: namespace prefixes
-	// are ignored in the feed and in this option.
-	RecordElement string
-	// RecordPath optionally names the property of a top-level JSON object
-	// that holds the array of records, e.g. "products" for
-	// {"products":[…]}. Dots descend into nested objects ("data.items").
-	RecordPath string
-	// Sheet optionally names the XLSX worksheet; empty means the first.
-	Sheet string
-	// Encoding optionally names the character encoding of a CSV, JSON or
-	// JSONL feed ("windows-1251", "koi8-r", …; WHATWG labels). Empty means
-	// UTF-8. XML and YML feeds declare their encoding in the XML
-	// declaration, which is honoured without this option; setting it
-	// overrides the declaration.
-	Encoding string
-
-	// maxRecord overrides maxRecordBytes in tests.
-	maxRecord int64
-}
-
-// maxRecordBytes bounds one record's source text. A longer record almost
-// always means a broken feed (an unterminated quote swallowing the rest of a
-// CSV file, a missing closing tag), and buffering it would make memory grow
-// with the feed.
-const maxRecordBytes = 64 << 20
-
-func (o Options) recordLimit() int64 {
-	if o.maxRecord > 0 {
-		return o.maxRecord
-	}
-	return maxRecordBytes
 }
 
 // Field is one name/value pair of a record. Value is never empty: empty
@@ -181,6 +164,36 @@ var ErrHTML = errors.New("feed is an HTML page")
 // Errors wrapping it say where the problem is.
 var ErrMalformed = errors.New("malformed feed")
 
+// ErrTruncated reports that a feed ends before its syntax says it is
+// complete: an XML root element never closed, a JSON array without its
+// closing bracket, a CSV quoted field open at the end of the file, a gzip
+// stream cut short. It is a kind of ErrMalformed: errors.Is(err,
+// ErrMalformed) holds for every error for which errors.Is(err,
+// ErrTruncated) does. A truncated CSV or JSON Lines feed cut at a record
+// boundary cannot be told from a complete one (see Format.HasEndMarker).
+var ErrTruncated error = truncatedError{}
+
+// truncatedError is ErrTruncated's type; it matches ErrMalformed too.
+type truncatedError struct{}
+
+func (truncatedError) Error() string        { return "truncated feed" }
+func (truncatedError) Is(target error) bool { return target == ErrMalformed }
+
+// HasEndMarker reports whether the syntax of format f marks where a feed
+// ends: JSON's closing bracket, XML's and YML's closing root tag, XLSX's
+// zip directory. A feed in such a format that is cut short fails with
+// ErrTruncated wherever it is cut. CSV and JSON Lines have no end marker: a
+// feed cut exactly at a record boundary reads as a complete, shorter feed,
+// so a caller that cannot check the length (no Content-Length) should treat
+// such a feed's missing records with suspicion.
+func (f Format) HasEndMarker() bool {
+	switch f {
+	case JSON, XML, YML, XLSX:
+		return true
+	}
+	return false
+}
+
 // RecordError reports one record that cannot be read although the feed
 // around it can. The caller rejects the record and calls Next again.
 type RecordError struct {
@@ -211,6 +224,9 @@ func NewReader(r io.Reader, opts Options) (Reader, error) {
 	if r == nil {
 		return nil, errors.New("feed: new reader: nil io.Reader")
 	}
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
 	enc, err := lookupEncoding(opts.Encoding)
 	if err != nil {
 		return nil, err
@@ -227,12 +243,11 @@ func NewReader(r io.Reader, opts Options) (Reader, error) {
 	case JSONL:
 		return newJSONLReader(textReader(r, enc), opts), nil
 	case XML:
-		if opts.RecordElement == "" {
-			return nil, errors.New("feed: new reader: xml needs Options.RecordElement (the name of the record elements, e.g. \"offer\")")
+		record, path, err := xmlRecord(opts)
+		if err != nil {
+			return nil, err
 		}
-		// Elements are matched by local name, so "g:item" means "item".
-		record := opts.RecordElement[strings.LastIndexByte(opts.RecordElement, ':')+1:]
-		return newXMLReader(textReader(r, enc), opts, enc != nil, record, nil), nil
+		return newXMLReader(textReader(r, enc), opts, enc != nil, record, path, nil), nil
 	case YML:
 		return newYMLReader(textReader(r, enc), opts, enc != nil), nil
 	case XLSX:
@@ -283,6 +298,12 @@ func lookupEncoding(label string) (encoding.Encoding, error) {
 // format (op), where in the feed the problem is, and what it is.
 func malformed(op, where, detail string) error {
 	return fmt.Errorf("feed: %s: %s: %w: %s", op, where, ErrMalformed, detail)
+}
+
+// truncated builds a final error wrapping ErrTruncated (and so
+// ErrMalformed), like malformed.
+func truncated(op, where, detail string) error {
+	return fmt.Errorf("feed: %s: %s: %w: %s", op, where, ErrTruncated, detail)
 }
 
 // recordAt names the record numbered row in error messages.

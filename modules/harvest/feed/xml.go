@@ -6,21 +6,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"golang.org/x/text/encoding/htmlindex"
 )
 
-// xmlReader streams the elements named record, at any depth, with
-// encoding/xml's tokenizer: only the record being read is in memory. YML is
-// the same walk with a few extra rules (see yml.go).
+// xmlReader streams the elements named record, at any depth or at path,
+// with encoding/xml's tokenizer reading through xmlInput: only the record
+// being read is in memory, up to Options.MaxRecordBytes and Options.MaxDepth,
+// and a record that breaks a bound is read past token by token, keeping
+// nothing. YML is the same walk with a few extra rules (see yml.go).
 type xmlReader struct {
-	op      string // "xml" or "yml", for messages
-	lim     *limiter
-	dec     *xml.Decoder
-	record  string
-	row     int64
-	err     error // final error, returned by every later Next
-	sawRoot bool
+	op        string // "xml" or "yml", for messages
+	in        *xmlInput
+	dec       *xml.Decoder
+	maxRecord int64
+	maxField  int
+	badAt     int64 // input offset of the first invalid UTF-8 in the record
+	record    string
+	path      []string // local names from the root to record; nil: any depth
+	outer     []string // local names of the open elements outside records
+	maxDepth  int
+	row       int64
+	err       error // final error, returned by every later Next
+	sawRoot   bool
 	// decoded is set when Options.Encoding already decoded the input, so
 	// the encoding in the XML declaration must not be applied again.
 	decoded    bool
@@ -45,13 +54,15 @@ type xmlFrame struct {
 	paramName, unit string
 }
 
-func newXMLReader(r io.Reader, opts Options, decoded bool, record string, yml *ymlState) *xmlReader {
-	x := &xmlReader{op: "xml", record: record, decoded: decoded, yml: yml}
+func newXMLReader(r io.Reader, opts Options, decoded bool, record string, path []string, yml *ymlState) *xmlReader {
+	x := &xmlReader{op: "xml", record: record, path: path, decoded: decoded, yml: yml, maxDepth: opts.depthLimit()}
 	if yml != nil {
 		x.op = "yml"
 	}
-	x.lim = newLimiter(r, opts.recordLimit())
-	x.dec = xml.NewDecoder(x.lim)
+	x.maxRecord, x.maxField = opts.recordLimit(), opts.fieldLimit()
+	x.in = newXMLInput(r, int64(opts.fieldLimit()), x.maxRecord)
+	x.in.decoded = decoded
+	x.dec = xml.NewDecoder(x.in)
 	// Feeds written by hand-rolled exporters use HTML entities (&nbsp;).
 	x.dec.Entity = xml.HTMLEntity
 	x.dec.CharsetReader = x.charsetReader
@@ -61,8 +72,8 @@ func newXMLReader(r io.Reader, opts Options, decoded bool, record string, yml *y
 // charsetReader decodes the encoding named in the XML declaration
 // (windows-1251 is common in YML feeds).
 func (x *xmlReader) charsetReader(label string, in io.Reader) (io.Reader, error) {
-	if x.decoded {
-		return in, nil
+	if x.decoded || x.in.declared {
+		return in, nil // decoded before the UTF-8 check, see xmlInput
 	}
 	enc, err := htmlindex.Get(label)
 	if err != nil {
@@ -75,11 +86,18 @@ func (x *xmlReader) charsetReader(label string, in io.Reader) (io.Reader, error)
 // Next returns the next record element.
 func (x *xmlReader) Next() (Record, error) {
 	for x.err == nil {
-		x.lim.reset()
+		// What xmlInput found outside records is of no concern: the text
+		// there is not read.
+		x.in.takeOver()
+		x.in.takeBad()
 		tok, err := x.dec.Token()
 		if err != nil {
 			x.err = x.fail(afterRecord(x.row), err)
 			break
+		}
+		if _, ok := tok.(xml.EndElement); ok && len(x.outer) > 0 {
+			x.outer = x.outer[:len(x.outer)-1]
+			continue
 		}
 		start, ok := tok.(xml.StartElement)
 		if !ok {
@@ -87,8 +105,11 @@ func (x *xmlReader) Next() (Record, error) {
 		}
 		x.sawRoot = true
 		switch {
-		case start.Name.Local == x.record:
+		case x.isRecord(start):
 			rec, err := x.readRecord(start)
+			if _, ok := err.(*RecordError); ok {
+				return Record{}, err // one record rejected; reading goes on
+			}
 			if err != nil {
 				x.err = err
 				break
@@ -98,9 +119,27 @@ func (x *xmlReader) Next() (Record, error) {
 			if err := x.readCategory(start); err != nil {
 				x.err = err
 			}
+		default:
+			if len(x.outer) >= x.maxDepth {
+				x.err = malformed(x.op, afterRecord(x.row), fmt.Sprintf("elements outside records nested deeper than %d (Options.MaxDepth)", x.maxDepth))
+				break
+			}
+			x.outer = append(x.outer, start.Name.Local)
 		}
 	}
 	return Record{}, x.err
+}
+
+// isRecord reports whether start, outside records, opens a record: it has
+// the record name and, with Options.RecordPath, sits at that path.
+func (x *xmlReader) isRecord(start xml.StartElement) bool {
+	if start.Name.Local != x.record {
+		return false
+	}
+	if x.path == nil {
+		return true
+	}
+	return slices.Equal(x.outer, x.path[:len(x.path)-1])
 }
 
 // fail classifies an error of the tokenizer.
@@ -111,12 +150,14 @@ func (x *xmlReader) fail(where string, err error) error {
 		return io.EOF
 	case errors.Is(err, io.EOF):
 		return malformed(x.op, "start", "no root element (empty document?)")
-	case x.lim.tripped:
-		return malformed(x.op, where, fmt.Sprintf("record exceeds %d bytes (missing closing tag?)", x.lim.max))
+	case errors.Is(err, errMarkupTooLong):
+		return malformed(x.op, where, fmt.Sprintf("a tag or declaration exceeds %d bytes (Options.MaxRecordBytes)", x.maxRecord))
 	case x.charsetErr != nil:
 		return malformed(x.op, "start", x.charsetErr.Error())
 	case errors.Is(err, ErrMalformed):
 		return fmt.Errorf("feed: %s: %s: %w", x.op, where, err)
+	case errors.As(err, &syn) && syn.Msg == "unexpected EOF" && errors.Is(x.in.rerr, io.EOF):
+		return truncated(x.op, where, fmt.Sprintf("line %d: the document ends before its root element is closed (truncated file?)", syn.Line))
 	case errors.As(err, &syn):
 		return malformed(x.op, where, fmt.Sprintf("line %d: %s", syn.Line, syn.Msg))
 	default:
@@ -136,20 +177,53 @@ func (x *xmlReader) push(name string) *xmlFrame {
 	return f
 }
 
-// readRecord reads the record element opened by start up to its end.
+// readRecord reads the record element opened by start up to its end. A
+// record that breaks a bound is read to its end all the same, keeping
+// nothing more of it, and rejected with a *RecordError.
 func (x *xmlReader) readRecord(start xml.StartElement) (Record, error) {
 	x.row++
+	from := x.in.off
+	var reject error // why the record is rejected, the first reason found
+	var bad int64    // invalid UTF-8 sequences in the record
 	fields := make([]Field, 0, max(x.last, 8))
 	fields = x.attrs(fields, "", start.Attr)
 	x.stack = x.stack[:0]
 	x.own = x.own[:0]
+	x.check(nil, &reject, &bad) // the record's start tag
 	for {
 		tok, err := x.dec.Token()
 		if err != nil {
 			return Record{}, x.fail(recordAt(x.row), err)
 		}
+		x.check(tok, &reject, &bad)
+		if size := x.in.off - from; size > x.maxRecord {
+			open := len(x.stack) + 1
+			if n := len(x.stack); n > 0 && x.stack[n-1].opaque > 1 {
+				open += x.stack[n-1].opaque - 1
+			}
+			if err := x.skip(tok, open); err != nil {
+				return Record{}, err
+			}
+			if reject == nil {
+				reject = recordTooLarge(x.op, x.in.off-from, x.maxRecord)
+			}
+			return Record{}, x.reject(fields, reject)
+		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			depth := len(x.stack)
+			if depth > 0 && x.stack[depth-1].opaque > 0 {
+				depth += x.stack[depth-1].opaque - 1
+			}
+			if depth >= x.maxDepth {
+				if err := x.skip(tok, depth+1); err != nil {
+					return Record{}, err
+				}
+				if reject == nil {
+					reject = tooDeep(x.op, "elements", x.maxDepth)
+				}
+				return Record{}, x.reject(fields, reject)
+			}
 			if n := len(x.stack); n > 0 && x.stack[n-1].opaque > 0 {
 				top := &x.stack[n-1]
 				top.opaque++
@@ -174,7 +248,14 @@ func (x *xmlReader) readRecord(start xml.StartElement) (Record, error) {
 		case xml.EndElement:
 			n := len(x.stack)
 			if n == 0 {
-				return x.finish(fields), nil
+				rec := x.finish(fields)
+				switch {
+				case reject != nil:
+					return Record{}, &RecordError{Row: x.row, Raw: rec.Raw, Err: reject}
+				case bad > 0:
+					return Record{}, &RecordError{Row: x.row, Raw: rec.Raw, Err: x.badUTF8(rec.Fields)}
+				}
+				return rec, nil
 			}
 			top := &x.stack[n-1]
 			if top.opaque > 1 {
