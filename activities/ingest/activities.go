@@ -48,6 +48,10 @@ type Activities struct {
 	// StartEvent returns the input and client identity a workflow was
 	// started with; by default it reads the first event of its history.
 	StartEvent func(ctx context.Context, workflowID, runID string, input any) (identity string, err error)
+	// Converter decodes the start event's input: the worker client's data
+	// converter, so that encrypted payloads are decrypted (the default
+	// converter when payloads are not encrypted).
+	Converter converter.DataConverter
 
 	fetch   *fetcher
 	indexes *indexes
@@ -63,12 +67,13 @@ func New(db *pgxpool.Pool, cfg *Config, logger *slog.Logger, tc client.Client) (
 	a := &Activities{
 		DB: db, Config: cfg, Logger: logger, Weights: w,
 		Extractor: extract.Rules{MaxClaims: cfg.MaxClaims}, Embedder: embed.Hashing{}, NLI: critic.Lexical{},
-		fetch:   newFetcher(cfg.Network, cfg.FetchTimeout, int64(cfg.Admission.MaxDocBytes)),
-		indexes: newIndexes(),
+		fetch:     newFetcher(cfg.Network, cfg.FetchTimeout, int64(cfg.Admission.MaxDocBytes)),
+		indexes:   newIndexes(),
+		Converter: converter.GetDefaultDataConverter(),
 	}
 	if tc != nil {
 		a.StartEvent = func(ctx context.Context, wid, rid string, input any) (string, error) {
-			return readStartEvent(ctx, tc, wid, rid, input)
+			return readStartEvent(ctx, tc, a.Converter, wid, rid, input)
 		}
 	}
 	return a, nil
@@ -93,7 +98,7 @@ func wrap(op string, err error) error {
 // and returns the identity that started it. Reading it back means the
 // workflow need not pass a document's text to an activity again, so the
 // text is in history once.
-func readStartEvent(ctx context.Context, tc client.Client, wid, rid string, input any) (string, error) {
+func readStartEvent(ctx context.Context, tc client.Client, dc converter.DataConverter, wid, rid string, input any) (string, error) {
 	it := tc.GetWorkflowHistory(ctx, wid, rid, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !it.HasNext() {
 		return "", fmt.Errorf("read start event of %s: empty history", wid)
@@ -107,8 +112,9 @@ func readStartEvent(ctx context.Context, tc client.Client, wid, rid string, inpu
 		return "", fmt.Errorf("read start event of %s: first event is %s", wid, ev.GetEventType())
 	}
 	if input != nil {
-		if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), input); err != nil {
-			return "", fmt.Errorf("read start event of %s: decode input: %w", wid, err)
+		if err := dc.FromPayloads(attrs.GetInput(), input); err != nil {
+			// An encrypted input the converter cannot open never will.
+			return "", nonRetryable(ErrTypeBadInput, "read start event of %s: decode input (encrypted payloads need the worker's data converter): %v", wid, err)
 		}
 	}
 	return attrs.GetIdentity(), nil
