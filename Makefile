@@ -10,7 +10,7 @@ TEMPORAL_VERSION := v1.5.1
 TEMPORAL     := $(BIN)/temporal
 TEMPORAL_PORT ?= 7233
 TEMPORAL_UI_PORT ?= 8233
-SEARCH_ATTRS := --search-attribute TenantId=Keyword --search-attribute SupplierCode=Keyword --search-attribute Module=Keyword
+SEARCH_ATTRS := --search-attribute TenantId=Keyword --search-attribute SupplierCode=Keyword --search-attribute Module=Keyword --search-attribute Source=Keyword
 GOTEST_FLAGS ?=
 # Integration tests share two cores with the dev server and PostgreSQL.
 TEST_TIMEOUT ?= 40m
