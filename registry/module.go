@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 )
 
@@ -173,6 +175,15 @@ type Deps struct {
 	UIBaseURL string
 	// Namespace is the Temporal namespace the worker runs in.
 	Namespace string
+	// DataConverter is the Temporal client's data converter (it encrypts
+	// when payload encryption is on), for activities that decode payloads
+	// themselves, such as a workflow's start event; nil means the SDK's
+	// default.
+	DataConverter converter.DataConverter
+	// Metrics registers the module's own metrics (served on the worker's
+	// /metrics, names prefixed contextworker_, label module=<name>); nil
+	// when the worker serves no metrics. Keep label sets bounded.
+	Metrics prometheus.Registerer
 }
 
 // Validator is implemented by configs and workflow inputs that check

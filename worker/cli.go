@@ -77,9 +77,27 @@ func flagContext(c *cli.Context, name string) *cli.Context {
 	return c
 }
 
+// commander is implemented by modules that add a subcommand to the worker
+// binary (deploy: `worker deploy validate <file>`). The subcommand is named
+// after the module and must do no work until it runs.
+type commander interface {
+	Command() *cli.Command
+}
+
+// moduleCommands returns the subcommands the modules in reg contribute.
+func moduleCommands(reg *registry.Registry) []*cli.Command {
+	var cmds []*cli.Command
+	for _, m := range reg.Modules() {
+		if c, ok := m.(commander); ok {
+			cmds = append(cmds, c.Command())
+		}
+	}
+	return cmds
+}
+
 // App returns the worker command line over the modules in reg.
 func App(reg *registry.Registry, stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:      "worker",
 		Usage:     "run contextworker Temporal workers",
 		UsageText: "worker [--modules harvest,gardener | --modules harvest gardener] [--config temporal.yaml]",
@@ -140,6 +158,8 @@ func App(reg *registry.Registry, stdout, stderr io.Writer) *cli.App {
 			},
 		},
 	}
+	app.Commands = append(app.Commands, moduleCommands(reg)...)
+	return app
 }
 
 // Main runs the worker binary and returns the process exit code.

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -62,18 +63,18 @@ func Run(ctx context.Context, o Options) error {
 	defer m.Close() //nolint:errcheck // flushing on exit; nothing to do with an error
 	if addr := cfg.Worker.MetricsAddr; addr != "" {
 		if _, err := metrics.Serve(ctx, addr, m.Handler(), logger); err != nil {
-			return fmt.Errorf("worker: %w", err)
+			return err
 		}
 	}
 	cdc, err := codec.FromConfig(cfg.Temporal.Encryption, o.Env)
 	if err != nil {
-		return fmt.Errorf("worker: %w", err)
+		return err
 	}
 	var tracing interceptor.ClientInterceptor
 	if cfg.Worker.Tracing.Enabled {
 		ti, shutdown, err := newTracing(ctx, cfg.Worker.Tracing, o.spanExporter)
 		if err != nil {
-			return fmt.Errorf("worker: %w", err)
+			return err
 		}
 		// Deferred before the workers stop, so it runs after them: the
 		// last spans are flushed.
@@ -108,6 +109,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	res.metrics = m
+	if cdc != nil {
+		res.dc = codec.DataConverter(cdc)
+	}
 	defer res.Close()
 
 	workers := make(map[string]sdkworker.Worker)
@@ -206,9 +210,10 @@ type Resources struct {
 	ns     string
 	db     *pgxpool.Pool
 	mods   []registry.Module
-	// metrics is the process registry; modules get their share through
-	// Metrics(m) until registry.Deps carries it.
+	// metrics is the process registry; modules get their share in Deps.
 	metrics *metrics.Metrics
+	// dc is the client's data converter when it is not the SDK default.
+	dc converter.DataConverter
 }
 
 // Provision opens what the modules need (PostgreSQL when any module asks).
@@ -240,12 +245,14 @@ func OpenPostgres(ctx context.Context, cfg *config.Config, env func(string) (str
 // Deps returns the dependencies handed to module m.
 func (r *Resources) Deps(m registry.Module) registry.Deps {
 	d := registry.Deps{
-		Logger:    r.logger.With("module", m.Name()),
-		Temporal:  r.client,
-		Config:    r.cfg.Module(m.Name()),
-		UIBaseURL: r.cfg.Temporal.UIURL,
-		Namespace: r.ns,
+		Logger:        r.logger.With("module", m.Name()),
+		Temporal:      r.client,
+		Config:        r.cfg.Module(m.Name()),
+		UIBaseURL:     r.cfg.Temporal.UIURL,
+		Namespace:     r.ns,
+		DataConverter: r.dc,
 	}
+	d.Metrics = r.Metrics(m)
 	if m.Needs().Postgres {
 		d.DB = r.db
 	}

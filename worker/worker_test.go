@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/urfave/cli/v2"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -93,6 +95,32 @@ func runApp(t *testing.T, reg *registry.Registry, args ...string) (string, error
 	var out, errOut bytes.Buffer
 	err := App(reg, &out, &errOut).Run(append([]string{"worker"}, args...))
 	return out.String() + errOut.String(), err
+}
+
+// commandModule is a module that contributes a worker subcommand.
+type commandModule struct {
+	*testModule
+	ran *bool
+}
+
+func (m commandModule) Command() *cli.Command {
+	return &cli.Command{Name: m.name, Subcommands: []*cli.Command{{
+		Name:   "check",
+		Action: func(*cli.Context) error { *m.ran = true; return nil },
+	}}}
+}
+
+// TestModuleCommands: a module's own subcommand (deploy's `worker deploy
+// validate`) is part of the worker binary without the worker naming it.
+func TestModuleCommands(t *testing.T) {
+	ran := false
+	reg := registry.New()
+	if err := reg.Register(commandModule{testModule: &testModule{name: "gamma", finished: new(atomic.Bool)}, ran: &ran}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runApp(t, reg, "gamma", "check"); err != nil || !ran {
+		t.Fatalf("worker gamma check: ran %v, err %v", ran, err)
+	}
 }
 
 func TestUnknownModule(t *testing.T) {

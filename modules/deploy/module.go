@@ -11,6 +11,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/urfave/cli/v2"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -149,3 +150,7 @@ func (m *Module) Close() error {
 	m.acts = nil
 	return nil
 }
+
+// Command implements the worker's module-command hook: `worker deploy
+// validate <file>` checks ai-module.yaml files for CI pipelines.
+func (Module) Command() *cli.Command { return Command() }

@@ -124,6 +124,11 @@ func (Module) Register(_ context.Context, deps registry.Deps, r worker.Registry)
 	if err != nil {
 		return err
 	}
+	if deps.DataConverter != nil {
+		// The document is read back from the start event, which an
+		// encrypting client wrote: decode it with the same converter.
+		a.Converter = deps.DataConverter
+	}
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
 	r.RegisterWorkflowWithOptions(wf.BatchWorkflow, workflow.RegisterOptions{Name: wf.BatchWorkflowName})
 	for _, act := range activities {
