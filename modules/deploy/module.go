@@ -153,4 +153,4 @@ func (m *Module) Close() error {
 
 // Command implements the worker's module-command hook: `worker deploy
 // validate <file>` checks ai-module.yaml files for CI pipelines.
-func (Module) Command() *cli.Command { return Command() }
+func (*Module) Command() *cli.Command { return Command() }
