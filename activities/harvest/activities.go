@@ -194,20 +194,6 @@ func (a *Activities) report(ctx context.Context, plan wf.Plan) (wf.Report, error
 	return r, nil
 }
 
-// stageTable names a run's staging table.
-func stageTable(runID string) string {
-	clean := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			return r
-		}
-		if r >= 'A' && r <= 'Z' {
-			return r + 32
-		}
-		return -1
-	}, runID)
-	return pgx.Identifier{"harvest_stage_" + clean}.Sanitize()
-}
-
 // redactURL drops credentials from a URL before it is stored or logged.
 func redactURL(raw string) string {
 	if i := strings.Index(raw, "://"); i >= 0 {

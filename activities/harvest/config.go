@@ -12,9 +12,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"contextworker/internal/secret"
-	wf "contextworker/workflows/harvest"
 	"contextworker/modules/harvest/feed"
 	"contextworker/modules/harvest/product"
+	wf "contextworker/workflows/harvest"
 )
 
 // Config is the harvest module's section of temporal.yaml (modules.harvest).

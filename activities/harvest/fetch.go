@@ -16,21 +16,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"go.temporal.io/sdk/temporal"
 )
-
-// Error types of non-retryable harvest failures, for callers and tests.
-const (
-	ErrTypeFeedBroken   = "FeedBroken"
-	ErrTypeFeedRefused  = "FeedRefused"
-	ErrTypeFeedTooLarge = "FeedTooLarge"
-	ErrTypeBadConfig    = "BadConfig"
-)
-
-func nonRetryable(kind, format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), kind, nil)
-}
 
 // validators identify one version of a feed: ETag and Last-Modified for
 // HTTP, size and modification time for files.
