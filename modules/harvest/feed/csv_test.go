@@ -129,7 +129,7 @@ func TestCSVRecordTooLarge(t *testing.T) {
 	// An unterminated quote swallows the rest of the feed; the bound stops
 	// it from being buffered.
 	data := "sku,name\nA-1,ok\nA-2,\"open\n" + strings.Repeat("x,y\n", 1000)
-	got := run(t, []byte(data), Options{Format: CSV, maxRecord: 512})
+	got := run(t, []byte(data), Options{Format: CSV, MaxRecordBytes: 512})
 	check(t, got, want{records: []Record{{Row: 1, Fields: fs("sku", "A-1", "name", "ok")}}, err: ErrMalformed})
 }
 

@@ -3,10 +3,29 @@
 // record at a time.
 //
 // Feeds hold from a hundred thousand to millions of records and may be
-// gigabytes long, so every reader keeps memory bounded by the size of one
-// record (plus, for YML, the category tree), never by the size of the feed.
-// A single record larger than 64 MiB is treated as a broken feed rather than
-// buffered.
+// gigabytes long, and some are broken or hostile, so every reader keeps
+// memory bounded by the size of one record (plus, for YML, the category
+// tree), never by the size of the feed or of what a record claims to hold:
+//
+//   - a field longer than Options.MaxFieldBytes (default 64 KiB), a record
+//     longer than Options.MaxRecordBytes (default 1 MiB) and, in XML and
+//     JSON, a record nested deeper than Options.MaxDepth (default 32) are
+//     each a *RecordError saying which limit and by how much; the reader
+//     streams past the rest of such a record without keeping it and goes
+//     on with the next record;
+//   - XML nested deeper than Options.MaxDepth outside records, or deeper
+//     than 65536 elements inside a record being skipped, is ErrMalformed;
+//   - Record.Raw and RecordError.Raw keep at most 256 bytes.
+//
+// Text is never silently altered: with no Options.Encoding (and, for XML,
+// no encoding in the XML declaration) a record holding bytes that are not
+// UTF-8 is a *RecordError ("invalid UTF-8 at byte N; set the supplier's
+// encoding"); with one, the bytes are decoded.
+//
+// A feed whose format marks its end (Format.HasEndMarker: JSON, XML, YML,
+// XLSX) and that stops before that end fails with ErrTruncated. CSV and
+// JSON Lines have no end marker: a feed cut at a record boundary reads as
+// complete, and only the caller (a declared Content-Length) can tell.
 //
 // The package must never do network I/O (callers hand it an io.Reader) and
 // must know nothing about products: it does not interpret field names or
@@ -79,13 +98,21 @@ type Options struct {
 	// Delimiter separates CSV fields; 0 means ','. Typical others are ';',
 	// '\t' and '|'.
 	Delimiter rune
-	// RecordElement is the name of the XML elements that are records;
-	// required for XML. Elements match by local name: namespace prefixes
-	// are ignored in the feed and in this option.
+	// RecordElement is the name of the XML elements that are records, at
+	// any depth; XML needs it or RecordPath. Elements match by local name:
+	// namespace prefixes are ignored in the feed and in this option.
 	RecordElement string
-	// RecordPath optionally names the property of a top-level JSON object
-	// that holds the array of records, e.g. "products" for
-	// {"products":[…]}. Dots descend into nested objects ("data.items").
+	// RecordPath optionally says where the records are, in dotted form:
+	//
+	//   - JSON: the property of a top-level object that holds the array of
+	//     records, e.g. "products" for {"products":[…]}; dots descend into
+	//     nested objects ("data.items").
+	//   - XML: the local names of the elements from the root element down
+	//     to the record element itself, e.g. "catalog.products.product":
+	//     only <product> elements at exactly that place are records, so a
+	//     <product> elsewhere (inside <related>, say) is not. Its last name
+	//     is the record element; RecordElement may then be empty, and must
+	//     match it if set.
 	RecordPath string
 	// Sheet optionally names the XLSX worksheet; empty means the first.
 	Sheet string
@@ -96,21 +123,73 @@ type Options struct {
 	// overrides the declaration.
 	Encoding string
 
-	// maxRecord overrides maxRecordBytes in tests.
-	maxRecord int64
+	// MaxFieldBytes bounds one field's value in bytes, as it appears in the
+	// source (before trimming); 0 means DefaultMaxFieldBytes. A record
+	// with a longer field is a *RecordError naming the field.
+	MaxFieldBytes int
+	// MaxRecordBytes bounds one record's source text in bytes; 0 means
+	// DefaultMaxRecordBytes. A longer record is a *RecordError and is
+	// skipped without being kept in memory. It also bounds what may stand
+	// between records (an XML tag, a JSON key): longer is ErrMalformed.
+	MaxRecordBytes int
+	// MaxDepth bounds how deeply XML elements or JSON objects and arrays
+	// nest inside a record, the record itself not counted; 0 means
+	// DefaultMaxDepth. A deeper record is a *RecordError. XML elements
+	// outside records (from the root down to a record) are bounded by it
+	// too, and deeper is ErrMalformed.
+	MaxDepth int
 }
 
-// maxRecordBytes bounds one record's source text. A longer record almost
-// always means a broken feed (an unterminated quote swallowing the rest of a
-// CSV file, a missing closing tag), and buffering it would make memory grow
-// with the feed.
-const maxRecordBytes = 64 << 20
+// The defaults of the bounds in Options. They fit real catalogues with a
+// wide margin: a 64 KiB description is generous, and real records are a few
+// KiB. Memory per record, and so per batch of records a caller keeps, is
+// bounded by MaxRecordBytes times a small factor.
+const (
+	DefaultMaxFieldBytes  = 64 << 10
+	DefaultMaxRecordBytes = 1 << 20
+	DefaultMaxDepth       = 32
+)
 
-func (o Options) recordLimit() int64 {
-	if o.maxRecord > 0 {
-		return o.maxRecord
+// maxSkipDepth bounds how deeply the elements of an XML record that is
+// being skipped (too deep, too large) may nest: encoding/xml keeps a frame
+// per open element, so deeper would cost memory without bound.
+const maxSkipDepth = 1 << 16
+
+// fieldLimit returns the effective MaxFieldBytes.
+func (o Options) fieldLimit() int {
+	if o.MaxFieldBytes > 0 {
+		return o.MaxFieldBytes
 	}
-	return maxRecordBytes
+	return DefaultMaxFieldBytes
+}
+
+// recordLimit returns the effective MaxRecordBytes.
+func (o Options) recordLimit() int64 {
+	if o.MaxRecordBytes > 0 {
+		return int64(o.MaxRecordBytes)
+	}
+	return DefaultMaxRecordBytes
+}
+
+// depthLimit returns the effective MaxDepth.
+func (o Options) depthLimit() int {
+	if o.MaxDepth > 0 {
+		return o.MaxDepth
+	}
+	return DefaultMaxDepth
+}
+
+// check returns the first problem of the bounds in o.
+func (o Options) check() error {
+	switch {
+	case o.MaxFieldBytes < 0:
+		return fmt.Errorf("feed: new reader: Options.MaxFieldBytes is %d, want 0 (default) or more", o.MaxFieldBytes)
+	case o.MaxRecordBytes < 0:
+		return fmt.Errorf("feed: new reader: Options.MaxRecordBytes is %d, want 0 (default) or more", o.MaxRecordBytes)
+	case o.MaxDepth < 0:
+		return fmt.Errorf("feed: new reader: Options.MaxDepth is %d, want 0 (default) or more", o.MaxDepth)
+	}
+	return nil
 }
 
 // Field is one name/value pair of a record. Value is never empty: empty
@@ -181,6 +260,36 @@ var ErrHTML = errors.New("feed is an HTML page")
 // Errors wrapping it say where the problem is.
 var ErrMalformed = errors.New("malformed feed")
 
+// ErrTruncated reports that a feed ends before its syntax says it is
+// complete: an XML root element never closed, a JSON array without its
+// closing bracket, a CSV quoted field open at the end of the file, a gzip
+// stream cut short. It is a kind of ErrMalformed: errors.Is(err,
+// ErrMalformed) holds for every error for which errors.Is(err,
+// ErrTruncated) does. A truncated CSV or JSON Lines feed cut at a record
+// boundary cannot be told from a complete one (see Format.HasEndMarker).
+var ErrTruncated error = truncatedError{}
+
+// truncatedError is ErrTruncated's type; it matches ErrMalformed too.
+type truncatedError struct{}
+
+func (truncatedError) Error() string        { return "truncated feed" }
+func (truncatedError) Is(target error) bool { return target == ErrMalformed }
+
+// HasEndMarker reports whether the syntax of format f marks where a feed
+// ends: JSON's closing bracket, XML's and YML's closing root tag, XLSX's
+// zip directory. A feed in such a format that is cut short fails with
+// ErrTruncated wherever it is cut. CSV and JSON Lines have no end marker: a
+// feed cut exactly at a record boundary reads as a complete, shorter feed,
+// so a caller that cannot check the length (no Content-Length) should treat
+// such a feed's missing records with suspicion.
+func (f Format) HasEndMarker() bool {
+	switch f {
+	case JSON, XML, YML, XLSX:
+		return true
+	}
+	return false
+}
+
 // RecordError reports one record that cannot be read although the feed
 // around it can. The caller rejects the record and calls Next again.
 type RecordError struct {
@@ -211,6 +320,9 @@ func NewReader(r io.Reader, opts Options) (Reader, error) {
 	if r == nil {
 		return nil, errors.New("feed: new reader: nil io.Reader")
 	}
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
 	enc, err := lookupEncoding(opts.Encoding)
 	if err != nil {
 		return nil, err
@@ -227,12 +339,11 @@ func NewReader(r io.Reader, opts Options) (Reader, error) {
 	case JSONL:
 		return newJSONLReader(textReader(r, enc), opts), nil
 	case XML:
-		if opts.RecordElement == "" {
-			return nil, errors.New("feed: new reader: xml needs Options.RecordElement (the name of the record elements, e.g. \"offer\")")
+		record, path, err := xmlRecord(opts)
+		if err != nil {
+			return nil, err
 		}
-		// Elements are matched by local name, so "g:item" means "item".
-		record := opts.RecordElement[strings.LastIndexByte(opts.RecordElement, ':')+1:]
-		return newXMLReader(textReader(r, enc), opts, enc != nil, record, nil), nil
+		return newXMLReader(textReader(r, enc), opts, enc != nil, record, path, nil), nil
 	case YML:
 		return newYMLReader(textReader(r, enc), opts, enc != nil), nil
 	case XLSX:
@@ -283,6 +394,40 @@ func lookupEncoding(label string) (encoding.Encoding, error) {
 // format (op), where in the feed the problem is, and what it is.
 func malformed(op, where, detail string) error {
 	return fmt.Errorf("feed: %s: %s: %w: %s", op, where, ErrMalformed, detail)
+}
+
+// truncated builds a final error wrapping ErrTruncated (and so
+// ErrMalformed), like malformed.
+func truncated(op, where, detail string) error {
+	return fmt.Errorf("feed: %s: %s: %w: %s", op, where, ErrTruncated, detail)
+}
+
+// xmlRecord returns the local name of the XML record elements and the
+// local names of the path to them from the root (nil: at any depth), from
+// Options.RecordElement and Options.RecordPath.
+func xmlRecord(opts Options) (string, []string, error) {
+	// Elements are matched by local name, so "g:item" means "item".
+	local := func(s string) string { return s[strings.LastIndexByte(s, ':')+1:] }
+	record := local(strings.TrimSpace(opts.RecordElement))
+	p := strings.TrimSpace(opts.RecordPath)
+	if p == "" {
+		if record == "" {
+			return "", nil, errors.New("feed: new reader: xml needs Options.RecordElement or Options.RecordPath (the record elements, e.g. \"offer\" or \"catalog.offers.offer\")")
+		}
+		return record, nil, nil
+	}
+	path := strings.Split(p, ".")
+	for i, name := range path {
+		path[i] = local(strings.TrimSpace(name))
+		if path[i] == "" {
+			return "", nil, fmt.Errorf("feed: new reader: xml Options.RecordPath %q has an empty element name (want dotted names, e.g. \"catalog.offers.offer\")", opts.RecordPath)
+		}
+	}
+	last := path[len(path)-1]
+	if record != "" && record != last {
+		return "", nil, fmt.Errorf("feed: new reader: xml Options.RecordPath %q ends in %q but Options.RecordElement is %q (set one, or make them agree)", opts.RecordPath, last, opts.RecordElement)
+	}
+	return last, path, nil
 }
 
 // recordAt names the record numbered row in error messages.

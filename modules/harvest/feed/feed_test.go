@@ -285,3 +285,36 @@ func TestNextAfterClose(t *testing.T) {
 		t.Fatal("Next after Close succeeded, want an error")
 	}
 }
+
+func TestErrTruncatedIsMalformed(t *testing.T) {
+	err := truncated("xml", "record 3", "the root element <catalog> is never closed")
+	if !errors.Is(err, ErrTruncated) || !errors.Is(err, ErrMalformed) {
+		t.Errorf("errors.Is(%v, ErrTruncated/ErrMalformed) = %v/%v, want both true", err,
+			errors.Is(err, ErrTruncated), errors.Is(err, ErrMalformed))
+	}
+	if errors.Is(malformed("xml", "start", "bad"), ErrTruncated) {
+		t.Error("a malformed error matches ErrTruncated, want only truncations to")
+	}
+}
+
+func TestHasEndMarker(t *testing.T) {
+	want := map[Format]bool{CSV: false, JSONL: false, JSON: true, XML: true, YML: true, XLSX: true}
+	for _, f := range formats {
+		if got := f.HasEndMarker(); got != want[f] {
+			t.Errorf("%s.HasEndMarker() = %v, want %v", f, got, want[f])
+		}
+	}
+}
+
+func TestNewReaderBoundOptions(t *testing.T) {
+	for _, opts := range []Options{
+		{Format: CSV, MaxFieldBytes: -1},
+		{Format: CSV, MaxRecordBytes: -1},
+		{Format: CSV, MaxDepth: -1},
+	} {
+		if r, err := NewReader(strings.NewReader("a\n1\n"), opts); err == nil {
+			_ = r.Close()
+			t.Errorf("NewReader(%+v) succeeded, want an error", opts)
+		}
+	}
+}

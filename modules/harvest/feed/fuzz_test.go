@@ -30,7 +30,7 @@ func FuzzCSV(f *testing.F) {
 	addSeeds(f, "good.csv", "semicolon.csv", "bom.csv", "wrong_field_count.csv", "bare_quote.csv",
 		"truncated_quote.csv", "empty.csv", "no_names.csv")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzRead(t, data, Options{Format: CSV, maxRecord: fuzzLimit})
+		fuzzRead(t, data, Options{Format: CSV, MaxRecordBytes: fuzzLimit})
 	})
 }
 
@@ -43,27 +43,27 @@ func FuzzJSON(f *testing.F) {
 		f.Add(readFile(f, s.file), s.path)
 	}
 	f.Fuzz(func(t *testing.T, data []byte, path string) {
-		fuzzRead(t, data, Options{Format: JSON, RecordPath: path, maxRecord: fuzzLimit})
+		fuzzRead(t, data, Options{Format: JSON, RecordPath: path, MaxRecordBytes: fuzzLimit})
 	})
 }
 
 func FuzzJSONL(f *testing.F) {
 	addSeeds(f, "good.jsonl", "bad_line.jsonl", "good.json", "nested.json")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzRead(t, data, Options{Format: JSONL, maxRecord: fuzzLimit})
+		fuzzRead(t, data, Options{Format: JSONL, MaxRecordBytes: fuzzLimit})
 	})
 }
 
 func FuzzXML(f *testing.F) {
 	addSeeds(f, "good.xml", "truncated.xml", "mismatched.xml", "offers.yml")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzRead(t, data, Options{Format: XML, RecordElement: "item", maxRecord: fuzzLimit})
+		fuzzRead(t, data, Options{Format: XML, RecordElement: "item", MaxRecordBytes: fuzzLimit})
 	})
 }
 
 func FuzzYML(f *testing.F) {
 	addSeeds(f, "offers.yml", "broken_tree.yml", "truncated.yml", "good.xml")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzRead(t, data, Options{Format: YML, maxRecord: fuzzLimit})
+		fuzzRead(t, data, Options{Format: YML, MaxRecordBytes: fuzzLimit})
 	})
 }

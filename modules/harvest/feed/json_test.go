@@ -107,7 +107,7 @@ func TestJSONRaw(t *testing.T) {
 
 func TestJSONRecordTooLarge(t *testing.T) {
 	data := `[{"a":"` + strings.Repeat("x", 4096) + `"}]`
-	got := run(t, []byte(data), Options{Format: JSON, maxRecord: 1024})
+	got := run(t, []byte(data), Options{Format: JSON, MaxRecordBytes: 1024})
 	check(t, got, want{err: ErrMalformed})
 }
 
@@ -145,7 +145,7 @@ func TestJSONL(t *testing.T) {
 
 func TestJSONLLongLine(t *testing.T) {
 	data := `{"a":1}` + "\n" + `{"b":"` + strings.Repeat("x", 200_000) + `"}` + "\n" + `{"c":3}` + "\n"
-	got := run(t, []byte(data), Options{Format: JSONL, maxRecord: 100_000})
+	got := run(t, []byte(data), Options{Format: JSONL, MaxRecordBytes: 100_000})
 	check(t, got, want{
 		records:  []Record{{Row: 1, Fields: fs("a", "1")}, {Row: 3, Fields: fs("c", "3")}},
 		rejected: []int64{2},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"golang.org/x/text/encoding/htmlindex"
 )
@@ -14,13 +15,16 @@ import (
 // encoding/xml's tokenizer: only the record being read is in memory. YML is
 // the same walk with a few extra rules (see yml.go).
 type xmlReader struct {
-	op      string // "xml" or "yml", for messages
-	lim     *limiter
-	dec     *xml.Decoder
-	record  string
-	row     int64
-	err     error // final error, returned by every later Next
-	sawRoot bool
+	op       string // "xml" or "yml", for messages
+	lim      *limiter
+	dec      *xml.Decoder
+	record   string
+	path     []string // local names from the root to record; nil: any depth
+	outer    []string // local names of the open elements outside records
+	maxDepth int
+	row      int64
+	err      error // final error, returned by every later Next
+	sawRoot  bool
 	// decoded is set when Options.Encoding already decoded the input, so
 	// the encoding in the XML declaration must not be applied again.
 	decoded    bool
@@ -45,8 +49,8 @@ type xmlFrame struct {
 	paramName, unit string
 }
 
-func newXMLReader(r io.Reader, opts Options, decoded bool, record string, yml *ymlState) *xmlReader {
-	x := &xmlReader{op: "xml", record: record, decoded: decoded, yml: yml}
+func newXMLReader(r io.Reader, opts Options, decoded bool, record string, path []string, yml *ymlState) *xmlReader {
+	x := &xmlReader{op: "xml", record: record, path: path, decoded: decoded, yml: yml, maxDepth: opts.depthLimit()}
 	if yml != nil {
 		x.op = "yml"
 	}
@@ -81,13 +85,17 @@ func (x *xmlReader) Next() (Record, error) {
 			x.err = x.fail(afterRecord(x.row), err)
 			break
 		}
+		if _, ok := tok.(xml.EndElement); ok && len(x.outer) > 0 {
+			x.outer = x.outer[:len(x.outer)-1]
+			continue
+		}
 		start, ok := tok.(xml.StartElement)
 		if !ok {
 			continue
 		}
 		x.sawRoot = true
 		switch {
-		case start.Name.Local == x.record:
+		case x.isRecord(start):
 			rec, err := x.readRecord(start)
 			if err != nil {
 				x.err = err
@@ -98,9 +106,27 @@ func (x *xmlReader) Next() (Record, error) {
 			if err := x.readCategory(start); err != nil {
 				x.err = err
 			}
+		default:
+			if len(x.outer) >= x.maxDepth {
+				x.err = malformed(x.op, afterRecord(x.row), fmt.Sprintf("elements outside records nested deeper than %d (Options.MaxDepth)", x.maxDepth))
+				break
+			}
+			x.outer = append(x.outer, start.Name.Local)
 		}
 	}
 	return Record{}, x.err
+}
+
+// isRecord reports whether start, outside records, opens a record: it has
+// the record name and, with Options.RecordPath, sits at that path.
+func (x *xmlReader) isRecord(start xml.StartElement) bool {
+	if start.Name.Local != x.record {
+		return false
+	}
+	if x.path == nil {
+		return true
+	}
+	return slices.Equal(x.outer, x.path[:len(x.path)-1])
 }
 
 // fail classifies an error of the tokenizer.

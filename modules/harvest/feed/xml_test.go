@@ -108,7 +108,7 @@ func TestXMLUnknownEncoding(t *testing.T) {
 
 func TestXMLRecordTooLarge(t *testing.T) {
 	doc := `<items><item><name>a</name></item><item><name>` + strings.Repeat("x", 100_000)
-	got := run(t, []byte(doc), Options{Format: XML, RecordElement: "item", maxRecord: 10_000})
+	got := run(t, []byte(doc), Options{Format: XML, RecordElement: "item", MaxRecordBytes: 10_000})
 	check(t, got, want{records: []Record{{Row: 1, Fields: fs("name", "a")}}, err: ErrMalformed})
 }
 

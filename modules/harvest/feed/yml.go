@@ -39,7 +39,7 @@ type ymlCategory struct{ name, parent string }
 
 func newYMLReader(r io.Reader, opts Options, decoded bool) *xmlReader {
 	y := &ymlState{cats: make(map[string]ymlCategory), paths: make(map[string]string)}
-	return newXMLReader(r, opts, decoded, "offer", y)
+	return newXMLReader(r, opts, decoded, "offer", nil, y)
 }
 
 // child applies the YML rules to a direct child of an offer. It reports
