@@ -2,8 +2,10 @@ package harvest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -113,4 +115,35 @@ func derefInt(n *int64) int64 {
 		return 0
 	}
 	return *n
+}
+
+// liveProgress is what Stage heartbeats: the checkpoint as batches commit.
+// Its JSON (the heartbeat details) is taken under its lock, so the
+// heartbeat goroutine reads it safely while batches add to it.
+type liveProgress struct {
+	mu sync.Mutex
+	cp checkpoint
+}
+
+func (l *liveProgress) set(cp checkpoint) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cp = cp
+}
+
+// add counts a committed batch and returns the new totals.
+func (l *liveProgress) add(b batchSource) checkpoint {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cp.Rows = max(l.cp.Rows, b.hi)
+	l.cp.Valid += b.valid
+	l.cp.Rejected += int64(len(b.rejects))
+	return l.cp
+}
+
+// MarshalJSON encodes the current checkpoint.
+func (l *liveProgress) MarshalJSON() ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return json.Marshal(l.cp)
 }

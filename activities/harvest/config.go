@@ -3,6 +3,7 @@ package harvest
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -41,8 +42,17 @@ type Config struct {
 	HeartbeatTimeout   time.Duration `yaml:"heartbeat_timeout"`
 	StageTimeout       time.Duration `yaml:"stage_timeout"`
 	HTTPTimeout        time.Duration `yaml:"http_timeout"`
-	MaxHistoryEvents   int           `yaml:"max_history_events"`
-	Network            Network       `yaml:"network"`
+	// FetchAttempts and FetchBudget bound the retries of a feed that keeps
+	// failing (server errors, broken-off or dripping downloads): after
+	// that many Stage attempts, or that long since the first, the run
+	// fails as FeedUnavailable, FeedTruncated or FeedTooSlow.
+	FetchAttempts int           `yaml:"fetch_attempts"`
+	FetchBudget   time.Duration `yaml:"fetch_budget"`
+	// MinFeedRate (bytes a second) ends a download that, over an
+	// http_timeout window spent waiting for it, brings less than this.
+	MinFeedRate      int64   `yaml:"min_feed_rate"`
+	MaxHistoryEvents int     `yaml:"max_history_events"`
+	Network          Network `yaml:"network"`
 	// ChainGardener makes a harvest that changed products signal-with-start
 	// the tenant's gardener workflow.
 	ChainGardener bool `yaml:"chain_gardener"`
@@ -125,6 +135,9 @@ func DefaultConfig() *Config {
 		HeartbeatTimeout:   30 * time.Second,
 		StageTimeout:       6 * time.Hour,
 		HTTPTimeout:        30 * time.Second,
+		FetchAttempts:      5,
+		FetchBudget:        15 * time.Minute,
+		MinFeedRate:        1024,
 		MaxHistoryEvents:   5000,
 		ChainGardener:      true,
 	}
@@ -171,6 +184,15 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			add(path, "must be > 0, got %s", d)
 		}
+	}
+	if c.FetchAttempts < 1 {
+		add("fetch_attempts", "must be >= 1, got %d", c.FetchAttempts)
+	}
+	if c.FetchBudget <= 0 {
+		add("fetch_budget", "must be > 0, got %s", c.FetchBudget)
+	}
+	if c.MinFeedRate < 0 {
+		add("min_feed_rate", "must be >= 0 (0: no minimum), got %d", c.MinFeedRate)
 	}
 	if c.MaxHistoryEvents != 0 && c.MaxHistoryEvents < 200 {
 		add("max_history_events", "must be 0 (server decides) or >= 200, got %d", c.MaxHistoryEvents)
@@ -280,6 +302,12 @@ func ValidateFeed(rawURL, format, delimiter, recordElement string) error {
 		errs = append(errs, fmt.Errorf("url: %q does not parse", rawURL))
 	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file":
 		errs = append(errs, fmt.Errorf("url: %q must be http(s):// or file://", rawURL))
+	case u.User != nil:
+		// Never echo the URL: it holds the secret.
+		errs = append(errs, errors.New("url: carries credentials (user:password@host), which would stay in clear in Temporal's history; "+
+			"configure them on the supplier as secret references (feed.basic_auth, feed.bearer_token or feed.headers)"))
+	case numericHost(u.Hostname()):
+		errs = append(errs, fmt.Errorf("url: host %q is an IPv4 address written as a number; write it dotted (a.b.c.d)", u.Hostname()))
 	}
 	f, err := feed.ParseFormat(format)
 	if err != nil {
@@ -292,4 +320,36 @@ func ValidateFeed(rawURL, format, delimiter, recordElement string) error {
 		errs = append(errs, fmt.Errorf("delimiter: %q must be one character", delimiter))
 	}
 	return errors.Join(errs...)
+}
+
+// numericHost reports whether host is an IPv4 address in one of the legacy
+// forms (2130706433, 0x7f000001, 0177.1, 127.1) that some resolvers and
+// tools read as an address: it hides where a feed points, so it is refused.
+func numericHost(host string) bool {
+	if host == "" {
+		return false
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return false // a canonical address: checked when dialing
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 {
+		return false
+	}
+	for _, p := range parts {
+		p = strings.ToLower(p)
+		hex := strings.HasPrefix(p, "0x")
+		if hex {
+			p = p[2:]
+		}
+		if p == "" {
+			return false
+		}
+		for _, r := range p {
+			if !(r >= '0' && r <= '9' || hex && r >= 'a' && r <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -179,7 +179,9 @@ func (f *fetcher) openHTTP(ctx context.Context, u *url.URL, headers map[string]s
 		if errors.Is(err, errSSRF) {
 			return nil, nonRetryable(ErrTypeFeedRefused, "feed %s: %v", u.Redacted(), errors.Unwrap(err))
 		}
-		return nil, fmt.Errorf("feed %s: %w", u.Redacted(), err) // network trouble: retry
+		// network trouble (a refused connection, a host that does not
+		// resolve): retry within the fetch budget
+		return nil, &feedTrouble{kind: ErrTypeFeedUnavailable, err: fmt.Errorf("feed %s: %w", u.Redacted(), err)}
 	}
 	v := validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Length: resp.ContentLength}
 	switch {
@@ -188,7 +190,7 @@ func (f *fetcher) openHTTP(ctx context.Context, u *url.URL, headers map[string]s
 		return &fetched{NotModified: true, Validators: *prev}, nil
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		resp.Body.Close()
-		return nil, fmt.Errorf("feed %s: HTTP %s (will retry)", u.Redacted(), resp.Status)
+		return nil, &feedTrouble{kind: ErrTypeFeedUnavailable, err: fmt.Errorf("feed %s: HTTP %s", u.Redacted(), resp.Status)}
 	case resp.StatusCode != http.StatusOK:
 		resp.Body.Close()
 		return nil, nonRetryable(ErrTypeFeedBroken, "feed %s: HTTP %s", u.Redacted(), resp.Status)

@@ -3,7 +3,6 @@ package harvest
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -28,6 +27,11 @@ var _ product.Enumerator = feed.Record{}
 // between, staging restarts from zero.
 func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, error) {
 	log := activity.GetLogger(ctx)
+	// Heartbeat from the start, not only after batches: an attempt that
+	// waits on a feed must learn that it was canceled or timed out (the
+	// answer to a heartbeat), and its details are the live counts.
+	live := &liveProgress{}
+	defer heartbeat.KeepAlive(ctx, live)()
 	cp, found, err := a.loadCheckpoint(ctx, plan.RunID)
 	if err != nil {
 		return wf.StageResult{}, err
@@ -66,14 +70,15 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	}
 	fetched, err := a.fetch.open(ctx, plan.FeedURL, hdrs, prev)
 	if err != nil {
-		return wf.StageResult{}, err
+		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
 	}
 	if fetched.NotModified {
 		log.Info("feed not modified since the last successful run")
 		_, err := a.DB.Exec(ctx, `UPDATE harvest_runs SET staged_at = now(), stage_attempts = $2 WHERE run_id = $1`, plan.RunID, cp.Attempts)
 		return wf.StageResult{Unchanged: true, Attempts: cp.Attempts}, err
 	}
-	defer fetched.Body.Close()
+	src := newBody(ctx, fetched.Body, a.Config.HTTPTimeout, a.Config.MinFeedRate)
+	defer src.Close()
 	if cp.started() && !cp.v.same(fetched.Validators) {
 		log.Warn("feed changed since the checkpoint was written; staging again from the start")
 		if err := a.resetStage(ctx, plan, firstLoad); err != nil {
@@ -82,6 +87,7 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 		cp = checkpoint{Attempts: cp.Attempts}
 	}
 	cp.v = fetched.Validators
+	live.set(cp)
 	if err := saveCheckpoint(ctx, a.DB, plan.RunID, cp); err != nil {
 		return wf.StageResult{}, err
 	}
@@ -94,18 +100,18 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	if _, err := product.NewNormalizer(normOpts); err != nil {
 		return wf.StageResult{}, nonRetryable(ErrTypeBadConfig, "normalizer: %v", err)
 	}
-	raw := &limitReader{r: fetched.Body, max: a.Config.MaxFeedBytes, what: "max_feed_bytes"}
+	raw := &limitReader{r: src, max: a.Config.MaxFeedBytes, what: "max_feed_bytes"}
 	unpacked, err := feed.Decompress(raw)
 	if err != nil {
-		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n.Load(), fetched.Validators.Length)
+		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
 	}
 	sniffed, err := feed.Sniff(&limitReader{r: unpacked, max: a.Config.MaxUnpackedBytes, what: "max_unpacked_bytes"})
 	if err != nil {
-		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n.Load(), fetched.Validators.Length)
+		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
 	}
 	reader, err := feed.NewReader(sniffed, opts)
 	if err != nil {
-		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n.Load(), fetched.Validators.Length)
+		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
 	}
 	defer reader.Close()
 
@@ -128,18 +134,9 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	if err != nil {
 		return wf.StageResult{}, nonRetryable(ErrTypeBadConfig, "normalizer: %v", err)
 	}
-	var mu sync.Mutex
-	live := cp
-	progress := func(b batchSource) checkpoint {
-		mu.Lock()
-		defer mu.Unlock()
-		live.Rows = max(live.Rows, b.hi)
-		live.Valid += b.valid
-		live.Rejected += int64(len(b.rejects))
-		return live
-	}
+	progress := func(b batchSource) checkpoint { return live.add(b) }
 	if err := a.copyBatches(ctx, plan.RunID, target, columns, prod, cp.Rows, a.Config.BatchSize, a.Config.StageStreams, progress); err != nil {
-		return wf.StageResult{}, classifyFeedErr(ctx, err, raw.n.Load(), fetched.Validators.Length)
+		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
 	}
 	attempts, resumed := cp.Attempts, cp.Resumed
 	if cp, _, err = a.loadCheckpoint(ctx, plan.RunID); err != nil {
@@ -149,7 +146,6 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	log.Info("staged feed", "rows", cp.Rows, "valid", cp.Valid, "rejected", cp.Rejected, "bytes", cp.Bytes,
 		"first_load", firstLoad, "took", time.Since(copyStart).String())
 	sealStart := time.Now()
-	defer heartbeat.KeepAlive(ctx, cp)()
 	var res wf.StageResult
 	if firstLoad {
 		res, err = a.sealLoad(ctx, plan, cp)

@@ -1,0 +1,40 @@
+package harvest
+
+import (
+	"strings"
+	"testing"
+
+	wf "contextworker/workflows/harvest"
+)
+
+// TestResolveRefuses: inputs that can only fail, or that would put a
+// secret into history, are refused by Resolve (so by Begin and the
+// starter's Check alike), with a message naming the field.
+func TestResolveRefuses(t *testing.T) {
+	cfg := DefaultConfig()
+	for _, tc := range []struct {
+		name, url, want string
+	}{
+		{"credentials in the url", "https://user:s3cret@feeds.example/f.csv", "url: carries credentials"},
+		{"a user alone in the url", "https://user@feeds.example/f.csv", "url: carries credentials"},
+		{"decimal ip", "http://2130706433/f.csv", `host "2130706433" is an IPv4 address written as a number`},
+		{"hex ip", "http://0x7f000001/f.csv", "written as a number"},
+		{"short dotted ip", "http://127.1/f.csv", "written as a number"},
+		{"ftp", "ftp://feeds.example/f.csv", "must be http(s):// or file://"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := cfg.Resolve(wf.Input{TenantID: "acme", SupplierCode: "s1", FeedURL: tc.url, Format: "csv"})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Resolve(%s) = %v, want an error containing %q", tc.url, err, tc.want)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("the error repeats the secret: %v", err)
+			}
+		})
+	}
+	for _, ok := range []string{"http://127.0.0.1:8080/f.csv", "https://feeds.example/f.csv", "http://[::1]/f.csv", "http://123.example/f.csv"} {
+		if _, err := cfg.Resolve(wf.Input{TenantID: "acme", SupplierCode: "s1", FeedURL: ok, Format: "csv"}); err != nil {
+			t.Errorf("Resolve(%s): %v", ok, err)
+		}
+	}
+}
