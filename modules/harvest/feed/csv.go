@@ -19,25 +19,28 @@ import (
 // cost of a large import. The syntax is exactly encoding/csv's with
 // LazyQuotes and TrimLeadingSpace off: parseRow and readLine are its
 // readRecord and readLine, the row is read through the same 4 KiB
-// bufio.Reader (so the limiter sees the same reads), and syntax errors are
-// the same *csv.ParseError values.
+// bufio.Reader, and syntax errors are the same *csv.ParseError values.
+//
+// Unlike encoding/csv it never buffers more of a row than the record bound:
+// past it, skipRow reads to the end of the row keeping nothing.
 type csvReader struct {
-	lim     *limiter
-	br      *bufio.Reader
-	comma   rune
-	sep     string
-	header  []string
-	started bool
-	row     int64
-	lines   int   // lines read so far
-	err     error // final error, returned by every later Next
-	pending *csvRow
-	cur     csvRow  // the row being parsed; its buffers are reused
-	long    []byte  // a line longer than br's buffer
-	text    []byte  // a row's values joined by sep, when cleaning changes them
-	ends    []int   // end of each value in text
-	slab    []Field // Fields for the next records (see fields)
-	raw     rawBuf
+	maxRecord int64
+	maxField  int
+	br        *bufio.Reader
+	comma     rune
+	sep       string
+	header    []string
+	started   bool
+	row       int64
+	lines     int   // lines read so far
+	err       error // final error, returned by every later Next
+	pending   *csvRow
+	cur       csvRow  // the row being parsed; its buffers are reused
+	long      []byte  // a line longer than br's buffer
+	text      []byte  // a row's values joined by sep, when cleaning changes them
+	ends      []int   // end of each value in text
+	slab      []Field // Fields for the next records (see fields)
+	raw       rawBuf
 }
 
 // csvRow is one parsed row: the unquoted text of its fields joined by the
@@ -46,8 +49,9 @@ type csvReader struct {
 type csvRow struct {
 	buf  []byte
 	ends []int
-	line int   // the line the row starts on; 0 if it has no fields
-	err  error // encoding/csv's error for the row
+	line int    // the line the row starts on; 0 if it has no fields
+	err  error  // encoding/csv's error for the row, or csvSkipped
+	raw  string // an excerpt of a skipped row
 }
 
 // strings returns the fields of row as encoding/csv would. Only the rare
@@ -67,7 +71,7 @@ func (c *csvReader) strings(row *csvRow) []string {
 }
 
 func (r *csvRow) clone() *csvRow {
-	return &csvRow{buf: bytes.Clone(r.buf), ends: append([]int(nil), r.ends...), line: r.line, err: r.err}
+	return &csvRow{buf: bytes.Clone(r.buf), ends: append([]int(nil), r.ends...), line: r.line, err: r.err, raw: r.raw}
 }
 
 func newCSVReader(r io.Reader, opts Options) (*csvReader, error) {
@@ -78,8 +82,7 @@ func newCSVReader(r io.Reader, opts Options) (*csvReader, error) {
 	if !validDelimiter(delim) {
 		return nil, fmt.Errorf("feed: new reader: invalid csv delimiter %q (use ',', ';', '\\t' or '|')", delim)
 	}
-	lim := newLimiter(r, opts.recordLimit())
-	return &csvReader{lim: lim, br: bufio.NewReader(lim), comma: delim, sep: string(delim)}, nil
+	return &csvReader{maxRecord: opts.recordLimit(), maxField: opts.fieldLimit(), br: bufio.NewReader(r), comma: delim, sep: string(delim)}, nil
 }
 
 // validDelimiter mirrors the rules of encoding/csv, so a bad option fails in
@@ -94,23 +97,26 @@ func (c *csvReader) read() *csvRow {
 		c.pending = nil
 		return p
 	}
-	c.lim.reset()
 	row := &c.cur
 	c.parseRow(row)
-	if c.lim.tripped {
-		row.buf, row.ends, row.line, row.err = row.buf[:0], row.ends[:0], 0, errTooLarge
-	}
 	return row
 }
 
 // readLine is encoding/csv's: it reads the next line with its trailing
 // "\n", turning a final "\r\n" into "\n". If some bytes were read, the
 // error is never io.EOF. The line is valid until the next call.
-func (c *csvReader) readLine() ([]byte, error) {
+//
+// A line longer than budget bytes is not read whole: readLine returns its
+// start with errLong, and the caller reads the rest with skipRow.
+func (c *csvReader) readLine(budget int64) ([]byte, error) {
 	line, err := c.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		c.long = append(c.long[:0], line...)
 		for err == bufio.ErrBufferFull {
+			if int64(len(c.long)) > budget {
+				c.lines++
+				return c.long, errLong
+			}
 			line, err = c.br.ReadSlice('\n')
 			c.long = append(c.long, line...)
 		}
@@ -156,11 +162,11 @@ func nextRune(b []byte) rune {
 // encoding/csv's readRecord, keeping only what this reader uses: on a syntax
 // error the fields before it are kept, as encoding/csv returns them too.
 func (c *csvReader) parseRow(row *csvRow) {
-	row.buf, row.ends, row.line, row.err = row.buf[:0], row.ends[:0], 0, nil
+	row.buf, row.ends, row.line, row.err, row.raw = row.buf[:0], row.ends[:0], 0, nil, ""
 	var line []byte
 	var errRead error
 	for errRead == nil {
-		line, errRead = c.readLine()
+		line, errRead = c.readLine(c.maxRecord)
 		if errRead == nil && len(line) == lengthNL(line) {
 			line = nil
 			continue // skip empty lines
@@ -169,6 +175,10 @@ func (c *csvReader) parseRow(row *csvRow) {
 	}
 	if errRead == io.EOF {
 		row.err = errRead
+		return
+	}
+	if errRead == errLong {
+		c.skipRow(row, line, false, 0, 0)
 		return
 	}
 
@@ -251,7 +261,17 @@ parseField:
 					break parseField
 				}
 				col += len(line)
-				line, errRead = c.readLine()
+				from := 0
+				if n := len(row.ends); n > 0 {
+					from = row.ends[n-1] + commaLen
+				}
+				line, errRead = c.readLine(c.maxRecord - int64(len(row.buf)))
+				if errRead == errLong || int64(len(row.buf)) > c.maxRecord {
+					// The row is too long: read the rest, in the quoted field.
+					row.line = recLine
+					c.skipRow(row, line, true, len(row.ends), int64(len(row.buf)-from))
+					return
+				}
 				if len(line) > 0 {
 					posLine++
 					col = 1
@@ -277,6 +297,20 @@ parseField:
 	if len(row.ends) > 0 {
 		row.line = recLine
 	}
+	if int64(len(row.buf)) > c.maxRecord && err == nil {
+		// A row read whole, but over the bound: lines shorter than the
+		// reader's buffer are not checked one by one.
+		sk := &csvSkipped{total: int64(len(row.buf))}
+		from := 0
+		for i, to := range row.ends {
+			if n := int64(to - from); n > sk.size {
+				sk.field, sk.size = i, n
+			}
+			from = to + commaLen
+		}
+		row.raw = excerpt(string(row.buf[:min(len(row.buf), 2*maxRaw)]))
+		row.err = sk
+	}
 }
 
 func (c *csvReader) readHeader() error {
@@ -284,8 +318,10 @@ func (c *csvReader) readHeader() error {
 	switch err := row.err; {
 	case errors.Is(err, io.EOF):
 		return malformed("csv", "header", "no header row (empty file)")
-	case errors.Is(err, errTooLarge):
-		return malformed("csv", "header", fmt.Sprintf("header exceeds %d bytes", c.lim.max))
+	case errors.As(err, new(*csvSkipped)):
+		return malformed("csv", "header", fmt.Sprintf("header exceeds %d bytes (Options.MaxRecordBytes)", c.maxRecord))
+	case errors.Is(err, errOpenQuote):
+		return truncated("csv", "header", "quoted field not closed before the end of the file")
 	case err != nil:
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -297,6 +333,9 @@ func (c *csvReader) readHeader() error {
 	c.header = make([]string, len(rec))
 	named := false
 	for i, name := range rec {
+		if !utf8.ValidString(name) {
+			return malformed("csv", "header", invalidUTF8("csv", fmt.Sprintf("column %d", i+1), invalidAt(name)).Error())
+		}
 		c.header[i] = clean(name, true)
 		named = named || c.header[i] != ""
 	}
@@ -334,7 +373,24 @@ func (c *csvReader) Next() (Record, error) {
 			Err: fmt.Errorf("csv: line %d: %d fields, the header has %d", row.line, len(rec), len(c.header)),
 		}
 	}
-	return c.record(row), nil
+	if len(row.buf) > c.maxField {
+		if err := c.checkFields(row); err != nil {
+			return Record{}, &RecordError{Row: c.row, Raw: c.excerpt(c.strings(row)), Err: err}
+		}
+	}
+	return c.record(row)
+}
+
+// checkFields returns why a field of row is too long, if one is.
+func (c *csvReader) checkFields(row *csvRow) error {
+	from := 0
+	for i, to := range row.ends {
+		if to-from > c.maxField {
+			return fieldTooLarge("csv", fmt.Sprintf("line %d: field %q", row.line, c.header[i]), int64(to-from), c.maxField)
+		}
+		from = to + len(c.sep)
+	}
+	return nil
 }
 
 // record builds the Record of a well-formed row. Its cleaned values are
@@ -343,10 +399,13 @@ func (c *csvReader) Next() (Record, error) {
 // after the next call to Next. Usually the row's text is that string
 // already; only values with surrounding white space or invalid UTF-8 make
 // joinValues build it again.
-func (c *csvReader) record(row *csvRow) Record {
+func (c *csvReader) record(row *csvRow) (Record, error) {
 	buf, ends := row.buf, row.ends
 	n, tidy := c.tidy(row)
 	if !tidy {
+		if !utf8.Valid(row.buf) {
+			return Record{}, &RecordError{Row: c.row, Raw: c.excerpt(c.strings(row)), Err: c.badUTF8(row)}
+		}
 		n = c.joinValues(row)
 		buf, ends = c.text, c.ends
 	}
@@ -367,7 +426,20 @@ func (c *csvReader) record(row *csvRow) Record {
 	if len(text) > 2*maxRaw {
 		raw = strings.Clone(raw)
 	}
-	return Record{Row: c.row, Fields: fields, Raw: raw}
+	return Record{Row: c.row, Fields: fields, Raw: raw}, nil
+}
+
+// badUTF8 explains why a row holding invalid UTF-8 is rejected, naming the
+// first field that holds it.
+func (c *csvReader) badUTF8(row *csvRow) error {
+	from := 0
+	for i, to := range row.ends {
+		if v := row.buf[from:to]; !utf8.Valid(v) {
+			return invalidUTF8("csv", fmt.Sprintf("line %d: field %q", row.line, c.header[i]), invalidAt(string(v)))
+		}
+		from = to + len(c.sep)
+	}
+	return invalidUTF8("csv", fmt.Sprintf("line %d", row.line), invalidAt(string(row.buf)))
 }
 
 // tidy reports whether cleaning leaves every value of row as it is: no
@@ -426,10 +498,7 @@ func (c *csvReader) joinValues(row *csvRow) (n int) {
 		if i > 0 {
 			c.text = append(c.text, c.sep...)
 		}
-		v := bytes.TrimSpace(row.buf[from:to])
-		if !utf8.Valid(v) {
-			v = []byte(strings.ToValidUTF8(string(v), "\uFFFD"))
-		}
+		v := bytes.TrimSpace(row.buf[from:to]) // valid UTF-8, checked by record
 		c.text = append(c.text, v...)
 		c.ends = append(c.ends, len(c.text))
 		from = to + len(c.sep)
@@ -468,8 +537,11 @@ func (c *csvReader) fail(row *csvRow) error {
 	switch {
 	case errors.Is(err, io.EOF):
 		c.err = io.EOF
-	case errors.Is(err, errTooLarge):
-		c.err = malformed("csv", recordAt(c.row+1), fmt.Sprintf("record exceeds %d bytes (unterminated quoted field?)", c.lim.max))
+	case errors.Is(err, errOpenQuote):
+		c.err = truncated("csv", recordAt(c.row+1), fmt.Sprintf("line %d: quoted field not closed before the end of the file", row.line))
+	case errors.As(err, new(*csvSkipped)):
+		c.row++
+		return &RecordError{Row: c.row, Raw: row.raw, Err: c.tooLarge(row.line, err.(*csvSkipped))}
 	case errors.As(err, &pe):
 		c.row++
 		rerr := &RecordError{Row: c.row, Raw: c.excerpt(c.strings(row)), Err: fmt.Errorf("csv: %w", pe)}
@@ -481,7 +553,7 @@ func (c *csvReader) fail(row *csvRow) error {
 		// (A quote error on the very last line is reported the same way.)
 		next := c.read() // reuses row's buffers
 		if errors.Is(next.err, io.EOF) {
-			c.err = malformed("csv", recordAt(c.row), fmt.Sprintf("line %d: quoted field not closed before the end of the file (truncated?)", pe.StartLine))
+			c.err = truncated("csv", recordAt(c.row), fmt.Sprintf("line %d: quoted field not closed before the end of the file", pe.StartLine))
 			return c.err
 		}
 		c.pending = next.clone()

@@ -121,8 +121,49 @@ func TestCSVExplicitUTF8(t *testing.T) {
 }
 
 func TestCSVInvalidUTF8(t *testing.T) {
-	got := run(t, []byte("sku,name\nX-1,caf\xe9\n"), Options{Format: CSV})
-	check(t, got, want{records: []Record{{Row: 1, Fields: fs("sku", "X-1", "name", "caf\uFFFD")}}})
+	// Latin-1 bytes: before, they were stored as U+FFFD.
+	const data = "sku,name\nX-1,caf\xe9\nX-2,\xfcn\xefc\xf6d\xe9\nX-3,ok\n"
+	tests := []struct {
+		name string
+		opts Options
+		want want
+	}{
+		{
+			name: "undeclared: each such row is rejected",
+			want: want{records: []Record{{Row: 3, Fields: fs("sku", "X-3", "name", "ok")}}, rejected: []int64{1, 2}},
+		},
+		{
+			name: "declared: decoded",
+			opts: Options{Encoding: "windows-1252"},
+			want: want{records: []Record{
+				{Row: 1, Fields: fs("sku", "X-1", "name", "café")},
+				{Row: 2, Fields: fs("sku", "X-2", "name", "ünïcödé")},
+				{Row: 3, Fields: fs("sku", "X-3", "name", "ok")},
+			}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Format = CSV
+			got := run(t, []byte(data), tt.opts)
+			check(t, got, tt.want)
+			for _, rerr := range got.rejected {
+				if !errors.Is(rerr, ErrInvalidUTF8) {
+					t.Errorf("rejected %v, want ErrInvalidUTF8", rerr)
+				}
+			}
+			if len(got.rejected) > 0 {
+				if msg := got.rejected[0].Error(); !strings.Contains(msg, `line 2: field "name": invalid UTF-8 at byte 3; set the supplier's encoding`) {
+					t.Errorf("reason %q does not name the line, field and byte", msg)
+				}
+			}
+		})
+	}
+}
+
+func TestCSVInvalidUTF8Header(t *testing.T) {
+	got := run(t, []byte("sku,n\xe9\nX-1,a\n"), Options{Format: CSV})
+	check(t, got, want{err: ErrMalformed})
 }
 
 func TestCSVRecordTooLarge(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/htmlindex"
 )
@@ -15,16 +17,18 @@ import (
 // encoding/xml's tokenizer: only the record being read is in memory. YML is
 // the same walk with a few extra rules (see yml.go).
 type xmlReader struct {
-	op       string // "xml" or "yml", for messages
-	lim      *limiter
-	dec      *xml.Decoder
-	record   string
-	path     []string // local names from the root to record; nil: any depth
-	outer    []string // local names of the open elements outside records
-	maxDepth int
-	row      int64
-	err      error // final error, returned by every later Next
-	sawRoot  bool
+	op        string // "xml" or "yml", for messages
+	in        *xmlInput
+	dec       *xml.Decoder
+	maxRecord int64
+	maxField  int
+	record    string
+	path      []string // local names from the root to record; nil: any depth
+	outer     []string // local names of the open elements outside records
+	maxDepth  int
+	row       int64
+	err       error // final error, returned by every later Next
+	sawRoot   bool
 	// decoded is set when Options.Encoding already decoded the input, so
 	// the encoding in the XML declaration must not be applied again.
 	decoded    bool
@@ -54,8 +58,10 @@ func newXMLReader(r io.Reader, opts Options, decoded bool, record string, path [
 	if yml != nil {
 		x.op = "yml"
 	}
-	x.lim = newLimiter(r, opts.recordLimit())
-	x.dec = xml.NewDecoder(x.lim)
+	x.maxRecord, x.maxField = opts.recordLimit(), opts.fieldLimit()
+	x.in = newXMLInput(r, int64(opts.fieldLimit()), x.maxRecord)
+	x.in.decoded = decoded
+	x.dec = xml.NewDecoder(x.in)
 	// Feeds written by hand-rolled exporters use HTML entities (&nbsp;).
 	x.dec.Entity = xml.HTMLEntity
 	x.dec.CharsetReader = x.charsetReader
@@ -65,8 +71,8 @@ func newXMLReader(r io.Reader, opts Options, decoded bool, record string, path [
 // charsetReader decodes the encoding named in the XML declaration
 // (windows-1251 is common in YML feeds).
 func (x *xmlReader) charsetReader(label string, in io.Reader) (io.Reader, error) {
-	if x.decoded {
-		return in, nil
+	if x.decoded || x.in.declared {
+		return in, nil // decoded before the UTF-8 check, see xmlInput
 	}
 	enc, err := htmlindex.Get(label)
 	if err != nil {
@@ -79,7 +85,10 @@ func (x *xmlReader) charsetReader(label string, in io.Reader) (io.Reader, error)
 // Next returns the next record element.
 func (x *xmlReader) Next() (Record, error) {
 	for x.err == nil {
-		x.lim.reset()
+		// What xmlInput found outside records is of no concern: the text
+		// there is not read.
+		x.in.takeOver()
+		x.in.takeBad()
 		tok, err := x.dec.Token()
 		if err != nil {
 			x.err = x.fail(afterRecord(x.row), err)
@@ -97,6 +106,9 @@ func (x *xmlReader) Next() (Record, error) {
 		switch {
 		case x.isRecord(start):
 			rec, err := x.readRecord(start)
+			if _, ok := err.(*RecordError); ok {
+				return Record{}, err // one record rejected; reading goes on
+			}
 			if err != nil {
 				x.err = err
 				break
@@ -137,12 +149,14 @@ func (x *xmlReader) fail(where string, err error) error {
 		return io.EOF
 	case errors.Is(err, io.EOF):
 		return malformed(x.op, "start", "no root element (empty document?)")
-	case x.lim.tripped:
-		return malformed(x.op, where, fmt.Sprintf("record exceeds %d bytes (missing closing tag?)", x.lim.max))
+	case errors.Is(err, errMarkupTooLong):
+		return malformed(x.op, where, fmt.Sprintf("a tag or declaration exceeds %d bytes (Options.MaxRecordBytes)", x.maxRecord))
 	case x.charsetErr != nil:
 		return malformed(x.op, "start", x.charsetErr.Error())
 	case errors.Is(err, ErrMalformed):
 		return fmt.Errorf("feed: %s: %s: %w", x.op, where, err)
+	case errors.As(err, &syn) && syn.Msg == "unexpected EOF" && errors.Is(x.in.rerr, io.EOF):
+		return truncated(x.op, where, fmt.Sprintf("line %d: the document ends before its root element is closed (truncated file?)", syn.Line))
 	case errors.As(err, &syn):
 		return malformed(x.op, where, fmt.Sprintf("line %d: %s", syn.Line, syn.Msg))
 	default:
@@ -162,20 +176,53 @@ func (x *xmlReader) push(name string) *xmlFrame {
 	return f
 }
 
-// readRecord reads the record element opened by start up to its end.
+// readRecord reads the record element opened by start up to its end. A
+// record that breaks a bound is read to its end all the same, keeping
+// nothing more of it, and rejected with a *RecordError.
 func (x *xmlReader) readRecord(start xml.StartElement) (Record, error) {
 	x.row++
+	from := x.in.off
+	var reject error // why the record is rejected, the first reason found
+	var bad int64    // invalid UTF-8 sequences in the record
 	fields := make([]Field, 0, max(x.last, 8))
 	fields = x.attrs(fields, "", start.Attr)
 	x.stack = x.stack[:0]
 	x.own = x.own[:0]
+	x.check(nil, &reject, &bad) // the record's start tag
 	for {
 		tok, err := x.dec.Token()
 		if err != nil {
 			return Record{}, x.fail(recordAt(x.row), err)
 		}
+		x.check(tok, &reject, &bad)
+		if size := x.in.off - from; size > x.maxRecord {
+			open := len(x.stack) + 1
+			if n := len(x.stack); n > 0 && x.stack[n-1].opaque > 1 {
+				open += x.stack[n-1].opaque - 1
+			}
+			if err := x.skip(tok, open); err != nil {
+				return Record{}, err
+			}
+			if reject == nil {
+				reject = recordTooLarge(x.op, x.in.off-from, x.maxRecord)
+			}
+			return Record{}, x.reject(fields, reject)
+		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			depth := len(x.stack)
+			if depth > 0 && x.stack[depth-1].opaque > 0 {
+				depth += x.stack[depth-1].opaque - 1
+			}
+			if depth >= x.maxDepth {
+				if err := x.skip(tok, depth+1); err != nil {
+					return Record{}, err
+				}
+				if reject == nil {
+					reject = tooDeep(x.op, "elements", x.maxDepth)
+				}
+				return Record{}, x.reject(fields, reject)
+			}
 			if n := len(x.stack); n > 0 && x.stack[n-1].opaque > 0 {
 				top := &x.stack[n-1]
 				top.opaque++
@@ -200,7 +247,14 @@ func (x *xmlReader) readRecord(start xml.StartElement) (Record, error) {
 		case xml.EndElement:
 			n := len(x.stack)
 			if n == 0 {
-				return x.finish(fields), nil
+				rec := x.finish(fields)
+				switch {
+				case reject != nil:
+					return Record{}, &RecordError{Row: x.row, Raw: rec.Raw, Err: reject}
+				case bad > 0:
+					return Record{}, &RecordError{Row: x.row, Raw: rec.Raw, Err: x.badUTF8(rec.Fields)}
+				}
+				return rec, nil
 			}
 			top := &x.stack[n-1]
 			if top.opaque > 1 {
@@ -212,6 +266,88 @@ func (x *xmlReader) readRecord(start xml.StartElement) (Record, error) {
 			x.stack = x.stack[:n-1]
 		}
 	}
+}
+
+// check notes what xmlInput found in the token tok of a record: invalid
+// UTF-8 adds to bad, a field cut short sets reject, unless already set.
+func (x *xmlReader) check(tok xml.Token, reject *error, bad *int64) {
+	if x.in.bad > 0 {
+		n, _ := x.in.takeBad()
+		*bad += n
+	}
+	if x.in.over > 0 {
+		if _, size := x.in.takeOver(); *reject == nil {
+			*reject = fieldTooLarge(x.op, x.where(tok), size, x.maxField)
+		}
+	}
+}
+
+// where names the field of the record being read that token tok, just
+// read, goes into, for messages; nil is the record's start tag.
+func (x *xmlReader) where(tok xml.Token) string {
+	n := len(x.stack)
+	switch t := tok.(type) {
+	case nil:
+		return fmt.Sprintf("an attribute of <%s>", x.record)
+	case xml.StartElement:
+		switch {
+		case n == 0:
+			return fmt.Sprintf("an attribute of field %q", t.Name.Local)
+		case x.stack[n-1].opaque > 0:
+			return fmt.Sprintf("field %q", x.stack[n-1].name)
+		}
+		return fmt.Sprintf("an attribute of field %q", x.stack[n-1].name+"."+t.Name.Local)
+	case xml.CharData:
+		if n == 0 {
+			return `field "#text"`
+		}
+		return fmt.Sprintf("field %q", x.stack[n-1].name)
+	}
+	return "a comment or processing instruction"
+}
+
+// skip reads past the rest of a record that breaks a bound, keeping none of
+// it. tok is the last token read and open the number of elements open
+// after it, the record's own included.
+func (x *xmlReader) skip(tok xml.Token, open int) error {
+	for {
+		if _, ok := tok.(xml.EndElement); ok && open == 0 {
+			return nil
+		}
+		var err error
+		if tok, err = x.dec.Token(); err != nil {
+			return x.fail(recordAt(x.row), err)
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			if open++; open > maxSkipDepth {
+				return malformed(x.op, recordAt(x.row), fmt.Sprintf("nested deeper than %d elements", maxSkipDepth))
+			}
+		case xml.EndElement:
+			open--
+		}
+		x.in.takeOver()
+		x.in.takeBad()
+	}
+}
+
+// reject builds the *RecordError of a record that breaks a bound, with an
+// excerpt of the fields read before.
+func (x *xmlReader) reject(fields []Field, err error) error {
+	x.stack = x.stack[:0]
+	return &RecordError{Row: x.row, Raw: x.excerpt(fields), Err: err}
+}
+
+// badUTF8 explains why a record holding invalid UTF-8 is rejected, naming
+// the first field where xmlInput put U+FFFD in its place.
+func (x *xmlReader) badUTF8(fields []Field) error {
+	for _, f := range fields {
+		if i := strings.IndexRune(f.Value, utf8.RuneError); i >= 0 {
+			return invalidUTF8(x.op, fmt.Sprintf("field %q", f.Name), i)
+		}
+	}
+	_, at := x.in.takeBad()
+	return invalidUTF8(x.op, "a name or comment", int(at))
 }
 
 // closeFrame adds the field of an element that just ended.

@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -75,8 +76,11 @@ func TestXMLRaw(t *testing.T) {
 
 func TestXMLErrorSaysWhere(t *testing.T) {
 	got := run(t, readFile(t, "truncated.xml"), Options{Format: XML, RecordElement: "item"})
-	if msg := got.err.Error(); !strings.Contains(msg, "feed: xml: record 2: malformed feed: line 5:") {
+	if msg := got.err.Error(); !strings.Contains(msg, "feed: xml: record 2: truncated feed: line 5:") {
 		t.Errorf("error %q does not name the format, record and line", msg)
+	}
+	if !errors.Is(got.err, ErrTruncated) {
+		t.Errorf("error %v does not wrap ErrTruncated", got.err)
 	}
 }
 

@@ -95,15 +95,27 @@ func (x *xmlReader) readCategory(start xml.StartElement) error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			depth++
+			if depth++; depth > x.maxDepth {
+				return malformed(x.op, fmt.Sprintf("category %q", id), fmt.Sprintf("nested deeper than %d elements (Options.MaxDepth)", x.maxDepth))
+			}
 		case xml.CharData:
 			x.own = append(x.own, t...)
 		case xml.EndElement:
-			if depth == 0 {
-				x.yml.add(id, parent, clean(string(bytes.TrimSpace(x.own)), false))
-				return nil
+			if depth > 0 {
+				depth--
+				break
 			}
-			depth--
+			// The category tree is shared by every offer, so a broken
+			// category fails the feed rather than one offer.
+			where := fmt.Sprintf("category %q", id)
+			if n, at := x.in.takeBad(); n > 0 {
+				return malformed(x.op, where, fmt.Sprintf("invalid UTF-8 at byte %d; set the supplier's encoding", at))
+			}
+			if n, size := x.in.takeOver(); n > 0 {
+				return malformed(x.op, where, fmt.Sprintf("the name is %d bytes, over the limit of %d (Options.MaxFieldBytes)", size, x.maxField))
+			}
+			x.yml.add(id, parent, clean(string(bytes.TrimSpace(x.own)), false))
+			return nil
 		}
 	}
 }
