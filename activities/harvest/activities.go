@@ -68,6 +68,12 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 		Format:             strings.ToLower(f.Format),
 		Delimiter:          f.Delimiter,
 		RecordElement:      f.RecordElement,
+		RecordPath:         f.RecordPath,
+		Encoding:           f.Encoding,
+		Gzip:               f.Gzip,
+		MaxFieldBytes:      c.MaxFieldBytes,
+		MaxRecordBytes:     c.MaxRecordBytes,
+		MaxDepth:           c.MaxDepth,
 		Sheet:              f.Sheet,
 		Mapping:            mapping,
 		DefaultCurrency:    strings.ToUpper(currency),
@@ -117,7 +123,8 @@ func feedOptions(plan wf.Plan) (feed.Options, error) {
 	if err != nil {
 		return feed.Options{}, nonRetryable(ErrTypeBadConfig, "%v", err)
 	}
-	o := feed.Options{Format: f, RecordElement: plan.RecordElement, Sheet: plan.Sheet}
+	o := feed.Options{Format: f, RecordElement: plan.RecordElement, RecordPath: plan.RecordPath, Sheet: plan.Sheet,
+		Encoding: plan.Encoding, MaxFieldBytes: plan.MaxFieldBytes, MaxRecordBytes: plan.MaxRecordBytes, MaxDepth: plan.MaxDepth}
 	if plan.Delimiter != "" {
 		o.Delimiter = []rune(plan.Delimiter)[0]
 	}

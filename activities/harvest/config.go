@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/robfig/cron"
+	"golang.org/x/text/encoding/htmlindex"
 	"gopkg.in/yaml.v3"
 
 	"contextworker/internal/secret"
@@ -50,7 +51,14 @@ type Config struct {
 	FetchBudget   time.Duration `yaml:"fetch_budget"`
 	// MinFeedRate (bytes a second) ends a download that, over an
 	// http_timeout window spent waiting for it, brings less than this.
-	MinFeedRate      int64   `yaml:"min_feed_rate"`
+	MinFeedRate int64 `yaml:"min_feed_rate"`
+	// MaxFieldBytes, MaxRecordBytes and MaxDepth bound one feed record
+	// (a longer field or record, or deeper nesting, rejects the record
+	// with its reason, and the run goes on); they keep a worker's memory
+	// bounded whatever a feed holds.
+	MaxFieldBytes    int     `yaml:"max_field_bytes"`
+	MaxRecordBytes   int     `yaml:"max_record_bytes"`
+	MaxDepth         int     `yaml:"max_depth"`
 	MaxHistoryEvents int     `yaml:"max_history_events"`
 	Network          Network `yaml:"network"`
 	// ChainGardener makes a harvest that changed products signal-with-start
@@ -88,11 +96,18 @@ type Feed struct {
 	Delimiter string `yaml:"delimiter"`
 	// RecordElement names the record element of an XML feed.
 	RecordElement string `yaml:"record_element"`
-	// RecordPath names the property holding the array of a JSON feed.
+	// RecordPath says where the records are: for JSON the property
+	// holding the array ("data.items"), for XML the dotted element path
+	// from the root to the record ("catalog.products.product").
 	RecordPath string `yaml:"record_path"`
 	Sheet      string `yaml:"sheet"`
-	Encoding   string `yaml:"encoding"`
-	// Gzip is detected from the content; this only documents intent.
+	// Encoding is the feed's character encoding (a WHATWG label such as
+	// windows-1252); empty means UTF-8, and bytes that are not UTF-8 are
+	// then rejected row by row, never replaced.
+	Encoding string `yaml:"encoding"`
+	// Gzip says the feed is gzip-compressed: a body that is not fails the
+	// run (FeedBroken). Without it gzip is still detected from the bytes,
+	// so a gzip feed served without a gzip Content-Type works either way.
 	Gzip    bool                   `yaml:"gzip"`
 	Headers map[string]HeaderValue `yaml:"headers"`
 }
@@ -138,6 +153,9 @@ func DefaultConfig() *Config {
 		FetchAttempts:      5,
 		FetchBudget:        15 * time.Minute,
 		MinFeedRate:        1024,
+		MaxFieldBytes:      feed.DefaultMaxFieldBytes,
+		MaxRecordBytes:     feed.DefaultMaxRecordBytes,
+		MaxDepth:           feed.DefaultMaxDepth,
 		MaxHistoryEvents:   5000,
 		ChainGardener:      true,
 	}
@@ -194,6 +212,15 @@ func (c *Config) Validate() error {
 	if c.MinFeedRate < 0 {
 		add("min_feed_rate", "must be >= 0 (0: no minimum), got %d", c.MinFeedRate)
 	}
+	if c.MaxFieldBytes < 1 {
+		add("max_field_bytes", "must be > 0, got %d", c.MaxFieldBytes)
+	}
+	if c.MaxRecordBytes < c.MaxFieldBytes || c.MaxRecordBytes > 64<<20 {
+		add("max_record_bytes", "must be between max_field_bytes and 64 MiB, got %d", c.MaxRecordBytes)
+	}
+	if c.MaxDepth < 1 || c.MaxDepth > 1000 {
+		add("max_depth", "must be 1..1000, got %d", c.MaxDepth)
+	}
 	if c.MaxHistoryEvents != 0 && c.MaxHistoryEvents < 200 {
 		add("max_history_events", "must be 0 (server decides) or >= 200, got %d", c.MaxHistoryEvents)
 	}
@@ -208,7 +235,7 @@ func (c *Config) Validate() error {
 			add(p, "supplier %q of tenant %q is listed twice", s.Code, s.Tenant)
 		}
 		seen[key] = true
-		if err := ValidateFeed(s.Feed.URL, s.Feed.Format, s.Feed.Delimiter, s.Feed.RecordElement); err != nil {
+		if err := ValidateFeed(s.Feed); err != nil {
 			add(p+".feed", "%v", err)
 		}
 		if s.Mapping != nil {
@@ -268,8 +295,14 @@ func (c *Config) Resolve(in wf.Input) (Resolved, error) {
 	if in.RecordElement != "" {
 		f.RecordElement = in.RecordElement
 	}
+	if in.RecordPath != "" {
+		f.RecordPath = in.RecordPath
+	}
+	if in.Encoding != "" {
+		f.Encoding = in.Encoding
+	}
 	var errs []error
-	if err := ValidateFeed(f.URL, f.Format, f.Delimiter, f.RecordElement); err != nil {
+	if err := ValidateFeed(f); err != nil {
 		errs = append(errs, fmt.Errorf("feed of supplier %s/%s: %w", in.TenantID, in.SupplierCode, err))
 	}
 	mapping := sup.Mapping
@@ -291,8 +324,9 @@ func (c *Config) Resolve(in wf.Input) (Resolved, error) {
 	return Resolved{Feed: f, Mapping: mapping, Currency: currency}, nil
 }
 
-// ValidateFeed checks a feed URL, format and format options.
-func ValidateFeed(rawURL, format, delimiter, recordElement string) error {
+// ValidateFeed checks a feed's URL, format and format options.
+func ValidateFeed(fd Feed) error {
+	rawURL, format, delimiter, recordElement := fd.URL, fd.Format, fd.Delimiter, fd.RecordElement
 	var errs []error
 	u, err := url.Parse(rawURL)
 	switch {
@@ -313,8 +347,21 @@ func ValidateFeed(rawURL, format, delimiter, recordElement string) error {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("format: %w", err))
 	}
-	if f == feed.XML && recordElement == "" {
-		errs = append(errs, errors.New("record_element: required for xml feeds"))
+	if f == feed.XML && recordElement == "" && fd.RecordPath == "" {
+		errs = append(errs, errors.New("record_element: required for xml feeds (or record_path)"))
+	}
+	if f == feed.XML && recordElement != "" && fd.RecordPath != "" {
+		if path := strings.Split(fd.RecordPath, "."); path[len(path)-1] != recordElement {
+			errs = append(errs, fmt.Errorf("record_path: %q must end in record_element %q", fd.RecordPath, recordElement))
+		}
+	}
+	if fd.RecordPath != "" && err == nil && f != feed.XML && f != feed.JSON {
+		errs = append(errs, fmt.Errorf("record_path: only xml and json feeds have one, not %s", f))
+	}
+	if fd.Encoding != "" {
+		if _, err := htmlindex.Get(fd.Encoding); err != nil {
+			errs = append(errs, fmt.Errorf("encoding: %q is not a known encoding (WHATWG labels: windows-1252, iso-8859-2, koi8-r, ...)", fd.Encoding))
+		}
 	}
 	if delimiter != "" && utf8.RuneCountInString(delimiter) != 1 {
 		errs = append(errs, fmt.Errorf("delimiter: %q must be one character", delimiter))

@@ -1,6 +1,7 @@
 package harvest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"time"
@@ -101,7 +102,13 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 		return wf.StageResult{}, nonRetryable(ErrTypeBadConfig, "normalizer: %v", err)
 	}
 	raw := &limitReader{r: src, max: a.Config.MaxFeedBytes, what: "max_feed_bytes"}
-	unpacked, err := feed.Decompress(raw)
+	packed := bufio.NewReader(raw)
+	if plan.Gzip {
+		if err := requireGzip(packed); err != nil {
+			return wf.StageResult{}, a.classifyFeedErr(ctx, err)
+		}
+	}
+	unpacked, err := feed.Decompress(packed)
 	if err != nil {
 		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
 	}

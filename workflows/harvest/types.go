@@ -41,10 +41,16 @@ type Input struct {
 	SupplierCode string `json:"supplier_code"`
 	// FeedURL and Format make an ad-hoc harvest of a supplier that is not
 	// configured, or override a configured supplier's feed for one run.
-	FeedURL         string            `json:"feed_url,omitempty"`
-	Format          string            `json:"format,omitempty"`
-	Delimiter       string            `json:"delimiter,omitempty"`
-	RecordElement   string            `json:"record_element,omitempty"`
+	FeedURL       string `json:"feed_url,omitempty"`
+	Format        string `json:"format,omitempty"`
+	Delimiter     string `json:"delimiter,omitempty"`
+	RecordElement string `json:"record_element,omitempty"`
+	// RecordPath: where the records are (JSON: the property holding the
+	// array; XML: the dotted element path from the root to the record).
+	RecordPath string `json:"record_path,omitempty"`
+	// Encoding names the feed's character encoding (WHATWG label, e.g.
+	// windows-1252); empty means UTF-8 (or the XML declaration's).
+	Encoding        string            `json:"encoding,omitempty"`
 	Mapping         map[string]string `json:"mapping,omitempty"`
 	DefaultCurrency string            `json:"default_currency,omitempty"`
 	// Force skips the conditional GET, so an unchanged feed is harvested.
@@ -78,15 +84,24 @@ func WorkflowID(tenant, supplier string) string {
 // Plan is a run's resolved configuration, made by the Begin activity and
 // recorded in history, so later steps never re-read a changed config.
 type Plan struct {
-	RunID           string            `json:"run_id"`
-	WorkflowID      string            `json:"workflow_id"`
-	TenantID        string            `json:"tenant_id"`
-	SupplierCode    string            `json:"supplier_code"`
-	FeedURL         string            `json:"feed_url"`
-	Format          string            `json:"format"`
-	Delimiter       string            `json:"delimiter,omitempty"`
-	RecordElement   string            `json:"record_element,omitempty"`
-	Sheet           string            `json:"sheet,omitempty"`
+	RunID         string `json:"run_id"`
+	WorkflowID    string `json:"workflow_id"`
+	TenantID      string `json:"tenant_id"`
+	SupplierCode  string `json:"supplier_code"`
+	FeedURL       string `json:"feed_url"`
+	Format        string `json:"format"`
+	Delimiter     string `json:"delimiter,omitempty"`
+	RecordElement string `json:"record_element,omitempty"`
+	RecordPath    string `json:"record_path,omitempty"`
+	Encoding      string `json:"encoding,omitempty"`
+	// Gzip: the supplier says the feed is gzip; a body that is not fails.
+	// (Without it gzip is still detected from the bytes.)
+	Gzip  bool   `json:"gzip,omitempty"`
+	Sheet string `json:"sheet,omitempty"`
+	// Bounds of one record (see activities/harvest.Config).
+	MaxFieldBytes   int               `json:"max_field_bytes,omitempty"`
+	MaxRecordBytes  int               `json:"max_record_bytes,omitempty"`
+	MaxDepth        int               `json:"max_depth,omitempty"`
 	Mapping         map[string]string `json:"mapping,omitempty"`
 	DefaultCurrency string            `json:"default_currency,omitempty"`
 	Conditional     bool              `json:"conditional"`
