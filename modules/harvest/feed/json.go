@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,33 +10,39 @@ import (
 )
 
 // jsonReader streams the elements of one JSON array, found at the top level
-// or under Options.RecordPath. Only one element is in memory at a time: the
-// array itself is walked with json.Decoder.Token.
+// or under Options.RecordPath. It walks the document itself, byte by byte
+// between records and with jsonSkim inside them, because encoding/json's
+// Decoder keeps a whole value in memory before it looks at it: an element
+// is kept up to Options.MaxRecordBytes and skimmed past beyond, and only
+// what is kept is validated by encoding/json and flattened.
 type jsonReader struct {
-	lim     *limiter
-	dec     *json.Decoder
-	path    []string // property names leading to the array
-	open    int      // objects entered on the way to the array
-	started bool
-	row     int64
-	err     error // final error, returned by every later Next
-	raw     json.RawMessage
-	flat    flattener
+	br        *bufio.Reader
+	off       int64    // bytes consumed, for messages
+	path      []string // property names leading to the array
+	open      int      // objects entered on the way to the array
+	started   bool
+	more      bool // an element was read: a comma must come before the next
+	row       int64
+	err       error  // final error, returned by every later Next
+	elem      []byte // the element being read, up to maxRecord bytes
+	over      bool   // the element was longer than maxRecord
+	maxRecord int64
+	skim      jsonSkim
+	flat      flattener
 }
 
 func newJSONReader(r io.Reader, opts Options) *jsonReader {
-	lim := newLimiter(r, opts.recordLimit())
-	dec := json.NewDecoder(lim)
-	dec.UseNumber()
 	var path []string
 	if p := strings.TrimSpace(opts.RecordPath); p != "" {
 		path = strings.Split(p, ".")
 	}
-	return &jsonReader{lim: lim, dec: dec, path: path}
+	return &jsonReader{br: bufio.NewReaderSize(r, 64<<10), path: path, maxRecord: opts.recordLimit(),
+		flat: newFlattener("json", opts)}
 }
 
-// Next returns the next element. An element that is not an object is a
-// *RecordError; broken or truncated JSON is ErrMalformed.
+// Next returns the next element. An element that is not an object, or that
+// breaks a bound, is a *RecordError; broken JSON is ErrMalformed and JSON
+// that ends before its array is closed ErrTruncated.
 func (j *jsonReader) Next() (Record, error) {
 	if j.err != nil {
 		return Record{}, j.err
@@ -47,17 +54,65 @@ func (j *jsonReader) Next() (Record, error) {
 			return Record{}, err
 		}
 	}
-	j.lim.reset()
-	if !j.dec.More() {
+	c, err := j.peek()
+	if err != nil {
+		j.err = j.fail(afterRecord(j.row), err)
+		return Record{}, j.err
+	}
+	if c == ']' {
+		j.skip1()
 		j.err = j.finish()
 		return Record{}, j.err
 	}
+	if j.more {
+		if c != ',' {
+			j.err = j.syntax(afterRecord(j.row), c, "',' or ']'")
+			return Record{}, j.err
+		}
+		j.skip1()
+		if c, err = j.peek(); err != nil {
+			j.err = j.fail(afterRecord(j.row), err)
+			return Record{}, j.err
+		}
+		if c == ']' {
+			j.err = j.syntax(afterRecord(j.row), c, "a value after ','")
+			return Record{}, j.err
+		}
+	}
+	j.more = true
 	j.row++
-	if err := j.dec.Decode(&j.raw); err != nil {
+	from := j.off
+	if err := j.value(true); err != nil {
 		j.err = j.fail(recordAt(j.row), err)
 		return Record{}, j.err
 	}
-	s := string(j.raw)
+	return j.record(from)
+}
+
+// record checks and flattens the element just read, which started at from.
+func (j *jsonReader) record(from int64) (Record, error) {
+	var why error
+	switch {
+	case j.over && j.skim.longest > int64(j.flat.maxField):
+		why = fieldTooLarge("json", j.skim.field(), j.skim.longest, j.flat.maxField)
+	case j.skim.deepest-1 > j.flat.maxDepth:
+		why = tooDeep("json", "objects or arrays", j.flat.maxDepth)
+	case j.over:
+		why = recordTooLarge("json", j.skim.total, j.maxRecord)
+	}
+	if why != nil {
+		return Record{}, &RecordError{Row: j.row, Raw: j.flat.compact(string(j.elem[:min(len(j.elem), 2*maxRaw)])), Err: why}
+	}
+	if !json.Valid(j.elem) {
+		// Unmarshal only to learn why; it validates before it copies.
+		err := json.Unmarshal(j.elem, new(json.RawMessage))
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return Record{}, j.final(malformed("json", recordAt(j.row), fmt.Sprintf("offset %d: %v", from+syn.Offset, err)))
+		}
+		return Record{}, j.final(malformed("json", recordAt(j.row), err.Error()))
+	}
+	s := string(j.elem)
 	rawText := j.flat.compact(s)
 	if c := firstByte(s); c != '{' {
 		return Record{}, &RecordError{Row: j.row, Raw: rawText, Err: fmt.Errorf("json: element is %s, want an object", jsonKind(c))}
@@ -69,9 +124,96 @@ func (j *jsonReader) Next() (Record, error) {
 	return Record{Row: j.row, Fields: fields, Raw: rawText}, nil
 }
 
+// final records err as the reader's final error and returns it.
+func (j *jsonReader) final(err error) error {
+	j.err = err
+	return err
+}
+
+// peek skips white space and returns the next byte, unread.
+func (j *jsonReader) peek() (byte, error) {
+	for {
+		b, err := j.br.Peek(1)
+		if len(b) == 0 {
+			return 0, err
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n':
+			j.skip1()
+		default:
+			return b[0], nil
+		}
+	}
+}
+
+// skip1 consumes the byte peek returned.
+func (j *jsonReader) skip1() {
+	_, _ = j.br.Discard(1)
+	j.off++
+}
+
+// value reads the value that starts at the next byte, keeping it in j.elem
+// (up to maxRecord bytes, setting j.over beyond) when keep is set. An end
+// of input inside the value is io.ErrUnexpectedEOF.
+func (j *jsonReader) value(keep bool) error {
+	j.skim.reset()
+	j.elem, j.over = j.elem[:0], false
+	for {
+		if _, err := j.br.Peek(1); err != nil {
+			if errors.Is(err, io.EOF) {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		buf, _ := j.br.Peek(j.br.Buffered())
+		n, done := j.skim.feed(buf)
+		if keep && !j.over {
+			if int64(len(j.elem)+n) <= j.maxRecord {
+				j.elem = append(j.elem, buf[:n]...)
+			} else {
+				j.over = true // j.elem keeps the start, for Raw
+			}
+		}
+		_, _ = j.br.Discard(n)
+		j.off += int64(n)
+		if done {
+			return nil
+		}
+	}
+}
+
+// key reads an object key and the colon after it.
+func (j *jsonReader) key(where string) (string, error) {
+	c, err := j.peek()
+	if err != nil {
+		return "", j.fail(where, err)
+	}
+	if c != '"' {
+		return "", j.syntax(where, c, "a key")
+	}
+	if err := j.value(true); err != nil {
+		return "", j.fail(where, err)
+	}
+	if j.over {
+		return "", malformed("json", where, fmt.Sprintf("a key exceeds %d bytes (Options.MaxRecordBytes)", j.maxRecord))
+	}
+	var key string
+	if err := json.Unmarshal(j.elem, &key); err != nil {
+		return "", malformed("json", where, fmt.Sprintf("offset %d: %v", j.off, err))
+	}
+	if c, err = j.peek(); err != nil {
+		return "", j.fail(where, err)
+	}
+	if c != ':' {
+		return "", j.syntax(where, c, "':'")
+	}
+	j.skip1()
+	return key, nil
+}
+
 // start reads up to the opening bracket of the record array.
 func (j *jsonReader) start() error {
-	tok, err := j.token()
+	c, err := j.peek()
 	if errors.Is(err, io.EOF) {
 		return malformed("json", "start", "empty document")
 	}
@@ -83,122 +225,116 @@ func (j *jsonReader) start() error {
 		if i > 0 {
 			where = fmt.Sprintf("property %q", strings.Join(j.path[:i], "."))
 		}
-		if tok != json.Delim('{') {
-			return malformed("json", "start", fmt.Sprintf("%s is %s, want an object holding %q", where, tokenKind(tok), name))
+		if c != '{' {
+			return malformed("json", "start", fmt.Sprintf("%s is %s, want an object holding %q", where, jsonKind(c), name))
 		}
+		j.skip1()
 		j.open++
-		found := false
-		for j.dec.More() {
-			key, err := j.token()
-			if err != nil {
-				return j.fail("start", err)
-			}
-			if key == name {
-				found = true
-				break
-			}
-			if err := j.skip(); err != nil {
-				return j.fail("start", err)
-			}
+		found, err := j.find(name)
+		if err != nil {
+			return err
 		}
 		if !found {
-			if _, err := j.token(); err != nil { // the closing brace
-				return j.fail("start", err)
-			}
 			return malformed("json", "start", fmt.Sprintf("%s has no property %q (check Options.RecordPath)", where, name))
 		}
-		if tok, err = j.token(); err != nil {
+		if c, err = j.peek(); err != nil {
 			return j.fail("start", err)
 		}
 	}
-	if tok != json.Delim('[') {
+	if c != '[' {
 		if len(j.path) == 0 {
 			hint := ""
-			if tok == json.Delim('{') {
+			if c == '{' {
 				hint = " (set Options.RecordPath to the property holding the array?)"
 			}
-			return malformed("json", "start", fmt.Sprintf("the top-level value is %s, want an array of records%s", tokenKind(tok), hint))
+			return malformed("json", "start", fmt.Sprintf("the top-level value is %s, want an array of records%s", jsonKind(c), hint))
 		}
-		return malformed("json", "start", fmt.Sprintf("property %q is %s, want an array of records", strings.Join(j.path, "."), tokenKind(tok)))
+		return malformed("json", "start", fmt.Sprintf("property %q is %s, want an array of records", strings.Join(j.path, "."), jsonKind(c)))
 	}
+	j.skip1()
 	return nil
 }
 
+// find reads the properties of the object just opened up to the value of
+// the one called name, skipping the others, and reports whether it is
+// there.
+func (j *jsonReader) find(name string) (bool, error) {
+	for first := true; ; first = false {
+		c, err := j.peek()
+		if err != nil {
+			return false, j.fail("start", err)
+		}
+		switch {
+		case c == '}':
+			return false, nil
+		case !first && c == ',':
+			j.skip1()
+		case !first:
+			return false, j.syntax("start", c, "',' or '}'")
+		}
+		key, err := j.key("start")
+		if err != nil {
+			return false, err
+		}
+		if key == name {
+			return true, nil
+		}
+		if err := j.value(false); err != nil {
+			return false, j.fail("start", err)
+		}
+	}
+}
+
 // finish checks that the document ends properly after the array and
-// returns io.EOF if it does: a feed cut right after a record must not pass
-// for a complete one.
+// returns io.EOF if it does: a feed cut right after a record, or after the
+// array, must not pass for a complete one.
 func (j *jsonReader) finish() error {
 	where := afterRecord(j.row)
-	if _, err := j.token(); err != nil { // the closing bracket
-		return j.fail(where, err)
-	}
 	for ; j.open > 0; j.open-- {
-		for j.dec.More() {
-			if _, err := j.token(); err != nil { // a key
+		for {
+			c, err := j.peek()
+			if err != nil {
 				return j.fail(where, err)
 			}
-			if err := j.skip(); err != nil {
+			if c == '}' {
+				j.skip1()
+				break
+			}
+			if c != ',' {
+				return j.syntax(where, c, "',' or '}'")
+			}
+			j.skip1()
+			if _, err := j.key(where); err != nil {
+				return err
+			}
+			if err := j.value(false); err != nil {
 				return j.fail(where, err)
 			}
-		}
-		if _, err := j.token(); err != nil { // the closing brace
-			return j.fail(where, err)
 		}
 	}
-	switch _, err := j.token(); {
+	switch _, err := j.peek(); {
 	case errors.Is(err, io.EOF):
 		return io.EOF
 	case err != nil:
 		return j.fail(where, err)
 	default:
-		return malformed("json", where, "data after the end of the document")
+		return malformed("json", where, fmt.Sprintf("offset %d: data after the end of the document", j.off))
 	}
 }
 
-// token returns the next token, resetting the record bound: tokens outside
-// records are small, except strings, which the bound then limits.
-func (j *jsonReader) token() (json.Token, error) {
-	j.lim.reset()
-	return j.dec.Token()
+// syntax reports the byte c where want was expected.
+func (j *jsonReader) syntax(where string, c byte, want string) error {
+	return malformed("json", where, fmt.Sprintf("offset %d: invalid character %q, want %s", j.off, c, want))
 }
 
-// skip skips the value starting at the next token.
-func (j *jsonReader) skip() error {
-	depth := 0
-	for {
-		tok, err := j.token()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return io.ErrUnexpectedEOF
-			}
-			return err
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
-}
-
-// fail classifies an error of the decoder. An io.EOF here means the input
-// ended where the syntax needs more, so it is a truncation like
-// io.ErrUnexpectedEOF.
+// fail classifies an error of reading. An end of input here means the
+// input ended where the syntax needs more: a truncation.
 func (j *jsonReader) fail(where string, err error) error {
-	var syn *json.SyntaxError
 	switch {
-	case j.lim.tripped:
-		return malformed("json", where, fmt.Sprintf("record exceeds %d bytes", j.lim.max))
 	case errors.Is(err, ErrMalformed):
 		return fmt.Errorf("feed: json: %s: %w", where, err)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return malformed("json", where, "unexpected end of input (truncated file?)")
-	case errors.As(err, &syn):
-		return malformed("json", where, fmt.Sprintf("offset %d: %v", syn.Offset, err))
+		return truncated("json", where, "the document ends before its array is closed (truncated file?)")
 	default:
 		return fmt.Errorf("feed: json: %s: %w", where, err)
 	}
@@ -216,22 +352,6 @@ func firstByte(s string) byte {
 		return 0
 	}
 	return s[0]
-}
-
-// tokenKind names the kind of a json.Token for messages.
-func tokenKind(tok json.Token) string {
-	switch t := tok.(type) {
-	case json.Delim:
-		return jsonKind(byte(t))
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case nil:
-		return "null"
-	default:
-		return "a number"
-	}
 }
 
 var _ Reader = (*jsonReader)(nil)

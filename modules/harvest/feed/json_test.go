@@ -92,7 +92,7 @@ func TestJSON(t *testing.T) {
 
 func TestJSONErrorSaysWhere(t *testing.T) {
 	got := run(t, readFile(t, "truncated.json"), Options{Format: JSON})
-	if msg := got.err.Error(); !strings.Contains(msg, "feed: json: record 2: malformed feed:") {
+	if msg := got.err.Error(); !strings.Contains(msg, "feed: json: record 2: truncated feed:") {
 		t.Errorf("error %q does not name the format and record", msg)
 	}
 }
@@ -106,9 +106,10 @@ func TestJSONRaw(t *testing.T) {
 }
 
 func TestJSONRecordTooLarge(t *testing.T) {
-	data := `[{"a":"` + strings.Repeat("x", 4096) + `"}]`
+	data := `[{"a":"` + strings.Repeat("x", 4096) + `"},{"b":1}]`
 	got := run(t, []byte(data), Options{Format: JSON, MaxRecordBytes: 1024})
-	check(t, got, want{err: ErrMalformed})
+	check(t, got, want{records: []Record{{Row: 2, Fields: fs("b", "1")}}, rejected: []int64{1}})
+	wantRejected(t, got, 1, ErrTooLarge, "json: record is 4104 bytes, over the limit of 1024 (Options.MaxRecordBytes)")
 }
 
 func TestJSONL(t *testing.T) {
@@ -151,7 +152,7 @@ func TestJSONLLongLine(t *testing.T) {
 		rejected: []int64{2},
 	})
 	// Below the bound, a line longer than the read buffer is fine.
-	got = run(t, []byte(data), Options{Format: JSONL})
+	got = run(t, []byte(data), Options{Format: JSONL, MaxFieldBytes: 300_000})
 	if len(got.records) != 3 || len(got.records[1].Get("b")) != 200_000 {
 		t.Fatalf("long line not read whole: %d records", len(got.records))
 	}

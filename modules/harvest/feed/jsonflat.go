@@ -3,6 +3,7 @@ package feed
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -19,20 +20,34 @@ var errJSONSyntax = errors.New("json: unexpected syntax while flattening")
 // It scans the text itself rather than using json.Decoder.Token because the
 // tokenizer allocates for every token, and this runs for every value of a
 // million-record feed. Values are substrings of one string per record.
+//
+// It also enforces Options.MaxFieldBytes and Options.MaxDepth and rejects
+// strings that are not UTF-8: its errors are reasons for a *RecordError.
 type flattener struct {
-	s      string
-	i      int
-	fields []Field
-	names  nameCache
-	raw    rawBuf
-	last   int // field count of the previous record, to size the next
+	op       string // "json" or "jsonl", for messages
+	maxField int
+	maxDepth int
+	s        string
+	i        int
+	fields   []Field
+	err      error // the first field that breaks a bound
+	names    nameCache
+	raw      rawBuf
+	last     int // field count of the previous record, to size the next
+}
+
+func newFlattener(op string, opts Options) flattener {
+	return flattener{op: op, maxField: opts.fieldLimit(), maxDepth: opts.depthLimit()}
 }
 
 func (f *flattener) flatten(s string) ([]Field, error) {
-	f.s, f.i = s, 0
+	f.s, f.i, f.err = s, 0, nil
 	f.fields = make([]Field, 0, max(f.last, 8))
-	if err := f.value(""); err != nil {
+	if err := f.value("", 0); err != nil {
 		return nil, err
+	}
+	if f.err != nil {
+		return nil, f.err
 	}
 	f.last = len(f.fields)
 	fields := f.fields
@@ -62,17 +77,26 @@ func (f *flattener) consume(c byte) bool {
 }
 
 func (f *flattener) add(name, value string) {
+	if len(value) > f.maxField && f.err == nil {
+		f.err = fieldTooLarge(f.op, fmt.Sprintf("field %q", name), int64(len(value)), f.maxField)
+	}
 	if value != "" {
 		f.fields = append(f.fields, Field{Name: name, Value: value})
 	}
 }
 
-func (f *flattener) value(name string) error {
+// value flattens the value at f.i, named name, inside depth objects or
+// arrays of the record (the record itself is at depth 0).
+func (f *flattener) value(name string, depth int) error {
 	f.ws()
 	if f.i >= len(f.s) {
 		return errJSONSyntax
 	}
-	switch c := f.s[f.i]; c {
+	c := f.s[f.i]
+	if (c == '{' || c == '[') && depth > f.maxDepth {
+		return tooDeep(f.op, "objects or arrays", f.maxDepth)
+	}
+	switch c {
 	case '{':
 		f.i++
 		if f.consume('}') {
@@ -80,7 +104,7 @@ func (f *flattener) value(name string) error {
 		}
 		for {
 			f.ws()
-			key, err := f.str()
+			key, err := f.str(name, true)
 			if err != nil {
 				return err
 			}
@@ -91,7 +115,7 @@ func (f *flattener) value(name string) error {
 			if name != "" {
 				child = f.names.join(name, ".", key)
 			}
-			if err := f.value(child); err != nil {
+			if err := f.value(child, depth+1); err != nil {
 				return err
 			}
 			if f.consume(',') {
@@ -108,7 +132,7 @@ func (f *flattener) value(name string) error {
 			return nil
 		}
 		for {
-			if err := f.value(name); err != nil {
+			if err := f.value(name, depth+1); err != nil {
 				return err
 			}
 			if f.consume(',') {
@@ -120,7 +144,7 @@ func (f *flattener) value(name string) error {
 			return errJSONSyntax
 		}
 	case '"':
-		v, err := f.str()
+		v, err := f.str(name, false)
 		if err != nil {
 			return err
 		}
@@ -157,9 +181,11 @@ func (f *flattener) literal(name, lit string, keep bool) error {
 	return nil
 }
 
-// str reads a string at f.i. Strings without escapes, nearly all of them,
-// are returned as substrings; the rest are unquoted by encoding/json.
-func (f *flattener) str() (string, error) {
+// str reads a string at f.i: a key in the object called name if key is
+// set, else the value of field name. Strings without escapes, nearly all of
+// them, are returned as substrings; the rest are unquoted by encoding/json.
+// Strings that are not UTF-8 are an error, never replaced.
+func (f *flattener) str(name string, key bool) (string, error) {
 	if f.i >= len(f.s) || f.s[f.i] != '"' {
 		return "", errJSONSyntax
 	}
@@ -181,14 +207,35 @@ func (f *flattener) str() (string, error) {
 		return "", errJSONSyntax
 	}
 	f.i = j + 1
+	text := f.s[start+1 : j]
+	if !utf8.ValidString(text) {
+		return "", invalidUTF8(f.op, f.what(name, key), invalidAt(text))
+	}
 	if !escaped {
-		return clean(f.s[start+1:j], false), nil
+		return text, nil
 	}
 	var v string
 	if err := json.Unmarshal([]byte(f.s[start:j+1]), &v); err != nil {
 		return "", errJSONSyntax
 	}
+	// encoding/json turns a \u escape of a lone UTF-16 surrogate into
+	// U+FFFD: that too is text in no encoding, never to be stored as is.
+	if strings.ContainsRune(v, utf8.RuneError) && !strings.ContainsRune(text, utf8.RuneError) &&
+		!strings.Contains(strings.ToLower(text), `\ufffd`) {
+		return "", reason(ErrInvalidUTF8, "%s: %s: a \\u escape of a lone UTF-16 surrogate, which is no character", f.op, f.what(name, key))
+	}
 	return v, nil
+}
+
+// what names the string str reads, for messages.
+func (f *flattener) what(name string, key bool) string {
+	switch {
+	case key && name == "":
+		return "a key"
+	case key:
+		return fmt.Sprintf("a key in field %q", name)
+	}
+	return fmt.Sprintf("field %q", name)
 }
 
 // compact returns an excerpt of JSON text s without the white space between

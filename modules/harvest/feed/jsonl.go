@@ -15,6 +15,7 @@ type jsonlReader struct {
 	br   *bufio.Reader
 	max  int64
 	buf  []byte
+	skim jsonSkim // follows a line over max, to say why
 	row  int64
 	eof  bool  // the last line has been read
 	err  error // final error, returned by every later Next
@@ -22,7 +23,7 @@ type jsonlReader struct {
 }
 
 func newJSONLReader(r io.Reader, opts Options) *jsonlReader {
-	return &jsonlReader{br: bufio.NewReaderSize(r, 64<<10), max: opts.recordLimit()}
+	return &jsonlReader{br: bufio.NewReaderSize(r, 64<<10), max: opts.recordLimit(), flat: newFlattener("jsonl", opts)}
 }
 
 // Next returns the record of the next non-blank line.
@@ -46,7 +47,11 @@ func (l *jsonlReader) Next() (Record, error) {
 		}
 		l.row++
 		if tooLong {
-			return Record{}, &RecordError{Row: l.row, Raw: excerpt(string(line)), Err: fmt.Errorf("jsonl: line exceeds %d bytes", l.max)}
+			err := recordTooLarge("jsonl", l.skim.total, l.max)
+			if l.skim.longest > int64(l.flat.maxField) {
+				err = fieldTooLarge("jsonl", l.skim.field(), l.skim.longest, l.flat.maxField)
+			}
+			return Record{}, &RecordError{Row: l.row, Raw: excerpt(string(line)), Err: err}
 		}
 		if !json.Valid(line) {
 			// Unmarshal only to learn why; it validates before it copies.
@@ -68,26 +73,33 @@ func (l *jsonlReader) Next() (Record, error) {
 }
 
 // readLine returns the next line, valid until the next call. A line longer
-// than l.max is read to its end but only its start is kept.
+// than l.max is read to its end but only its start is kept, and l.skim
+// follows all of it.
 func (l *jsonlReader) readLine() (line []byte, tooLong bool, err error) {
 	l.buf = l.buf[:0]
 	for {
 		chunk, err := l.br.ReadSlice('\n')
-		if len(l.buf) == 0 && !errors.Is(err, bufio.ErrBufferFull) {
+		if len(l.buf) == 0 && !tooLong && !errors.Is(err, bufio.ErrBufferFull) {
 			if int64(len(chunk)) > l.max {
+				l.skim.reset()
+				l.skim.feed(chunk)
 				return chunk[:min(len(chunk), maxRaw)], true, err
 			}
 			return chunk, false, err // the common case: no copy
 		}
-		if !tooLong {
-			if int64(len(l.buf)+len(chunk)) > l.max {
-				tooLong = true
-				if len(l.buf) < maxRaw {
-					l.buf = append(l.buf, chunk[:min(len(chunk), maxRaw)]...)
-				}
-			} else {
-				l.buf = append(l.buf, chunk...)
+		if !tooLong && int64(len(l.buf)+len(chunk)) > l.max {
+			tooLong = true
+			l.skim.reset()
+			l.skim.feed(l.buf)
+			l.buf = l.buf[:min(len(l.buf), maxRaw)]
+			if len(l.buf) < maxRaw {
+				l.buf = append(l.buf, chunk[:min(len(chunk), maxRaw-len(l.buf))]...)
 			}
+		}
+		if tooLong {
+			l.skim.feed(chunk)
+		} else {
+			l.buf = append(l.buf, chunk...)
 		}
 		if !errors.Is(err, bufio.ErrBufferFull) {
 			return l.buf, tooLong, err

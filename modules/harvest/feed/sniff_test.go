@@ -35,7 +35,10 @@ func TestDecompress(t *testing.T) {
 		{name: "plain", in: csv, want: csv},
 		{name: "empty", in: nil, want: nil},
 		{name: "one byte", in: []byte{0x1f}, want: []byte{0x1f}},
-		{name: "truncated gzip", in: gz[:len(gz)/2], wantErr: ErrMalformed},
+		{name: "truncated gzip", in: gz[:len(gz)/2], wantErr: ErrTruncated},
+		{name: "gzip twice", in: gzipBytes(t, gz), want: csv},
+		{name: "gzip three times keeps the third layer", in: gzipBytes(t, gzipBytes(t, gz)), want: gz},
+		{name: "truncated inner gzip", in: gzipBytes(t, gz[:len(gz)/2]), wantErr: ErrTruncated},
 		{name: "bad checksum", in: append(append([]byte{}, gz[:len(gz)-8]...), 0, 0, 0, 0, 0, 0, 0, 0), wantErr: ErrMalformed},
 		{name: "bad header", in: []byte("\x1f\x8bnot really gzip"), wantErr: ErrMalformed},
 	}

@@ -2,7 +2,6 @@ package feed
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -39,41 +38,13 @@ func (b *bomSkipper) Read(p []byte) (int, error) {
 	return b.br.Read(p)
 }
 
-// errTooLarge is returned by a limiter whose record outgrew its bound.
-var errTooLarge = errors.New("record too large")
-
-// limiter fails reads once more than max bytes were read since the parser
-// last called reset (at the start of each record). It is what keeps a broken
-// feed from being buffered whole by a parser looking for the end of a record.
-// Parsers check tripped after an error, because a parser may report a syntax
-// error it found in the partial data instead of errTooLarge.
-type limiter struct {
-	r       io.Reader
-	n, mark int64
-	max     int64
-	tripped bool
-}
-
-func newLimiter(r io.Reader, max int64) *limiter { return &limiter{r: r, max: max} }
-
-func (l *limiter) Read(p []byte) (int, error) {
-	if l.n-l.mark > l.max {
-		l.tripped = true
-		return 0, errTooLarge
-	}
-	n, err := l.r.Read(p)
-	l.n += int64(n)
-	return n, err
-}
-
-// reset starts a new record.
-func (l *limiter) reset() { l.mark = l.n }
-
 // maxRaw bounds Record.Raw and RecordError.Raw.
 const maxRaw = 256
 
 // excerpt returns s as valid UTF-8 of at most maxRaw bytes, cut at a rune
-// boundary.
+// boundary. It is the one place that replaces invalid UTF-8 (with U+FFFD):
+// an excerpt only shows an operator where a record was, and a record
+// holding invalid UTF-8 is rejected, never stored.
 func excerpt(s string) string {
 	if len(s) <= maxRaw && utf8.ValidString(s) {
 		return s
@@ -131,14 +102,12 @@ func (w *rawBuf) add(s string) {
 
 func (w *rawBuf) String() string { return excerpt(string(w.b)) }
 
-// clean returns s trimmed (when trim is set) and with invalid UTF-8
-// replaced, so every Field value is valid UTF-8.
+// clean returns s trimmed when trim is set. s is valid UTF-8: every reader
+// checks its text (and rejects the record otherwise) before it gets here,
+// because replacing invalid bytes would store mojibake silently.
 func clean(s string, trim bool) string {
 	if trim {
 		s = strings.TrimSpace(s)
-	}
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	return s
 }

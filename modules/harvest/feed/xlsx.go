@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -17,13 +18,15 @@ import (
 // number formats, so "1,234.50" display formatting never reaches a price;
 // dates therefore arrive as Excel serial numbers.
 type xlsxReader struct {
-	f      *excelize.File
-	rows   *excelize.Rows
-	header []string
-	row    int64
-	err    error // final error, returned by every later Next
-	raw    rawBuf
-	closed bool
+	maxField  int
+	maxRecord int64
+	f         *excelize.File
+	rows      *excelize.Rows
+	header    []string
+	row       int64
+	err       error // final error, returned by every later Next
+	raw       rawBuf
+	closed    bool
 }
 
 // newXLSXReader spools r to a temporary file, because a workbook is a zip
@@ -69,7 +72,7 @@ func newXLSXReader(r io.Reader, opts Options) (_ *xlsxReader, err error) {
 		}
 		return nil, malformed("xlsx", fmt.Sprintf("sheet %q", sheet), err.Error())
 	}
-	return &xlsxReader{f: f, rows: rows}, nil
+	return &xlsxReader{f: f, rows: rows, maxField: opts.fieldLimit(), maxRecord: opts.recordLimit()}, nil
 }
 
 // Next returns the next non-blank data row. Cells beyond the header's width
@@ -106,6 +109,9 @@ func (x *xlsxReader) Next() (Record, error) {
 			continue
 		}
 		x.row++
+		if err := x.check(cells); err != nil {
+			return Record{}, &RecordError{Row: x.row, Raw: x.excerpt(cells), Err: err}
+		}
 		fields := make([]Field, 0, len(cells))
 		for i, v := range cells {
 			if i >= len(x.header) {
@@ -118,6 +124,31 @@ func (x *xlsxReader) Next() (Record, error) {
 		return Record{Row: x.row, Fields: fields, Raw: x.excerpt(cells)}, nil
 	}
 	return Record{}, x.err
+}
+
+// check returns why a row breaks a bound or holds invalid UTF-8, if it
+// does. The workbook's XML is read whole by excelize, so these bounds keep
+// the records small, not the reading: a worksheet is bounded by the
+// caller's bound on the feed (and Excel's 32767 characters per cell).
+func (x *xlsxReader) check(cells []string) error {
+	var total int64
+	for i, v := range cells {
+		name := fmt.Sprintf("column %d", i+1)
+		if i < len(x.header) && x.header[i] != "" {
+			name = x.header[i]
+		}
+		if len(v) > x.maxField {
+			return fieldTooLarge("xlsx", fmt.Sprintf("field %q", name), int64(len(v)), x.maxField)
+		}
+		if !utf8.ValidString(v) {
+			return invalidUTF8("xlsx", fmt.Sprintf("field %q", name), invalidAt(v))
+		}
+		total += int64(len(v))
+	}
+	if total > x.maxRecord {
+		return recordTooLarge("xlsx", total, x.maxRecord)
+	}
+	return nil
 }
 
 func blank(cells []string) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
@@ -157,5 +158,29 @@ func TestCellValue(t *testing.T) {
 				t.Errorf("cellValue(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestXLSXBounds(t *testing.T) {
+	data := writeXLSX(t, map[string][][]any{"Sheet1": {
+		{"sku", "name", "note"},
+		{"A-1", "short", "x"},
+		{"A-2", "a name that is too long", "x"},
+		{"A-3", "twelve bytes", "twelve bytes"},
+		{"A-4", "ok", "y"},
+	}}, "Sheet1")
+	got := run(t, data, Options{Format: XLSX, MaxFieldBytes: 12, MaxRecordBytes: 20})
+	check(t, got, want{
+		records: []Record{
+			{Row: 1, Fields: fs("sku", "A-1", "name", "short", "note", "x")},
+			{Row: 4, Fields: fs("sku", "A-4", "name", "ok", "note", "y")},
+		},
+		rejected: []int64{2, 3},
+	})
+	if msg := got.rejected[0].Error(); !strings.Contains(msg, `field "name" is 23 bytes, over the limit of 12`) {
+		t.Errorf("reason %q does not name the field, its size and the limit", msg)
+	}
+	if msg := got.rejected[1].Error(); !strings.Contains(msg, "record is 27 bytes, over the limit of 20") {
+		t.Errorf("reason %q does not give the record's size and the limit", msg)
 	}
 }
