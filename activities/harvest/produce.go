@@ -76,6 +76,17 @@ const (
 	maxRejectReason = 1 << 10
 )
 
+// boundHint names the setting behind a record refused by a bound.
+func boundHint(err error) string {
+	switch {
+	case errors.Is(err, feed.ErrTooLarge):
+		return " (modules.harvest.max_field_bytes, max_record_bytes)"
+	case errors.Is(err, feed.ErrTooDeep):
+		return " (modules.harvest.max_depth)"
+	}
+	return ""
+}
+
 // recordBytes estimates the memory a record holds.
 func recordBytes(rec feed.Record) int {
 	n := len(rec.Raw)
@@ -195,7 +206,7 @@ func normalise(j job, norm *product.Normalizer, o producerOptions) result {
 			res.items[i] = item{err: raw.err}
 		case raw.bad != nil:
 			res.items[i] = item{row: raw.bad.Row, rej: &reject{row: raw.bad.Row,
-				reason: truncate("unreadable record: "+raw.bad.Err.Error(), maxRejectReason), raw: truncate(raw.bad.Raw, maxRejectRaw)}}
+				reason: truncate("unreadable record: "+raw.bad.Err.Error()+boundHint(raw.bad.Err), maxRejectReason), raw: truncate(raw.bad.Raw, maxRejectRaw)}}
 		default:
 			res.items[i], res.keys[i], res.hashes[i] = normaliseRecord(raw.rec, norm, o, &ar)
 		}
