@@ -60,32 +60,33 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 	f, mapping, currency := res.Feed, res.Mapping, res.Currency
 	c := a.Config
 	plan := wf.Plan{
-		RunID:              info.WorkflowExecution.RunID,
-		WorkflowID:         info.WorkflowExecution.ID,
-		TenantID:           in.TenantID,
-		SupplierCode:       in.SupplierCode,
-		FeedURL:            f.URL,
-		Format:             strings.ToLower(f.Format),
-		Delimiter:          f.Delimiter,
-		RecordElement:      f.RecordElement,
-		RecordPath:         f.RecordPath,
-		Encoding:           f.Encoding,
-		Gzip:               f.Gzip,
-		MaxFieldBytes:      c.MaxFieldBytes,
-		MaxRecordBytes:     c.MaxRecordBytes,
-		MaxDepth:           c.MaxDepth,
-		Sheet:              f.Sheet,
-		Mapping:            mapping,
-		DefaultCurrency:    strings.ToUpper(currency),
-		Conditional:        !in.Force,
-		Partitions:         c.Partitions,
-		Parallelism:        c.Parallelism,
-		MaxDeactivateShare: c.MaxDeactivateShare,
-		ApprovalTimeout:    c.ApprovalTimeout,
-		HeartbeatTimeout:   c.HeartbeatTimeout,
-		StageTimeout:       c.StageTimeout,
-		MaxHistoryEvents:   c.MaxHistoryEvents,
-		ChainGardener:      c.ChainGardener,
+		RunID:                        info.WorkflowExecution.RunID,
+		WorkflowID:                   info.WorkflowExecution.ID,
+		TenantID:                     in.TenantID,
+		SupplierCode:                 in.SupplierCode,
+		FeedURL:                      f.URL,
+		Format:                       strings.ToLower(f.Format),
+		Delimiter:                    f.Delimiter,
+		RecordElement:                f.RecordElement,
+		RecordPath:                   f.RecordPath,
+		Encoding:                     f.Encoding,
+		Gzip:                         f.Gzip,
+		MaxFieldBytes:                c.MaxFieldBytes,
+		MaxRecordBytes:               c.MaxRecordBytes,
+		MaxDepth:                     c.MaxDepth,
+		Sheet:                        f.Sheet,
+		Mapping:                      mapping,
+		DefaultCurrency:              strings.ToUpper(currency),
+		Conditional:                  !in.Force,
+		Partitions:                   c.Partitions,
+		Parallelism:                  c.Parallelism,
+		MaxDeactivateShare:           c.MaxDeactivateShare,
+		MaxDeactivateShareUndeclared: &c.MaxDeactivateShareUndeclared,
+		ApprovalTimeout:              c.ApprovalTimeout,
+		HeartbeatTimeout:             c.HeartbeatTimeout,
+		StageTimeout:                 c.StageTimeout,
+		MaxHistoryEvents:             c.MaxHistoryEvents,
+		ChainGardener:                c.ChainGardener,
 	}
 	if a.UIURL != "" {
 		plan.UIURL = fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(a.UIURL, "/"), a.Namespace, plan.WorkflowID)
@@ -176,11 +177,11 @@ func (a *Activities) report(ctx context.Context, plan wf.Plan) (wf.Report, error
 	var finished *time.Time
 	err := a.DB.QueryRow(ctx, `SELECT run_id, workflow_id, tenant_id, supplier_code, status, error, feed_url, format,
 			feed_bytes, rows_read, rows_valid, rows_rejected, rows_duplicate, inserted, updated, unchanged, deactivated,
-			stage_attempts, resumed_from_row, started_at, finished_at
+			stage_attempts, resumed_from_row, checkpoint_lost, length_undeclared, started_at, finished_at
 		FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(
 		&r.RunID, &r.WorkflowID, &r.TenantID, &r.SupplierCode, &r.Status, &errMsg, &r.FeedURL, &r.Format,
 		&r.FeedBytes, &r.RowsRead, &r.Valid, &r.Rejected, &r.Duplicates, &r.Inserted, &r.Updated, &r.Unchanged, &r.Deactivated,
-		&r.StageAttempt, &r.ResumedFrom, &r.StartedAt, &finished)
+		&r.StageAttempt, &r.ResumedFrom, &r.CheckpointLost, &r.LengthUndeclared, &r.StartedAt, &finished)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, nonRetryable(ErrTypeBadConfig, "run %s is not recorded", plan.RunID)
 	}

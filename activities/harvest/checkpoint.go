@@ -24,12 +24,16 @@ type checkpoint struct {
 	Resumed  int64 `json:"resumed_from"`
 	v        validators
 	done     doneRows
+	// undeclared: the feed's length was undeclared (see StageResult).
+	undeclared bool
+	// lost: an earlier attempt's checkpoint was lost in a database crash.
+	lost bool
 }
 
 // result is what staging found, as the workflow sees it.
 func (cp checkpoint) result() wf.StageResult {
 	return wf.StageResult{Bytes: cp.Bytes, RowsRead: cp.Valid + cp.Rejected, Valid: cp.Valid, Rejected: cp.Rejected,
-		Attempts: cp.Attempts, ResumedFrom: cp.Resumed}
+		Attempts: cp.Attempts, ResumedFrom: cp.Resumed, LengthUndeclared: cp.undeclared, CheckpointLost: cp.lost}
 }
 
 func (a *Activities) loadCheckpoint(ctx context.Context, runID string) (checkpoint, bool, error) {
@@ -146,4 +150,19 @@ func (l *liveProgress) MarshalJSON() ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return json.Marshal(l.cp)
+}
+
+// countAttempt counts a Stage attempt in harvest_runs, which is logged, so
+// the count survives a database crash (the UNLOGGED checkpoint does not).
+// An attempt that finds no checkpoint although an earlier one started
+// (which always writes one first) lost it to a crash: that is recorded,
+// so the report says why staging started again from row 1.
+func (a *Activities) countAttempt(ctx context.Context, runID string, found bool) (attempts int, lost bool, err error) {
+	err = a.DB.QueryRow(ctx, `UPDATE harvest_runs SET stage_attempts = stage_attempts + 1,
+			checkpoint_lost = checkpoint_lost OR (stage_attempts > 0 AND NOT $2)
+		WHERE run_id = $1 RETURNING stage_attempts, checkpoint_lost`, runID, found).Scan(&attempts, &lost)
+	if err != nil {
+		return 0, false, fmt.Errorf("stage: count attempt: %w", err)
+	}
+	return attempts, lost, nil
 }

@@ -38,11 +38,15 @@ type Config struct {
 	MaxUnpackedBytes int64 `yaml:"max_unpacked_bytes"`
 	// MaxDeactivateShare (0..1) is the largest share of a supplier's active
 	// products one run may deactivate without an approve signal.
-	MaxDeactivateShare float64       `yaml:"max_deactivate_share"`
-	ApprovalTimeout    time.Duration `yaml:"approval_timeout"`
-	HeartbeatTimeout   time.Duration `yaml:"heartbeat_timeout"`
-	StageTimeout       time.Duration `yaml:"stage_timeout"`
-	HTTPTimeout        time.Duration `yaml:"http_timeout"`
+	MaxDeactivateShare float64 `yaml:"max_deactivate_share"`
+	// MaxDeactivateShareUndeclared is the stricter share for a run whose
+	// feed declared no length and whose format has no end marker (CSV,
+	// JSON Lines): cut at a record boundary, such a feed looks complete.
+	MaxDeactivateShareUndeclared float64       `yaml:"max_deactivate_share_undeclared"`
+	ApprovalTimeout              time.Duration `yaml:"approval_timeout"`
+	HeartbeatTimeout             time.Duration `yaml:"heartbeat_timeout"`
+	StageTimeout                 time.Duration `yaml:"stage_timeout"`
+	HTTPTimeout                  time.Duration `yaml:"http_timeout"`
 	// FetchAttempts and FetchBudget bound the retries of a feed that keeps
 	// failing (server errors, broken-off or dripping downloads): after
 	// that many Stage attempts, or that long since the first, the run
@@ -139,25 +143,26 @@ func (h HeaderValue) Resolve(env secret.Lookup) (string, error) {
 // DefaultConfig returns the harvest defaults.
 func DefaultConfig() *Config {
 	return &Config{
-		Partitions:         8,
-		Parallelism:        4,
-		BatchSize:          20000,
-		StageStreams:       2,
-		MaxFeedBytes:       2 << 30,
-		MaxUnpackedBytes:   8 << 30,
-		MaxDeactivateShare: 0.2,
-		ApprovalTimeout:    24 * time.Hour,
-		HeartbeatTimeout:   30 * time.Second,
-		StageTimeout:       6 * time.Hour,
-		HTTPTimeout:        30 * time.Second,
-		FetchAttempts:      5,
-		FetchBudget:        15 * time.Minute,
-		MinFeedRate:        1024,
-		MaxFieldBytes:      feed.DefaultMaxFieldBytes,
-		MaxRecordBytes:     feed.DefaultMaxRecordBytes,
-		MaxDepth:           feed.DefaultMaxDepth,
-		MaxHistoryEvents:   5000,
-		ChainGardener:      true,
+		Partitions:                   8,
+		Parallelism:                  4,
+		BatchSize:                    20000,
+		StageStreams:                 2,
+		MaxFeedBytes:                 2 << 30,
+		MaxUnpackedBytes:             8 << 30,
+		MaxDeactivateShare:           0.2,
+		MaxDeactivateShareUndeclared: 0.01,
+		ApprovalTimeout:              24 * time.Hour,
+		HeartbeatTimeout:             30 * time.Second,
+		StageTimeout:                 6 * time.Hour,
+		HTTPTimeout:                  30 * time.Second,
+		FetchAttempts:                5,
+		FetchBudget:                  15 * time.Minute,
+		MinFeedRate:                  1024,
+		MaxFieldBytes:                feed.DefaultMaxFieldBytes,
+		MaxRecordBytes:               feed.DefaultMaxRecordBytes,
+		MaxDepth:                     feed.DefaultMaxDepth,
+		MaxHistoryEvents:             5000,
+		ChainGardener:                true,
 	}
 }
 
@@ -197,6 +202,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxDeactivateShare < 0 || c.MaxDeactivateShare > 1 {
 		add("max_deactivate_share", "must be between 0 and 1, got %v", c.MaxDeactivateShare)
+	}
+	if c.MaxDeactivateShareUndeclared < 0 || c.MaxDeactivateShareUndeclared > 1 {
+		add("max_deactivate_share_undeclared", "must be between 0 and 1, got %v", c.MaxDeactivateShareUndeclared)
 	}
 	for path, d := range map[string]time.Duration{"approval_timeout": c.ApprovalTimeout, "heartbeat_timeout": c.HeartbeatTimeout, "stage_timeout": c.StageTimeout, "http_timeout": c.HTTPTimeout} {
 		if d <= 0 {

@@ -225,15 +225,11 @@ func (l *limitReader) Read(p []byte) (int, error) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// requireGzip fails unless the feed starts like gzip (the supplier's
-// feed.gzip says it must).
-func requireGzip(r *bufio.Reader) error {
+// isGzip reports whether the feed starts like gzip.
+func isGzip(r *bufio.Reader) (bool, error) {
 	head, err := r.Peek(2)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return err
+		return false, err
 	}
-	if len(head) < 2 || head[0] != 0x1f || head[1] != 0x8b {
-		return nonRetryable(ErrTypeFeedBroken, "feed is not gzip-compressed although the supplier's feed.gzip says it is (it starts with %q)", head)
-	}
-	return nil
+	return len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b, nil
 }

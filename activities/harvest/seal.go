@@ -18,9 +18,9 @@ func (a *Activities) sealed(ctx context.Context, plan wf.Plan) (bool, wf.StageRe
 	var done bool
 	var res wf.StageResult
 	err := a.DB.QueryRow(ctx, `SELECT staged_at IS NOT NULL, feed_bytes, rows_read, rows_valid, rows_rejected, stage_attempts,
-			resumed_from_row, rows_read = 0 AND feed_bytes = 0, first_load AND active_before IS NOT NULL
+			resumed_from_row, rows_read = 0 AND feed_bytes = 0, first_load AND active_before IS NOT NULL, length_undeclared, checkpoint_lost
 		FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(&done, &res.Bytes, &res.RowsRead, &res.Valid, &res.Rejected,
-		&res.Attempts, &res.ResumedFrom, &res.Unchanged, &res.Loaded)
+		&res.Attempts, &res.ResumedFrom, &res.Unchanged, &res.Loaded, &res.LengthUndeclared, &res.CheckpointLost)
 	if err != nil {
 		return false, wf.StageResult{}, fmt.Errorf("stage: %w", err)
 	}
@@ -58,9 +58,9 @@ func (a *Activities) sealStage(ctx context.Context, plan wf.Plan, cp checkpoint,
 func recordStaged(ctx context.Context, tx pgx.Tx, plan wf.Plan, cp checkpoint, dups bool, activeBefore, missing int64) error {
 	_, err := tx.Exec(ctx, `UPDATE harvest_runs SET feed_bytes = $2, rows_read = $3, rows_valid = $4, rows_rejected = $5,
 			may_have_duplicates = $6, stage_attempts = $7, resumed_from_row = $8, etag = $9, last_modified = $10,
-			staged_at = clock_timestamp(), active_before = $11, missing = $12
+			staged_at = clock_timestamp(), active_before = $11, missing = $12, length_undeclared = $13
 		WHERE run_id = $1`, plan.RunID, cp.Bytes, cp.Valid+cp.Rejected, cp.Valid, cp.Rejected, dups,
-		cp.Attempts, cp.Resumed, nullable(cp.v.ETag), nullable(cp.v.LastModified), activeBefore, missing)
+		cp.Attempts, cp.Resumed, nullable(cp.v.ETag), nullable(cp.v.LastModified), activeBefore, missing, cp.undeclared)
 	return err
 }
 

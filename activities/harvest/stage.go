@@ -52,7 +52,12 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 			return wf.StageResult{}, err
 		}
 	}
-	cp.Attempts++
+	if cp.Attempts, cp.lost, err = a.countAttempt(ctx, plan.RunID, found); err != nil {
+		return wf.StageResult{}, err
+	}
+	if cp.lost && !found {
+		log.Warn("the staging checkpoint was lost (a database crash empties it); staging again from the first row", "attempt", cp.Attempts)
+	}
 	cp.Resumed = cp.Rows
 	if cp.started() {
 		log.Info("resuming staging from checkpoint", "rows_consumed", cp.Rows, "attempt", cp.Attempts)
@@ -75,7 +80,7 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	}
 	if fetched.NotModified {
 		log.Info("feed not modified since the last successful run")
-		_, err := a.DB.Exec(ctx, `UPDATE harvest_runs SET staged_at = now(), stage_attempts = $2 WHERE run_id = $1`, plan.RunID, cp.Attempts)
+		_, err := a.DB.Exec(ctx, `UPDATE harvest_runs SET staged_at = now() WHERE run_id = $1`, plan.RunID)
 		return wf.StageResult{Unchanged: true, Attempts: cp.Attempts}, err
 	}
 	src := newBody(ctx, fetched.Body, a.Config.HTTPTimeout, a.Config.MinFeedRate)
@@ -85,7 +90,7 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 		if err := a.resetStage(ctx, plan, firstLoad); err != nil {
 			return wf.StageResult{}, err
 		}
-		cp = checkpoint{Attempts: cp.Attempts}
+		cp = checkpoint{Attempts: cp.Attempts, lost: cp.lost}
 	}
 	cp.v = fetched.Validators
 	live.set(cp)
@@ -103,11 +108,17 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	}
 	raw := &limitReader{r: src, max: a.Config.MaxFeedBytes, what: "max_feed_bytes"}
 	packed := bufio.NewReader(raw)
-	if plan.Gzip {
-		if err := requireGzip(packed); err != nil {
-			return wf.StageResult{}, a.classifyFeedErr(ctx, err)
-		}
+	gz, err := isGzip(packed)
+	if err != nil {
+		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
 	}
+	if plan.Gzip && !gz {
+		return wf.StageResult{}, nonRetryable(ErrTypeFeedBroken, "feed is not gzip-compressed although the supplier's feed.gzip says it is")
+	}
+	// gzip and formats with an end marker tell a cut feed from a whole
+	// one; a declared length does too. Otherwise a feed cut at a record
+	// boundary looks complete: deactivation then has a stricter guard.
+	undeclared := fetched.Validators.Length < 0 && !gz && !opts.Format.HasEndMarker()
 	unpacked, err := feed.Decompress(packed)
 	if err != nil {
 		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
@@ -145,11 +156,12 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	if err := a.copyBatches(ctx, plan.RunID, target, columns, prod, cp.Rows, a.Config.BatchSize, a.Config.StageStreams, progress); err != nil {
 		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
 	}
-	attempts, resumed := cp.Attempts, cp.Resumed
+	attempts, resumed, lost := cp.Attempts, cp.Resumed, cp.lost
 	if cp, _, err = a.loadCheckpoint(ctx, plan.RunID); err != nil {
 		return wf.StageResult{}, err
 	}
 	cp.Attempts, cp.Resumed, cp.Bytes, cp.v = attempts, resumed, raw.n.Load(), fetched.Validators
+	cp.undeclared, cp.lost = undeclared, lost
 	log.Info("staged feed", "rows", cp.Rows, "valid", cp.Valid, "rejected", cp.Rejected, "bytes", cp.Bytes,
 		"first_load", firstLoad, "took", time.Since(copyStart).String())
 	sealStart := time.Now()

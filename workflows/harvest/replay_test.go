@@ -20,6 +20,9 @@ var recordedHistories = []struct {
 	{"testdata/harvest_history.json", harvest.WorkflowID("acme", "s1")},
 	// since "first-load-skips-merge": a first load goes on to deactivation
 	{"testdata/harvest_history_first_load.json", harvest.WorkflowID("acme", "s1")},
+	// since "approve-before-merge": a run over the share asks before it
+	// merges, and is rejected (modules/harvest TestRejectedRunLeavesTheCatalogue)
+	{"testdata/harvest_history_approve_before_merge.json", harvest.WorkflowID("acme", "r1")},
 }
 
 // TestReplay replays recorded histories against today's workflow code. A

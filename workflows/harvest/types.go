@@ -109,10 +109,14 @@ type Plan struct {
 	Parallelism     int               `json:"parallelism"`
 	// MaxDeactivateShare is the largest share (0..1) of a supplier's active
 	// products a run may deactivate without an approve signal.
-	MaxDeactivateShare float64       `json:"max_deactivate_share"`
-	ApprovalTimeout    time.Duration `json:"approval_timeout"`
-	HeartbeatTimeout   time.Duration `json:"heartbeat_timeout"`
-	StageTimeout       time.Duration `json:"stage_timeout"`
+	MaxDeactivateShare float64 `json:"max_deactivate_share"`
+	// MaxDeactivateShareUndeclared is the stricter share for a run whose
+	// feed declared no length and has no end marker (a cut at a record
+	// boundary looks complete); nil in plans made before it existed.
+	MaxDeactivateShareUndeclared *float64      `json:"max_deactivate_share_undeclared,omitempty"`
+	ApprovalTimeout              time.Duration `json:"approval_timeout"`
+	HeartbeatTimeout             time.Duration `json:"heartbeat_timeout"`
+	StageTimeout                 time.Duration `json:"stage_timeout"`
 	// MaxHistoryEvents makes the run continue as new before its history
 	// grows past it (the server's own suggestion also counts).
 	MaxHistoryEvents int    `json:"max_history_events"`
@@ -135,6 +139,12 @@ type StageResult struct {
 	// Loaded: a first load, which Stage put straight into products;
 	// nothing is left to merge.
 	Loaded bool `json:"loaded,omitempty"`
+	// LengthUndeclared: the server declared no length and the format has
+	// no end marker, so a feed cut at a record boundary would look whole.
+	LengthUndeclared bool `json:"length_undeclared,omitempty"`
+	// CheckpointLost: a database crash emptied the staging checkpoint and
+	// staging started again from the first row.
+	CheckpointLost bool `json:"checkpoint_lost,omitempty"`
 }
 
 // MergeResult counts what merging one partition wrote.
@@ -149,6 +159,9 @@ type MergeResult struct {
 type DeactivateRequest struct {
 	Plan     Plan `json:"plan"`
 	Approved bool `json:"approved"`
+	// CheckOnly asks whether the run would need approval, changing
+	// nothing: asked before merging, so a rejected run merges nothing.
+	CheckOnly bool `json:"check_only,omitempty"`
 }
 
 // DeactivateResult says what deactivation did, or would do.
@@ -158,6 +171,13 @@ type DeactivateResult struct {
 	Share         float64 `json:"share"`
 	NeedsApproval bool    `json:"needs_approval"`
 	Deactivated   int64   `json:"deactivated"`
+	// Limit is the share that applied (the stricter one for a feed of
+	// undeclared length); 0 in results of older workers.
+	Limit            float64 `json:"limit,omitempty"`
+	LengthUndeclared bool    `json:"length_undeclared,omitempty"`
+	// Unknown: CheckOnly could not tell yet (a run staged by an old
+	// worker); the check after merging decides.
+	Unknown bool `json:"unknown,omitempty"`
 }
 
 // Run statuses recorded in harvest_runs and reports.
@@ -178,27 +198,34 @@ type FinishRequest struct {
 
 // Report is the workflow result: the run as recorded in harvest_runs.
 type Report struct {
-	RunID        string    `json:"run_id"`
-	WorkflowID   string    `json:"workflow_id"`
-	TenantID     string    `json:"tenant_id"`
-	SupplierCode string    `json:"supplier_code"`
-	Status       string    `json:"status"`
-	Error        string    `json:"error,omitempty"`
-	FeedURL      string    `json:"feed_url"`
-	Format       string    `json:"format"`
-	FeedBytes    int64     `json:"feed_bytes"`
-	RowsRead     int64     `json:"rows_read"`
-	Valid        int64     `json:"valid"`
-	Rejected     int64     `json:"rejected"`
-	Duplicates   int64     `json:"duplicates"`
-	Inserted     int64     `json:"inserted"`
-	Updated      int64     `json:"updated"`
-	Unchanged    int64     `json:"unchanged"`
-	Deactivated  int64     `json:"deactivated"`
-	StageAttempt int       `json:"stage_attempts"`
-	ResumedFrom  int64     `json:"resumed_from_row"`
-	StartedAt    time.Time `json:"started_at"`
-	FinishedAt   time.Time `json:"finished_at"`
+	RunID        string `json:"run_id"`
+	WorkflowID   string `json:"workflow_id"`
+	TenantID     string `json:"tenant_id"`
+	SupplierCode string `json:"supplier_code"`
+	Status       string `json:"status"`
+	Error        string `json:"error,omitempty"`
+	FeedURL      string `json:"feed_url"`
+	Format       string `json:"format"`
+	FeedBytes    int64  `json:"feed_bytes"`
+	RowsRead     int64  `json:"rows_read"`
+	Valid        int64  `json:"valid"`
+	Rejected     int64  `json:"rejected"`
+	Duplicates   int64  `json:"duplicates"`
+	Inserted     int64  `json:"inserted"`
+	Updated      int64  `json:"updated"`
+	Unchanged    int64  `json:"unchanged"`
+	Deactivated  int64  `json:"deactivated"`
+	StageAttempt int    `json:"stage_attempts"`
+	ResumedFrom  int64  `json:"resumed_from_row"`
+	// CheckpointLost: a database crash emptied the staging checkpoint, so
+	// the attempt after it staged again from row 1 (resumed_from_row 0).
+	CheckpointLost bool `json:"checkpoint_lost,omitempty"`
+	// LengthUndeclared: the feed's server declared no length and its
+	// format has no end marker, so a feed cut at a record boundary would
+	// have looked complete; deactivation had a stricter guard.
+	LengthUndeclared bool      `json:"length_undeclared,omitempty"`
+	StartedAt        time.Time `json:"started_at"`
+	FinishedAt       time.Time `json:"finished_at"`
 	// RejectsQuery shows where the rejected rows and their reasons are.
 	RejectsQuery string `json:"rejects_query"`
 	UIURL        string `json:"ui_url,omitempty"`
@@ -226,6 +253,10 @@ type State struct {
 	PartsDone    []int        `json:"parts_done,omitempty"`
 	Merged       MergeResult  `json:"merged"`
 	Continuation int          `json:"continuation"`
+	// Checked: the deactivation guard was asked before merging
+	// ("approve-before-merge"); Approved: and an approve signal came.
+	Checked  bool `json:"checked,omitempty"`
+	Approved bool `json:"approved,omitempty"`
 }
 
 func summary(in Input) string {
