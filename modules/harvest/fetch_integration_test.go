@@ -59,6 +59,12 @@ func TestFailingFeedsEndWithinBudget(t *testing.T) {
 			}
 		}
 	})
+	mux.HandleFunc("/cut.json", func(w http.ResponseWriter, _ *http.Request) {
+		// a whole response, no Content-Length, but the JSON array never ends
+		w.Header().Set("Content-Type", "application/json")
+		w.(http.Flusher).Flush()
+		w.Write([]byte(`[{"sku":"J-1","name":"One","price":"1.00","currency":"EUR"},{"sku":"J-2","name":"Two","price":"2.00","currency":"EUR"}`))
+	})
 	srv := faultyServer(t, mux)
 
 	for _, tc := range []struct {
@@ -68,9 +74,14 @@ func TestFailingFeedsEndWithinBudget(t *testing.T) {
 		{"chunked body cut short", srv.URL + "/cut", "FeedTruncated", "broke off"},
 		{"a byte at a time", srv.URL + "/drip", "FeedTooSlow", "min_feed_rate 1000"},
 		{"a host that does not resolve", "http://feeds.nonexistent.invalid/feed.csv", "FeedUnavailable", "no such host"},
+		{"json without its closing bracket", srv.URL + "/cut.json", "FeedTruncated", "truncated"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.harvest(wf.Input{TenantID: "acme", SupplierCode: "faulty", FeedURL: tc.url, Format: "csv"})
+			format := "csv"
+			if strings.HasSuffix(tc.url, ".json") {
+				format = "json"
+			}
+			_, err := s.harvest(wf.Input{TenantID: "acme", SupplierCode: "faulty", FeedURL: tc.url, Format: format})
 			var appErr *temporal.ApplicationError
 			if !errors.As(err, &appErr) || appErr.Type() != tc.wantType {
 				t.Fatalf("harvest error = %v, want type %s", err, tc.wantType)
