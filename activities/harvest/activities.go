@@ -7,6 +7,7 @@ package harvest
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -95,7 +96,7 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 	// (Begin is the workflow's first activity, so RunID is the first run's.)
 	_, err = a.DB.Exec(ctx, `INSERT INTO harvest_runs (run_id, workflow_id, tenant_id, supplier_code, status, feed_url, format)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id) DO NOTHING`,
-		plan.RunID, plan.WorkflowID, plan.TenantID, plan.SupplierCode, wf.StatusRunning, redactURL(plan.FeedURL), plan.Format)
+		plan.RunID, plan.WorkflowID, plan.TenantID, plan.SupplierCode, wf.StatusRunning, wf.RedactURL(plan.FeedURL), plan.Format)
 	if err != nil {
 		return wf.Plan{}, fmt.Errorf("begin: record run: %w", err)
 	}
@@ -108,13 +109,27 @@ func (a *Activities) headers(plan wf.Plan) (map[string]string, error) {
 	if !ok || sup.Feed.URL != plan.FeedURL {
 		return nil, nil
 	}
-	out := make(map[string]string, len(sup.Feed.Headers))
+	out := make(map[string]string, len(sup.Feed.Headers)+1)
 	for k, h := range sup.Feed.Headers {
 		v, err := h.Resolve(a.Env)
 		if err != nil {
 			return nil, nonRetryable(ErrTypeBadConfig, "feed header %s: %v", k, err)
 		}
 		out[k] = v
+	}
+	if ba := sup.Feed.BasicAuth; ba != nil {
+		pw, err := ba.Password.Resolve(a.Env)
+		if err != nil {
+			return nil, nonRetryable(ErrTypeBadConfig, "feed basic_auth password: %v", err)
+		}
+		out["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(ba.Username+":"+pw))
+	}
+	if !sup.Feed.BearerToken.IsZero() {
+		tok, err := sup.Feed.BearerToken.Resolve(a.Env)
+		if err != nil {
+			return nil, nonRetryable(ErrTypeBadConfig, "feed bearer_token: %v", err)
+		}
+		out["Authorization"] = "Bearer " + tok
 	}
 	return out, nil
 }
@@ -200,16 +215,6 @@ func (a *Activities) report(ctx context.Context, plan wf.Plan) (wf.Report, error
 	}
 	r.RejectsQuery = fmt.Sprintf("SELECT row_no, sku, reason, raw FROM harvest_rejects WHERE run_id = '%s' ORDER BY row_no", r.RunID)
 	return r, nil
-}
-
-// redactURL drops credentials from a URL before it is stored or logged.
-func redactURL(raw string) string {
-	if i := strings.Index(raw, "://"); i >= 0 {
-		if at := strings.Index(raw[i+3:], "@"); at >= 0 && !strings.Contains(raw[i+3:i+3+at], "/") {
-			return raw[:i+3] + "****@" + raw[i+3+at+1:]
-		}
-	}
-	return raw
 }
 
 // NotifyGardener signals the tenant's gardener that products changed,

@@ -112,8 +112,37 @@ type Feed struct {
 	// Gzip says the feed is gzip-compressed: a body that is not fails the
 	// run (FeedBroken). Without it gzip is still detected from the bytes,
 	// so a gzip feed served without a gzip Content-Type works either way.
-	Gzip    bool                   `yaml:"gzip"`
+	Gzip bool `yaml:"gzip"`
+	// Headers are sent with every request; a header that carries a
+	// credential (Authorization, Cookie, or a name with key, token, secret
+	// or auth in it) must be a secret reference.
 	Headers map[string]HeaderValue `yaml:"headers"`
+	// BasicAuth and BearerToken authenticate the request (one of them);
+	// their secrets are references, resolved by the worker when it fetches,
+	// so they never reach the plan or Temporal's history. They are sent
+	// only to the configured URL, never to an input's feed_url.
+	BasicAuth   *BasicAuth `yaml:"basic_auth"`
+	BearerToken secret.Ref `yaml:"bearer_token"`
+}
+
+// BasicAuth is HTTP basic authentication for a feed.
+type BasicAuth struct {
+	Username string     `yaml:"username"`
+	Password secret.Ref `yaml:"password"`
+}
+
+// credentialHeader reports whether a header name suggests a credential.
+func credentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	if n == "authorization" || n == "proxy-authorization" || n == "cookie" {
+		return true
+	}
+	for _, w := range []string{"key", "token", "secret", "auth", "password"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // HeaderValue is an HTTP header value: a plain string, or a secret
@@ -260,10 +289,24 @@ func (c *Config) Validate() error {
 			}
 		}
 		for name, h := range s.Feed.Headers {
-			if !h.Secret.IsZero() {
+			switch {
+			case !h.Secret.IsZero():
 				if err := h.Secret.Validate(); err != nil {
 					add(p+".feed.headers."+name, "%v", err)
 				}
+			case credentialHeader(name):
+				add(p+".feed.headers."+name, "carries a credential, so it must be a secret reference ({env: NAME}, {file: path} or {credential: name}), not a plain value")
+			}
+			if strings.EqualFold(name, "Authorization") && (s.Feed.BasicAuth != nil || !s.Feed.BearerToken.IsZero()) {
+				add(p+".feed.headers."+name, "conflicts with basic_auth or bearer_token")
+			}
+		}
+		if ba := s.Feed.BasicAuth; ba != nil {
+			if ba.Username == "" || ba.Password.IsZero() {
+				add(p+".feed.basic_auth", "needs username and password (a secret reference)")
+			}
+			if !s.Feed.BearerToken.IsZero() {
+				add(p+".feed", "basic_auth and bearer_token both set: choose one")
 			}
 		}
 	}
@@ -292,7 +335,8 @@ func (c *Config) Resolve(in wf.Input) (Resolved, error) {
 	f := sup.Feed
 	if in.FeedURL != "" {
 		f.URL = in.FeedURL
-		f.Headers = nil // configured credentials never go to another URL
+		// configured credentials never go to another URL
+		f.Headers, f.BasicAuth, f.BearerToken = nil, nil, secret.Ref{}
 	}
 	if in.Format != "" {
 		f.Format = in.Format

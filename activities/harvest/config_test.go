@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"contextworker/internal/secret"
 	wf "contextworker/workflows/harvest"
 )
 
@@ -36,5 +37,31 @@ func TestResolveRefuses(t *testing.T) {
 		if _, err := cfg.Resolve(wf.Input{TenantID: "acme", SupplierCode: "s1", FeedURL: ok, Format: "csv"}); err != nil {
 			t.Errorf("Resolve(%s): %v", ok, err)
 		}
+	}
+}
+
+// TestValidateCredentials: feed credentials must be secret references.
+func TestValidateCredentials(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		feed Feed
+		want string // "" = valid
+	}{
+		{"plain authorization header", Feed{Headers: map[string]HeaderValue{"Authorization": {Value: "Bearer abc"}}}, "must be a secret reference"},
+		{"plain api key header", Feed{Headers: map[string]HeaderValue{"X-Api-Key": {Value: "abc"}}}, "must be a secret reference"},
+		{"plain harmless header", Feed{Headers: map[string]HeaderValue{"Accept": {Value: "text/csv"}}}, ""},
+		{"basic auth without password", Feed{BasicAuth: &BasicAuth{Username: "u"}}, "needs username and password"},
+		{"basic auth and bearer", Feed{BasicAuth: &BasicAuth{Username: "u", Password: secret.Env("P")}, BearerToken: secret.Env("T")}, "choose one"},
+		{"bearer from env", Feed{BearerToken: secret.Env("T")}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tc.feed.URL, tc.feed.Format = "https://feeds.example/f.csv", "csv"
+			cfg.Suppliers = []Supplier{{Code: "s1", Tenant: "acme", Feed: tc.feed}}
+			err := cfg.Validate()
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("Validate() = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

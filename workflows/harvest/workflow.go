@@ -140,9 +140,9 @@ func (r *run) execute(ctx workflow.Context) (*Report, error) {
 	r.progress.PartsTotal = plan.Partitions
 
 	if r.st.Staged == nil {
-		r.setPhase(ctx, "staging", fmt.Sprintf("streaming **%s** feed %s into staging (live counts: pending activity heartbeat)", plan.Format, plan.FeedURL))
+		r.setPhase(ctx, "staging", fmt.Sprintf("streaming **%s** feed %s into staging (live counts: pending activity heartbeat)", plan.Format, RedactURL(plan.FeedURL)))
 		var staged StageResult
-		actx := activityCtx(ctx, "fetch, parse and stage "+plan.FeedURL, plan.StageTimeout, plan.HeartbeatTimeout, 0)
+		actx := activityCtx(ctx, "fetch, parse and stage "+RedactURL(plan.FeedURL), plan.StageTimeout, plan.HeartbeatTimeout, 0)
 		if err := workflow.ExecuteActivity(actx, ActivityStage, plan).Get(ctx, &staged); err != nil {
 			return nil, err
 		}
