@@ -75,7 +75,8 @@ type Config struct {
 type Network struct {
 	AllowLoopback bool `yaml:"allow_loopback"`
 	AllowPrivate  bool `yaml:"allow_private"`
-	// AllowFiles permits file:// feeds, only below FileRoot when it is set.
+	// AllowFiles permits file:// feeds, only below FileRoot (required
+	// with it), opened through os.Root: no path, symlink or ".." leads out.
 	AllowFiles bool   `yaml:"allow_files"`
 	FileRoot   string `yaml:"file_root"`
 }
@@ -257,6 +258,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxDepth < 1 || c.MaxDepth > 1000 {
 		add("max_depth", "must be 1..1000, got %d", c.MaxDepth)
+	}
+	if c.Network.AllowFiles && c.Network.FileRoot == "" {
+		add("network.file_root", "required with network.allow_files: file:// feeds are read only below it")
 	}
 	if c.MaxHistoryEvents != 0 && c.MaxHistoryEvents < 200 {
 		add("max_history_events", "must be 0 (server decides) or >= 200, got %d", c.MaxHistoryEvents)

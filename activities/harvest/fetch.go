@@ -128,18 +128,33 @@ func (f *fetcher) openFile(u *url.URL) (*fetched, error) {
 	if !f.net.AllowFiles {
 		return nil, nonRetryable(ErrTypeFeedRefused, "file:// feeds are not allowed (set network.allow_files)")
 	}
-	path := filepath.Clean(u.Path)
-	if f.net.FileRoot != "" {
-		root, _ := filepath.Abs(f.net.FileRoot)
-		if rel, err := filepath.Rel(root, path); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-			return nil, nonRetryable(ErrTypeFeedRefused, "file %s is outside network.file_root %s", path, root)
-		}
+	if f.net.FileRoot == "" {
+		return nil, nonRetryable(ErrTypeBadConfig, "file:// feeds need network.file_root")
 	}
-	fh, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nonRetryable(ErrTypeFeedBroken, "feed file %s does not exist", path)
-	}
+	root, err := filepath.Abs(f.net.FileRoot)
 	if err != nil {
+		return nil, nonRetryable(ErrTypeBadConfig, "network.file_root %q: %v", f.net.FileRoot, err)
+	}
+	path := filepath.Clean(u.Path)
+	rel, err := filepath.Rel(root, path)
+	if err != nil || !filepath.IsLocal(rel) {
+		return nil, nonRetryable(ErrTypeFeedRefused, "file %s is outside network.file_root %s", path, root)
+	}
+	// os.Root refuses what the path check cannot see: a symlink below the
+	// root that points out of it.
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("open network.file_root %s: %w", root, err)
+	}
+	defer r.Close()
+	fh, err := r.Open(rel)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, nonRetryable(ErrTypeFeedBroken, "feed file %s does not exist", path)
+	// os.Root's error for a way out is not exported; its text is stable.
+	case err != nil && strings.Contains(err.Error(), "escapes from parent"):
+		return nil, nonRetryable(ErrTypeFeedRefused, "file %s leads outside network.file_root %s (a symlink?)", path, root)
+	case err != nil:
 		return nil, fmt.Errorf("open feed %s: %w", path, err)
 	}
 	st, err := fh.Stat()
