@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -90,7 +91,7 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 		ChainGardener:                c.ChainGardener,
 	}
 	if a.UIURL != "" {
-		plan.UIURL = fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(a.UIURL, "/"), a.Namespace, plan.WorkflowID)
+		plan.UIURL = uiLink(a.UIURL, a.Namespace, plan.WorkflowID, plan.RunID)
 	}
 	// Begin runs once per run: its first attempt's run id names the run.
 	// (Begin is the workflow's first activity, so RunID is the first run's.)
@@ -238,4 +239,12 @@ func (a *Activities) NotifyGardener(ctx context.Context, plan wf.Plan) error {
 		return fmt.Errorf("notify gardener %s: %w", id, err)
 	}
 	return nil
+}
+
+// uiLink links a run in the Temporal Web UI. Each path segment is escaped:
+// a workflow id holds slashes (harvest/<tenant>/<supplier>), and unescaped
+// they send the UI to its 404 page.
+func uiLink(base, namespace, workflowID, runID string) string {
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", strings.TrimRight(base, "/"),
+		url.PathEscape(namespace), url.PathEscape(workflowID), url.PathEscape(runID))
 }

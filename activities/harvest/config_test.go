@@ -65,3 +65,13 @@ func TestValidateCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestUILinkEscapesTheWorkflowID: the report's ui_url opens the run, not
+// the UI's 404 page (a workflow id holds slashes).
+func TestUILinkEscapesTheWorkflowID(t *testing.T) {
+	got := uiLink("http://localhost:8233/", "default", wf.WorkflowID("acme", "s1"), "0193-run")
+	want := "http://localhost:8233/namespaces/default/workflows/harvest%2Facme%2Fs1/0193-run/history"
+	if got != want {
+		t.Fatalf("uiLink = %s, want %s", got, want)
+	}
+}
