@@ -60,11 +60,16 @@ type Config struct {
 	// (a longer field or record, or deeper nesting, rejects the record
 	// with its reason, and the run goes on); they keep a worker's memory
 	// bounded whatever a feed holds.
-	MaxFieldBytes    int     `yaml:"max_field_bytes"`
-	MaxRecordBytes   int     `yaml:"max_record_bytes"`
-	MaxDepth         int     `yaml:"max_depth"`
-	MaxHistoryEvents int     `yaml:"max_history_events"`
-	Network          Network `yaml:"network"`
+	MaxFieldBytes    int `yaml:"max_field_bytes"`
+	MaxRecordBytes   int `yaml:"max_record_bytes"`
+	MaxDepth         int `yaml:"max_depth"`
+	MaxHistoryEvents int `yaml:"max_history_events"`
+	// ProgressInterval is when Stage first signals its live counts to its
+	// workflow (for the progress query); the interval then doubles up to
+	// 5 minutes. 0 turns the signals off (the counts stay in the Stage
+	// activity's heartbeat details).
+	ProgressInterval time.Duration `yaml:"progress_interval"`
+	Network          Network       `yaml:"network"`
 	// ChainGardener makes a harvest that changed products signal-with-start
 	// the tenant's gardener workflow.
 	ChainGardener bool `yaml:"chain_gardener"`
@@ -192,6 +197,7 @@ func DefaultConfig() *Config {
 		MaxRecordBytes:               feed.DefaultMaxRecordBytes,
 		MaxDepth:                     feed.DefaultMaxDepth,
 		MaxHistoryEvents:             5000,
+		ProgressInterval:             10 * time.Second,
 		ChainGardener:                true,
 	}
 }
@@ -261,6 +267,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Network.AllowFiles && c.Network.FileRoot == "" {
 		add("network.file_root", "required with network.allow_files: file:// feeds are read only below it")
+	}
+	if c.ProgressInterval < 0 {
+		add("progress_interval", "must be >= 0 (0: off), got %s", c.ProgressInterval)
 	}
 	if c.MaxHistoryEvents != 0 && c.MaxHistoryEvents < 200 {
 		add("max_history_events", "must be 0 (server decides) or >= 200, got %d", c.MaxHistoryEvents)

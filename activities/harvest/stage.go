@@ -153,7 +153,10 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 		return wf.StageResult{}, nonRetryable(ErrTypeBadConfig, "normalizer: %v", err)
 	}
 	progress := func(b batchSource) checkpoint { return live.add(b) }
-	if err := a.copyBatches(ctx, plan.RunID, target, columns, prod, cp.Rows, a.Config.BatchSize, a.Config.StageStreams, progress); err != nil {
+	stopProgress := a.reportProgress(ctx, live, raw.n.Load)
+	err = a.copyBatches(ctx, plan.RunID, target, columns, prod, cp.Rows, a.Config.BatchSize, a.Config.StageStreams, progress)
+	stopProgress()
+	if err != nil {
 		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
 	}
 	attempts, resumed, lost := cp.Attempts, cp.Resumed, cp.lost

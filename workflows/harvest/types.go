@@ -24,6 +24,10 @@ const (
 	SignalApprove = "approve"
 	// SignalReject ends such a run without deactivating anything.
 	SignalReject = "reject"
+	// SignalStageProgress carries the Stage activity's live counts (a
+	// StageResult) to the progress query. Internal: the Stage activity
+	// sends it; it is not declared to the starter, which refuses it.
+	SignalStageProgress = "harvest-stage-progress"
 
 	ActivityBegin      = "harvest.Begin"
 	ActivityStage      = "harvest.Stage"

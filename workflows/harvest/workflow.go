@@ -64,6 +64,20 @@ func Workflow(ctx workflow.Context, in Input) (*Report, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return r.progress, nil }); err != nil {
 		return nil, err
 	}
+	// Live staging counts signalled by the Stage activity (see
+	// activities/harvest/progress.go) show in the progress query until
+	// staging's own result replaces them. Receiving a signal issues no
+	// command, so histories from before this replay unchanged.
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		ch := workflow.GetSignalChannel(gctx, SignalStageProgress)
+		for {
+			var live StageResult
+			ch.Receive(gctx, &live)
+			if r.st.Staged == nil {
+				r.progress.Stage = live
+			}
+		}
+	})
 	report, err := r.execute(ctx)
 	if err != nil {
 		var can *workflow.ContinueAsNewError
