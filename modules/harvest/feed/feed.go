@@ -7,20 +7,24 @@
 // memory bounded by the size of one record (plus, for YML, the category
 // tree), never by the size of the feed or of what a record claims to hold:
 //
-//   - a field longer than Options.MaxFieldBytes (default 64 KiB), a record
-//     longer than Options.MaxRecordBytes (default 1 MiB) and, in XML and
-//     JSON, a record nested deeper than Options.MaxDepth (default 32) are
-//     each a *RecordError saying which limit and by how much; the reader
-//     streams past the rest of such a record without keeping it and goes
-//     on with the next record;
+//   - a field longer than Options.MaxFieldBytes (default 64 KiB) or a record
+//     longer than Options.MaxRecordBytes (default 1 MiB) is a *RecordError
+//     wrapping ErrTooLarge, and in XML and JSON a record nested deeper than
+//     Options.MaxDepth (default 32) one wrapping ErrTooDeep; the message
+//     names the field, its size and the limit. The reader streams past the
+//     rest of such a record without keeping it and goes on with the next;
 //   - XML nested deeper than Options.MaxDepth outside records, or deeper
 //     than 65536 elements inside a record being skipped, is ErrMalformed;
 //   - Record.Raw and RecordError.Raw keep at most 256 bytes.
 //
+// A caller holding n records at once therefore holds about n times
+// MaxRecordBytes at most, whatever the feed holds.
+//
 // Text is never silently altered: with no Options.Encoding (and, for XML,
 // no encoding in the XML declaration) a record holding bytes that are not
-// UTF-8 is a *RecordError ("invalid UTF-8 at byte N; set the supplier's
-// encoding"); with one, the bytes are decoded.
+// UTF-8 is a *RecordError wrapping ErrInvalidUTF8 (`field "name": invalid
+// UTF-8 at byte N; set the supplier's encoding`, N counted in the field's
+// value); with one, the bytes are decoded.
 //
 // A feed whose format marks its end (Format.HasEndMarker: JSON, XML, YML,
 // XLSX) and that stops before that end fails with ErrTruncated. CSV and
@@ -59,7 +63,8 @@ const (
 	JSON Format = "json"
 	// JSONL is one JSON object per line; blank lines are skipped.
 	JSONL Format = "jsonl"
-	// XML holds records as elements named Options.RecordElement, at any depth.
+	// XML holds records as elements named Options.RecordElement, at any
+	// depth, or at the place Options.RecordPath names.
 	XML Format = "xml"
 	// YML is Yandex Market Language: <yml_catalog><shop><categories>…
 	// <offers><offer>…; every <offer> is a record.
@@ -89,107 +94,6 @@ func ParseFormat(s string) (Format, error) {
 		valid[i] = string(f)
 	}
 	return "", fmt.Errorf("feed: parse format: unknown format %q (valid: %s)", s, strings.Join(valid, ", "))
-}
-
-// Options configures NewReader.
-type Options struct {
-	// Format is the syntax of the feed; required.
-	Format Format
-	// Delimiter separates CSV fields; 0 means ','. Typical others are ';',
-	// '\t' and '|'.
-	Delimiter rune
-	// RecordElement is the name of the XML elements that are records, at
-	// any depth; XML needs it or RecordPath. Elements match by local name:
-	// namespace prefixes are ignored in the feed and in this option.
-	RecordElement string
-	// RecordPath optionally says where the records are, in dotted form:
-	//
-	//   - JSON: the property of a top-level object that holds the array of
-	//     records, e.g. "products" for {"products":[…]}; dots descend into
-	//     nested objects ("data.items").
-	//   - XML: the local names of the elements from the root element down
-	//     to the record element itself, e.g. "catalog.products.product":
-	//     only <product> elements at exactly that place are records, so a
-	//     <product> elsewhere (inside <related>, say) is not. Its last name
-	//     is the record element; RecordElement may then be empty, and must
-	//     match it if set.
-	RecordPath string
-	// Sheet optionally names the XLSX worksheet; empty means the first.
-	Sheet string
-	// Encoding optionally names the character encoding of a CSV, JSON or
-	// JSONL feed ("windows-1251", "koi8-r", …; WHATWG labels). Empty means
-	// UTF-8. XML and YML feeds declare their encoding in the XML
-	// declaration, which is honoured without this option; setting it
-	// overrides the declaration.
-	Encoding string
-
-	// MaxFieldBytes bounds one field's value in bytes, as it appears in the
-	// source (before trimming); 0 means DefaultMaxFieldBytes. A record
-	// with a longer field is a *RecordError naming the field.
-	MaxFieldBytes int
-	// MaxRecordBytes bounds one record's source text in bytes; 0 means
-	// DefaultMaxRecordBytes. A longer record is a *RecordError and is
-	// skipped without being kept in memory. It also bounds what may stand
-	// between records (an XML tag, a JSON key): longer is ErrMalformed.
-	MaxRecordBytes int
-	// MaxDepth bounds how deeply XML elements or JSON objects and arrays
-	// nest inside a record, the record itself not counted; 0 means
-	// DefaultMaxDepth. A deeper record is a *RecordError. XML elements
-	// outside records (from the root down to a record) are bounded by it
-	// too, and deeper is ErrMalformed.
-	MaxDepth int
-}
-
-// The defaults of the bounds in Options. They fit real catalogues with a
-// wide margin: a 64 KiB description is generous, and real records are a few
-// KiB. Memory per record, and so per batch of records a caller keeps, is
-// bounded by MaxRecordBytes times a small factor.
-const (
-	DefaultMaxFieldBytes  = 64 << 10
-	DefaultMaxRecordBytes = 1 << 20
-	DefaultMaxDepth       = 32
-)
-
-// maxSkipDepth bounds how deeply the elements of an XML record that is
-// being skipped (too deep, too large) may nest: encoding/xml keeps a frame
-// per open element, so deeper would cost memory without bound.
-const maxSkipDepth = 1 << 16
-
-// fieldLimit returns the effective MaxFieldBytes.
-func (o Options) fieldLimit() int {
-	if o.MaxFieldBytes > 0 {
-		return o.MaxFieldBytes
-	}
-	return DefaultMaxFieldBytes
-}
-
-// recordLimit returns the effective MaxRecordBytes.
-func (o Options) recordLimit() int64 {
-	if o.MaxRecordBytes > 0 {
-		return int64(o.MaxRecordBytes)
-	}
-	return DefaultMaxRecordBytes
-}
-
-// depthLimit returns the effective MaxDepth.
-func (o Options) depthLimit() int {
-	if o.MaxDepth > 0 {
-		return o.MaxDepth
-	}
-	return DefaultMaxDepth
-}
-
-// check returns the first problem of the bounds in o.
-func (o Options) check() error {
-	switch {
-	case o.MaxFieldBytes < 0:
-		return fmt.Errorf("feed: new reader: Options.MaxFieldBytes is %d, want 0 (default) or more", o.MaxFieldBytes)
-	case o.MaxRecordBytes < 0:
-		return fmt.Errorf("feed: new reader: Options.MaxRecordBytes is %d, want 0 (default) or more", o.MaxRecordBytes)
-	case o.MaxDepth < 0:
-		return fmt.Errorf("feed: new reader: Options.MaxDepth is %d, want 0 (default) or more", o.MaxDepth)
-	}
-	return nil
 }
 
 // Field is one name/value pair of a record. Value is never empty: empty
@@ -400,34 +304,6 @@ func malformed(op, where, detail string) error {
 // ErrMalformed), like malformed.
 func truncated(op, where, detail string) error {
 	return fmt.Errorf("feed: %s: %s: %w: %s", op, where, ErrTruncated, detail)
-}
-
-// xmlRecord returns the local name of the XML record elements and the
-// local names of the path to them from the root (nil: at any depth), from
-// Options.RecordElement and Options.RecordPath.
-func xmlRecord(opts Options) (string, []string, error) {
-	// Elements are matched by local name, so "g:item" means "item".
-	local := func(s string) string { return s[strings.LastIndexByte(s, ':')+1:] }
-	record := local(strings.TrimSpace(opts.RecordElement))
-	p := strings.TrimSpace(opts.RecordPath)
-	if p == "" {
-		if record == "" {
-			return "", nil, errors.New("feed: new reader: xml needs Options.RecordElement or Options.RecordPath (the record elements, e.g. \"offer\" or \"catalog.offers.offer\")")
-		}
-		return record, nil, nil
-	}
-	path := strings.Split(p, ".")
-	for i, name := range path {
-		path[i] = local(strings.TrimSpace(name))
-		if path[i] == "" {
-			return "", nil, fmt.Errorf("feed: new reader: xml Options.RecordPath %q has an empty element name (want dotted names, e.g. \"catalog.offers.offer\")", opts.RecordPath)
-		}
-	}
-	last := path[len(path)-1]
-	if record != "" && record != last {
-		return "", nil, fmt.Errorf("feed: new reader: xml Options.RecordPath %q ends in %q but Options.RecordElement is %q (set one, or make them agree)", opts.RecordPath, last, opts.RecordElement)
-	}
-	return last, path, nil
 }
 
 // recordAt names the record numbered row in error messages.

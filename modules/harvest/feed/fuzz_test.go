@@ -2,6 +2,7 @@ package feed
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -13,11 +14,31 @@ func fuzzRead(t *testing.T, data []byte, opts Options) {
 		t.Fatalf("NewReader: %v", err)
 	}
 	defer r.Close()
-	collectN(t, r, len(data)+2)
+	got := collectN(t, r, len(data)+2)
+	// Text is never silently replaced: U+FFFD in a value must come from
+	// the feed itself (as bytes, an escape or an entity), or from an
+	// encoding the feed declares.
+	lower := bytes.ToLower(data)
+	if bytes.Contains(data, []byte("\uFFFD")) || bytes.Contains(lower, []byte("fffd")) ||
+		bytes.Contains(lower, []byte("65533")) || bytes.Contains(lower, []byte("encoding")) {
+		return
+	}
+	for _, rec := range got.records {
+		for _, f := range rec.Fields {
+			if strings.ContainsRune(f.Value, '\uFFFD') || strings.ContainsRune(f.Name, '\uFFFD') {
+				t.Fatalf("record %d: field %q=%q holds U+FFFD the feed does not", rec.Row, f.Name, f.Value)
+			}
+		}
+	}
 }
 
-// fuzzLimit keeps the record bound small so fuzzing reaches it.
-const fuzzLimit = 4 << 10
+// fuzzLimit keeps the record bound small so fuzzing reaches it; the field
+// and depth bounds are small for the same reason.
+const (
+	fuzzLimit = 4 << 10
+	fuzzField = 256
+	fuzzDepth = 4
+)
 
 func addSeeds(f *testing.F, files ...string) {
 	f.Helper()
@@ -30,7 +51,7 @@ func FuzzCSV(f *testing.F) {
 	addSeeds(f, "good.csv", "semicolon.csv", "bom.csv", "wrong_field_count.csv", "bare_quote.csv",
 		"truncated_quote.csv", "empty.csv", "no_names.csv")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzRead(t, data, Options{Format: CSV, MaxRecordBytes: fuzzLimit})
+		fuzzRead(t, data, Options{Format: CSV, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth})
 	})
 }
 
@@ -43,27 +64,38 @@ func FuzzJSON(f *testing.F) {
 		f.Add(readFile(f, s.file), s.path)
 	}
 	f.Fuzz(func(t *testing.T, data []byte, path string) {
-		fuzzRead(t, data, Options{Format: JSON, RecordPath: path, MaxRecordBytes: fuzzLimit})
+		fuzzRead(t, data, Options{Format: JSON, RecordPath: path, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth})
 	})
 }
 
 func FuzzJSONL(f *testing.F) {
 	addSeeds(f, "good.jsonl", "bad_line.jsonl", "good.json", "nested.json")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzRead(t, data, Options{Format: JSONL, MaxRecordBytes: fuzzLimit})
+		fuzzRead(t, data, Options{Format: JSONL, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth})
 	})
 }
 
 func FuzzXML(f *testing.F) {
-	addSeeds(f, "good.xml", "truncated.xml", "mismatched.xml", "offers.yml")
-	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzRead(t, data, Options{Format: XML, RecordElement: "item", MaxRecordBytes: fuzzLimit})
+	for _, s := range []struct{ file, path string }{
+		{"good.xml", ""}, {"truncated.xml", ""}, {"mismatched.xml", ""}, {"offers.yml", ""},
+		{"good.xml", "catalog.items.item"}, {"good.xml", "catalog.items.group.item"},
+	} {
+		f.Add(readFile(f, s.file), s.path)
+	}
+	f.Add([]byte("<a><item x='"+strings.Repeat("v", 300)+"'><![CDATA["+strings.Repeat("]", 300)+"]]><!--"+
+		strings.Repeat("-x", 200)+"--><b>caf\xe9 &amp;&amp;"+strings.Repeat("w", 300)+"</b></item></a>"), "")
+	f.Fuzz(func(t *testing.T, data []byte, path string) {
+		opts := Options{Format: XML, RecordElement: "item", RecordPath: path, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth}
+		if _, _, err := xmlRecord(opts); err != nil {
+			return // an invalid path; TestXMLRecordPathOptions covers those
+		}
+		fuzzRead(t, data, opts)
 	})
 }
 
 func FuzzYML(f *testing.F) {
 	addSeeds(f, "offers.yml", "broken_tree.yml", "truncated.yml", "good.xml")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzRead(t, data, Options{Format: YML, MaxRecordBytes: fuzzLimit})
+		fuzzRead(t, data, Options{Format: YML, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth})
 	})
 }

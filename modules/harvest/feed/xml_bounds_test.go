@@ -148,6 +148,11 @@ func TestXMLInvalidUTF8(t *testing.T) {
 			want: want{records: []Record{{Row: 1, Fields: fs("name", "ünïcödé")}, {Row: 2, Fields: fs("name", "ok")}}},
 		},
 		{
+			name: "in an element name",
+			doc:  "<items><item><n\xe9>x</n\xe9></item><item><n>ok</n></item></items>",
+			want: want{records: []Record{{Row: 2, Fields: fs("n", "ok")}}, rejected: []int64{1}},
+		},
+		{
 			name: "in an attribute",
 			doc:  "<items><item id=\"caf\xe9\"/><item id=\"ok\"/></items>",
 			want: want{records: []Record{{Row: 2, Fields: fs("@id", "ok")}}, rejected: []int64{1}},
@@ -166,6 +171,10 @@ func TestXMLInvalidUTF8(t *testing.T) {
 	got := run(t, []byte(latin1), Options{Format: XML, RecordElement: "item"})
 	if msg := got.rejected[0].Error(); !strings.Contains(msg, `field "name": invalid UTF-8 at byte 0;`) {
 		t.Errorf("reason %q does not name the field and the byte", msg)
+	}
+	got = run(t, []byte("<items><item><n\xe9>x</n\xe9></item></items>"), Options{Format: XML, RecordElement: "item"})
+	if msg := got.rejected[0].Error(); !strings.Contains(msg, "(at byte N of the feed): invalid UTF-8 at byte 15;") {
+		t.Errorf("reason %q does not say where in the feed", msg)
 	}
 }
 
@@ -189,4 +198,16 @@ func TestXMLTruncated(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestYMLCategoryInvalidUTF8(t *testing.T) {
+	doc := "<yml_catalog><shop><categories><category id=\"1\">T\xe9l\xe9phones</category></categories>" +
+		"<offers><offer id=\"1\"><name>a</name><categoryId>1</categoryId></offer></offers></shop></yml_catalog>"
+	got := run(t, []byte(doc), Options{Format: YML})
+	check(t, got, want{err: ErrMalformed})
+	if !strings.Contains(got.err.Error(), `category "1"`) || !strings.Contains(got.err.Error(), "invalid UTF-8 at byte 49; set the supplier's encoding") {
+		t.Errorf("error %q does not name the category and the byte", got.err)
+	}
+	got = run(t, []byte(doc), Options{Format: YML, Encoding: "windows-1252"})
+	check(t, got, want{records: []Record{{Row: 1, Fields: fs("@id", "1", "name", "a", "categoryId", "1", "categoryPath", "Téléphones")}}})
 }

@@ -18,8 +18,9 @@ import (
 // the decoder reads no further ahead than it needs, and what xmlInput
 // counts is what the decoder has consumed):
 //
-//   - bytes that are not UTF-8 become U+FFFD, counted in bad, so the
-//     record holding them can be rejected instead of the whole feed failing;
+//   - bytes that are not UTF-8 become U+FFFD (in a tag, '_'), counted in
+//     bad, so the record holding them can be rejected instead of the whole
+//     feed failing;
 //   - a run of text, attribute value or CDATA longer than maxField is cut:
 //     the rest of the run is dropped, keeping the markup around it intact,
 //     and counted in over, so the record can be rejected with the run's
@@ -214,9 +215,16 @@ func (x *xmlInput) readByte() (byte, error) {
 				x.bad++
 				x.i++
 				x.off++
+				inName := x.state == lexOpen || x.state == lexTag
 				if x.step('?', 3) == actEmit {
 					x.pend = [utf8.UTFMax]byte{0xEF, 0xBF, 0xBD}
 					x.pi, x.pn = 0, 3
+					if inName {
+						// U+FFFD is no name character: encoding/xml would
+						// fail the whole feed. The record is rejected all
+						// the same, since bad counts it.
+						x.pend[0], x.pn = '_', 1
+					}
 				}
 				continue
 			}
