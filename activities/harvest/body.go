@@ -41,14 +41,18 @@ type body struct {
 	waitNs       atomic.Int64
 	readingSince atomic.Int64
 
+	// declared is the length the source declared (-1: none).
+	declared int64
+
 	stop    func() bool
 	closedC chan struct{} // closed by fail
 	done    chan struct{} // closed when the watchdog has ended
 }
 
-// newBody watches r. window <= 0 or minRate <= 0 turns the watchdog off.
-func newBody(ctx context.Context, r io.ReadCloser, window time.Duration, minRate int64) *body {
-	b := &body{r: r, closedC: make(chan struct{}), done: make(chan struct{})}
+// newBody watches r, of declared length (-1: undeclared). window <= 0 or
+// minRate <= 0 turns the watchdog off.
+func newBody(ctx context.Context, r io.ReadCloser, declared int64, window time.Duration, minRate int64) *body {
+	b := &body{r: r, declared: declared, closedC: make(chan struct{}), done: make(chan struct{})}
 	b.stop = context.AfterFunc(ctx, func() { b.fail(context.Cause(ctx)) })
 	if window > 0 && minRate > 0 {
 		go b.watch(window, minRate)
@@ -124,4 +128,11 @@ func (b *body) Close() error {
 	b.fail(errors.New("closed"))
 	<-b.done
 	return nil
+}
+
+// complete reports whether everything the source declared has arrived: a
+// feed that is still cut short then is so at its source, and a retry
+// would read the same.
+func (b *body) complete() bool {
+	return b != nil && b.declared >= 0 && b.n.Load() >= b.declared
 }

@@ -38,7 +38,7 @@ func nonRetryable(kind, format string, args ...any) error {
 // feed trouble a retry may fix (a server error, a dropped or dripping
 // download) retry within the fetch budget, and leaves the database's
 // transient trouble retryable.
-func (a *Activities) classifyFeedErr(ctx context.Context, err error) error {
+func (a *Activities) classifyFeedErr(ctx context.Context, err error, src *body) error {
 	var appErr *temporal.ApplicationError
 	var trouble *feedTrouble
 	switch {
@@ -50,10 +50,13 @@ func (a *Activities) classifyFeedErr(ctx context.Context, err error) error {
 		return a.giveUp(ctx, trouble.kind, err)
 	case errors.Is(err, feed.ErrHTML):
 		return nonRetryable(ErrTypeFeedBroken, "feed is an HTML page, not a feed: %v", err)
+	case errors.Is(err, feed.ErrTruncated) && src.complete():
+		// Every declared byte arrived: the feed itself is cut short.
+		return nonRetryable(ErrTypeFeedTruncated, "feed is truncated at its source (all %d declared bytes arrived): %v", src.declared, err)
 	case errors.Is(err, feed.ErrTruncated):
 		// The syntax says the feed stops before its end (no closing root,
 		// no "]"): a download cut short, or a server that truncates.
-		return a.giveUp(ctx, ErrTypeFeedTruncated, err)
+		return a.giveUp(ctx, ErrTypeFeedTruncated, fmt.Errorf("feed is truncated: %w", err))
 	case errors.Is(err, feed.ErrMalformed):
 		return nonRetryable(ErrTypeFeedBroken, "feed is broken: %v", err)
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -76,14 +76,14 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	}
 	fetched, err := a.fetch.open(ctx, plan.FeedURL, hdrs, prev)
 	if err != nil {
-		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
+		return wf.StageResult{}, a.classifyFeedErr(ctx, err, nil)
 	}
 	if fetched.NotModified {
 		log.Info("feed not modified since the last successful run")
 		_, err := a.DB.Exec(ctx, `UPDATE harvest_runs SET staged_at = now() WHERE run_id = $1`, plan.RunID)
 		return wf.StageResult{Unchanged: true, Attempts: cp.Attempts}, err
 	}
-	src := newBody(ctx, fetched.Body, a.Config.HTTPTimeout, a.Config.MinFeedRate)
+	src := newBody(ctx, fetched.Body, fetched.Validators.Length, a.Config.HTTPTimeout, a.Config.MinFeedRate)
 	defer src.Close()
 	if cp.started() && !cp.v.same(fetched.Validators) {
 		log.Warn("feed changed since the checkpoint was written; staging again from the start")
@@ -110,7 +110,7 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	packed := bufio.NewReader(raw)
 	gz, err := isGzip(packed)
 	if err != nil {
-		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
+		return wf.StageResult{}, a.classifyFeedErr(ctx, err, src)
 	}
 	if plan.Gzip && !gz {
 		return wf.StageResult{}, nonRetryable(ErrTypeFeedBroken, "feed is not gzip-compressed although the supplier's feed.gzip says it is")
@@ -121,15 +121,15 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	undeclared := fetched.Validators.Length < 0 && !gz && !opts.Format.HasEndMarker()
 	unpacked, err := feed.Decompress(packed)
 	if err != nil {
-		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
+		return wf.StageResult{}, a.classifyFeedErr(ctx, err, src)
 	}
 	sniffed, err := feed.Sniff(&limitReader{r: unpacked, max: a.Config.MaxUnpackedBytes, what: "max_unpacked_bytes"})
 	if err != nil {
-		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
+		return wf.StageResult{}, a.classifyFeedErr(ctx, err, src)
 	}
 	reader, err := feed.NewReader(sniffed, opts)
 	if err != nil {
-		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
+		return wf.StageResult{}, a.classifyFeedErr(ctx, err, src)
 	}
 	defer reader.Close()
 
@@ -157,7 +157,7 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	err = a.copyBatches(ctx, plan.RunID, target, columns, prod, cp.Rows, a.Config.BatchSize, a.Config.StageStreams, progress)
 	stopProgress()
 	if err != nil {
-		return wf.StageResult{}, a.classifyFeedErr(ctx, err)
+		return wf.StageResult{}, a.classifyFeedErr(ctx, err, src)
 	}
 	attempts, resumed, lost := cp.Attempts, cp.Resumed, cp.lost
 	if cp, _, err = a.loadCheckpoint(ctx, plan.RunID); err != nil {
