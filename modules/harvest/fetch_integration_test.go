@@ -1,11 +1,13 @@
 package harvest_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -140,6 +142,14 @@ func TestCanceledStageLetsGoOfTheFeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-served
+	harvestGoroutines := func() bool {
+		var dump bytes.Buffer
+		pprof.Lookup("goroutine").WriteTo(&dump, 1) //nolint:errcheck // a bytes.Buffer
+		return strings.Contains(dump.String(), "contextworker/activities/harvest.")
+	}
+	if !harvestGoroutines() {
+		t.Fatal("no Stage goroutine found while it waits on the feed: the check below would prove nothing")
+	}
 	if err := s.tc.CancelWorkflow(ctx, run.GetID(), run.GetRunID()); err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +159,11 @@ func TestCanceledStageLetsGoOfTheFeed(t *testing.T) {
 	// The attempt learns of the cancel from its next heartbeat answer and
 	// closes the body; wait for that, bounded by the test's own timeout.
 	for open.Load() > 0 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	// And no goroutine of the attempt (reader, normalisers, watchdog,
+	// heartbeat) is left running in the worker (this process).
+	for harvestGoroutines() {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
