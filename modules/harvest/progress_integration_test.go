@@ -67,4 +67,7 @@ func TestProgressShowsLiveStagingCounts(t *testing.T) {
 	if err := run.Get(ctx, &rep); err != nil || rep.Inserted != rows {
 		t.Fatalf("harvest = %+v, %v; want %d inserted", rep, err, rows)
 	}
+	if *updateHistory {
+		s.saveHistory(run.GetID(), run.GetRunID(), "../../workflows/harvest/testdata/harvest_history_live_progress.json")
+	}
 }

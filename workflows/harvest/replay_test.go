@@ -23,6 +23,8 @@ var recordedHistories = []struct {
 	// since "approve-before-merge": a run over the share asks before it
 	// merges, and is rejected (modules/harvest TestRejectedRunLeavesTheCatalogue)
 	{"testdata/harvest_history_approve_before_merge.json", harvest.WorkflowID("acme", "r1")},
+	// a first load whose Stage signalled live counts (harvest-stage-progress)
+	{"testdata/harvest_history_live_progress.json", harvest.WorkflowID("acme", "live")},
 }
 
 // TestReplay replays recorded histories against today's workflow code. A

@@ -523,3 +523,32 @@ func TestWorkflowRefusesCallerState(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkflowProgressDuringStaging: live counts that the Stage activity
+// signals show in the progress query while it runs, and its result
+// replaces them when it ends.
+func TestWorkflowProgressDuringStaging(t *testing.T) {
+	plan := testPlan()
+	stage := testStage()
+	h := newHarness(t, harvest.WorkflowID("acme", "s1"))
+	h.onBegin(plan, nil)
+	h.env.OnActivity(harvest.ActivityStage, mock.Anything, mock.Anything).After(2*time.Minute).Return(stage, nil)
+	h.onMerge(mergeResult)
+	h.onDeactivate(deactivateFreely)
+	h.onFinish()
+	live := harvest.StageResult{Bytes: 1024, RowsRead: 300, Valid: 297, Rejected: 3, Attempts: 1}
+	var during harvest.Progress
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(harvest.SignalStageProgress, live) }, time.Minute)
+	h.env.RegisterDelayedCallback(func() { during = h.progress() }, 90*time.Second)
+
+	h.run(testInput())
+	if _, err := h.result(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if during.Phase != "staging" || during.Stage != live {
+		t.Errorf("progress during staging = %+v, want phase staging with %+v", during, live)
+	}
+	if got := h.progress().Stage; got != stage {
+		t.Errorf("progress after staging = %+v, want Stage's result %+v", got, stage)
+	}
+}
