@@ -48,7 +48,7 @@ func peakRSS(t *testing.T, pid int) int64 {
 // rows hold 32 MiB fields (tiny on the wire) once grew the worker past
 // 3 GiB. The worker process (a real one, its peak RSS measured) now stays
 // under its configured memory limit, and the run rejects those rows with
-// their reason and harvests the rest.
+// their reason and harvests the rest; so does a deeply nested XML product.
 func TestHugeFieldsKeepTheWorkerWithinItsMemoryLimit(t *testing.T) {
 	testenv.Integration(t)
 	dsn := testenv.Postgres(t)
@@ -127,5 +127,40 @@ modules:
 	}
 	if longestRaw > 1024 {
 		t.Fatalf("a reject keeps %d bytes of its row, want at most 1 KiB", longestRaw)
+	}
+
+	// A product nested 30,000 levels deep (210 KB) once cost 980 MB: now
+	// it is rejected by max_depth and the others are harvested.
+	var xml strings.Builder
+	xml.WriteString("<catalog>")
+	product := func(i int) string {
+		return fmt.Sprintf("<product><sku>D-%d</sku><name>Deep %d</name><price>1.00</price><currency>EUR</currency></product>", i, i)
+	}
+	xml.WriteString(product(1))
+	xml.WriteString("<product><sku>D-DEEP</sku>" + strings.Repeat("<x>", 30000) + "v" + strings.Repeat("</x>", 30000) + "</product>")
+	for i := 2; i <= 5; i++ {
+		xml.WriteString(product(i))
+	}
+	xml.WriteString("</catalog>")
+	deep := []byte(xml.String())
+	xsrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.Write(deep)
+	}))
+	defer xsrv.Close()
+	in = wf.Input{TenantID: "acme", SupplierCode: "deep", FeedURL: xsrv.URL + "/deep.xml", Format: "xml", RecordElement: "product"}
+	run, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wf.WorkflowID(in.TenantID, in.SupplierCode), TaskQueue: wf.TaskQueue}, wf.WorkflowName, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, &rep); err != nil || rep.Inserted != 5 || rep.Rejected != 1 {
+		t.Fatalf("deep xml: %+v, %v; want 5 inserted, 1 rejected", rep, err)
+	}
+	if err := db.QueryRow(ctx, `SELECT reason FROM harvest_rejects WHERE run_id = $1`, rep.RunID).Scan(&reason); err != nil ||
+		!strings.Contains(reason, "nested deeper than 32") || !strings.Contains(reason, "modules.harvest.max_depth") {
+		t.Fatalf("deep xml reject reason = %q, %v; want nested deeper than 32 (modules.harvest.max_depth)", reason, err)
+	}
+	if rss := peakRSS(t, w.cmd.Process.Pid); rss > limitMiB<<20 {
+		t.Fatalf("worker peak RSS %d MiB after the deep XML feed, over its memory limit %d MiB", rss>>20, limitMiB)
 	}
 }
