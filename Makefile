@@ -10,7 +10,7 @@ TEMPORAL_VERSION := v1.5.1
 TEMPORAL     := $(BIN)/temporal
 TEMPORAL_PORT ?= 7233
 TEMPORAL_UI_PORT ?= 8233
-SEARCH_ATTRS := --search-attribute TenantId=Keyword --search-attribute SupplierCode=Keyword --search-attribute Module=Keyword
+SEARCH_ATTRS := --search-attribute TenantId=Keyword --search-attribute SupplierCode=Keyword --search-attribute Module=Keyword --search-attribute Source=Keyword
 GOTEST_FLAGS ?=
 # Integration tests share two cores with the dev server and PostgreSQL.
 TEST_TIMEOUT ?= 40m
@@ -51,6 +51,24 @@ bench: $(TEMPORAL) build ## run the end-to-end benchmarks and print their figure
 	$(BIN)/bench
 	@echo "=== workflow starts per second: via the starter vs direct SDK (same machine, same run) ==="
 	$(GO) test -run '^$$' -bench 'BenchmarkStart(ViaStarter|Direct)$$' -benchtime 2000x ./starter/ | grep -E 'Benchmark|ok'
+
+# protoc-gen-go follows google.golang.org/protobuf in go.mod.
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+PROTO_FILES := proto/contextcore/context_unit.proto proto/contextworker/worker.proto
+
+$(BIN)/protoc-gen-go:
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+
+$(BIN)/protoc-gen-go-grpc:
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+
+.PHONY: proto
+proto: $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc ## regenerate the gRPC front's Go code from proto/ (needs protoc: apt-get install protobuf-compiler)
+	PATH=$(BIN):$$PATH protoc -I proto --go_out=. --go_opt=module=contextworker \
+		--go-grpc_out=. --go-grpc_opt=module=contextworker $(PROTO_FILES)
 
 .PHONY: dev-server
 dev-server: $(TEMPORAL) ## run only the Temporal dev server (UI :8233, state in .data/temporal.db)

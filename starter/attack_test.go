@@ -103,6 +103,9 @@ func TestTokenAttacks(t *testing.T) {
 		{"exp missing", bearer(hs(with(func(c jwt.MapClaims) { delete(c, "exp") }))), 401},
 		{"nbf in the future", bearer(hs(with(func(c jwt.MapClaims) { c["nbf"] = now.Add(time.Hour).Unix() }))), 401},
 		{"iat in the future", bearer(hs(with(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Hour).Unix() }))), 401},
+		{"lifetime beyond jwt.max_lifetime", bearer(hs(with(func(c jwt.MapClaims) { c["exp"] = now.Add(48 * time.Hour).Unix() }))), 401},
+		{"iat missing (lifetime unknown)", bearer(hs(with(func(c jwt.MapClaims) { delete(c, "iat") }))), 401},
+		{"iat backdated, exp far ahead", bearer(hs(with(func(c jwt.MapClaims) { c["iat"] = now.Add(-30 * 24 * time.Hour).Unix() }))), 401},
 
 		// Issuer and audience.
 		{"wrong iss", bearer(hs(with(func(c jwt.MapClaims) { c["iss"] = "evil" }))), 401},

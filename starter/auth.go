@@ -79,6 +79,8 @@ type caller struct {
 type verifier struct {
 	parser *jwt.Parser
 	keys   *KeySet
+	// maxLifetime caps exp - iat.
+	maxLifetime time.Duration
 }
 
 func newVerifier(cfg config.JWT, keys *KeySet, now func() time.Time) (*verifier, error) {
@@ -98,7 +100,7 @@ func newVerifier(cfg config.JWT, keys *KeySet, now func() time.Time) (*verifier,
 		jwt.WithStrictDecoding(),
 		jwt.WithTimeFunc(now),
 	)
-	return &verifier{parser: p, keys: keys}, nil
+	return &verifier{parser: p, keys: keys, maxLifetime: cfg.MaxLifetime}, nil
 }
 
 // authenticate returns the caller of r, or a 401 error. It never says more
@@ -124,6 +126,14 @@ func (v *verifier) authenticate(r *http.Request) (*caller, error) {
 	var claims Claims
 	if _, err := v.parser.ParseWithClaims(token, &claims, v.keys.keyFor); err != nil {
 		return nil, unauthenticated("invalid_token", tokenProblem(err)).because(err)
+	}
+	// A token that lives longer than the operator allows would outlive a
+	// key rotation; without iat its lifetime is unknown.
+	if claims.IssuedAt == nil {
+		return nil, unauthenticated("invalid_token", "token lacks a required claim")
+	}
+	if life := claims.ExpiresAt.Sub(claims.IssuedAt.Time); life > v.maxLifetime {
+		return nil, unauthenticated("invalid_token", fmt.Sprintf("token lifetime (exp - iat) is over the maximum of %s", v.maxLifetime))
 	}
 	c := &caller{Subject: claims.Subject, Tenant: claims.TenantID}
 	for _, name := range claims.Roles {

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"contextworker/internal/dev/testenv"
+	"contextworker/internal/searchattr"
 )
 
 // The start benchmarks compare workflow starts through the starter (HTTP,
@@ -25,6 +26,7 @@ const benchParallelism = 8
 func BenchmarkStartViaStarter(b *testing.B) {
 	h := integrationHarness(b, func(o *Options) {
 		o.Config.RatePerSecond, o.Config.Burst = 1e6, 1e6
+		o.Config.MaxRunning = 0 // one tenant starts thousands a second
 	})
 	tok := h.token(uniqueTenant("bench"), RoleOperator)
 	body := fmt.Sprintf(`{"type":%q,"input":{"n":1}}`, typeQuick)
@@ -65,8 +67,8 @@ func BenchmarkStartDirect(b *testing.B) {
 	opts := client.StartWorkflowOptions{
 		TaskQueue: testQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			temporal.NewSearchAttributeKeyKeyword(saTenant).ValueSet(uniqueTenant("bench")),
-			temporal.NewSearchAttributeKeyKeyword(saModule).ValueSet(testModule{}.Name()),
+			searchattr.Tenant.ValueSet(uniqueTenant("bench")),
+			searchattr.Module.ValueSet(testModule{}.Name()),
 		),
 		StaticSummary: "quick, started directly",
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,17 +14,22 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.temporal.io/sdk/client"
 
+	"contextworker/internal/codec"
 	"contextworker/internal/config"
 	"contextworker/internal/logging"
 	"contextworker/registry"
+	"contextworker/starter/grpcfront"
 )
 
 // Flag names of the starter binary.
 const (
-	flagConfig    = "config"
-	flagListen    = "listen"
-	flagLogFormat = "log-format"
-	flagLogLevel  = "log-level"
+	flagConfig          = "config"
+	flagListen          = "listen"
+	flagGRPCListen      = "grpc-listen"
+	flagLogFormat       = "log-format"
+	flagLogLevel        = "log-level"
+	flagTemporalAddress = "temporal-address"
+	// flagAddress is the deprecated name of flagTemporalAddress.
 	flagAddress   = "address"
 	flagNamespace = "namespace"
 	flagTenant    = "tenant"
@@ -38,9 +44,11 @@ func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: flagConfig, Usage: "path of temporal.yaml (a missing default file means built-in defaults)", Value: config.DefaultPath, EnvVars: []string{"CW_CONFIG"}, Category: "Config"},
 		&cli.StringFlag{Name: flagListen, Usage: "HTTP listen address, overrides starter.listen", Category: "Config"},
+		&cli.StringFlag{Name: flagGRPCListen, Usage: "gRPC WorkerService listen address (beside the HTTP API; \"\" for none), overrides starter.grpc_listen", Category: "Config"},
 		&cli.StringFlag{Name: flagLogFormat, Usage: "log format: json or text, overrides log.format", Category: "Logging"},
 		&cli.StringFlag{Name: flagLogLevel, Usage: "log level: debug, info, warn or error, overrides log.level", Category: "Logging"},
-		&cli.StringFlag{Name: flagAddress, Usage: "Temporal frontend host:port, overrides temporal.address and $TEMPORAL_ADDRESS", Category: "Temporal"},
+		&cli.StringFlag{Name: flagTemporalAddress, Usage: "Temporal frontend host:port, overrides temporal.address and $TEMPORAL_ADDRESS (as the worker's flag)", Category: "Temporal"},
+		&cli.StringFlag{Name: flagAddress, Usage: "deprecated: use --" + flagTemporalAddress, Category: "Temporal", Hidden: true},
 		&cli.StringFlag{Name: flagNamespace, Usage: "Temporal namespace, overrides temporal.namespace and $TEMPORAL_NAMESPACE", Category: "Temporal"},
 	}
 }
@@ -105,6 +113,9 @@ func loadConfig(c *cli.Context, reg *registry.Registry) (*config.Config, error) 
 	if c.IsSet(flagListen) {
 		cfg.Starter.Listen = c.String(flagListen)
 	}
+	if c.IsSet(flagGRPCListen) {
+		cfg.Starter.GRPCListen = c.String(flagGRPCListen)
+	}
 	if c.IsSet(flagLogFormat) {
 		cfg.Log.Format = c.String(flagLogFormat)
 	}
@@ -130,11 +141,28 @@ func runServe(c *cli.Context, reg *registry.Registry) error {
 	if err != nil {
 		return err
 	}
-	opts, err := cfg.Temporal.ClientOptions(config.Overrides{Address: c.String(flagAddress), Namespace: c.String(flagNamespace)}, nil)
+	address, err := temporalAddress(c, logger)
 	if err != nil {
 		return err
 	}
+	opts, err := cfg.Temporal.ClientOptions(config.Overrides{Address: address, Namespace: c.String(flagNamespace)}, nil)
+	if err != nil {
+		return err
+	}
+	var pageKey []byte
+	if !cfg.Starter.PageTokenSecret.IsZero() {
+		key, err := cfg.Starter.PageTokenSecret.Resolve(nil)
+		if err != nil {
+			return fmt.Errorf("starter.page_token_secret: %w", err)
+		}
+		pageKey = []byte(key)
+	}
 	opts.Logger = logging.Temporal(logger)
+	cdc, err := codec.FromConfig(cfg.Temporal.Encryption, nil)
+	if err != nil {
+		return err
+	}
+	codec.Apply(&opts, cdc) // a nil codec (encryption off) changes nothing
 	if opts.Namespace == "" {
 		opts.Namespace = client.DefaultNamespace
 	}
@@ -146,19 +174,83 @@ func runServe(c *cli.Context, reg *registry.Registry) error {
 		return err
 	}
 	defer tc.Close()
-	srv, err := New(Options{
-		Temporal:  tc,
-		Registry:  reg,
-		Config:    cfg.Starter,
-		Namespace: opts.Namespace,
-		UIBaseURL: cfg.Temporal.UIURL,
-		Logger:    logger,
-		Keys:      keys,
-	})
+	sopts := Options{
+		Temporal:      tc,
+		Registry:      reg,
+		Config:        cfg.Starter,
+		Namespace:     opts.Namespace,
+		UIBaseURL:     cfg.Temporal.UIURL,
+		Logger:        logger,
+		Keys:          keys,
+		ModuleConfig:  cfg.Module,
+		PageTokenKey:  pageKey,
+		DataConverter: opts.DataConverter,
+		CodecServer:   cfg.Temporal.Encryption.CodecServer,
+	}
+	if cdc != nil {
+		sopts.Codec = cdc
+	}
+	srv, err := New(sopts)
 	if err != nil {
 		return err
 	}
-	return srv.Run(ctx)
+	return srv.serveAll(ctx)
+}
+
+// serveAll serves the HTTP API and, when starter.grpc_listen is set, the
+// gRPC front over the same handler (see serveBoth).
+func (s *Server) serveAll(ctx context.Context) error {
+	if s.cfg.GRPCListen == "" {
+		return s.Run(ctx)
+	}
+	gln, err := net.Listen("tcp", s.cfg.GRPCListen)
+	if err != nil {
+		return fmt.Errorf("grpc listen: %w", err)
+	}
+	hln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		gln.Close()
+		return fmt.Errorf("listen: %w", err)
+	}
+	return s.serveBoth(ctx, hln, gln)
+}
+
+// serveBoth serves the HTTP API on hln and the gRPC front on gln until ctx
+// is done or either fails; then both stop gracefully. It closes both.
+func (s *Server) serveBoth(ctx context.Context, hln, gln net.Listener) error {
+	// An RPC may make the same Temporal calls as the slowest route: the
+	// HTTP server's write timeout.
+	svc, err := grpcfront.New(grpcfront.Options{Handler: s.handler, Timeout: 3*s.cfg.TemporalTimeout + 10*time.Second})
+	if err != nil {
+		hln.Close()
+		gln.Close()
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() {
+		errs <- s.Serve(ctx, hln)
+		cancel() // one front down takes the other with it
+	}()
+	go func() {
+		errs <- grpcfront.Serve(ctx, grpcfront.NewServer(svc, s.cfg.MaxBodyBytes), gln, s.log)
+		cancel()
+	}()
+	return errors.Join(<-errs, <-errs)
+}
+
+// temporalAddress is the --temporal-address flag, or the deprecated
+// --address with a warning.
+func temporalAddress(c *cli.Context, log *slog.Logger) (string, error) {
+	if !c.IsSet(flagAddress) {
+		return c.String(flagTemporalAddress), nil
+	}
+	if c.IsSet(flagTemporalAddress) && c.String(flagTemporalAddress) != c.String(flagAddress) {
+		return "", fmt.Errorf("--%s and the deprecated --%s disagree; give only --%s", flagTemporalAddress, flagAddress, flagTemporalAddress)
+	}
+	log.Warn("--" + flagAddress + " is deprecated: use --" + flagTemporalAddress)
+	return c.String(flagAddress), nil
 }
 
 // dial connects to Temporal, retrying for up to timeout: the starter may
@@ -190,6 +282,9 @@ func runToken(c *cli.Context, reg *registry.Registry) error {
 		return err
 	}
 	jc := cfg.Starter.JWT
+	if ttl := c.Duration(flagTTL); ttl > jc.MaxLifetime {
+		return fmt.Errorf("token: --ttl %s is over starter.jwt.max_lifetime (%s): the starter would refuse the token", ttl, jc.MaxLifetime)
+	}
 	if jc.HS256Secret.IsZero() {
 		return errors.New("token: starter.jwt.hs256_secret is not set; dev tokens are signed with it (e.g. hs256_secret: env:CW_JWT_SECRET)")
 	}

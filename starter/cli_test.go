@@ -2,11 +2,14 @@ package starter
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/urfave/cli/v2"
 
 	"contextworker/internal/config"
 )
@@ -88,12 +91,46 @@ func TestAppRefuses(t *testing.T) {
 		{"token without a secret", []string{"--config", noSecret, "token", "--tenant", "acme"}, "hs256_secret is not set"},
 		{"missing explicit config", []string{"--config", filepath.Join(t.TempDir(), "absent.yaml"), "token", "--tenant", "acme"}, "no such file"},
 		{"invalid flag value", []string{"--config", path, "--log-format", "xml", "token", "--tenant", "acme"}, `log.format: "xml"`},
+		{"token outliving max_lifetime", []string{"--config", path, "token", "--tenant", "acme", "--ttl", "48h"}, "over starter.jwt.max_lifetime (24h0m0s)"},
+		{"grpc front not host:port", []string{"--config", path, "--grpc-listen", "50051", "serve"}, `starter.grpc_listen: "50051" is not host:port`},
+		{"grpc front on the http port", []string{"--config", path, "--listen", "127.0.0.1:9", "--grpc-listen", "127.0.0.1:9", "serve"}, "the gRPC front needs its own port"},
+		{"both address flags, disagreeing", []string{"--config", path, "--temporal-address", "a:7233", "--address", "b:7233", "serve"}, "--temporal-address and the deprecated --address disagree"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := runApp(t, tt.args...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestTemporalAddressFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, want, warning string
+		args                []string
+	}{
+		{"new flag", "a:7233", "", []string{"--temporal-address", "a:7233"}},
+		{"deprecated alias", "b:7233", "deprecated", []string{"--address", "b:7233"}},
+		{"both, agreeing", "c:7233", "deprecated", []string{"--temporal-address", "c:7233", "--address", "c:7233"}},
+		{"neither", "", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			var logs bytes.Buffer
+			app := &cli.App{Flags: globalFlags(), Action: func(c *cli.Context) error {
+				var err error
+				got, err = temporalAddress(c, slog.New(slog.NewTextHandler(&logs, nil)))
+				return err
+			}}
+			if err := app.Run(append([]string{"starter"}, tt.args...)); err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want || !strings.Contains(logs.String(), tt.warning) || (tt.warning == "" && logs.Len() > 0) {
+				t.Errorf("address %q, log %q; want %q and a warning %q", got, logs.String(), tt.want, tt.warning)
 			}
 		})
 	}

@@ -8,10 +8,15 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"contextworker/registry"
 )
 
 // signalPattern is what a signal name may look like.
@@ -34,13 +39,21 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, c *caller) error
 		return err
 	}
 	runID := info.GetExecution().GetRunId()
-	if err := s.tc.CancelWorkflow(ctx, id, runID); err != nil {
+	_, err = s.tc.WorkflowService().RequestCancelWorkflowExecution(ctx, &workflowservice.RequestCancelWorkflowExecutionRequest{
+		Namespace:         s.namespace,
+		WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: runID},
+		Identity:          identity(c),
+		RequestId:         randomRequestID(),
+	})
+	if err != nil {
 		return closedRace(id, runID, err)
 	}
 	writeJSON(w, http.StatusAccepted, controlResponse{WorkflowID: id, RunID: runID, Status: "cancel_requested"})
 	return nil
 }
 
+// signal sends a signal the workflow's type declares, with its payload
+// decoded strictly into the declared payload type.
 func (s *Server) signal(w http.ResponseWriter, r *http.Request, c *caller) error {
 	id, name := r.PathValue("id"), r.PathValue("name")
 	if !signalPattern.MatchString(name) {
@@ -50,13 +63,12 @@ func (s *Server) signal(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err != nil {
 		return err
 	}
-	var arg any // no body: a signal without payload
 	if len(bytes.TrimSpace(body)) > 0 {
+		// Malformed JSON is refused before Temporal is asked for the type.
 		var raw json.RawMessage
 		if err := decodeStrict(body, &raw, "body"); err != nil {
 			return err
 		}
-		arg = raw
 	}
 	ctx, cancel := s.temporalContext(r)
 	defer cancel()
@@ -64,8 +76,46 @@ func (s *Server) signal(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err != nil {
 		return err
 	}
+	wf := s.types[info.GetType().GetName()].wf // running checked it is registered
+	sig, ok := wf.Signal(name)
+	if !ok {
+		known := "none"
+		if names := wf.SignalNames(); len(names) > 0 {
+			known = strings.Join(names, ", ")
+		}
+		return invalidInput(fieldProblem{Field: "name", Problem: fmt.Sprintf("workflow type %s has no signal %q (known: %s)", wf.Name, name, known)})
+	}
+	var input *commonpb.Payloads
+	switch {
+	case sig.Payload == nil && len(bytes.TrimSpace(body)) > 0:
+		return invalidInput(fieldProblem{Field: "body", Problem: fmt.Sprintf("signal %s takes no payload; send no body", name)})
+	case sig.Payload != nil:
+		if len(bytes.TrimSpace(body)) == 0 {
+			return invalidInput(fieldProblem{Field: "body", Problem: fmt.Sprintf("signal %s takes a payload", name)})
+		}
+		payload := sig.Payload()
+		if err := decodeStrict(body, payload, "body"); err != nil {
+			return err
+		}
+		if v, ok := payload.(registry.Validator); ok {
+			if err := v.Validate(); err != nil {
+				return invalidInput(validationProblems(err, "body")...)
+			}
+		}
+		if input, err = s.dc.ToPayloads(payload); err != nil {
+			return fmt.Errorf("encode %s payload: %w", name, err)
+		}
+	}
 	runID := info.GetExecution().GetRunId()
-	if err := s.tc.SignalWorkflow(ctx, id, runID, name, arg); err != nil {
+	_, err = s.tc.WorkflowService().SignalWorkflowExecution(ctx, &workflowservice.SignalWorkflowExecutionRequest{
+		Namespace:         s.namespace,
+		WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: runID},
+		SignalName:        name,
+		Input:             input,
+		Identity:          identity(c),
+		RequestId:         randomRequestID(),
+	})
+	if err != nil {
 		return closedRace(id, runID, err)
 	}
 	writeJSON(w, http.StatusAccepted, controlResponse{WorkflowID: id, RunID: runID, Status: "signaled", Signal: name})

@@ -4,8 +4,9 @@
 // It adds what Temporal itself does not give a multi-tenant platform:
 // authentication (JWT bearer tokens), tenant scoping and strict input
 // validation against the registry's declared input types. It must stay thin:
-// it never runs activities or workflows, keeps no state beyond per-subject
-// rate limiters, and every answer comes from Temporal.
+// it never runs activities or workflows, keeps no state beyond rate
+// limiters and the Idempotency-Keys it has seen, and every answer comes from
+// Temporal.
 //
 // # Routes
 //
@@ -14,6 +15,8 @@
 //	GET  /v1/workflows/{id}                     status, result or failure, progress (viewer)
 //	POST /v1/workflows/{id}/cancel              request cancellation (operator)
 //	POST /v1/workflows/{id}/signals/{name}      send a signal (operator)
+//	POST /v1/ingest                             submit a document: {source, text} (operator)
+//	POST /v1/schedules/sync                     sync every module's schedules (admin)
 //	GET  /healthz, /readyz, /metrics, /openapi.json   unauthenticated
 //
 // Request bodies are JSON, sent as application/json or without a
@@ -39,22 +42,36 @@
 // # Tenant isolation
 //
 // A caller only ever sees its token's tenant (tenant_id, letters, digits,
-// '_', '.' and '-': it must fit in an id segment and a query literal). Every
-// workflow the starter starts carries the tenant twice: in the TenantId
-// search attribute (with Module, and SupplierCode when the input has a
-// supplier_code), and as the second segment of its id. The id is the
-// module's own id for the input when it has one (registry.Workflow.ID, e.g.
-// "harvest/acme/s1"; a module id without the tenant there is refused as a
+// '_', '.' and '-': it must fit in an id segment and a query literal).
+// Every workflow the starter starts carries the tenant twice: in the
+// TenantId search attribute (with Module, and whatever the type's
+// registry.Workflow.SearchAttributes adds, such as SupplierCode), and in its
+// id. The id is the module's own id for the input when it has one
+// (registry.Workflow.ID, e.g. "harvest/acme/s1" or "gardener/acme"; an id
+// its own IDTenant does not give to the caller's tenant is refused as a
 // module bug), otherwise "<type>/<tenant>/<key>" with the client's "id", a
 // digest of the Idempotency-Key, or a random UUID as the key. Reads and
-// writes by id check both the id segment and the TenantId search attribute
-// of the described execution; another tenant's workflow answers 404 exactly
-// as an unknown one does, so other tenants' ids cannot be probed. Listing
-// filters on TenantId in the visibility query.
+// writes by id check the id against the id rule of the run's workflow type
+// (registry.Workflow.OwnerOfID, or the starter's own convention) and the
+// TenantId search attribute of the described run; an id that is no
+// registered type's id of the tenant is not even asked for. Another
+// tenant's workflow answers 404 exactly as an unknown one does, so other
+// tenants' ids cannot be probed. Ids are printable ASCII, checked before
+// anything else (400). Listing filters on TenantId in the visibility query.
 //
-// When an input type has a string field tagged json:"tenant_id" and the client
-// left it empty, the starter fills it from the token; an input naming another
-// tenant (there, or through registry.Workflow.Tenant) answers 403.
+// A type whose input has a tenant (registry.Workflow.Tenant) gets the
+// caller's tenant in the input's "tenant_id" when the client left it out;
+// an input naming another tenant answers 403. The starter reads inputs only
+// through the registry's declarations, never by reflection.
+//
+// # Checks before a start
+//
+// The input is decoded strictly, validated (registry.Validator), and
+// checked against the module's configuration (registry.Workflow.Check), so
+// a run that can only fail (an unknown supplier, an ftp:// feed) answers 400
+// naming the field instead of starting. Every payload the starter writes or
+// reads (inputs, summaries, signal payloads, query answers, results) goes
+// through Options.DataConverter, so encrypted payloads need no change here.
 //
 // # Idempotency and conflicts
 //
@@ -90,17 +107,29 @@
 //
 // # Progress
 //
-// For a running workflow, GET asks its "progress" query, for at most two
-// seconds: a query waits for a worker, and progress must not hold up the
-// status. A workflow without that query, or without a live worker, is
-// answered without progress.
+// For a running workflow, GET asks the query its type declares as progress
+// (registry.Workflow.ProgressQuery), for at most two seconds: a query waits
+// for a worker, and progress must not hold up the status. A type without
+// one, or a run without a live worker, is answered without progress.
+//
+// # Signals
+//
+// Only the signals the run's type declares (registry.Workflow.Signals) are
+// sent; another name answers 400 listing them. The body is the signal's
+// payload, decoded strictly into its declared type; a signal without
+// payload takes no body.
 //
 // # Limits and errors
 //
 // Bodies are capped (413), JSON is strict (unknown or repeated fields,
-// trailing data and wrong types answer 400 naming the field), each subject
-// has a token-bucket rate limit (429 with Retry-After), and every Temporal call
-// has a deadline (504). An unreachable Temporal answers 503. Every error has
-// the body {"error":{"code","message","details"}}; internal errors are logged
-// with the request id (X-Request-Id) and answered without their text.
+// strings that are not UTF-8, nesting deeper than 64 levels, trailing data
+// and wrong types answer 400 naming the field) and costs memory linear in
+// its size, each subject has a token-bucket rate limit (429 with
+// Retry-After), a tenant may have max_running open runs of a type (429),
+// tokens may live jwt.max_lifetime at most, and every Temporal call has a
+// deadline (504). An unreachable Temporal answers 503. Every error has the
+// body {"error":{"code","message","details"}}; internal errors are logged
+// with the request id (X-Request-Id) and answered without their text. Run
+// failures are shown as a code and a fixed reason, never their message.
+// docs/starter.md covers the limits and how to rotate keys.
 package starter

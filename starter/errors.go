@@ -31,6 +31,8 @@ const (
 	codeTemporalTimeout     = "temporal_timeout"
 	codeTemporalUnavailable = "temporal_unavailable"
 	codeInternal            = "internal"
+	codeTooManyRuns         = "too_many_runs"
+	codeNotReady            = "not_ready"
 )
 
 // apiError is an error answer. Message and details are shown to the client;

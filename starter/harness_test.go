@@ -106,6 +106,7 @@ func (k *testKeys) jwtConfig(tb testing.TB) config.JWT {
 		Issuer:      testIssuer,
 		Audience:    testAudience,
 		Leeway:      30 * time.Second,
+		MaxLifetime: 24 * time.Hour,
 	}
 }
 

@@ -4,10 +4,16 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
-	"strings"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/converter"
+
+	"contextworker/registry"
 )
 
 // clientIDPattern is what a client-chosen id looks like. No "/": the id
@@ -25,14 +31,85 @@ func workflowID(typeName, tenant, key string) string {
 	return typeName + "/" + tenant + "/" + key
 }
 
-// idTenant returns the tenant segment of a workflow id ("" if the id does
-// not follow the "<prefix>/<tenant>/<key>" convention).
-func idTenant(id string) string {
-	parts := strings.SplitN(id, "/", 3)
-	if len(parts) != 3 || parts[0] == "" || parts[2] == "" {
+// maxIDLen bounds a workflow id taken from a path; Temporal's own limit is
+// 1000 bytes.
+const maxIDLen = 1000
+
+// checkID refuses an id from a path that no workflow of ours can have:
+// every id the platform makes is printable ASCII (tenants and keys are
+// idents, client ids match clientIDPattern), and Temporal's gRPC layer
+// refuses other bytes in its headers with an Internal error.
+func checkID(id string) error {
+	if id == "" || len(id) > maxIDLen {
+		return invalidInput(fieldProblem{Field: "id", Problem: fmt.Sprintf("must be 1 to %d characters", maxIDLen)})
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return invalidInput(fieldProblem{Field: "id", Problem: "must be printable ASCII without spaces"})
+		}
+	}
+	return nil
+}
+
+// workflowType is a registered workflow type with its module.
+type workflowType struct {
+	module registry.Module
+	wf     registry.Workflow
+}
+
+// ownedBy reports whether id is an id of tenant for workflow type wf: by
+// the type's own declaration (registry.Workflow.OwnerOfID), or by the
+// starter's convention "<type>/<tenant>/<key>" for the ids it makes when
+// the module makes none.
+func ownedBy(wf registry.Workflow, id, tenant string) bool {
+	if t, ok := wf.OwnerOfID(id); ok && t == tenant {
+		return true
+	}
+	t, ok := registry.ConventionIDTenant(wf.Name, id)
+	return ok && t == tenant
+}
+
+// mayOwn reports whether id is an id of tenant for any registered type,
+// before Temporal is asked which type it is.
+func (s *Server) mayOwn(id, tenant string) bool {
+	for _, name := range s.typeNames {
+		if ownedBy(s.types[name].wf, id, tenant) {
+			return true
+		}
+	}
+	return false
+}
+
+// keywordAttributes encodes Keyword search attributes as the SDK does: a
+// JSON payload with its type in the metadata. They are never passed
+// through the data converter: search attributes are indexed by Temporal,
+// so they are never encrypted (no sensitive value belongs in one).
+func keywordAttributes(attrs map[string]string) *commonpb.SearchAttributes {
+	fields := make(map[string]*commonpb.Payload, len(attrs))
+	for k, v := range attrs {
+		data, _ := json.Marshal(v) // a string always marshals
+		fields[k] = &commonpb.Payload{
+			Metadata: map[string][]byte{
+				converter.MetadataEncoding: []byte(converter.MetadataEncodingJSON),
+				"type":                     []byte(enumspb.INDEXED_VALUE_TYPE_KEYWORD.String()),
+			},
+			Data: data,
+		}
+	}
+	return &commonpb.SearchAttributes{IndexedFields: fields}
+}
+
+// keyword decodes the Keyword search attribute name, or "".
+func keyword(sa *commonpb.SearchAttributes, name string) string {
+	p := sa.GetIndexedFields()[name]
+	if p == nil || string(p.GetMetadata()[converter.MetadataEncoding]) != converter.MetadataEncodingJSON {
 		return ""
 	}
-	return parts[1]
+	var v string
+	if err := json.Unmarshal(p.GetData(), &v); err != nil {
+		return ""
+	}
+	return v
 }
 
 // digest hashes parts unambiguously (each is length-prefixed).

@@ -1,7 +1,6 @@
 package starter
 
 import (
-	"bytes"
 	"encoding"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"contextworker/registry"
 )
 
 // fieldProblem is one thing wrong with one field of a request body.
@@ -28,103 +29,6 @@ func invalidInput(problems ...fieldProblem) *apiError {
 	}
 	e := newError(http.StatusBadRequest, codeInvalidInput, "%s", strings.Join(msgs, "; "))
 	return e.with(map[string]any{"fields": problems})
-}
-
-// decodeStrict decodes the JSON value in data into out, a pointer. Beyond
-// encoding/json it refuses unknown fields and repeated fields (both named
-// with their full path, prefixed by path), field names that only match
-// case-insensitively, and anything after the value. Repeated fields matter:
-// {"tenant_id":"a","tenant_id":"b"} must not mean one thing here and another
-// elsewhere.
-func decodeStrict(data []byte, out any, path string) error {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return invalidInput(fieldProblem{Field: orRoot(path), Problem: "empty, want a JSON value"})
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := checkShape(dec, reflect.TypeOf(out), path); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return invalidInput(fieldProblem{Field: orRoot(path), Problem: "unexpected data after the JSON value"})
-	}
-	dec = json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(out); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return invalidInput(fieldProblem{
-				Field:   orRoot(joinPath(path, te.Field)),
-				Problem: fmt.Sprintf("wrong type: got %s, want %s", te.Value, typeName(te.Type)),
-			})
-		}
-		// Errors of types that decode themselves (time.Time, …) name the
-		// value, not our internals.
-		return invalidInput(fieldProblem{Field: orRoot(path), Problem: err.Error()})
-	}
-	return nil
-}
-
-// checkShape reads one JSON value from dec and checks its object keys
-// against t (nil: anything goes). Scalars are left to the decoder, which
-// reports type mismatches with the field path.
-func checkShape(dec *json.Decoder, t reflect.Type, path string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return syntaxProblem(err, path)
-	}
-	delim, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	t = shapeOf(t)
-	switch delim {
-	case '{':
-		var fields map[string]reflect.Type
-		if t != nil && t.Kind() == reflect.Struct {
-			fields = jsonFields(t)
-		}
-		seen := make(map[string]bool)
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return syntaxProblem(err, path)
-			}
-			key, _ := tok.(string)
-			p := joinPath(path, key)
-			if seen[key] {
-				return invalidInput(fieldProblem{Field: p, Problem: "repeated field"})
-			}
-			seen[key] = true
-			var child reflect.Type
-			switch {
-			case fields != nil:
-				ft, known := fields[key]
-				if !known {
-					return invalidInput(fieldProblem{Field: p, Problem: "unknown field" + knownFields(fields)})
-				}
-				child = ft
-			case t != nil && t.Kind() == reflect.Map:
-				child = t.Elem()
-			}
-			if err := checkShape(dec, child, p); err != nil {
-				return err
-			}
-		}
-	case '[':
-		var elem reflect.Type
-		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-			elem = t.Elem()
-		}
-		for i := 0; dec.More(); i++ {
-			if err := checkShape(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-	}
-	if _, err := dec.Token(); err != nil { // the closing delimiter
-		return syntaxProblem(err, path)
-	}
-	return nil
 }
 
 var (
@@ -280,28 +184,57 @@ func validationProblems(err error, path string) []fieldProblem {
 	return out
 }
 
-// stringField returns the settable string field of the struct that v
-// points to whose JSON name is name (top level, or promoted from embedded
-// structs).
-func stringField(v any, name string) (reflect.Value, bool) {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
-		return reflect.Value{}, false
+// decodeInput decodes raw strictly into wf's input type, fills in the
+// caller's tenant where the input has one and left it empty, refuses
+// another tenant's input (403) and validates the result.
+func (s *Server) decodeInput(wf registry.Workflow, raw json.RawMessage, c *caller) (any, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		raw = json.RawMessage("{}")
 	}
-	rv = rv.Elem()
-	for _, f := range reflect.VisibleFields(rv.Type()) {
-		if !f.IsExported() || f.Type.Kind() != reflect.String || len(f.Index) > 1 && !promoted(rv.Type(), f) {
-			continue
-		}
-		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if tag != name {
-			continue
-		}
-		fv, err := rv.FieldByIndexErr(f.Index)
-		if err != nil || !fv.CanSet() {
-			return reflect.Value{}, false
-		}
-		return fv, true
+	input := wf.Input()
+	if err := decodeStrict(raw, input, "input"); err != nil {
+		return nil, err
 	}
-	return reflect.Value{}, false
+	if wf.Tenant != nil {
+		switch wf.Tenant(input) {
+		case c.Tenant:
+		case "":
+			// The platform's inputs name their tenant in "tenant_id"; a
+			// client may leave it to its token.
+			filled, err := withTenant(raw, c.Tenant)
+			if err != nil {
+				return nil, err
+			}
+			input = wf.Input()
+			if err := decodeStrict(filled, input, "input"); err != nil {
+				return nil, err
+			}
+			if got := wf.Tenant(input); got != c.Tenant {
+				return nil, fmt.Errorf("workflow type %s: input.tenant_id set to %q, but its Tenant reports %q", wf.Name, c.Tenant, got)
+			}
+		default:
+			return nil, newError(http.StatusForbidden, codeForbidden, "input.tenant_id does not match your token's tenant")
+		}
+	}
+	if v, ok := input.(registry.Validator); ok {
+		if err := v.Validate(); err != nil {
+			return nil, invalidInput(validationProblems(err, "input")...)
+		}
+	}
+	return input, nil
+}
+
+// withTenant sets the top-level "tenant_id" of the JSON object raw.
+func withTenant(raw json.RawMessage, tenant string) (json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		return nil, invalidInput(fieldProblem{Field: "input", Problem: "want a JSON object"})
+	}
+	t, _ := json.Marshal(tenant) // an ident: nothing to escape
+	fields["tenant_id"] = t
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return nil, fmt.Errorf("fill in tenant_id: %w", err)
+	}
+	return out, nil
 }

@@ -53,6 +53,18 @@ func TestDecodeStrict(t *testing.T) {
 		{"truncated", `{"name":"x"`, "unexpected end"},
 		{"trailing value", `{} []`, "unexpected data after"},
 		{"empty", `  `, "empty"},
+		{"invalid UTF-8 in a value", "{\"name\":\"a\xffb\"}", "in.name: not valid UTF-8"},
+		{"invalid UTF-8 in a key", "{\"tags\":{\"\xc3\":{}}}", "in.tags: not valid UTF-8"},
+		{"invalid UTF-8 deep in a free-form value", "{\"any\":{\"k\":[1,\"\xed\xa0\x80\"]}}", "in.any.k[1]: not valid UTF-8"},
+		{"lone high surrogate escape", `{"name":"\ud800"}`, "in.name: not valid UTF-8"},
+		{"lone low surrogate escape", `{"name":"x\udc00"}`, "in.name: not valid UTF-8"},
+		{"high surrogate then a letter", `{"name":"\ud83dx"}`, "in.name: not valid UTF-8"},
+		{"control: a surrogate pair", `{"name":"\ud83d\ude00"}`, ""},
+		{"control: an escaped backslash before u", `{"name":"\\ud800"}`, ""},
+		{"control: UTF-8", `{"name":"Grüße, 世界"}`, ""},
+		{"nested 65 deep", `{"any":` + strings.Repeat("[", 64) + strings.Repeat("]", 64) + `}`, "nested deeper than 64 levels"},
+		{"control: nested 64 deep", `{"any":` + strings.Repeat("[", 63) + strings.Repeat("]", 63) + `}`, ""},
+		{"long keys are clipped", `{"any":{"` + strings.Repeat("k", 5000) + `":{"a":1,"a":2}}}`, "…: repeated field"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,22 +95,6 @@ func TestValidationProblems(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("problem %d: %+v, want %+v", i, got[i], want[i])
 		}
-	}
-}
-
-func TestStringFieldFindsPromotedTenant(t *testing.T) {
-	t.Parallel()
-	in := &nestedInput{}
-	f, ok := stringField(in, "tenant_id")
-	if !ok {
-		t.Fatal("tenant_id not found")
-	}
-	f.SetString("acme")
-	if in.TenantID != "acme" {
-		t.Errorf("TenantID %q", in.TenantID)
-	}
-	if _, ok := stringField(in, "qty"); ok {
-		t.Error("found a field of a nested, non-embedded struct")
 	}
 }
 

@@ -1,7 +1,6 @@
 package starter
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +9,8 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+
+	"contextworker/internal/searchattr"
 )
 
 // Page sizes of the list route.
@@ -35,10 +36,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c *caller) error {
 	}
 	// The tenant is ident.Valid, and type and status are checked
 	// against fixed sets, so nothing here can leave its string literal.
-	query := fmt.Sprintf("%s = '%s'", saTenant, c.Tenant)
+	query := fmt.Sprintf("%s = '%s'", searchattr.Tenant.GetName(), c.Tenant)
 	if t := q.Get("type"); t != "" {
-		if _, _, ok := s.reg.Workflow(t); !ok {
-			return invalidInput(fieldProblem{Field: "type", Problem: fmt.Sprintf("unknown workflow type %q (known: %s)", t, strings.Join(s.workflowTypes(), ", "))})
+		if _, ok := s.types[t]; !ok {
+			return invalidInput(fieldProblem{Field: "type", Problem: fmt.Sprintf("unknown workflow type %q (known: %s)", clip(t), strings.Join(s.typeNames, ", "))})
 		}
 		query += fmt.Sprintf(" AND WorkflowType = '%s'", t)
 	}
@@ -59,9 +60,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c *caller) error {
 	}
 	var token []byte
 	if pt := q.Get("page_token"); pt != "" {
-		var err error
-		if token, err = base64.RawURLEncoding.DecodeString(pt); err != nil || len(token) == 0 {
-			return invalidInput(fieldProblem{Field: "page_token", Problem: "not a token from next_page_token"})
+		var ok bool
+		if token, ok = s.pages.open(query, pt); !ok {
+			return invalidInput(fieldProblem{Field: "page_token", Problem: "not a token from next_page_token of this query"})
 		}
 	}
 
@@ -82,15 +83,16 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c *caller) error {
 	}
 	out := listResponse{Workflows: []workflowSummary{}}
 	for _, info := range resp.GetExecutions() {
-		// Visibility already filtered on TenantId; a workflow whose id does
-		// not carry the tenant would answer 404 on GET, so it is not listed.
-		if idTenant(info.GetExecution().GetWorkflowId()) != c.Tenant {
+		// Visibility already filtered on TenantId; a workflow GET would
+		// answer 404 for (an unregistered type, an id that is not the
+		// tenant's) is not listed either.
+		if !s.visibleTo(info, c) {
 			continue
 		}
 		out.Workflows = append(out.Workflows, s.summarize(info))
 	}
 	if len(resp.GetNextPageToken()) > 0 {
-		out.NextPageToken = base64.RawURLEncoding.EncodeToString(resp.GetNextPageToken())
+		out.NextPageToken = s.pages.seal(query, resp.GetNextPageToken())
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -65,6 +65,19 @@ type sleepyResult struct {
 	Note       string `json:"note"`
 }
 
+// Signal and query names of the test workflows.
+const (
+	signalApprove = "approve"
+	queryProgress = "progress"
+)
+
+// approvable declares the approve signal and progress query of sleepy and
+// keyed.
+var (
+	approveSignals = []registry.Signal{{Name: signalApprove, Description: "approve, by name", Payload: func() any { return new(string) }}}
+	progressQuery  = []registry.Query{{Name: queryProgress, Description: "stage and note", Result: func() any { return &sleepyProgress{} }}}
+)
+
 type sleepyProgress struct {
 	Stage string `json:"stage"`
 	Note  string `json:"note"`
@@ -74,14 +87,14 @@ type sleepyProgress struct {
 // query and returns when approved, or with ErrCanceled when canceled.
 func waitForApproval(ctx workflow.Context, note string) (sleepyResult, error) {
 	p := sleepyProgress{Stage: "waiting for approve", Note: note}
-	if err := workflow.SetQueryHandler(ctx, progressQuery, func() (sleepyProgress, error) { return p, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, queryProgress, func() (sleepyProgress, error) { return p, nil }); err != nil {
 		return sleepyResult{}, err
 	}
 	// Channel.Receive does not return on cancellation; a selector on
 	// ctx.Done() does.
 	var by string
 	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(workflow.GetSignalChannel(ctx, "approve"), func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &by) })
+	sel.AddReceive(workflow.GetSignalChannel(ctx, signalApprove), func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &by) })
 	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 	sel.Select(ctx)
 	if err := ctx.Err(); err != nil {
@@ -94,11 +107,13 @@ func waitForApproval(ctx workflow.Context, note string) (sleepyResult, error) {
 const (
 	failNote = "fail"
 	failType = "Boom"
+	// failMessage is operator detail: a path a tenant must never see.
+	failMessage = "/srv/feeds/acme/secret.csv: permission denied"
 )
 
 func sleepyWorkflow(ctx workflow.Context, in sleepyInput) (sleepyResult, error) {
 	if in.Note == failNote {
-		return sleepyResult{}, temporal.NewNonRetryableApplicationError("boom", failType, nil)
+		return sleepyResult{}, temporal.NewNonRetryableApplicationError(failMessage, failType, nil)
 	}
 	return waitForApproval(ctx, in.Note)
 }
@@ -119,10 +134,13 @@ func (testModule) TaskQueue() string { return testQueue }
 func (testModule) Workflows() []registry.Workflow {
 	return []registry.Workflow{
 		{
-			Name:        typeSleepy,
-			Description: "waits for approve",
-			Input:       func() any { return &sleepyInput{} },
-			Tenant:      func(in any) string { return in.(*sleepyInput).TenantID },
+			Name:          typeSleepy,
+			Description:   "waits for approve",
+			Input:         func() any { return &sleepyInput{} },
+			Tenant:        func(in any) string { return in.(*sleepyInput).TenantID },
+			Signals:       approveSignals,
+			Queries:       progressQuery,
+			ProgressQuery: queryProgress,
 		},
 		{
 			Name:        typeKeyed,
@@ -132,7 +150,10 @@ func (testModule) Workflows() []registry.Workflow {
 				i := in.(*keyedInput)
 				return "keyed/" + i.TenantID + "/" + i.SupplierCode
 			},
-			Tenant: func(in any) string { return in.(*keyedInput).TenantID },
+			Tenant:        func(in any) string { return in.(*keyedInput).TenantID },
+			Signals:       approveSignals,
+			Queries:       progressQuery,
+			ProgressQuery: queryProgress,
 		},
 		{
 			Name:        typeQuick,

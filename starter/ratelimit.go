@@ -34,7 +34,7 @@ func newSubjectLimiter(perSecond float64, burst int, now func() time.Time) *subj
 }
 
 // allow takes a token for subject, or returns the 429 to answer.
-func (l *subjectLimiter) allow(subject string) error {
+func (l *subjectLimiter) allow(subject string) *apiError {
 	now := l.now()
 	l.mu.Lock()
 	b, ok := l.buckets[subject]
@@ -55,22 +55,6 @@ func (l *subjectLimiter) allow(subject string) error {
 	if wait := res.DelayFrom(now); wait > 0 {
 		res.CancelAt(now) // we answer 429 instead of waiting: give the token back
 		return rateLimited(wait)
-	}
-	return nil
-}
-
-// blocked returns the 429 to answer when key has no token left, without
-// taking one.
-func (l *subjectLimiter) blocked(key string) error {
-	now := l.now()
-	l.mu.Lock()
-	b, ok := l.buckets[key]
-	l.mu.Unlock()
-	if !ok {
-		return nil
-	}
-	if tokens := b.lim.TokensAt(now); tokens < 1 {
-		return rateLimited(time.Duration((1 - tokens) / float64(l.limit) * float64(time.Second)))
 	}
 	return nil
 }

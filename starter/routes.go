@@ -5,9 +5,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 )
+
+// TraceHeader carries a caller's trace id (the gRPC front sets it from a
+// ContextUnit's trace_id); the request's log line names it.
+const TraceHeader = "X-Trace-Id"
+
+// traceIDPattern is what a logged trace id may look like: anything else is
+// left out of the log rather than trusted into it.
+var traceIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // route is one endpoint. need is the least role it takes; public routes
 // take no token.
@@ -30,6 +39,8 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/v1/workflows/{id}", viewer, s.status},
 		{http.MethodPost, "/v1/workflows/{id}/cancel", operator, s.cancel},
 		{http.MethodPost, "/v1/workflows/{id}/signals/{name}", operator, s.signal},
+		{http.MethodPost, "/v1/ingest", operator, s.ingest},
+		{http.MethodPost, "/v1/schedules/sync", admin, s.syncSchedules},
 		{http.MethodGet, "/healthz", public, s.healthz},
 		{http.MethodGet, "/readyz", public, s.readyz},
 		{http.MethodGet, "/metrics", public, s.serveMetrics},
@@ -45,6 +56,9 @@ func (s *Server) buildHandler() http.Handler {
 	unmatched := s.wrap(route{path: "unmatched", handle: func(w http.ResponseWriter, r *http.Request, _ *caller) error {
 		return muxError(mux, r)
 	}})
+	if s.codec != nil {
+		mux.Handle("/codec/", s.codec)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The mux answers unknown paths and methods in plain text; ours
 		// answer in the JSON envelope like every other error.
@@ -125,17 +139,17 @@ func (s *Server) admit(r *http.Request, rt route) (*caller, error) {
 	if rt.need == public {
 		return nil, nil
 	}
-	// An address that keeps failing to authenticate is refused before its
-	// token is verified (RS256 and ES256 verification costs CPU). The
-	// address is the connection's: behind a proxy, every client shares it.
-	addr := clientAddr(r)
-	if err := s.failures.blocked(addr); err != nil {
-		s.metrics.authFails.WithLabelValues("429").Inc()
-		return nil, err
-	}
+	// Every token is verified: its size is capped (maxTokenBytes) and the
+	// request rate per address is the client's own limit. An address that
+	// keeps failing to authenticate gets 429 instead of 401 for its
+	// failures, which slows guessing; a valid token from the same address
+	// (behind a proxy or NAT, every client shares it) still gets through.
 	c, err := s.auth.authenticate(r)
 	if err != nil {
-		_ = s.failures.allow(addr) // counts the failure; the answer is the 401
+		if limited := s.failures.allow(clientAddr(r)); limited != nil {
+			s.metrics.authFails.WithLabelValues("429").Inc()
+			return nil, limited.because(err)
+		}
 		s.metrics.authFails.WithLabelValues("401").Inc()
 		return nil, err
 	}
@@ -159,8 +173,8 @@ func clientAddr(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-// observe records metrics and logs the request: errors with their cause,
-// successes at debug level only, since a busy starter would drown its log.
+// observe records metrics and logs the request, every one at info (5xx at
+// error), with the cause of an error.
 func (s *Server) observe(rt route, r *http.Request, rec *recorder, c *caller, err error, reqID string, took time.Duration) {
 	status := rec.status
 	if status == 0 {
@@ -170,33 +184,57 @@ func (s *Server) observe(rt route, r *http.Request, rec *recorder, c *caller, er
 	if rt.method == "" {
 		label = rt.path
 	}
-	s.metrics.requests.WithLabelValues(label, r.Method, strconv.Itoa(status)).Inc()
+	s.metrics.requests.WithLabelValues(label, methodLabel(r.Method), strconv.Itoa(status)).Inc()
 	s.metrics.durations.WithLabelValues(label).Observe(took.Seconds())
 
-	level := slog.LevelDebug
-	switch {
-	case status >= 500:
+	level := slog.LevelInfo
+	if status >= 500 {
 		level = slog.LevelError
-	case status >= 400:
-		level = slog.LevelInfo
 	}
 	if !s.log.Enabled(r.Context(), level) {
 		return
 	}
 	attrs := []slog.Attr{
 		slog.String("request_id", reqID),
-		slog.String("method", r.Method),
+		slog.String("method", methodLabel(r.Method)),
 		slog.String("route", label),
 		slog.Int("status", status),
-		slog.Duration("took", took),
+		slog.String("took", roundDuration(took).String()),
 	}
 	if c != nil {
 		attrs = append(attrs, slog.String("sub", c.Subject), slog.String("tenant", c.Tenant))
+	}
+	if trace := r.Header.Get(TraceHeader); traceIDPattern.MatchString(trace) {
+		attrs = append(attrs, slog.String("trace_id", trace))
 	}
 	if err != nil {
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}
 	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// methodLabel is r.Method when it is a standard method, else "other": a
+// label, and a log field, must come from a fixed set, or any client could
+// create Prometheus series at will.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
+// roundDuration rounds d for a log line, as the worker writes them:
+// "97.3ms", "412µs", "2.5s".
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
 }
 
 // recorder remembers the status a handler wrote.

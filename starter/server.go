@@ -9,10 +9,15 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
+	"contextworker/internal/codec"
 	"contextworker/internal/config"
 	"contextworker/registry"
 )
@@ -34,6 +39,26 @@ type Options struct {
 	Keys *KeySet
 	// Now is the clock for token and rate checks; nil means time.Now.
 	Now func() time.Time
+	// DataConverter encodes and decodes every payload the starter builds or
+	// reads (inputs, summaries, signal payloads, query answers, results);
+	// nil means converter.GetDefaultDataConverter(). Set it to the
+	// workers' converter when payloads are encrypted. Search attributes
+	// never pass through it: Temporal indexes them in clear.
+	DataConverter converter.DataConverter
+	// ModuleConfig returns a module's decoded configuration (what its
+	// NewConfig returned, filled from temporal.yaml), for the workflows'
+	// Check; nil means no module has configuration (config.Config.Module
+	// fits).
+	ModuleConfig func(module string) any
+	// PageTokenKey keys the MAC of list page tokens; nil draws a random
+	// key, so tokens do not survive a restart or cross replicas.
+	PageTokenKey []byte
+	// Codec, when set, is served as Temporal's remote codec at
+	// /codec/{namespace}/encode and /decode (for the Web UI and the
+	// temporal CLI's --codec-endpoint): a viewer may decode, an operator
+	// may also encode. CodecServer configures it.
+	Codec       converter.PayloadCodec
+	CodecServer config.CodecServer
 }
 
 // Server is the starter's HTTP service. Create it with New.
@@ -51,6 +76,18 @@ type Server struct {
 	failures *subjectLimiter
 	metrics  *metrics
 	handler  http.Handler
+
+	dc           converter.DataConverter
+	moduleConfig func(module string) any
+	// types are the registered workflow types by name; typeNames sorted.
+	types     map[string]workflowType
+	typeNames []string
+	keys      *keyBinder
+	runs      *runLimiter
+	pages     pageSealer
+	ready     readiness
+	// codec serves /codec/ when payloads are encrypted; nil otherwise.
+	codec http.Handler
 }
 
 // New checks opts and builds the server. It does no I/O.
@@ -68,6 +105,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		errs = append(errs, errors.New("no logger"))
 	}
+	if err := opts.Config.ValidateLimits("starter"); err != nil {
+		errs = append(errs, fmt.Errorf("config: %w", err))
+	}
 	if opts.Config.MaxBodyBytes <= 0 || opts.Config.RatePerSecond <= 0 || opts.Config.Burst < 1 || opts.Config.TemporalTimeout <= 0 ||
 		opts.Config.AuthFailuresPerSecond <= 0 || opts.Config.AuthFailureBurst < 1 {
 		errs = append(errs, errors.New("config: max_body_bytes, rate_per_second, burst, auth_failures_per_second, auth_failure_burst and temporal_timeout must be positive (see config.DefaultStarter)"))
@@ -83,18 +123,55 @@ func New(opts Options) (*Server, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("new starter: %w", err)
 	}
+	dc := opts.DataConverter
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	moduleConfig := opts.ModuleConfig
+	if moduleConfig == nil {
+		moduleConfig = func(string) any { return nil }
+	}
 	s := &Server{
-		tc:        opts.Temporal,
-		reg:       opts.Registry,
-		cfg:       opts.Config,
-		namespace: opts.Namespace,
-		uiBase:    strings.TrimRight(opts.UIBaseURL, "/"),
-		publicURL: strings.TrimRight(opts.Config.PublicURL, "/"),
-		log:       opts.Logger,
-		auth:      v,
-		limiter:   newSubjectLimiter(opts.Config.RatePerSecond, opts.Config.Burst, now),
-		failures:  newSubjectLimiter(opts.Config.AuthFailuresPerSecond, opts.Config.AuthFailureBurst, now),
-		metrics:   newMetrics(),
+		dc:           dc,
+		moduleConfig: moduleConfig,
+		types:        make(map[string]workflowType),
+		keys:         newKeyBinder(now),
+		runs:         newRunLimiter(opts.Temporal, opts.Namespace, opts.Config.MaxRunningOf, now),
+		pages:        newPageSealer(opts.PageTokenKey),
+		ready:        readiness{now: now},
+		tc:           opts.Temporal,
+		reg:          opts.Registry,
+		cfg:          opts.Config,
+		namespace:    opts.Namespace,
+		uiBase:       strings.TrimRight(opts.UIBaseURL, "/"),
+		publicURL:    strings.TrimRight(opts.Config.PublicURL, "/"),
+		log:          opts.Logger,
+		auth:         v,
+		limiter:      newSubjectLimiter(opts.Config.RatePerSecond, opts.Config.Burst, now),
+		failures:     newSubjectLimiter(opts.Config.AuthFailuresPerSecond, opts.Config.AuthFailureBurst, now),
+		metrics:      newMetrics(),
+	}
+	for _, m := range opts.Registry.Modules() {
+		for _, wf := range m.Workflows() {
+			s.types[wf.Name] = workflowType{module: m, wf: wf}
+			s.typeNames = append(s.typeNames, wf.Name)
+		}
+	}
+	slices.Sort(s.typeNames)
+	if opts.Codec != nil {
+		if opts.CodecServer.AnonymousDecodeOnLoopback && !loopbackOnly(opts.Config.Listen) {
+			return nil, fmt.Errorf("new starter: temporal.encryption.codec_server.anonymous_decode_on_loopback needs a loopback starter.listen, got %q", opts.Config.Listen)
+		}
+		h, err := codec.NewHandler(opts.Codec, codec.HandlerOptions{
+			Namespaces:   []string{opts.Namespace},
+			CORSOrigins:  opts.CodecServer.CORSOrigins,
+			MaxBodyBytes: opts.CodecServer.MaxBodyBytes,
+			Authorize:    s.codecAuthorize(opts.CodecServer.AnonymousDecodeOnLoopback),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("new starter: %w", err)
+		}
+		s.codec = h
 	}
 	s.handler = s.buildHandler()
 	return s, nil
@@ -153,33 +230,64 @@ func (s *Server) temporalContext(r *http.Request) (context.Context, context.Canc
 	return context.WithTimeout(r.Context(), s.cfg.TemporalTimeout)
 }
 
-// workflowTypes lists every registered workflow type, sorted.
-func (s *Server) workflowTypes() []string {
-	var names []string
-	for _, m := range s.reg.Modules() {
-		for _, wf := range m.Workflows() {
-			names = append(names, wf.Name)
-		}
-	}
-	slices.Sort(names)
-	return names
-}
-
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ *caller) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil
 }
 
-// readyz answers 200 when Temporal answers a health check in time.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	ctx, cancel := s.temporalContext(r)
-	defer cancel()
-	if _, err := s.tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		s.log.Warn("readiness: Temporal is not reachable", "error", err)
-		return newError(http.StatusServiceUnavailable, codeTemporalUnavailable, "Temporal is not reachable").because(err)
+// readyCacheTTL is how long a readiness answer is reused: /readyz is
+// public and unlimited, and must not turn into a call to Temporal per hit.
+const readyCacheTTL = time.Second
+
+// readiness caches the last readiness check.
+type readiness struct {
+	now func() time.Time
+	mu  sync.Mutex
+	at  time.Time
+	err error
+}
+
+// readyz answers 200 when Temporal answers in time and the namespace
+// exists, 503 otherwise; answers are cached for readyCacheTTL.
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request, _ *caller) error {
+	if err := s.checkReady(); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil
+}
+
+// checkReady returns the cached readiness, checking again once it is
+// older than readyCacheTTL. Concurrent callers wait for one check.
+func (s *Server) checkReady() error {
+	r := &s.ready
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now := r.now(); !r.at.IsZero() && now.Sub(r.at) < readyCacheTTL {
+		return r.err
+	}
+	// Not the request's context: the answer serves every caller.
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.TemporalTimeout)
+	defer cancel()
+	_, err := s.tc.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: s.namespace})
+	var nf *serviceerror.NamespaceNotFound
+	var nf2 *serviceerror.NotFound
+	switch {
+	case err == nil:
+		r.err = nil
+	case errors.As(err, &nf) || errors.As(err, &nf2):
+		s.log.Warn("readiness: the namespace does not exist", "namespace", s.namespace)
+		r.err = newError(http.StatusServiceUnavailable, codeNotReady, "the Temporal namespace %q does not exist", s.namespace).because(err)
+	default:
+		s.log.Warn("readiness: Temporal is not reachable", "error", err)
+		ae := asAPIError(err)
+		if ae.status < 500 || ae.status == http.StatusInternalServerError {
+			ae = newError(http.StatusServiceUnavailable, codeTemporalUnavailable, "Temporal is not reachable").because(err)
+		}
+		r.err = ae
+	}
+	r.at = r.now()
+	return r.err
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, _ *caller) error {

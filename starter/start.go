@@ -16,17 +16,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/converter"
 
+	"contextworker/internal/searchattr"
 	"contextworker/registry"
-)
-
-// Search attributes the starter sets. They must be registered in the
-// namespace as Keyword (the dev stack does, see internal/dev/testenv).
-const (
-	saTenant   = "TenantId"
-	saModule   = "Module"
-	saSupplier = "SupplierCode"
 )
 
 // startRequest is the body of POST /v1/workflows.
@@ -63,7 +55,9 @@ type startPlan struct {
 	id        string
 	source    idSource
 	requestID string
-	supplier  string
+	// key and fingerprint bind an Idempotency-Key to the request ("" when
+	// there is no key).
+	key, fingerprint string
 }
 
 func (s *Server) start(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -71,18 +65,45 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, c *caller) error 
 	if err != nil {
 		return err
 	}
-	plan, err := s.plan(r, c, body)
+	var req startRequest
+	if err := decodeStrict(body, &req, ""); err != nil {
+		return err
+	}
+	return s.startWorkflow(w, r, c, req)
+}
+
+// startWorkflow validates req, checks the tenant's limits and starts the
+// run: the one path of every start route.
+func (s *Server) startWorkflow(w http.ResponseWriter, r *http.Request, c *caller, req startRequest) error {
+	plan, err := s.plan(r, c, req)
 	if err != nil {
 		return err
 	}
-	req, err := s.startRequest(plan, c)
+	grpcReq, err := s.startRequest(plan, c)
+	if err != nil {
+		return err
+	}
+	binding, err := s.keys.reserve(c.Tenant, plan.key, plan.fingerprint)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := s.temporalContext(r)
 	defer cancel()
-	resp, err := s.tc.WorkflowService().StartWorkflowExecution(ctx, req)
+	release, err := s.runs.admit(ctx, c.Tenant, plan.wf.Name)
 	if err != nil {
+		binding.undo()
+		return err
+	}
+	resp, err := s.tc.WorkflowService().StartWorkflowExecution(ctx, grpcReq)
+	if err == nil {
+		release(plan.id)
+	} else {
+		release("")
+	}
+	if err != nil {
+		// The key started nothing: a retry of its first request must still
+		// reach Temporal, which remembers that request by its request id.
+		binding.undo()
 		var dup *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &dup) {
 			s.metrics.starts.WithLabelValues(plan.wf.Name, "conflict").Inc()
@@ -91,6 +112,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, c *caller) error 
 		s.metrics.starts.WithLabelValues(plan.wf.Name, "error").Inc()
 		return err
 	}
+	binding.done(plan.id, resp.GetRunId())
 	// A retry that Temporal recognised by its request id answers exactly as
 	// the original start did (Started is true for both), so the two cannot
 	// be told apart here, and need not be.
@@ -128,19 +150,17 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	return data, nil
 }
 
-// plan validates a start request: the type, the input, the tenant and the id.
-func (s *Server) plan(r *http.Request, c *caller, body []byte) (*startPlan, error) {
-	var req startRequest
-	if err := decodeStrict(body, &req, ""); err != nil {
-		return nil, err
-	}
+// plan validates a start request: the type, the input against its type and
+// the module's configuration, the tenant and the id.
+func (s *Server) plan(r *http.Request, c *caller, req startRequest) (*startPlan, error) {
 	if req.Type == "" {
 		return nil, invalidInput(fieldProblem{Field: "type", Problem: "required"})
 	}
-	mod, wf, ok := s.reg.Workflow(req.Type)
+	wt, ok := s.types[req.Type]
 	if !ok {
-		return nil, invalidInput(fieldProblem{Field: "type", Problem: fmt.Sprintf("unknown workflow type %q (known: %s)", req.Type, strings.Join(s.workflowTypes(), ", "))})
+		return nil, invalidInput(fieldProblem{Field: "type", Problem: fmt.Sprintf("unknown workflow type %q (known: %s)", clip(req.Type), strings.Join(s.typeNames, ", "))})
 	}
+	mod, wf := wt.module, wt.wf
 	if req.ID != "" && !clientIDPattern.MatchString(req.ID) {
 		return nil, invalidInput(fieldProblem{Field: "id", Problem: fmt.Sprintf("must match %s", clientIDPattern)})
 	}
@@ -148,39 +168,17 @@ func (s *Server) plan(r *http.Request, c *caller, body []byte) (*startPlan, erro
 	if err != nil {
 		return nil, err
 	}
-
-	input := wf.Input()
-	raw := []byte(req.Input)
-	if len(raw) == 0 || string(raw) == "null" {
-		raw = []byte("{}")
-	}
-	if err := decodeStrict(raw, input, "input"); err != nil {
+	input, err := s.decodeInput(wf, req.Input, c)
+	if err != nil {
 		return nil, err
 	}
-	if f, ok := stringField(input, "tenant_id"); ok {
-		switch f.String() {
-		case "":
-			f.SetString(c.Tenant)
-		case c.Tenant:
-		default:
-			return nil, newError(http.StatusForbidden, codeForbidden, "input.tenant_id does not match your token's tenant")
-		}
-	}
-	if v, ok := input.(registry.Validator); ok {
-		if err := v.Validate(); err != nil {
+	if wf.Check != nil {
+		if err := wf.Check(s.moduleConfig(mod.Name()), input); err != nil {
 			return nil, invalidInput(validationProblems(err, "input")...)
-		}
-	}
-	if wf.Tenant != nil {
-		if t := wf.Tenant(input); t != "" && t != c.Tenant {
-			return nil, newError(http.StatusForbidden, codeForbidden, "the input's tenant does not match your token's tenant")
 		}
 	}
 
 	plan := &startPlan{module: mod, wf: wf, input: input}
-	if f, ok := stringField(input, "supplier_code"); ok {
-		plan.supplier = f.String()
-	}
 	canonical, err := json.Marshal(input)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s input: %w", wf.Name, err)
@@ -197,9 +195,9 @@ func (s *Server) plan(r *http.Request, c *caller, body []byte) (*startPlan, erro
 		if req.ID != "" {
 			return nil, invalidInput(fieldProblem{Field: "id", Problem: fmt.Sprintf("workflow type %q takes its id from the input; leave id out", wf.Name)})
 		}
-		if idTenant(moduleID) != c.Tenant {
-			// A module bug, not the client's: its ids must carry the tenant.
-			return nil, fmt.Errorf("module %s: workflow id %q does not carry tenant %q as its second segment", mod.Name(), moduleID, c.Tenant)
+		if owner, ok := wf.OwnerOfID(moduleID); !ok || owner != c.Tenant {
+			// A module bug, not the client's: its ids must name their tenant.
+			return nil, fmt.Errorf("module %s: workflow id %q is not an id of tenant %q by its own IDTenant", mod.Name(), moduleID, c.Tenant)
 		}
 		plan.id, plan.source = moduleID, idFromModule
 	case req.ID != "":
@@ -212,6 +210,7 @@ func (s *Server) plan(r *http.Request, c *caller, body []byte) (*startPlan, erro
 	switch {
 	case key != "":
 		plan.requestID = requestID("idempotency-key", c.Tenant, key, fingerprint)
+		plan.key, plan.fingerprint = key, fingerprint
 	case plan.source == idFromClient:
 		plan.requestID = requestID("client-id", c.Tenant, fingerprint)
 	default:
@@ -238,23 +237,25 @@ func idempotencyKey(r *http.Request) (string, error) {
 // than client.ExecuteWorkflow because only the API lets the starter choose
 // the request id, which is what makes retried starts idempotent.
 func (s *Server) startRequest(p *startPlan, c *caller) (*workflowservice.StartWorkflowExecutionRequest, error) {
-	dc := converter.GetDefaultDataConverter()
-	input, err := dc.ToPayloads(p.input)
+	input, err := s.dc.ToPayloads(p.input)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s input: %w", p.wf.Name, err)
 	}
-	summary, err := dc.ToPayload(fmt.Sprintf("%s for tenant %s, started by %s via the starter", p.wf.Name, c.Tenant, c.Subject))
+	summary, err := s.dc.ToPayload(fmt.Sprintf("%s for tenant %s, started by %s via the starter", p.wf.Name, c.Tenant, c.Subject))
 	if err != nil {
 		return nil, fmt.Errorf("encode summary: %w", err)
 	}
-	attrs := map[string]string{saTenant: c.Tenant, saModule: p.module.Name()}
-	if p.supplier != "" {
-		attrs[saSupplier] = p.supplier
+	attrs := map[string]string{}
+	if p.wf.SearchAttributes != nil {
+		for k, v := range p.wf.SearchAttributes(p.input) {
+			if v != "" {
+				attrs[k] = v
+			}
+		}
 	}
-	sa, err := keywordAttributes(attrs)
-	if err != nil {
-		return nil, err
-	}
+	// The platform's own attributes: a module cannot set them otherwise.
+	attrs[searchattr.Tenant.GetName()] = c.Tenant
+	attrs[searchattr.Module.GetName()] = p.module.Name()
 	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
 	if p.source == idFromModule {
 		reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
@@ -269,24 +270,9 @@ func (s *Server) startRequest(p *startPlan, c *caller) (*workflowservice.StartWo
 		RequestId:                p.requestID,
 		WorkflowIdReusePolicy:    reuse,
 		WorkflowIdConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		SearchAttributes:         sa,
+		SearchAttributes:         keywordAttributes(attrs),
 		UserMetadata:             &sdkpb.UserMetadata{Summary: summary},
 	}, nil
-}
-
-// keywordAttributes encodes Keyword search attributes as the SDK does: a
-// JSON payload with its type in the metadata.
-func keywordAttributes(attrs map[string]string) (*commonpb.SearchAttributes, error) {
-	fields := make(map[string]*commonpb.Payload, len(attrs))
-	for k, v := range attrs {
-		p, err := converter.GetDefaultDataConverter().ToPayload(v)
-		if err != nil {
-			return nil, fmt.Errorf("encode search attribute %s: %w", k, err)
-		}
-		p.Metadata["type"] = []byte(enumspb.INDEXED_VALUE_TYPE_KEYWORD.String())
-		fields[k] = p
-	}
-	return &commonpb.SearchAttributes{IndexedFields: fields}, nil
 }
 
 // identity is the Temporal identity recorded in the workflow's history: who

@@ -10,10 +10,13 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	querypb "go.temporal.io/api/query/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
-	"go.temporal.io/sdk/converter"
+	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"contextworker/internal/searchattr"
 )
 
 // statuses maps the API's status names to Temporal's. The visibility query
@@ -41,9 +44,6 @@ func statusName(s enumspb.WorkflowExecutionStatus) string {
 // without one polling it would hold the status answer for the whole
 // Temporal timeout; progress is optional, the status is not.
 const progressTimeout = 2 * time.Second
-
-// progressQuery is the query type whose answer is reported as progress.
-const progressQuery = "progress"
 
 // workflowSummary is one workflow in a list.
 type workflowSummary struct {
@@ -83,7 +83,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, c *caller) error
 	st := workflowStatus{workflowSummary: s.summarize(info), TaskQueue: info.GetTaskQueue()}
 	runID := info.GetExecution().GetRunId()
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		st.Progress = s.progress(ctx, id, runID)
+		st.Progress = s.progress(ctx, s.types[info.GetType().GetName()].wf.ProgressQuery, id, runID)
 	} else if err := s.outcome(ctx, id, runID, &st); err != nil {
 		return err
 	}
@@ -92,10 +92,14 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, c *caller) error
 }
 
 // describe returns the latest run of workflow id if it belongs to c's
-// tenant, and a 404 otherwise. Both the id and the TenantId search
-// attribute must name the tenant: the id alone is only a convention.
+// tenant, and a 404 otherwise. The id must be an id of the tenant for the
+// run's registered workflow type, and the run's TenantId search attribute
+// must name the tenant too: the id alone is only a convention.
 func (s *Server) describe(ctx context.Context, c *caller, id string) (*workflowpb.WorkflowExecutionInfo, error) {
-	if idTenant(id) != c.Tenant {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	if !s.mayOwn(id, c.Tenant) {
 		return nil, notFound(id) // not even asked: no timing difference worth having
 	}
 	resp, err := s.tc.DescribeWorkflowExecution(ctx, id, "")
@@ -107,23 +111,18 @@ func (s *Server) describe(ctx context.Context, c *caller, id string) (*workflowp
 		return nil, err
 	}
 	info := resp.GetWorkflowExecutionInfo()
-	if keyword(info.GetSearchAttributes(), saTenant) != c.Tenant {
+	if !s.visibleTo(info, c) {
 		return nil, notFound(id)
 	}
 	return info, nil
 }
 
-// keyword decodes the Keyword search attribute name, or "".
-func keyword(sa *commonpb.SearchAttributes, name string) string {
-	p := sa.GetIndexedFields()[name]
-	if p == nil {
-		return ""
-	}
-	var v string
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &v); err != nil {
-		return ""
-	}
-	return v
+// visibleTo reports whether run info is c's: a registered type whose id
+// names c's tenant, with c's tenant in TenantId.
+func (s *Server) visibleTo(info *workflowpb.WorkflowExecutionInfo, c *caller) bool {
+	wt, ok := s.types[info.GetType().GetName()]
+	return ok && ownedBy(wt.wf, info.GetExecution().GetWorkflowId(), c.Tenant) &&
+		keyword(info.GetSearchAttributes(), searchattr.Tenant.GetName()) == c.Tenant
 }
 
 func (s *Server) summarize(info *workflowpb.WorkflowExecutionInfo) workflowSummary {
@@ -147,25 +146,25 @@ func timeOf(ts *timestamppb.Timestamp) *time.Time {
 	return &t
 }
 
-// progress asks the running workflow for its progress. Any failure (no such
-// query, no worker in time) just leaves progress out.
-func (s *Server) progress(ctx context.Context, id, runID string) json.RawMessage {
+// progress asks the running workflow the query its type declares as
+// progress (none: no progress). Any failure (no worker in time, a failing
+// handler) just leaves progress out.
+func (s *Server) progress(ctx context.Context, query, id, runID string) json.RawMessage {
+	if query == "" {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, min(progressTimeout, s.cfg.TemporalTimeout))
 	defer cancel()
-	v, err := s.tc.QueryWorkflow(ctx, id, runID, progressQuery)
+	resp, err := s.tc.WorkflowService().QueryWorkflow(ctx, &workflowservice.QueryWorkflowRequest{
+		Namespace: s.namespace,
+		Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: runID},
+		Query:     &querypb.WorkflowQuery{QueryType: query},
+	})
 	if err != nil {
 		s.log.Debug("progress query failed", "workflow_id", id, "error", err)
 		return nil
 	}
-	if !v.HasValue() {
-		return nil
-	}
-	var raw json.RawMessage
-	if err := v.Get(&raw); err != nil || !json.Valid(raw) {
-		s.log.Debug("progress is not JSON", "workflow_id", id, "error", err)
-		return nil
-	}
-	return raw
+	return s.jsonPayload(resp.GetQueryResult())
 }
 
 // outcome fills the result or failure of a closed run from its close event.
@@ -180,40 +179,79 @@ func (s *Server) outcome(ctx context.Context, id, runID string, st *workflowStat
 	}
 	switch {
 	case ev.GetWorkflowExecutionCompletedEventAttributes() != nil:
-		st.Result = jsonPayload(ev.GetWorkflowExecutionCompletedEventAttributes().GetResult())
+		st.Result = s.jsonPayload(ev.GetWorkflowExecutionCompletedEventAttributes().GetResult())
 	case ev.GetWorkflowExecutionFailedEventAttributes() != nil:
 		st.Failure = failureOf(ev.GetWorkflowExecutionFailedEventAttributes().GetFailure(), 0)
 	case ev.GetWorkflowExecutionTimedOutEventAttributes() != nil:
-		st.Failure = &failureInfo{Message: "workflow timed out", Type: "TimedOut"}
+		st.Failure = &failureInfo{Message: failureReasons["TimedOut"], Type: "TimedOut"}
 	case ev.GetWorkflowExecutionTerminatedEventAttributes() != nil:
-		st.Failure = &failureInfo{Message: ev.GetWorkflowExecutionTerminatedEventAttributes().GetReason(), Type: "Terminated"}
+		// The reason is an operator's free text: operators read it in the
+		// Web UI.
+		st.Failure = &failureInfo{Message: failureReasons["Terminated"], Type: "Terminated"}
 	}
 	return nil
 }
 
-// jsonPayload returns a JSON result as is; other encodings are left out.
-func jsonPayload(ps *commonpb.Payloads) json.RawMessage {
+// jsonPayload decodes the first payload with the server's data converter
+// and returns it if it is JSON; other encodings are left out.
+func (s *Server) jsonPayload(ps *commonpb.Payloads) json.RawMessage {
 	if len(ps.GetPayloads()) == 0 {
 		return nil
 	}
-	p := ps.GetPayloads()[0]
-	switch string(p.GetMetadata()[converter.MetadataEncoding]) {
-	case converter.MetadataEncodingJSON:
-		if json.Valid(p.GetData()) {
-			return p.GetData()
-		}
-	case converter.MetadataEncodingNil:
-		return json.RawMessage("null")
+	var raw json.RawMessage
+	if err := s.dc.FromPayload(ps.GetPayloads()[0], &raw); err != nil || len(raw) == 0 || !json.Valid(raw) {
+		return nil
 	}
-	return nil
+	return raw
 }
 
-// failureOf keeps a failure's messages and types, never its stack traces.
+// failureOf says what kind of failure f is, never its message or stack
+// trace: messages carry paths, hosts and config keys meant for operators,
+// who read them in the worker's log and the Web UI. Type is the failure's
+// code: the application error type (e.g. "BadConfig") or the kind of
+// failure ("TimedOut", "Canceled", "ActivityFailed", ...).
 func failureOf(f *failurepb.Failure, depth int) *failureInfo {
 	if f == nil || depth > 5 {
 		return nil
 	}
-	fi := &failureInfo{Message: f.GetMessage(), Type: f.GetApplicationFailureInfo().GetType()}
+	code := failureCode(f)
+	fi := &failureInfo{Type: code, Message: failureReasons[code]}
+	if fi.Message == "" {
+		fi.Message = "the workflow failed (" + code + "); operators find the detail in the worker's log"
+	}
 	fi.Cause = failureOf(f.GetCause(), depth+1)
 	return fi
+}
+
+// failureReasons are the messages shown for failure kinds.
+var failureReasons = map[string]string{
+	"TimedOut":            "a timeout expired",
+	"Canceled":            "the workflow was canceled",
+	"Terminated":          "the workflow was terminated by an operator",
+	"ActivityFailed":      "a step of the workflow failed",
+	"ChildWorkflowFailed": "a child workflow failed",
+	"ServerError":         "Temporal refused a step of the workflow",
+}
+
+func failureCode(f *failurepb.Failure) string {
+	switch {
+	case f.GetApplicationFailureInfo() != nil:
+		if t := f.GetApplicationFailureInfo().GetType(); t != "" && len(t) <= 64 {
+			return t
+		}
+		return "ApplicationError"
+	case f.GetTimeoutFailureInfo() != nil:
+		return "TimedOut"
+	case f.GetCanceledFailureInfo() != nil:
+		return "Canceled"
+	case f.GetTerminatedFailureInfo() != nil:
+		return "Terminated"
+	case f.GetActivityFailureInfo() != nil:
+		return "ActivityFailed"
+	case f.GetChildWorkflowExecutionFailureInfo() != nil:
+		return "ChildWorkflowFailed"
+	case f.GetServerFailureInfo() != nil:
+		return "ServerError"
+	}
+	return "Failure"
 }

@@ -7,12 +7,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+	"go.temporal.io/sdk/client"
 
+	"contextworker/internal/codec"
 	"contextworker/internal/config"
 	"contextworker/internal/logging"
 	"contextworker/internal/pg"
@@ -45,11 +48,34 @@ var (
 		Name:  "namespace",
 		Usage: "Temporal namespace (beats TEMPORAL_NAMESPACE and the config)",
 	}
+	metricsAddrFlag = &cli.StringFlag{
+		Name: "metrics-addr", EnvVars: []string{config.EnvMetricsAddr},
+		Usage: "serve Prometheus /metrics on host:port (worker.metrics_addr; empty: off)",
+	}
 	shutdownFlag = &cli.DurationFlag{
 		Name: "shutdown-timeout", EnvVars: []string{config.EnvShutdownTimeout},
 		Usage: "how long running activities may finish after SIGTERM",
 	}
 )
+
+// globalFlags are accepted before and after a subcommand alike:
+// `worker --config x.yaml schedules sync` and `worker schedules sync
+// --config x.yaml` mean the same (see flagContext).
+func globalFlags() []cli.Flag {
+	return []cli.Flag{configFlag, modulesFlag, logFormatFlag, logLevelFlag, addressFlag, namespaceFlag, shutdownFlag}
+}
+
+// flagContext returns the context whose command line set the flag called
+// name, innermost first, or c when none did (then c gives the flag's
+// environment variable or default).
+func flagContext(c *cli.Context, name string) *cli.Context {
+	for _, cc := range c.Lineage() {
+		if cc != nil && slices.Contains(cc.LocalFlagNames(), name) {
+			return cc
+		}
+	}
+	return c
+}
 
 // App returns the worker command line over the modules in reg.
 func App(reg *registry.Registry, stdout, stderr io.Writer) *cli.App {
@@ -59,7 +85,7 @@ func App(reg *registry.Registry, stdout, stderr io.Writer) *cli.App {
 		UsageText: "worker [--modules harvest,gardener | --modules harvest gardener] [--config temporal.yaml]",
 		Writer:    stdout, ErrWriter: stderr,
 		HideHelpCommand: true,
-		Flags:           []cli.Flag{configFlag, modulesFlag, logFormatFlag, logLevelFlag, addressFlag, namespaceFlag, shutdownFlag},
+		Flags:           append(globalFlags(), metricsAddrFlag),
 		Action: func(c *cli.Context) error {
 			// `--modules harvest gardener`: names after the flag arrive as
 			// arguments. Anything else is a stray argument.
@@ -79,6 +105,7 @@ func App(reg *registry.Registry, stdout, stderr io.Writer) *cli.App {
 			{
 				Name:  "migrate",
 				Usage: "apply the embedded SQL migrations (idempotent)",
+				Flags: globalFlags(),
 				Action: func(c *cli.Context) error {
 					env, err := load(c, reg)
 					if err != nil {
@@ -105,6 +132,7 @@ func App(reg *registry.Registry, stdout, stderr io.Writer) *cli.App {
 				Subcommands: []*cli.Command{{
 					Name:  "sync",
 					Usage: "create, update or delete schedules to match the config",
+					Flags: globalFlags(),
 					Action: func(c *cli.Context) error {
 						return syncSchedules(c, reg)
 					},
@@ -132,19 +160,22 @@ type loaded struct {
 
 // load reads the config (flags > env > file > defaults) and builds the logger.
 func load(c *cli.Context, reg *registry.Registry) (*loaded, error) {
-	path := c.String(configFlag.Name)
-	cfg, err := config.Load(path, !c.IsSet(configFlag.Name), reg, nil)
+	cc := flagContext(c, configFlag.Name)
+	cfg, err := config.Load(cc.String(configFlag.Name), !cc.IsSet(configFlag.Name), reg, nil)
 	if err != nil {
 		return nil, err
 	}
-	if v := c.String(logFormatFlag.Name); v != "" {
+	if v := flagContext(c, logFormatFlag.Name).String(logFormatFlag.Name); v != "" {
 		cfg.Log.Format = v
 	}
-	if v := c.String(logLevelFlag.Name); v != "" {
+	if v := flagContext(c, logLevelFlag.Name).String(logLevelFlag.Name); v != "" {
 		cfg.Log.Level = v
 	}
-	if c.IsSet(shutdownFlag.Name) {
-		cfg.Worker.ShutdownTimeout = c.Duration(shutdownFlag.Name)
+	if cc := flagContext(c, shutdownFlag.Name); cc.IsSet(shutdownFlag.Name) {
+		cfg.Worker.ShutdownTimeout = cc.Duration(shutdownFlag.Name)
+	}
+	if c.IsSet(metricsAddrFlag.Name) {
+		cfg.Worker.MetricsAddr = c.String(metricsAddrFlag.Name)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -154,7 +185,8 @@ func load(c *cli.Context, reg *registry.Registry) (*loaded, error) {
 		return nil, err
 	}
 	return &loaded{cfg: cfg, logger: logger, overrides: config.Overrides{
-		Address: c.String(addressFlag.Name), Namespace: c.String(namespaceFlag.Name),
+		Address:   flagContext(c, addressFlag.Name).String(addressFlag.Name),
+		Namespace: flagContext(c, namespaceFlag.Name).String(namespaceFlag.Name),
 	}}, nil
 }
 
@@ -199,7 +231,7 @@ func ParseModuleNames(values ...string) []string {
 }
 
 func selectModules(c *cli.Context, reg *registry.Registry) ([]registry.Module, error) {
-	names := ParseModuleNames(append(c.StringSlice(modulesFlag.Name), c.Args().Slice()...)...)
+	names := ParseModuleNames(append(flagContext(c, modulesFlag.Name).StringSlice(modulesFlag.Name), c.Args().Slice()...)...)
 	return reg.Select(names...)
 }
 
@@ -236,7 +268,12 @@ func syncSchedules(c *cli.Context, reg *registry.Registry) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	tc, ns, err := DialTemporal(ctx, env.cfg.Temporal, env.overrides, nil, env.logger)
+	// Schedule actions hold workflow inputs: encrypt them like the worker.
+	cdc, err := codec.FromConfig(env.cfg.Temporal.Encryption, nil)
+	if err != nil {
+		return fmt.Errorf("schedules sync: %w", err)
+	}
+	tc, ns, err := DialTemporal(ctx, env.cfg.Temporal, env.overrides, nil, env.logger, func(o *client.Options) { codec.Apply(o, cdc) })
 	if err != nil {
 		return err
 	}

@@ -13,12 +13,16 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"contextworker/internal/codec"
 	"contextworker/internal/config"
 	"contextworker/internal/logging"
+	"contextworker/internal/metrics"
 	"contextworker/internal/pg"
 	"contextworker/registry"
 )
@@ -33,30 +37,77 @@ type Options struct {
 	Env func(string) (string, bool)
 	// Ready, when set, is called once every worker is polling.
 	Ready func()
+
+	// spanExporter replaces the OTLP exporter in tests.
+	spanExporter sdktrace.SpanExporter
 }
 
 // Run connects, registers the modules and polls until ctx is done. Then it
 // stops polling and gives running activities up to the configured
 // worker.shutdown_timeout to finish before it returns.
+//
+// With temporal.encryption enabled every payload the worker writes is
+// encrypted (see internal/codec); with worker.metrics_addr set it serves
+// Prometheus /metrics there.
 func Run(ctx context.Context, o Options) error {
 	if len(o.Modules) == 0 {
-		return errors.New("worker: no modules selected")
+		return errors.New("no modules selected")
 	}
 	cfg, logger := o.Config, o.Logger
 	tuneRuntime(cfg.Worker, os.Getenv, logger)
 	if addr := os.Getenv(PprofEnv); addr != "" {
 		servePprof(ctx, addr, logger)
 	}
-	c, ns, err := DialTemporal(ctx, cfg.Temporal, o.Overrides, o.Env, logger)
+	m := metrics.New(logger)
+	defer m.Close() //nolint:errcheck // flushing on exit; nothing to do with an error
+	if addr := cfg.Worker.MetricsAddr; addr != "" {
+		if _, err := metrics.Serve(ctx, addr, m.Handler(), logger); err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+	}
+	cdc, err := codec.FromConfig(cfg.Temporal.Encryption, o.Env)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	var tracing interceptor.ClientInterceptor
+	if cfg.Worker.Tracing.Enabled {
+		ti, shutdown, err := newTracing(ctx, cfg.Worker.Tracing, o.spanExporter)
+		if err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+		// Deferred before the workers stop, so it runs after them: the
+		// last spans are flushed.
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := shutdown(sctx); err != nil {
+				logger.Warn("tracing: flushing spans", "error", err.Error())
+			}
+		}()
+		tracing = ti
+	}
+	tlsOn := false
+	c, ns, err := DialTemporal(ctx, cfg.Temporal, o.Overrides, o.Env, logger, func(opts *client.Options) {
+		codec.Apply(opts, cdc)
+		opts.MetricsHandler = m.SDKHandler()
+		if tracing != nil {
+			// A client interceptor that is also a worker interceptor (as
+			// this one is) applies to the workers built on the client.
+			opts.Interceptors = append(opts.Interceptors, tracing)
+		}
+		tlsOn = opts.ConnectionOptions.TLS != nil
+	})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	logger.Info("connected to temporal", "namespace", ns, "payload_encryption", cdc != nil, "tls", tlsOn, "tracing", tracing != nil)
 
 	res, err := Provision(ctx, o, c, ns)
 	if err != nil {
 		return err
 	}
+	res.metrics = m
 	defer res.Close()
 
 	workers := make(map[string]sdkworker.Worker)
@@ -76,13 +127,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	for _, m := range o.Modules {
 		if err := m.Register(ctx, res.Deps(m), workers[m.TaskQueue()]); err != nil {
-			return fmt.Errorf("worker: register module %q: %w", m.Name(), err)
+			return fmt.Errorf("register module %q: %w", m.Name(), err)
 		}
 	}
 	for _, m := range o.Modules {
 		if s, ok := m.(registry.Syncer); ok {
 			if err := s.Sync(ctx, res.Deps(m)); err != nil {
-				return fmt.Errorf("worker: sync module %q: %w", m.Name(), err)
+				return fmt.Errorf("sync module %q: %w", m.Name(), err)
 			}
 		}
 	}
@@ -97,7 +148,7 @@ func Run(ctx context.Context, o Options) error {
 	}()
 	for _, q := range registry.TaskQueues(o.Modules) {
 		if err := workers[q].Start(); err != nil {
-			return fmt.Errorf("worker: start task queue %q: %w", q, err)
+			return fmt.Errorf("start task queue %q: %w", q, err)
 		}
 		started = append(started, workers[q])
 		logger.Info("polling task queue", "task_queue", q)
@@ -112,11 +163,15 @@ func Run(ctx context.Context, o Options) error {
 
 // DialTemporal connects to Temporal, retrying with backoff for at most
 // t.ConnectTimeout. The error names the address it could not reach.
-// It also returns the namespace it connected to.
-func DialTemporal(ctx context.Context, t config.Temporal, o config.Overrides, env func(string) (string, bool), logger *slog.Logger) (client.Client, string, error) {
+// It also returns the namespace it connected to. Each adjust function may
+// change the client options before dialing (data converter, metrics).
+func DialTemporal(ctx context.Context, t config.Temporal, o config.Overrides, env func(string) (string, bool), logger *slog.Logger, adjust ...func(*client.Options)) (client.Client, string, error) {
 	opts, err := t.ClientOptions(o, env)
 	if err != nil {
 		return nil, "", err
+	}
+	for _, a := range adjust {
+		a(&opts)
 	}
 	if opts.Namespace == "" {
 		opts.Namespace = client.DefaultNamespace
@@ -151,6 +206,9 @@ type Resources struct {
 	ns     string
 	db     *pgxpool.Pool
 	mods   []registry.Module
+	// metrics is the process registry; modules get their share through
+	// Metrics(m) until registry.Deps carries it.
+	metrics *metrics.Metrics
 }
 
 // Provision opens what the modules need (PostgreSQL when any module asks).
@@ -192,6 +250,15 @@ func (r *Resources) Deps(m registry.Module) registry.Deps {
 		d.DB = r.db
 	}
 	return d
+}
+
+// Metrics returns the registerer for module m's own metrics (names
+// prefixed contextworker_, label module=<name>), or nil outside Run.
+func (r *Resources) Metrics(m registry.Module) prometheus.Registerer {
+	if r.metrics == nil {
+		return nil
+	}
+	return r.metrics.For(m.Name())
 }
 
 // Close releases the resources and closes modules that hold any.

@@ -179,6 +179,30 @@ func TestBadConfigFailsAtStart(t *testing.T) {
 	}
 }
 
+// TestGlobalFlagsAfterSubcommand: people put flags after the subcommand
+// (`worker schedules sync --config x.yaml`); the config named there must be
+// the one read, as it is before the subcommand.
+func TestGlobalFlagsAfterSubcommand(t *testing.T) {
+	reg, _, _ := twoModules(t)
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte("worker:\n  shutdown_timout: 1s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--config", path, "schedules", "sync"},
+		{"schedules", "sync", "--config", path},
+		{"migrate", "--config", path},
+		{"--config", "/nonexistent.yaml", "migrate", "--config", path},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, err := runApp(t, reg, args...)
+			if err == nil || !strings.Contains(err.Error(), `bad.yaml:2: unknown key "shutdown_timout"`) {
+				t.Fatalf("err = %v, want the config named by --config read", err)
+			}
+		})
+	}
+}
+
 func writeConfig(t *testing.T, hostPort string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "temporal.yaml")

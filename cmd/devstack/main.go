@@ -1,5 +1,5 @@
 // Command devstack is what `make run` runs: the whole platform locally, with
-// a demo harvest. See package contextworker/internal/dev/devstack.
+// a demo of every module. See package contextworker/internal/dev/devstack.
 package main
 
 import (
@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"contextworker/internal/dev/devstack"
+	_ "contextworker/modules/all" // the demos read the registry's declarations
 )
 
 func main() {

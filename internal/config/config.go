@@ -67,6 +67,8 @@ type Temporal struct {
 	// ConnectTimeout bounds how long a binary keeps retrying an unreachable
 	// Temporal at start before it exits non-zero.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// Encryption configures payload encryption and the codec server.
+	Encryption Encryption `yaml:"encryption"`
 }
 
 // TLS configures TLS or mTLS to Temporal. The TEMPORAL_TLS_* variables and
@@ -95,6 +97,25 @@ type Worker struct {
 	// win over both.
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 	GCPercent      int `yaml:"gc_percent"`
+	// MetricsAddr is where the worker serves Prometheus /metrics (the SDK's
+	// metrics, Go runtime and the app's own); "" serves none.
+	MetricsAddr string `yaml:"metrics_addr"`
+	// Tracing exports OpenTelemetry spans of workflows and activities.
+	Tracing Tracing `yaml:"tracing"`
+}
+
+// Tracing configures OpenTelemetry tracing through the Temporal SDK's
+// interceptor: spans for workflow and activity runs (linked across
+// processes through Temporal headers) and TraceID/SpanID on their log lines.
+type Tracing struct {
+	Enabled bool `yaml:"enabled"`
+	// OTLPEndpoint is the OTLP/HTTP traces URL
+	// (http://collector:4318/v1/traces); "" leaves it to the standard
+	// OTEL_EXPORTER_OTLP_* environment (default http://localhost:4318).
+	OTLPEndpoint string `yaml:"otlp_endpoint"`
+	// SampleRatio of new traces kept (0..1); a span whose parent was
+	// sampled is always kept.
+	SampleRatio float64 `yaml:"sample_ratio"`
 }
 
 // Postgres configures the database used by modules that need one.
@@ -119,8 +140,9 @@ func Default() *Config {
 			Namespace:      "default",
 			UIURL:          "http://localhost:8233",
 			ConnectTimeout: time.Minute,
+			Encryption:     DefaultEncryption(),
 		},
-		Worker:   Worker{ShutdownTimeout: 30 * time.Second, MemoryLimitMiB: 160, GCPercent: 200},
+		Worker:   Worker{ShutdownTimeout: 30 * time.Second, MemoryLimitMiB: 160, GCPercent: 200, Tracing: Tracing{SampleRatio: 1}},
 		Postgres: Postgres{DSN: secret.Env("DATABASE_URL"), MaxConns: 16, ConnectTimeout: time.Minute},
 		Log:      Log{Format: "json", Level: "info"},
 		Starter:  DefaultStarter(),

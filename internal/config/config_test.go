@@ -57,13 +57,18 @@ func noEnv(string) (string, bool) { return "", false }
 // validate; bad files fail with every listed message.
 func TestTestdata(t *testing.T) {
 	expectedErrors := map[string][]string{
-		"unknown_key.bad.yml":        {`unknown_key.bad.yml:3: unknown key "adress" in temporal (known: address, api_key, config_file, connect_timeout, namespace, profile, tls, ui_url)`},
+		"unknown_key.bad.yml":        {`unknown_key.bad.yml:3: unknown key "adress" in temporal (known: address, api_key, config_file, connect_timeout, encryption, namespace, profile, tls, ui_url)`},
 		"bad_values.bad.yml":         {`temporal.address: "no-port" is not host:port`, `worker.shutdown_timeout: must be > 0, got -5s`, `log.format: "xml" is not json or text`, `log.level: "loud"`, `postgres.max_conns: must be >= 1, got 0`},
 		"wrong_type.bad.yml":         {"line 2", "soon"},
 		"literal_secret.bad.yml":     {"is not a reference"},
 		"unknown_module.bad.yml":     {`unknown_module.bad.yml:2: modules: unknown module "nope" (known: demo)`},
 		"module_unknown_key.bad.yml": {`module_unknown_key.bad.yml:4: unknown key "bacth" in modules.demo (known: batch_size)`},
 		"module_invalid.bad.yml":     {"modules.demo.batch_size: must be >= 1, got -1"},
+		"observability.bad.yml": {`worker.metrics_addr: "9464" is not host:port`, `worker.tracing.otlp_endpoint: "collector:4318" is not an http(s) URL`,
+			"worker.tracing.sample_ratio: must be between 0 and 1, got 2"},
+		"encryption.bad.yml": {`encryption.bad.yml:11: unknown key "max_bdy" in temporal.encryption.codec_server`,
+			`temporal.encryption.current_key_id: "k3" is not one of the keys (k1, k2)`, `temporal.encryption.codec_server.max_body_bytes: must be > 0, got 0`,
+			`"https://ui.example/path" is not an origin`, `"*" is not an origin`},
 		// Unknown keys and bad values come out together, in one run.
 		"mixed.bad.yml": {`mixed.bad.yml:2: unknown key "adress" in temporal`, "worker.shutdown_timeout: must be > 0",
 			`log.format: "xml"`, `mixed.bad.yml:9: unknown key "bacth" in modules.demo`, "modules.demo.batch_size: must be >= 1, got -3"},
@@ -121,6 +126,7 @@ func TestPrecedence(t *testing.T) {
 	env := map[string]string{
 		"CW_LOG_FORMAT":              "text",
 		"CW_WORKER_SHUTDOWN_TIMEOUT": "7s",
+		"CW_WORKER_METRICS_ADDR":     "127.0.0.1:9464",
 		"TEMPORAL_ADDRESS":           "from-env:7233",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
@@ -130,6 +136,9 @@ func TestPrecedence(t *testing.T) {
 	}
 	if cfg.Log.Format != "text" || cfg.Worker.ShutdownTimeout != 7*time.Second {
 		t.Fatalf("env did not override file/defaults: %+v %+v", cfg.Log, cfg.Worker)
+	}
+	if cfg.Worker.MetricsAddr != "127.0.0.1:9464" {
+		t.Fatalf("CW_WORKER_METRICS_ADDR not applied: %q", cfg.Worker.MetricsAddr)
 	}
 	if cfg.Temporal.Namespace != "default" {
 		t.Fatalf("default namespace lost: %q", cfg.Temporal.Namespace)

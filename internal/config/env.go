@@ -19,6 +19,7 @@ const (
 	EnvShutdownTimeout = "CW_WORKER_SHUTDOWN_TIMEOUT"
 	EnvUIURL           = "CW_TEMPORAL_UI_URL"
 	EnvStarterListen   = "CW_STARTER_LISTEN"
+	EnvMetricsAddr     = "CW_WORKER_METRICS_ADDR"
 )
 
 // ApplyEnv applies the CW_* environment overrides. A malformed value is an
@@ -39,6 +40,9 @@ func (c *Config) ApplyEnv(env secret.Lookup) error {
 	}
 	if v, ok := get(EnvUIURL); ok {
 		c.Temporal.UIURL = v
+	}
+	if v, ok := get(EnvMetricsAddr); ok {
+		c.Worker.MetricsAddr = v
 	}
 	if v, ok := get(EnvStarterListen); ok {
 		c.Starter.Listen = v

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"net"
 	"time"
 
 	"contextworker/internal/secret"
@@ -10,6 +12,10 @@ import (
 type Starter struct {
 	// Listen is the HTTP listen address.
 	Listen string `yaml:"listen"`
+	// GRPCListen is the listen address of the gRPC WorkerService front
+	// (package starter/grpcfront), served beside the HTTP API by the same
+	// process; "" serves none.
+	GRPCListen string `yaml:"grpc_listen"`
 	// PublicURL is how clients reach the starter, for printed links.
 	PublicURL string `yaml:"public_url"`
 	JWT       JWT    `yaml:"jwt"`
@@ -25,6 +31,54 @@ type Starter struct {
 	AuthFailureBurst      int     `yaml:"auth_failure_burst"`
 	// TemporalTimeout bounds every call to Temporal (504 beyond).
 	TemporalTimeout time.Duration `yaml:"temporal_timeout"`
+	// MaxRunning caps the runs of one workflow type a tenant may have open
+	// at once (429 with Retry-After beyond); MaxRunningByType overrides it
+	// per workflow type. 0 means no cap.
+	MaxRunning       int            `yaml:"max_running"`
+	MaxRunningByType map[string]int `yaml:"max_running_by_type"`
+	// PageTokenSecret keys the MAC of list page tokens, so a forged token
+	// is refused at once. Unset, each starter process draws its own key
+	// and tokens do not survive a restart or cross replicas.
+	PageTokenSecret secret.Ref `yaml:"page_token_secret"`
+}
+
+// MaxRunningOf is the cap on open runs of workflowType per tenant; 0 means
+// none.
+func (s Starter) MaxRunningOf(workflowType string) int {
+	if n, ok := s.MaxRunningByType[workflowType]; ok {
+		return n
+	}
+	return s.MaxRunning
+}
+
+// ValidateLimits checks the starter's limits that the HTTP server relies
+// on, naming each key under prefix p.
+func (s Starter) ValidateLimits(p string) error {
+	var errs []error
+	if s.GRPCListen != "" {
+		if _, _, err := net.SplitHostPort(s.GRPCListen); err != nil {
+			errs = append(errs, fieldErr(p+".grpc_listen", "%q is not host:port (or leave it empty: no gRPC front)", s.GRPCListen))
+		} else if s.GRPCListen == s.Listen {
+			errs = append(errs, fieldErr(p+".grpc_listen", "%q is also starter.listen; the gRPC front needs its own port", s.GRPCListen))
+		}
+	}
+	if s.MaxRunning < 0 {
+		errs = append(errs, fieldErr(p+".max_running", "must be >= 0 (0: no cap), got %d", s.MaxRunning))
+	}
+	for typ, n := range s.MaxRunningByType {
+		if n < 0 {
+			errs = append(errs, fieldErr(p+".max_running_by_type."+typ, "must be >= 0 (0: no cap), got %d", n))
+		}
+	}
+	if s.JWT.MaxLifetime <= 0 {
+		errs = append(errs, fieldErr(p+".jwt.max_lifetime", "must be > 0, got %s", s.JWT.MaxLifetime))
+	}
+	if !s.PageTokenSecret.IsZero() {
+		if err := s.PageTokenSecret.Validate(); err != nil {
+			errs = append(errs, fieldErr(p+".page_token_secret", "%v", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // JWT configures token verification. Set HS256Secret, or PublicKeys / JWKSFile
@@ -36,6 +90,9 @@ type JWT struct {
 	Issuer      string        `yaml:"issuer"`
 	Audience    string        `yaml:"audience"`
 	Leeway      time.Duration `yaml:"leeway"`
+	// MaxLifetime refuses tokens whose exp - iat exceeds it, and tokens
+	// without iat: a leaked long-lived token would outlive a key rotation.
+	MaxLifetime time.Duration `yaml:"max_lifetime"`
 }
 
 // DefaultStarter returns the starter defaults.
@@ -49,10 +106,12 @@ func DefaultStarter() Starter {
 		AuthFailuresPerSecond: 1,
 		AuthFailureBurst:      20,
 		TemporalTimeout:       10 * time.Second,
+		MaxRunning:            100,
 		JWT: JWT{
-			Issuer:   "contextworker",
-			Audience: "contextworker",
-			Leeway:   30 * time.Second,
+			Issuer:      "contextworker",
+			Audience:    "contextworker",
+			Leeway:      30 * time.Second,
+			MaxLifetime: 24 * time.Hour,
 		},
 	}
 }

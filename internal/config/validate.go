@@ -81,6 +81,7 @@ func (t Temporal) validate(p string) error {
 	if (t.TLS.CertFile == "") != (t.TLS.KeyFile == "") {
 		errs = append(errs, fieldErr(p+".tls", "cert_file and key_file go together (mTLS)"))
 	}
+	errs = append(errs, t.Encryption.validate(p+".encryption")...)
 	return errors.Join(errs...)
 }
 
@@ -100,6 +101,19 @@ func (w Worker) validate(p string) error {
 	}
 	if w.GCPercent < 0 {
 		errs = append(errs, fieldErr(p+".gc_percent", "must be >= 0, got %d", w.GCPercent))
+	}
+	if r := w.Tracing.SampleRatio; r < 0 || r > 1 {
+		errs = append(errs, fieldErr(p+".tracing.sample_ratio", "must be between 0 and 1, got %v", r))
+	}
+	if e := w.Tracing.OTLPEndpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fieldErr(p+".tracing.otlp_endpoint", "%q is not an http(s) URL", e))
+		}
+	}
+	if w.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(w.MetricsAddr); err != nil {
+			errs = append(errs, fieldErr(p+".metrics_addr", "%q is not host:port", w.MetricsAddr))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -154,5 +168,6 @@ func (s Starter) validate(p string) error {
 	if s.JWT.Leeway < 0 || s.JWT.Leeway > 5*60e9 {
 		errs = append(errs, fieldErr(p+".jwt.leeway", "must be between 0 and 5m, got %s", s.JWT.Leeway))
 	}
+	errs = append(errs, s.ValidateLimits(p))
 	return errors.Join(errs...)
 }

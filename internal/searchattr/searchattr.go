@@ -11,8 +11,10 @@ var (
 	Tenant   = temporal.NewSearchAttributeKeyKeyword("TenantId")
 	Supplier = temporal.NewSearchAttributeKeyKeyword("SupplierCode")
 	Module   = temporal.NewSearchAttributeKeyKeyword("Module")
+	// Source is where an ingested document came from (ingest module).
+	Source = temporal.NewSearchAttributeKeyKeyword("Source")
 )
 
 // Names lists the attributes with their types, as the dev server's
 // --search-attribute flag takes them.
-var Names = []string{"TenantId=Keyword", "SupplierCode=Keyword", "Module=Keyword"}
+var Names = []string{"TenantId=Keyword", "SupplierCode=Keyword", "Module=Keyword", "Source=Keyword"}

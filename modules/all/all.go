@@ -3,6 +3,8 @@
 package all
 
 import (
+	_ "contextworker/modules/deploy"   // repositories onto target hosts
 	_ "contextworker/modules/gardener" // catalogue enrichment
 	_ "contextworker/modules/harvest"  // supplier-feed imports
+	_ "contextworker/modules/ingest"   // documents into scored SNOs
 )

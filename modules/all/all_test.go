@@ -69,24 +69,11 @@ func TestRegistryComplete(t *testing.T) {
 	if len(mods) == 0 {
 		t.Fatal("no modules registered: modules/all imports none")
 	}
-	// A pool that never connects: Register only wires dependencies.
-	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none?connect_timeout=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
 	for _, m := range mods {
 		t.Run(m.Name(), func(t *testing.T) {
 			rec := &recorder{t: t}
-			deps := registry.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Config: m.NewConfig(), Namespace: "default"}
-			if m.Needs().Postgres {
-				deps.DB = pool
-			}
-			if err := m.Register(context.Background(), deps, rec); err != nil {
+			if err := m.Register(context.Background(), testDeps(t, m), rec); err != nil {
 				t.Fatalf("Register with the default config: %v", err)
-			}
-			if c, ok := m.(interface{ Close() error }); ok {
-				t.Cleanup(func() { _ = c.Close() })
 			}
 			var declared []string
 			for _, wf := range m.Workflows() {
@@ -99,6 +86,25 @@ func TestRegistryComplete(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testDeps are what Register needs to wire a module with its default
+// config, without servers: a pool that never connects, no Temporal client.
+func testDeps(t *testing.T, m registry.Module) registry.Deps {
+	t.Helper()
+	deps := registry.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Config: m.NewConfig(), Namespace: "default"}
+	if m.Needs().Postgres {
+		pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none?connect_timeout=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		deps.DB = pool
+	}
+	if c, ok := m.(interface{ Close() error }); ok {
+		t.Cleanup(func() { _ = c.Close() })
+	}
+	return deps
 }
 
 // mismatches lists each name registered but not declared, declared but

@@ -1,38 +1,35 @@
 // Package devstack is `make run`: it brings up a whole local platform on
 // embedded defaults — the Temporal dev server, PostgreSQL (or $DATABASE_URL),
-// migrations, a worker with every module, the starter — runs the demo
-// harvest, prints where everything is, and on Ctrl-C stops what it started
-// and only that. It is a developer tool; production runs the binaries.
+// migrations, a worker with every module, the starter — runs a demo of each
+// module, prints where everything is, and on Ctrl-C stops what it started
+// and only that. A demo that fails or takes long is reported and the stack
+// stays up: the demos show the platform, they are not part of it. It is a
+// developer tool; production runs the binaries.
 package devstack
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 
+	"contextworker/internal/dev/devserver"
 	"contextworker/internal/dev/feedgen"
 	"contextworker/internal/dev/localpg"
 	"contextworker/internal/logging"
 	"contextworker/internal/pg"
-	"contextworker/internal/searchattr"
-	wf "contextworker/workflows/harvest"
 )
 
 // Options are the fixed local ports and paths; see the Makefile.
@@ -43,12 +40,18 @@ type Options struct {
 	PGPort       int
 	FeedAddr     string // where the demo feed is served (matches temporal.yaml)
 	DemoProducts int
+	// DemoTimeout bounds each demo's wait; a demo that takes longer keeps
+	// running in the background and the stack stays up.
+	DemoTimeout time.Duration
+	// TemporalArgs are extra `temporal server start-dev` arguments.
+	TemporalArgs []string
 	Out          io.Writer
 }
 
 // Defaults returns the options `make run` uses.
 func Defaults(root string) Options {
-	return Options{Root: root, TemporalPort: 7233, UIPort: 8233, PGPort: 55432, FeedAddr: "127.0.0.1:8099", DemoProducts: 5000, Out: os.Stdout}
+	return Options{Root: root, TemporalPort: 7233, UIPort: 8233, PGPort: 55432, FeedAddr: "127.0.0.1:8099", DemoProducts: 5000,
+		DemoTimeout: 3 * time.Minute, Out: os.Stdout}
 }
 
 // Stack is a running local platform.
@@ -59,8 +62,11 @@ type Stack struct {
 	procs   []*proc
 	cluster *localpg.Cluster
 	feedSrv *http.Server
-	env     []string
-	dsn     string
+	// temporal is the dev server make run started (nil when it reused one).
+	temporal    *devserver.Server
+	temporalLog *os.File
+	env         []string
+	dsn         string
 }
 
 type proc struct {
@@ -105,16 +111,8 @@ func Run(ctx context.Context, o Options) (err error) {
 			return err
 		}
 	}
-	report, err := s.demoHarvest(ctx)
-	if err != nil {
-		return err
-	}
-	enriched, err := s.demoGardener(ctx)
-	if err != nil {
-		return err
-	}
-	s.printSummary(report)
-	fmt.Fprintf(o.Out, "\n=== a few enriched products (gardener, chained after the harvest) ===\n%s", enriched)
+	s.runDemos(ctx)
+	s.printWhere()
 	select {
 	case <-ctx.Done():
 	case p := <-s.exited():
@@ -141,24 +139,23 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		s.say("Temporal: reusing the server already listening on %s (not started by make run)", addr)
 		return nil
 	}
-	bin := filepath.Join(s.o.Root, "bin", "temporal")
-	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", fmt.Sprint(s.o.TemporalPort),
-		"--ui-port", fmt.Sprint(s.o.UIPort), "--db-filename", filepath.Join(s.data, "temporal.db"), "--log-level", "warn"}
-	for _, sa := range searchattr.Names {
-		args = append(args, "--search-attribute", sa)
-	}
-	if err := s.spawn(ctx, "temporal", bin, args, nil); err != nil {
+	logf, err := os.OpenFile(filepath.Join(s.logs, "temporal.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
 		return err
 	}
-	s.say("Temporal dev server starting on %s (state in .data/temporal.db)", addr)
-	return s.waitFor(ctx, "temporal", func() bool {
-		c, err := client.Dial(client.Options{HostPort: addr, Logger: quietLogger()})
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
+	s.say("Temporal dev server starting on %s (state in .data/temporal.db)…", addr)
+	sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	srv, err := devserver.Start(sctx, devserver.Options{
+		Exe: filepath.Join(s.o.Root, "bin", "temporal"), HostPort: addr, UIPort: s.o.UIPort,
+		DBFile: filepath.Join(s.data, "temporal.db"), Log: logf, ExtraArgs: s.o.TemporalArgs,
 	})
+	if err != nil {
+		logf.Close()
+		return fmt.Errorf("%w; see %s", err, filepath.Join(s.logs, "temporal.log"))
+	}
+	s.temporal, s.temporalLog = srv, logf
+	return nil
 }
 
 func (s *Stack) startPostgres(ctx context.Context) error {
@@ -300,51 +297,6 @@ func (s *Stack) waitFor(ctx context.Context, what string, ok func() bool) error 
 	return nil
 }
 
-func (s *Stack) demoHarvest(ctx context.Context) (*wf.Report, error) {
-	c, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", s.o.TemporalPort), Logger: quietLogger()})
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	in := wf.Input{TenantID: "acme", SupplierCode: "demo", Force: true}
-	s.say("starting the demo harvest (workflow %s)…", wf.WorkflowID(in.TenantID, in.SupplierCode))
-	hctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	run, err := c.ExecuteWorkflow(hctx, client.StartWorkflowOptions{
-		ID: wf.WorkflowID(in.TenantID, in.SupplierCode), TaskQueue: wf.TaskQueue,
-		StaticSummary: "demo harvest acme/demo (make run)",
-	}, wf.WorkflowName, in)
-	if err != nil {
-		return nil, fmt.Errorf("demo harvest: %w", err)
-	}
-	var rep wf.Report
-	if err := run.Get(hctx, &rep); err != nil {
-		return nil, fmt.Errorf("demo harvest: %w (see .data/logs/worker.log)", err)
-	}
-	return &rep, nil
-}
-
-func (s *Stack) printSummary(rep *wf.Report) {
-	out := s.o.Out
-	b, _ := json.MarshalIndent(rep, "", "  ")
-	fmt.Fprintf(out, "\n=== demo harvest report ===\n%s\n", b)
-	fmt.Fprintf(out, "\n=== what runs where ===\n")
-	fmt.Fprintf(out, "  Temporal Web UI   http://localhost:%d/namespaces/default/workflows\n", s.o.UIPort)
-	fmt.Fprintf(out, "  this harvest      http://localhost:%d/namespaces/default/workflows/%s\n", s.o.UIPort, rep.WorkflowID)
-	fmt.Fprintf(out, "  Temporal gRPC     127.0.0.1:%d\n", s.o.TemporalPort)
-	if s.cluster != nil {
-		fmt.Fprintf(out, "  PostgreSQL        psql %s\n", s.dsn)
-	}
-	fmt.Fprintf(out, "  demo feed         http://%s/demo.csv\n", s.o.FeedAddr)
-	fmt.Fprintf(out, "  logs              %s/{temporal,worker,starter}.log\n", s.logs)
-	fmt.Fprintf(out, "  rejected rows     %s\n", rep.RejectsQuery)
-	if tok := s.devToken(); tok != "" {
-		fmt.Fprintf(out, "\n=== try the starter ===\n")
-		fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' http://127.0.0.1:8081/v1/workflows/%s\n", tok, url.PathEscape(rep.WorkflowID))
-	}
-	fmt.Fprintf(out, "\nCtrl-C stops everything make run started.\n")
-}
-
 func (s *Stack) devToken() string {
 	bin := filepath.Join(s.o.Root, "bin", "starter")
 	if _, err := os.Stat(bin); err != nil {
@@ -382,6 +334,16 @@ func (s *Stack) stop() error {
 	if s.feedSrv != nil {
 		s.feedSrv.Close()
 	}
+	if s.temporal != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.temporal.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		} else {
+			fmt.Fprintln(s.o.Out, "  stopped the Temporal dev server")
+		}
+		s.temporalLog.Close()
+	}
 	if s.cluster != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -397,59 +359,4 @@ func (s *Stack) stop() error {
 func quietLogger() log.Logger {
 	l, _ := logging.New(io.Discard, "text", "error")
 	return logging.Temporal(l)
-}
-
-// demoGardener waits for the gardener run the demo harvest chained
-// (gardener/acme) and returns a few enriched products as a table.
-func (s *Stack) demoGardener(ctx context.Context) (string, error) {
-	c, err := client.Dial(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", s.o.TemporalPort), Logger: quietLogger()})
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	gctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	s.say("waiting for the chained gardener run (workflow gardener/acme)…")
-	var id = "gardener/acme"
-	for {
-		if _, err := c.DescribeWorkflowExecution(gctx, id, ""); err == nil {
-			break
-		}
-		select {
-		case <-gctx.Done():
-			return "", fmt.Errorf("the harvest did not start %s; see .data/logs/worker.log", id)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	if err := c.GetWorkflow(gctx, id, "").Get(gctx, nil); err != nil {
-		return "", fmt.Errorf("gardener: %w (see .data/logs/worker.log)", err)
-	}
-	db, err := pg.Connect(ctx, s.dsn, 1, 30*time.Second, nil)
-	if err != nil {
-		return "", err
-	}
-	defer db.Close()
-	rows, err := db.Query(ctx, `SELECT e.sku, e.field, e.value::text, e.enricher || '@' || e.enricher_version
-		FROM enrichments e WHERE e.tenant_id = 'acme' AND e.sku IN (
-			SELECT sku FROM enrichments WHERE tenant_id = 'acme' GROUP BY sku ORDER BY count(*) DESC, sku LIMIT 3)
-		ORDER BY e.sku, e.field`)
-	if err != nil {
-		return "", err
-	}
-	defer rows.Close()
-	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  SKU\tFIELD\tVALUE\tPROVENANCE")
-	for rows.Next() {
-		var sku, field, value, prov string
-		if err := rows.Scan(&sku, &field, &value, &prov); err != nil {
-			return "", err
-		}
-		if len(value) > 60 {
-			value = value[:57] + "..."
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", sku, field, value, prov)
-	}
-	tw.Flush()
-	return b.String(), rows.Err()
 }

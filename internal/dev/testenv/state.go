@@ -150,36 +150,3 @@ func cmdlineHas(pid int, arg string) bool {
 	}
 	return false
 }
-
-// findChild returns the pid of our child process whose arguments include
-// all of args, or 0. It reads /proc, so finds nothing off Linux.
-func findChild(args ...string) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// "pid (comm) state ppid ...": comm may hold spaces and parens.
-		i := bytes.LastIndex(stat, []byte(") "))
-		if i < 0 {
-			continue
-		}
-		fields := strings.Fields(string(stat[i+2:]))
-		if len(fields) < 2 || fields[1] != strconv.Itoa(os.Getpid()) {
-			continue
-		}
-		all := true
-		for _, a := range args {
-			all = all && cmdlineHas(pid, a)
-		}
-		if all {
-			return pid
-		}
-	}
-	return 0
-}

@@ -2,6 +2,7 @@ package testenv_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"contextworker/internal/dev/testenv"
+	"contextworker/internal/searchattr"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -85,7 +87,8 @@ func TestTemporal(t *testing.T) {
 	if err != nil {
 		t.Fatalf("list search attributes: %v", err)
 	}
-	for _, name := range []string{"TenantId", "SupplierCode", "Module"} {
+	for _, sa := range searchattr.Names {
+		name, _, _ := strings.Cut(sa, "=")
 		if typ, ok := sas.GetCustomAttributes()[name]; !ok || typ != enums.INDEXED_VALUE_TYPE_KEYWORD {
 			t.Errorf("custom search attribute %s = %v (present %v), want Keyword", name, typ, ok)
 		}

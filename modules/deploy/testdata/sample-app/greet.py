@@ -1,0 +1,2 @@
+def greeting(word):
+    return word + ", world"

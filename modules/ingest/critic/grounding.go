@@ -1,0 +1,134 @@
+package critic
+
+import (
+	"fmt"
+	"math"
+
+	"contextworker/modules/ingest/embed"
+	"contextworker/modules/ingest/sno"
+)
+
+// NLI estimates how far premise entails hypothesis, in [0,1]. Natural
+// language inference is pluggable; Lexical is the offline default.
+type NLI interface {
+	Entail(premise, hypothesis string) float64
+}
+
+// Lexical is a lexical-overlap proxy for entailment, not inference: the
+// share of the hypothesis's content words (lower-cased words of three or
+// more letters, without common function words) that also occur in the
+// premise. 0 when the hypothesis has no content word. It rewards
+// evidence that repeats a claim's words, whatever it says about them.
+type Lexical struct{}
+
+// Entail implements NLI.
+func (Lexical) Entail(premise, hypothesis string) float64 {
+	return overlap(contentWords(hypothesis), contentWords(premise))
+}
+
+// Prepare implements Preparer: the premises' content words are computed
+// once, not once per claim.
+func (Lexical) Prepare(premises []string) func(hypothesis string) float64 {
+	sets := make([]map[string]bool, 0, len(premises))
+	seen := map[string]bool{}
+	for _, p := range premises {
+		if !seen[p] {
+			seen[p] = true
+			sets = append(sets, contentWords(p))
+		}
+	}
+	return func(hypothesis string) float64 {
+		h := contentWords(hypothesis)
+		best := 0.0
+		for _, p := range sets {
+			best = max(best, overlap(h, p))
+		}
+		return best
+	}
+}
+
+// Preparer is an NLI that scores many hypotheses against one set of
+// premises faster when it sees the premises first. best returns the
+// highest entailment of hypothesis by any premise.
+type Preparer interface {
+	Prepare(premises []string) (best func(hypothesis string) float64)
+}
+
+func overlap(h, p map[string]bool) float64 {
+	if len(h) == 0 {
+		return 0
+	}
+	n := 0
+	for w := range h {
+		if p[w] {
+			n++
+		}
+	}
+	return float64(n) / float64(len(h))
+}
+
+var stopwords = map[string]bool{}
+
+func init() {
+	for _, w := range []string{"the", "and", "for", "that", "this", "with", "are", "was", "were", "from", "have", "has",
+		"had", "its", "not", "but", "our", "their", "which", "into", "been", "also", "than", "then", "there", "these",
+		"those", "they", "them", "will", "would", "can", "could", "may", "might", "should", "all", "any", "some", "such",
+		"more", "most", "other", "only", "own", "same", "too", "very", "just", "because", "therefore", "thus", "hence",
+		"however", "since", "what", "when", "where", "who", "whom", "why", "how", "each", "both", "does", "did", "doing"} {
+		stopwords[w] = true
+	}
+}
+
+func contentWords(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, w := range embed.Words(s) {
+		if len([]rune(w)) >= 3 && !stopwords[w] {
+			out[w] = true
+		}
+	}
+	return out
+}
+
+// GroundingScore is the grounding critic:
+//
+//	grounding = (1/|C|) · Σ_{c ∈ C} max_{e ∈ evidence} entail(e.content, c.text)
+//
+// over the claims C of the graph with the root (the hypothesis) included;
+// a claim with no evidence item scores 0, and so does an SNO without
+// claims. entail is nli (by default the Lexical proxy).
+func GroundingScore(s *sno.SNO, nli NLI) sno.CriticResult {
+	bestOf := func(claim string) float64 {
+		best := 0.0
+		for _, e := range s.Evidence {
+			best = math.Max(best, nli.Entail(e.Content, claim))
+		}
+		return best
+	}
+	if p, ok := nli.(Preparer); ok && len(s.Evidence) > 0 {
+		premises := make([]string, len(s.Evidence))
+		for i, e := range s.Evidence {
+			premises[i] = e.Content
+		}
+		bestOf = p.Prepare(premises)
+	}
+	sum, grounded := 0.0, 0
+	for _, c := range s.Graph.Nodes {
+		best := bestOf(c.Text)
+		sum += best
+		if best >= 0.5 {
+			grounded++
+		}
+	}
+	score, n := 0.0, len(s.Graph.Nodes)
+	if n > 0 {
+		score = sum / float64(n)
+	}
+	return sno.CriticResult{
+		Critic: Grounding, Score: clip(score),
+		// Confidence grows with the evidence there is: three items or more
+		// give full confidence.
+		Confidence:  math.Min(1, float64(len(s.Evidence))/3),
+		Explanation: fmt.Sprintf("%d of %d claims at least half entailed by one of %d evidence items (lexical-overlap proxy, not inference)", grounded, n, len(s.Evidence)),
+		SubScores:   map[string]float64{"claims": float64(n), "evidence": float64(len(s.Evidence)), "grounded_claims": float64(grounded)},
+	}
+}

@@ -1,0 +1,114 @@
+// Package embed turns text into vectors for the ingest module and finds
+// nearest neighbours among them. The default embedder is deterministic and
+// offline (feature hashing); it must never do I/O. Callers keep vectors of
+// one tenant apart: an Index holds one tenant's vectors only.
+package embed
+
+import (
+	"context"
+	"hash/fnv"
+	"math"
+	"strings"
+	"unicode"
+)
+
+// Dim is the dimension of the hashing embedder's vectors.
+const Dim = 384
+
+// Embedder turns texts into L2-normalised vectors of one dimension.
+type Embedder interface {
+	// Name identifies the embedder and its version; vectors of different
+	// names are not comparable.
+	Name() string
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// Hashing is the default embedder: feature hashing ("the hashing trick")
+// of lower-cased word unigrams and bigrams into Dim dimensions.
+//
+//	v[fnv64a(f) mod Dim] += sign(f)   for every feature f (repeats count),
+//	sign(f) = +1 when the top bit of fnv64a(f) is 0, else -1,
+//	v = v / ‖v‖₂                      (the zero vector when there is no word)
+//
+// A bigram feature is "w1 w2" (one space), so it never collides with a
+// unigram by construction of the key, only by the modulus. The signed
+// hash keeps collisions unbiased (they cancel in expectation).
+type Hashing struct{}
+
+// Name implements Embedder.
+func (Hashing) Name() string { return "hashing-uni-bi-384-v1" }
+
+// Embed implements Embedder.
+func (Hashing) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		out[i] = HashVector(t)
+	}
+	return out, nil
+}
+
+// Words splits s into lower-cased words: runs of letters and digits.
+func Words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}
+
+// HashVector is the Hashing embedding of one text.
+func HashVector(s string) []float32 {
+	acc := make([]float64, Dim)
+	add := func(f string) {
+		h := fnv.New64a()
+		h.Write([]byte(f))
+		x := h.Sum64()
+		if x>>63 == 0 {
+			acc[x%Dim]++
+		} else {
+			acc[x%Dim]--
+		}
+	}
+	words := Words(s)
+	for i, w := range words {
+		add(w)
+		if i > 0 {
+			add(words[i-1] + " " + w)
+		}
+	}
+	return normalise(acc)
+}
+
+func normalise(acc []float64) []float32 {
+	var ss float64
+	for _, x := range acc {
+		ss += x * x
+	}
+	v := make([]float32, len(acc))
+	if ss == 0 {
+		return v
+	}
+	n := math.Sqrt(ss)
+	for i, x := range acc {
+		v[i] = float32(x / n)
+	}
+	return v
+}
+
+// Dot returns the dot product of a and b (the cosine similarity of two
+// L2-normalised vectors); it panics when their lengths differ.
+func Dot(a, b []float32) float64 {
+	if len(a) != len(b) {
+		panic("embed: dot of vectors of different lengths")
+	}
+	var s float32
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return float64(s)
+}
+
+// CosineDistance is 1 − cos(a, b), in [0, 2] for normalised vectors. A zero
+// vector is at distance 1 from everything (cosine 0).
+func CosineDistance(a, b []float32) float64 {
+	d := 1 - Dot(a, b)
+	return min(max(d, 0), 2)
+}

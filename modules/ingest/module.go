@@ -1,0 +1,133 @@
+// Package ingest plugs the ingest module (documents into scored knowledge
+// records, SNOs, with critics, a trust score, quarantine and poisoning
+// defences) into the registry. It wires the activities to their
+// dependencies and holds no workflow or I/O logic of its own; the SNO
+// model, extraction, embeddings, critics and admission rules live in its
+// subpackages.
+package ingest
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	acts "contextworker/activities/ingest"
+	"contextworker/internal/searchattr"
+	"contextworker/registry"
+	wf "contextworker/workflows/ingest"
+)
+
+func init() { registry.MustRegister(Module{}) }
+
+// Module is the ingest module.
+type Module struct{}
+
+var _ registry.Module = Module{}
+
+// Name implements registry.Module.
+func (Module) Name() string { return "ingest" }
+
+// TaskQueue implements registry.Module.
+func (Module) TaskQueue() string { return wf.TaskQueue }
+
+var (
+	decisionSignals = []registry.Signal{
+		{Name: wf.SignalRelease, Description: "admit a quarantined SNO (payload: operator, note; sno_id for a batch)", Payload: func() any { return &wf.Decision{} }},
+		{Name: wf.SignalDelete, Description: "delete a quarantined SNO (payload: operator, note; sno_id for a batch)", Payload: func() any { return &wf.Decision{} }},
+	}
+	progressQuery = []registry.Query{{Name: wf.QueryProgress, Description: "documents done, admitted and quarantined", Result: func() any { return &wf.Progress{} }}}
+)
+
+// Workflows implements registry.Module.
+func (Module) Workflows() []registry.Workflow {
+	return []registry.Workflow{{
+		Name:        wf.WorkflowName,
+		Description: "turn one document into a scored SNO, admitted or quarantined",
+		Input:       func() any { return &wf.Input{} },
+		ID:          func(in any) string { return wf.WorkflowID(in.(*wf.Input)) },
+		Tenant:      func(in any) string { return in.(*wf.Input).TenantID },
+		SearchAttributes: func(in any) map[string]string {
+			return map[string]string{searchattr.Source.GetName(): in.(*wf.Input).Source}
+		},
+		Signals:       decisionSignals,
+		Queries:       progressQuery,
+		ProgressQuery: wf.QueryProgress,
+	}, {
+		Name:        wf.BatchWorkflowName,
+		Description: "ingest a directory, URL list or JSONL file of documents in chunks",
+		Input:       func() any { return &wf.BatchInput{} },
+		ID:          func(in any) string { return wf.BatchWorkflowID(in.(*wf.BatchInput)) },
+		Tenant:      func(in any) string { return in.(*wf.BatchInput).TenantID },
+		Check: func(cfg, in any) error {
+			c, ok := cfg.(*acts.Config)
+			if !ok || c == nil {
+				c = acts.DefaultConfig()
+			}
+			b := in.(*wf.BatchInput)
+			if b.State != nil {
+				return errors.New("state: internal to continue-as-new; leave it out of the input")
+			}
+			if (b.Dir != "" || b.JSONL != "") && c.FileRoot == "" {
+				return errors.New("dir: dir and jsonl need modules.ingest.file_root to be set")
+			}
+			return nil
+		},
+		SearchAttributes: func(in any) map[string]string {
+			return map[string]string{searchattr.Source.GetName(): in.(*wf.BatchInput).Source}
+		},
+		Signals:       decisionSignals,
+		Queries:       progressQuery,
+		ProgressQuery: wf.QueryProgress,
+	}}
+}
+
+// activities is the module's one table of activity types: Activities lists
+// its names, Register registers its methods under them.
+var activities = []struct {
+	name   string
+	method func(*acts.Activities) any
+}{
+	{wf.ActivityDocument, func(a *acts.Activities) any { return a.Document }},
+	{wf.ActivityDecide, func(a *acts.Activities) any { return a.Decide }},
+	{wf.ActivityBatchBegin, func(a *acts.Activities) any { return a.BatchBegin }},
+	{wf.ActivityChunk, func(a *acts.Activities) any { return a.Chunk }},
+}
+
+// Activities implements registry.Module.
+func (Module) Activities() []string {
+	names := make([]string, len(activities))
+	for i, act := range activities {
+		names[i] = act.name
+	}
+	return names
+}
+
+// Needs implements registry.Module.
+func (Module) Needs() registry.Needs { return registry.Needs{Postgres: true} }
+
+// NewConfig implements registry.Module.
+func (Module) NewConfig() any { return acts.DefaultConfig() }
+
+// Register implements registry.Module.
+func (Module) Register(_ context.Context, deps registry.Deps, r worker.Registry) error {
+	cfg, ok := deps.Config.(*acts.Config)
+	if !ok || cfg == nil {
+		return errors.New("ingest: missing module config")
+	}
+	if deps.DB == nil {
+		return errors.New("ingest: needs PostgreSQL")
+	}
+	a, err := acts.New(deps.DB, cfg, deps.Logger, deps.Temporal)
+	if err != nil {
+		return err
+	}
+	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
+	r.RegisterWorkflowWithOptions(wf.BatchWorkflow, workflow.RegisterOptions{Name: wf.BatchWorkflowName})
+	for _, act := range activities {
+		r.RegisterActivityWithOptions(act.method(a), activity.RegisterOptions{Name: act.name})
+	}
+	return nil
+}
