@@ -167,3 +167,17 @@ func TestCanceledStageLetsGoOfTheFeed(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestFetchBudgetBoundsTime: with attempts to spare, a failing feed still
+// fails once fetch_budget has passed since the first attempt.
+func TestFetchBudgetBoundsTime(t *testing.T) {
+	s := newStack(t, "fetch_attempts: 1000\nfetch_budget: 2s\n")
+	srv := faultyServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+	}))
+	_, err := s.harvest(wf.Input{TenantID: "acme", SupplierCode: "budget", FeedURL: srv.URL + "/feed.csv", Format: "csv"})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != "FeedUnavailable" || !strings.Contains(appErr.Error(), "fetch_budget 2s") {
+		t.Fatalf("harvest error = %v, want FeedUnavailable once fetch_budget 2s is spent", err)
+	}
+}
