@@ -7,9 +7,11 @@ package harvest
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -60,35 +62,42 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 	f, mapping, currency := res.Feed, res.Mapping, res.Currency
 	c := a.Config
 	plan := wf.Plan{
-		RunID:              info.WorkflowExecution.RunID,
-		WorkflowID:         info.WorkflowExecution.ID,
-		TenantID:           in.TenantID,
-		SupplierCode:       in.SupplierCode,
-		FeedURL:            f.URL,
-		Format:             strings.ToLower(f.Format),
-		Delimiter:          f.Delimiter,
-		RecordElement:      f.RecordElement,
-		Sheet:              f.Sheet,
-		Mapping:            mapping,
-		DefaultCurrency:    strings.ToUpper(currency),
-		Conditional:        !in.Force,
-		Partitions:         c.Partitions,
-		Parallelism:        c.Parallelism,
-		MaxDeactivateShare: c.MaxDeactivateShare,
-		ApprovalTimeout:    c.ApprovalTimeout,
-		HeartbeatTimeout:   c.HeartbeatTimeout,
-		StageTimeout:       c.StageTimeout,
-		MaxHistoryEvents:   c.MaxHistoryEvents,
-		ChainGardener:      c.ChainGardener,
+		RunID:                        info.WorkflowExecution.RunID,
+		WorkflowID:                   info.WorkflowExecution.ID,
+		TenantID:                     in.TenantID,
+		SupplierCode:                 in.SupplierCode,
+		FeedURL:                      f.URL,
+		Format:                       strings.ToLower(f.Format),
+		Delimiter:                    f.Delimiter,
+		RecordElement:                f.RecordElement,
+		RecordPath:                   f.RecordPath,
+		Encoding:                     f.Encoding,
+		Gzip:                         f.Gzip,
+		MaxFieldBytes:                c.MaxFieldBytes,
+		MaxRecordBytes:               c.MaxRecordBytes,
+		MaxDepth:                     c.MaxDepth,
+		Sheet:                        f.Sheet,
+		Mapping:                      mapping,
+		DefaultCurrency:              strings.ToUpper(currency),
+		Conditional:                  !in.Force,
+		Partitions:                   c.Partitions,
+		Parallelism:                  c.Parallelism,
+		MaxDeactivateShare:           c.MaxDeactivateShare,
+		MaxDeactivateShareUndeclared: &c.MaxDeactivateShareUndeclared,
+		ApprovalTimeout:              c.ApprovalTimeout,
+		HeartbeatTimeout:             c.HeartbeatTimeout,
+		StageTimeout:                 c.StageTimeout,
+		MaxHistoryEvents:             c.MaxHistoryEvents,
+		ChainGardener:                c.ChainGardener,
 	}
 	if a.UIURL != "" {
-		plan.UIURL = fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(a.UIURL, "/"), a.Namespace, plan.WorkflowID)
+		plan.UIURL = uiLink(a.UIURL, a.Namespace, plan.WorkflowID, plan.RunID)
 	}
 	// Begin runs once per run: its first attempt's run id names the run.
 	// (Begin is the workflow's first activity, so RunID is the first run's.)
 	_, err = a.DB.Exec(ctx, `INSERT INTO harvest_runs (run_id, workflow_id, tenant_id, supplier_code, status, feed_url, format)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id) DO NOTHING`,
-		plan.RunID, plan.WorkflowID, plan.TenantID, plan.SupplierCode, wf.StatusRunning, redactURL(plan.FeedURL), plan.Format)
+		plan.RunID, plan.WorkflowID, plan.TenantID, plan.SupplierCode, wf.StatusRunning, wf.RedactURL(plan.FeedURL), plan.Format)
 	if err != nil {
 		return wf.Plan{}, fmt.Errorf("begin: record run: %w", err)
 	}
@@ -101,13 +110,27 @@ func (a *Activities) headers(plan wf.Plan) (map[string]string, error) {
 	if !ok || sup.Feed.URL != plan.FeedURL {
 		return nil, nil
 	}
-	out := make(map[string]string, len(sup.Feed.Headers))
+	out := make(map[string]string, len(sup.Feed.Headers)+1)
 	for k, h := range sup.Feed.Headers {
 		v, err := h.Resolve(a.Env)
 		if err != nil {
 			return nil, nonRetryable(ErrTypeBadConfig, "feed header %s: %v", k, err)
 		}
 		out[k] = v
+	}
+	if ba := sup.Feed.BasicAuth; ba != nil {
+		pw, err := ba.Password.Resolve(a.Env)
+		if err != nil {
+			return nil, nonRetryable(ErrTypeBadConfig, "feed basic_auth password: %v", err)
+		}
+		out["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(ba.Username+":"+pw))
+	}
+	if !sup.Feed.BearerToken.IsZero() {
+		tok, err := sup.Feed.BearerToken.Resolve(a.Env)
+		if err != nil {
+			return nil, nonRetryable(ErrTypeBadConfig, "feed bearer_token: %v", err)
+		}
+		out["Authorization"] = "Bearer " + tok
 	}
 	return out, nil
 }
@@ -117,7 +140,8 @@ func feedOptions(plan wf.Plan) (feed.Options, error) {
 	if err != nil {
 		return feed.Options{}, nonRetryable(ErrTypeBadConfig, "%v", err)
 	}
-	o := feed.Options{Format: f, RecordElement: plan.RecordElement, Sheet: plan.Sheet}
+	o := feed.Options{Format: f, RecordElement: plan.RecordElement, RecordPath: plan.RecordPath, Sheet: plan.Sheet,
+		Encoding: plan.Encoding, MaxFieldBytes: plan.MaxFieldBytes, MaxRecordBytes: plan.MaxRecordBytes, MaxDepth: plan.MaxDepth}
 	if plan.Delimiter != "" {
 		o.Delimiter = []rune(plan.Delimiter)[0]
 	}
@@ -169,11 +193,11 @@ func (a *Activities) report(ctx context.Context, plan wf.Plan) (wf.Report, error
 	var finished *time.Time
 	err := a.DB.QueryRow(ctx, `SELECT run_id, workflow_id, tenant_id, supplier_code, status, error, feed_url, format,
 			feed_bytes, rows_read, rows_valid, rows_rejected, rows_duplicate, inserted, updated, unchanged, deactivated,
-			stage_attempts, resumed_from_row, started_at, finished_at
+			stage_attempts, resumed_from_row, checkpoint_lost, length_undeclared, started_at, finished_at
 		FROM harvest_runs WHERE run_id = $1`, plan.RunID).Scan(
 		&r.RunID, &r.WorkflowID, &r.TenantID, &r.SupplierCode, &r.Status, &errMsg, &r.FeedURL, &r.Format,
 		&r.FeedBytes, &r.RowsRead, &r.Valid, &r.Rejected, &r.Duplicates, &r.Inserted, &r.Updated, &r.Unchanged, &r.Deactivated,
-		&r.StageAttempt, &r.ResumedFrom, &r.StartedAt, &finished)
+		&r.StageAttempt, &r.ResumedFrom, &r.CheckpointLost, &r.LengthUndeclared, &r.StartedAt, &finished)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, nonRetryable(ErrTypeBadConfig, "run %s is not recorded", plan.RunID)
 	}
@@ -192,30 +216,6 @@ func (a *Activities) report(ctx context.Context, plan wf.Plan) (wf.Report, error
 	}
 	r.RejectsQuery = fmt.Sprintf("SELECT row_no, sku, reason, raw FROM harvest_rejects WHERE run_id = '%s' ORDER BY row_no", r.RunID)
 	return r, nil
-}
-
-// stageTable names a run's staging table.
-func stageTable(runID string) string {
-	clean := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			return r
-		}
-		if r >= 'A' && r <= 'Z' {
-			return r + 32
-		}
-		return -1
-	}, runID)
-	return pgx.Identifier{"harvest_stage_" + clean}.Sanitize()
-}
-
-// redactURL drops credentials from a URL before it is stored or logged.
-func redactURL(raw string) string {
-	if i := strings.Index(raw, "://"); i >= 0 {
-		if at := strings.Index(raw[i+3:], "@"); at >= 0 && !strings.Contains(raw[i+3:i+3+at], "/") {
-			return raw[:i+3] + "****@" + raw[i+3+at+1:]
-		}
-	}
-	return raw
 }
 
 // NotifyGardener signals the tenant's gardener that products changed,
@@ -239,4 +239,12 @@ func (a *Activities) NotifyGardener(ctx context.Context, plan wf.Plan) error {
 		return fmt.Errorf("notify gardener %s: %w", id, err)
 	}
 	return nil
+}
+
+// uiLink links a run in the Temporal Web UI. Each path segment is escaped:
+// a workflow id holds slashes (harvest/<tenant>/<supplier>), and unescaped
+// they send the UI to its 404 page.
+func uiLink(base, namespace, workflowID, runID string) string {
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", strings.TrimRight(base, "/"),
+		url.PathEscape(namespace), url.PathEscape(workflowID), url.PathEscape(runID))
 }

@@ -3,12 +3,14 @@ package harvest
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/robfig/cron"
+	"golang.org/x/text/encoding/htmlindex"
 	"gopkg.in/yaml.v3"
 
 	"contextworker/internal/secret"
@@ -36,13 +38,38 @@ type Config struct {
 	MaxUnpackedBytes int64 `yaml:"max_unpacked_bytes"`
 	// MaxDeactivateShare (0..1) is the largest share of a supplier's active
 	// products one run may deactivate without an approve signal.
-	MaxDeactivateShare float64       `yaml:"max_deactivate_share"`
-	ApprovalTimeout    time.Duration `yaml:"approval_timeout"`
-	HeartbeatTimeout   time.Duration `yaml:"heartbeat_timeout"`
-	StageTimeout       time.Duration `yaml:"stage_timeout"`
-	HTTPTimeout        time.Duration `yaml:"http_timeout"`
-	MaxHistoryEvents   int           `yaml:"max_history_events"`
-	Network            Network       `yaml:"network"`
+	MaxDeactivateShare float64 `yaml:"max_deactivate_share"`
+	// MaxDeactivateShareUndeclared is the stricter share for a run whose
+	// feed declared no length and whose format has no end marker (CSV,
+	// JSON Lines): cut at a record boundary, such a feed looks complete.
+	MaxDeactivateShareUndeclared float64       `yaml:"max_deactivate_share_undeclared"`
+	ApprovalTimeout              time.Duration `yaml:"approval_timeout"`
+	HeartbeatTimeout             time.Duration `yaml:"heartbeat_timeout"`
+	StageTimeout                 time.Duration `yaml:"stage_timeout"`
+	HTTPTimeout                  time.Duration `yaml:"http_timeout"`
+	// FetchAttempts and FetchBudget bound the retries of a feed that keeps
+	// failing (server errors, broken-off or dripping downloads): after
+	// that many Stage attempts, or that long since the first, the run
+	// fails as FeedUnavailable, FeedTruncated or FeedTooSlow.
+	FetchAttempts int           `yaml:"fetch_attempts"`
+	FetchBudget   time.Duration `yaml:"fetch_budget"`
+	// MinFeedRate (bytes a second) ends a download that, over an
+	// http_timeout window spent waiting for it, brings less than this.
+	MinFeedRate int64 `yaml:"min_feed_rate"`
+	// MaxFieldBytes, MaxRecordBytes and MaxDepth bound one feed record
+	// (a longer field or record, or deeper nesting, rejects the record
+	// with its reason, and the run goes on); they keep a worker's memory
+	// bounded whatever a feed holds.
+	MaxFieldBytes    int `yaml:"max_field_bytes"`
+	MaxRecordBytes   int `yaml:"max_record_bytes"`
+	MaxDepth         int `yaml:"max_depth"`
+	MaxHistoryEvents int `yaml:"max_history_events"`
+	// ProgressInterval is when Stage first signals its live counts to its
+	// workflow (for the progress query); the interval then doubles up to
+	// 5 minutes. 0 turns the signals off (the counts stay in the Stage
+	// activity's heartbeat details).
+	ProgressInterval time.Duration `yaml:"progress_interval"`
+	Network          Network       `yaml:"network"`
 	// ChainGardener makes a harvest that changed products signal-with-start
 	// the tenant's gardener workflow.
 	ChainGardener bool `yaml:"chain_gardener"`
@@ -53,7 +80,8 @@ type Config struct {
 type Network struct {
 	AllowLoopback bool `yaml:"allow_loopback"`
 	AllowPrivate  bool `yaml:"allow_private"`
-	// AllowFiles permits file:// feeds, only below FileRoot when it is set.
+	// AllowFiles permits file:// feeds, only below FileRoot (required
+	// with it), opened through os.Root: no path, symlink or ".." leads out.
 	AllowFiles bool   `yaml:"allow_files"`
 	FileRoot   string `yaml:"file_root"`
 }
@@ -78,13 +106,49 @@ type Feed struct {
 	Delimiter string `yaml:"delimiter"`
 	// RecordElement names the record element of an XML feed.
 	RecordElement string `yaml:"record_element"`
-	// RecordPath names the property holding the array of a JSON feed.
+	// RecordPath says where the records are: for JSON the property
+	// holding the array ("data.items"), for XML the dotted element path
+	// from the root to the record ("catalog.products.product").
 	RecordPath string `yaml:"record_path"`
 	Sheet      string `yaml:"sheet"`
-	Encoding   string `yaml:"encoding"`
-	// Gzip is detected from the content; this only documents intent.
-	Gzip    bool                   `yaml:"gzip"`
+	// Encoding is the feed's character encoding (a WHATWG label such as
+	// windows-1252); empty means UTF-8, and bytes that are not UTF-8 are
+	// then rejected row by row, never replaced.
+	Encoding string `yaml:"encoding"`
+	// Gzip says the feed is gzip-compressed: a body that is not fails the
+	// run (FeedBroken). Without it gzip is still detected from the bytes,
+	// so a gzip feed served without a gzip Content-Type works either way.
+	Gzip bool `yaml:"gzip"`
+	// Headers are sent with every request; a header that carries a
+	// credential (Authorization, Cookie, or a name with key, token, secret
+	// or auth in it) must be a secret reference.
 	Headers map[string]HeaderValue `yaml:"headers"`
+	// BasicAuth and BearerToken authenticate the request (one of them);
+	// their secrets are references, resolved by the worker when it fetches,
+	// so they never reach the plan or Temporal's history. They are sent
+	// only to the configured URL, never to an input's feed_url.
+	BasicAuth   *BasicAuth `yaml:"basic_auth"`
+	BearerToken secret.Ref `yaml:"bearer_token"`
+}
+
+// BasicAuth is HTTP basic authentication for a feed.
+type BasicAuth struct {
+	Username string     `yaml:"username"`
+	Password secret.Ref `yaml:"password"`
+}
+
+// credentialHeader reports whether a header name suggests a credential.
+func credentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	if n == "authorization" || n == "proxy-authorization" || n == "cookie" {
+		return true
+	}
+	for _, w := range []string{"key", "token", "secret", "auth", "password"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // HeaderValue is an HTTP header value: a plain string, or a secret
@@ -114,19 +178,27 @@ func (h HeaderValue) Resolve(env secret.Lookup) (string, error) {
 // DefaultConfig returns the harvest defaults.
 func DefaultConfig() *Config {
 	return &Config{
-		Partitions:         8,
-		Parallelism:        4,
-		BatchSize:          20000,
-		StageStreams:       2,
-		MaxFeedBytes:       2 << 30,
-		MaxUnpackedBytes:   8 << 30,
-		MaxDeactivateShare: 0.2,
-		ApprovalTimeout:    24 * time.Hour,
-		HeartbeatTimeout:   30 * time.Second,
-		StageTimeout:       6 * time.Hour,
-		HTTPTimeout:        30 * time.Second,
-		MaxHistoryEvents:   5000,
-		ChainGardener:      true,
+		Partitions:                   8,
+		Parallelism:                  4,
+		BatchSize:                    20000,
+		StageStreams:                 2,
+		MaxFeedBytes:                 2 << 30,
+		MaxUnpackedBytes:             8 << 30,
+		MaxDeactivateShare:           0.2,
+		MaxDeactivateShareUndeclared: 0.01,
+		ApprovalTimeout:              24 * time.Hour,
+		HeartbeatTimeout:             30 * time.Second,
+		StageTimeout:                 6 * time.Hour,
+		HTTPTimeout:                  30 * time.Second,
+		FetchAttempts:                5,
+		FetchBudget:                  15 * time.Minute,
+		MinFeedRate:                  1024,
+		MaxFieldBytes:                feed.DefaultMaxFieldBytes,
+		MaxRecordBytes:               feed.DefaultMaxRecordBytes,
+		MaxDepth:                     feed.DefaultMaxDepth,
+		MaxHistoryEvents:             5000,
+		ProgressInterval:             10 * time.Second,
+		ChainGardener:                true,
 	}
 }
 
@@ -167,10 +239,37 @@ func (c *Config) Validate() error {
 	if c.MaxDeactivateShare < 0 || c.MaxDeactivateShare > 1 {
 		add("max_deactivate_share", "must be between 0 and 1, got %v", c.MaxDeactivateShare)
 	}
+	if c.MaxDeactivateShareUndeclared < 0 || c.MaxDeactivateShareUndeclared > 1 {
+		add("max_deactivate_share_undeclared", "must be between 0 and 1, got %v", c.MaxDeactivateShareUndeclared)
+	}
 	for path, d := range map[string]time.Duration{"approval_timeout": c.ApprovalTimeout, "heartbeat_timeout": c.HeartbeatTimeout, "stage_timeout": c.StageTimeout, "http_timeout": c.HTTPTimeout} {
 		if d <= 0 {
 			add(path, "must be > 0, got %s", d)
 		}
+	}
+	if c.FetchAttempts < 1 {
+		add("fetch_attempts", "must be >= 1, got %d", c.FetchAttempts)
+	}
+	if c.FetchBudget <= 0 {
+		add("fetch_budget", "must be > 0, got %s", c.FetchBudget)
+	}
+	if c.MinFeedRate < 0 {
+		add("min_feed_rate", "must be >= 0 (0: no minimum), got %d", c.MinFeedRate)
+	}
+	if c.MaxFieldBytes < 1 {
+		add("max_field_bytes", "must be > 0, got %d", c.MaxFieldBytes)
+	}
+	if c.MaxRecordBytes < c.MaxFieldBytes || c.MaxRecordBytes > 64<<20 {
+		add("max_record_bytes", "must be between max_field_bytes and 64 MiB, got %d", c.MaxRecordBytes)
+	}
+	if c.MaxDepth < 1 || c.MaxDepth > 1000 {
+		add("max_depth", "must be 1..1000, got %d", c.MaxDepth)
+	}
+	if c.Network.AllowFiles && c.Network.FileRoot == "" {
+		add("network.file_root", "required with network.allow_files: file:// feeds are read only below it")
+	}
+	if c.ProgressInterval < 0 {
+		add("progress_interval", "must be >= 0 (0: off), got %s", c.ProgressInterval)
 	}
 	if c.MaxHistoryEvents != 0 && c.MaxHistoryEvents < 200 {
 		add("max_history_events", "must be 0 (server decides) or >= 200, got %d", c.MaxHistoryEvents)
@@ -186,7 +285,7 @@ func (c *Config) Validate() error {
 			add(p, "supplier %q of tenant %q is listed twice", s.Code, s.Tenant)
 		}
 		seen[key] = true
-		if err := ValidateFeed(s.Feed.URL, s.Feed.Format, s.Feed.Delimiter, s.Feed.RecordElement); err != nil {
+		if err := ValidateFeed(s.Feed); err != nil {
 			add(p+".feed", "%v", err)
 		}
 		if s.Mapping != nil {
@@ -203,10 +302,24 @@ func (c *Config) Validate() error {
 			}
 		}
 		for name, h := range s.Feed.Headers {
-			if !h.Secret.IsZero() {
+			switch {
+			case !h.Secret.IsZero():
 				if err := h.Secret.Validate(); err != nil {
 					add(p+".feed.headers."+name, "%v", err)
 				}
+			case credentialHeader(name):
+				add(p+".feed.headers."+name, "carries a credential, so it must be a secret reference ({env: NAME}, {file: path} or {credential: name}), not a plain value")
+			}
+			if strings.EqualFold(name, "Authorization") && (s.Feed.BasicAuth != nil || !s.Feed.BearerToken.IsZero()) {
+				add(p+".feed.headers."+name, "conflicts with basic_auth or bearer_token")
+			}
+		}
+		if ba := s.Feed.BasicAuth; ba != nil {
+			if ba.Username == "" || ba.Password.IsZero() {
+				add(p+".feed.basic_auth", "needs username and password (a secret reference)")
+			}
+			if !s.Feed.BearerToken.IsZero() {
+				add(p+".feed", "basic_auth and bearer_token both set: choose one")
 			}
 		}
 	}
@@ -235,7 +348,8 @@ func (c *Config) Resolve(in wf.Input) (Resolved, error) {
 	f := sup.Feed
 	if in.FeedURL != "" {
 		f.URL = in.FeedURL
-		f.Headers = nil // configured credentials never go to another URL
+		// configured credentials never go to another URL
+		f.Headers, f.BasicAuth, f.BearerToken = nil, nil, secret.Ref{}
 	}
 	if in.Format != "" {
 		f.Format = in.Format
@@ -246,8 +360,14 @@ func (c *Config) Resolve(in wf.Input) (Resolved, error) {
 	if in.RecordElement != "" {
 		f.RecordElement = in.RecordElement
 	}
+	if in.RecordPath != "" {
+		f.RecordPath = in.RecordPath
+	}
+	if in.Encoding != "" {
+		f.Encoding = in.Encoding
+	}
 	var errs []error
-	if err := ValidateFeed(f.URL, f.Format, f.Delimiter, f.RecordElement); err != nil {
+	if err := ValidateFeed(f); err != nil {
 		errs = append(errs, fmt.Errorf("feed of supplier %s/%s: %w", in.TenantID, in.SupplierCode, err))
 	}
 	mapping := sup.Mapping
@@ -269,8 +389,9 @@ func (c *Config) Resolve(in wf.Input) (Resolved, error) {
 	return Resolved{Feed: f, Mapping: mapping, Currency: currency}, nil
 }
 
-// ValidateFeed checks a feed URL, format and format options.
-func ValidateFeed(rawURL, format, delimiter, recordElement string) error {
+// ValidateFeed checks a feed's URL, format and format options.
+func ValidateFeed(fd Feed) error {
+	rawURL, format, delimiter, recordElement := fd.URL, fd.Format, fd.Delimiter, fd.RecordElement
 	var errs []error
 	u, err := url.Parse(rawURL)
 	switch {
@@ -280,16 +401,67 @@ func ValidateFeed(rawURL, format, delimiter, recordElement string) error {
 		errs = append(errs, fmt.Errorf("url: %q does not parse", rawURL))
 	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file":
 		errs = append(errs, fmt.Errorf("url: %q must be http(s):// or file://", rawURL))
+	case u.User != nil:
+		// Never echo the URL: it holds the secret.
+		errs = append(errs, errors.New("url: carries credentials (user:password@host), which would stay in clear in Temporal's history; "+
+			"configure them on the supplier as secret references (feed.basic_auth, feed.bearer_token or feed.headers)"))
+	case numericHost(u.Hostname()):
+		errs = append(errs, fmt.Errorf("url: host %q is an IPv4 address written as a number; write it dotted (a.b.c.d)", u.Hostname()))
 	}
 	f, err := feed.ParseFormat(format)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("format: %w", err))
 	}
-	if f == feed.XML && recordElement == "" {
-		errs = append(errs, errors.New("record_element: required for xml feeds"))
+	if f == feed.XML && recordElement == "" && fd.RecordPath == "" {
+		errs = append(errs, errors.New("record_element: required for xml feeds (or record_path)"))
+	}
+	if f == feed.XML && recordElement != "" && fd.RecordPath != "" {
+		if path := strings.Split(fd.RecordPath, "."); path[len(path)-1] != recordElement {
+			errs = append(errs, fmt.Errorf("record_path: %q must end in record_element %q", fd.RecordPath, recordElement))
+		}
+	}
+	if fd.RecordPath != "" && err == nil && f != feed.XML && f != feed.JSON {
+		errs = append(errs, fmt.Errorf("record_path: only xml and json feeds have one, not %s", f))
+	}
+	if fd.Encoding != "" {
+		if _, err := htmlindex.Get(fd.Encoding); err != nil {
+			errs = append(errs, fmt.Errorf("encoding: %q is not a known encoding (WHATWG labels: windows-1252, iso-8859-2, koi8-r, ...)", fd.Encoding))
+		}
 	}
 	if delimiter != "" && utf8.RuneCountInString(delimiter) != 1 {
 		errs = append(errs, fmt.Errorf("delimiter: %q must be one character", delimiter))
 	}
 	return errors.Join(errs...)
+}
+
+// numericHost reports whether host is an IPv4 address in one of the legacy
+// forms (2130706433, 0x7f000001, 0177.1, 127.1) that some resolvers and
+// tools read as an address: it hides where a feed points, so it is refused.
+func numericHost(host string) bool {
+	if host == "" {
+		return false
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return false // a canonical address: checked when dialing
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 {
+		return false
+	}
+	for _, p := range parts {
+		p = strings.ToLower(p)
+		hex := strings.HasPrefix(p, "0x")
+		if hex {
+			p = p[2:]
+		}
+		if p == "" {
+			return false
+		}
+		for _, r := range p {
+			if !(r >= '0' && r <= '9' || hex && r >= 'a' && r <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }

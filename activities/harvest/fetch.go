@@ -1,6 +1,7 @@
 package harvest
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,21 +17,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"go.temporal.io/sdk/temporal"
 )
-
-// Error types of non-retryable harvest failures, for callers and tests.
-const (
-	ErrTypeFeedBroken   = "FeedBroken"
-	ErrTypeFeedRefused  = "FeedRefused"
-	ErrTypeFeedTooLarge = "FeedTooLarge"
-	ErrTypeBadConfig    = "BadConfig"
-)
-
-func nonRetryable(kind, format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), kind, nil)
-}
 
 // validators identify one version of a feed: ETag and Last-Modified for
 // HTTP, size and modification time for files.
@@ -141,18 +128,33 @@ func (f *fetcher) openFile(u *url.URL) (*fetched, error) {
 	if !f.net.AllowFiles {
 		return nil, nonRetryable(ErrTypeFeedRefused, "file:// feeds are not allowed (set network.allow_files)")
 	}
-	path := filepath.Clean(u.Path)
-	if f.net.FileRoot != "" {
-		root, _ := filepath.Abs(f.net.FileRoot)
-		if rel, err := filepath.Rel(root, path); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-			return nil, nonRetryable(ErrTypeFeedRefused, "file %s is outside network.file_root %s", path, root)
-		}
+	if f.net.FileRoot == "" {
+		return nil, nonRetryable(ErrTypeBadConfig, "file:// feeds need network.file_root")
 	}
-	fh, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nonRetryable(ErrTypeFeedBroken, "feed file %s does not exist", path)
-	}
+	root, err := filepath.Abs(f.net.FileRoot)
 	if err != nil {
+		return nil, nonRetryable(ErrTypeBadConfig, "network.file_root %q: %v", f.net.FileRoot, err)
+	}
+	path := filepath.Clean(u.Path)
+	rel, err := filepath.Rel(root, path)
+	if err != nil || !filepath.IsLocal(rel) {
+		return nil, nonRetryable(ErrTypeFeedRefused, "file %s is outside network.file_root %s", path, root)
+	}
+	// os.Root refuses what the path check cannot see: a symlink below the
+	// root that points out of it.
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("open network.file_root %s: %w", root, err)
+	}
+	defer r.Close()
+	fh, err := r.Open(rel)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, nonRetryable(ErrTypeFeedBroken, "feed file %s does not exist", path)
+	// os.Root's error for a way out is not exported; its text is stable.
+	case err != nil && strings.Contains(err.Error(), "escapes from parent"):
+		return nil, nonRetryable(ErrTypeFeedRefused, "file %s leads outside network.file_root %s (a symlink?)", path, root)
+	case err != nil:
 		return nil, fmt.Errorf("open feed %s: %w", path, err)
 	}
 	st, err := fh.Stat()
@@ -193,7 +195,9 @@ func (f *fetcher) openHTTP(ctx context.Context, u *url.URL, headers map[string]s
 		if errors.Is(err, errSSRF) {
 			return nil, nonRetryable(ErrTypeFeedRefused, "feed %s: %v", u.Redacted(), errors.Unwrap(err))
 		}
-		return nil, fmt.Errorf("feed %s: %w", u.Redacted(), err) // network trouble: retry
+		// network trouble (a refused connection, a host that does not
+		// resolve): retry within the fetch budget
+		return nil, &feedTrouble{kind: ErrTypeFeedUnavailable, err: fmt.Errorf("feed %s: %w", u.Redacted(), err)}
 	}
 	v := validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Length: resp.ContentLength}
 	switch {
@@ -202,7 +206,7 @@ func (f *fetcher) openHTTP(ctx context.Context, u *url.URL, headers map[string]s
 		return &fetched{NotModified: true, Validators: *prev}, nil
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		resp.Body.Close()
-		return nil, fmt.Errorf("feed %s: HTTP %s (will retry)", u.Redacted(), resp.Status)
+		return nil, &feedTrouble{kind: ErrTypeFeedUnavailable, err: fmt.Errorf("feed %s: HTTP %s", u.Redacted(), resp.Status)}
 	case resp.StatusCode != http.StatusOK:
 		resp.Body.Close()
 		return nil, nonRetryable(ErrTypeFeedBroken, "feed %s: HTTP %s", u.Redacted(), resp.Status)
@@ -235,3 +239,12 @@ func (l *limitReader) Read(p []byte) (int, error) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// isGzip reports whether the feed starts like gzip.
+func isGzip(r *bufio.Reader) (bool, error) {
+	head, err := r.Peek(2)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	return len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b, nil
+}

@@ -146,11 +146,20 @@ func (a *Activities) Deactivate(ctx context.Context, req wf.DeactivateRequest) (
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		var done bool
 		var activeBefore, missing *int64
-		if err := tx.QueryRow(ctx, `SELECT deactivated_at IS NOT NULL, deactivated, active_before, missing FROM harvest_runs WHERE run_id = $1 FOR UPDATE`,
-			plan.RunID).Scan(&done, &res.Deactivated, &activeBefore, &missing); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT deactivated_at IS NOT NULL, deactivated, active_before, missing, length_undeclared
+			FROM harvest_runs WHERE run_id = $1 FOR UPDATE`,
+			plan.RunID).Scan(&done, &res.Deactivated, &activeBefore, &missing, &res.LengthUndeclared); err != nil {
 			return err
 		}
+		res.Limit = plan.MaxDeactivateShare
+		if res.LengthUndeclared && plan.MaxDeactivateShareUndeclared != nil {
+			res.Limit = min(res.Limit, *plan.MaxDeactivateShareUndeclared)
+		}
 		if done {
+			return nil
+		}
+		if req.CheckOnly && missing == nil {
+			res.Unknown = true // staged by an old worker: decided after merging
 			return nil
 		}
 		// deactivateSQL marks the missing products inactive.
@@ -169,8 +178,11 @@ func (a *Activities) Deactivate(ctx context.Context, req wf.DeactivateRequest) (
 		if res.ActiveBefore > 0 {
 			res.Share = float64(res.Missing) / float64(res.ActiveBefore)
 		}
-		if res.Share > plan.MaxDeactivateShare && !req.Approved {
+		if res.Share > res.Limit && !req.Approved {
 			res.NeedsApproval = true
+			return nil
+		}
+		if req.CheckOnly {
 			return nil
 		}
 		if res.Missing > 0 {

@@ -61,7 +61,40 @@ type producer struct {
 	dups atomic.Bool
 }
 
-const chunkSize = 256
+// A chunk of raw records goes from the reader to a normalising worker. It
+// ends at chunkSize records or once its records hold chunkBytes, so the
+// chunks in flight (a few dozen) cost a bounded amount of memory whatever
+// the feed holds: each record is bounded by max_record_bytes.
+const (
+	chunkSize  = 256
+	chunkBytes = 1 << 20
+)
+
+// Rejects keep an excerpt of their row and of their reason, not the row.
+const (
+	maxRejectRaw    = 1 << 10
+	maxRejectReason = 1 << 10
+)
+
+// boundHint names the setting behind a record refused by a bound.
+func boundHint(err error) string {
+	switch {
+	case errors.Is(err, feed.ErrTooLarge):
+		return " (modules.harvest.max_field_bytes, max_record_bytes)"
+	case errors.Is(err, feed.ErrTooDeep):
+		return " (modules.harvest.max_depth)"
+	}
+	return ""
+}
+
+// recordBytes estimates the memory a record holds.
+func recordBytes(rec feed.Record) int {
+	n := len(rec.Raw)
+	for _, f := range rec.Fields {
+		n += len(f.Name) + len(f.Value) + 32
+	}
+	return n
+}
 
 // rawItem is a record as read, before normalisation.
 type rawItem struct {
@@ -126,7 +159,9 @@ func read(ctx context.Context, r feed.Reader, jobs chan<- job) {
 	defer close(jobs)
 	seq := 0
 	chunk := make([]rawItem, 0, chunkSize)
+	size := 0
 	send := func() bool {
+		size = 0
 		if len(chunk) == 0 {
 			return true
 		}
@@ -154,8 +189,9 @@ func read(ctx context.Context, r feed.Reader, jobs chan<- job) {
 			return
 		default:
 			chunk = append(chunk, rawItem{rec: rec})
+			size += recordBytes(rec)
 		}
-		if len(chunk) == chunkSize && !send() {
+		if (len(chunk) == chunkSize || size >= chunkBytes) && !send() {
 			return
 		}
 	}
@@ -169,7 +205,8 @@ func normalise(j job, norm *product.Normalizer, o producerOptions) result {
 		case raw.err != nil:
 			res.items[i] = item{err: raw.err}
 		case raw.bad != nil:
-			res.items[i] = item{row: raw.bad.Row, rej: &reject{row: raw.bad.Row, reason: "unreadable record: " + raw.bad.Err.Error(), raw: raw.bad.Raw}}
+			res.items[i] = item{row: raw.bad.Row, rej: &reject{row: raw.bad.Row,
+				reason: truncate("unreadable record: "+raw.bad.Err.Error()+boundHint(raw.bad.Err), maxRejectReason), raw: truncate(raw.bad.Raw, maxRejectRaw)}}
 		default:
 			res.items[i], res.keys[i], res.hashes[i] = normaliseRecord(raw.rec, norm, o, &ar)
 		}
@@ -183,7 +220,7 @@ func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOption
 	it := item{row: rec.Row}
 	prod, err := norm.Normalize(rec)
 	if err != nil {
-		it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: err.Error(), raw: rec.Raw}
+		it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: truncate(err.Error(), maxRejectReason), raw: truncate(rec.Raw, maxRejectRaw)}
 		return it, skuKeys{}, 0
 	}
 	hash := prod.Hash()

@@ -155,7 +155,7 @@ func TestBrokenFeedLeavesCatalogueUntouched(t *testing.T) {
 	tests := []struct {
 		name, file, body, format, wantMsg string
 	}{
-		{name: "truncated json", file: "t.json", body: jsonRows, format: "json", wantMsg: "feed is broken"},
+		{name: "truncated json", file: "t.json", body: jsonRows, format: "json", wantMsg: "feed is truncated at its source"},
 		{name: "html page", file: "login.csv", body: "<!DOCTYPE html><html><body>Please log in</body></html>", format: "csv", wantMsg: "HTML"},
 		{name: "404", file: "", format: "csv", wantMsg: "404"},
 		{name: "not xml", file: "x.xml", body: "this is not xml", format: "xml", wantMsg: "feed is broken"},

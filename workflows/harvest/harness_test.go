@@ -238,15 +238,18 @@ func mergedTotals(parts ...int) harvest.MergeResult {
 }
 
 // deactivateFreely deactivates without asking: few products are missing.
-func deactivateFreely(harvest.DeactivateRequest) (harvest.DeactivateResult, error) {
-	return harvest.DeactivateResult{ActiveBefore: 100, Missing: 5, Share: 0.05, Deactivated: 5}, nil
+func deactivateFreely(req harvest.DeactivateRequest) (harvest.DeactivateResult, error) {
+	if req.CheckOnly {
+		return harvest.DeactivateResult{ActiveBefore: 100, Missing: 5, Share: 0.05, Limit: 0.1}, nil
+	}
+	return harvest.DeactivateResult{ActiveBefore: 100, Missing: 5, Share: 0.05, Limit: 0.1, Deactivated: 5}, nil
 }
 
 // deactivateWithApproval wants approval for 30 of 100 products and
 // deactivates them once approved.
 func deactivateWithApproval(req harvest.DeactivateRequest) (harvest.DeactivateResult, error) {
 	if !req.Approved {
-		return harvest.DeactivateResult{ActiveBefore: 100, Missing: 30, Share: 0.3, NeedsApproval: true}, nil
+		return harvest.DeactivateResult{ActiveBefore: 100, Missing: 30, Share: 0.3, Limit: 0.1, NeedsApproval: true}, nil
 	}
 	return harvest.DeactivateResult{ActiveBefore: 100, Missing: 30, Share: 0.3, Deactivated: 30}, nil
 }

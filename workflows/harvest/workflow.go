@@ -64,6 +64,20 @@ func Workflow(ctx workflow.Context, in Input) (*Report, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return r.progress, nil }); err != nil {
 		return nil, err
 	}
+	// Live staging counts signalled by the Stage activity (see
+	// activities/harvest/progress.go) show in the progress query until
+	// staging's own result replaces them. Receiving a signal issues no
+	// command, so histories from before this replay unchanged.
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		ch := workflow.GetSignalChannel(gctx, SignalStageProgress)
+		for {
+			var live StageResult
+			ch.Receive(gctx, &live)
+			if r.st.Staged == nil {
+				r.progress.Stage = live
+			}
+		}
+	})
 	report, err := r.execute(ctx)
 	if err != nil {
 		var can *workflow.ContinueAsNewError
@@ -140,9 +154,9 @@ func (r *run) execute(ctx workflow.Context) (*Report, error) {
 	r.progress.PartsTotal = plan.Partitions
 
 	if r.st.Staged == nil {
-		r.setPhase(ctx, "staging", fmt.Sprintf("streaming **%s** feed %s into staging (live counts: pending activity heartbeat)", plan.Format, plan.FeedURL))
+		r.setPhase(ctx, "staging", fmt.Sprintf("streaming **%s** feed %s into staging (live counts: pending activity heartbeat)", plan.Format, RedactURL(plan.FeedURL)))
 		var staged StageResult
-		actx := activityCtx(ctx, "fetch, parse and stage "+plan.FeedURL, plan.StageTimeout, plan.HeartbeatTimeout, 0)
+		actx := activityCtx(ctx, "fetch, parse and stage "+RedactURL(plan.FeedURL), plan.StageTimeout, plan.HeartbeatTimeout, 0)
 		if err := workflow.ExecuteActivity(actx, ActivityStage, plan).Get(ctx, &staged); err != nil {
 			return nil, err
 		}
@@ -151,6 +165,31 @@ func (r *run) execute(ctx workflow.Context) (*Report, error) {
 	r.progress.Stage = *r.st.Staged
 	if r.st.Staged.Unchanged {
 		return r.finish(ctx, StatusUnchanged, "")
+	}
+
+	// Since "approve-before-merge" a run that would deactivate more than
+	// its share asks for approval before it merges anything, so a rejected
+	// run leaves the catalogue as it was. (A first load deactivates
+	// nothing; a continued run has asked already.)
+	dctx := activityCtx(ctx, "deactivate products missing from the feed", 30*time.Minute, plan.HeartbeatTimeout, 0)
+	if !r.st.Staged.Loaded && !r.st.Checked &&
+		workflow.GetVersion(ctx, "approve-before-merge", workflow.DefaultVersion, 1) >= 1 {
+		var check DeactivateResult
+		cctx := workflow.WithActivityOptions(dctx, withSummary(dctx, "check the deactivation guard before merging"))
+		if err := workflow.ExecuteActivity(cctx, ActivityDeactivate, DeactivateRequest{Plan: plan, CheckOnly: true}).Get(ctx, &check); err != nil {
+			return nil, err
+		}
+		if check.NeedsApproval {
+			approved, err := r.awaitApproval(ctx, plan, check)
+			if err != nil {
+				return nil, err
+			}
+			if !approved {
+				return nil, notApproved(plan, check, "nothing was merged or deactivated")
+			}
+			r.st.Approved = true
+		}
+		r.st.Checked = true
 	}
 
 	// Workers from before "first-load-skips-merge" merged empty partitions
@@ -163,8 +202,7 @@ func (r *run) execute(ctx workflow.Context) (*Report, error) {
 
 	r.setPhase(ctx, "deactivating", "deactivating products missing from the feed")
 	var deact DeactivateResult
-	dctx := activityCtx(ctx, "deactivate products missing from the feed", 30*time.Minute, plan.HeartbeatTimeout, 0)
-	if err := workflow.ExecuteActivity(dctx, ActivityDeactivate, DeactivateRequest{Plan: plan}).Get(ctx, &deact); err != nil {
+	if err := workflow.ExecuteActivity(dctx, ActivityDeactivate, DeactivateRequest{Plan: plan, Approved: r.st.Approved}).Get(ctx, &deact); err != nil {
 		return nil, err
 	}
 	if deact.NeedsApproval {
@@ -173,9 +211,7 @@ func (r *run) execute(ctx workflow.Context) (*Report, error) {
 			return nil, err
 		}
 		if !approved {
-			return nil, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("run would deactivate %d of %d active products (%.1f%% > %.1f%% allowed) and was not approved; nothing was deactivated",
-					deact.Missing, deact.ActiveBefore, 100*deact.Share, 100*plan.MaxDeactivateShare), "DeactivationNotApproved", nil)
+			return nil, notApproved(plan, deact, "nothing was deactivated")
 		}
 		if err := workflow.ExecuteActivity(dctx, ActivityDeactivate, DeactivateRequest{Plan: plan, Approved: true}).Get(ctx, &deact); err != nil {
 			return nil, err
@@ -266,10 +302,34 @@ func (r *run) shouldContinueAsNew(ctx workflow.Context, plan Plan) bool {
 	return durable.ShouldContinueAsNew(ctx, plan.MaxHistoryEvents)
 }
 
+// limitOf is the share that applied to d.
+func limitOf(plan Plan, d DeactivateResult) float64 {
+	if d.Limit > 0 || d.LengthUndeclared {
+		return d.Limit
+	}
+	return plan.MaxDeactivateShare
+}
+
+// notApproved is the failure of a run that needed approval and did not
+// get it.
+func notApproved(plan Plan, d DeactivateResult, outcome string) error {
+	why := ""
+	if d.LengthUndeclared {
+		why = " for a feed of undeclared length"
+	}
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("run would deactivate %d of %d active products (%.1f%% > %.1f%% allowed%s) and was not approved; %s",
+			d.Missing, d.ActiveBefore, 100*d.Share, 100*limitOf(plan, d), why, outcome), "DeactivationNotApproved", nil)
+}
+
 // awaitApproval waits for an approve or reject signal, or the timeout.
 func (r *run) awaitApproval(ctx workflow.Context, plan Plan, d DeactivateResult) (bool, error) {
-	r.progress.Note = fmt.Sprintf("would deactivate %d of %d active products (%.1f%%); send signal %q to go on or %q to stop",
-		d.Missing, d.ActiveBefore, 100*d.Share, SignalApprove, SignalReject)
+	why := ""
+	if d.LengthUndeclared {
+		why = "; the feed declared no length, so it may have been cut short"
+	}
+	r.progress.Note = fmt.Sprintf("would deactivate %d of %d active products (%.1f%% > %.1f%% allowed%s); send signal %q to go on or %q to stop",
+		d.Missing, d.ActiveBefore, 100*d.Share, 100*limitOf(plan, d), why, SignalApprove, SignalReject)
 	r.setPhase(ctx, "awaiting_approval", r.progress.Note)
 	approved, decided := false, false
 	sel := workflow.NewSelector(ctx)

@@ -31,27 +31,27 @@ func TestWorkflow(t *testing.T) {
 		// during runs a minute into the run: while the run awaits approval.
 		during func(env *testsuite.TestWorkflowEnvironment)
 
-		wantMerges   []int  // partitions Merge is called for, sorted
-		wantApproved []bool // Approved of each Deactivate call
-		wantFinish   string // status Finish records; "" = never called
+		wantMerges   []int    // partitions Merge is called for, sorted
+		wantDeacts   []string // each Deactivate call: "check", "deactivate" or "approved"
+		wantFinish   string   // status Finish records; "" = never called
 		wantErr      func(error) bool
 		wantErrMsg   string // in the error and in Finish's request
 		wantTimedOut bool   // the run waited the whole approval timeout
 	}{
 		{
-			name:         "succeeds",
-			stage:        testStage(),
-			deact:        deactivateFreely,
-			wantMerges:   allParts,
-			wantApproved: []bool{false},
-			wantFinish:   harvest.StatusSucceeded,
+			name:       "succeeds",
+			stage:      testStage(),
+			deact:      deactivateFreely,
+			wantMerges: allParts,
+			wantDeacts: []string{"check", "deactivate"},
+			wantFinish: harvest.StatusSucceeded,
 		},
 		{
-			name:         "a first load has nothing to merge",
-			stage:        func() harvest.StageResult { s := testStage(); s.Loaded = true; return s }(),
-			deact:        deactivateFreely,
-			wantApproved: []bool{false},
-			wantFinish:   harvest.StatusSucceeded,
+			name:       "a first load has nothing to merge",
+			stage:      func() harvest.StageResult { s := testStage(); s.Loaded = true; return s }(),
+			deact:      deactivateFreely,
+			wantDeacts: []string{"deactivate"},
+			wantFinish: harvest.StatusSucceeded,
 		},
 		{
 			name:       "unchanged feed",
@@ -80,6 +80,8 @@ func TestWorkflow(t *testing.T) {
 				}
 				return mergeResult(part)
 			},
+			deact:      deactivateFreely,
+			wantDeacts: []string{"check"},
 			// Parts 2 and 3 are one wave: both start before 2 fails.
 			wantMerges: allParts,
 			wantFinish: harvest.StatusFailed,
@@ -87,46 +89,43 @@ func TestWorkflow(t *testing.T) {
 			wantErrMsg: "constraint violated",
 		},
 		{
-			name:         "approved deactivation",
-			stage:        testStage(),
-			deact:        deactivateWithApproval,
-			during:       func(env *testsuite.TestWorkflowEnvironment) { env.SignalWorkflow(harvest.SignalApprove, nil) },
-			wantMerges:   allParts,
-			wantApproved: []bool{false, true},
-			wantFinish:   harvest.StatusSucceeded,
+			name:       "approved deactivation",
+			stage:      testStage(),
+			deact:      deactivateWithApproval,
+			during:     func(env *testsuite.TestWorkflowEnvironment) { env.SignalWorkflow(harvest.SignalApprove, nil) },
+			wantMerges: allParts,
+			wantDeacts: []string{"check", "approved"},
+			wantFinish: harvest.StatusSucceeded,
 		},
 		{
-			name:         "rejected deactivation",
-			stage:        testStage(),
-			deact:        deactivateWithApproval,
-			during:       func(env *testsuite.TestWorkflowEnvironment) { env.SignalWorkflow(harvest.SignalReject, nil) },
-			wantMerges:   allParts,
-			wantApproved: []bool{false},
-			wantFinish:   harvest.StatusFailed,
-			wantErr:      isAppErr("DeactivationNotApproved"),
-			wantErrMsg:   "would deactivate 30 of 100 active products (30.0% > 10.0% allowed) and was not approved",
+			name:       "rejected deactivation",
+			stage:      testStage(),
+			deact:      deactivateWithApproval,
+			during:     func(env *testsuite.TestWorkflowEnvironment) { env.SignalWorkflow(harvest.SignalReject, nil) },
+			wantDeacts: []string{"check"},
+			wantFinish: harvest.StatusFailed,
+			wantErr:    isAppErr("DeactivationNotApproved"),
+			wantErrMsg: "would deactivate 30 of 100 active products (30.0% > 10.0% allowed) and was not approved; nothing was merged or deactivated",
 		},
 		{
 			name:         "approval times out",
 			stage:        testStage(),
 			deact:        deactivateWithApproval,
-			wantMerges:   allParts,
-			wantApproved: []bool{false},
+			wantDeacts:   []string{"check"},
 			wantFinish:   harvest.StatusFailed,
 			wantErr:      isAppErr("DeactivationNotApproved"),
 			wantErrMsg:   "was not approved",
 			wantTimedOut: true,
 		},
 		{
-			name:         "canceled while awaiting approval",
-			stage:        testStage(),
-			deact:        deactivateWithApproval,
-			during:       func(env *testsuite.TestWorkflowEnvironment) { env.CancelWorkflow() },
-			wantMerges:   allParts,
-			wantApproved: []bool{false},
-			wantFinish:   harvest.StatusCanceled,
-			wantErr:      temporal.IsCanceledError,
-			wantErrMsg:   "canceled",
+			name:       "canceled while awaiting approval",
+			stage:      testStage(),
+			deact:      deactivateWithApproval,
+			during:     func(env *testsuite.TestWorkflowEnvironment) { env.CancelWorkflow() },
+			wantDeacts: []string{"check"},
+			wantFinish: harvest.StatusCanceled,
+			wantErr:    temporal.IsCanceledError,
+			wantErrMsg: "canceled",
 		},
 	}
 	for _, tt := range tests {
@@ -173,15 +172,15 @@ func TestWorkflow(t *testing.T) {
 			if got := h.mergedParts(plan); !slices.Equal(got, tt.wantMerges) {
 				t.Errorf("Merge called for parts %v, want each of %v once", got, tt.wantMerges)
 			}
-			var approved []bool
+			var deacts []string
 			for _, d := range h.deacts {
-				approved = append(approved, d.Approved)
+				deacts = append(deacts, map[[2]bool]string{{true, false}: "check", {false, false}: "deactivate", {false, true}: "approved"}[[2]bool{d.CheckOnly, d.Approved}])
 				if !plansEqual(d.Plan, plan) {
 					t.Errorf("Deactivate got plan %+v, want %+v", d.Plan, plan)
 				}
 			}
-			if !slices.Equal(approved, tt.wantApproved) {
-				t.Errorf("Deactivate called with Approved %v, want %v", approved, tt.wantApproved)
+			if !slices.Equal(deacts, tt.wantDeacts) {
+				t.Errorf("Deactivate calls %v, want %v", deacts, tt.wantDeacts)
 			}
 			if elapsed := h.env.Now().Sub(start); (elapsed >= plan.ApprovalTimeout) != tt.wantTimedOut {
 				t.Errorf("run took %v (approval timeout %v), want timed out = %v", elapsed, plan.ApprovalTimeout, tt.wantTimedOut)
@@ -252,10 +251,10 @@ func TestWorkflowProgress(t *testing.T) {
 		got  harvest.Progress
 		want harvest.Progress
 	}{
+		// Since "approve-before-merge" the run asks before merging.
 		{name: "awaiting approval", got: waiting, want: harvest.Progress{
-			Phase: "awaiting_approval", RunID: plan.RunID, Stage: stage, PartsDone: 4, PartsTotal: 4,
-			Inserted: sums.Inserted, Updated: sums.Updated, Unchanged: sums.Unchanged,
-			Note: `would deactivate 30 of 100 active products (30.0%); send signal "approve" to go on or "reject" to stop`,
+			Phase: "awaiting_approval", RunID: plan.RunID, Stage: stage, PartsTotal: 4,
+			Note: `would deactivate 30 of 100 active products (30.0% > 10.0% allowed); send signal "approve" to go on or "reject" to stop`,
 		}},
 		{name: "finished", got: h.progress(), want: harvest.Progress{
 			Phase: harvest.StatusSucceeded, RunID: plan.RunID, Stage: stage, PartsDone: 4, PartsTotal: 4,
@@ -300,6 +299,7 @@ func TestWorkflowContinuesAsNew(t *testing.T) {
 	first.onBegin(plan, nil)
 	first.onStage(stage, nil)
 	first.onMerge(mergeResult)
+	first.onDeactivate(deactivateFreely) // the check before merging
 	// The test environment's history length stays at what the test sets
 	// (0 by default), so the limit is reached by hand once a merge is done.
 	// Completion listeners run on the environment's dispatcher, between
@@ -347,8 +347,11 @@ func TestWorkflowContinuesAsNew(t *testing.T) {
 	if got := first.mergedParts(plan); !slices.Equal(got, []int{0, 1}) {
 		t.Errorf("first run merged parts %v, want [0 1]", got)
 	}
-	if _, _, deacts, finishes := first.calls(); deacts != 0 || finishes != 0 {
-		t.Errorf("first run called Deactivate %d and Finish %d times, want neither", deacts, finishes)
+	if _, _, deacts, finishes := first.calls(); deacts != 1 || !first.deacts[0].CheckOnly || finishes != 0 {
+		t.Errorf("first run called Deactivate %d and Finish %d times, want one check and no Finish", deacts, finishes)
+	}
+	if !st.Checked {
+		t.Error("state does not say the deactivation guard was checked: the continuation would ask again")
 	}
 
 	// The continuation: no Begin or Stage mocks, so calling them fails.
@@ -518,5 +521,34 @@ func TestWorkflowRefusesCallerState(t *testing.T) {
 				t.Fatalf("err = %v, want InvalidInput mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestWorkflowProgressDuringStaging: live counts that the Stage activity
+// signals show in the progress query while it runs, and its result
+// replaces them when it ends.
+func TestWorkflowProgressDuringStaging(t *testing.T) {
+	plan := testPlan()
+	stage := testStage()
+	h := newHarness(t, harvest.WorkflowID("acme", "s1"))
+	h.onBegin(plan, nil)
+	h.env.OnActivity(harvest.ActivityStage, mock.Anything, mock.Anything).After(2*time.Minute).Return(stage, nil)
+	h.onMerge(mergeResult)
+	h.onDeactivate(deactivateFreely)
+	h.onFinish()
+	live := harvest.StageResult{Bytes: 1024, RowsRead: 300, Valid: 297, Rejected: 3, Attempts: 1}
+	var during harvest.Progress
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(harvest.SignalStageProgress, live) }, time.Minute)
+	h.env.RegisterDelayedCallback(func() { during = h.progress() }, 90*time.Second)
+
+	h.run(testInput())
+	if _, err := h.result(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if during.Phase != "staging" || during.Stage != live {
+		t.Errorf("progress during staging = %+v, want phase staging with %+v", during, live)
+	}
+	if got := h.progress().Stage; got != stage {
+		t.Errorf("progress after staging = %+v, want Stage's result %+v", got, stage)
 	}
 }

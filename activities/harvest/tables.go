@@ -1,0 +1,105 @@
+package harvest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	wf "contextworker/workflows/harvest"
+)
+
+// The staging table holds the rows a re-harvest must write (new or
+// changed products), partitioned by merge partition, so each Merge scans
+// only its own child table and no index has to be built after loading.
+// Children are UNLOGGED: staging is rebuilt from the feed after a database
+// crash anyway (see harvest_stage_progress). Rows of stored, unchanged
+// products are not staged at all, except slim (SKU only, unchanged = true)
+// when their SKU occurs twice in the feed.
+const stageDDL = `CREATE TABLE IF NOT EXISTS %s (
+	row_no bigint NOT NULL, part integer NOT NULL, sku text NOT NULL, name text,
+	description text, brand text, gtin text, price numeric(18,4), currency text,
+	stock bigint, availability text, category_path text[], product_url text, image_urls text[],
+	attributes jsonb, content_hash text NOT NULL, unchanged boolean NOT NULL) PARTITION BY LIST (part)`
+
+const stagePartDDL = `CREATE UNLOGGED TABLE IF NOT EXISTS %s PARTITION OF %s FOR VALUES IN (%d)`
+
+// stagePart names partition part of a run's staging table.
+func stagePart(runID string, part int) string {
+	return pgx.Identifier{strings.Trim(stageTable(runID), `"`) + "_" + strconv.Itoa(part)}.Sanitize()
+}
+
+// A supplier's first load skips staging: rows go straight into a table
+// shaped like products (plus feed_row, for duplicates), with no index, that
+// sealing indexes and attaches as the supplier's partition of products.
+// It is logged: it becomes the catalogue. Its defaults fill in the columns
+// that are the same on every row; a check constraint that matches the
+// partition bounds lets the attach skip its validation scan.
+const loadDDL = `CREATE TABLE IF NOT EXISTS %[1]s (LIKE products INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+	feed_row bigint NOT NULL, CONSTRAINT products_scope CHECK (tenant_id = %[2]s AND supplier_code = %[3]s));
+ALTER TABLE %[1]s ALTER tenant_id SET DEFAULT %[2]s, ALTER supplier_code SET DEFAULT %[3]s,
+	ALTER last_run_id SET DEFAULT %[4]s, ALTER first_seen SET DEFAULT %[5]s, ALTER last_seen SET DEFAULT %[5]s`
+
+// loadTable names a first load's table.
+func loadTable(runID string) string {
+	return pgx.Identifier{"harvest_load_" + strings.TrimPrefix(strings.Trim(stageTable(runID), `"`), "harvest_stage_")}.Sanitize()
+}
+
+func (a *Activities) createStage(ctx context.Context, plan wf.Plan, firstLoad bool) error {
+	table := stageTable(plan.RunID)
+	return pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		if firstLoad {
+			now := time.Now().UTC().Format(time.RFC3339Nano)
+			_, err := tx.Exec(ctx, fmt.Sprintf(loadDDL, loadTable(plan.RunID), literal(plan.TenantID), literal(plan.SupplierCode),
+				literal(plan.RunID), literal(now)))
+			return err
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf(stageDDL, table)); err != nil {
+			return err
+		}
+		for p := range plan.Partitions {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(stagePartDDL, stagePart(plan.RunID, p), table, p)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// literal quotes s as an SQL string literal (standard_conforming_strings).
+func literal(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+func (a *Activities) resetStage(ctx context.Context, plan wf.Plan, firstLoad bool) error {
+	table := stageTable(plan.RunID)
+	if firstLoad {
+		table = loadTable(plan.RunID)
+	}
+	return pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `TRUNCATE `+table); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM harvest_rejects WHERE run_id = $1`, plan.RunID); err != nil {
+			return err
+		}
+		return saveCheckpoint(ctx, tx, plan.RunID, checkpoint{})
+	})
+}
+
+// stageTable names a run's staging table.
+func stageTable(runID string) string {
+	clean := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		if r >= 'A' && r <= 'Z' {
+			return r + 32
+		}
+		return -1
+	}, runID)
+	return pgx.Identifier{"harvest_stage_" + clean}.Sanitize()
+}
