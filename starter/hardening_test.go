@@ -178,7 +178,7 @@ func TestCheckRefusesRunsThatCanOnlyFail(t *testing.T) {
 		want   string
 	}{
 		{"unknown supplier", `{"type":"harvest","input":{"supplier_code":"nobody"}}`, 400, "supplier_code"},
-		{"ftp feed", `{"type":"harvest","input":{"supplier_code":"s1","feed_url":"ftp://example.com/feed.csv","format":"csv"}}`, 400, "ftp://"},
+		{"ftp feed", `{"type":"harvest","input":{"supplier_code":"s1","feed_url":"ftp://example.com/feed.csv","format":"csv"}}`, 400, `"field":"input.feed_url"`},
 		{"control: an https feed", `{"type":"harvest","input":{"supplier_code":"s1","feed_url":"https://example.com/feed.csv","format":"csv"}}`, 503, ""},
 		{"control: a gardener", `{"type":"gardener","input":{}}`, 503, ""},
 	}

@@ -342,7 +342,7 @@ type Resolved struct {
 func (c *Config) Resolve(in wf.Input) (Resolved, error) {
 	sup, configured := c.Supplier(in.TenantID, in.SupplierCode)
 	if !configured && in.FeedURL == "" {
-		return Resolved{}, fmt.Errorf("supplier_code: supplier %q of tenant %q is not configured (modules.harvest.suppliers) and the input gives no feed_url",
+		return Resolved{}, fmt.Errorf("supplier_code: supplier %q of tenant %q is not configured and the input gives no feed_url",
 			in.SupplierCode, in.TenantID)
 	}
 	f := sup.Feed
@@ -368,7 +368,7 @@ func (c *Config) Resolve(in wf.Input) (Resolved, error) {
 	}
 	var errs []error
 	if err := ValidateFeed(f); err != nil {
-		errs = append(errs, fmt.Errorf("feed of supplier %s/%s: %w", in.TenantID, in.SupplierCode, err))
+		errs = append(errs, inputFieldErrors(err, in)...)
 	}
 	mapping := sup.Mapping
 	if in.Mapping != nil {
@@ -387,6 +387,29 @@ func (c *Config) Resolve(in wf.Input) (Resolved, error) {
 		return Resolved{}, err
 	}
 	return Resolved{Feed: f, Mapping: mapping, Currency: currency}, nil
+}
+
+// inputFieldErrors names ValidateFeed's problems by the input's fields
+// ("url" is the input's feed_url), so the starter's 400 points at the
+// field to fix, and says which supplier's feed they concern.
+func inputFieldErrors(err error, in wf.Input) []error {
+	var out []error
+	for _, e := range joined(err) {
+		msg := e.Error()
+		if rest, ok := strings.CutPrefix(msg, "url: "); ok {
+			msg = "feed_url: " + rest
+		}
+		out = append(out, fmt.Errorf("%s (feed of supplier %s/%s)", msg, in.TenantID, in.SupplierCode))
+	}
+	return out
+}
+
+// joined returns the errors an errors.Join made, or err alone.
+func joined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // ValidateFeed checks a feed's URL, format and format options.

@@ -16,12 +16,12 @@ func TestResolveRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name, url, want string
 	}{
-		{"credentials in the url", "https://user:s3cret@feeds.example/f.csv", "url: carries credentials"},
-		{"a user alone in the url", "https://user@feeds.example/f.csv", "url: carries credentials"},
+		{"credentials in the url", "https://user:s3cret@feeds.example/f.csv", "feed_url: carries credentials"},
+		{"a user alone in the url", "https://user@feeds.example/f.csv", "feed_url: carries credentials"},
 		{"decimal ip", "http://2130706433/f.csv", `host "2130706433" is an IPv4 address written as a number`},
 		{"hex ip", "http://0x7f000001/f.csv", "written as a number"},
 		{"short dotted ip", "http://127.1/f.csv", "written as a number"},
-		{"ftp", "ftp://feeds.example/f.csv", "must be http(s):// or file://"},
+		{"ftp", "ftp://feeds.example/f.csv", `feed_url: "ftp://feeds.example/f.csv" must be http(s):// or file:// (feed of supplier acme/s1)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := cfg.Resolve(wf.Input{TenantID: "acme", SupplierCode: "s1", FeedURL: tc.url, Format: "csv"})
