@@ -84,7 +84,25 @@ type Workflow struct {
 	// ProgressQuery names the entry of Queries that reports live progress,
 	// or "" when there is none.
 	ProgressQuery string
+	// StartRole is the least role a caller needs to start this type (one
+	// of RoleViewer, RoleOperator, RoleAdmin); "" means RoleOperator, what
+	// every start takes. Reading, signalling and cancelling are unchanged.
+	StartRole string
+	// Stamp, when set, writes what the platform knows about the caller
+	// into a decoded, validated input before Check and the start: subject is
+	// the authenticated caller (a JWT "sub", or "hook:<name>" for a
+	// webhook). Inputs that record who asked (an audit's requester) set it
+	// here, so that a client can never choose it.
+	Stamp func(input any, subject string)
 }
+
+// Roles a Workflow's StartRole may name, weakest first; they are the
+// starter's token roles.
+const (
+	RoleViewer   = "viewer"
+	RoleOperator = "operator"
+	RoleAdmin    = "admin"
+)
 
 // Signal describes one signal a workflow handles.
 type Signal struct {

@@ -143,6 +143,11 @@ func validateMessages(wf Workflow) []error {
 	if wf.ProgressQuery != "" && !seen[wf.ProgressQuery] {
 		errs = append(errs, fmt.Errorf("workflow %q: progress query %q is not among its queries", wf.Name, wf.ProgressQuery))
 	}
+	switch wf.StartRole {
+	case "", RoleViewer, RoleOperator, RoleAdmin:
+	default:
+		errs = append(errs, fmt.Errorf("workflow %q: start role %q is not one of %s, %s, %s", wf.Name, wf.StartRole, RoleViewer, RoleOperator, RoleAdmin))
+	}
 	return errs
 }
 

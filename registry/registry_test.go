@@ -107,6 +107,8 @@ func TestRegister(t *testing.T) {
 		{name: "signal name with a slash", add: withWorkflow(Workflow{Name: "a", Input: newInput, Signals: []Signal{{Name: "a/b"}}}), wantErr: `signal "a/b" is invalid`},
 		{name: "query twice", add: withWorkflow(Workflow{Name: "a", Input: newInput, Queries: []Query{{Name: "p"}, {Name: "p"}}}), wantErr: `query "p" is invalid or declared twice`},
 		{name: "progress query undeclared", add: withWorkflow(Workflow{Name: "a", Input: newInput, ProgressQuery: "progress"}), wantErr: `progress query "progress" is not among its queries`},
+		{name: "start role unknown", add: withWorkflow(Workflow{Name: "a", Input: newInput, StartRole: "root"}), wantErr: `start role "root" is not one of viewer, operator, admin`},
+		{name: "start role admin", add: withWorkflow(Workflow{Name: "a", Input: newInput, StartRole: RoleAdmin})},
 		{name: "messages ok", add: withWorkflow(Workflow{Name: "a", Input: newInput, Signals: []Signal{{Name: "approve"}}, Queries: []Query{{Name: "progress"}}, ProgressQuery: "progress"})},
 	}
 	for _, tt := range tests {

@@ -11,12 +11,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/urfave/cli/v2"
 	"go.temporal.io/sdk/client"
 
 	"contextworker/internal/codec"
 	"contextworker/internal/config"
 	"contextworker/internal/logging"
+	"contextworker/internal/pg"
 	"contextworker/registry"
 	"contextworker/starter/grpcfront"
 )
@@ -186,6 +188,13 @@ func runServe(c *cli.Context, reg *registry.Registry) error {
 		PageTokenKey:  pageKey,
 		DataConverter: opts.DataConverter,
 		CodecServer:   cfg.Temporal.Encryption.CodecServer,
+		Database: func(ctx context.Context) (*pgxpool.Pool, error) {
+			dsn, err := cfg.Postgres.DSN.Resolve(nil)
+			if err != nil {
+				return nil, fmt.Errorf("postgres: dsn: %w", err)
+			}
+			return pg.Connect(ctx, dsn, cfg.Postgres.MaxConns, cfg.Postgres.ConnectTimeout, logger)
+		},
 	}
 	if cdc != nil {
 		sopts.Codec = cdc
@@ -194,6 +203,7 @@ func runServe(c *cli.Context, reg *registry.Registry) error {
 	if err != nil {
 		return err
 	}
+	defer srv.db.close()
 	return srv.serveAll(ctx)
 }
 

@@ -6,7 +6,7 @@
 // validation against the registry's declared input types. It must stay thin:
 // it never runs activities or workflows, keeps no state beyond rate
 // limiters and the Idempotency-Keys it has seen, and every answer comes from
-// Temporal.
+// Temporal (the deploy audit, from PostgreSQL).
 //
 // # Routes
 //
@@ -16,6 +16,9 @@
 //	POST /v1/workflows/{id}/cancel              request cancellation (operator)
 //	POST /v1/workflows/{id}/signals/{name}      send a signal (operator)
 //	POST /v1/ingest                             submit a document: {source, text} (operator)
+//	POST /v1/execute                            run one ad-hoc command: a deploy-exec input (admin)
+//	GET  /v1/audit                              the tenant's deploy audit (operator; needs PostgreSQL)
+//	POST /v1/hooks/git                          deploy on a signed git push (X-Hub-Signature-256, no token)
 //	POST /v1/schedules/sync                     sync every module's schedules (admin)
 //	GET  /healthz, /readyz, /metrics, /openapi.json   unauthenticated
 //
@@ -37,7 +40,10 @@
 // iss and aud are required, with the configured leeway. The claims are sub,
 // tenant_id and roles. A viewer may read; an operator may also start, cancel
 // and signal; an admin may do everything. Unknown roles grant nothing.
-// Authentication failures answer 401, missing permissions 403.
+// Authentication failures answer 401, missing permissions 403. A workflow
+// type may need more to start (registry.Workflow.StartRole: deploy-exec is
+// an admin's), and its Stamp writes the caller's sub into the input (the
+// deploy audit's requester), so a client cannot name someone else.
 //
 // # Tenant isolation
 //

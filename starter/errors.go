@@ -33,6 +33,7 @@ const (
 	codeInternal            = "internal"
 	codeTooManyRuns         = "too_many_runs"
 	codeNotReady            = "not_ready"
+	codeDatabaseUnavailable = "database_unavailable"
 )
 
 // apiError is an error answer. Message and details are shown to the client;

@@ -10,7 +10,7 @@ import (
 
 // TestOpenAPIMatchesRoutes checks that openapi.json documents exactly the
 // routes the server registers, and that /v1 operations declare the bearer
-// scheme while public ones opt out.
+// scheme (or, for webhooks, the body signature) while public ones opt out.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	t.Parallel()
 	var doc struct {
@@ -29,6 +29,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 
 	documented := make(map[string]bool)
+	// signedRoutes take no token but a body signature (webhooks).
+	signedRoutes := make(map[string]bool)
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			key := strings.ToUpper(method) + " " + path
@@ -40,8 +42,12 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 				t.Fatalf("%s: %v", key, err)
 			}
 			public := o.Security != nil && len(*o.Security) == 0
-			if public == strings.HasPrefix(path, "/v1/") {
-				t.Errorf("%s: public=%v, but /v1 routes need a token and only they do", key, public)
+			signed := o.Security != nil && len(*o.Security) == 1 && (*o.Security)[0]["hubSignature"] != nil
+			if signed {
+				signedRoutes[key] = true
+			}
+			if public == strings.HasPrefix(path, "/v1/") || signed && !strings.HasPrefix(path, "/v1/") {
+				t.Errorf("%s: public=%v signed=%v, but /v1 routes need a token or a signature and only they do", key, public, signed)
 			}
 		}
 	}
@@ -54,8 +60,11 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		if !documented[key] {
 			t.Errorf("route %s is not in openapi.json", key)
 		}
-		if (rt.need == public) == strings.HasPrefix(rt.path, "/v1/") {
-			t.Errorf("route %s: role %s, but exactly the /v1 routes need a token", key, rt.need)
+		if (rt.need == public && !signedRoutes[key]) == strings.HasPrefix(rt.path, "/v1/") {
+			t.Errorf("route %s: role %s, but exactly the /v1 routes need a token (or, documented so, a signature)", key, rt.need)
+		}
+		if signedRoutes[key] && rt.need != public {
+			t.Errorf("route %s: documented as signed, but needs the %s role", key, rt.need)
 		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(documented)) {

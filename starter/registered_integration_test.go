@@ -21,6 +21,14 @@ var exampleInputs = map[string]string{
 	"gardener":     `{}`,
 	"ingest":       `{"source":"field-notes","text":"a note"}`,
 	"ingest-batch": `{"source":"field-notes","urls":["https://docs.example.com/a.txt"]}`,
+	"deploy":       `{"repository":"https://git.example/acme/shop.git","ref":"main","target":"local"}`,
+	"deploy-exec":  `{"target":"local","argv":["python3","-V"]}`,
+}
+
+// registeredConfig is the modules' configuration the example inputs need:
+// a deploy target and the repositories they name.
+func registeredConfig(dir string) string {
+	return deployYAML(dir, "https://git.example/acme/", "acme")
 }
 
 // TestEveryRegisteredTypeThroughTheStarter starts, reads, signals (every
@@ -31,9 +39,13 @@ var exampleInputs = map[string]string{
 func TestEveryRegisteredTypeThroughTheStarter(t *testing.T) {
 	t.Parallel()
 	testenv.Integration(t)
-	h := newHarness(t, testenv.TemporalClient(t), func(o *Options) { o.Registry = registry.Default() })
+	moduleConfig := moduleConfigOf(t, registry.Default(), registeredConfig(t.TempDir()))
+	h := newHarness(t, testenv.TemporalClient(t), func(o *Options) {
+		o.Registry = registry.Default()
+		o.ModuleConfig = moduleConfig
+	})
 	tenant, other := uniqueTenant("every"), uniqueTenant("other")
-	op, otherOp := h.token(tenant, RoleOperator), h.token(other, RoleAdmin)
+	otherOp := h.token(other, RoleAdmin)
 
 	for _, m := range registry.Default().Modules() {
 		for _, wf := range m.Workflows() {
@@ -43,6 +55,12 @@ func TestEveryRegisteredTypeThroughTheStarter(t *testing.T) {
 				if !ok {
 					t.Fatalf("no example input for workflow type %q of module %s: add one to exampleInputs", wf.Name, m.Name())
 				}
+				// The least role that may start the type does everything.
+				role := wf.StartRole
+				if role == "" {
+					role = RoleOperator
+				}
+				op := h.token(tenant, role)
 				started := h.startOK(op, map[string]any{"type": wf.Name, "input": json.RawMessage(input)}, nil)
 				id := started.WorkflowID
 				t.Cleanup(func() { _ = h.tc.TerminateWorkflow(t.Context(), id, "", "test over") })

@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -59,6 +61,13 @@ type Options struct {
 	// may also encode. CodecServer configures it.
 	Codec       converter.PayloadCodec
 	CodecServer config.CodecServer
+	// Database opens the PostgreSQL pool GET /v1/audit reads, on its first
+	// request (within that request's deadline; a failure is answered 503
+	// and retried by the next). nil answers every audit request 503.
+	Database func(ctx context.Context) (*pgxpool.Pool, error)
+	// LookupEnv resolves env: secret refs of webhook secrets; nil means
+	// os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 }
 
 // Server is the starter's HTTP service. Create it with New.
@@ -88,6 +97,11 @@ type Server struct {
 	ready     readiness
 	// codec serves /codec/ when payloads are encrypted; nil otherwise.
 	codec http.Handler
+	// db is the audit's database; hookLimiter limits webhook requests per
+	// client address; lookupEnv resolves webhook secrets.
+	db          *lazyPool
+	hookLimiter *subjectLimiter
+	lookupEnv   func(string) (string, bool)
 }
 
 // New checks opts and builds the server. It does no I/O.
@@ -150,6 +164,12 @@ func New(opts Options) (*Server, error) {
 		limiter:      newSubjectLimiter(opts.Config.RatePerSecond, opts.Config.Burst, now),
 		failures:     newSubjectLimiter(opts.Config.AuthFailuresPerSecond, opts.Config.AuthFailureBurst, now),
 		metrics:      newMetrics(),
+		db:           newLazyPool(opts.Database),
+		hookLimiter:  newSubjectLimiter(opts.Config.RatePerSecond, opts.Config.Burst, now),
+		lookupEnv:    opts.LookupEnv,
+	}
+	if s.lookupEnv == nil {
+		s.lookupEnv = os.LookupEnv
 	}
 	for _, m := range opts.Registry.Modules() {
 		for _, wf := range m.Workflows() {

@@ -164,6 +164,9 @@ func (s *Server) plan(r *http.Request, c *caller, req startRequest) (*startPlan,
 	if req.ID != "" && !clientIDPattern.MatchString(req.ID) {
 		return nil, invalidInput(fieldProblem{Field: "id", Problem: fmt.Sprintf("must match %s", clientIDPattern)})
 	}
+	if err := authorize(c, startRole(wf)); err != nil {
+		return nil, err
+	}
 	key, err := idempotencyKey(r)
 	if err != nil {
 		return nil, err
@@ -171,6 +174,10 @@ func (s *Server) plan(r *http.Request, c *caller, req startRequest) (*startPlan,
 	input, err := s.decodeInput(wf, req.Input, c)
 	if err != nil {
 		return nil, err
+	}
+	if wf.Stamp != nil {
+		// After decoding: whatever the client put there is overwritten.
+		wf.Stamp(input, c.Subject)
 	}
 	if wf.Check != nil {
 		if err := wf.Check(s.moduleConfig(mod.Name()), input); err != nil {
@@ -217,6 +224,15 @@ func (s *Server) plan(r *http.Request, c *caller, req startRequest) (*startPlan,
 		plan.requestID = randomRequestID()
 	}
 	return plan, nil
+}
+
+// startRole is the least role that starts wf: its declared StartRole, or
+// operator.
+func startRole(wf registry.Workflow) role {
+	if need, ok := roleLevels[wf.StartRole]; ok {
+		return need
+	}
+	return operator
 }
 
 // idempotencyKey returns the request's Idempotency-Key, or "".

@@ -66,6 +66,8 @@ func (*Module) Workflows() []registry.Workflow {
 		},
 		Queries:       []registry.Query{{Name: wf.QueryProgress, Description: "phase, plan and step outcomes", Result: func() any { return &wf.Progress{} }}},
 		ProgressQuery: wf.QueryProgress,
+		// The audit's requester is who asked, never what the client says.
+		Stamp: func(in any, subject string) { in.(*wf.Input).Requester = subject },
 	}, {
 		Name:        wf.ExecWorkflowName,
 		Description: "run one ad-hoc command in a target's current release under its policy, audited (admin only)",
@@ -73,6 +75,9 @@ func (*Module) Workflows() []registry.Workflow {
 		// One run per request: the caller names it deploy-exec/<tenant>/<unique>.
 		ID:     func(any) string { return "" },
 		Tenant: func(in any) string { return in.(*wf.ExecInput).TenantID },
+		// An ad-hoc command is an admin's act; the audit names who asked.
+		StartRole: registry.RoleAdmin,
+		Stamp:     func(in any, subject string) { in.(*wf.ExecInput).Requester = subject },
 		// Only the target is checked up front: a command the policy refuses
 		// must still run the workflow, so that the refusal is audited.
 		Check: func(cfg, in any) error {
