@@ -163,6 +163,7 @@ func (s *Stack) demoHarvest(ctx context.Context, c client.Client) (string, error
 	if err := s.await(ctx, c, id, &rep); err != nil {
 		return "", err
 	}
+	s.harvestChanged = rep.Inserted+rep.Updated+rep.Deactivated > 0
 	b, _ := json.MarshalIndent(rep, "", "  ")
 	return fmt.Sprintf("%s\n  rejected rows: %s\n  in the Web UI: %s", b, rep.RejectsQuery, s.uiLink(id, run.GetRunID())), nil
 }
@@ -176,6 +177,13 @@ func (s *Stack) demoGardener(ctx context.Context, c client.Client) (string, erro
 		if d, err := c.DescribeWorkflowExecution(ctx, id, ""); err == nil {
 			s.say("gardener demo: %s", s.uiLink(id, d.GetWorkflowExecutionInfo().GetExecution().GetRunId()))
 			break
+		}
+		if !s.harvestChanged {
+			// Products stored by an earlier make run whose Temporal state
+			// is gone (.data/temporal.db removed): nothing changed, so
+			// nothing was chained.
+			s.say("gardener demo: the harvest changed no product, so it chained no gardener run; the enrichments stored before:")
+			return s.enrichedSample(ctx)
 		}
 		select {
 		case <-ctx.Done():

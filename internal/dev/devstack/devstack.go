@@ -80,6 +80,9 @@ type Stack struct {
 	// deployedApp is the dir of the local deploy target whose supervised
 	// release the deploy demo started; stop ends it.
 	deployedApp string
+	// harvestChanged says the demo harvest changed products (and so
+	// chained a gardener run).
+	harvestChanged bool
 	// appURL is the deployed sample app's health URL.
 	appURL string
 	// encrypted says temporal.yaml turns payload encryption on.
