@@ -10,6 +10,7 @@ package devstack
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -45,13 +46,22 @@ type Options struct {
 	DemoTimeout time.Duration
 	// TemporalArgs are extra `temporal server start-dev` arguments.
 	TemporalArgs []string
-	Out          io.Writer
+	// MetricsAddr is where the worker serves Prometheus /metrics.
+	MetricsAddr string
+	// GRPCListen is where the starter serves its gRPC WorkerService.
+	GRPCListen string
+	// StarterURL is the starter's HTTP API (starter.listen of temporal.yaml).
+	StarterURL string
+	Out        io.Writer
 }
 
 // Defaults returns the options `make run` uses.
 func Defaults(root string) Options {
 	return Options{Root: root, TemporalPort: 7233, UIPort: 8233, PGPort: 55432, FeedAddr: "127.0.0.1:8099", DemoProducts: 5000,
-		DemoTimeout: 3 * time.Minute, Out: os.Stdout}
+		DemoTimeout: 3 * time.Minute, MetricsAddr: "127.0.0.1:9464", GRPCListen: "127.0.0.1:50051", StarterURL: "http://127.0.0.1:8081",
+		// The Web UI decodes payloads through the starter's codec server.
+		TemporalArgs: []string{"--ui-codec-endpoint", "http://127.0.0.1:8081/codec/default"},
+		Out:          os.Stdout}
 }
 
 // Stack is a running local platform.
@@ -67,6 +77,16 @@ type Stack struct {
 	temporalLog *os.File
 	env         []string
 	dsn         string
+	// deployedApp is the dir of the local deploy target whose supervised
+	// release the deploy demo started; stop ends it.
+	deployedApp string
+	// harvestChanged says the demo harvest changed products (and so
+	// chained a gardener run).
+	harvestChanged bool
+	// appURL is the deployed sample app's health URL.
+	appURL string
+	// encrypted says temporal.yaml turns payload encryption on.
+	encrypted bool
 }
 
 type proc struct {
@@ -224,29 +244,60 @@ func (s *Stack) serveDemoFeed() error {
 	return nil
 }
 
-// secrets creates the dev JWT secret once (.data/jwt-secret, mode 0600)
-// and builds the environment the binaries run with.
+// secrets creates the dev JWT secret (.data/jwt-secret, hex) and the
+// payload encryption key (.data/payload-key, base64; temporal.yaml's
+// temporal.encryption reads it from CW_PAYLOAD_KEY) once, mode 0600, and
+// builds the environment the binaries run with.
 func (s *Stack) secrets() error {
-	path := filepath.Join(s.data, "jwt-secret")
-	if _, err := os.Stat(path); err != nil {
-		b := make([]byte, 32)
-		rand.Read(b) //nolint:errcheck // never fails
-		if err := os.WriteFile(path, []byte(hex.EncodeToString(b)), 0o600); err != nil {
-			return err
-		}
-	}
-	secret, err := os.ReadFile(path)
+	jwt, err := devSecret(filepath.Join(s.data, "jwt-secret"), hex.EncodeToString)
 	if err != nil {
 		return err
 	}
-	s.env = append(os.Environ(), "DATABASE_URL="+s.dsn, "CW_JWT_SECRET="+strings.TrimSpace(string(secret)),
+	key, err := devSecret(filepath.Join(s.data, "payload-key"), base64.StdEncoding.EncodeToString)
+	if err != nil {
+		return err
+	}
+	s.env = append(os.Environ(), "DATABASE_URL="+s.dsn, "CW_JWT_SECRET="+jwt, "CW_PAYLOAD_KEY="+key,
 		fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", s.o.TemporalPort))
 	return nil
+}
+
+// devSecret returns the secret in path, first writing 32 random bytes
+// there in encoding when the file does not exist.
+func devSecret(path string, encode func([]byte) string) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		b := make([]byte, 32)
+		rand.Read(b) //nolint:errcheck // never fails
+		if err := os.WriteFile(path, []byte(encode(b)), 0o600); err != nil {
+			return "", fmt.Errorf("dev secret: %w", err)
+		}
+	}
+	v, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("dev secret: %w", err)
+	}
+	return strings.TrimSpace(string(v)), nil
+}
+
+// lookup reads the binaries' environment (for the demos' own client).
+func (s *Stack) lookup(name string) (string, bool) {
+	for i := len(s.env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(s.env[i], "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 func (s *Stack) startBinary(ctx context.Context, name string) error {
 	bin := filepath.Join(s.o.Root, "bin", name)
 	args := []string{"--config", filepath.Join(s.o.Root, "temporal.yaml")}
+	switch name {
+	case "worker":
+		args = append(args, "--metrics-addr", s.o.MetricsAddr)
+	case "starter":
+		args = append(args, "--grpc-listen", s.o.GRPCListen)
+	}
 	if err := s.spawn(ctx, name, bin, args, s.env); err != nil {
 		return err
 	}
@@ -333,6 +384,9 @@ func (s *Stack) stop() error {
 	}
 	if s.feedSrv != nil {
 		s.feedSrv.Close()
+	}
+	if s.deployedApp != "" && stopSupervised(s.deployedApp) {
+		fmt.Fprintln(s.o.Out, "  stopped the sample app the deploy demo started")
 	}
 	if s.temporal != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
