@@ -224,7 +224,10 @@ func TestWorkerOverMTLS(t *testing.T) {
 		}, true, false, ""},
 		{"no client certificate", map[string]string{
 			"TEMPORAL_TLS": "true", "TEMPORAL_TLS_SERVER_CA_CERT_PATH": p.caFile, "TEMPORAL_TLS_SERVER_NAME": "temporal.test",
-		}, false, true, "certificate required"},
+			// The front's own count is the evidence: with TLS 1.3 the
+			// client may see the alert ("certificate required") or only
+			// the closed connection (broken pipe), depending on timing.
+		}, false, true, ""},
 		{"server not trusted", map[string]string{
 			"TEMPORAL_TLS_SERVER_NAME":      "temporal.test",
 			"TEMPORAL_TLS_CLIENT_CERT_PATH": p.clientCert, "TEMPORAL_TLS_CLIENT_KEY_PATH": p.clientKey,

@@ -31,7 +31,10 @@ func TestWorkflow(t *testing.T) {
 		// during runs a minute into the run: while the run awaits approval.
 		during func(env *testsuite.TestWorkflowEnvironment)
 
-		wantMerges   []int    // partitions Merge is called for, sorted
+		wantMerges []int // partitions Merge is called for, sorted
+		// maybeMerges may also be merged, at most once: activities in
+		// flight when the run fails may or may not have been called.
+		maybeMerges  []int
 		wantDeacts   []string // each Deactivate call: "check", "deactivate" or "approved"
 		wantFinish   string   // status Finish records; "" = never called
 		wantErr      func(error) bool
@@ -82,11 +85,14 @@ func TestWorkflow(t *testing.T) {
 			},
 			deact:      deactivateFreely,
 			wantDeacts: []string{"check"},
-			// Parts 2 and 3 are one wave: both start before 2 fails.
-			wantMerges: allParts,
-			wantFinish: harvest.StatusFailed,
-			wantErr:    isAppErr("MergeBroken"),
-			wantErrMsg: "constraint violated",
+			// Parts 2 and 3 are one wave: both are scheduled before 2
+			// fails, but the test environment may end the run before it
+			// has called 3.
+			wantMerges:  []int{0, 1, 2},
+			maybeMerges: []int{3},
+			wantFinish:  harvest.StatusFailed,
+			wantErr:     isAppErr("MergeBroken"),
+			wantErrMsg:  "constraint violated",
 		},
 		{
 			name:       "approved deactivation",
@@ -169,8 +175,10 @@ func TestWorkflow(t *testing.T) {
 					t.Errorf("Stage got plan %+v, want %+v", s, plan)
 				}
 			}
-			if got := h.mergedParts(plan); !slices.Equal(got, tt.wantMerges) {
-				t.Errorf("Merge called for parts %v, want each of %v once", got, tt.wantMerges)
+			if got := slices.DeleteFunc(h.mergedParts(plan), func(p int) bool {
+				return slices.Contains(tt.maybeMerges, p) && !slices.Contains(tt.wantMerges, p)
+			}); !slices.Equal(got, tt.wantMerges) {
+				t.Errorf("Merge called for parts %v (besides %v, which may be), want each of %v once", h.mergedParts(plan), tt.maybeMerges, tt.wantMerges)
 			}
 			var deacts []string
 			for _, d := range h.deacts {
