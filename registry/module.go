@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -221,4 +222,27 @@ type Closer interface {
 // `worker schedules sync`. Sync must be idempotent.
 type Syncer interface {
 	Sync(ctx context.Context, deps Deps) error
+}
+
+// ConfigOf returns deps.Config as the *T that m's NewConfig returns, or an
+// error naming the module when the worker passed anything else.
+func ConfigOf[T any](m Module, deps Deps) (*T, error) {
+	cfg, ok := deps.Config.(*T)
+	if !ok || cfg == nil {
+		return nil, fmt.Errorf("%s: missing module config (got %T, want %T)", m.Name(), deps.Config, cfg)
+	}
+	return cfg, nil
+}
+
+// Provisioned is ConfigOf plus a check that deps holds what m's Needs
+// declares: the first call of a module's Register.
+func Provisioned[T any](m Module, deps Deps) (*T, error) {
+	cfg, err := ConfigOf[T](m, deps)
+	if err != nil {
+		return nil, err
+	}
+	if m.Needs().Postgres && deps.DB == nil {
+		return nil, fmt.Errorf("%s: needs PostgreSQL, and the worker opened none", m.Name())
+	}
+	return cfg, nil
 }

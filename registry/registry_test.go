@@ -214,3 +214,24 @@ func TestTaskQueues(t *testing.T) {
 		t.Fatalf("TaskQueues = %v", got)
 	}
 }
+
+type needsDB struct{ fakeModule }
+
+func (needsDB) Needs() Needs { return Needs{Postgres: true} }
+
+func TestProvisioned(t *testing.T) {
+	type cfg struct{ N int }
+	m := needsDB{fakeModule{name: "x", queue: "x"}}
+	if _, err := ConfigOf[cfg](m, Deps{Config: &struct{}{}}); err == nil || !strings.Contains(err.Error(), "x: missing module config") {
+		t.Errorf("ConfigOf with another config type: %v", err)
+	}
+	if _, err := ConfigOf[cfg](m, Deps{}); err == nil {
+		t.Error("ConfigOf without a config: no error")
+	}
+	if got, err := ConfigOf[cfg](m, Deps{Config: &cfg{N: 3}}); err != nil || got.N != 3 {
+		t.Errorf("ConfigOf = %v, %v", got, err)
+	}
+	if _, err := Provisioned[cfg](m, Deps{Config: &cfg{}}); err == nil || !strings.Contains(err.Error(), "x: needs PostgreSQL") {
+		t.Errorf("Provisioned without the pool a module needs: %v", err)
+	}
+}

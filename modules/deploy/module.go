@@ -8,7 +8,6 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/urfave/cli/v2"
@@ -126,12 +125,9 @@ func (*Module) NewConfig() any { return acts.DefaultConfig() }
 
 // Register implements registry.Module.
 func (m *Module) Register(_ context.Context, deps registry.Deps, r worker.Registry) error {
-	cfg, ok := deps.Config.(*acts.Config)
-	if !ok || cfg == nil {
-		return errors.New("deploy: missing module config")
-	}
-	if deps.DB == nil {
-		return errors.New("deploy: needs PostgreSQL (deploy_audit)")
+	cfg, err := registry.Provisioned[acts.Config](m, deps)
+	if err != nil {
+		return err
 	}
 	a := acts.New(deps.DB, cfg, deps.Logger)
 	m.mu.Lock()

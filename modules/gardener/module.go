@@ -5,7 +5,6 @@ package gardener
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -92,13 +91,10 @@ func (Module) Needs() registry.Needs { return registry.Needs{Postgres: true} }
 func (Module) NewConfig() any { return acts.DefaultConfig() }
 
 // Register implements registry.Module.
-func (Module) Register(_ context.Context, deps registry.Deps, r worker.Registry) error {
-	cfg, ok := deps.Config.(*acts.Config)
-	if !ok || cfg == nil {
-		return errors.New("gardener: missing module config")
-	}
-	if deps.DB == nil {
-		return errors.New("gardener: needs PostgreSQL")
+func (m Module) Register(_ context.Context, deps registry.Deps, r worker.Registry) error {
+	cfg, err := registry.Provisioned[acts.Config](m, deps)
+	if err != nil {
+		return err
 	}
 	a, err := acts.New(deps.DB, cfg, deps.Logger, enrich.Deps{
 		Logger: deps.Logger,

@@ -6,7 +6,6 @@ package harvest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/activity"
@@ -96,13 +95,10 @@ func (Module) Needs() registry.Needs { return registry.Needs{Postgres: true} }
 func (Module) NewConfig() any { return acts.DefaultConfig() }
 
 // Register implements registry.Module.
-func (Module) Register(_ context.Context, deps registry.Deps, r worker.Registry) error {
-	cfg, ok := deps.Config.(*acts.Config)
-	if !ok || cfg == nil {
-		return errors.New("harvest: missing module config")
-	}
-	if deps.DB == nil {
-		return errors.New("harvest: needs PostgreSQL")
+func (m Module) Register(_ context.Context, deps registry.Deps, r worker.Registry) error {
+	cfg, err := registry.Provisioned[acts.Config](m, deps)
+	if err != nil {
+		return err
 	}
 	a := acts.New(deps.DB, cfg, deps.Logger)
 	a.UIURL, a.Namespace, a.Temporal = deps.UIBaseURL, deps.Namespace, deps.Temporal
@@ -114,10 +110,10 @@ func (Module) Register(_ context.Context, deps registry.Deps, r worker.Registry)
 }
 
 // Sync implements registry.Syncer: see syncSchedules.
-func (Module) Sync(ctx context.Context, deps registry.Deps) error {
-	cfg, ok := deps.Config.(*acts.Config)
-	if !ok || cfg == nil {
-		return errors.New("harvest: missing module config")
+func (m Module) Sync(ctx context.Context, deps registry.Deps) error {
+	cfg, err := registry.ConfigOf[acts.Config](m, deps)
+	if err != nil {
+		return err
 	}
 	n, err := SyncSchedules(ctx, deps.Temporal, cfg)
 	if err != nil {
