@@ -51,6 +51,8 @@ bench: $(TEMPORAL) build ## run the end-to-end benchmarks and print their figure
 	$(BIN)/bench
 	@echo "=== workflow starts per second: via the starter vs direct SDK (same machine, same run) ==="
 	$(GO) test -run '^$$' -bench 'BenchmarkStart(ViaStarter|Direct)$$' -benchtime 2000x ./starter/ | grep -E 'Benchmark|ok'
+	@echo "=== ingest-batch: 10,000 generated documents of about 2 KB (worker in the benchmark's process, real dev server and PostgreSQL) ==="
+	$(GO) test -run '^$$' -bench 'BenchmarkIngestBatch$$' -benchtime 1x ./modules/ingest/ | grep -E 'Benchmark|documents in|ok'
 
 # protoc-gen-go follows google.golang.org/protobuf in go.mod.
 PROTOC_GEN_GO_VERSION      := v1.36.12
