@@ -80,15 +80,8 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 		Mapping:                      mapping,
 		DefaultCurrency:              strings.ToUpper(currency),
 		Conditional:                  !in.Force,
-		Partitions:                   c.Partitions,
-		Parallelism:                  c.Parallelism,
-		MaxDeactivateShare:           c.MaxDeactivateShare,
+		Tuning:                       c.Tuning,
 		MaxDeactivateShareUndeclared: &c.MaxDeactivateShareUndeclared,
-		ApprovalTimeout:              c.ApprovalTimeout,
-		HeartbeatTimeout:             c.HeartbeatTimeout,
-		StageTimeout:                 c.StageTimeout,
-		MaxHistoryEvents:             c.MaxHistoryEvents,
-		ChainGardener:                c.ChainGardener,
 	}
 	if a.UIURL != "" {
 		plan.UIURL = uiLink(a.UIURL, a.Namespace, plan.WorkflowID, plan.RunID)

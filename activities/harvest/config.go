@@ -22,10 +22,10 @@ import (
 // Config is the harvest module's section of temporal.yaml (modules.harvest).
 type Config struct {
 	Suppliers []Supplier `yaml:"suppliers"`
-	// Partitions splits a run's merge into this many independent
-	// activities; Parallelism of them run at once (across all workers).
-	Partitions  int `yaml:"partitions"`
-	Parallelism int `yaml:"parallelism"`
+	// Tuning holds the settings a run's plan carries as they are (merge
+	// partitions, deactivation guard, timeouts, history length): declared
+	// once, in the workflow package, for the config and the plan alike.
+	wf.Tuning `yaml:",inline"`
 	// BatchSize is the number of rows staged per transaction: the
 	// checkpoint granularity of the Stage activity.
 	BatchSize int `yaml:"batch_size"`
@@ -36,16 +36,10 @@ type Config struct {
 	// it after gzip (against decompression bombs).
 	MaxFeedBytes     int64 `yaml:"max_feed_bytes"`
 	MaxUnpackedBytes int64 `yaml:"max_unpacked_bytes"`
-	// MaxDeactivateShare (0..1) is the largest share of a supplier's active
-	// products one run may deactivate without an approve signal.
-	MaxDeactivateShare float64 `yaml:"max_deactivate_share"`
 	// MaxDeactivateShareUndeclared is the stricter share for a run whose
 	// feed declared no length and whose format has no end marker (CSV,
 	// JSON Lines): cut at a record boundary, such a feed looks complete.
 	MaxDeactivateShareUndeclared float64       `yaml:"max_deactivate_share_undeclared"`
-	ApprovalTimeout              time.Duration `yaml:"approval_timeout"`
-	HeartbeatTimeout             time.Duration `yaml:"heartbeat_timeout"`
-	StageTimeout                 time.Duration `yaml:"stage_timeout"`
 	HTTPTimeout                  time.Duration `yaml:"http_timeout"`
 	// FetchAttempts and FetchBudget bound the retries of a feed that keeps
 	// failing (server errors, broken-off or dripping downloads): after
@@ -60,19 +54,15 @@ type Config struct {
 	// (a longer field or record, or deeper nesting, rejects the record
 	// with its reason, and the run goes on); they keep a worker's memory
 	// bounded whatever a feed holds.
-	MaxFieldBytes    int `yaml:"max_field_bytes"`
-	MaxRecordBytes   int `yaml:"max_record_bytes"`
-	MaxDepth         int `yaml:"max_depth"`
-	MaxHistoryEvents int `yaml:"max_history_events"`
+	MaxFieldBytes  int `yaml:"max_field_bytes"`
+	MaxRecordBytes int `yaml:"max_record_bytes"`
+	MaxDepth       int `yaml:"max_depth"`
 	// ProgressInterval is when Stage first signals its live counts to its
 	// workflow (for the progress query); the interval then doubles up to
 	// 5 minutes. 0 turns the signals off (the counts stay in the Stage
 	// activity's heartbeat details).
 	ProgressInterval time.Duration `yaml:"progress_interval"`
 	Network          Network       `yaml:"network"`
-	// ChainGardener makes a harvest that changed products signal-with-start
-	// the tenant's gardener workflow.
-	ChainGardener bool `yaml:"chain_gardener"`
 }
 
 // Network is the SSRF policy for feed URLs. By default only public
@@ -178,17 +168,21 @@ func (h HeaderValue) Resolve(env secret.Lookup) (string, error) {
 // DefaultConfig returns the harvest defaults.
 func DefaultConfig() *Config {
 	return &Config{
-		Partitions:                   8,
-		Parallelism:                  4,
+		Tuning: wf.Tuning{
+			Partitions:         8,
+			Parallelism:        4,
+			MaxDeactivateShare: 0.2,
+			ApprovalTimeout:    24 * time.Hour,
+			HeartbeatTimeout:   30 * time.Second,
+			StageTimeout:       6 * time.Hour,
+			MaxHistoryEvents:   5000,
+			ChainGardener:      true,
+		},
 		BatchSize:                    20000,
 		StageStreams:                 2,
 		MaxFeedBytes:                 2 << 30,
 		MaxUnpackedBytes:             8 << 30,
-		MaxDeactivateShare:           0.2,
 		MaxDeactivateShareUndeclared: 0.01,
-		ApprovalTimeout:              24 * time.Hour,
-		HeartbeatTimeout:             30 * time.Second,
-		StageTimeout:                 6 * time.Hour,
 		HTTPTimeout:                  30 * time.Second,
 		FetchAttempts:                5,
 		FetchBudget:                  15 * time.Minute,
@@ -196,9 +190,7 @@ func DefaultConfig() *Config {
 		MaxFieldBytes:                feed.DefaultMaxFieldBytes,
 		MaxRecordBytes:               feed.DefaultMaxRecordBytes,
 		MaxDepth:                     feed.DefaultMaxDepth,
-		MaxHistoryEvents:             5000,
 		ProgressInterval:             10 * time.Second,
-		ChainGardener:                true,
 	}
 }
 

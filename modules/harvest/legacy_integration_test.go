@@ -41,7 +41,7 @@ func TestDeactivateRunStagedByStop6Worker(t *testing.T) {
 	a := acts.New(s.db, acts.DefaultConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
 	env.RegisterActivityWithOptions(a.Deactivate, activity.RegisterOptions{Name: wf.ActivityDeactivate})
-	plan := wf.Plan{RunID: run, TenantID: "acme", SupplierCode: "old", MaxDeactivateShare: 0.5}
+	plan := wf.Plan{RunID: run, TenantID: "acme", SupplierCode: "old", Tuning: wf.Tuning{MaxDeactivateShare: 0.5}}
 	val, err := env.ExecuteActivity(wf.ActivityDeactivate, wf.DeactivateRequest{Plan: plan})
 	if err != nil {
 		t.Fatal(err)

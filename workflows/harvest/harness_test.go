@@ -197,19 +197,21 @@ func (h *harness) calls() (begins, stages, deacts, finishes int) {
 // testPlan is what Begin resolves for acme/s1.
 func testPlan() harvest.Plan {
 	return harvest.Plan{
-		RunID:              "run-1",
-		WorkflowID:         harvest.WorkflowID("acme", "s1"),
-		TenantID:           "acme",
-		SupplierCode:       "s1",
-		FeedURL:            "https://feeds.example/acme/s1.csv",
-		Format:             "csv",
-		Conditional:        true,
-		Partitions:         4,
-		Parallelism:        2,
-		MaxDeactivateShare: 0.1,
-		ApprovalTimeout:    time.Hour,
-		HeartbeatTimeout:   time.Minute,
-		StageTimeout:       time.Hour,
+		RunID:        "run-1",
+		WorkflowID:   harvest.WorkflowID("acme", "s1"),
+		TenantID:     "acme",
+		SupplierCode: "s1",
+		FeedURL:      "https://feeds.example/acme/s1.csv",
+		Format:       "csv",
+		Conditional:  true,
+		Tuning: harvest.Tuning{
+			Partitions:         4,
+			Parallelism:        2,
+			MaxDeactivateShare: 0.1,
+			ApprovalTimeout:    time.Hour,
+			HeartbeatTimeout:   time.Minute,
+			StageTimeout:       time.Hour,
+		},
 	}
 }
 

@@ -91,6 +91,29 @@ func WorkflowID(tenant, supplier string) string {
 	return "harvest/" + tenant + "/" + supplier
 }
 
+// Tuning is the part of modules.harvest that a run's plan carries as it
+// is. activities/harvest.Config embeds it (yaml, inline) and Plan embeds it
+// (json, flattened, so plans recorded before it existed decode alike):
+// one declaration for the config and the history.
+type Tuning struct {
+	// Partitions splits a run's merge into this many independent
+	// activities; Parallelism of them run at once (across all workers).
+	Partitions  int `yaml:"partitions" json:"partitions"`
+	Parallelism int `yaml:"parallelism" json:"parallelism"`
+	// MaxDeactivateShare (0..1) is the largest share of a supplier's
+	// active products one run may deactivate without an approve signal.
+	MaxDeactivateShare float64       `yaml:"max_deactivate_share" json:"max_deactivate_share"`
+	ApprovalTimeout    time.Duration `yaml:"approval_timeout" json:"approval_timeout"`
+	HeartbeatTimeout   time.Duration `yaml:"heartbeat_timeout" json:"heartbeat_timeout"`
+	StageTimeout       time.Duration `yaml:"stage_timeout" json:"stage_timeout"`
+	// MaxHistoryEvents makes a run continue as new before its history
+	// grows past it (the server's own suggestion also counts).
+	MaxHistoryEvents int `yaml:"max_history_events" json:"max_history_events"`
+	// ChainGardener makes a harvest that changed products signal-with-start
+	// the tenant's gardener workflow (the harvest does not wait for it).
+	ChainGardener bool `yaml:"chain_gardener" json:"chain_gardener,omitempty"`
+}
+
 // Plan is a run's resolved configuration, made by the Begin activity and
 // recorded in history, so later steps never re-read a changed config.
 type Plan struct {
@@ -115,25 +138,13 @@ type Plan struct {
 	Mapping         map[string]string `json:"mapping,omitempty"`
 	DefaultCurrency string            `json:"default_currency,omitempty"`
 	Conditional     bool              `json:"conditional"`
-	Partitions      int               `json:"partitions"`
-	Parallelism     int               `json:"parallelism"`
-	// MaxDeactivateShare is the largest share (0..1) of a supplier's active
-	// products a run may deactivate without an approve signal.
-	MaxDeactivateShare float64 `json:"max_deactivate_share"`
+	// Tuning is modules.harvest's run settings as the run began.
+	Tuning
 	// MaxDeactivateShareUndeclared is the stricter share for a run whose
 	// feed declared no length and has no end marker (a cut at a record
 	// boundary looks complete); nil in plans made before it existed.
-	MaxDeactivateShareUndeclared *float64      `json:"max_deactivate_share_undeclared,omitempty"`
-	ApprovalTimeout              time.Duration `json:"approval_timeout"`
-	HeartbeatTimeout             time.Duration `json:"heartbeat_timeout"`
-	StageTimeout                 time.Duration `json:"stage_timeout"`
-	// MaxHistoryEvents makes the run continue as new before its history
-	// grows past it (the server's own suggestion also counts).
-	MaxHistoryEvents int    `json:"max_history_events"`
-	UIURL            string `json:"ui_url,omitempty"`
-	// ChainGardener makes a run that changed products notify the tenant's
-	// gardener (signal-with-start; the harvest does not wait for it).
-	ChainGardener bool `json:"chain_gardener,omitempty"`
+	MaxDeactivateShareUndeclared *float64 `json:"max_deactivate_share_undeclared,omitempty"`
+	UIURL                        string   `json:"ui_url,omitempty"`
 }
 
 // StageResult is what staging the feed found.
