@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -53,6 +54,16 @@ func New(db *pgxpool.Pool, cfg *Config, logger *slog.Logger, deps enrich.Deps) (
 	return &Activities{DB: db, Config: cfg, Logger: logger, Pipeline: p}, nil
 }
 
+// uiURL links a workflow in the Temporal Web UI, or "" when no UI is
+// configured. The id is one escaped path segment: "gardener/acme" holds a
+// slash, which the UI would read as two segments and answer with its 404.
+func uiURL(base, namespace, workflowID string) string {
+	if base == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(base, "/"), url.PathEscape(namespace), url.PathEscape(workflowID))
+}
+
 func (a *Activities) versions() []wf.EnricherVersion {
 	var out []wf.EnricherVersion
 	for _, s := range a.Pipeline.Steps() {
@@ -86,9 +97,7 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 		HeartbeatTimeout: c.HeartbeatTimeout, EnrichTimeout: c.EnrichTimeout, MaxHistoryEvents: c.MaxHistoryEvents,
 		SKUOrder: true,
 	}
-	if a.UIURL != "" {
-		plan.UIURL = fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(a.UIURL, "/"), a.Namespace, plan.WorkflowID)
-	}
+	plan.UIURL = uiURL(a.UIURL, a.Namespace, plan.WorkflowID)
 	enrichers, err := json.Marshal(plan.Enrichers)
 	if err != nil {
 		return wf.Plan{}, err
