@@ -164,3 +164,22 @@ func TestPipelineRunsStaleStepsOnUnchangedProducts(t *testing.T) {
 		t.Fatalf("Value(b) = %s", same.Value("b"))
 	}
 }
+
+// TestFoldFastPathAgreesWithRunes: the ASCII path must fold exactly as the
+// general one does.
+func TestFoldFastPathAgreesWithRunes(t *testing.T) {
+	var all strings.Builder
+	for c := 0; c < 128; c++ {
+		all.WriteByte(byte(c))
+	}
+	cases := []string{"Claw hammer 500 g steel black", "BOSCH Professional", "  a--b  ", "X_Y", all.String(), "3M ", "\tTab\nNew"}
+	for _, in := range cases {
+		// Appending a non-ASCII letter sends the text down the general path;
+		// it folds to " e" at the end.
+		general := enrich.Fold(in + " é")
+		want := strings.TrimSuffix(strings.TrimSuffix(general, "e"), " ")
+		if got := enrich.Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, general path gives %q", in, got, want)
+		}
+	}
+}

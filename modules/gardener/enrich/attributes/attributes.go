@@ -69,7 +69,9 @@ type Quantity struct {
 }
 
 type word struct {
-	folded, canonical string
+	// padded is the folded word with a space on each side: it matches
+	// whole words of a folded text padded the same way.
+	padded, canonical string
 }
 
 // Enricher extracts attributes.
@@ -118,15 +120,15 @@ func words(m map[string][]string) []word {
 	for c, syn := range m {
 		for _, s := range append([]string{c}, syn...) {
 			if f := enrich.Fold(s); f != "" {
-				out = append(out, word{folded: f, canonical: c})
+				out = append(out, word{padded: " " + f + " ", canonical: c})
 			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if len(out[i].folded) != len(out[j].folded) {
-			return len(out[i].folded) > len(out[j].folded)
+		if len(out[i].padded) != len(out[j].padded) {
+			return len(out[i].padded) > len(out[j].padded)
 		}
-		return out[i].folded < out[j].folded
+		return out[i].padded < out[j].padded
 	})
 	return out
 }
@@ -196,7 +198,8 @@ func (e *Enricher) Extract(p *enrich.Product) Extracted {
 				}
 			}
 		}
-		if e.cfg.Weight || e.cfg.Volume {
+		// Every quantity starts with a digit: text without one has none.
+		if (e.cfg.Weight || e.cfg.Volume) && strings.ContainsAny(t, "0123456789") {
 			w, v := quantities(t)
 			if x.Weight == nil && e.cfg.Weight {
 				x.Weight = w
@@ -214,7 +217,7 @@ func (e *Enricher) Extract(p *enrich.Product) Extracted {
 func find(folded string, ws []word) string {
 	best, at := "", len(folded)
 	for _, w := range ws {
-		if i := strings.Index(folded, " "+w.folded+" "); i >= 0 && i < at {
+		if i := strings.Index(folded, w.padded); i >= 0 && i < at {
 			best, at = w.canonical, i
 		}
 	}
@@ -223,6 +226,8 @@ func find(folded string, ws []word) string {
 
 // quantityPattern finds a number and a unit; "fl oz" precedes "oz".
 var quantityPattern = regexp.MustCompile(`(?i)(\d+(?:[.,]\d+)?)\s*(fl\.?\s?oz|kg|mg|g|lbs?|oz|t|ml|cl|dl|l|ltr|litres?|liters?|gal)\b`)
+
+var unitSeparators = strings.NewReplacer(".", "", " ", "")
 
 // toSI converts a unit to kg (weights) or m³ (volumes).
 var toSI = map[string]struct {
@@ -242,7 +247,7 @@ func quantities(s string) (weight, volume *Quantity) {
 		if err != nil {
 			continue
 		}
-		unit := strings.ToLower(strings.NewReplacer(".", "", " ", "").Replace(m[2]))
+		unit := strings.ToLower(unitSeparators.Replace(m[2]))
 		c, ok := toSI[unit]
 		if !ok {
 			continue
