@@ -143,6 +143,15 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 	defer heartbeat.KeepAlive(ctx, "finalizing")()
 	var res wf.FinalizeResult
 	run := enrich.Run{ID: plan.RunID, TenantID: plan.TenantID, SupplierCode: plan.SupplierCode, Now: plan.To}
+	// The passes may confine themselves to products changed since the
+	// window's start: the scope's last successful run passed over the
+	// whole tenant at its watermark or later, and the window's start is
+	// that watermark less the overlap. With stale enrichers, batches
+	// rewrote fields of unchanged products too: a full pass.
+	var since *time.Time
+	if len(plan.Stale) == 0 {
+		since = plan.From
+	}
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		var done *time.Time
 		if err := tx.QueryRow(ctx, `SELECT finalized_at, finalized FROM gardener_runs WHERE run_id = $1 FOR UPDATE`,
@@ -157,7 +166,7 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 			if !ok {
 				continue
 			}
-			n, err := f.Finish(ctx, tx, enrich.Finish{Run: run, Enricher: st.Name, Version: st.Version})
+			n, err := f.Finish(ctx, tx, enrich.Finish{Run: run, Enricher: st.Name, Version: st.Version, Since: since})
 			if err != nil {
 				return fmt.Errorf("%s: %w", st.Name, err)
 			}

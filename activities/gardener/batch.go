@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -100,15 +101,16 @@ func (a *Activities) readAhead(ctx context.Context, plan wf.Plan, supplier, sku 
 	return nil
 }
 
-// enrichAhead runs the enrichers over each batch read and diffs the
-// results with what is stored.
+// enrichAhead runs the enrichers over each batch read, split across the
+// cores when its enrichers allow, and diffs the results with what is
+// stored.
 func (a *Activities) enrichAhead(ctx context.Context, plan wf.Plan, keep []string, in <-chan *work, out chan<- *work) error {
 	defer close(out)
 	run := enrich.Run{ID: plan.RunID, TenantID: plan.TenantID, SupplierCode: plan.SupplierCode, Now: plan.To}
 	for w := range in {
 		if len(w.batch) > 0 {
 			t0 := time.Now()
-			o, err := a.Pipeline.Run(ctx, run, w.batch, plan.Stale)
+			o, err := a.Pipeline.RunSplit(ctx, run, w.batch, plan.Stale, runtime.GOMAXPROCS(0))
 			if err != nil {
 				return err
 			}

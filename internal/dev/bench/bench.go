@@ -155,7 +155,7 @@ func Run(ctx context.Context, o Options) error {
 	// every product harvested within the hour, and the incremental figure
 	// would measure a full run.
 	cfgPath := filepath.Join(dir, "temporal.yaml")
-	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    chain_gardener: false\n    parallelism: 2\n    network: {allow_loopback: true}\n  gardener:\n    watermark_overlap: 1s\n", dev.FrontendHostPort())
+	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    chain_gardener: false\n    parallelism: 2\n    network: {allow_loopback: true}\n  gardener:\n    watermark_overlap: 0s\n", dev.FrontendHostPort())
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return err
 	}
@@ -271,24 +271,28 @@ func copyBaseline(ctx context.Context, dsn, path string) (time.Duration, error) 
 	return psqlCopy(ctx, dsn, "CREATE TABLE bench_copy ("+strings.Join(cols, ", ")+")", path, "FORMAT csv, HEADER true")
 }
 
-// psqlCopy creates the table bench_copy with create, loads the file into
-// it with psql \copy, drops it, and returns the time of the load alone.
-func psqlCopy(ctx context.Context, dsn, create, path, options string) (time.Duration, error) {
-	psql, err := exec.LookPath("psql")
+// psql runs one command with psql (client-side \copy reads and writes
+// files as the bench's user, which the server may not be).
+func psql(ctx context.Context, dsn, command string) error {
+	bin, err := exec.LookPath("psql")
 	if err != nil {
 		matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/psql")
 		if len(matches) == 0 {
-			return 0, fmt.Errorf("psql not found: install postgresql-client")
+			return fmt.Errorf("psql not found: install postgresql-client")
 		}
-		psql = matches[len(matches)-1]
+		bin = matches[len(matches)-1]
 	}
-	run := func(sql string) error {
-		out, err := exec.CommandContext(ctx, psql, dsn, "-v", "ON_ERROR_STOP=1", "-qc", sql).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("psql: %v: %s", err, out)
-		}
-		return nil
+	out, err := exec.CommandContext(ctx, bin, dsn, "-v", "ON_ERROR_STOP=1", "-qc", command).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("psql: %v: %s", err, out)
 	}
+	return nil
+}
+
+// psqlCopy creates the table bench_copy with create, loads the file into
+// it with psql \copy, drops it, and returns the time of the load alone.
+func psqlCopy(ctx context.Context, dsn, create, path, options string) (time.Duration, error) {
+	run := func(sql string) error { return psql(ctx, dsn, sql) }
 	if err := run("DROP TABLE IF EXISTS bench_copy; " + create); err != nil {
 		return 0, err
 	}

@@ -80,6 +80,8 @@ type Enricher struct {
 	colors    []word
 	materials []word
 	sizes     []*regexp.Regexp
+	// sizeFilters[i] rules out texts sizes[i] cannot match.
+	sizeFilters []prefilter
 }
 
 // New is the enrich.Factory of the attributes enricher.
@@ -106,6 +108,7 @@ func Build(cfg Config) (*Enricher, error) {
 			errs = append(errs, fmt.Errorf("sizes[%d]: %q must have exactly one capture group", i, s))
 		}
 		e.sizes = append(e.sizes, re)
+		e.sizeFilters = append(e.sizeFilters, newPrefilter(s))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -140,6 +143,12 @@ type Extracted struct {
 }
 
 // Enrich implements enrich.Enricher.
+var _ enrich.Splittable = (*Enricher)(nil)
+
+// Splittable implements enrich.Splittable: each product is enriched alone,
+// and the enricher is safe for concurrent use.
+func (e *Enricher) Splittable() {}
+
 func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
 	for _, p := range batch {
 		x := e.Extract(p)
@@ -191,7 +200,10 @@ func (e *Enricher) Extract(p *enrich.Product) Extracted {
 			x.Material = find(folded, e.materials)
 		}
 		if x.Size == "" {
-			for _, re := range e.sizes {
+			for i, re := range e.sizes {
+				if !e.sizeFilters[i].mayMatch(t) {
+					continue
+				}
 				if m := re.FindStringSubmatch(t); m != nil {
 					x.Size = strings.ReplaceAll(m[1], ",", ".")
 					break
