@@ -152,6 +152,7 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 	if len(plan.Stale) == 0 {
 		since = plan.From
 	}
+	a.refreshStatistics(ctx)
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		var done *time.Time
 		if err := tx.QueryRow(ctx, `SELECT finalized_at, finalized FROM gardener_runs WHERE run_id = $1 FOR UPDATE`,
@@ -179,6 +180,23 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 		return wf.FinalizeResult{}, fmt.Errorf("finalize: %w", err)
 	}
 	return res, nil
+}
+
+// refreshStatistics ANALYZEs enrichments when much of it changed since
+// its statistics were taken. The set-based passes join it with products:
+// planned on none (after a first run) or on those of a tenth of its rows,
+// one took minutes instead of a second. Autovacuum gets there too, but
+// not always before the passes begin. A failure only costs a slower plan.
+func (a *Activities) refreshStatistics(ctx context.Context) {
+	var stale bool
+	err := a.DB.QueryRow(ctx, `SELECT coalesce(bool_or(n_mod_since_analyze > 1000 + n_live_tup / 10), false)
+		FROM pg_stat_user_tables WHERE relid = 'enrichments'::regclass`).Scan(&stale)
+	if err == nil && stale {
+		_, err = a.DB.Exec(ctx, `ANALYZE enrichments`)
+	}
+	if err != nil && a.Logger != nil {
+		a.Logger.WarnContext(ctx, "gardener: could not refresh the statistics of enrichments", "error", err)
+	}
 }
 
 // Finish records the run's outcome; after a success it advances the

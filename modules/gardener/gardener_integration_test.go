@@ -31,6 +31,9 @@ func TestHarvestThenGardener(t *testing.T) {
 	s.harvest("s2", feedS2)
 
 	first := s.garden(gwf.Input{TenantID: "acme"})
+	if *updateHistory {
+		s.saveHistory(gwf.WorkflowID("acme"), first.RunID, "../../workflows/gardener/testdata/gardener_history.json")
+	}
 	if first.Processed != 8 || first.Written == 0 || first.Batches != 2 || first.From != nil {
 		t.Fatalf("first run: %+v; want 8 products in 2 batches of 4, something written, no watermark yet", first)
 	}
