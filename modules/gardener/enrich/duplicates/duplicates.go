@@ -146,14 +146,16 @@ func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (i
 			JOIN product_groups g ON g.tenant_id = m.tenant_id AND g.group_id = m.group_id
 			JOIN products p ON p.tenant_id = m.tenant_id AND p.supplier_code = m.supplier_code AND p.sku = m.sku
 			WHERE m.tenant_id = $1 AND (p.last_seen > $5 OR NOT p.active)`
-		touched = `m.group_id IN (SELECT 'g' || left(md5(key), 16) FROM candidates)`
+		touched = `EXISTS (SELECT 1 FROM candidates c WHERE 'g' || left(md5(c.key), 16) = m.group_id)`
 		args = append(args, *f.Since)
 	}
-	q := `WITH candidates AS (` + candidates + `), keys AS (
+	// candidates is computed once and joined (its keys are distinct): as
+	// an IN (subquery), PostgreSQL may run it again for every row.
+	q := `WITH candidates AS MATERIALIZED (` + candidates + `), keys AS (
 		SELECT e.supplier_code, e.sku, e.value->>'key' AS key
-		FROM enrichments e JOIN products p
+		FROM enrichments e JOIN candidates c ON c.key = e.value->>'key' JOIN products p
 			ON p.tenant_id = e.tenant_id AND p.supplier_code = e.supplier_code AND p.sku = e.sku AND p.active
-		WHERE e.tenant_id = $1 AND e.field = $2 AND e.value->>'key' IN (SELECT key FROM candidates)
+		WHERE e.tenant_id = $1 AND e.field = $2
 	), shared AS (
 		SELECT key, 'g' || left(md5(key), 16) AS group_id FROM keys GROUP BY key HAVING count(*) >= $3
 	), members AS (
