@@ -59,7 +59,8 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 	committed := 0
 	for w := range enriched {
 		var err error
-		if res, err = a.commit(ctx, plan, w); err != nil {
+		last := len(w.batch) == 0 || committed+1 == plan.BatchesPerActivity
+		if res, err = a.commit(ctx, plan, w, last); err != nil {
 			return wf.EnrichResult{}, fmt.Errorf("enrich: batch after %s/%s: %w", w.afterSupplier, w.afterSKU, err)
 		}
 		heartbeat.Record(ctx, res)
@@ -128,10 +129,18 @@ func (a *Activities) enrichAhead(ctx context.Context, plan wf.Plan, keep []strin
 }
 
 // commit writes one batch and advances the checkpoint past it, or marks
-// the run done when the batch is empty.
-func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work) (wf.EnrichResult, error) {
+// the run done when the batch is empty. Only the activity's last commit
+// waits for the WAL flush, which flushes the others with it: what the
+// activity returns is durable, and a crash before then loses batches
+// together with their checkpoint, which the retry redoes.
+func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last bool) (wf.EnrichResult, error) {
 	var res wf.EnrichResult
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		if !last {
+			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+		}
 		if err := tx.QueryRow(ctx, `SELECT done, cursor_supplier, cursor_sku, batches, processed, written, deleted
 			FROM gardener_runs WHERE run_id = $1 FOR UPDATE`, plan.RunID).Scan(
 			&res.Done, &res.CursorSupplier, &res.CursorSKU, &res.Batches, &res.Processed, &res.Written, &res.Deleted); err != nil {

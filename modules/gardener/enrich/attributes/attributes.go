@@ -210,8 +210,7 @@ func (e *Enricher) Extract(p *enrich.Product) Extracted {
 				}
 			}
 		}
-		// Every quantity starts with a digit: text without one has none.
-		if (e.cfg.Weight || e.cfg.Volume) && strings.ContainsAny(t, "0123456789") {
+		if (e.cfg.Weight || e.cfg.Volume) && mayHoldQuantity(t) {
 			w, v := quantities(t)
 			if x.Weight == nil && e.cfg.Weight {
 				x.Weight = w
@@ -240,6 +239,34 @@ func find(folded string, ws []word) string {
 var quantityPattern = regexp.MustCompile(`(?i)(\d+(?:[.,]\d+)?)\s*(fl\.?\s?oz|kg|mg|g|lbs?|oz|t|ml|cl|dl|l|ltr|litres?|liters?|gal)\b`)
 
 var unitSeparators = strings.NewReplacer(".", "", " ", "")
+
+// mayHoldQuantity reports whether s may match quantityPattern: whether
+// some run of digits (with the separators a number may hold) is followed,
+// after white space, by a letter a unit begins with. Most texts hold no
+// quantity, and this costs a fraction of the pattern.
+func mayHoldQuantity(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			continue
+		}
+		for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.' || s[i] == ',') {
+			i++
+		}
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\f' || s[i] == '\r') {
+			i++
+		}
+		if i == len(s) {
+			return false
+		}
+		// Without case, "k" also matches the Kelvin sign: any letter
+		// outside ASCII may begin a unit.
+		if c := s[i] | 0x20; s[i] >= 0x80 || strings.IndexByte("fkmglotcd", c) >= 0 {
+			return true
+		}
+		i-- // s[i] may begin the next run of digits
+	}
+	return false
+}
 
 // toSI converts a unit to kg (weights) or m³ (volumes).
 var toSI = map[string]struct {

@@ -66,3 +66,26 @@ func TestPrefilterNeverRulesOutAMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestMayHoldQuantityNeverRulesOutAMatch: whenever quantityPattern matches,
+// mayHoldQuantity must say it may.
+func TestMayHoldQuantityNeverRulesOutAMatch(t *testing.T) {
+	pieces := []string{"5", "0", "12", ".", ",", " ", "\t", "kg", "KG", "g", "fl oz", "fl.oz", "Ltr", "litres", "gal", "lbs", "t",
+		"x", "E", "-", "é", "\u212a" + "g", "Orbita", "Robot", "ml", "cl", "dl", "oz", "mg"}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 50000 {
+		var b strings.Builder
+		for range 1 + r.IntN(6) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		if quantityPattern.MatchString(s) && !mayHoldQuantity(s) {
+			t.Fatalf("quantityPattern matches %q, but mayHoldQuantity ruled it out", s)
+		}
+	}
+	for _, s := range []string{"Orbita Travel Robot Kit E867", "no digits", "SKU 123-456"} {
+		if mayHoldQuantity(s) {
+			t.Errorf("mayHoldQuantity(%q) = true; it holds no quantity", s)
+		}
+	}
+}
