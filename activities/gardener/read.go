@@ -74,10 +74,34 @@ type work struct {
 	enrichMillis int64
 }
 
-// read reads the batch after the cursor and what is stored for it.
+// dense reports whether a run reads every active product (a full run, or
+// stale enrichers), rather than those changed since its window's start.
+func dense(plan wf.Plan) bool { return plan.From == nil || len(plan.Stale) > 0 }
+
+// read reads the batch after the cursor and what is stored for it, in one
+// read-only transaction.
 func (a *Activities) read(ctx context.Context, plan wf.Plan, afterSupplier, afterSKU string) (*work, error) {
+	var w *work
+	err := pgx.BeginTxFunc(ctx, a.DB, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		w, err = readTx(ctx, tx, plan, afterSupplier, afterSKU)
+		return err
+	})
+	return w, err
+}
+
+func readTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, afterSupplier, afterSKU string) (*work, error) {
 	w := &work{afterSupplier: afterSupplier, afterSKU: afterSKU}
-	rows, err := a.DB.Query(ctx, batchOrder(plan), plan.TenantID, plan.SupplierCode, plan.From, len(plan.Stale) > 0,
+	if !dense(plan) {
+		// Changed products are a fraction of the rows: the planner then
+		// scans the whole partition and sorts, for every batch, which is
+		// quadratic in the catalogue. Walking the key from the cursor on
+		// reads each product once over the whole run.
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`); err != nil {
+			return nil, fmt.Errorf("read batch: %w", err)
+		}
+	}
+	rows, err := tx.Query(ctx, batchOrder(plan), plan.TenantID, plan.SupplierCode, plan.From, len(plan.Stale) > 0,
 		afterSupplier, afterSKU, plan.BatchSize)
 	if err != nil {
 		return nil, fmt.Errorf("read batch: %w", err)
@@ -99,7 +123,7 @@ func (a *Activities) read(ctx context.Context, plan wf.Plan, afterSupplier, afte
 	if len(w.batch) == 0 {
 		return w, nil
 	}
-	if err := a.readStored(ctx, plan, w); err != nil {
+	if err := readStored(ctx, tx, plan, w); err != nil {
 		return nil, fmt.Errorf("read stored enrichments: %w", err)
 	}
 	return w, nil
@@ -107,7 +131,7 @@ func (a *Activities) read(ctx context.Context, plan wf.Plan, afterSupplier, afte
 
 type productKey struct{ supplier, sku string }
 
-func (a *Activities) readStored(ctx context.Context, plan wf.Plan, w *work) error {
+func readStored(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
 	index := make(map[productKey]int, len(w.batch))
 	var suppliers []string
 	minSKU, maxSKU := w.batch[0].SKU, w.batch[0].SKU
@@ -120,14 +144,14 @@ func (a *Activities) readStored(ctx context.Context, plan wf.Plan, w *work) erro
 	}
 	var rows pgx.Rows
 	var err error
-	if dense := plan.From == nil || len(plan.Stale) > 0; dense && len(suppliers) <= 64 {
-		rows, err = a.DB.Query(ctx, storedRangeSQL, plan.TenantID, suppliers, minSKU, maxSKU)
+	if dense(plan) && len(suppliers) <= 64 {
+		rows, err = tx.Query(ctx, storedRangeSQL, plan.TenantID, suppliers, minSKU, maxSKU)
 	} else {
 		ss, ks := make([]string, len(w.batch)), make([]string, len(w.batch))
 		for i, p := range w.batch {
 			ss[i], ks[i] = p.SupplierCode, p.SKU
 		}
-		rows, err = a.DB.Query(ctx, storedKeysSQL, plan.TenantID, ss, ks)
+		rows, err = tx.Query(ctx, storedKeysSQL, plan.TenantID, ss, ks)
 	}
 	if err != nil {
 		return err

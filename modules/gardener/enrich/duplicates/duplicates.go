@@ -150,12 +150,17 @@ func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (i
 		args = append(args, *f.Since)
 	}
 	// candidates is computed once and joined (its keys are distinct): as
-	// an IN (subquery), PostgreSQL may run it again for every row.
-	q := `WITH candidates AS MATERIALIZED (` + candidates + `), keys AS (
-		SELECT e.supplier_code, e.sku, e.value->>'key' AS key
-		FROM enrichments e JOIN candidates c ON c.key = e.value->>'key' JOIN products p
-			ON p.tenant_id = e.tenant_id AND p.supplier_code = e.supplier_code AND p.sku = e.sku AND p.active
+	// an IN (subquery), PostgreSQL may run it again for every row. The
+	// rows holding a candidate key are found before products are joined
+	// (matched is a fence): planned the other way round, every stored key
+	// was joined with its product first.
+	q := `WITH candidates AS MATERIALIZED (` + candidates + `), matched AS MATERIALIZED (
+		SELECT e.supplier_code, e.sku, c.key FROM enrichments e JOIN candidates c ON c.key = e.value->>'key'
 		WHERE e.tenant_id = $1 AND e.field = $2
+	), keys AS (
+		SELECT k.supplier_code, k.sku, k.key FROM matched k
+		WHERE EXISTS (SELECT 1 FROM products p
+			WHERE p.tenant_id = $1 AND p.supplier_code = k.supplier_code AND p.sku = k.sku AND p.active)
 	), shared AS (
 		SELECT key, 'g' || left(md5(key), 16) AS group_id FROM keys GROUP BY key HAVING count(*) >= $3
 	), members AS (
