@@ -92,14 +92,14 @@ func (a *Activities) read(ctx context.Context, plan wf.Plan, afterSupplier, afte
 
 func readTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, afterSupplier, afterSKU string) (*work, error) {
 	w := &work{afterSupplier: afterSupplier, afterSKU: afterSKU}
-	if !dense(plan) {
-		// Changed products are a fraction of the rows: the planner then
-		// scans the whole partition and sorts, for every batch, which is
-		// quadratic in the catalogue. Walking the key from the cursor on
-		// reads each product once over the whole run.
-		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`); err != nil {
-			return nil, fmt.Errorf("read batch: %w", err)
-		}
+	// Every read here walks a key: products from the cursor, what is
+	// stored by key range or by key. Planned otherwise, a sparse run's
+	// batch scanned the whole partition and sorted it, for every batch
+	// (quadratic in the catalogue), and a first run's reads of what is
+	// stored, planned on statistics of a table still filling, may scan
+	// it whole for each batch.
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`); err != nil {
+		return nil, fmt.Errorf("read batch: %w", err)
 	}
 	rows, err := tx.Query(ctx, batchOrder(plan), plan.TenantID, plan.SupplierCode, plan.From, len(plan.Stale) > 0,
 		afterSupplier, afterSKU, plan.BatchSize)
