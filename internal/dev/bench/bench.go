@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -42,7 +43,10 @@ type Options struct {
 	// GardenerSizes are the sizes whose catalogue is also enriched by a
 	// full gardener run (llm off).
 	GardenerSizes []int
-	Out           io.Writer
+	// Stock also harvests each size on a second server started with
+	// PostgreSQL's default settings, and prints its ratios to its COPY.
+	Stock bool
+	Out   io.Writer
 }
 
 // Result is one size's figures.
@@ -159,18 +163,11 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	worker := exec.Command(filepath.Join(o.Root, "bin", "worker"), "--config", cfgPath, "--modules", "harvest,gardener")
-	worker.Env = append(os.Environ(), "DATABASE_URL="+dsn)
-	wlog, err := os.Create(filepath.Join(dir, "worker.log"))
+	worker, stopWorker, err := startWorker(o.Root, cfgPath, dsn, filepath.Join(dir, "worker.log"))
 	if err != nil {
 		return err
 	}
-	defer wlog.Close()
-	worker.Stdout, worker.Stderr = wlog, wlog
-	if err := worker.Start(); err != nil {
-		return err
-	}
-	defer func() { worker.Process.Signal(syscall.SIGTERM); worker.Wait() }() //nolint:errcheck
+	defer stopWorker()
 
 	var results []Result
 	for _, n := range o.Sizes {
@@ -220,7 +217,41 @@ func Run(ctx context.Context, o Options) error {
 		results = append(results, r)
 	}
 	print(o.Out, results)
+	if !o.Stock {
+		return nil
+	}
+	// The stock server gets a worker of its own: the one above stops
+	// first, so that the harvest task queue has one database behind it.
+	stopWorker()
+	stock, err := runStock(ctx, stockRun{root: o.Root, dir: dir, cfgPath: cfgPath, server: ln.Addr().String(), tc: tc, sizes: o.Sizes, say: say})
+	if err != nil {
+		return err
+	}
+	printStock(o.Out, results, stock)
 	return nil
+}
+
+// startWorker starts bin/worker on dsn; stop (idempotent) ends it.
+func startWorker(root, cfgPath, dsn, logPath string) (*exec.Cmd, func(), error) {
+	worker := exec.Command(filepath.Join(root, "bin", "worker"), "--config", cfgPath, "--modules", "harvest,gardener")
+	worker.Env = append(os.Environ(), "DATABASE_URL="+dsn)
+	wlog, err := os.Create(logPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	worker.Stdout, worker.Stderr = wlog, wlog
+	if err := worker.Start(); err != nil {
+		wlog.Close()
+		return nil, nil, err
+	}
+	var once sync.Once
+	return worker, func() {
+		once.Do(func() {
+			worker.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may have exited
+			worker.Wait()                          //nolint:errcheck // its exit status is not a figure
+			wlog.Close()
+		})
+	}, nil
 }
 
 func roundAll(ds []time.Duration) []time.Duration {

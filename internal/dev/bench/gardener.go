@@ -144,11 +144,13 @@ func gardenerPhases(ctx context.Context, db *pgxpool.Pool, runID string) string 
 }
 
 func printGardener(w io.Writer, rs []Result) {
+	shown := false
 	for _, r := range rs {
 		g := r.Gardener
 		if g == nil {
 			continue
 		}
+		shown = true
 		fmt.Fprintf(w, "\n=== gardener on %d products (llm off, this machine, one run) ===\n", r.Products)
 		fmt.Fprintf(w, "full run:     %s, %.0f products/s, %d rows written; psql \\copy of its %d rows %s: %.2fx copy\n",
 			g.Full.Round(time.Millisecond), float64(g.FullReport.Processed)/g.Full.Seconds(), g.FullReport.Written+g.FullReport.Finalized,
@@ -159,6 +161,9 @@ func printGardener(w io.Writer, rs []Result) {
 		fmt.Fprintf(w, "rerun:        %s with nothing changed: %d processed, %d rows written\n",
 			g.Rerun.Round(time.Millisecond), g.RerunReport.Processed, g.RerunReport.Written+g.RerunReport.Deleted+g.RerunReport.Finalized)
 		fmt.Fprintf(w, "worker peak RSS %.0f MiB (harvest included)\n", float64(g.PeakRSS)/(1<<20))
+	}
+	if !shown {
+		return
 	}
 	fmt.Fprintln(w, "goals: full run ≥ 50,000 products/s at 1M and ≤ 3x its copy, incremental ≤ 15% of the full run, rerun writes nothing, worker RSS < 200 MiB")
 }
