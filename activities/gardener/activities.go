@@ -162,6 +162,11 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 		if done != nil {
 			return nil
 		}
+		// The passes hash a tenant's keys; at the default 4 MB a million
+		// of them spill to disk in batches.
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+			return err
+		}
 		for _, st := range a.Pipeline.Steps() {
 			f, ok := st.Enricher.(enrich.Finisher)
 			if !ok {
