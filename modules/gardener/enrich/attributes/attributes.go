@@ -77,8 +77,8 @@ type word struct {
 // Enricher extracts attributes.
 type Enricher struct {
 	cfg       Config
-	colors    []word
-	materials []word
+	colors    wordIndex
+	materials wordIndex
 	sizes     []*regexp.Regexp
 	// sizeFilters[i] rules out texts sizes[i] cannot match.
 	sizeFilters []prefilter
@@ -97,8 +97,8 @@ func New(decode enrich.Decode, _ enrich.Deps) (enrich.Enricher, error) {
 func Build(cfg Config) (*Enricher, error) {
 	var errs []error
 	e := &Enricher{cfg: cfg}
-	e.colors = words(cfg.Colors)
-	e.materials = words(cfg.Materials)
+	e.colors = indexWords(words(cfg.Colors))
+	e.materials = indexWords(words(cfg.Materials))
 	for i, s := range cfg.Sizes {
 		re, err := regexp.Compile(s)
 		switch {
@@ -194,10 +194,10 @@ func (e *Enricher) Extract(p *enrich.Product) Extracted {
 		}
 		folded := " " + enrich.Fold(t) + " "
 		if x.Color == "" {
-			x.Color = find(folded, e.colors)
+			x.Color = e.colors.find(folded)
 		}
 		if x.Material == "" {
-			x.Material = find(folded, e.materials)
+			x.Material = e.materials.find(folded)
 		}
 		if x.Size == "" {
 			for i, re := range e.sizes {
@@ -223,16 +223,40 @@ func (e *Enricher) Extract(p *enrich.Product) Extracted {
 	return x
 }
 
-// find returns the canonical value of the word that occurs first in folded
-// (a folded text padded with spaces).
-func find(folded string, ws []word) string {
-	best, at := "", len(folded)
+// wordIndex holds words by their first folded token, each list in the
+// order of words (longest first).
+type wordIndex map[string][]word
+
+func indexWords(ws []word) wordIndex {
+	x := make(wordIndex)
 	for _, w := range ws {
-		if i := strings.Index(folded, w.padded); i >= 0 && i < at {
-			best, at = w.canonical, i
-		}
+		first, _, _ := strings.Cut(w.padded[1:], " ")
+		x[first] = append(x[first], w)
 	}
-	return best
+	return x
+}
+
+// find returns the canonical value of the word that occurs first in folded
+// (a folded text padded with spaces); of words at the same place, the
+// longest. It looks up each token of the text rather than searching the
+// text for each word.
+func (x wordIndex) find(folded string) string {
+	for p := 0; p < len(folded); p++ {
+		if folded[p] != ' ' {
+			continue
+		}
+		end := strings.IndexByte(folded[p+1:], ' ')
+		if end < 0 {
+			break
+		}
+		for _, w := range x[folded[p+1:p+1+end]] {
+			if strings.HasPrefix(folded[p:], w.padded) {
+				return w.canonical
+			}
+		}
+		p += end
+	}
+	return ""
 }
 
 // quantityPattern finds a number and a unit; "fl oz" precedes "oz".

@@ -89,3 +89,38 @@ func TestMayHoldQuantityNeverRulesOutAMatch(t *testing.T) {
 		}
 	}
 }
+
+// findBySearch is how words were found before wordIndex: each word
+// searched for in the text.
+func findBySearch(folded string, ws []word) string {
+	best, at := "", len(folded)
+	for _, w := range ws {
+		if i := strings.Index(folded, w.padded); i >= 0 && i < at {
+			best, at = w.canonical, i
+		}
+	}
+	return best
+}
+
+func TestWordIndexFindsWhatSearchFinds(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Materials["plastic"] = append(cfg.Materials["plastic"], "hard plastic shell")
+	pieces := []string{"stainless", "steel", "stahl", "edel", "edelstahl", "black", "schwarz", "hard", "plastic", "shell", "grau",
+		"x", "wood", "glass", "alu", "aluminium", "12", "gruen", "red", "rot"}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, m := range []map[string][]string{cfg.Colors, cfg.Materials} {
+		ws := words(m)
+		x := indexWords(ws)
+		for range 20000 {
+			var b strings.Builder
+			b.WriteString(" ")
+			for range r.IntN(7) {
+				b.WriteString(pieces[r.IntN(len(pieces))] + " ")
+			}
+			s := b.String()
+			if got, want := x.find(s), findBySearch(s, ws); got != want {
+				t.Fatalf("find(%q) = %q, searching finds %q", s, got, want)
+			}
+		}
+	}
+}
