@@ -44,8 +44,9 @@ func newPrefilter(pattern string) prefilter {
 // mayMatch reports whether s contains one of the literals.
 func (f prefilter) mayMatch(s string) bool {
 	// Without case, Go's regexp matches "ſ" (U+017F) for s and the
-	// Kelvin sign for k: text that is not all ASCII is always tried.
-	if f.none || f.fold && !isASCIIString(s) {
+	// Kelvin sign (U+212A) for k, the only letters outside ASCII that fold
+	// to ASCII ones: text holding either is always tried.
+	if f.none || f.fold && strings.ContainsAny(s, "\u017f\u212a") {
 		return true
 	}
 	for _, l := range f.lits {
