@@ -153,14 +153,15 @@ func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (i
 	// an IN (subquery), PostgreSQL may run it again for every row. The
 	// rows holding a candidate key are found before products are joined
 	// (matched is a fence): planned the other way round, every stored key
-	// was joined with its product first.
+	// was joined with its product first. Products are joined, not tested
+	// with EXISTS (the key is unique): as a semi-join, a million products
+	// were hashed to check six rows.
 	q := `WITH candidates AS MATERIALIZED (` + candidates + `), matched AS MATERIALIZED (
 		SELECT e.supplier_code, e.sku, c.key FROM enrichments e JOIN candidates c ON c.key = e.value->>'key'
 		WHERE e.tenant_id = $1 AND e.field = $2
 	), keys AS (
-		SELECT k.supplier_code, k.sku, k.key FROM matched k
-		WHERE EXISTS (SELECT 1 FROM products p
-			WHERE p.tenant_id = $1 AND p.supplier_code = k.supplier_code AND p.sku = k.sku AND p.active)
+		SELECT k.supplier_code, k.sku, k.key FROM matched k JOIN products p
+			ON p.tenant_id = $1 AND p.supplier_code = k.supplier_code AND p.sku = k.sku AND p.active
 	), shared AS (
 		SELECT key, 'g' || left(md5(key), 16) AS group_id FROM keys GROUP BY key HAVING count(*) >= $3
 	), members AS (
