@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -53,6 +54,16 @@ func New(db *pgxpool.Pool, cfg *Config, logger *slog.Logger, deps enrich.Deps) (
 	return &Activities{DB: db, Config: cfg, Logger: logger, Pipeline: p}, nil
 }
 
+// uiURL links a workflow in the Temporal Web UI, or "" when no UI is
+// configured. The id is one escaped path segment: "gardener/acme" holds a
+// slash, which the UI would read as two segments and answer with its 404.
+func uiURL(base, namespace, workflowID string) string {
+	if base == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(base, "/"), url.PathEscape(namespace), url.PathEscape(workflowID))
+}
+
 func (a *Activities) versions() []wf.EnricherVersion {
 	var out []wf.EnricherVersion
 	for _, s := range a.Pipeline.Steps() {
@@ -86,9 +97,7 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 		HeartbeatTimeout: c.HeartbeatTimeout, EnrichTimeout: c.EnrichTimeout, MaxHistoryEvents: c.MaxHistoryEvents,
 		SKUOrder: true,
 	}
-	if a.UIURL != "" {
-		plan.UIURL = fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(a.UIURL, "/"), a.Namespace, plan.WorkflowID)
-	}
+	plan.UIURL = uiURL(a.UIURL, a.Namespace, plan.WorkflowID)
 	enrichers, err := json.Marshal(plan.Enrichers)
 	if err != nil {
 		return wf.Plan{}, err
@@ -134,6 +143,16 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 	defer heartbeat.KeepAlive(ctx, "finalizing")()
 	var res wf.FinalizeResult
 	run := enrich.Run{ID: plan.RunID, TenantID: plan.TenantID, SupplierCode: plan.SupplierCode, Now: plan.To}
+	// The passes may confine themselves to products changed since the
+	// window's start: the scope's last successful run passed over the
+	// whole tenant at its watermark or later, and the window's start is
+	// that watermark less the overlap. With stale enrichers, batches
+	// rewrote fields of unchanged products too: a full pass.
+	var since *time.Time
+	if len(plan.Stale) == 0 {
+		since = plan.From
+	}
+	a.refreshStatistics(ctx)
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		var done *time.Time
 		if err := tx.QueryRow(ctx, `SELECT finalized_at, finalized FROM gardener_runs WHERE run_id = $1 FOR UPDATE`,
@@ -143,12 +162,19 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 		if done != nil {
 			return nil
 		}
+		// The passes hash a tenant's keys; at the default 4 MB a million
+		// of them spill to disk in batches. A merge join sorted 800k rows
+		// on disk to meet three candidate keys a hash join finds in one
+		// pass: the passes join by hashing or by key.
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'; SET LOCAL enable_mergejoin = off`); err != nil {
+			return err
+		}
 		for _, st := range a.Pipeline.Steps() {
 			f, ok := st.Enricher.(enrich.Finisher)
 			if !ok {
 				continue
 			}
-			n, err := f.Finish(ctx, tx, enrich.Finish{Run: run, Enricher: st.Name, Version: st.Version})
+			n, err := f.Finish(ctx, tx, enrich.Finish{Run: run, Enricher: st.Name, Version: st.Version, Since: since})
 			if err != nil {
 				return fmt.Errorf("%s: %w", st.Name, err)
 			}
@@ -161,6 +187,25 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 		return wf.FinalizeResult{}, fmt.Errorf("finalize: %w", err)
 	}
 	return res, nil
+}
+
+// refreshStatistics ANALYZEs enrichments when much of it changed since
+// its statistics were taken. The set-based passes join it with products:
+// planned on none (after a first run) or on those of a tenth of its rows,
+// one took minutes instead of a second. Autovacuum gets there too, but
+// not always before the passes begin. A failure only costs a slower plan.
+func (a *Activities) refreshStatistics(ctx context.Context) {
+	var stale bool
+	err := a.DB.QueryRow(ctx, `SELECT coalesce(bool_or(n_mod_since_analyze > 1000 + n_live_tup / 10), false)
+		FROM pg_stat_user_tables WHERE relid = 'enrichments'::regclass`).Scan(&stale)
+	if err == nil && stale {
+		// The key columns alone: what the passes filter and join on, at
+		// half the time of all columns (values are large).
+		_, err = a.DB.Exec(ctx, `ANALYZE enrichments (tenant_id, supplier_code, sku, field)`)
+	}
+	if err != nil && a.Logger != nil {
+		a.Logger.WarnContext(ctx, "gardener: could not refresh the statistics of enrichments", "error", err)
+	}
 }
 
 // Finish records the run's outcome; after a success it advances the

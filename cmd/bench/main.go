@@ -18,8 +18,9 @@ import (
 func main() {
 	sizes := flag.String("sizes", "100000,1000000", "comma-separated feed sizes")
 	gardenerSizes := flag.String("gardener-sizes", "100000,1000000", "sizes whose catalogue the gardener enriches too (\"\" for none)")
+	stock := flag.Bool("stock", false, "also harvest each size on a second server with PostgreSQL's default settings")
 	flag.Parse()
-	o := bench.Options{Out: os.Stdout, Sizes: parseSizes(*sizes), GardenerSizes: parseSizes(*gardenerSizes)}
+	o := bench.Options{Out: os.Stdout, Sizes: parseSizes(*sizes), GardenerSizes: parseSizes(*gardenerSizes), Stock: *stock}
 	root, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

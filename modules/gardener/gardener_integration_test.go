@@ -31,6 +31,9 @@ func TestHarvestThenGardener(t *testing.T) {
 	s.harvest("s2", feedS2)
 
 	first := s.garden(gwf.Input{TenantID: "acme"})
+	if *updateHistory {
+		s.saveHistory(gwf.WorkflowID("acme"), first.RunID, "../../workflows/gardener/testdata/gardener_history.json")
+	}
 	if first.Processed != 8 || first.Written == 0 || first.Batches != 2 || first.From != nil {
 		t.Fatalf("first run: %+v; want 8 products in 2 batches of 4, something written, no watermark yet", first)
 	}
@@ -113,4 +116,31 @@ func TestHarvestThenGardener(t *testing.T) {
 			t.Fatal("missing-image flag still stored")
 		}
 	})
+	t.Run("an incremental pass leaves the groups a full pass would", func(t *testing.T) {
+		// X-H2 leaves s2's feed: deactivated, it leaves its group, which a
+		// pass confined to changed products must notice although the
+		// product itself is not read again.
+		s.harvest("s2", strings.Replace(feedS2, "X-H2,Hammer 0.5kg gold edition,Bosch,04006381333931,60.00,EUR,4,Werkzeug > Hämmer,https://s2.example/h2,https://img.example/x2.jpg\n", "", 1))
+		rep := s.garden(gwf.Input{TenantID: "acme"})
+		if rep.From == nil || rep.Finalized == 0 {
+			t.Fatalf("incremental run %+v; want a watermark and the member removed", rep)
+		}
+		if n := s.groupMembers("acme", "g34c7db00ea2cb8c6"); n != 2 {
+			t.Fatalf("group members after X-H2 left = %d, want 2", n)
+		}
+		full := s.garden(gwf.Input{TenantID: "acme", Full: true})
+		if full.Written != 0 || full.Deleted != 0 || full.Finalized != 0 {
+			t.Fatalf("a full pass after the incremental one wrote %+v; the incremental pass missed something", full)
+		}
+	})
+}
+
+func (s *stack) groupMembers(tenant, group string) int {
+	s.t.Helper()
+	var n int
+	if err := s.db.QueryRow(context.Background(), `SELECT count(*) FROM product_group_members WHERE tenant_id = $1 AND group_id = $2`,
+		tenant, group).Scan(&n); err != nil {
+		s.t.Fatal(err)
+	}
+	return n
 }

@@ -96,7 +96,7 @@ func newStack(t *testing.T, startWorker bool) *stack {
 // configYAML turns harvest's chaining off so each test decides when the
 // gardener runs; the harvest module's tests cover chaining.
 func (s *stack) configYAML() string {
-	return "modules:\n  harvest:\n    batch_size: 100\n    chain_gardener: false\n    network: {allow_loopback: true}\n  gardener:\n" + stacktest.Indent(gardenerYAML, "    ")
+	return "modules:\n  harvest:\n    batch_size: 100\n    chain_gardener: false\n    max_deactivate_share: 1\n    network: {allow_loopback: true}\n  gardener:\n" + stacktest.Indent(gardenerYAML, "    ")
 }
 
 func (s *stack) serve(name, content string) string {

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -32,7 +33,6 @@ import (
 	"contextworker/internal/dev/localpg"
 	"contextworker/internal/pg"
 	"contextworker/internal/searchattr"
-	gardener "contextworker/workflows/gardener"
 	wf "contextworker/workflows/harvest"
 )
 
@@ -43,7 +43,10 @@ type Options struct {
 	// GardenerSizes are the sizes whose catalogue is also enriched by a
 	// full gardener run (llm off).
 	GardenerSizes []int
-	Out           io.Writer
+	// Stock also harvests each size on a second server started with
+	// PostgreSQL's default settings, and prints its ratios to its COPY.
+	Stock bool
+	Out   io.Writer
 }
 
 // Result is one size's figures.
@@ -59,11 +62,8 @@ type Result struct {
 	WorkerPeakRSS  int64
 	HarvestReport  wf.Report
 	RehearvestRept wf.Report
-	// Gardener is zero when the size was not enriched.
-	Gardener        time.Duration
-	GardenerRSS     int64
-	GardenerReport  gardener.Report
-	GardenerWritten int64
+	// Gardener is nil when the size was not enriched.
+	Gardener *GardenerResult
 }
 
 // Run runs the benchmarks and prints the figures.
@@ -153,44 +153,29 @@ func Run(ctx context.Context, o Options) error {
 	// parallelism 2: one merge per core of this 2-core machine; 4 merges
 	// at once only contend with each other and PostgreSQL (measured at 1M:
 	// merges 18 s with 4, 16 s with 2).
+	// The gardener's watermark overlap guards against harvest transactions
+	// still in flight when a run takes its watermark. Here harvests and
+	// gardener runs take turns; with the default hour every run would redo
+	// every product harvested within the hour, and the incremental figure
+	// would measure a full run.
 	cfgPath := filepath.Join(dir, "temporal.yaml")
-	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    chain_gardener: false\n    parallelism: 2\n    network: {allow_loopback: true}\n", dev.FrontendHostPort())
+	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    chain_gardener: false\n    parallelism: 2\n    network: {allow_loopback: true}\n  gardener:\n    watermark_overlap: 0s\n", dev.FrontendHostPort())
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	worker := exec.Command(filepath.Join(o.Root, "bin", "worker"), "--config", cfgPath, "--modules", "harvest,gardener")
-	worker.Env = append(os.Environ(), "DATABASE_URL="+dsn)
-	wlog, err := os.Create(filepath.Join(dir, "worker.log"))
+	worker, stopWorker, err := startWorker(o.Root, cfgPath, dsn, filepath.Join(dir, "worker.log"))
 	if err != nil {
 		return err
 	}
-	defer wlog.Close()
-	worker.Stdout, worker.Stderr = wlog, wlog
-	if err := worker.Start(); err != nil {
-		return err
-	}
-	defer func() { worker.Process.Signal(syscall.SIGTERM); worker.Wait() }() //nolint:errcheck
+	defer stopWorker()
 
 	var results []Result
 	for _, n := range o.Sizes {
 		name := fmt.Sprintf("feed-%d.csv", n)
 		path := filepath.Join(dir, name)
-		st, err := os.Stat(path)
+		st, err := ensureFeed(path, feedgen.Options{N: n, Seed: 1, BadShare: 0.01, Format: "csv"}, say)
 		if err != nil {
-			say("generating %d products into %s", n, path)
-			f, err := os.Create(path)
-			if err != nil {
-				return err
-			}
-			w := bufio.NewWriterSize(f, 1<<20)
-			if _, err := feedgen.Write(w, feedgen.Options{N: n, Seed: 1, BadShare: 0.01, Format: "csv"}); err != nil {
-				return err
-			}
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			f.Close()
-			st, _ = os.Stat(path)
+			return err
 		}
 		r := Result{Products: n, FeedBytes: st.Size()}
 		// The baseline is the median of three loads: one varies by a third
@@ -223,16 +208,50 @@ func Run(ctx context.Context, o Options) error {
 		}
 		r.WorkerPeakRSS = peakRSS(worker.Process.Pid)
 		if slices.Contains(o.GardenerSizes, n) {
-			if r.Gardener, r.GardenerReport, err = garden(ctx, tc, supplier); err != nil {
+			g := gardenerBench{tc: tc, db: db, dsn: dsn, dir: dir, server: ln.Addr().String(), supplier: supplier, n: n, say: say}
+			if r.Gardener, err = g.run(ctx); err != nil {
 				return err
 			}
-			r.GardenerRSS = peakRSS(worker.Process.Pid)
-			say("%d: gardener (full, llm off) %s: %d processed, %d written", n, r.Gardener.Round(time.Millisecond), r.GardenerReport.Processed, r.GardenerReport.Written)
+			r.Gardener.PeakRSS = peakRSS(worker.Process.Pid)
 		}
 		results = append(results, r)
 	}
 	print(o.Out, results)
+	if !o.Stock {
+		return nil
+	}
+	// The stock server gets a worker of its own: the one above stops
+	// first, so that the harvest task queue has one database behind it.
+	stopWorker()
+	stock, err := runStock(ctx, stockRun{root: o.Root, dir: dir, cfgPath: cfgPath, server: ln.Addr().String(), tc: tc, sizes: o.Sizes, say: say})
+	if err != nil {
+		return err
+	}
+	printStock(o.Out, results, stock)
 	return nil
+}
+
+// startWorker starts bin/worker on dsn; stop (idempotent) ends it.
+func startWorker(root, cfgPath, dsn, logPath string) (*exec.Cmd, func(), error) {
+	worker := exec.Command(filepath.Join(root, "bin", "worker"), "--config", cfgPath, "--modules", "harvest,gardener")
+	worker.Env = append(os.Environ(), "DATABASE_URL="+dsn)
+	wlog, err := os.Create(logPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	worker.Stdout, worker.Stderr = wlog, wlog
+	if err := worker.Start(); err != nil {
+		wlog.Close()
+		return nil, nil, err
+	}
+	var once sync.Once
+	return worker, func() {
+		once.Do(func() {
+			worker.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may have exited
+			worker.Wait()                          //nolint:errcheck // its exit status is not a figure
+			wlog.Close()
+		})
+	}, nil
 }
 
 func roundAll(ds []time.Duration) []time.Duration {
@@ -254,20 +273,6 @@ func phases(ctx context.Context, db *pgxpool.Pool, runID string) string {
 		return fmt.Sprintf(" (phases: %v)", err)
 	}
 	return fmt.Sprintf(": begin+stage %.2fs, merge+deactivate %.2fs, finish %.2fs", stage, merge, finish)
-}
-
-func garden(ctx context.Context, tc client.Client, supplier string) (time.Duration, gardener.Report, error) {
-	in := gardener.Input{TenantID: "bench", SupplierCode: supplier, Full: true}
-	start := time.Now()
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: gardener.WorkflowID("bench"), TaskQueue: gardener.TaskQueue}, gardener.WorkflowName, in)
-	if err != nil {
-		return 0, gardener.Report{}, err
-	}
-	var rep gardener.Report
-	if err := run.Get(ctx, &rep); err != nil {
-		return 0, rep, fmt.Errorf("gardener %s: %w", supplier, err)
-	}
-	return time.Since(start), rep, nil
 }
 
 func searchAttrArgs() []string {
@@ -294,30 +299,67 @@ func copyBaseline(ctx context.Context, dsn, path string) (time.Duration, error) 
 	for i, col := range cols {
 		cols[i] = strconv.Quote(col) + " text"
 	}
-	psql, err := exec.LookPath("psql")
+	return psqlCopy(ctx, dsn, "CREATE TABLE bench_copy ("+strings.Join(cols, ", ")+")", path, "FORMAT csv, HEADER true")
+}
+
+// psql runs one command with psql (client-side \copy reads and writes
+// files as the bench's user, which the server may not be).
+func psql(ctx context.Context, dsn, command string) error {
+	bin, err := exec.LookPath("psql")
 	if err != nil {
 		matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/psql")
 		if len(matches) == 0 {
-			return 0, fmt.Errorf("psql not found: install postgresql-client")
+			return fmt.Errorf("psql not found: install postgresql-client")
 		}
-		psql = matches[len(matches)-1]
+		bin = matches[len(matches)-1]
 	}
-	run := func(sql string) error {
-		out, err := exec.CommandContext(ctx, psql, dsn, "-v", "ON_ERROR_STOP=1", "-qc", sql).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("psql: %v: %s", err, out)
-		}
-		return nil
+	out, err := exec.CommandContext(ctx, bin, dsn, "-v", "ON_ERROR_STOP=1", "-qc", command).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("psql: %v: %s", err, out)
 	}
-	if err := run("DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy (" + strings.Join(cols, ", ") + ")"); err != nil {
+	return nil
+}
+
+// psqlCopy creates the table bench_copy with create, loads the file into
+// it with psql \copy, drops it, and returns the time of the load alone.
+func psqlCopy(ctx context.Context, dsn, create, path, options string) (time.Duration, error) {
+	run := func(sql string) error { return psql(ctx, dsn, sql) }
+	if err := run("DROP TABLE IF EXISTS bench_copy; " + create); err != nil {
 		return 0, err
 	}
 	start := time.Now()
-	if err := run(fmt.Sprintf(`\copy bench_copy FROM '%s' WITH (FORMAT csv, HEADER true)`, path)); err != nil {
+	if err := run(fmt.Sprintf(`\copy bench_copy FROM '%s' WITH (%s)`, path, options)); err != nil {
 		return 0, err
 	}
 	d := time.Since(start)
 	return d, run("DROP TABLE bench_copy")
+}
+
+// ensureFeed writes the feed o describes to path unless it is there.
+func ensureFeed(path string, o feedgen.Options, say func(string, ...any)) (os.FileInfo, error) {
+	if st, err := os.Stat(path); err == nil {
+		return st, nil
+	}
+	say("generating %d products into %s", o.N, path)
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	if _, err := feedgen.Write(w, o); err != nil {
+		return nil, err
+	}
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		return nil, err
+	}
+	return os.Stat(path)
 }
 
 func harvest(ctx context.Context, tc client.Client, supplier, url string) (time.Duration, wf.Report, error) {
@@ -372,11 +414,5 @@ func print(w io.Writer, rs []Result) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "goals: harvest ≤ 2x copy, unchanged re-harvest ≤ 1.5x copy with 0 rows written, worker RSS < 200 MiB, history < 10k events")
-	for _, r := range rs {
-		if r.Gardener > 0 {
-			fmt.Fprintf(w, "gardener (full, llm off) on %d products: %s, %.0f products enriched/s, %d enrichment rows written, worker peak RSS %.0f MiB\n",
-				r.Products, r.Gardener.Round(time.Millisecond), float64(r.GardenerReport.Processed)/r.Gardener.Seconds(),
-				r.GardenerReport.Written, float64(r.GardenerRSS)/(1<<20))
-		}
-	}
+	printGardener(w, rs)
 }

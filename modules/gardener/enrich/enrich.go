@@ -97,11 +97,17 @@ type DB interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// Finish describes the enricher a Finisher runs as.
+// Finish describes the enricher a Finisher runs as, and how much of the
+// catalogue may have changed since the tenant's last pass.
 type Finish struct {
 	Run      Run
 	Enricher string
 	Version  string
+	// Since, when set, says that the tenant's products changed since its
+	// last complete pass are those whose last_seen is after Since, and
+	// those no longer active: a pass may confine itself to what these can
+	// affect. nil: a pass over the whole catalogue.
+	Since *time.Time
 }
 
 // Finisher is implemented by enrichers that need a set-based pass over the

@@ -1,8 +1,13 @@
 package enrich_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -162,5 +167,78 @@ func TestPipelineRunsStaleStepsOnUnchangedProducts(t *testing.T) {
 	}
 	if string(same.Value("b")) != `"Y"` {
 		t.Fatalf("Value(b) = %s", same.Value("b"))
+	}
+}
+
+// TestFoldFastPathAgreesWithRunes: the ASCII path must fold exactly as the
+// general one does.
+func TestFoldFastPathAgreesWithRunes(t *testing.T) {
+	var all strings.Builder
+	for c := 0; c < 128; c++ {
+		all.WriteByte(byte(c))
+	}
+	cases := []string{"Claw hammer 500 g steel black", "BOSCH Professional", "  a--b  ", "X_Y", all.String(), "3M ", "\tTab\nNew"}
+	for _, in := range cases {
+		// Appending a non-ASCII letter sends the text down the general path;
+		// it folds to " e" at the end.
+		general := enrich.Fold(in + " é")
+		want := strings.TrimSuffix(strings.TrimSuffix(general, "e"), " ")
+		if got := enrich.Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, general path gives %q", in, got, want)
+		}
+	}
+}
+
+type splitUpper struct{ upper }
+
+func (splitUpper) Splittable() {}
+
+// TestRunSplitMatchesRun: a split batch ends with the results, ran list
+// and tallies an unsplit one gets.
+func TestRunSplitMatchesRun(t *testing.T) {
+	mk := func() []*enrich.Product {
+		var batch []*enrich.Product
+		for i := range 1000 {
+			batch = append(batch, &enrich.Product{SKU: fmt.Sprint(i % 700), Name: fmt.Sprint("n", i), Changed: i%3 != 0})
+		}
+		return batch
+	}
+	cases := []struct {
+		name  string
+		steps []enrich.Step
+		stale []string
+	}{
+		{"splittable steps", []enrich.Step{{Name: "a", Version: "1", Enricher: splitUpper{upper{"a"}}}, {Name: "b", Version: "1", Enricher: splitUpper{upper{"b"}}}}, []string{"b"}},
+		{"one step not splittable", []enrich.Step{{Name: "a", Version: "1", Enricher: splitUpper{upper{"a"}}}, {Name: "c", Version: "1", Enricher: upper{"c"}}}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := enrich.NewPipeline(c.steps...)
+			whole, split := mk(), mk()
+			want, err := p.Run(context.Background(), enrich.Run{}, whole, c.stale)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.RunSplit(context.Background(), enrich.Run{}, split, c.stale, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(got.Tallies, want.Tallies) || len(want.Tallies) == 0 {
+				t.Errorf("tallies %v, want %v", got.Tallies, want.Tallies)
+			}
+			sortRan := func(r []enrich.Ran) []enrich.Ran {
+				r = slices.Clone(r)
+				slices.SortFunc(r, func(a, b enrich.Ran) int { return cmp.Or(a.Index-b.Index, strings.Compare(a.Enricher, b.Enricher)) })
+				return r
+			}
+			if !slices.Equal(sortRan(got.Ran), sortRan(want.Ran)) {
+				t.Errorf("ran differs: %d entries, want %d", len(got.Ran), len(want.Ran))
+			}
+			for i := range whole {
+				if !reflect.DeepEqual(split[i].Results(), whole[i].Results()) {
+					t.Fatalf("product %d: results %v, want %v", i, split[i].Results(), whole[i].Results())
+				}
+			}
+		})
 	}
 }

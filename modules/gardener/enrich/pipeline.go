@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -168,4 +169,62 @@ func (p *Pipeline) Run(ctx context.Context, run Run, batch []*Product, stale []s
 		}
 	}
 	return out, nil
+}
+
+// Splittable is implemented by enrichers whose Enrich works on each
+// product alone and is safe to call from several goroutines at once: a
+// batch may then be cut into parts enriched side by side. Enrichers that
+// batch requests to a service (llm) or look across products do not
+// implement it.
+type Splittable interface {
+	Splittable()
+}
+
+// minSplit is the least number of products a part of a split batch has:
+// below it, a goroutine costs more than it saves.
+const minSplit = 256
+
+// RunSplit is Run over up to parts parts of batch at once, when every step
+// is Splittable; otherwise, or for a small batch, it is Run. The outcome
+// is the one Run would give, its Ran in another order.
+func (p *Pipeline) RunSplit(ctx context.Context, run Run, batch []*Product, stale []string, parts int) (Outcome, error) {
+	parts = min(parts, len(batch)/minSplit)
+	if parts < 2 || !p.splittable() {
+		return p.Run(ctx, run, batch, stale)
+	}
+	outs := make([]Outcome, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := i*len(batch)/parts, (i+1)*len(batch)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = p.Run(ctx, run, batch[lo:hi], stale)
+			for j := range outs[i].Ran {
+				outs[i].Ran[j].Index += lo
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return Outcome{}, err
+	}
+	out := Outcome{Tallies: make(map[Tally]int64)}
+	for _, o := range outs {
+		out.Ran = append(out.Ran, o.Ran...)
+		for t, n := range o.Tallies {
+			out.Tallies[t] += n
+		}
+	}
+	return out, nil
+}
+
+func (p *Pipeline) splittable() bool {
+	for _, st := range p.steps {
+		if _, ok := st.Enricher.(Splittable); !ok {
+			return false
+		}
+	}
+	return true
 }

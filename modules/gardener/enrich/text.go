@@ -2,7 +2,9 @@ package enrich
 
 import (
 	"strings"
+	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
@@ -13,16 +15,55 @@ import (
 var foldSpecial = strings.NewReplacer("ß", "ss", "ø", "o", "Ø", "o", "ł", "l", "Ł", "l", "đ", "d", "Đ", "d",
 	"æ", "ae", "Æ", "ae", "œ", "oe", "Œ", "oe", "ı", "i")
 
+// stripMarks removes diacritics. A chain holds buffers and state, so each
+// goroutine takes its own from the pool instead of building one per call
+// (which cost more than the folding itself).
+var stripMarks = sync.Pool{New: func() any {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}}
+
 // Fold returns s lower-cased, without diacritics, with every run of
 // characters other than letters and digits turned into one space, trimmed:
 // "Bósch  Pro-Line®" → "bosch pro line". It is the matching key for brands,
-// categories and names.
+// categories and names. Text that is all ASCII (most of it) takes a path
+// that neither normalises nor decodes runes; it yields what the general
+// path would.
 func Fold(s string) string {
-	s = foldSpecial.Replace(s)
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	if r, _, err := transform.String(t, s); err == nil {
-		s = r
+	if !isASCII(s) {
+		s = foldSpecial.Replace(s)
+		t := stripMarks.Get().(transform.Transformer)
+		if r, _, err := transform.String(t, s); err == nil {
+			s = r
+		}
+		stripMarks.Put(t)
+		if !isASCII(s) {
+			return foldRunes(s)
+		}
 	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		default:
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// foldRunes is Fold's last step for text that is not all ASCII.
+func foldRunes(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -38,4 +79,13 @@ func Fold(s string) string {
 		space = true
 	}
 	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

@@ -69,15 +69,19 @@ type Quantity struct {
 }
 
 type word struct {
-	folded, canonical string
+	// padded is the folded word with a space on each side: it matches
+	// whole words of a folded text padded the same way.
+	padded, canonical string
 }
 
 // Enricher extracts attributes.
 type Enricher struct {
 	cfg       Config
-	colors    []word
-	materials []word
+	colors    wordIndex
+	materials wordIndex
 	sizes     []*regexp.Regexp
+	// sizeFilters[i] rules out texts sizes[i] cannot match.
+	sizeFilters []prefilter
 }
 
 // New is the enrich.Factory of the attributes enricher.
@@ -93,8 +97,8 @@ func New(decode enrich.Decode, _ enrich.Deps) (enrich.Enricher, error) {
 func Build(cfg Config) (*Enricher, error) {
 	var errs []error
 	e := &Enricher{cfg: cfg}
-	e.colors = words(cfg.Colors)
-	e.materials = words(cfg.Materials)
+	e.colors = indexWords(words(cfg.Colors))
+	e.materials = indexWords(words(cfg.Materials))
 	for i, s := range cfg.Sizes {
 		re, err := regexp.Compile(s)
 		switch {
@@ -104,6 +108,7 @@ func Build(cfg Config) (*Enricher, error) {
 			errs = append(errs, fmt.Errorf("sizes[%d]: %q must have exactly one capture group", i, s))
 		}
 		e.sizes = append(e.sizes, re)
+		e.sizeFilters = append(e.sizeFilters, newPrefilter(s))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -118,15 +123,15 @@ func words(m map[string][]string) []word {
 	for c, syn := range m {
 		for _, s := range append([]string{c}, syn...) {
 			if f := enrich.Fold(s); f != "" {
-				out = append(out, word{folded: f, canonical: c})
+				out = append(out, word{padded: " " + f + " ", canonical: c})
 			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if len(out[i].folded) != len(out[j].folded) {
-			return len(out[i].folded) > len(out[j].folded)
+		if len(out[i].padded) != len(out[j].padded) {
+			return len(out[i].padded) > len(out[j].padded)
 		}
-		return out[i].folded < out[j].folded
+		return out[i].padded < out[j].padded
 	})
 	return out
 }
@@ -138,6 +143,12 @@ type Extracted struct {
 }
 
 // Enrich implements enrich.Enricher.
+var _ enrich.Splittable = (*Enricher)(nil)
+
+// Splittable implements enrich.Splittable: each product is enriched alone,
+// and the enricher is safe for concurrent use.
+func (e *Enricher) Splittable() {}
+
 func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
 	for _, p := range batch {
 		x := e.Extract(p)
@@ -183,20 +194,23 @@ func (e *Enricher) Extract(p *enrich.Product) Extracted {
 		}
 		folded := " " + enrich.Fold(t) + " "
 		if x.Color == "" {
-			x.Color = find(folded, e.colors)
+			x.Color = e.colors.find(folded)
 		}
 		if x.Material == "" {
-			x.Material = find(folded, e.materials)
+			x.Material = e.materials.find(folded)
 		}
 		if x.Size == "" {
-			for _, re := range e.sizes {
+			for i, re := range e.sizes {
+				if !e.sizeFilters[i].mayMatch(t) {
+					continue
+				}
 				if m := re.FindStringSubmatch(t); m != nil {
 					x.Size = strings.ReplaceAll(m[1], ",", ".")
 					break
 				}
 			}
 		}
-		if e.cfg.Weight || e.cfg.Volume {
+		if (e.cfg.Weight || e.cfg.Volume) && mayHoldQuantity(t) {
 			w, v := quantities(t)
 			if x.Weight == nil && e.cfg.Weight {
 				x.Weight = w
@@ -209,20 +223,74 @@ func (e *Enricher) Extract(p *enrich.Product) Extracted {
 	return x
 }
 
-// find returns the canonical value of the word that occurs first in folded
-// (a folded text padded with spaces).
-func find(folded string, ws []word) string {
-	best, at := "", len(folded)
+// wordIndex holds words by their first folded token, each list in the
+// order of words (longest first).
+type wordIndex map[string][]word
+
+func indexWords(ws []word) wordIndex {
+	x := make(wordIndex)
 	for _, w := range ws {
-		if i := strings.Index(folded, " "+w.folded+" "); i >= 0 && i < at {
-			best, at = w.canonical, i
-		}
+		first, _, _ := strings.Cut(w.padded[1:], " ")
+		x[first] = append(x[first], w)
 	}
-	return best
+	return x
+}
+
+// find returns the canonical value of the word that occurs first in folded
+// (a folded text padded with spaces); of words at the same place, the
+// longest. It looks up each token of the text rather than searching the
+// text for each word.
+func (x wordIndex) find(folded string) string {
+	for p := 0; p < len(folded); p++ {
+		if folded[p] != ' ' {
+			continue
+		}
+		end := strings.IndexByte(folded[p+1:], ' ')
+		if end < 0 {
+			break
+		}
+		for _, w := range x[folded[p+1:p+1+end]] {
+			if strings.HasPrefix(folded[p:], w.padded) {
+				return w.canonical
+			}
+		}
+		p += end
+	}
+	return ""
 }
 
 // quantityPattern finds a number and a unit; "fl oz" precedes "oz".
 var quantityPattern = regexp.MustCompile(`(?i)(\d+(?:[.,]\d+)?)\s*(fl\.?\s?oz|kg|mg|g|lbs?|oz|t|ml|cl|dl|l|ltr|litres?|liters?|gal)\b`)
+
+var unitSeparators = strings.NewReplacer(".", "", " ", "")
+
+// mayHoldQuantity reports whether s may match quantityPattern: whether
+// some run of digits (with the separators a number may hold) is followed,
+// after white space, by a letter a unit begins with. Most texts hold no
+// quantity, and this costs a fraction of the pattern.
+func mayHoldQuantity(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			continue
+		}
+		for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.' || s[i] == ',') {
+			i++
+		}
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\f' || s[i] == '\r') {
+			i++
+		}
+		if i == len(s) {
+			return false
+		}
+		// Without case, "k" also matches the Kelvin sign: any letter
+		// outside ASCII may begin a unit.
+		if c := s[i] | 0x20; s[i] >= 0x80 || strings.IndexByte("fkmglotcd", c) >= 0 {
+			return true
+		}
+		i-- // s[i] may begin the next run of digits
+	}
+	return false
+}
 
 // toSI converts a unit to kg (weights) or m³ (volumes).
 var toSI = map[string]struct {
@@ -242,7 +310,7 @@ func quantities(s string) (weight, volume *Quantity) {
 		if err != nil {
 			continue
 		}
-		unit := strings.ToLower(strings.NewReplacer(".", "", " ", "").Replace(m[2]))
+		unit := strings.ToLower(unitSeparators.Replace(m[2]))
 		c, ok := toSI[unit]
 		if !ok {
 			continue

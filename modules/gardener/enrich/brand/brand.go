@@ -86,6 +86,12 @@ func Build(cfg Config) (*Enricher, error) {
 }
 
 // Enrich implements enrich.Enricher.
+var _ enrich.Splittable = (*Enricher)(nil)
+
+// Splittable implements enrich.Splittable: each product is enriched alone,
+// and the enricher is safe for concurrent use.
+func (e *Enricher) Splittable() {}
+
 func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
 	for _, p := range batch {
 		if v, ok := e.Normalize(p.Brand); ok {

@@ -202,6 +202,12 @@ func (e *Enricher) Fingerprint() string {
 }
 
 // Enrich implements enrich.Enricher.
+var _ enrich.Splittable = (*Enricher)(nil)
+
+// Splittable implements enrich.Splittable: each product is enriched alone,
+// and the enricher is safe for concurrent use.
+func (e *Enricher) Splittable() {}
+
 func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
 	for _, p := range batch {
 		v := e.Map(p.SupplierCode, p.CategoryPath)

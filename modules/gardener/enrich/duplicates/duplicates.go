@@ -49,8 +49,9 @@ type Value struct {
 type Enricher struct{ cfg Config }
 
 var (
-	_ enrich.Enricher = (*Enricher)(nil)
-	_ enrich.Finisher = (*Enricher)(nil)
+	_ enrich.Enricher   = (*Enricher)(nil)
+	_ enrich.Finisher   = (*Enricher)(nil)
+	_ enrich.Splittable = (*Enricher)(nil)
 )
 
 // New is the enrich.Factory of the duplicates enricher.
@@ -109,6 +110,10 @@ func (e *Enricher) Key(p *enrich.Product) (Value, bool) {
 func value(key, by string) Value { return Value{Key: key, By: by, GroupID: GroupID(key)} }
 
 // Enrich implements enrich.Enricher.
+// Splittable implements enrich.Splittable: each product is enriched alone,
+// and the enricher is safe for concurrent use.
+func (e *Enricher) Splittable() {}
+
 func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
 	for _, p := range batch {
 		if v, ok := e.Key(p); ok {
@@ -122,13 +127,41 @@ func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Produ
 func (e *Enricher) FinishFields() []string { return nil }
 
 // Finish implements enrich.Finisher: it rebuilds the tenant's groups from
-// the stored keys of active products, writing only what changed.
+// the stored keys of active products, writing only what changed. Only keys
+// that two rows share can form a group, so products are looked at for
+// those keys alone. After f.Since, only the keys of products changed since
+// (as stored now, or through the group they were in) and of groups with a
+// member no longer active are rebuilt: no other group can have changed.
 func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (int64, error) {
-	const q = `WITH keys AS (
-		SELECT e.supplier_code, e.sku, e.value->>'key' AS key
-		FROM enrichments e JOIN products p
-			ON p.tenant_id = e.tenant_id AND p.supplier_code = e.supplier_code AND p.sku = e.sku AND p.active
+	candidates := `SELECT e.value->>'key' AS key FROM enrichments e WHERE e.tenant_id = $1 AND e.field = $2
+		GROUP BY 1 HAVING count(*) >= $3`
+	touched := "true"
+	args := []any{f.Run.TenantID, Field, e.cfg.MinMembers, f.Run.ID}
+	if f.Since != nil {
+		candidates = `SELECT e.value->>'key' AS key FROM products p JOIN enrichments e
+			ON e.tenant_id = p.tenant_id AND e.supplier_code = p.supplier_code AND e.sku = p.sku AND e.field = $2
+			WHERE p.tenant_id = $1 AND p.last_seen > $5
+		UNION
+		SELECT g.key FROM product_group_members m
+			JOIN product_groups g ON g.tenant_id = m.tenant_id AND g.group_id = m.group_id
+			JOIN products p ON p.tenant_id = m.tenant_id AND p.supplier_code = m.supplier_code AND p.sku = m.sku
+			WHERE m.tenant_id = $1 AND (p.last_seen > $5 OR NOT p.active)`
+		touched = `EXISTS (SELECT 1 FROM candidates c WHERE 'g' || left(md5(c.key), 16) = m.group_id)`
+		args = append(args, *f.Since)
+	}
+	// candidates is computed once and joined (its keys are distinct): as
+	// an IN (subquery), PostgreSQL may run it again for every row. The
+	// rows holding a candidate key are found before products are joined
+	// (matched is a fence): planned the other way round, every stored key
+	// was joined with its product first. Products are joined, not tested
+	// with EXISTS (the key is unique): as a semi-join, a million products
+	// were hashed to check six rows.
+	q := `WITH candidates AS MATERIALIZED (` + candidates + `), matched AS MATERIALIZED (
+		SELECT e.supplier_code, e.sku, c.key FROM enrichments e JOIN candidates c ON c.key = e.value->>'key'
 		WHERE e.tenant_id = $1 AND e.field = $2
+	), keys AS (
+		SELECT k.supplier_code, k.sku, k.key FROM matched k JOIN products p
+			ON p.tenant_id = $1 AND p.supplier_code = k.supplier_code AND p.sku = k.sku AND p.active
 	), shared AS (
 		SELECT key, 'g' || left(md5(key), 16) AS group_id FROM keys GROUP BY key HAVING count(*) >= $3
 	), members AS (
@@ -143,13 +176,13 @@ func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (i
 		WHERE m.group_id IS DISTINCT FROM excluded.group_id
 		RETURNING 1
 	), d AS (
-		DELETE FROM product_group_members m WHERE m.tenant_id = $1
+		DELETE FROM product_group_members m WHERE m.tenant_id = $1 AND ` + touched + `
 			AND NOT EXISTS (SELECT 1 FROM members x WHERE x.supplier_code = m.supplier_code AND x.sku = m.sku)
 		RETURNING 1
 	)
 	SELECT (SELECT count(*) FROM g) + (SELECT count(*) FROM m) + (SELECT count(*) FROM d)`
 	var n int64
-	if err := db.QueryRow(ctx, q, f.Run.TenantID, Field, e.cfg.MinMembers, f.Run.ID).Scan(&n); err != nil {
+	if err := db.QueryRow(ctx, q, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("groups: %w", err)
 	}
 	return n, nil

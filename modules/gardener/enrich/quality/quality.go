@@ -45,8 +45,9 @@ type Config struct {
 type Enricher struct{ cfg Config }
 
 var (
-	_ enrich.Enricher = (*Enricher)(nil)
-	_ enrich.Finisher = (*Enricher)(nil)
+	_ enrich.Enricher   = (*Enricher)(nil)
+	_ enrich.Finisher   = (*Enricher)(nil)
+	_ enrich.Splittable = (*Enricher)(nil)
 )
 
 // New is the enrich.Factory of the quality enricher.
@@ -77,6 +78,10 @@ func Build(cfg Config) (*Enricher, error) {
 }
 
 // Enrich implements enrich.Enricher.
+// Splittable implements enrich.Splittable: each product is enriched alone,
+// and the enricher is safe for concurrent use.
+func (e *Enricher) Splittable() {}
+
 func (e *Enricher) Enrich(_ context.Context, run enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
 	for _, p := range batch {
 		if e.cfg.MissingImage && len(p.ImageURLs) == 0 {

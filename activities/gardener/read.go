@@ -1,0 +1,192 @@
+package gardener
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"contextworker/modules/gardener/enrich"
+	wf "contextworker/workflows/gardener"
+)
+
+// batchSQL reads the next batch after the cursor, by keyset on the primary
+// key (sku, supplier_code, tenant_id; the tenant is fixed), so the scan
+// resumes where it stopped, whatever the size. Without stale enrichers only
+// products changed since the window's start are read. %s is the keyset
+// order: see batchOrder. The stored enrichments are read apart (storedSQL):
+// a join per product cost more than the products themselves.
+const batchSQL = `
+SELECT p.supplier_code, p.sku, p.name, p.description, p.brand, coalesce(p.gtin, ''), p.price::float8, p.currency,
+	p.stock, p.availability, p.category_path, p.image_urls, p.attributes, p.content_hash, p.last_seen,
+	($3::timestamptz IS NULL OR p.last_seen > $3) AS changed
+FROM products p
+WHERE p.tenant_id = $1 AND ($2::text = '' OR p.supplier_code = $2) AND p.active
+	AND %[1]s > %[2]s
+	AND ($4::bool OR $3::timestamptz IS NULL OR p.last_seen > $3)
+ORDER BY %[3]s
+LIMIT $7`
+
+// batchOrder is the keyset of a run: (sku, supplier_code) for runs begun
+// since products' key leads with the SKU, (supplier_code, sku) before.
+func batchOrder(plan wf.Plan) string {
+	if plan.SKUOrder {
+		return fmt.Sprintf(batchSQL, "(p.sku, p.supplier_code)", "($6::text, $5::text)", "p.sku, p.supplier_code")
+	}
+	return fmt.Sprintf(batchSQL, "(p.supplier_code, p.sku)", "($5::text, $6::text)", "p.supplier_code, p.sku")
+}
+
+// storedRangeSQL reads what is stored for every product of the batch's
+// suppliers within its SKU range: one index range per supplier. It serves
+// dense batches (every active product of the range), where it reads little
+// beyond the batch; rows of products outside the batch are skipped.
+const storedRangeSQL = `
+SELECT e.supplier_code, e.sku, e.field, e.value, e.enricher, e.enricher_version
+FROM enrichments e
+WHERE e.tenant_id = $1 AND e.supplier_code = ANY ($2::text[]) AND e.sku >= $3 AND e.sku <= $4`
+
+// storedKeysSQL reads what is stored for the batch's products by key: for
+// sparse batches (changed products only), whose SKU range spans many
+// products outside the batch.
+const storedKeysSQL = `
+SELECT e.supplier_code, e.sku, e.field, e.value, e.enricher, e.enricher_version
+FROM unnest($2::text[], $3::text[]) AS k(supplier_code, sku)
+JOIN enrichments e ON e.tenant_id = $1 AND e.supplier_code = k.supplier_code AND e.sku = k.sku`
+
+// provenance is who stored a field: compared with who produces it now.
+type provenance struct {
+	enricher, version string
+}
+
+// work is one batch on its way through the pipeline: read after a cursor,
+// enriched, diffed against what is stored, and committed.
+type work struct {
+	afterSupplier, afterSKU string
+	batch                   []*enrich.Product
+	// stored[i] is the provenance of batch[i]'s stored fields (nil when
+	// none); the values are in batch[i].Stored.
+	stored []map[string]provenance
+	delta  delta
+	// tallies are what the enrichers counted in the batch.
+	tallies map[enrich.Tally]int64
+	// enrichMillis is the time the enrichers and the diff took.
+	enrichMillis int64
+}
+
+// dense reports whether a run reads every active product (a full run, or
+// stale enrichers), rather than those changed since its window's start.
+func dense(plan wf.Plan) bool { return plan.From == nil || len(plan.Stale) > 0 }
+
+// read reads the batch after the cursor and what is stored for it, in one
+// read-only transaction.
+func (a *Activities) read(ctx context.Context, plan wf.Plan, afterSupplier, afterSKU string) (*work, error) {
+	var w *work
+	err := pgx.BeginTxFunc(ctx, a.DB, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		w, err = readTx(ctx, tx, plan, afterSupplier, afterSKU)
+		return err
+	})
+	return w, err
+}
+
+func readTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, afterSupplier, afterSKU string) (*work, error) {
+	w := &work{afterSupplier: afterSupplier, afterSKU: afterSKU}
+	// Every read here walks a key: products from the cursor, what is
+	// stored by key range or by key. Planned otherwise, a sparse run's
+	// batch scanned the whole partition and sorted it, for every batch
+	// (quadratic in the catalogue), and a first run's reads of what is
+	// stored, planned on statistics of a table still filling, may scan
+	// it whole for each batch.
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`); err != nil {
+		return nil, fmt.Errorf("read batch: %w", err)
+	}
+	rows, err := tx.Query(ctx, batchOrder(plan), plan.TenantID, plan.SupplierCode, plan.From, len(plan.Stale) > 0,
+		afterSupplier, afterSKU, plan.BatchSize)
+	if err != nil {
+		return nil, fmt.Errorf("read batch: %w", err)
+	}
+	w.batch = make([]*enrich.Product, 0, plan.BatchSize)
+	for rows.Next() {
+		p := new(enrich.Product)
+		if err := rows.Scan(&p.SupplierCode, &p.SKU, &p.Name, &p.Description, &p.Brand, &p.GTIN, &p.Price, &p.Currency,
+			&p.Stock, &p.Availability, &p.CategoryPath, &p.ImageURLs, &p.Attributes, &p.ContentHash, &p.LastSeen,
+			&p.Changed); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read batch: %w", err)
+		}
+		w.batch = append(w.batch, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read batch: %w", err)
+	}
+	if len(w.batch) == 0 {
+		return w, nil
+	}
+	if err := readStored(ctx, tx, plan, w); err != nil {
+		return nil, fmt.Errorf("read stored enrichments: %w", err)
+	}
+	return w, nil
+}
+
+type productKey struct{ supplier, sku string }
+
+func readStored(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
+	index := make(map[productKey]int, len(w.batch))
+	var suppliers []string
+	minSKU, maxSKU := w.batch[0].SKU, w.batch[0].SKU
+	for i, p := range w.batch {
+		index[productKey{p.SupplierCode, p.SKU}] = i
+		minSKU, maxSKU = min(minSKU, p.SKU), max(maxSKU, p.SKU)
+		if !containsString(suppliers, p.SupplierCode) {
+			suppliers = append(suppliers, p.SupplierCode)
+		}
+	}
+	var rows pgx.Rows
+	var err error
+	if dense(plan) && len(suppliers) <= 64 {
+		rows, err = tx.Query(ctx, storedRangeSQL, plan.TenantID, suppliers, minSKU, maxSKU)
+	} else {
+		ss, ks := make([]string, len(w.batch)), make([]string, len(w.batch))
+		for i, p := range w.batch {
+			ss[i], ks[i] = p.SupplierCode, p.SKU
+		}
+		rows, err = tx.Query(ctx, storedKeysSQL, plan.TenantID, ss, ks)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	w.stored = make([]map[string]provenance, len(w.batch))
+	var k productKey
+	var field string
+	var value []byte // not json.RawMessage, which pgx would decode to validate
+	var prov provenance
+	for rows.Next() {
+		if err := rows.Scan(&k.supplier, &k.sku, &field, &value, &prov.enricher, &prov.version); err != nil {
+			return err
+		}
+		i, ok := index[k]
+		if !ok {
+			continue // in the range, not in the batch
+		}
+		p := w.batch[i]
+		if p.Stored == nil {
+			p.Stored = make(map[string]json.RawMessage, 4)
+			w.stored[i] = make(map[string]provenance, 4)
+		}
+		p.Stored[field] = value
+		w.stored[i][field] = prov
+		value = nil // a scanner may reuse the slice it filled: each row gets its own
+	}
+	return rows.Err()
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,169 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
+	"contextworker/internal/dev/feedgen"
+	gardener "contextworker/workflows/gardener"
+)
+
+// GardenerResult is the gardener's figures at one size: a full run over
+// the harvested catalogue, the COPY of its rows, an incremental run after a
+// re-harvest that changed a tenth of the products, and a rerun with nothing
+// changed.
+type GardenerResult struct {
+	Full       time.Duration
+	FullReport gardener.Report
+	// Rows is the number of enrichment rows the supplier has after the
+	// full run; Copy loads a file of those rows with psql \copy (median of
+	// three), the physical limit the full run is measured against.
+	Rows int64
+	Copy time.Duration
+	// Changed is the number of products the re-harvest changed.
+	Changed           int64
+	Incremental       time.Duration
+	IncrementalReport gardener.Report
+	Rerun             time.Duration
+	RerunReport       gardener.Report
+	// Phases says where the full run's time went.
+	Phases  string
+	PeakRSS int64
+}
+
+type gardenerBench struct {
+	tc       client.Client
+	db       *pgxpool.Pool
+	dsn      string
+	dir      string
+	server   string
+	supplier string
+	n        int
+	say      func(string, ...any)
+}
+
+func (g *gardenerBench) run(ctx context.Context) (*GardenerResult, error) {
+	r := &GardenerResult{}
+	var err error
+	if r.Full, r.FullReport, err = g.garden(ctx, true); err != nil {
+		return nil, err
+	}
+	r.Phases = gardenerPhases(ctx, g.db, r.FullReport.RunID)
+	g.say("%d: gardener (full, llm off) %s: %d processed, %d written%s", g.n, r.Full.Round(time.Millisecond),
+		r.FullReport.Processed, r.FullReport.Written, r.Phases)
+	if r.Rows, r.Copy, err = g.copyRows(ctx); err != nil {
+		return nil, err
+	}
+
+	// A tenth of the products get another price: a re-harvest writes
+	// them, and the next incremental run enriches them alone.
+	name := fmt.Sprintf("feed-%d-changed.csv", g.n)
+	if _, err := ensureFeed(filepath.Join(g.dir, name), feedgen.Options{N: g.n, Seed: 1, BadShare: 0.01, Format: "csv", Mutate: 0.1}, g.say); err != nil {
+		return nil, err
+	}
+	_, rep, err := harvest(ctx, g.tc, g.supplier, fmt.Sprintf("http://%s/%s", g.server, name))
+	if err != nil {
+		return nil, err
+	}
+	r.Changed = rep.Updated
+	if r.Incremental, r.IncrementalReport, err = g.garden(ctx, false); err != nil {
+		return nil, err
+	}
+	g.say("%d: gardener after %d products changed %s: %d processed, %d written, %d removed", g.n, r.Changed,
+		r.Incremental.Round(time.Millisecond), r.IncrementalReport.Processed, r.IncrementalReport.Written, r.IncrementalReport.Deleted)
+	if r.Rerun, r.RerunReport, err = g.garden(ctx, false); err != nil {
+		return nil, err
+	}
+	g.say("%d: gardener rerun with nothing changed %s: %d processed, %d written", g.n, r.Rerun.Round(time.Millisecond),
+		r.RerunReport.Processed, r.RerunReport.Written+r.RerunReport.Deleted+r.RerunReport.Finalized)
+	// The original feed again, so a later size starts from the bench's
+	// catalogue as the harvest figures describe it.
+	_, _, err = harvest(ctx, g.tc, g.supplier, fmt.Sprintf("http://%s/feed-%d.csv", g.server, g.n))
+	return r, err
+}
+
+func (g *gardenerBench) garden(ctx context.Context, full bool) (time.Duration, gardener.Report, error) {
+	in := gardener.Input{TenantID: "bench", SupplierCode: g.supplier, Full: full}
+	start := time.Now()
+	run, err := g.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: gardener.WorkflowID("bench"), TaskQueue: gardener.TaskQueue}, gardener.WorkflowName, in)
+	if err != nil {
+		return 0, gardener.Report{}, err
+	}
+	var rep gardener.Report
+	if err := run.Get(ctx, &rep); err != nil {
+		return 0, rep, fmt.Errorf("gardener %s: %w", g.supplier, err)
+	}
+	return time.Since(start), rep, nil
+}
+
+// copyRows writes the supplier's enrichment rows to a file and loads it
+// with psql \copy into a table of the same columns, without indexes: the
+// same rows, as fast as PostgreSQL takes them.
+func (g *gardenerBench) copyRows(ctx context.Context) (int64, time.Duration, error) {
+	path := filepath.Join(g.dir, fmt.Sprintf("enrichments-%d.copy", g.n))
+	var rows int64
+	if err := g.db.QueryRow(ctx, `SELECT count(*) FROM enrichments WHERE tenant_id = 'bench' AND supplier_code = $1`, g.supplier).Scan(&rows); err != nil {
+		return 0, 0, fmt.Errorf("gardener copy baseline: %w", err)
+	}
+	if err := psql(ctx, g.dsn, fmt.Sprintf(`\copy (SELECT * FROM enrichments WHERE tenant_id = 'bench' AND supplier_code = '%s') TO '%s'`, g.supplier, path)); err != nil {
+		return 0, 0, fmt.Errorf("gardener copy baseline: %w", err)
+	}
+	var copies []time.Duration
+	for range 3 {
+		d, err := psqlCopy(ctx, g.dsn, "CREATE TABLE bench_copy (LIKE enrichments)", path, "FORMAT text")
+		if err != nil {
+			return 0, 0, err
+		}
+		copies = append(copies, d)
+	}
+	slices.Sort(copies)
+	g.say("%d: psql \\copy of the %d enrichment rows %s (median of %v)", g.n, rows, copies[1].Round(time.Millisecond), roundAll(copies))
+	return rows, copies[1], nil
+}
+
+// gardenerPhases reads where a run's time went from its gardener_runs row:
+// finalized_at is now() of the finalizing transaction, so when it began.
+func gardenerPhases(ctx context.Context, db *pgxpool.Pool, runID string) string {
+	var batches, finalize float64
+	var enrichMS, writeMS int64
+	err := db.QueryRow(ctx, `SELECT extract(epoch FROM finalized_at - started_at)::float8, extract(epoch FROM finished_at - finalized_at)::float8,
+			enrich_ms, write_ms
+		FROM gardener_runs WHERE run_id = $1`, runID).Scan(&batches, &finalize, &enrichMS, &writeMS)
+	if err != nil {
+		return fmt.Sprintf(" (phases: %v)", err)
+	}
+	return fmt.Sprintf(": begin+batches %.2fs (enrichers %.2fs, writes %.2fs, overlapping), finalize+finish %.2fs",
+		batches, float64(enrichMS)/1000, float64(writeMS)/1000, finalize)
+}
+
+func printGardener(w io.Writer, rs []Result) {
+	shown := false
+	for _, r := range rs {
+		g := r.Gardener
+		if g == nil {
+			continue
+		}
+		shown = true
+		fmt.Fprintf(w, "\n=== gardener on %d products (llm off, this machine, one run) ===\n", r.Products)
+		fmt.Fprintf(w, "full run:     %s, %.0f products/s, %d rows written; psql \\copy of its %d rows %s: %.2fx copy\n",
+			g.Full.Round(time.Millisecond), float64(g.FullReport.Processed)/g.Full.Seconds(), g.FullReport.Written+g.FullReport.Finalized,
+			g.Rows, g.Copy.Round(time.Millisecond), g.Full.Seconds()/g.Copy.Seconds())
+		fmt.Fprintf(w, "incremental:  %s after a re-harvest changed %d products: %d processed, %d written, %d removed; %.0f%% of the full run\n",
+			g.Incremental.Round(time.Millisecond), g.Changed, g.IncrementalReport.Processed, g.IncrementalReport.Written+g.IncrementalReport.Finalized,
+			g.IncrementalReport.Deleted, 100*g.Incremental.Seconds()/g.Full.Seconds())
+		fmt.Fprintf(w, "rerun:        %s with nothing changed: %d processed, %d rows written\n",
+			g.Rerun.Round(time.Millisecond), g.RerunReport.Processed, g.RerunReport.Written+g.RerunReport.Deleted+g.RerunReport.Finalized)
+		fmt.Fprintf(w, "worker peak RSS %.0f MiB (harvest included)\n", float64(g.PeakRSS)/(1<<20))
+	}
+	if !shown {
+		return
+	}
+	fmt.Fprintln(w, "goals: full run ≥ 50,000 products/s at 1M and ≤ 3x its copy, incremental ≤ 15% of the full run, rerun writes nothing, worker RSS < 200 MiB")
+}

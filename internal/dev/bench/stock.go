@@ -1,0 +1,137 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"contextworker/internal/dev/localpg"
+	"contextworker/internal/pg"
+)
+
+// StockResult is one size's harvest figures on a server with PostgreSQL's
+// default settings.
+type StockResult struct {
+	Products   int
+	Copy       time.Duration
+	Harvest    time.Duration
+	Rehearvest time.Duration
+	// RewriteRows counts product rows the unchanged re-harvest wrote.
+	RewriteRows   int64
+	SharedBuffers string
+}
+
+type stockRun struct {
+	root, dir, cfgPath, server string
+	tc                         client.Client
+	sizes                      []int
+	say                        func(string, ...any)
+}
+
+// runStock starts (or reuses) the cluster in .data/bench/pg-stock with
+// PostgreSQL's defaults, a fresh database and a worker on it, and
+// harvests each size's feed twice beside its COPY, as Run does on the
+// tuned server.
+func runStock(ctx context.Context, s stockRun) ([]StockResult, error) {
+	cluster, err := localpg.Start(ctx, localpg.Options{Dir: filepath.Join(s.dir, "pg-stock")})
+	if err != nil {
+		return nil, err
+	}
+	defer cluster.Stop(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
+	admin, err := pg.Connect(ctx, cluster.DSN("postgres"), 1, time.Minute, nil)
+	if err != nil {
+		return nil, err
+	}
+	var shared string
+	// A stock server: whatever ALTER SYSTEM set by hand goes (settings that
+	// need a restart would show in shared_buffers below).
+	_, err = admin.Exec(ctx, `ALTER SYSTEM RESET ALL`)
+	if err == nil {
+		_, err = admin.Exec(ctx, `SELECT pg_reload_conf()`)
+	}
+	if err == nil {
+		err = admin.QueryRow(ctx, `SHOW shared_buffers`).Scan(&shared)
+	}
+	if err == nil {
+		_, err = admin.Exec(ctx, `DROP DATABASE IF EXISTS bench WITH (FORCE)`)
+	}
+	admin.Close()
+	if err != nil {
+		return nil, err
+	}
+	if err := cluster.CreateDatabase(ctx, "bench"); err != nil {
+		return nil, err
+	}
+	dsn := cluster.DSN("bench")
+	db, err := pg.Connect(ctx, dsn, 4, time.Minute, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if _, err := pg.Migrate(ctx, db, nil); err != nil {
+		return nil, err
+	}
+	s.say("stock PostgreSQL (default settings, shared_buffers %s) on port %d", shared, cluster.Port())
+	_, stopWorker, err := startWorker(s.root, s.cfgPath, dsn, filepath.Join(s.dir, "worker-stock.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer stopWorker()
+
+	var out []StockResult
+	for _, n := range s.sizes {
+		name := fmt.Sprintf("feed-%d.csv", n)
+		r := StockResult{Products: n, SharedBuffers: shared}
+		var copies []time.Duration
+		for range 3 {
+			d, err := copyBaseline(ctx, dsn, filepath.Join(s.dir, name))
+			if err != nil {
+				return nil, err
+			}
+			copies = append(copies, d)
+		}
+		slices.Sort(copies)
+		r.Copy = copies[1]
+		s.say("%d on stock: psql \\copy %s (median of %v)", n, r.Copy.Round(time.Millisecond), roundAll(copies))
+		supplier, url := fmt.Sprintf("bench%d", n), fmt.Sprintf("http://%s/%s", s.server, name)
+		h, first, err := harvest(ctx, s.tc, supplier, url)
+		if err != nil {
+			return nil, err
+		}
+		r.Harvest = h
+		s.say("%d on stock: harvest %s (%s)%s", n, h.Round(time.Millisecond), first.Status, phases(ctx, db, first.RunID))
+		h, again, err := harvest(ctx, s.tc, supplier, url)
+		if err != nil {
+			return nil, err
+		}
+		r.Rehearvest, r.RewriteRows = h, again.Inserted+again.Updated+again.Deactivated
+		s.say("%d on stock: unchanged re-harvest %s, %d rows written%s", n, h.Round(time.Millisecond), r.RewriteRows, phases(ctx, db, again.RunID))
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func printStock(w io.Writer, tuned []Result, stock []StockResult) {
+	fmt.Fprintln(w, "\n=== harvest on both servers (ratios to each server's own psql \\copy of the same file) ===")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "products\tserver\tpsql \\copy\tharvest\tvs copy\tre-harvest\tvs copy\trows written\t")
+	for i, s := range stock {
+		if i < len(tuned) {
+			t := tuned[i]
+			fmt.Fprintf(tw, "%d\ttuned\t%s\t%s\t%.2fx\t%s\t%.2fx\t%d\t\n", t.Products, t.Copy.Round(time.Millisecond),
+				t.Harvest.Round(time.Millisecond), t.Harvest.Seconds()/t.Copy.Seconds(),
+				t.Rehearvest.Round(time.Millisecond), t.Rehearvest.Seconds()/t.Copy.Seconds(), t.RewriteRows)
+		}
+		fmt.Fprintf(tw, "%d\tstock\t%s\t%s\t%.2fx\t%s\t%.2fx\t%d\t\n", s.Products, s.Copy.Round(time.Millisecond),
+			s.Harvest.Round(time.Millisecond), s.Harvest.Seconds()/s.Copy.Seconds(),
+			s.Rehearvest.Round(time.Millisecond), s.Rehearvest.Seconds()/s.Copy.Seconds(), s.RewriteRows)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "goals (issue 15): first load ≤ 1.5x copy tuned, ≤ 2.0x stock; unchanged re-harvest ≤ 0.75x copy on both, 0 rows written")
+}
