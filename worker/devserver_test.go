@@ -2,17 +2,12 @@ package worker
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
-
-	"contextworker/internal/dev/localpg"
+	"contextworker/internal/dev/devserver"
 	"contextworker/internal/dev/testenv"
 )
 
@@ -22,32 +17,26 @@ import (
 func ownDevServer(t *testing.T, dbFile string) string {
 	t.Helper()
 	testenv.Integration(t)
-	port, err := localpg.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "temporal.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  filepath.Join(testenv.RepoRoot(t), "bin", "temporal"),
-		ClientOptions: &client.Options{HostPort: hostPort, Namespace: "default"},
-		DBFilename:    dbFile,
-		LogLevel:      "error",
-		Stdout:        logFile,
-		Stderr:        logFile,
+	srv, err := devserver.Start(ctx, devserver.Options{
+		Exe:      filepath.Join(testenv.RepoRoot(t), "bin", "temporal"),
+		DBFile:   dbFile,
+		LogLevel: "error",
+		Log:      logFile,
 	})
 	if err != nil {
 		t.Fatalf("start dev server: %v", err)
 	}
 	t.Cleanup(func() {
-		srv.Client().Close()
-		_ = srv.Stop()
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = srv.Stop(sctx)
 		_ = logFile.Close()
 	})
-	return hostPort
+	return srv.HostPort
 }

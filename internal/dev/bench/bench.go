@@ -27,12 +27,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 
+	"contextworker/internal/dev/devserver"
 	"contextworker/internal/dev/feedgen"
 	"contextworker/internal/dev/localpg"
 	"contextworker/internal/pg"
-	"contextworker/internal/searchattr"
 	wf "contextworker/workflows/harvest"
 )
 
@@ -125,22 +124,17 @@ func Run(ctx context.Context, o Options) error {
 	}
 	say("PostgreSQL on port %d", cluster.Port())
 
-	port, err := localpg.FreePort()
-	if err != nil {
-		return err
-	}
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  filepath.Join(o.Root, "bin", "temporal"),
-		ClientOptions: &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port)},
-		LogLevel:      "error",
-		ExtraArgs:     searchAttrArgs(),
-	})
+	dev, err := devserver.Start(ctx, devserver.Options{Exe: filepath.Join(o.Root, "bin", "temporal"), LogLevel: "error"})
 	if err != nil {
 		return fmt.Errorf("dev server: %w", err)
 	}
-	defer dev.Stop() //nolint:errcheck
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = dev.Stop(sctx)
+	}()
 	tc := dev.Client()
-	say("Temporal dev server on %s", dev.FrontendHostPort())
+	say("Temporal dev server on %s", dev.HostPort)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -159,7 +153,7 @@ func Run(ctx context.Context, o Options) error {
 	// every product harvested within the hour, and the incremental figure
 	// would measure a full run.
 	cfgPath := filepath.Join(dir, "temporal.yaml")
-	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    chain_gardener: false\n    parallelism: 2\n    network: {allow_loopback: true}\n  gardener:\n    watermark_overlap: 0s\n", dev.FrontendHostPort())
+	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    chain_gardener: false\n    parallelism: 2\n    network: {allow_loopback: true}\n  gardener:\n    watermark_overlap: 0s\n", dev.HostPort)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return err
 	}
@@ -273,14 +267,6 @@ func phases(ctx context.Context, db *pgxpool.Pool, runID string) string {
 		return fmt.Sprintf(" (phases: %v)", err)
 	}
 	return fmt.Sprintf(": begin+stage %.2fs, merge+deactivate %.2fs, finish %.2fs", stage, merge, finish)
-}
-
-func searchAttrArgs() []string {
-	var args []string
-	for _, sa := range searchattr.Names {
-		args = append(args, "--search-attribute", sa)
-	}
-	return args
 }
 
 // copyBaseline loads the file with psql \copy into a table of the feed's
