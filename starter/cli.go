@@ -176,7 +176,12 @@ func runServe(c *cli.Context, reg *registry.Registry) error {
 		return err
 	}
 	defer tc.Close()
+	serverTLS, err := ServerTLS(cfg.Starter.TLS, nil)
+	if err != nil {
+		return err
+	}
 	sopts := Options{
+		TLS:           serverTLS,
 		Temporal:      tc,
 		Registry:      reg,
 		Config:        cfg.Starter,
@@ -213,11 +218,11 @@ func (s *Server) serveAll(ctx context.Context) error {
 	if s.cfg.GRPCListen == "" {
 		return s.Run(ctx)
 	}
-	gln, err := net.Listen("tcp", s.cfg.GRPCListen)
+	gln, err := s.listen(s.cfg.GRPCListen)
 	if err != nil {
 		return fmt.Errorf("grpc listen: %w", err)
 	}
-	hln, err := net.Listen("tcp", s.cfg.Listen)
+	hln, err := s.listen(s.cfg.Listen)
 	if err != nil {
 		gln.Close()
 		return fmt.Errorf("listen: %w", err)

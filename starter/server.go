@@ -2,6 +2,7 @@ package starter
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,6 +62,9 @@ type Options struct {
 	// may also encode. CodecServer configures it.
 	Codec       converter.PayloadCodec
 	CodecServer config.CodecServer
+	// TLS, when set, serves both fronts over TLS (see ServerTLS); nil
+	// serves plaintext.
+	TLS *tls.Config
 	// Database opens the PostgreSQL pool GET /v1/audit reads, on its first
 	// request (within that request's deadline; a failure is answered 503
 	// and retried by the next). nil answers every audit request 503.
@@ -97,6 +101,8 @@ type Server struct {
 	ready     readiness
 	// codec serves /codec/ when payloads are encrypted; nil otherwise.
 	codec http.Handler
+	// tls wraps every listener when set.
+	tls *tls.Config
 	// db is the audit's database; hookLimiter limits webhook requests per
 	// client address; lookupEnv resolves webhook secrets.
 	db          *lazyPool
@@ -193,6 +199,7 @@ func New(opts Options) (*Server, error) {
 		}
 		s.codec = h
 	}
+	s.tls = opts.TLS
 	s.handler = s.buildHandler()
 	return s, nil
 }
@@ -206,14 +213,24 @@ const shutdownGrace = 10 * time.Second
 // Run serves on the configured listen address until ctx is done, then shuts
 // down gracefully.
 func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Listen)
+	ln, err := s.listen(s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	return s.Serve(ctx, ln)
 }
 
-// Serve serves on ln until ctx is done. It closes ln.
+// listen opens addr, over TLS when the server has it.
+func (s *Server) listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil || s.tls == nil {
+		return ln, err
+	}
+	return tls.NewListener(ln, s.tls), nil
+}
+
+// Serve serves on ln until ctx is done. It closes ln. ln is used as it is:
+// Run and the gRPC pairing open TLS listeners when the server has TLS.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -227,7 +244,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	s.log.Info("starter listening", "addr", ln.Addr().String(), "namespace", s.namespace)
+	s.log.Info("starter listening", "addr", ln.Addr().String(), "namespace", s.namespace, "tls", s.tls != nil)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

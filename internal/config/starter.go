@@ -8,6 +8,43 @@ import (
 	"contextworker/internal/secret"
 )
 
+// StarterTLS configures the starter's own TLS.
+type StarterTLS struct {
+	// CertFile and KeyFile are the server's certificate chain and private
+	// key (PEM); the key is a secret reference (file:, credential:).
+	CertFile string     `yaml:"cert_file"`
+	KeyFile  secret.Ref `yaml:"key_file"`
+	// ClientCAFile (PEM) makes the starter ask callers for a certificate
+	// signed by one of these CAs: service-to-service mTLS.
+	ClientCAFile string `yaml:"client_ca_file"`
+	// RequireClientCert refuses callers without such a certificate; without
+	// it a certificate is verified when given (browsers and tools with a
+	// token alone still connect).
+	RequireClientCert bool `yaml:"require_client_cert"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t StarterTLS) Enabled() bool { return t.CertFile != "" || !t.KeyFile.IsZero() }
+
+func (t StarterTLS) validate(p string) error {
+	var errs []error
+	if t.Enabled() && (t.CertFile == "" || t.KeyFile.IsZero()) {
+		errs = append(errs, fieldErr(p, "cert_file and key_file go together"))
+	}
+	if !t.KeyFile.IsZero() {
+		if err := t.KeyFile.Validate(); err != nil {
+			errs = append(errs, fieldErr(p+".key_file", "%v", err))
+		}
+	}
+	if (t.ClientCAFile != "" || t.RequireClientCert) && !t.Enabled() {
+		errs = append(errs, fieldErr(p+".client_ca_file", "client certificates need cert_file and key_file"))
+	}
+	if t.RequireClientCert && t.ClientCAFile == "" {
+		errs = append(errs, fieldErr(p+".require_client_cert", "needs client_ca_file"))
+	}
+	return errors.Join(errs...)
+}
+
 // Starter configures the HTTP trigger service.
 type Starter struct {
 	// Listen is the HTTP listen address.
@@ -18,6 +55,10 @@ type Starter struct {
 	GRPCListen string `yaml:"grpc_listen"`
 	// PublicURL is how clients reach the starter, for printed links.
 	PublicURL string `yaml:"public_url"`
+	// TLS serves the HTTP API and the gRPC front over TLS, and with a
+	// client CA over mutual TLS; unset serves plaintext (loopback or
+	// behind a terminating proxy only).
+	TLS StarterTLS `yaml:"tls"`
 	JWT       JWT    `yaml:"jwt"`
 	// MaxBodyBytes caps request bodies (413 beyond).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
@@ -55,6 +96,7 @@ func (s Starter) MaxRunningOf(workflowType string) int {
 // on, naming each key under prefix p.
 func (s Starter) ValidateLimits(p string) error {
 	var errs []error
+	errs = append(errs, s.TLS.validate(p+".tls"))
 	if s.GRPCListen != "" {
 		if _, _, err := net.SplitHostPort(s.GRPCListen); err != nil {
 			errs = append(errs, fieldErr(p+".grpc_listen", "%q is not host:port (or leave it empty: no gRPC front)", s.GRPCListen))
