@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
@@ -245,4 +246,30 @@ func Provisioned[T any](m Module, deps Deps) (*T, error) {
 		return nil, fmt.Errorf("%s: needs PostgreSQL, and the worker opened none", m.Name())
 	}
 	return cfg, nil
+}
+
+// Activity pairs an activity type name with the method that implements it
+// on a module's activities value of type A. A module keeps one table of
+// them, from which both its Activities list and its registrations come.
+type Activity[A any] struct {
+	Name   string
+	Method func(A) any
+}
+
+// ActivityNames lists the names in a module's activity table, for
+// Module.Activities.
+func ActivityNames[A any](table []Activity[A]) []string {
+	names := make([]string, len(table))
+	for i, act := range table {
+		names[i] = act.Name
+	}
+	return names
+}
+
+// RegisterActivities registers every activity of table on r under its
+// name, implemented by a.
+func RegisterActivities[A any](r worker.ActivityRegistry, a A, table []Activity[A]) {
+	for _, act := range table {
+		r.RegisterActivityWithOptions(act.Method(a), activity.RegisterOptions{Name: act.Name})
+	}
 }

@@ -15,11 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"contextworker/internal/dev/sshd"
 	"contextworker/internal/dev/stacktest"
@@ -280,22 +277,5 @@ func (s *stack) saveHistory(workflowID, name string) {
 	if !*updateHistory {
 		return
 	}
-	it := s.tc.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var h historypb.History
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		h.Events = append(h.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	path := filepath.Join("..", "..", "workflows", "deploy", "testdata", name)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		s.t.Fatal(err)
-	}
-	s.t.Logf("recorded %d events into %s", len(h.Events), path)
+	stacktest.SaveHistory(s.t, s.tc, workflowID, "", filepath.Join("..", "..", "workflows", "deploy", "testdata", name))
 }

@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/urfave/cli/v2"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -91,30 +90,23 @@ func (*Module) Workflows() []registry.Workflow {
 
 // activities is the module's one table of activity types: Activities lists
 // its names, Register registers its methods under them.
-var activities = []struct {
-	name   string
-	method func(*acts.Activities) any
-}{
-	{wf.ActivityCheckout, func(a *acts.Activities) any { return a.Checkout }},
-	{wf.ActivityPlan, func(a *acts.Activities) any { return a.Plan }},
-	{wf.ActivityValidate, func(a *acts.Activities) any { return a.Validate }},
-	{wf.ActivityPrepare, func(a *acts.Activities) any { return a.Prepare }},
-	{wf.ActivityExec, func(a *acts.Activities) any { return a.Exec }},
-	{wf.ActivitySwitch, func(a *acts.Activities) any { return a.Switch }},
-	{wf.ActivityStart, func(a *acts.Activities) any { return a.Start }},
-	{wf.ActivityHealth, func(a *acts.Activities) any { return a.Health }},
-	{wf.ActivityPrune, func(a *acts.Activities) any { return a.Prune }},
-	{wf.ActivityRollback, func(a *acts.Activities) any { return a.Rollback }},
-	{wf.ActivityRun, func(a *acts.Activities) any { return a.Run }},
+var activities = []registry.Activity[*acts.Activities]{
+	{Name: wf.ActivityCheckout, Method: func(a *acts.Activities) any { return a.Checkout }},
+	{Name: wf.ActivityPlan, Method: func(a *acts.Activities) any { return a.Plan }},
+	{Name: wf.ActivityValidate, Method: func(a *acts.Activities) any { return a.Validate }},
+	{Name: wf.ActivityPrepare, Method: func(a *acts.Activities) any { return a.Prepare }},
+	{Name: wf.ActivityExec, Method: func(a *acts.Activities) any { return a.Exec }},
+	{Name: wf.ActivitySwitch, Method: func(a *acts.Activities) any { return a.Switch }},
+	{Name: wf.ActivityStart, Method: func(a *acts.Activities) any { return a.Start }},
+	{Name: wf.ActivityHealth, Method: func(a *acts.Activities) any { return a.Health }},
+	{Name: wf.ActivityPrune, Method: func(a *acts.Activities) any { return a.Prune }},
+	{Name: wf.ActivityRollback, Method: func(a *acts.Activities) any { return a.Rollback }},
+	{Name: wf.ActivityRun, Method: func(a *acts.Activities) any { return a.Run }},
 }
 
 // Activities implements registry.Module.
 func (*Module) Activities() []string {
-	names := make([]string, len(activities))
-	for i, act := range activities {
-		names[i] = act.name
-	}
-	return names
+	return registry.ActivityNames(activities)
 }
 
 // Needs implements registry.Module: the audit lives in PostgreSQL.
@@ -135,9 +127,7 @@ func (m *Module) Register(_ context.Context, deps registry.Deps, r worker.Regist
 	m.mu.Unlock()
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
 	r.RegisterWorkflowWithOptions(wf.ExecWorkflow, workflow.RegisterOptions{Name: wf.ExecWorkflowName})
-	for _, act := range activities {
-		r.RegisterActivityWithOptions(act.method(a), activity.RegisterOptions{Name: act.name})
-	}
+	registry.RegisterActivities(r, a, activities)
 	return nil
 }
 

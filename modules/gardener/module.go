@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -65,23 +64,16 @@ func (Module) Workflows() []registry.Workflow {
 
 // activities is the module's one table of activity types: Activities lists
 // its names, Register registers its methods under them.
-var activities = []struct {
-	name   string
-	method func(*acts.Activities) any
-}{
-	{wf.ActivityBegin, func(a *acts.Activities) any { return a.Begin }},
-	{wf.ActivityEnrich, func(a *acts.Activities) any { return a.Enrich }},
-	{wf.ActivityFinalize, func(a *acts.Activities) any { return a.Finalize }},
-	{wf.ActivityFinish, func(a *acts.Activities) any { return a.Finish }},
+var activities = []registry.Activity[*acts.Activities]{
+	{Name: wf.ActivityBegin, Method: func(a *acts.Activities) any { return a.Begin }},
+	{Name: wf.ActivityEnrich, Method: func(a *acts.Activities) any { return a.Enrich }},
+	{Name: wf.ActivityFinalize, Method: func(a *acts.Activities) any { return a.Finalize }},
+	{Name: wf.ActivityFinish, Method: func(a *acts.Activities) any { return a.Finish }},
 }
 
 // Activities implements registry.Module.
 func (Module) Activities() []string {
-	names := make([]string, len(activities))
-	for i, act := range activities {
-		names[i] = act.name
-	}
-	return names
+	return registry.ActivityNames(activities)
 }
 
 // Needs implements registry.Module.
@@ -106,8 +98,6 @@ func (m Module) Register(_ context.Context, deps registry.Deps, r worker.Registr
 	}
 	a.UIURL, a.Namespace = deps.UIBaseURL, deps.Namespace
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
-	for _, act := range activities {
-		r.RegisterActivityWithOptions(act.method(a), activity.RegisterOptions{Name: act.name})
-	}
+	registry.RegisterActivities(r, a, activities)
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -67,25 +66,18 @@ func (Module) Workflows() []registry.Workflow {
 
 // activities is the module's one table of activity types: Activities lists
 // its names, Register registers its methods under them.
-var activities = []struct {
-	name   string
-	method func(*acts.Activities) any
-}{
-	{wf.ActivityBegin, func(a *acts.Activities) any { return a.Begin }},
-	{wf.ActivityStage, func(a *acts.Activities) any { return a.Stage }},
-	{wf.ActivityMerge, func(a *acts.Activities) any { return a.Merge }},
-	{wf.ActivityDeactivate, func(a *acts.Activities) any { return a.Deactivate }},
-	{wf.ActivityFinish, func(a *acts.Activities) any { return a.Finish }},
-	{wf.ActivityNotifyGardener, func(a *acts.Activities) any { return a.NotifyGardener }},
+var activities = []registry.Activity[*acts.Activities]{
+	{Name: wf.ActivityBegin, Method: func(a *acts.Activities) any { return a.Begin }},
+	{Name: wf.ActivityStage, Method: func(a *acts.Activities) any { return a.Stage }},
+	{Name: wf.ActivityMerge, Method: func(a *acts.Activities) any { return a.Merge }},
+	{Name: wf.ActivityDeactivate, Method: func(a *acts.Activities) any { return a.Deactivate }},
+	{Name: wf.ActivityFinish, Method: func(a *acts.Activities) any { return a.Finish }},
+	{Name: wf.ActivityNotifyGardener, Method: func(a *acts.Activities) any { return a.NotifyGardener }},
 }
 
 // Activities implements registry.Module.
 func (Module) Activities() []string {
-	names := make([]string, len(activities))
-	for i, act := range activities {
-		names[i] = act.name
-	}
-	return names
+	return registry.ActivityNames(activities)
 }
 
 // Needs implements registry.Module.
@@ -103,9 +95,7 @@ func (m Module) Register(_ context.Context, deps registry.Deps, r worker.Registr
 	a := acts.New(deps.DB, cfg, deps.Logger)
 	a.UIURL, a.Namespace, a.Temporal = deps.UIBaseURL, deps.Namespace, deps.Temporal
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
-	for _, act := range activities {
-		r.RegisterActivityWithOptions(act.method(a), activity.RegisterOptions{Name: act.name})
-	}
+	registry.RegisterActivities(r, a, activities)
 	return nil
 }
 

@@ -10,10 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"contextworker/internal/dev/stacktest"
 	"contextworker/internal/dev/testenv"
@@ -90,21 +87,5 @@ func (s *stack) ctx() context.Context {
 // `temporal workflow show --output json`).
 func (s *stack) saveHistory(workflowID, runID, path string) {
 	s.t.Helper()
-	it := s.tc.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var h historypb.History
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		h.Events = append(h.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		s.t.Fatal(err)
-	}
-	s.t.Logf("recorded %d events into %s", len(h.Events), path)
+	stacktest.SaveHistory(s.t, s.tc, workflowID, runID, path)
 }

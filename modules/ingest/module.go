@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -86,23 +85,16 @@ func (Module) Workflows() []registry.Workflow {
 
 // activities is the module's one table of activity types: Activities lists
 // its names, Register registers its methods under them.
-var activities = []struct {
-	name   string
-	method func(*acts.Activities) any
-}{
-	{wf.ActivityDocument, func(a *acts.Activities) any { return a.Document }},
-	{wf.ActivityDecide, func(a *acts.Activities) any { return a.Decide }},
-	{wf.ActivityBatchBegin, func(a *acts.Activities) any { return a.BatchBegin }},
-	{wf.ActivityChunk, func(a *acts.Activities) any { return a.Chunk }},
+var activities = []registry.Activity[*acts.Activities]{
+	{Name: wf.ActivityDocument, Method: func(a *acts.Activities) any { return a.Document }},
+	{Name: wf.ActivityDecide, Method: func(a *acts.Activities) any { return a.Decide }},
+	{Name: wf.ActivityBatchBegin, Method: func(a *acts.Activities) any { return a.BatchBegin }},
+	{Name: wf.ActivityChunk, Method: func(a *acts.Activities) any { return a.Chunk }},
 }
 
 // Activities implements registry.Module.
 func (Module) Activities() []string {
-	names := make([]string, len(activities))
-	for i, act := range activities {
-		names[i] = act.name
-	}
-	return names
+	return registry.ActivityNames(activities)
 }
 
 // Needs implements registry.Module.
@@ -128,8 +120,6 @@ func (m Module) Register(_ context.Context, deps registry.Deps, r worker.Registr
 	}
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
 	r.RegisterWorkflowWithOptions(wf.BatchWorkflow, workflow.RegisterOptions{Name: wf.BatchWorkflowName})
-	for _, act := range activities {
-		r.RegisterActivityWithOptions(act.method(a), activity.RegisterOptions{Name: act.name})
-	}
+	registry.RegisterActivities(r, a, activities)
 	return nil
 }
