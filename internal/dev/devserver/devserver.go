@@ -22,7 +22,11 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -119,7 +123,45 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		}
 		return nil, fmt.Errorf("devserver: start %s on %s: %w", o.Exe, o.HostPort, err)
 	}
-	return &Server{dev: dev, HostPort: o.HostPort, Namespace: o.Namespace, PID: FindChild("start-dev", port)}, nil
+	srv := &Server{dev: dev, HostPort: o.HostPort, Namespace: o.Namespace, PID: FindChild("start-dev", port)}
+	if err := srv.ensureSearchAttributes(ctx); err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Stop(sctx)
+		return nil, err
+	}
+	return srv, nil
+}
+
+// ensureSearchAttributes adds the platform's search attributes that the
+// namespace lacks. --search-attribute registers them on a new database
+// only: a server reusing its state file (make run's .data/temporal.db)
+// from before a module added one would refuse every workflow that sets it.
+func (s *Server) ensureSearchAttributes(ctx context.Context) error {
+	have, err := s.Client().OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: s.Namespace})
+	if err != nil {
+		return fmt.Errorf("devserver: list search attributes: %w", err)
+	}
+	missing := make(map[string]enumspb.IndexedValueType)
+	for _, sa := range searchattr.Names {
+		name, typ, _ := strings.Cut(sa, "=")
+		if _, ok := have.GetCustomAttributes()[name]; ok {
+			continue
+		}
+		v, err := enumspb.IndexedValueTypeFromString(typ)
+		if err != nil {
+			return fmt.Errorf("devserver: search attribute %s: %w", name, err)
+		}
+		missing[name] = v
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = s.Client().OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: s.Namespace, SearchAttributes: missing})
+	if err != nil {
+		return fmt.Errorf("devserver: add search attributes: %w", err)
+	}
+	return nil
 }
 
 // Client is the client Start connected; Stop closes it.
