@@ -35,6 +35,8 @@ type Activities struct {
 	// Env resolves secret refs (os.LookupEnv when nil).
 	Env  secret.Lookup
 	HTTP *http.Client
+	// Metrics counts finished steps and rollbacks; nil records nothing.
+	Metrics *Metrics
 
 	mu      sync.Mutex
 	runners map[string]remote.Runner

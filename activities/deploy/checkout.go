@@ -61,8 +61,9 @@ func (a *Activities) workspace(repo, commit string) (string, error) {
 // Checkout fetches the repository, resolves ref to a commit and detects
 // the tier. The tree lands in a workspace keyed by repository and commit,
 // so a retry (or another worker, see ensureWorkspace) finds or rebuilds it.
-func (a *Activities) Checkout(ctx context.Context, in wf.Input) (wf.Source, error) {
+func (a *Activities) Checkout(ctx context.Context, in wf.Input) (_ wf.Source, err error) {
 	defer a.keepBeating(ctx, "checkout")()
+	defer func() { a.Metrics.step("checkout", false, err) }()
 	if err := in.Validate(); err != nil {
 		return wf.Source{}, nonRetryable(wf.ErrInvalidInput, err)
 	}

@@ -17,9 +17,10 @@ import (
 // Start starts the plan's release as the target's supervised process
 // (stopping the one running), its start command checked and audited like
 // any other.
-func (a *Activities) Start(ctx context.Context, p wf.Plan) (wf.StepOutcome, error) {
+func (a *Activities) Start(ctx context.Context, p wf.Plan) (out wf.StepOutcome, err error) {
 	defer a.keepBeating(ctx, "start")()
-	out := wf.StepOutcome{Step: "start", Argv: p.Start.Argv}
+	defer func() { a.Metrics.step("start", out.Skipped, err) }()
+	out = wf.StepOutcome{Step: "start", Argv: p.Start.Argv}
 	rt, t, err := a.releases(ctx, p)
 	if err != nil {
 		return out, err
@@ -54,9 +55,10 @@ func (a *Activities) start(ctx context.Context, p wf.Plan, t *Target, rt *releas
 // Health probes the started release: GET its endpoint until it answers
 // 2xx, Retries times Interval apart, each within Timeout. It fails
 // non-retryably with the release's log tail when it never does.
-func (a *Activities) Health(ctx context.Context, p wf.Plan) (wf.StepOutcome, error) {
+func (a *Activities) Health(ctx context.Context, p wf.Plan) (out wf.StepOutcome, err error) {
 	defer a.keepBeating(ctx, "health")()
-	out := wf.StepOutcome{Step: "health", Detail: p.Endpoint}
+	defer func() { a.Metrics.step("health", out.Skipped, err) }()
+	out = wf.StepOutcome{Step: "health", Detail: p.Endpoint}
 	if !p.Health.Enabled {
 		out.Status, out.Skipped = wf.StatusSucceeded, true
 		return out, nil
@@ -123,8 +125,9 @@ func (a *Activities) Prune(ctx context.Context, req wf.RollbackRequest) ([]strin
 // restarts it (as it was started, from its start.json) and probes it;
 // with no previous release the new one is stopped and the link removed.
 // It is idempotent: rerun, it finds the target already rolled back.
-func (a *Activities) Rollback(ctx context.Context, req wf.RollbackRequest) (wf.RollbackResult, error) {
+func (a *Activities) Rollback(ctx context.Context, req wf.RollbackRequest) (_ wf.RollbackResult, err error) {
 	defer a.keepBeating(ctx, "rollback")()
+	defer func() { a.Metrics.rollback(err) }()
 	p := req.Plan
 	var res wf.RollbackResult
 	if !req.Switched && !req.Started {

@@ -21,9 +21,10 @@ import (
 // Prepare ships the checked-out tree to the target as the plan's release
 // (idempotent: a complete release is kept) and records how to start it,
 // for a later rollback to this release.
-func (a *Activities) Prepare(ctx context.Context, p wf.Plan) (wf.StepOutcome, error) {
+func (a *Activities) Prepare(ctx context.Context, p wf.Plan) (out wf.StepOutcome, err error) {
 	defer a.keepBeating(ctx, "prepare")()
-	out := wf.StepOutcome{Step: "prepare", Detail: p.Release}
+	defer func() { a.Metrics.step("prepare", out.Skipped, err) }()
+	out = wf.StepOutcome{Step: "prepare", Detail: p.Release}
 	rt, _, err := a.releases(ctx, p)
 	if err != nil {
 		return out, err
@@ -97,14 +98,15 @@ func (a *Activities) commandEnv(t *Target, b string, env map[string]string, secr
 // checked through os.Root on local targets, audited before and after, and
 // marked done on the target once it succeeded, so a retry after a worker
 // crash skips it rather than running it twice.
-func (a *Activities) Exec(ctx context.Context, req wf.ExecRequest) (wf.StepOutcome, error) {
+func (a *Activities) Exec(ctx context.Context, req wf.ExecRequest) (out wf.StepOutcome, err error) {
 	defer a.keepBeating(ctx, "exec")()
+	defer func() { a.Metrics.step(out.Step, out.Skipped, err) }()
 	p := req.Plan
 	if req.Index < 0 || req.Index >= len(p.Commands) {
 		return wf.StepOutcome{}, nonRetryable(wf.ErrInvalidInput, fmt.Errorf("exec: no command %d", req.Index))
 	}
 	c := p.Commands[req.Index]
-	out := wf.StepOutcome{Step: c.Step, Argv: c.Argv}
+	out = wf.StepOutcome{Step: c.Step, Argv: c.Argv}
 	stepKey := fmt.Sprintf("%s-%d", c.Step, req.Index)
 	rt, t, err := a.releases(ctx, p)
 	if err != nil {
@@ -184,8 +186,9 @@ func tail(s string, n int) string {
 
 // Switch points the target's current link at the plan's release and
 // returns the release it left (for the rollback).
-func (a *Activities) Switch(ctx context.Context, p wf.Plan) (wf.SwitchResult, error) {
+func (a *Activities) Switch(ctx context.Context, p wf.Plan) (_ wf.SwitchResult, err error) {
 	defer a.keepBeating(ctx, "switch")()
+	defer func() { a.Metrics.step("switch", false, err) }()
 	rt, _, err := a.releases(ctx, p)
 	if err != nil {
 		return wf.SwitchResult{}, err

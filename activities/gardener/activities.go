@@ -43,6 +43,8 @@ type Activities struct {
 	// UIURL and Namespace build Web UI links in reports.
 	UIURL     string
 	Namespace string
+	// Metrics counts products and fields; nil records nothing.
+	Metrics *Metrics
 }
 
 // New builds the configured enricher pipeline and returns the activities.

@@ -135,6 +135,7 @@ func (a *Activities) enrichAhead(ctx context.Context, plan wf.Plan, keep []strin
 // together with their checkpoint, which the retry redoes.
 func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last bool) (wf.EnrichResult, error) {
 	var res wf.EnrichResult
+	var batchWritten int64 = -1 // set once the batch is written in the transaction
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		if !last {
 			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
@@ -171,12 +172,16 @@ func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last boo
 		res.Processed += int64(len(w.batch))
 		res.Written += written
 		res.Deleted += deleted
+		batchWritten = written
 		_, err = tx.Exec(ctx, `UPDATE gardener_runs SET cursor_supplier = $2, cursor_sku = $3, batches = $4, processed = $5,
 				written = $6, deleted = $7, enrich_ms = enrich_ms + $8, write_ms = write_ms + $9
 			WHERE run_id = $1`, plan.RunID, res.CursorSupplier, res.CursorSKU, res.Batches, res.Processed, res.Written, res.Deleted,
 			w.enrichMillis, time.Since(t1).Milliseconds())
 		return err
 	})
+	if err == nil && batchWritten >= 0 {
+		a.Metrics.batch(int64(len(w.batch)), batchWritten)
+	}
 	return res, err
 }
 

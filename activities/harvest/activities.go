@@ -39,6 +39,8 @@ type Activities struct {
 	Env secret.Lookup
 	// Temporal starts or signals the gardener after a harvest.
 	Temporal client.Client
+	// Metrics counts rows and runs; nil records nothing.
+	Metrics *Metrics
 
 	fetch *fetcher
 }
@@ -177,6 +179,7 @@ func (a *Activities) Finish(ctx context.Context, req wf.FinishRequest) (wf.Repor
 	if err != nil {
 		return wf.Report{}, fmt.Errorf("finish: %w", err)
 	}
+	a.Metrics.finished(req.Status)
 	return a.report(ctx, plan)
 }
 

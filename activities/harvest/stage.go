@@ -152,7 +152,10 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	if err != nil {
 		return wf.StageResult{}, nonRetryable(ErrTypeBadConfig, "normalizer: %v", err)
 	}
-	progress := func(b batchSource) checkpoint { return live.add(b) }
+	progress := func(b batchSource) checkpoint {
+		a.Metrics.batch(b.valid, int64(len(b.rejects)))
+		return live.add(b)
+	}
 	stopProgress := a.reportProgress(ctx, live, raw.n.Load)
 	err = a.copyBatches(ctx, plan.RunID, target, columns, prod, cp.Rows, a.Config.BatchSize, a.Config.StageStreams, progress)
 	stopProgress()

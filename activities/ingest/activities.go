@@ -52,6 +52,9 @@ type Activities struct {
 	// converter, so that encrypted payloads are decrypted (the default
 	// converter when payloads are not encrypted).
 	Converter converter.DataConverter
+	// Metrics counts admitted and quarantined documents; nil records
+	// nothing.
+	Metrics *Metrics
 
 	fetch   *fetcher
 	indexes *indexes

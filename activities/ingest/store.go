@@ -31,6 +31,7 @@ type sourceState struct {
 // nothing but its provenance.
 func (a *Activities) admit(ctx context.Context, sub submission, docs []scored) ([]wf.Outcome, error) {
 	outs := make([]wf.Outcome, len(docs))
+	var fresh []wf.Outcome // outcomes decided now, not a retry's recorded ones
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		sources, items, ids := []string{}, []string{}, []string{}
 		for _, d := range docs {
@@ -66,6 +67,7 @@ func (a *Activities) admit(ctx context.Context, sub submission, docs []scored) (
 				a.queueSNO(b, sub, d, outs[i])
 				known[d.snoID] = outs[i]
 			}
+			fresh = append(fresh, outs[i])
 			queueProvenance(b, sub, d, outs[i])
 			st.inRateWindow++
 			if d.docVec != nil {
@@ -77,6 +79,7 @@ func (a *Activities) admit(ctx context.Context, sub submission, docs []scored) (
 	if err != nil {
 		return nil, fmt.Errorf("admit: %w", err)
 	}
+	a.Metrics.decided(fresh)
 	return outs, nil
 }
 

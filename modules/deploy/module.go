@@ -8,6 +8,7 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/urfave/cli/v2"
@@ -122,6 +123,9 @@ func (m *Module) Register(_ context.Context, deps registry.Deps, r worker.Regist
 		return err
 	}
 	a := acts.New(deps.DB, cfg, deps.Logger)
+	if a.Metrics, err = acts.NewMetrics(deps.Metrics); err != nil {
+		return fmt.Errorf("deploy: metrics: %w", err)
+	}
 	m.mu.Lock()
 	m.acts = append(m.acts, a)
 	m.mu.Unlock()

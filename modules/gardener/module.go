@@ -5,6 +5,7 @@ package gardener
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -97,6 +98,9 @@ func (m Module) Register(_ context.Context, deps registry.Deps, r worker.Registr
 		return err
 	}
 	a.UIURL, a.Namespace = deps.UIBaseURL, deps.Namespace
+	if a.Metrics, err = acts.NewMetrics(deps.Metrics); err != nil {
+		return fmt.Errorf("gardener: metrics: %w", err)
+	}
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
 	registry.RegisterActivities(r, a, activities)
 	return nil

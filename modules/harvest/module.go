@@ -94,6 +94,9 @@ func (m Module) Register(_ context.Context, deps registry.Deps, r worker.Registr
 	}
 	a := acts.New(deps.DB, cfg, deps.Logger)
 	a.UIURL, a.Namespace, a.Temporal = deps.UIBaseURL, deps.Namespace, deps.Temporal
+	if a.Metrics, err = acts.NewMetrics(deps.Metrics); err != nil {
+		return fmt.Errorf("harvest: metrics: %w", err)
+	}
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
 	registry.RegisterActivities(r, a, activities)
 	return nil

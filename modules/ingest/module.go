@@ -9,6 +9,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -117,6 +118,9 @@ func (m Module) Register(_ context.Context, deps registry.Deps, r worker.Registr
 		// The document is read back from the start event, which an
 		// encrypting client wrote: decode it with the same converter.
 		a.Converter = deps.DataConverter
+	}
+	if a.Metrics, err = acts.NewMetrics(deps.Metrics); err != nil {
+		return fmt.Errorf("ingest: metrics: %w", err)
 	}
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
 	r.RegisterWorkflowWithOptions(wf.BatchWorkflow, workflow.RegisterOptions{Name: wf.BatchWorkflowName})
