@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -23,6 +24,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/proto"
 
+	deployacts "contextworker/activities/deploy"
+	gardeneracts "contextworker/activities/gardener"
+	harvestacts "contextworker/activities/harvest"
+	ingestacts "contextworker/activities/ingest"
 	"contextworker/internal/codec"
 	"contextworker/internal/config"
 	"contextworker/internal/dev/localpg"
@@ -43,7 +48,19 @@ func (m *vaultModule) Workflows() []registry.Workflow {
 func (m *vaultModule) Activities() []string  { return []string{"vault.work"} }
 func (m *vaultModule) Needs() registry.Needs { return registry.Needs{} }
 func (m *vaultModule) NewConfig() any        { return nil }
-func (m *vaultModule) Register(_ context.Context, _ registry.Deps, r sdkworker.Registry) error {
+func (m *vaultModule) Register(_ context.Context, deps registry.Deps, r sdkworker.Registry) error {
+	// The modules' own metrics as their Register makes them, so the scrape
+	// holds their names (their activities need PostgreSQL, not started here).
+	for _, reg := range []func(prometheus.Registerer) error{
+		func(r prometheus.Registerer) error { _, err := harvestacts.NewMetrics(r); return err },
+		func(r prometheus.Registerer) error { _, err := gardeneracts.NewMetrics(r); return err },
+		func(r prometheus.Registerer) error { _, err := ingestacts.NewMetrics(r); return err },
+		func(r prometheus.Registerer) error { _, err := deployacts.NewMetrics(r); return err },
+	} {
+		if err := reg(deps.Metrics); err != nil {
+			return err
+		}
+	}
 	r.RegisterWorkflowWithOptions(func(ctx workflow.Context, in string) (string, error) {
 		if strings.HasPrefix(in, "FAIL") {
 			return "", temporal.NewNonRetryableApplicationError("refused "+in, "Refused", nil)
