@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"golang.org/x/time/rate"
 
+	"contextworker/internal/llm"
 	"contextworker/internal/secret"
 	"contextworker/modules/deploy/release"
 	"contextworker/modules/deploy/remote"
@@ -40,6 +41,7 @@ type Activities struct {
 
 	mu      sync.Mutex
 	runners map[string]remote.Runner
+	llm     *llm.Client // the LLM planner's, made on first use
 }
 
 // New returns the activities for cfg.

@@ -32,6 +32,8 @@ type Config struct {
 	Targets         map[string]*Target `yaml:"targets"`
 	// Hooks deploy on signed git pushes (POST /v1/hooks/git).
 	Hooks []hook.Hook `yaml:"hooks"`
+	// Planner configures the optional LLM planner; off when unset.
+	Planner *Planner `yaml:"planner"`
 }
 
 // Target is one deploy target (modules.deploy.targets.<name>).
@@ -123,6 +125,9 @@ func (c *Config) Validate() error {
 			continue
 		}
 		errs = append(errs, t.validate(p)...)
+	}
+	if c.Planner != nil && c.Planner.LLM != nil {
+		errs = append(errs, c.Planner.LLM.validate("planner.llm")...)
 	}
 	return errors.Join(errs...)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"contextworker/modules/deploy/manifest"
-	"contextworker/modules/deploy/plan"
 	"contextworker/modules/deploy/policy"
 	"contextworker/modules/deploy/release"
 	wf "contextworker/workflows/deploy"
@@ -19,6 +18,10 @@ import (
 // promptNote is what the result says of a task prompt when no LLM planner
 // is configured.
 const promptNote = "task_prompt recorded with the plan but not used: no LLM planner is configured for deploy; the plan comes from the rules planner"
+
+// promptNoteTier1 is what it says when the repository's ai-module.yaml
+// decides the plan: the LLM planner only plans tier-2 repositories.
+const promptNoteTier1 = "task_prompt recorded with the plan but not used: the repository's ai-module.yaml gives the plan (the LLM planner plans only repositories without one)"
 
 // Plan turns the checked-out source into the deploy's plan: the
 // manifest's commands (tier 1) or the rules planner's (tier 2), the
@@ -69,10 +72,11 @@ func (a *Activities) Plan(ctx context.Context, req wf.PlanRequest) (wf.Plan, err
 			env[k] = v
 		}
 	default:
-		st, err := plan.Detect(root.FS(), p.Module)
+		st, prompt, err := a.tier2(ctx, root, p.Module, in.TaskPrompt)
 		if err != nil {
-			return p, nonRetryable(wf.ErrBadManifest, fmt.Errorf("tier 2: %w", err))
+			return p, err
 		}
+		p.Prompt = prompt
 		p.Version = "0.0.0+" + req.Source.Commit[:12]
 		for _, argv := range st.Build {
 			p.Commands = append(p.Commands, policy.Command{Step: "build", Argv: argv})
@@ -100,8 +104,8 @@ func (a *Activities) Plan(ctx context.Context, req wf.PlanRequest) (wf.Plan, err
 		p.ApprovalTimeout = a.Cfg.ApprovalTimeout
 	}
 	p.Endpoint = fmt.Sprintf("http://%s:%d%s", t.HealthHost, p.Port, p.Health.Endpoint)
-	if in.TaskPrompt != "" {
-		p.Prompt = &wf.Prompt{Text: in.TaskPrompt, Used: false, Note: promptNote}
+	if in.TaskPrompt != "" && p.Prompt == nil {
+		p.Prompt = &wf.Prompt{Text: in.TaskPrompt, Used: false, Note: promptNoteTier1}
 	}
 	return p, nil
 }

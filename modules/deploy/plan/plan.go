@@ -3,6 +3,8 @@
 // pyproject.toml, Dockerfile, Makefile) and proposes build, test and start
 // commands as argv. Pure: it reads only the fs.FS it is given and runs
 // nothing; every plan it makes still goes through the target's policy.
+// AskLLM is the optional LLM planner: it asks a chat-completions model for
+// the same argv lists and refuses any answer that is not a valid plan.
 package plan
 
 import (

@@ -17,14 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
-
+	chat "contextworker/internal/llm"
 	"contextworker/internal/secret"
 	"contextworker/modules/gardener/enrich"
 )
@@ -159,25 +157,16 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// waiter is what the enricher needs of its rate limiter; tests wrap it.
-type waiter interface {
-	Wait(ctx context.Context) error
-}
-
 // Enricher asks a chat-completions endpoint for fields.
 type Enricher struct {
 	cfg     Config
 	allowed map[string]bool
 	system  string // the system prompt, fixed by the configured fields
-	http    *http.Client
-	env     secret.Lookup
-	cache   enrich.Cache
-	log     *slog.Logger
-	limiter waiter
-	// sleep waits between retries; tests replace it to record waits.
-	sleep func(ctx context.Context, d time.Duration) error
-	// jitter returns a random duration in [0, d); tests make it fixed.
-	jitter func(d time.Duration) time.Duration
+	// client is the chat-completions transport (timeouts, retries, rate
+	// limit, bounded responses); tests replace its hooks.
+	client *chat.Client
+	cache  enrich.Cache
+	log    *slog.Logger
 }
 
 var (
@@ -204,19 +193,18 @@ func Build(cfg Config, deps enrich.Deps) (*Enricher, error) {
 		cfg:     cfg,
 		allowed: make(map[string]bool, len(cfg.Fields)),
 		system:  systemPrompt(cfg.Fields),
-		http:    deps.HTTP,
-		env:     deps.Env,
 		cache:   deps.Cache,
 		log:     deps.Logger,
-		limiter: rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), cfg.Burst),
-		sleep:   sleepCtx,
-		jitter:  randomJitter,
 	}
+	c, err := chat.New(chat.Config{URL: cfg.URL, Model: cfg.Model, APIKey: cfg.APIKey, Timeout: cfg.Timeout,
+		MaxRetries: cfg.MaxRetries, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
+		RequestsPerSecond: cfg.RequestsPerSecond, Burst: cfg.Burst}, deps.HTTP, deps.Env)
+	if err != nil {
+		return nil, err
+	}
+	e.client = c
 	for _, f := range cfg.Fields {
 		e.allowed[f] = true
-	}
-	if e.http == nil {
-		e.http = http.DefaultClient
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -274,9 +262,9 @@ func (e *Enricher) Enrich(ctx context.Context, _ enrich.Run, batch []*enrich.Pro
 		}
 	}
 	if len(todo) > 0 {
-		key, err := e.apiKey()
+		key, err := e.client.Key()
 		if err != nil {
-			return fmt.Errorf("llm: api_key: %w", err)
+			return err
 		}
 		fresh := make(map[string]json.RawMessage)
 		for _, chunk := range chunks(todo, items, e.cfg.BatchSize) {
@@ -327,13 +315,6 @@ func (e *Enricher) keepStored(p *enrich.Product, out *enrich.Output) {
 			out.Set(p, FieldPrefix+f, v)
 		}
 	}
-}
-
-func (e *Enricher) apiKey() (string, error) {
-	if e.cfg.APIKey.IsZero() {
-		return "", nil
-	}
-	return e.cfg.APIKey.Resolve(e.env)
 }
 
 // cacheKey identifies an answer: the prompt and schema version, the model,

@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	chat "contextworker/internal/llm"
 	"contextworker/modules/gardener/enrich"
 )
 
@@ -123,7 +124,7 @@ func (c *mapCache) Put(_ context.Context, answers map[string]json.RawMessage) er
 
 // countingLimiter wraps the enricher's limiter and counts waits.
 type countingLimiter struct {
-	w waiter
+	w chat.Waiter
 	n atomic.Int64
 }
 
@@ -156,10 +157,10 @@ func newFixture(t *testing.T, url string, edit func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.limiter = &countingLimiter{w: e.limiter}
-	e.limiter = f.limiter
-	e.sleep = func(ctx context.Context, d time.Duration) error { f.waits = append(f.waits, d); return ctx.Err() }
-	e.jitter = func(time.Duration) time.Duration { return 0 }
+	f.limiter = &countingLimiter{w: e.client.Limiter}
+	e.client.Limiter = f.limiter
+	e.client.Sleep = func(ctx context.Context, d time.Duration) error { f.waits = append(f.waits, d); return ctx.Err() }
+	e.client.Jitter = func(time.Duration) time.Duration { return 0 }
 	f.e = e
 	return f
 }
@@ -415,7 +416,7 @@ func TestCancellation(t *testing.T) {
 	s := newChatServer(t, func(int, []item) reply { return reply{status: http.StatusInternalServerError} })
 	f := newFixture(t, s.srv.URL, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	f.e.sleep = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
+	f.e.client.Sleep = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
 	p := enrich.NewPipeline(enrich.Step{Name: Name, Version: "1", Enricher: f.e})
 	if _, err := p.Run(ctx, enrich.Run{}, products(1), nil); err == nil || !strings.Contains(err.Error(), "context canceled") {
 		t.Fatalf("err = %v, want cancellation", err)
@@ -466,4 +467,12 @@ func TestConfig(t *testing.T) {
 	if v != version("- name: llm\n  config: {url: 'http://other/v1/chat/completions', model: m, batch_size: 5, requests_per_second: 9, timeout: 5s}") {
 		t.Fatal("operational settings changed the version")
 	}
+}
+
+// chatRequest is the wire form of a chat-completions request, as the
+// test server reads it.
+type chatRequest struct {
+	Model          string              `json:"model"`
+	Messages       []chat.Message      `json:"messages"`
+	ResponseFormat chat.ResponseFormat `json:"response_format"`
 }
