@@ -59,7 +59,7 @@ type Starter struct {
 	// client CA over mutual TLS; unset serves plaintext (loopback or
 	// behind a terminating proxy only).
 	TLS StarterTLS `yaml:"tls"`
-	JWT       JWT    `yaml:"jwt"`
+	JWT JWT        `yaml:"jwt"`
 	// MaxBodyBytes caps request bodies (413 beyond).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// RatePerSecond and Burst limit requests per JWT subject (429 beyond).
