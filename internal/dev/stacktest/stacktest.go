@@ -61,7 +61,7 @@ func Worker(t testing.TB, reg *registry.Registry, yml, hostPort, ns, dsn string)
 		if k == "DATABASE_URL" {
 			return dsn, true
 		}
-		return "", false
+		return os.LookupEnv(k) // other secret refs (payload keys) from t.Setenv
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
