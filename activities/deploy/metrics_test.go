@@ -2,15 +2,11 @@ package deploy
 
 import (
 	"context"
+	"contextworker/internal/dev/metricstest"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -20,8 +16,7 @@ import (
 )
 
 func TestMetricsCount(t *testing.T) {
-	m := metrics.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(func() { _ = m.Close() })
+	m := metricstest.New(t)
 	dm, err := NewMetrics(m.For("deploy"))
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +50,7 @@ func TestMetricsCount(t *testing.T) {
 	if n, err := testutil.GatherAndCount(m.Registry(), names...); err != nil || n != len(metricSteps)*len(stepOutcomes)+1+len(rollbackStates) {
 		t.Errorf("%d series (%v), want the fixed sets and one overflow", n, err)
 	}
-	checkListed(t, names)
+	metricstest.Listed(t, names...)
 }
 
 // scrape is the registry in the text format /metrics serves.
@@ -76,20 +71,4 @@ func TestMetricsNil(t *testing.T) {
 	}
 	dm.step("prepare", false, nil) // records nothing, does not panic
 	dm.rollback(nil)
-}
-
-// checkListed: the names are in worker/testdata/metric_names.txt, which
-// the dashboard test checks the Grafana dashboard against.
-func checkListed(t *testing.T, names []string) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "worker", "testdata", "metric_names.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	listed := strings.Fields(string(b))
-	for _, n := range names {
-		if !slices.Contains(listed, n) {
-			t.Errorf("%s is missing from worker/testdata/metric_names.txt", n)
-		}
-	}
 }

@@ -1,23 +1,14 @@
 package harvest
 
 import (
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
+	"contextworker/internal/dev/metricstest"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"contextworker/internal/metrics"
 	wf "contextworker/workflows/harvest"
 )
 
 func TestMetricsCount(t *testing.T) {
-	m := metrics.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(func() { _ = m.Close() })
+	m := metricstest.New(t)
 	hm, err := NewMetrics(m.For("harvest"))
 	if err != nil {
 		t.Fatal(err)
@@ -44,10 +35,7 @@ contextworker_harvest_runs_total{module="harvest",status="succeeded"} 1
 contextworker_harvest_runs_total{module="harvest",status="unchanged"} 0
 `
 	names := []string{"contextworker_harvest_rows_read_total", "contextworker_harvest_rows_total", "contextworker_harvest_runs_total"}
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), names...); err != nil {
-		t.Fatal(err)
-	}
-	checkListed(t, names)
+	metricstest.Expect(t, m, want, names...)
 }
 
 func TestMetricsNil(t *testing.T) {
@@ -57,20 +45,4 @@ func TestMetricsNil(t *testing.T) {
 	}
 	hm.batch(1, 1) // a nil *Metrics records nothing and does not panic
 	hm.finished(wf.StatusSucceeded)
-}
-
-// checkListed: the names are in worker/testdata/metric_names.txt, which
-// the dashboard test checks the Grafana dashboard against.
-func checkListed(t *testing.T, names []string) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "worker", "testdata", "metric_names.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	listed := strings.Fields(string(b))
-	for _, n := range names {
-		if !slices.Contains(listed, n) {
-			t.Errorf("%s is missing from worker/testdata/metric_names.txt", n)
-		}
-	}
 }

@@ -1,11 +1,7 @@
 package ingest
 
 import (
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
-	"slices"
+	"contextworker/internal/dev/metricstest"
 	"strings"
 	"testing"
 
@@ -17,8 +13,7 @@ import (
 )
 
 func TestMetricsCount(t *testing.T) {
-	m := metrics.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(func() { _ = m.Close() })
+	m := metricstest.New(t)
 	im, err := NewMetrics(m.For("ingest"))
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +49,7 @@ func TestMetricsCount(t *testing.T) {
 	if n, err := testutil.GatherAndCount(m.Registry(), names...); err != nil || n != len(documentOutcomes)+len(quarantineReasons)+1 {
 		t.Errorf("%d series (%v), want the fixed sets and one overflow", n, err)
 	}
-	checkListed(t, names)
+	metricstest.Listed(t, names...)
 }
 
 // sample returns the value of the one ingest series whose labels include
@@ -87,20 +82,4 @@ func TestMetricsNil(t *testing.T) {
 		t.Fatalf("NewMetrics(nil) = %v, %v; want nil, nil", im, err)
 	}
 	im.decided([]wf.Outcome{{Status: wf.StatusAdmitted}}) // records nothing, does not panic
-}
-
-// checkListed: the names are in worker/testdata/metric_names.txt, which
-// the dashboard test checks the Grafana dashboard against.
-func checkListed(t *testing.T, names []string) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "worker", "testdata", "metric_names.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	listed := strings.Fields(string(b))
-	for _, n := range names {
-		if !slices.Contains(listed, n) {
-			t.Errorf("%s is missing from worker/testdata/metric_names.txt", n)
-		}
-	}
 }
