@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -106,40 +105,31 @@ const (
 
 var fieldPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
+// client is the chat client's part of the configuration.
+func (c Config) client() chat.Config {
+	return chat.Config{URL: c.URL, Model: c.Model, APIKey: c.APIKey, Timeout: c.Timeout,
+		MaxRetries: c.MaxRetries, MinBackoff: c.MinBackoff, MaxBackoff: c.MaxBackoff,
+		RequestsPerSecond: c.RequestsPerSecond, Burst: c.Burst}
+}
+
 // Validate checks cfg, joining every problem.
 func (c Config) Validate() error {
 	var errs []error
 	add := func(field, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, a...)...))
 	}
-	if u, err := url.Parse(c.URL); c.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("url", "%q must be an http(s) URL of the chat-completions endpoint", c.URL)
-	}
-	if strings.TrimSpace(c.Model) == "" {
-		add("model", "must not be empty")
-	}
-	if !c.APIKey.IsZero() {
-		if err := c.APIKey.Validate(); err != nil {
-			add("api_key", "%w", err)
+	// The endpoint, key, timeouts, retries and rate follow internal/llm's
+	// rules; its problems join this list one by one, so that callers that
+	// prefix each problem with its config path see every one.
+	if err := c.client().Validate(); err != nil {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = append(errs, j.Unwrap()...)
+		} else {
+			errs = append(errs, err)
 		}
 	}
 	if c.BatchSize < 1 || c.BatchSize > maxBatchSize {
 		add("batch_size", "must be 1..%d, got %d", maxBatchSize, c.BatchSize)
-	}
-	if c.Timeout <= 0 {
-		add("timeout", "must be > 0, got %s", c.Timeout)
-	}
-	if c.MaxRetries < 0 || c.MaxRetries > 10 {
-		add("max_retries", "must be 0..10, got %d", c.MaxRetries)
-	}
-	if c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff {
-		add("min_backoff", "must be > 0 and <= max_backoff, got %s and %s", c.MinBackoff, c.MaxBackoff)
-	}
-	if c.RequestsPerSecond <= 0 {
-		add("requests_per_second", "must be > 0, got %g", c.RequestsPerSecond)
-	}
-	if c.Burst < 1 {
-		add("burst", "must be >= 1, got %d", c.Burst)
 	}
 	if len(c.Fields) == 0 || len(c.Fields) > maxFields {
 		add("fields", "must list 1..%d names, got %d", maxFields, len(c.Fields))
@@ -196,9 +186,7 @@ func Build(cfg Config, deps enrich.Deps) (*Enricher, error) {
 		cache:   deps.Cache,
 		log:     deps.Logger,
 	}
-	c, err := chat.New(chat.Config{URL: cfg.URL, Model: cfg.Model, APIKey: cfg.APIKey, Timeout: cfg.Timeout,
-		MaxRetries: cfg.MaxRetries, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
-		RequestsPerSecond: cfg.RequestsPerSecond, Burst: cfg.Burst}, deps.HTTP, deps.Env)
+	c, err := chat.New(cfg.client(), deps.HTTP, deps.Env)
 	if err != nil {
 		return nil, err
 	}
