@@ -81,6 +81,16 @@ func (Module) Workflows() []registry.Workflow {
 		Signals:       decisionSignals,
 		Queries:       progressQuery,
 		ProgressQuery: wf.QueryProgress,
+	}, {
+		Name:        wf.ReviewWorkflowName,
+		Description: "release or delete a quarantined SNO at any time, recorded with who decided",
+		Input:       func() any { return &wf.ReviewInput{} },
+		ID:          func(in any) string { return wf.ReviewWorkflowID(in.(*wf.ReviewInput)) },
+		Tenant:      func(in any) string { return in.(*wf.ReviewInput).TenantID },
+		// The decision is recorded with who took it, never with a name
+		// the client chose.
+		Stamp: func(in any, subject string) { in.(*wf.ReviewInput).Operator = subject },
+		Check: func(_, in any) error { return in.(*wf.ReviewInput).RequireOperator() },
 	}}
 }
 
@@ -124,6 +134,7 @@ func (m Module) Register(_ context.Context, deps registry.Deps, r worker.Registr
 	}
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
 	r.RegisterWorkflowWithOptions(wf.BatchWorkflow, workflow.RegisterOptions{Name: wf.BatchWorkflowName})
+	r.RegisterWorkflowWithOptions(wf.ReviewWorkflow, workflow.RegisterOptions{Name: wf.ReviewWorkflowName})
 	registry.RegisterActivities(r, a, activities)
 	return nil
 }
