@@ -34,9 +34,14 @@ func (Module) Name() string { return "ingest" }
 func (Module) TaskQueue() string { return wf.TaskQueue }
 
 var (
+	// Through the starter, a decision's operator is the caller's JWT
+	// subject, whatever the payload says.
+	stampOperator   = func(p any, subject string) { p.(*wf.Decision).Operator = subject }
 	decisionSignals = []registry.Signal{
-		{Name: wf.SignalRelease, Description: "admit a quarantined SNO (payload: operator, note; sno_id for a batch)", Payload: func() any { return &wf.Decision{} }},
-		{Name: wf.SignalDelete, Description: "delete a quarantined SNO (payload: operator, note; sno_id for a batch)", Payload: func() any { return &wf.Decision{} }},
+		{Name: wf.SignalRelease, Description: "admit a quarantined SNO (payload: operator, note; sno_id for a batch)",
+			Payload: func() any { return &wf.Decision{} }, Stamp: stampOperator},
+		{Name: wf.SignalDelete, Description: "delete a quarantined SNO (payload: operator, note; sno_id for a batch)",
+			Payload: func() any { return &wf.Decision{} }, Stamp: stampOperator},
 	}
 	progressQuery = []registry.Query{{Name: wf.QueryProgress, Description: "documents done, admitted and quarantined", Result: func() any { return &wf.Progress{} }}}
 )
