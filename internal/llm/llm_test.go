@@ -21,6 +21,7 @@ type server struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	bodies []chatRequest
+	raw    [][]byte
 	auth   []string
 }
 
@@ -48,6 +49,7 @@ func newServer(t *testing.T, script ...reply) *server {
 		s.mu.Lock()
 		n := len(s.bodies)
 		s.bodies = append(s.bodies, req)
+		s.raw = append(s.raw, b)
 		s.auth = append(s.auth, r.Header.Get("Authorization"))
 		s.mu.Unlock()
 		rep := script[min(n, len(script)-1)]
