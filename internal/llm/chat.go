@@ -70,6 +70,21 @@ func (e *StatusError) Retryable() bool {
 // bound. It is never retried.
 var ErrBadBody = errors.New("unexpected response body")
 
+// ErrTooLarge marks a response larger than MaxResponseBytes; it is also
+// ErrBadBody. Callers may treat it as a bad answer rather than a bad
+// server.
+var ErrTooLarge = errors.New("response too large")
+
+// tooLarge is the error of a response over the bound: ErrBadBody and
+// ErrTooLarge.
+type tooLarge struct{ limit int64 }
+
+func (e tooLarge) Error() string {
+	return fmt.Sprintf("%v: larger than %d bytes", ErrBadBody, e.limit)
+}
+
+func (e tooLarge) Is(target error) bool { return target == ErrBadBody || target == ErrTooLarge }
+
 // Body marshals req into a request body for the client's model.
 func (c *Client) Body(req Request) ([]byte, error) {
 	b, err := json.Marshal(chatRequest{Model: c.cfg.Model, Messages: req.Messages, ResponseFormat: req.ResponseFormat})
@@ -171,7 +186,7 @@ func (c *Client) attempt(ctx context.Context, key string, body []byte, parse fun
 		return &StatusError{Code: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 	}
 	if int64(len(b)) > c.cfg.MaxResponseBytes {
-		return fmt.Errorf("%w: larger than %d bytes", ErrBadBody, c.cfg.MaxResponseBytes)
+		return tooLarge{c.cfg.MaxResponseBytes}
 	}
 	return parse(b)
 }

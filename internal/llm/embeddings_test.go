@@ -114,7 +114,7 @@ func TestEmbeddingsBound(t *testing.T) {
 	cfg.MaxResponseBytes = 1024
 	c, _ := newClient(t, cfg, nil)
 	_, err := c.Embeddings(context.Background(), "", EmbeddingsRequest{Input: []string{"a", "b"}})
-	if !errors.Is(err, ErrBadBody) || !strings.Contains(err.Error(), "larger than 1024 bytes") || s.requests() != 1 {
+	if !errors.Is(err, ErrBadBody) || !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "larger than 1024 bytes") || s.requests() != 1 {
 		t.Fatalf("err = %v after %d requests, want the bound after 1", err, s.requests())
 	}
 }

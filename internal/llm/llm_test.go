@@ -177,7 +177,7 @@ func TestResponseBound(t *testing.T) {
 	cfg.MaxResponseBytes = 1024
 	c, _ := newClient(t, cfg, nil)
 	_, err := c.Chat(context.Background(), "", Request{Messages: []Message{{Role: "user", Content: "hi"}}})
-	if !errors.Is(err, ErrBadBody) || !strings.Contains(err.Error(), "larger than 1024 bytes") {
+	if !errors.Is(err, ErrBadBody) || !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "larger than 1024 bytes") {
 		t.Fatalf("err = %v, want the bound", err)
 	}
 	if s.requests() != 1 {
