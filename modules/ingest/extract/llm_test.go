@@ -335,3 +335,27 @@ func TestAnswerSchemaInStep(t *testing.T) {
 		t.Errorf("relation enum = %v, want %v", got, rels)
 	}
 }
+
+// FuzzAnswer: no answer makes toSNO panic, and every answer it accepts
+// is a valid SNO within the bounds.
+func FuzzAnswer(f *testing.F) {
+	f.Add(valid)
+	f.Add(`{"hypothesis": "H.", "claims": [{"id": "a", "text": "A."}], "edges": [{"from": "a", "to": "a", "relation": "IMPLIES", "strength": 0}], "evidence": []}`)
+	f.Add(`{"hypothesis": "H.", "claims": [], "edges": [], "evidence": [{"excerpt": "x", "citation": "[1]"}]} {}`)
+	f.Fuzz(func(t *testing.T, content string) {
+		s, _, err := toSNO([]byte(content), llmDoc, 5)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidAnswer) {
+				t.Fatalf("error %v is not an invalid answer", err)
+			}
+			return
+		}
+		s.ID = "x"
+		if err := s.Validate(); err != nil {
+			t.Fatalf("accepted an invalid SNO: %v", err)
+		}
+		if len(s.Graph.Nodes) > 6 || len(s.Graph.Edges) > 5*maxEdgesPerArg || len(s.Evidence) > maxEvidence {
+			t.Fatalf("accepted an SNO over the bounds: %d nodes, %d edges, %d evidence", len(s.Graph.Nodes), len(s.Graph.Edges), len(s.Evidence))
+		}
+	})
+}
