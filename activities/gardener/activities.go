@@ -167,8 +167,10 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 		// The passes hash a tenant's keys; at the default 4 MB a million
 		// of them spill to disk in batches. A merge join sorted 800k rows
 		// on disk to meet three candidate keys a hash join finds in one
-		// pass: the passes join by hashing or by key.
-		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'; SET LOCAL enable_mergejoin = off`); err != nil {
+		// pass: the passes join by hashing or by key. JIT is off as for
+		// the reads (readSettings): compiling takes most of a second,
+		// longer than an incremental run's passes.
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off`); err != nil {
 			return err
 		}
 		for _, st := range a.Pipeline.Steps() {

@@ -23,9 +23,11 @@ var errCursorMoved = errors.New("the run's checkpoint moved past this attempt's 
 // exhausted or plan.BatchesPerActivity batches are done, and returns the
 // run's totals.
 //
-// Three stages overlap, each on its own goroutine: reading the next batch
-// (products, then what is stored for them), enriching the one before and
-// diffing it with what is stored, and committing the one before that. The
+// Four stages overlap, each on its own goroutine: reading the next
+// batch's products, reading what is stored for the one before, enriching
+// the one before that and diffing it with what is stored, and committing
+// the one before that. The reads are apart so that each costs its own
+// backend: an incremental run's batch spends as long on each. The
 // commit is one transaction per batch that holds the run row's lock,
 // checks that the checkpoint is still where the batch was read from,
 // writes the delta and the tallies and advances the checkpoint. A crash
@@ -52,10 +54,11 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	read, enriched := make(chan *work, 1), make(chan *work, 1)
-	errs := make(chan error, 2)
+	read, stored, enriched := make(chan *work, 1), make(chan *work, 1), make(chan *work, 1)
+	errs := make(chan error, 3)
 	go func() { errs <- a.readAhead(ctx, plan, res.CursorSupplier, res.CursorSKU, read) }()
-	go func() { errs <- a.enrichAhead(ctx, plan, keep, read, enriched) }()
+	go func() { errs <- a.storedAhead(ctx, plan, read, stored) }()
+	go func() { errs <- a.enrichAhead(ctx, plan, keep, stored, enriched) }()
 	committed := 0
 	for w := range enriched {
 		var err error
@@ -71,7 +74,7 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 	// The stages stopped early: one of them failed (the other then
 	// stopped with the canceled context or a closed channel).
 	cancel()
-	for range 2 {
+	for range 3 {
 		if err := <-errs; err != nil && !errors.Is(err, context.Canceled) {
 			return wf.EnrichResult{}, fmt.Errorf("enrich: %w", err)
 		}
@@ -84,7 +87,7 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 func (a *Activities) readAhead(ctx context.Context, plan wf.Plan, supplier, sku string, out chan<- *work) error {
 	defer close(out)
 	for range plan.BatchesPerActivity {
-		w, err := a.read(ctx, plan, supplier, sku)
+		w, err := a.readBatch(ctx, plan, supplier, sku)
 		if err != nil {
 			return err
 		}
@@ -98,6 +101,24 @@ func (a *Activities) readAhead(ctx context.Context, plan wf.Plan, supplier, sku 
 		}
 		last := w.batch[len(w.batch)-1]
 		supplier, sku = last.SupplierCode, last.SKU
+	}
+	return nil
+}
+
+// storedAhead reads what is stored for each batch read.
+func (a *Activities) storedAhead(ctx context.Context, plan wf.Plan, in <-chan *work, out chan<- *work) error {
+	defer close(out)
+	for w := range in {
+		if len(w.batch) > 0 {
+			if err := a.readStored(ctx, plan, w); err != nil {
+				return err
+			}
+		}
+		select {
+		case out <- w:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return nil
 }

@@ -135,6 +135,8 @@ func (e *Enricher) FinishFields() []string { return nil }
 func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (int64, error) {
 	candidates := `SELECT e.value->>'key' AS key FROM enrichments e WHERE e.tenant_id = $1 AND e.field = $2
 		GROUP BY 1 HAVING count(*) >= $3`
+	keys := `SELECT k.supplier_code, k.sku, k.key FROM matched k JOIN products p
+			ON p.tenant_id = $1 AND p.supplier_code = k.supplier_code AND p.sku = k.sku AND p.active`
 	touched := "true"
 	args := []any{f.Run.TenantID, Field, e.cfg.MinMembers, f.Run.ID}
 	if f.Since != nil {
@@ -147,6 +149,11 @@ func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (i
 			JOIN products p ON p.tenant_id = m.tenant_id AND p.supplier_code = m.supplier_code AND p.sku = m.sku
 			WHERE m.tenant_id = $1 AND (p.last_seen > $5 OR NOT p.active)`
 		touched = `EXISTS (SELECT 1 FROM candidates c WHERE 'g' || left(md5(c.key), 16) = m.group_id)`
+		// The keys a change touched are few: each product is looked up
+		// by its key (a subplan, which is never hashed). Joined, the
+		// tenant's products were hashed whole to check a few thousand.
+		keys = `SELECT k.supplier_code, k.sku, k.key FROM matched k
+			WHERE (SELECT p.active FROM products p WHERE p.tenant_id = $1 AND p.supplier_code = k.supplier_code AND p.sku = k.sku)`
 		args = append(args, *f.Since)
 	}
 	// candidates is computed once and joined (its keys are distinct): as
@@ -159,9 +166,7 @@ func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (i
 	q := `WITH candidates AS MATERIALIZED (` + candidates + `), matched AS MATERIALIZED (
 		SELECT e.supplier_code, e.sku, c.key FROM enrichments e JOIN candidates c ON c.key = e.value->>'key'
 		WHERE e.tenant_id = $1 AND e.field = $2
-	), keys AS (
-		SELECT k.supplier_code, k.sku, k.key FROM matched k JOIN products p
-			ON p.tenant_id = $1 AND p.supplier_code = k.supplier_code AND p.sku = k.sku AND p.active
+	), keys AS (` + keys + `
 	), shared AS (
 		SELECT key, 'g' || left(md5(key), 16) AS group_id FROM keys GROUP BY key HAVING count(*) >= $3
 	), members AS (
