@@ -59,21 +59,59 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 	go func() { errs <- a.readAhead(ctx, plan, res.CursorSupplier, res.CursorSKU, read) }()
 	go func() { errs <- a.storedAhead(ctx, plan, read, stored) }()
 	go func() { errs <- a.enrichAhead(ctx, plan, keep, stored, enriched) }()
-	committed := 0
-	for w := range enriched {
-		var err error
-		last := len(w.batch) == 0 || committed+1 == plan.BatchesPerActivity
-		if res, err = a.commit(ctx, plan, w, last); err != nil {
-			return wf.EnrichResult{}, fmt.Errorf("enrich: batch after %s/%s: %w", w.afterSupplier, w.afterSKU, err)
+	// Up to commitsInFlight batches are written at once; their checkpoints
+	// advance in order (see commit), and results are taken in order.
+	var inFlight []chan commitOutcome
+	prev := doneGate()
+	launched, committed := 0, 0
+	take := func() (wf.EnrichResult, bool, error) {
+		o := <-inFlight[0]
+		inFlight = inFlight[1:]
+		if o.err != nil {
+			return o.res, false, fmt.Errorf("enrich: batch after %s/%s: %w", o.w.afterSupplier, o.w.afterSKU, o.err)
 		}
-		heartbeat.Record(ctx, res)
-		if committed++; res.Done || committed == plan.BatchesPerActivity {
-			return res, nil
+		heartbeat.Record(ctx, o.res)
+		committed++
+		return o.res, o.res.Done || committed == plan.BatchesPerActivity, nil
+	}
+	for w := range enriched {
+		last := len(w.batch) == 0 || launched+1 == plan.BatchesPerActivity
+		out, g := make(chan commitOutcome, 1), newGate()
+		go func(w *work, prev *gate) {
+			res, err := a.commit(ctx, plan, w, last, prev, g)
+			out <- commitOutcome{w: w, res: res, err: err}
+		}(w, prev)
+		prev = g
+		inFlight = append(inFlight, out)
+		launched++
+		for len(inFlight) >= commitsInFlight || last && len(inFlight) > 0 {
+			res, stop, err := take()
+			if err != nil {
+				cancel() // a later batch waits on this one: it gives up
+				for len(inFlight) > 0 {
+					<-inFlight[0]
+					inFlight = inFlight[1:]
+				}
+				return wf.EnrichResult{}, err
+			}
+			if stop {
+				// A batch after one that found the run done finds it
+				// done too, and writes nothing.
+				for len(inFlight) > 0 {
+					<-inFlight[0]
+					inFlight = inFlight[1:]
+				}
+				return res, nil
+			}
 		}
 	}
 	// The stages stopped early: one of them failed (the other then
 	// stopped with the canceled context or a closed channel).
 	cancel()
+	for len(inFlight) > 0 {
+		<-inFlight[0]
+		inFlight = inFlight[1:]
+	}
 	for range 3 {
 		if err := <-errs; err != nil && !errors.Is(err, context.Canceled) {
 			return wf.EnrichResult{}, fmt.Errorf("enrich: %w", err)
@@ -147,63 +185,6 @@ func (a *Activities) enrichAhead(ctx context.Context, plan wf.Plan, keep []strin
 		}
 	}
 	return nil
-}
-
-// commit writes one batch and advances the checkpoint past it, or marks
-// the run done when the batch is empty. Only the activity's last commit
-// waits for the WAL flush, which flushes the others with it: what the
-// activity returns is durable, and a crash before then loses batches
-// together with their checkpoint, which the retry redoes.
-func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last bool) (wf.EnrichResult, error) {
-	var res wf.EnrichResult
-	var batchWritten int64 = -1 // set once the batch is written in the transaction
-	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
-		if !last {
-			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-				return err
-			}
-		}
-		if err := tx.QueryRow(ctx, `SELECT done, cursor_supplier, cursor_sku, batches, processed, written, deleted
-			FROM gardener_runs WHERE run_id = $1 FOR UPDATE`, plan.RunID).Scan(
-			&res.Done, &res.CursorSupplier, &res.CursorSKU, &res.Batches, &res.Processed, &res.Written, &res.Deleted); err != nil {
-			return fmt.Errorf("checkpoint: %w", err)
-		}
-		if res.Done {
-			return nil
-		}
-		if res.CursorSupplier != w.afterSupplier || res.CursorSKU != w.afterSKU {
-			return errCursorMoved
-		}
-		if len(w.batch) == 0 {
-			res.Done = true
-			_, err := tx.Exec(ctx, `UPDATE gardener_runs SET done = true WHERE run_id = $1`, plan.RunID)
-			return err
-		}
-		t1 := time.Now()
-		written, deleted, err := write(ctx, tx, plan, w.delta)
-		if err != nil {
-			return err
-		}
-		if err := writeTallies(ctx, tx, plan, w.tallies); err != nil {
-			return err
-		}
-		last := w.batch[len(w.batch)-1]
-		res.CursorSupplier, res.CursorSKU = last.SupplierCode, last.SKU
-		res.Batches++
-		res.Processed += int64(len(w.batch))
-		res.Written += written
-		res.Deleted += deleted
-		batchWritten = written
-		_, err = tx.Exec(ctx, `UPDATE gardener_runs SET cursor_supplier = $2, cursor_sku = $3, batches = $4, processed = $5,
-				written = $6, deleted = $7, enrich_ms = enrich_ms + $8, write_ms = write_ms + $9
-			WHERE run_id = $1`, plan.RunID, res.CursorSupplier, res.CursorSKU, res.Batches, res.Processed, res.Written, res.Deleted,
-			w.enrichMillis, time.Since(t1).Milliseconds())
-		return err
-	})
-	if err == nil && batchWritten >= 0 {
-		a.Metrics.batch(int64(len(w.batch)), batchWritten)
-	}
-	return res, err
 }
 
 // checkpoint returns the run's recorded totals and cursor.
