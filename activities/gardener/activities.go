@@ -144,7 +144,7 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 	}
 	defer heartbeat.KeepAlive(ctx, "finalizing")()
 	var res wf.FinalizeResult
-	run := enrich.Run{ID: plan.RunID, TenantID: plan.TenantID, SupplierCode: plan.SupplierCode, Now: plan.To}
+	run := enrich.Run{ID: plan.RunID, TenantID: plan.TenantID, SupplierCode: plan.SupplierCode, Now: plan.To, Sparse: !dense(plan)}
 	// The passes may confine themselves to products changed since the
 	// window's start: the scope's last successful run passed over the
 	// whole tenant at its watermark or later, and the window's start is

@@ -166,7 +166,7 @@ func (a *Activities) storedAhead(ctx context.Context, plan wf.Plan, in <-chan *w
 // stored.
 func (a *Activities) enrichAhead(ctx context.Context, plan wf.Plan, keep []string, in <-chan *work, out chan<- *work) error {
 	defer close(out)
-	run := enrich.Run{ID: plan.RunID, TenantID: plan.TenantID, SupplierCode: plan.SupplierCode, Now: plan.To}
+	run := enrich.Run{ID: plan.RunID, TenantID: plan.TenantID, SupplierCode: plan.SupplierCode, Now: plan.To, Sparse: !dense(plan)}
 	for w := range in {
 		if len(w.batch) > 0 {
 			t0 := time.Now()

@@ -81,6 +81,10 @@ type Run struct {
 	// Now is the run's fixed reference time (its watermark), never the
 	// clock, so that results are reproducible within a run.
 	Now time.Time
+	// Sparse: the run reads only the products changed since its window's
+	// start, and its set-based passes get Finish.Since. An enricher may
+	// then count (Output.Count) what its pass will need to look at.
+	Sparse bool
 }
 
 // Enricher computes fields for a batch of products.

@@ -24,6 +24,9 @@ const (
 	Field = "group"
 	// BrandField is the brand enricher's field, read when it ran first.
 	BrandField = "brand"
+	// TallyTouched counts, in a sparse run, the keys its products had or
+	// now have: the groups its pass may have to rebuild.
+	TallyTouched = "duplicates.touched_key"
 )
 
 func init() { enrich.MustRegister(Name, Version, New) }
@@ -114,10 +117,21 @@ func value(key, by string) Value { return Value{Key: key, By: by, GroupID: Group
 // and the enricher is safe for concurrent use.
 func (e *Enricher) Splittable() {}
 
-func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
+func (e *Enricher) Enrich(_ context.Context, run enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
 	for _, p := range batch {
-		if v, ok := e.Key(p); ok {
+		v, ok := e.Key(p)
+		if ok {
 			out.Set(p, Field, v)
+		}
+		if run.Sparse && p.Changed {
+			// The pass rebuilds the groups of these keys (see Finish).
+			if ok {
+				out.Count(TallyTouched, v.Key)
+			}
+			var old Value
+			if raw := p.Stored[Field]; raw != nil && json.Unmarshal(raw, &old) == nil && old.Key != "" && old.Key != v.Key {
+				out.Count(TallyTouched, old.Key)
+			}
 		}
 	}
 	return nil
@@ -140,6 +154,9 @@ func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (i
 	touched := "true"
 	args := []any{f.Run.TenantID, Field, e.cfg.MinMembers, f.Run.ID}
 	if f.Since != nil {
+		// Only keys of products changed since, as stored now or through
+		// the group they were in, and groups with a member no longer
+		// active can have changed.
 		candidates = `SELECT e.value->>'key' AS key FROM products p JOIN enrichments e
 			ON e.tenant_id = p.tenant_id AND e.supplier_code = p.supplier_code AND e.sku = p.sku AND e.field = $2
 			WHERE p.tenant_id = $1 AND p.last_seen > $5
@@ -148,13 +165,27 @@ func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (i
 			JOIN product_groups g ON g.tenant_id = m.tenant_id AND g.group_id = m.group_id
 			JOIN products p ON p.tenant_id = m.tenant_id AND p.supplier_code = m.supplier_code AND p.sku = m.sku
 			WHERE m.tenant_id = $1 AND (p.last_seen > $5 OR NOT p.active)`
-		touched = `EXISTS (SELECT 1 FROM candidates c WHERE 'g' || left(md5(c.key), 16) = m.group_id)`
+		args = append(args, *f.Since)
+		if f.Run.Sparse {
+			// The run's batches read exactly the products changed since
+			// and counted the keys they had and now have (TallyTouched).
+			// Found so, the pass costs what changed: joining the changed
+			// products with what is stored walked the whole catalogue.
+			candidates = `SELECT t.key FROM gardener_tallies t WHERE t.run_id = $4 AND t.name = $5
+			UNION
+			SELECT g.key FROM product_group_members m
+				JOIN product_groups g ON g.tenant_id = m.tenant_id AND g.group_id = m.group_id
+				JOIN products p ON p.tenant_id = m.tenant_id AND p.supplier_code = m.supplier_code AND p.sku = m.sku
+				WHERE m.tenant_id = $1 AND NOT p.active`
+			args[len(args)-1] = TallyTouched
+		}
+		// Each candidate's group id is computed once (a hashed subplan).
+		touched = `m.group_id IN (SELECT 'g' || left(md5(c.key), 16) FROM candidates c)`
 		// The keys a change touched are few: each product is looked up
 		// by its key (a subplan, which is never hashed). Joined, the
 		// tenant's products were hashed whole to check a few thousand.
 		keys = `SELECT k.supplier_code, k.sku, k.key FROM matched k
 			WHERE (SELECT p.active FROM products p WHERE p.tenant_id = $1 AND p.supplier_code = k.supplier_code AND p.sku = k.sku)`
-		args = append(args, *f.Since)
 	}
 	// candidates is computed once and joined (its keys are distinct): as
 	// an IN (subquery), PostgreSQL may run it again for every row. The
