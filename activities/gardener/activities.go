@@ -222,6 +222,10 @@ func (a *Activities) Finish(ctx context.Context, req wf.FinishRequest) (wf.Repor
 			WHERE run_id = $1`, plan.RunID, req.Status, req.Error); err != nil {
 			return err
 		}
+		// The marks served the run's set-based passes, which are over.
+		if _, err := tx.Exec(ctx, `DELETE FROM gardener_marks WHERE run_id = $1`, plan.RunID); err != nil {
+			return err
+		}
 		if req.Status != wf.StatusSucceeded {
 			return nil
 		}

@@ -54,7 +54,10 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	read, stored, enriched := make(chan *work, 1), make(chan *work, 1), make(chan *work, 1)
+	// Unbuffered: each stage holds the one batch it works on, and the
+	// worker's heap no more than that (each batch held costs tens of MB
+	// and, near the memory limit, garbage collection).
+	read, stored, enriched := make(chan *work), make(chan *work), make(chan *work)
 	errs := make(chan error, 3)
 	go func() { errs <- a.readAhead(ctx, plan, res.CursorSupplier, res.CursorSKU, read) }()
 	go func() { errs <- a.storedAhead(ctx, plan, read, stored) }()
@@ -175,7 +178,7 @@ func (a *Activities) enrichAhead(ctx context.Context, plan wf.Plan, keep []strin
 				return err
 			}
 			w.delta = diff(w, o, keep)
-			w.tallies = o.Tallies
+			w.tallies, w.marks = o.Tallies, o.Marks
 			w.enrichMillis = time.Since(t0).Milliseconds()
 		}
 		select {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"contextworker/modules/gardener/enrich"
 	wf "contextworker/workflows/gardener"
 )
 
@@ -80,6 +81,9 @@ func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last boo
 			if written, deleted, err = write(ctx, tx, plan, w.delta); err != nil {
 				return err
 			}
+			if err := writeMarks(ctx, tx, plan, w.marks); err != nil {
+				return err
+			}
 		}
 		writing := time.Since(t1) // not the wait for the batch before
 		select {
@@ -130,4 +134,19 @@ func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last boo
 		a.Metrics.batch(int64(len(w.batch)), batchWritten)
 	}
 	return res, err
+}
+
+// writeMarks COPYs a batch's marks (enrich.Output.Mark) into gardener_marks.
+func writeMarks(ctx context.Context, tx pgx.Tx, plan wf.Plan, marks []enrich.Tally) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"gardener_marks"}, []string{"run_id", "name", "key"},
+		pgx.CopyFromSlice(len(marks), func(i int) ([]any, error) {
+			return []any{plan.RunID, marks[i].Name, marks[i].Key}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("write: marks: %w", err)
+	}
+	return nil
 }

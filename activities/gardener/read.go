@@ -68,8 +68,10 @@ type work struct {
 	// none); the values are in batch[i].Stored.
 	stored []map[string]provenance
 	delta  delta
-	// tallies are what the enrichers counted in the batch.
+	// tallies are what the enrichers counted in the batch, marks what
+	// they marked.
 	tallies map[enrich.Tally]int64
+	marks   []enrich.Tally
 	// enrichMillis is the time the enrichers and the diff took.
 	enrichMillis int64
 }

@@ -199,12 +199,16 @@ func (e *Enricher) Extract(p *enrich.Product) Extracted {
 		if t == "" {
 			continue
 		}
-		folded := " " + enrich.Fold(t) + " "
-		if x.Color == "" {
-			x.Color = e.colors.find(folded)
-		}
-		if x.Material == "" {
-			x.Material = e.materials.find(folded)
+		if x.Color == "" || x.Material == "" {
+			// Folding is most of the cost of a long description: only
+			// when a word is still to be found.
+			folded := " " + enrich.Fold(t) + " "
+			if x.Color == "" {
+				x.Color = e.colors.find(folded)
+			}
+			if x.Material == "" {
+				x.Material = e.materials.find(folded)
+			}
 		}
 		if x.Size == "" {
 			lower, special := "", false
