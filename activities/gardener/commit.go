@@ -69,10 +69,16 @@ func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last boo
 	var res wf.EnrichResult
 	var batchWritten int64 = -1 // set once the batch is written in the transaction
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		// A transaction waits for the one before it outside PostgreSQL,
+		// where its deadlock detector cannot see: should a lock ever close
+		// a cycle through that wait, lock_timeout fails the batch (and
+		// the activity, which is retried) instead of hanging it.
+		settings := fmt.Sprintf(`SET LOCAL lock_timeout = %d`, max(plan.HeartbeatTimeout.Milliseconds(), 1000))
 		if !last {
-			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-				return err
-			}
+			settings += `; SET LOCAL synchronous_commit = off`
+		}
+		if _, err := tx.Exec(ctx, settings); err != nil {
+			return err
 		}
 		t1 := time.Now()
 		var written, deleted int64
@@ -94,8 +100,13 @@ func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last boo
 		if !prev.ok {
 			return errors.New("the batch before it failed")
 		}
+		// FOR NO KEY UPDATE, not FOR UPDATE: the next batch's marks hold
+		// a key-share lock on this row (their foreign key) while that
+		// transaction waits for this one, which FOR UPDATE would wait for
+		// in turn. The final phases still take turns: NO KEY UPDATE locks
+		// exclude each other.
 		if err := tx.QueryRow(ctx, `SELECT done, cursor_supplier, cursor_sku, batches, processed, written, deleted
-			FROM gardener_runs WHERE run_id = $1 FOR UPDATE`, plan.RunID).Scan(
+			FROM gardener_runs WHERE run_id = $1 FOR NO KEY UPDATE`, plan.RunID).Scan(
 			&res.Done, &res.CursorSupplier, &res.CursorSKU, &res.Batches, &res.Processed, &res.Written, &res.Deleted); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
