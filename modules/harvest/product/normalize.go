@@ -39,6 +39,7 @@ type Normalizer struct {
 	yml             bool
 	defaultCurrency string
 	categorySep     string
+	seed            uint64 // of SourceKey
 }
 
 type attrField struct{ key, feed string }
@@ -71,6 +72,7 @@ func NewNormalizer(opts Options) (*Normalizer, error) {
 		n.attrs = append(n.attrs, attrField{attributeKey(strings.TrimPrefix(k, attributePrefix)), v})
 	}
 	slices.SortFunc(n.attrs, func(a, b attrField) int { return strings.Compare(a.key, b.key) })
+	n.seed = n.sourceSeed()
 	return n, nil
 }
 
