@@ -6,8 +6,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/activity"
+	"golang.org/x/sync/errgroup"
 
 	wf "contextworker/workflows/harvest"
 )
@@ -89,19 +92,38 @@ func (s *existingSet) unchanged(e int, source uint64) bool {
 }
 
 func (s *existingSet) sort() {
-	slices.SortFunc(s.entries, func(a, b existing) int {
-		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.check, b.check))
-	})
+	// Keys are hashes, spread evenly over the buckets of the index: a
+	// counting sort by bucket, then a small sort within each, costs a
+	// fraction of a comparison sort of the whole set.
+	s.index = make([]uint32, 1<<indexBits+1)
+	for _, e := range s.entries {
+		s.index[e.key>>(64-indexBits)+1]++
+	}
+	for b := 1; b < len(s.index); b++ {
+		s.index[b] += s.index[b-1]
+	}
+	// In place (no second copy of the set): each swap puts one entry into
+	// its bucket for good.
+	next := slices.Clone(s.index[:1<<indexBits])
+	for b := range uint64(1 << indexBits) {
+		for end := s.index[b+1]; next[b] < end; {
+			i := next[b]
+			t := s.entries[i].key >> (64 - indexBits)
+			if t == b {
+				next[b]++
+				continue
+			}
+			s.entries[i], s.entries[next[t]] = s.entries[next[t]], s.entries[i]
+			next[t]++
+		}
+	}
+	for b := range 1 << indexBits {
+		slices.SortFunc(s.entries[s.index[b]:s.index[b+1]], func(a, b existing) int {
+			return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.check, b.check))
+		})
+	}
 	s.entries = slices.Clip(s.entries)
 	s.state = make([]seenState, len(s.entries))
-	s.index = make([]uint32, 1<<indexBits+1)
-	i := 0
-	for b := range s.index {
-		for i < len(s.entries) && s.entries[i].key>>(64-indexBits) < uint64(b) {
-			i++
-		}
-		s.index[b] = uint32(i)
-	}
 }
 
 // indexBits is the size of existingSet's bucket index: 2¹⁶ buckets (256
@@ -129,28 +151,141 @@ func (s *existingSet) len() int64 {
 	return int64(len(s.entries))
 }
 
+// pendingExisting is a loadExisting under way.
+type pendingExisting struct {
+	done   chan struct{}
+	set    *existingSet
+	err    error
+	cancel context.CancelFunc
+}
+
+// startLoadExisting starts loading the supplier's active products, unless
+// this is a first load (there are none). wait returns them; cancel (after
+// wait, or instead of it) lets go of the query.
+func (a *Activities) startLoadExisting(ctx context.Context, plan wf.Plan, firstLoad bool) *pendingExisting {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &pendingExisting{done: make(chan struct{}), cancel: cancel}
+	if firstLoad {
+		close(p.done)
+		return p
+	}
+	go func() {
+		defer close(p.done)
+		start := time.Now()
+		p.set, p.err = a.loadExisting(ctx, plan)
+		if p.err == nil {
+			activity.GetLogger(ctx).Info("loaded stored products", "active", p.set.len(), "took", time.Since(start).String())
+		}
+	}()
+	return p
+}
+
+func (p *pendingExisting) wait() (*existingSet, error) {
+	<-p.done
+	return p.set, p.err
+}
+
 // loadExisting reads the supplier's active products.
 func (a *Activities) loadExisting(ctx context.Context, plan wf.Plan) (*existingSet, error) {
 	// source_key in binary: 8 bytes, nothing to parse.
-	rows, err := a.DB.Query(ctx, `SELECT sku, content_hash, source_key FROM products WHERE tenant_id = $1 AND supplier_code = $2 AND active`,
-		pgx.QueryResultFormats{pgx.TextFormatCode, pgx.TextFormatCode, pgx.BinaryFormatCode}, plan.TenantID, plan.SupplierCode)
-	if err != nil {
-		return nil, fmt.Errorf("stage: load existing products: %w", err)
-	}
-	defer rows.Close()
-	s := &existingSet{}
-	for rows.Next() {
-		// raw text values: no string per row
-		v := rows.RawValues()
+	formats := pgx.QueryResultFormats{pgx.TextFormatCode, pgx.TextFormatCode, pgx.BinaryFormatCode}
+	var parts [scanParts]existingSet
+	err := a.scanActive(ctx, plan, "sku, content_hash, source_key", formats, func(part int, v [][]byte) error {
 		var source uint64
 		if len(v[2]) == 8 {
 			source = binary.BigEndian.Uint64(v[2])
 		}
-		s.add(keysOf(v[0]), hashKey(string(v[1][:min(16, len(v[1]))])), source)
-	}
-	if err := rows.Err(); err != nil {
+		parts[part].add(keysOf(v[0]), hashKey(string(v[1][:min(16, len(v[1]))])), source)
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("stage: load existing products: %w", err)
+	}
+	s := &parts[0]
+	for i := 1; i < len(parts); i++ {
+		s.entries = append(s.entries, parts[i].entries...)
+		parts[i].entries = nil
 	}
 	s.sort()
 	return s, nil
+}
+
+// scanParts is how many connections scanActive reads a supplier's own
+// partition on: both cores of a small machine, one backend each.
+const scanParts = 2
+
+// scanActive calls each with the raw values of columns (a trusted select
+// list) of every active product of the supplier, in no order. A supplier's
+// first load made it a partition of its own, which is read in scanParts
+// block ranges at once, on as many connections, from one snapshot; each
+// is called from one goroutine per part (part numbers them).
+func (a *Activities) scanActive(ctx context.Context, plan wf.Plan, columns string, formats pgx.QueryResultFormats, each func(part int, v [][]byte) error) error {
+	opts := pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}
+	return pgx.BeginTxFunc(ctx, a.DB, opts, func(tx pgx.Tx) error {
+		var leaf *string
+		var blocks int64
+		var snapshot string
+		if err := tx.QueryRow(ctx, `SELECT to_regclass(quote_ident(p))::text, coalesce(pg_relation_size(to_regclass(quote_ident(p))), 0) / current_setting('block_size')::int8,
+				pg_export_snapshot() FROM products_supplier_partition($1, $2) p`,
+			plan.TenantID, plan.SupplierCode).Scan(&leaf, &blocks, &snapshot); err != nil {
+			return err
+		}
+		query := `SELECT ` + columns + ` FROM products WHERE tenant_id = $1 AND supplier_code = $2 AND active`
+		if leaf == nil || blocks < 1024 {
+			return scanRows(ctx, tx, query, formats, plan, 0, each)
+		}
+		// Block ranges are read in order (TID range scans). Left to itself
+		// the planner may walk the primary key, a random read per product,
+		// when the partition has no statistics yet (right after its first
+		// load: 1.8 s against 0.6 s for a million).
+		if err := noIndexScans(ctx, tx); err != nil {
+			return err
+		}
+		var g errgroup.Group
+		per := (blocks + scanParts - 1) / scanParts
+		for part := range scanParts {
+			lo, hi := int64(part)*per, int64(part+1)*per
+			rangeQuery := fmt.Sprintf(`%s AND ctid >= '(%d,0)'::tid`, query, lo)
+			if part < scanParts-1 {
+				rangeQuery += fmt.Sprintf(` AND ctid < '(%d,0)'::tid`, hi)
+			}
+			if part == 0 {
+				g.Go(func() error { return scanRows(ctx, tx, rangeQuery, formats, plan, part, each) })
+				continue
+			}
+			g.Go(func() error {
+				// Same snapshot: the parts see one state of the catalogue.
+				return pgx.BeginTxFunc(ctx, a.DB, opts, func(tx pgx.Tx) error {
+					if _, err := tx.Exec(ctx, `SET TRANSACTION SNAPSHOT `+literal(snapshot)); err != nil {
+						return err
+					}
+					if err := noIndexScans(ctx, tx); err != nil {
+						return err
+					}
+					return scanRows(ctx, tx, rangeQuery, formats, plan, part, each)
+				})
+			})
+		}
+		return g.Wait()
+	})
+}
+
+func noIndexScans(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off; SET LOCAL enable_bitmapscan = off`)
+	return err
+}
+
+func scanRows(ctx context.Context, tx pgx.Tx, query string, formats pgx.QueryResultFormats, plan wf.Plan, part int, each func(int, [][]byte) error) error {
+	rows, err := tx.Query(ctx, query, formats, plan.TenantID, plan.SupplierCode)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		// raw values: no string per row
+		if err := each(part, rows.RawValues()); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

@@ -255,3 +255,38 @@ func BenchmarkProducerUnchanged(b *testing.B) {
 	}
 	b.ReportMetric(float64(100000*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// TestExistingSetFinds: every stored product is found by its keys after
+// sorting, including keys sharing a bucket and a 64-bit key, and no other.
+func TestExistingSetFinds(t *testing.T) {
+	ex := &existingSet{}
+	var keys []skuKeys
+	for i := range 20000 {
+		k := keysOf(fmt.Sprintf("SKU-%d", i))
+		keys = append(keys, k)
+		ex.add(k, uint64(i), 0)
+	}
+	// same 64-bit key, other check; and keys at both ends of the range
+	twin := skuKeys{key: keys[0].key, check: keys[0].check + 1}
+	ends := []skuKeys{{key: 0, check: 7}, {key: ^uint64(0), check: 7}}
+	for i, k := range append([]skuKeys{twin}, ends...) {
+		keys = append(keys, k)
+		ex.add(k, uint64(20000+i), 0)
+	}
+	ex.sort()
+	for i := 1; i < len(ex.entries); i++ {
+		a, b := ex.entries[i-1], ex.entries[i]
+		if a.key > b.key || a.key == b.key && a.check > b.check {
+			t.Fatalf("entries %d and %d out of order", i-1, i)
+		}
+	}
+	for i, k := range keys {
+		e := ex.find(k)
+		if e < 0 || ex.entries[e].hash != uint64(i) {
+			t.Fatalf("key %d (%x/%x): found %d", i, k.key, k.check, e)
+		}
+	}
+	if e := ex.find(keysOf("NOT-STORED")); e >= 0 {
+		t.Fatalf("an unknown SKU found at %d", e)
+	}
+}
