@@ -195,7 +195,7 @@ func (a *Activities) loadExisting(ctx context.Context, plan wf.Plan) (*existingS
 		if len(v[2]) == 8 {
 			source = binary.BigEndian.Uint64(v[2])
 		}
-		parts[part].add(keysOf(v[0]), hashKey(string(v[1][:min(16, len(v[1]))])), source)
+		parts[part].add(keysOf(v[0]), hashKey(v[1]), source)
 		return nil
 	})
 	if err != nil {

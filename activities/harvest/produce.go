@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -359,12 +358,26 @@ func keysOf[T string | []byte](sku T) skuKeys {
 	return skuKeys{key: k, check: c}
 }
 
-// hashKey is the first 64 bits of a hex content hash.
-func hashKey(contentHash string) uint64 {
+// hashKey is the first 64 bits of a hex content hash; 0 if it is not one.
+func hashKey[T string | []byte](contentHash T) uint64 {
 	if len(contentHash) < 16 {
 		return 0
 	}
-	v, _ := strconv.ParseUint(contentHash[:16], 16, 64)
+	var v uint64
+	for i := range 16 {
+		c := contentHash[i]
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0
+		}
+		v = v<<4 | uint64(c)
+	}
 	return v
 }
 
