@@ -14,7 +14,8 @@ import (
 )
 
 // sealed returns the recorded result when an earlier attempt sealed the
-// stage (and crashed before reporting it).
+// stage (and crashed before reporting it). Its NothingStaged is false:
+// the run merges, finding nothing where nothing was staged.
 func (a *Activities) sealed(ctx context.Context, plan wf.Plan) (bool, wf.StageResult, error) {
 	var done bool
 	var res wf.StageResult
@@ -44,6 +45,11 @@ func (a *Activities) sealStage(ctx context.Context, plan wf.Plan, cp checkpoint,
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"harvest_missing"}, []string{"run_id", "sku"},
 			pgx.CopyFromSlice(len(missing), func(i int) ([]any, error) { return []any{plan.RunID, missing[i]}, nil })); err != nil {
+			return err
+		}
+		// Every attempt's rows are in the staging table: none at all means
+		// the merges would find nothing to do.
+		if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM `+stageTable(plan.RunID)+`)`).Scan(&res.NothingStaged); err != nil {
 			return err
 		}
 		return recordStaged(ctx, tx, plan, cp, dups, existing.len(), int64(len(missing)))

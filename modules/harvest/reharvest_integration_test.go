@@ -5,8 +5,47 @@ import (
 	"strings"
 	"testing"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
 	wf "contextworker/workflows/harvest"
 )
+
+// TestUnchangedReharvestMergesNothing: a re-harvest of an unchanged feed
+// stages no row and, since unchanged-skips-merge, schedules no merge; its
+// report still counts every product unchanged. Its history is the replay
+// recording of that branch.
+func TestUnchangedReharvestMergesNothing(t *testing.T) {
+	s := newStack(t, "partitions: 4\nchain_gardener: false\n")
+	in := wf.Input{TenantID: "acme", SupplierCode: "same", Format: "csv", Force: true}
+	in.FeedURL = s.serve("same.csv", feedOf(seq(1, 20)...))
+	if rep, err := s.harvest(in); err != nil || rep.Inserted != 20 {
+		t.Fatalf("first load: %+v %v", rep, err)
+	}
+	rep, err := s.harvest(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != wf.StatusSucceeded || rep.Unchanged != 20 || rep.Inserted+rep.Updated+rep.Deactivated != 0 {
+		t.Fatalf("unchanged re-harvest: %+v", rep)
+	}
+	it := s.tc.GetWorkflowHistory(context.Background(), rep.WorkflowID, rep.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var activities []string
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			activities = append(activities, a.GetActivityType().GetName())
+		}
+	}
+	if strings.Contains(strings.Join(activities, " "), wf.ActivityMerge) || len(activities) == 0 {
+		t.Fatalf("activities %v: an unchanged re-harvest merged", activities)
+	}
+	if *updateHistory {
+		s.saveHistory(rep.WorkflowID, rep.RunID, "../../workflows/harvest/testdata/harvest_history_unchanged.json")
+	}
+}
 
 // TestReharvestLargeSupplier: a supplier's partition large enough to be
 // read on several connections at once (one snapshot, block ranges), and
