@@ -190,6 +190,20 @@ func (a *Activities) loadExisting(ctx context.Context, plan wf.Plan) (*existingS
 	// source_key in binary: 8 bytes, nothing to parse.
 	formats := pgx.QueryResultFormats{pgx.TextFormatCode, pgx.TextFormatCode, pgx.BinaryFormatCode}
 	var parts [scanParts]existingSet
+	// Sized from the partition's row estimate (set by its key build and by
+	// vacuums), so that a million products are not copied while growing.
+	var estimate float64
+	if err := a.DB.QueryRow(ctx, `SELECT coalesce((SELECT reltuples FROM pg_class WHERE oid = to_regclass(quote_ident(products_supplier_partition($1, $2)))), 0)`,
+		plan.TenantID, plan.SupplierCode).Scan(&estimate); err != nil {
+		return nil, fmt.Errorf("stage: load existing products: %w", err)
+	}
+	if n := int(estimate * 1.05); n > 0 && n < 1<<26 {
+		// Part 0 has room for the other parts, appended after the scan.
+		parts[0].entries = make([]existing, 0, n)
+		for i := 1; i < len(parts); i++ {
+			parts[i].entries = make([]existing, 0, n/scanParts)
+		}
+	}
 	err := a.scanActive(ctx, plan, "sku, content_hash, source_key", formats, func(part int, v [][]byte) error {
 		var source uint64
 		if len(v[2]) == 8 {
