@@ -106,12 +106,12 @@ type job struct {
 }
 
 // result is a normalised chunk. For each valid item, keys holds its SKU
-// keys and hashes its content-hash key, for sequence.
+// keys and found the index of its stored product (-1: none), for sequence.
 type result struct {
-	seq    int
-	items  []item
-	keys   []skuKeys
-	hashes []uint64
+	seq   int
+	items []item
+	keys  []skuKeys
+	found []int
 }
 
 // newNormalizer builds one normaliser per worker, so workers share nothing.
@@ -195,9 +195,10 @@ func read(ctx context.Context, r feed.Reader, jobs chan<- job) {
 }
 
 func normalise(j job, norm *product.Normalizer, o producerOptions) result {
-	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]skuKeys, len(j.items)), hashes: make([]uint64, len(j.items))}
+	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]skuKeys, len(j.items)), found: make([]int, len(j.items))}
 	var ar arena
 	for i, raw := range j.items {
+		res.found[i] = -1
 		switch {
 		case raw.err != nil:
 			res.items[i] = item{err: raw.err}
@@ -205,15 +206,16 @@ func normalise(j job, norm *product.Normalizer, o producerOptions) result {
 			res.items[i] = item{row: raw.bad.Row, rej: &reject{row: raw.bad.Row,
 				reason: truncate("unreadable record: "+raw.bad.Err.Error()+boundHint(raw.bad.Err), maxRejectReason), raw: truncate(raw.bad.Raw, maxRejectRaw)}}
 		default:
-			res.items[i], res.keys[i], res.hashes[i] = normaliseRecord(raw.rec, norm, o, &ar)
+			res.items[i], res.keys[i], res.found[i] = normaliseRecord(raw.rec, norm, o, &ar)
 		}
 	}
 	return res
 }
 
 // normaliseRecord turns one record into an item: a reject, or a valid row
-// with its keys and the tuple to write.
-func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOptions, ar *arena) (item, skuKeys, uint64) {
+// with its keys, the index of its stored product (-1: none) and the tuple
+// to write.
+func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOptions, ar *arena) (item, skuKeys, int) {
 	it := item{row: rec.Row}
 	key := norm.SourceKey(ar.key)
 	for _, f := range rec.Fields {
@@ -229,19 +231,20 @@ func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOption
 			k := keysOf(sku)
 			if e := o.existing.find(k); e >= 0 && o.existing.unchanged(e, source) {
 				it.valid, it.sku, it.same = true, sku, true
-				return it, k, o.existing.entries[e].hash
+				return it, k, e
 			}
 		}
 	}
 	prod, err := norm.Normalize(rec)
 	if err != nil {
 		it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: truncate(err.Error(), maxRejectReason), raw: truncate(rec.Raw, maxRejectRaw)}
-		return it, skuKeys{}, 0
+		return it, skuKeys{}, -1
 	}
 	hash := prod.Hash()
 	k, hk := keysOf(prod.SKU), hashKey(hash)
 	it.valid, it.sku, it.hash = true, prod.SKU, hash
-	if e := o.existing.find(k); e >= 0 && o.existing.entries[e].hash == hk {
+	e := o.existing.find(k)
+	if e >= 0 && o.existing.entries[e].hash == hk {
 		it.same = true // most likely not written at all (see sequence)
 	}
 	switch {
@@ -256,7 +259,7 @@ func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOption
 		ar.b = stageTuple(ar.b, rec.Row, int32(k.key%uint64(o.parts)), &prod, hash, sourceKey(source, hk))
 		it.tuple = ar.add(start)
 	}
-	return it, k, hk
+	return it, k, e
 }
 
 // sequence restores feed order, decides which valid rows need writing, and
@@ -291,7 +294,7 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 				}
 				replay := o.done.has(it.row)
 				k := r.keys[i]
-				if idx := ex.find(k); idx >= 0 {
+				if idx := r.found[i]; idx >= 0 {
 					e := &ex.state[idx]
 					part := int32(k.key % uint64(o.parts))
 					switch {
