@@ -22,18 +22,18 @@ const mergeSQL = `
 WITH src AS (
 	SELECT sku, name, coalesce(description, '') AS description, coalesce(brand, '') AS brand, gtin,
 		price, currency, stock, availability, coalesce(category_path, '{}') AS category_path, product_url,
-		coalesce(image_urls, '{}') AS image_urls, coalesce(attributes, '{}') AS attributes, content_hash
+		coalesce(image_urls, '{}') AS image_urls, coalesce(attributes, '{}') AS attributes, content_hash, source_key
 	FROM %s s WHERE NOT unchanged
 ), up AS (
 	INSERT INTO products AS p (tenant_id, supplier_code, sku, name, description, brand, gtin, price, currency, stock,
-		availability, category_path, product_url, image_urls, attributes, content_hash, first_seen, last_seen, last_run_id, active)
+		availability, category_path, product_url, image_urls, attributes, content_hash, source_key, first_seen, last_seen, last_run_id, active)
 	SELECT $1, $2, sku, name, description, brand, gtin, price, currency, stock, availability, category_path, product_url,
-		image_urls, attributes, content_hash, now(), now(), $3, true FROM src
+		image_urls, attributes, content_hash, source_key, now(), now(), $3, true FROM src
 	ON CONFLICT (tenant_id, supplier_code, sku) DO UPDATE SET
 		name = excluded.name, description = excluded.description, brand = excluded.brand, gtin = excluded.gtin,
 		price = excluded.price, currency = excluded.currency, stock = excluded.stock, availability = excluded.availability,
 		category_path = excluded.category_path, product_url = excluded.product_url, image_urls = excluded.image_urls,
-		attributes = excluded.attributes, content_hash = excluded.content_hash, last_seen = excluded.last_seen,
+		attributes = excluded.attributes, content_hash = excluded.content_hash, source_key = excluded.source_key, last_seen = excluded.last_seen,
 		last_run_id = excluded.last_run_id, active = true
 	WHERE p.content_hash IS DISTINCT FROM excluded.content_hash OR NOT p.active
 	RETURNING (xmax = 0) AS inserted
@@ -45,9 +45,9 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
 // skip the speculative-insertion work of ON CONFLICT.
 const insertSQL = `
 INSERT INTO products (tenant_id, supplier_code, sku, name, description, brand, gtin, price, currency, stock,
-	availability, category_path, product_url, image_urls, attributes, content_hash, first_seen, last_seen, last_run_id, active)
+	availability, category_path, product_url, image_urls, attributes, content_hash, source_key, first_seen, last_seen, last_run_id, active)
 SELECT $1, $2, sku, name, coalesce(description, ''), coalesce(brand, ''), gtin, price, currency, stock, availability,
-	coalesce(category_path, '{}'), product_url, coalesce(image_urls, '{}'), coalesce(attributes, '{}'), content_hash,
+	coalesce(category_path, '{}'), product_url, coalesce(image_urls, '{}'), coalesce(attributes, '{}'), content_hash, source_key,
 	now(), now(), $3, true
 FROM %s s WHERE NOT unchanged`
 

@@ -1,20 +1,15 @@
 package harvest
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"runtime"
-	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"contextworker/modules/harvest/feed"
 	"contextworker/modules/harvest/product"
-	wf "contextworker/workflows/harvest"
 )
 
 // item is one feed row on its way to PostgreSQL: values to copy, a reject,
@@ -26,7 +21,9 @@ type item struct {
 	// nothing to write (stored and unchanged, or replayed).
 	valid bool
 	tuple tuple
-	// sku and hash of a valid row, for slim rows staged late
+	// sku and hash of a valid row, for slim rows staged late; hash is ""
+	// when the row was found unchanged by its source key (slim rows are
+	// never merged, so their hash is never read).
 	sku, hash string
 	// same: stored, active and equal (so it has no tuple yet)
 	same bool
@@ -109,12 +106,12 @@ type job struct {
 }
 
 // result is a normalised chunk. For each valid item, keys holds its SKU
-// keys and hashes its content-hash key, for sequence.
+// keys and found the index of its stored product (-1: none), for sequence.
 type result struct {
-	seq    int
-	items  []item
-	keys   []skuKeys
-	hashes []uint64
+	seq   int
+	items []item
+	keys  []skuKeys
+	found []int
 }
 
 // newNormalizer builds one normaliser per worker, so workers share nothing.
@@ -198,9 +195,10 @@ func read(ctx context.Context, r feed.Reader, jobs chan<- job) {
 }
 
 func normalise(j job, norm *product.Normalizer, o producerOptions) result {
-	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]skuKeys, len(j.items)), hashes: make([]uint64, len(j.items))}
+	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]skuKeys, len(j.items)), found: make([]int, len(j.items))}
 	var ar arena
 	for i, raw := range j.items {
+		res.found[i] = -1
 		switch {
 		case raw.err != nil:
 			res.items[i] = item{err: raw.err}
@@ -208,25 +206,45 @@ func normalise(j job, norm *product.Normalizer, o producerOptions) result {
 			res.items[i] = item{row: raw.bad.Row, rej: &reject{row: raw.bad.Row,
 				reason: truncate("unreadable record: "+raw.bad.Err.Error()+boundHint(raw.bad.Err), maxRejectReason), raw: truncate(raw.bad.Raw, maxRejectRaw)}}
 		default:
-			res.items[i], res.keys[i], res.hashes[i] = normaliseRecord(raw.rec, norm, o, &ar)
+			res.items[i], res.keys[i], res.found[i] = normaliseRecord(raw.rec, norm, o, &ar)
 		}
 	}
 	return res
 }
 
 // normaliseRecord turns one record into an item: a reject, or a valid row
-// with its keys and the tuple to write.
-func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOptions, ar *arena) (item, skuKeys, uint64) {
+// with its keys, the index of its stored product (-1: none) and the tuple
+// to write.
+func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOptions, ar *arena) (item, skuKeys, int) {
 	it := item{row: rec.Row}
+	key := norm.SourceKey(ar.key)
+	for _, f := range rec.Fields {
+		key.Add(f.Name, f.Value)
+	}
+	source := key.Sum()
+	ar.key = key.Buf()
+	if o.existing != nil {
+		// A record equal to the one a stored product was written from is
+		// that product, unchanged: only its SKU is needed (for duplicates),
+		// not the cost of normalising and hashing it.
+		if sku, ok := norm.SKU(rec.Get(norm.SKUField())); ok {
+			k := keysOf(sku)
+			if e := o.existing.find(k); e >= 0 && o.existing.unchanged(e, source) {
+				it.valid, it.sku, it.same = true, sku, true
+				return it, k, e
+			}
+		}
+	}
 	prod, err := norm.Normalize(rec)
 	if err != nil {
 		it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: truncate(err.Error(), maxRejectReason), raw: truncate(rec.Raw, maxRejectRaw)}
-		return it, skuKeys{}, 0
+		return it, skuKeys{}, -1
 	}
 	hash := prod.Hash()
 	k, hk := keysOf(prod.SKU), hashKey(hash)
 	it.valid, it.sku, it.hash = true, prod.SKU, hash
-	if e := o.existing.find(k); e >= 0 && o.existing.entries[e].hash == hk {
+	e := o.existing.find(k)
+	if e >= 0 && o.existing.entries[e].hash == hk {
 		it.same = true // most likely not written at all (see sequence)
 	}
 	switch {
@@ -234,14 +252,14 @@ func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOption
 		// replayed (only its keys matter), or no tuple yet
 	case o.load:
 		start := ar.end()
-		ar.b = loadTuple(ar.b, rec.Row, &prod, hash)
+		ar.b = loadTuple(ar.b, rec.Row, &prod, hash, sourceKey(source, hk))
 		it.tuple = ar.add(start)
 	default:
 		start := ar.end()
-		ar.b = stageTuple(ar.b, rec.Row, int32(k.key%uint64(o.parts)), &prod, hash)
+		ar.b = stageTuple(ar.b, rec.Row, int32(k.key%uint64(o.parts)), &prod, hash, sourceKey(source, hk))
 		it.tuple = ar.add(start)
 	}
-	return it, k, hk
+	return it, k, e
 }
 
 // sequence restores feed order, decides which valid rows need writing, and
@@ -276,7 +294,7 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 				}
 				replay := o.done.has(it.row)
 				k := r.keys[i]
-				if idx := ex.find(k); idx >= 0 {
+				if idx := r.found[i]; idx >= 0 {
 					e := &ex.state[idx]
 					part := int32(k.key % uint64(o.parts))
 					switch {
@@ -343,114 +361,34 @@ func keysOf[T string | []byte](sku T) skuKeys {
 	return skuKeys{key: k, check: c}
 }
 
-// hashKey is the first 64 bits of a hex content hash.
-func hashKey(contentHash string) uint64 {
+// hashKey is the first 64 bits of a hex content hash; 0 if it is not one.
+func hashKey[T string | []byte](contentHash T) uint64 {
 	if len(contentHash) < 16 {
 		return 0
 	}
-	v, _ := strconv.ParseUint(contentHash[:16], 16, 64)
+	var v uint64
+	for i := range 16 {
+		c := contentHash[i]
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0
+		}
+		v = v<<4 | uint64(c)
+	}
 	return v
-}
-
-// existingSet is the supplier's active products when staging starts, as
-// SKU keys and content-hash keys sorted by key (read by every normalising
-// worker), and what the feed said about each (written by sequence only):
-// 40 bytes a product.
-type existingSet struct {
-	entries []existing
-	state   []seenState
-}
-
-type existing struct {
-	key   uint64
-	hash  uint64
-	check uint32
-}
-
-type seenState struct {
-	// first is the feed row that first named the product; 0: none yet.
-	first int64
-	// skipped: the first occurrence was unchanged and not staged.
-	skipped bool
-}
-
-// find returns the index of the product with keys k, or -1.
-func (s *existingSet) find(k skuKeys) int {
-	if s == nil {
-		return -1
-	}
-	i, ok := slices.BinarySearchFunc(s.entries, k.key, func(e existing, key uint64) int { return cmp.Compare(e.key, key) })
-	if !ok {
-		return -1
-	}
-	for ; i < len(s.entries) && s.entries[i].key == k.key; i++ {
-		if s.entries[i].check == k.check {
-			return i
-		}
-	}
-	return -1
-}
-
-// add appends a product; call sort when done.
-func (s *existingSet) add(k skuKeys, hash uint64) {
-	s.entries = append(s.entries, existing{key: k.key, check: k.check, hash: hash})
-}
-
-func (s *existingSet) sort() {
-	slices.SortFunc(s.entries, func(a, b existing) int {
-		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.check, b.check))
-	})
-	s.entries = slices.Clip(s.entries)
-	s.state = make([]seenState, len(s.entries))
-}
-
-// missing returns the keys of the products the feed did not name.
-func (s *existingSet) missing() map[skuKeys]struct{} {
-	out := make(map[skuKeys]struct{})
-	if s == nil {
-		return out
-	}
-	for i, e := range s.entries {
-		if s.state[i].first == 0 {
-			out[skuKeys{key: e.key, check: e.check}] = struct{}{}
-		}
-	}
-	return out
-}
-
-func (s *existingSet) len() int64 {
-	if s == nil {
-		return 0
-	}
-	return int64(len(s.entries))
 }
 
 // loadColumns are a first load's columns, in CopyFrom order; the load table's
 // defaults fill in tenant, supplier, run and times.
 var loadColumns = []string{"feed_row", "sku", "name", "description", "brand", "gtin", "price", "currency",
-	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash"}
+	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash", "source_key"}
 
 // stageColumns are the staging table's columns, in CopyFrom order.
 var stageColumns = []string{"row_no", "part", "sku", "name", "description", "brand", "gtin", "price", "currency",
-	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash", "unchanged"}
-
-// loadExisting reads the supplier's active products.
-func (a *Activities) loadExisting(ctx context.Context, plan wf.Plan) (*existingSet, error) {
-	rows, err := a.DB.Query(ctx, `SELECT sku, content_hash FROM products WHERE tenant_id = $1 AND supplier_code = $2 AND active`,
-		plan.TenantID, plan.SupplierCode)
-	if err != nil {
-		return nil, fmt.Errorf("stage: load existing products: %w", err)
-	}
-	defer rows.Close()
-	s := &existingSet{}
-	for rows.Next() {
-		// raw text values: no string per row
-		v := rows.RawValues()
-		s.add(keysOf(v[0]), hashKey(string(v[1][:min(16, len(v[1]))])))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("stage: load existing products: %w", err)
-	}
-	s.sort()
-	return s, nil
-}
+	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash", "unchanged", "source_key"}

@@ -3,6 +3,7 @@ package harvest
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"testing"
 
@@ -63,38 +64,104 @@ func TestProducerKeepsFeedOrder(t *testing.T) {
 	}
 
 	// Store every product of rows 1001.. unchanged, plus one the feed
-	// lacks: nothing is written, and only that one is missing.
-	ex := existingOf(t, items, "NOT-IN-FEED")
-	again, _ := produce(t, data, producerOptions{parts: 4, done: doneRows{prefix: 1000}, existing: ex})
-	if len(again) != 4000 {
-		t.Fatalf("%d items on the second pass", len(again))
+	// lacks: nothing is written, and only that one is missing; whether the
+	// producer finds them unchanged by source key or by content hash.
+	for _, bySource := range []bool{false, true} {
+		t.Run(fmt.Sprintf("by source key %v", bySource), func(t *testing.T) {
+			ex := existingOf(t, items, bySource, "NOT-IN-FEED")
+			again, _ := produce(t, data, producerOptions{parts: 4, done: doneRows{prefix: 1000}, existing: ex})
+			if len(again) != 4000 {
+				t.Fatalf("%d items on the second pass", len(again))
+			}
+			for _, it := range again {
+				if it.tuple != nil {
+					t.Fatalf("row %d of an unchanged product is written", it.row)
+				}
+				if it.valid && (it.hash == "") != bySource {
+					t.Fatalf("row %d: hash %q: normalised %v, want %v", it.row, it.hash, it.hash != "", !bySource)
+				}
+			}
+			missing := ex.missing()
+			if _, ok := missing[keysOf("NOT-IN-FEED")]; !ok || len(missing) != 1 {
+				t.Fatalf("missing = %v, want only NOT-IN-FEED", missing)
+			}
+		})
 	}
+}
+
+// TestProducerSourceKeyIsBoundToContent: a stored source key counts only
+// with the content hash it was stored with. A product whose content was
+// rewritten without its key (by a worker older than source_key) is
+// compared by normalising, and written when it differs.
+func TestProducerSourceKeyIsBoundToContent(t *testing.T) {
+	data := generated(t, feedgen.Options{N: 500, Seed: 5, Format: "csv"})
+	items, _ := produce(t, data, producerOptions{parts: 2})
+	ex := existingOf(t, items, true)
+	for i := range ex.entries {
+		ex.entries[i].hash ^= 1 // other content, same stored source key
+	}
+	again, _ := produce(t, data, producerOptions{parts: 2, existing: ex})
 	for _, it := range again {
-		if it.tuple != nil {
-			t.Fatalf("row %d of an unchanged product is written", it.row)
+		if it.valid && (it.tuple == nil || it.hash == "") {
+			t.Fatalf("row %d: stored content differs, but the row is not written", it.row)
 		}
 	}
-	missing := ex.missing()
-	if _, ok := missing[keysOf("NOT-IN-FEED")]; !ok || len(missing) != 1 {
-		t.Fatalf("missing = %v, want only NOT-IN-FEED", missing)
+	// A changed record has another source key: normalised and written.
+	changed := bytes.Replace(data, []byte(",EUR,"), []byte(",USD,"), 1)
+	ex = existingOf(t, items, true)
+	again, _ = produce(t, changed, producerOptions{parts: 2, existing: ex})
+	written := 0
+	for _, it := range again {
+		if it.tuple != nil {
+			written++
+		}
+	}
+	if written != 1 {
+		t.Fatalf("%d rows written after changing one, want 1", written)
 	}
 }
 
 // existingOf stores the products of items (staging layout) as unchanged
-// and the extra SKUs with some other content.
-func existingOf(t testing.TB, items []item, extra ...string) *existingSet {
+// and the extra SKUs with some other content. With bySource, products keep
+// the source key their tuple carries, so the producer may find them
+// unchanged without normalising; without it, they have none (stored by an
+// older worker) and are compared by content hash.
+func existingOf(t testing.TB, items []item, bySource bool, extra ...string) *existingSet {
 	t.Helper()
 	ex := &existingSet{}
 	for _, it := range items {
 		if it.valid {
-			ex.add(keysOf(it.sku), hashKey(it.hash))
+			var source uint64
+			if bySource {
+				if source = tupleSource(it.tuple); source == 0 {
+					t.Fatalf("row %d: no source key in its tuple", it.row)
+				}
+			}
+			ex.add(keysOf(it.sku), hashKey(it.hash), source)
 		}
 	}
 	for _, sku := range extra {
-		ex.add(keysOf(sku), 1)
+		ex.add(keysOf(sku), 1, 0)
 	}
 	ex.sort()
 	return ex
+}
+
+// tupleSource reads the source key that ends a staging tuple (0 if NULL).
+func tupleSource(t tuple) uint64 {
+	if len(t) < 12 || binary.BigEndian.Uint32(t[len(t)-12:]) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(t[len(t)-8:])
+}
+
+// tupleUnchanged reads a staging tuple's unchanged flag, which precedes its
+// source key.
+func tupleUnchanged(t tuple) bool {
+	if tupleSource(t) != 0 {
+		return t[len(t)-13] == 1
+	}
+	return t[len(t)-5] == 1
 }
 
 func TestProducerSeesDuplicates(t *testing.T) {
@@ -112,48 +179,53 @@ func TestProducerSeesDuplicates(t *testing.T) {
 // feed repeats is staged at every occurrence (the first slim, late, right
 // before the repeat), so the merge can keep the last and reject the rest.
 func TestProducerStagesRepeatedUnchanged(t *testing.T) {
-	first, _ := produce(t, []byte("sku,name,price,currency\nA,a,1.00,EUR\nB,b,1.00,EUR\n"), producerOptions{parts: 2})
-	ex := existingOf(t, first)
-	data := []byte("sku,name,price,currency\nA,a,1.00,EUR\nB,b,1.00,EUR\nA,a2,2.00,EUR\n")
-	items, dups := produce(t, data, producerOptions{parts: 2, existing: ex})
-	if !dups {
-		t.Fatal("duplicate SKU A not noticed")
-	}
-	var got []string
-	for _, it := range items {
-		switch {
-		case it.tuple == nil:
-			got = append(got, fmt.Sprintf("%d:skip", it.row))
-		case it.tuple[len(it.tuple)-1] == 1: // unchanged = true
-			got = append(got, fmt.Sprintf("%d:slim:%v", it.row, it.retro))
-		default:
-			got = append(got, fmt.Sprintf("%d:full:%v", it.row, bytes.Contains(it.tuple, []byte("a2"))))
-		}
-	}
-	want := "[1:skip 2:skip 1:slim:true 3:full:true]"
-	if fmt.Sprint(got) != want {
-		t.Fatalf("items %v, want %s", got, want)
-	}
+	for _, bySource := range []bool{false, true} {
+		t.Run(fmt.Sprintf("by source key %v", bySource), func(t *testing.T) {
+			first, _ := produce(t, []byte("sku,name,price,currency\nA,a,1.00,EUR\nB,b,1.00,EUR\n"), producerOptions{parts: 2})
+			ex := existingOf(t, first, bySource)
+			data := []byte("sku,name,price,currency\nA,a,1.00,EUR\nB,b,1.00,EUR\nA,a2,2.00,EUR\n")
+			items, dups := produce(t, data, producerOptions{parts: 2, existing: ex})
+			if !dups {
+				t.Fatal("duplicate SKU A not noticed")
+			}
+			var got []string
+			for _, it := range items {
+				switch {
+				case it.tuple == nil:
+					got = append(got, fmt.Sprintf("%d:skip", it.row))
+				case tupleUnchanged(it.tuple):
+					got = append(got, fmt.Sprintf("%d:slim:%v", it.row, it.retro))
+				default:
+					got = append(got, fmt.Sprintf("%d:full:%v", it.row, bytes.Contains(it.tuple, []byte("a2"))))
+				}
+			}
+			want := "[1:skip 2:skip 1:slim:true 3:full:true]"
+			if fmt.Sprint(got) != want {
+				t.Fatalf("items %v, want %s", got, want)
+			}
 
-	// Resumed after row 1: row 1 is replayed, not written, but its repeat
-	// still stages it late.
-	for i := range ex.state {
-		ex.state[i] = seenState{}
-	}
-	items, _ = produce(t, data, producerOptions{parts: 2, existing: ex, done: doneRows{prefix: 1}})
-	got = got[:0]
-	for _, it := range items {
-		switch {
-		case it.tuple == nil:
-			got = append(got, fmt.Sprintf("%d:skip", it.row))
-		case it.tuple[len(it.tuple)-1] == 1:
-			got = append(got, fmt.Sprintf("%d:slim:%v", it.row, it.retro))
-		default:
-			got = append(got, fmt.Sprintf("%d:full", it.row))
-		}
-	}
-	if want := "[2:skip 1:slim:true 3:full]"; fmt.Sprint(got) != want {
-		t.Fatalf("resumed: items %v, want %s", got, want)
+			// Resumed after row 1: row 1 is replayed, not written, but its repeat
+			// still stages it late.
+			for i := range ex.state {
+				ex.state[i] = seenState{}
+			}
+			items, _ = produce(t, data, producerOptions{parts: 2, existing: ex, done: doneRows{prefix: 1}})
+			got = got[:0]
+			for _, it := range items {
+				switch {
+				case it.tuple == nil:
+					got = append(got, fmt.Sprintf("%d:skip", it.row))
+				case tupleUnchanged(it.tuple):
+					got = append(got, fmt.Sprintf("%d:slim:%v", it.row, it.retro))
+				default:
+					got = append(got, fmt.Sprintf("%d:full", it.row))
+				}
+			}
+			if want := "[2:skip 1:slim:true 3:full]"; fmt.Sprint(got) != want {
+				t.Fatalf("resumed: items %v, want %s", got, want)
+			}
+
+		})
 	}
 }
 
@@ -173,7 +245,7 @@ func BenchmarkProducer(b *testing.B) {
 func BenchmarkProducerUnchanged(b *testing.B) {
 	data := generated(b, feedgen.Options{N: 100000, Seed: 1, BadShare: 0.01, Format: "csv"})
 	first, _ := produce(b, data, producerOptions{parts: 8})
-	ex := existingOf(b, first)
+	ex := existingOf(b, first, true)
 	b.ResetTimer()
 	for range b.N {
 		for i := range ex.state {
@@ -182,4 +254,39 @@ func BenchmarkProducerUnchanged(b *testing.B) {
 		produce(b, data, producerOptions{parts: 8, existing: ex})
 	}
 	b.ReportMetric(float64(100000*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// TestExistingSetFinds: every stored product is found by its keys after
+// sorting, including keys sharing a bucket and a 64-bit key, and no other.
+func TestExistingSetFinds(t *testing.T) {
+	ex := &existingSet{}
+	var keys []skuKeys
+	for i := range 20000 {
+		k := keysOf(fmt.Sprintf("SKU-%d", i))
+		keys = append(keys, k)
+		ex.add(k, uint64(i), 0)
+	}
+	// same 64-bit key, other check; and keys at both ends of the range
+	twin := skuKeys{key: keys[0].key, check: keys[0].check + 1}
+	ends := []skuKeys{{key: 0, check: 7}, {key: ^uint64(0), check: 7}}
+	for i, k := range append([]skuKeys{twin}, ends...) {
+		keys = append(keys, k)
+		ex.add(k, uint64(20000+i), 0)
+	}
+	ex.sort()
+	for i := 1; i < len(ex.entries); i++ {
+		a, b := ex.entries[i-1], ex.entries[i]
+		if a.key > b.key || a.key == b.key && a.check > b.check {
+			t.Fatalf("entries %d and %d out of order", i-1, i)
+		}
+	}
+	for i, k := range keys {
+		e := ex.find(k)
+		if e < 0 || ex.entries[e].hash != uint64(i) {
+			t.Fatalf("key %d (%x/%x): found %d", i, k.key, k.check, e)
+		}
+	}
+	if e := ex.find(keysOf("NOT-STORED")); e >= 0 {
+		t.Fatalf("an unknown SKU found at %d", e)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -13,7 +14,8 @@ import (
 )
 
 // sealed returns the recorded result when an earlier attempt sealed the
-// stage (and crashed before reporting it).
+// stage (and crashed before reporting it). Its NothingStaged is false:
+// the run merges, finding nothing where nothing was staged.
 func (a *Activities) sealed(ctx context.Context, plan wf.Plan) (bool, wf.StageResult, error) {
 	var done bool
 	var res wf.StageResult
@@ -45,6 +47,11 @@ func (a *Activities) sealStage(ctx context.Context, plan wf.Plan, cp checkpoint,
 			pgx.CopyFromSlice(len(missing), func(i int) ([]any, error) { return []any{plan.RunID, missing[i]}, nil })); err != nil {
 			return err
 		}
+		// Every attempt's rows are in the staging table: none at all means
+		// the merges would find nothing to do.
+		if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM `+stageTable(plan.RunID)+`)`).Scan(&res.NothingStaged); err != nil {
+			return err
+		}
 		return recordStaged(ctx, tx, plan, cp, dups, existing.len(), int64(len(missing)))
 	})
 	if err != nil {
@@ -70,25 +77,17 @@ func (a *Activities) missingSKUs(ctx context.Context, plan wf.Plan, keys map[sku
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	rows, err := a.DB.Query(ctx, `SELECT sku FROM products WHERE tenant_id = $1 AND supplier_code = $2 AND active`, plan.TenantID, plan.SupplierCode)
+	var parts [scanParts][]string
+	err := a.scanActive(ctx, plan, "sku", pgx.QueryResultFormats{pgx.TextFormatCode}, func(part int, v [][]byte) error {
+		if _, ok := keys[keysOf(v[0])]; ok {
+			parts[part] = append(parts[part], string(v[0]))
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("stage: missing products: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	var sku string
-	for rows.Next() {
-		if err := rows.Scan(&sku); err != nil {
-			return nil, err
-		}
-		if _, ok := keys[keysOf(sku)]; ok {
-			out = append(out, sku)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("stage: missing products: %w", err)
-	}
-	return out, nil
+	return slices.Concat(parts[:]...), nil
 }
 
 // supersededSQL rejects every occurrence of a SKU in a first load but the

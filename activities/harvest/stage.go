@@ -44,6 +44,9 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	if err != nil {
 		return wf.StageResult{}, err
 	}
+	// The supplier's stored products load while the feed is opened.
+	loaded := a.startLoadExisting(ctx, plan, firstLoad)
+	defer loaded.cancel()
 	if err := a.createStage(ctx, plan, firstLoad); err != nil {
 		return wf.StageResult{}, fmt.Errorf("stage: create table: %w", err)
 	}
@@ -133,11 +136,9 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	}
 	defer reader.Close()
 
-	var existing *existingSet
-	if !firstLoad {
-		if existing, err = a.loadExisting(ctx, plan); err != nil {
-			return wf.StageResult{}, err
-		}
+	existing, err := loaded.wait()
+	if err != nil {
+		return wf.StageResult{}, err
 	}
 	target, columns := stageTable(plan.RunID), stageColumns
 	if firstLoad {

@@ -23,7 +23,11 @@ const stageDDL = `CREATE TABLE IF NOT EXISTS %s (
 	row_no bigint NOT NULL, part integer NOT NULL, sku text NOT NULL, name text,
 	description text, brand text, gtin text, price numeric(18,4), currency text,
 	stock bigint, availability text, category_path text[], product_url text, image_urls text[],
-	attributes jsonb, content_hash text NOT NULL, unchanged boolean NOT NULL) PARTITION BY LIST (part)`
+	attributes jsonb, content_hash text NOT NULL, unchanged boolean NOT NULL, source_key bigint) PARTITION BY LIST (part)`
+
+// addSourceKeyDDL gives source_key to a staging or load table an older
+// worker created (before 0008_harvest_source_key) for a run this one resumes.
+const addSourceKeyDDL = `ALTER TABLE %s ADD COLUMN IF NOT EXISTS source_key bigint`
 
 const stagePartDDL = `CREATE UNLOGGED TABLE IF NOT EXISTS %s PARTITION OF %s FOR VALUES IN (%d)`
 
@@ -53,11 +57,17 @@ func (a *Activities) createStage(ctx context.Context, plan wf.Plan, firstLoad bo
 	return pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		if firstLoad {
 			now := time.Now().UTC().Format(time.RFC3339Nano)
-			_, err := tx.Exec(ctx, fmt.Sprintf(loadDDL, loadTable(plan.RunID), literal(plan.TenantID), literal(plan.SupplierCode),
-				literal(plan.RunID), literal(now)))
+			if _, err := tx.Exec(ctx, fmt.Sprintf(loadDDL, loadTable(plan.RunID), literal(plan.TenantID), literal(plan.SupplierCode),
+				literal(plan.RunID), literal(now))); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, fmt.Sprintf(addSourceKeyDDL, loadTable(plan.RunID)))
 			return err
 		}
 		if _, err := tx.Exec(ctx, fmt.Sprintf(stageDDL, table)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf(addSourceKeyDDL, table)); err != nil {
 			return err
 		}
 		for p := range plan.Partitions {

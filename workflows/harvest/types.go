@@ -166,6 +166,9 @@ type StageResult struct {
 	// CheckpointLost: a database crash emptied the staging checkpoint and
 	// staging started again from the first row.
 	CheckpointLost bool `json:"checkpoint_lost,omitempty"`
+	// NothingStaged: a re-harvest staged no row (every valid row was a
+	// stored product, unchanged, named once): merging has nothing to do.
+	NothingStaged bool `json:"nothing_staged,omitempty"`
 }
 
 // MergeResult counts what merging one partition wrote.

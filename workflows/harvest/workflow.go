@@ -193,8 +193,13 @@ func (r *run) execute(ctx workflow.Context) (*Report, error) {
 	}
 
 	// Workers from before "first-load-skips-merge" merged empty partitions
-	// after a first load.
-	if !r.st.Staged.Loaded || workflow.GetVersion(ctx, "first-load-skips-merge", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	// after a first load, and those from before "unchanged-skips-merge"
+	// after a re-harvest that staged nothing.
+	merge := !r.st.Staged.Loaded || workflow.GetVersion(ctx, "first-load-skips-merge", workflow.DefaultVersion, 1) == workflow.DefaultVersion
+	if merge && r.st.Staged.NothingStaged && workflow.GetVersion(ctx, "unchanged-skips-merge", workflow.DefaultVersion, 1) >= 1 {
+		merge = false
+	}
+	if merge {
 		if err := r.merge(ctx, plan); err != nil {
 			return nil, err
 		}

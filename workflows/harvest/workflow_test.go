@@ -57,6 +57,13 @@ func TestWorkflow(t *testing.T) {
 			wantFinish: harvest.StatusSucceeded,
 		},
 		{
+			name:       "a re-harvest that staged nothing has nothing to merge",
+			stage:      func() harvest.StageResult { s := testStage(); s.NothingStaged = true; return s }(),
+			deact:      deactivateFreely,
+			wantDeacts: []string{"check", "deactivate"},
+			wantFinish: harvest.StatusSucceeded,
+		},
+		{
 			name:       "unchanged feed",
 			stage:      harvest.StageResult{Unchanged: true},
 			wantFinish: harvest.StatusUnchanged,

@@ -9,6 +9,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -162,6 +163,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer stopWorker()
+	meter := cpuMeter{pgDir: cluster.Dir(), worker: worker.Process.Pid}
 
 	var results []Result
 	for _, n := range o.Sizes {
@@ -172,30 +174,27 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		r := Result{Products: n, FeedBytes: st.Size()}
-		// The baseline is the median of three loads: one varies by a third
-		// from run to run on a shared machine.
 		var copies []time.Duration
-		for range 3 {
-			d, err := copyBaseline(ctx, dsn, path)
-			if err != nil {
-				return err
-			}
-			copies = append(copies, d)
+		var copyCPU cpuSample
+		if r.Copy, copies, copyCPU, err = medianCopy(ctx, dsn, path, meter); err != nil {
+			return err
 		}
-		slices.Sort(copies)
-		r.Copy = copies[1]
-		say("%d: psql \\copy %s (median of %v)", n, r.Copy.Round(time.Millisecond), roundAll(copies))
+		say("%d: psql \\copy %s (median of %v; cpu: server %s, psql %s)", n, r.Copy.Round(time.Millisecond), roundAll(copies),
+			secs(copyCPU.server), secs(copyCPU.psql))
 		supplier := fmt.Sprintf("bench%d", n)
 		url := fmt.Sprintf("http://%s/%s", ln.Addr(), name)
+		c0 := meter.sample()
 		if r.Harvest, r.HarvestReport, err = harvest(ctx, tc, supplier, url); err != nil {
 			return err
 		}
-		say("%d: harvest %s (%s)%s", n, r.Harvest.Round(time.Millisecond), r.HarvestReport.Status, phases(ctx, db, r.HarvestReport.RunID))
+		say("%d: harvest %s (%s)%s%s", n, r.Harvest.Round(time.Millisecond), r.HarvestReport.Status, phases(ctx, db, r.HarvestReport.RunID), cpuOf(meter, c0))
+		c0 = meter.sample()
 		if r.Rehearvest, r.RehearvestRept, err = harvest(ctx, tc, supplier, url); err != nil {
 			return err
 		}
 		r.RewriteRows = r.RehearvestRept.Inserted + r.RehearvestRept.Updated + r.RehearvestRept.Deactivated
-		say("%d: unchanged re-harvest %s, %d rows written%s", n, r.Rehearvest.Round(time.Millisecond), r.RewriteRows, phases(ctx, db, r.RehearvestRept.RunID))
+		say("%d: unchanged re-harvest %s, %d rows written%s%s", n, r.Rehearvest.Round(time.Millisecond), r.RewriteRows,
+			phases(ctx, db, r.RehearvestRept.RunID), cpuOf(meter, c0))
 		r.HistoryLength, r.Runs, err = history(ctx, tc, wf.WorkflowID("bench", supplier))
 		if err != nil {
 			return err
@@ -267,6 +266,37 @@ func phases(ctx context.Context, db *pgxpool.Pool, runID string) string {
 		return fmt.Sprintf(" (phases: %v)", err)
 	}
 	return fmt.Sprintf(": begin+stage %.2fs, merge+deactivate %.2fs, finish %.2fs", stage, merge, finish)
+}
+
+// medianCopy is the COPY baseline: the median of three loads (one varies
+// by a third from run to run on a shared machine), all three times, and
+// the CPU time of the median one.
+func medianCopy(ctx context.Context, dsn, path string, meter cpuMeter) (time.Duration, []time.Duration, cpuSample, error) {
+	type load struct {
+		d   time.Duration
+		cpu cpuSample
+	}
+	var loads []load
+	for range 3 {
+		c0 := meter.sample()
+		d, err := copyBaseline(ctx, dsn, path)
+		if err != nil {
+			return 0, nil, cpuSample{}, err
+		}
+		loads = append(loads, load{d, meter.sample().sub(c0)})
+	}
+	slices.SortFunc(loads, func(a, b load) int { return cmp.Compare(a.d, b.d) })
+	all := make([]time.Duration, len(loads))
+	for i, l := range loads {
+		all[i] = l.d
+	}
+	return loads[1].d, all, loads[1].cpu, nil
+}
+
+// cpuOf reports the CPU time the worker and the server used since c0.
+func cpuOf(meter cpuMeter, c0 cpuSample) string {
+	d := meter.sample().sub(c0)
+	return fmt.Sprintf("; cpu: worker %s, server %s", secs(d.worker), secs(d.server))
 }
 
 // copyBaseline loads the file with psql \copy into a table of the feed's

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -78,40 +77,40 @@ func runStock(ctx context.Context, s stockRun) ([]StockResult, error) {
 		return nil, err
 	}
 	s.say("stock PostgreSQL (default settings, shared_buffers %s) on port %d", shared, cluster.Port())
-	_, stopWorker, err := startWorker(s.root, s.cfgPath, dsn, filepath.Join(s.dir, "worker-stock.log"))
+	worker, stopWorker, err := startWorker(s.root, s.cfgPath, dsn, filepath.Join(s.dir, "worker-stock.log"))
 	if err != nil {
 		return nil, err
 	}
 	defer stopWorker()
+	meter := cpuMeter{pgDir: cluster.Dir(), worker: worker.Process.Pid}
 
 	var out []StockResult
 	for _, n := range s.sizes {
 		name := fmt.Sprintf("feed-%d.csv", n)
 		r := StockResult{Products: n, SharedBuffers: shared}
-		var copies []time.Duration
-		for range 3 {
-			d, err := copyBaseline(ctx, dsn, filepath.Join(s.dir, name))
-			if err != nil {
-				return nil, err
-			}
-			copies = append(copies, d)
+		median, copies, copyCPU, err := medianCopy(ctx, dsn, filepath.Join(s.dir, name), meter)
+		if err != nil {
+			return nil, err
 		}
-		slices.Sort(copies)
-		r.Copy = copies[1]
-		s.say("%d on stock: psql \\copy %s (median of %v)", n, r.Copy.Round(time.Millisecond), roundAll(copies))
+		r.Copy = median
+		s.say("%d on stock: psql \\copy %s (median of %v; cpu: server %s, psql %s)", n, r.Copy.Round(time.Millisecond), roundAll(copies),
+			secs(copyCPU.server), secs(copyCPU.psql))
 		supplier, url := fmt.Sprintf("bench%d", n), fmt.Sprintf("http://%s/%s", s.server, name)
+		c0 := meter.sample()
 		h, first, err := harvest(ctx, s.tc, supplier, url)
 		if err != nil {
 			return nil, err
 		}
 		r.Harvest = h
-		s.say("%d on stock: harvest %s (%s)%s", n, h.Round(time.Millisecond), first.Status, phases(ctx, db, first.RunID))
+		s.say("%d on stock: harvest %s (%s)%s%s", n, h.Round(time.Millisecond), first.Status, phases(ctx, db, first.RunID), cpuOf(meter, c0))
+		c0 = meter.sample()
 		h, again, err := harvest(ctx, s.tc, supplier, url)
 		if err != nil {
 			return nil, err
 		}
 		r.Rehearvest, r.RewriteRows = h, again.Inserted+again.Updated+again.Deactivated
-		s.say("%d on stock: unchanged re-harvest %s, %d rows written%s", n, h.Round(time.Millisecond), r.RewriteRows, phases(ctx, db, again.RunID))
+		s.say("%d on stock: unchanged re-harvest %s, %d rows written%s%s", n, h.Round(time.Millisecond), r.RewriteRows,
+			phases(ctx, db, again.RunID), cpuOf(meter, c0))
 		out = append(out, r)
 	}
 	return out, nil

@@ -39,6 +39,7 @@ type Normalizer struct {
 	yml             bool
 	defaultCurrency string
 	categorySep     string
+	seed            uint64 // of SourceKey
 }
 
 type attrField struct{ key, feed string }
@@ -71,6 +72,7 @@ func NewNormalizer(opts Options) (*Normalizer, error) {
 		n.attrs = append(n.attrs, attrField{attributeKey(strings.TrimPrefix(k, attributePrefix)), v})
 	}
 	slices.SortFunc(n.attrs, func(a, b attrField) int { return strings.Compare(a.key, b.key) })
+	n.seed = n.sourceSeed()
 	return n, nil
 }
 
@@ -345,6 +347,17 @@ func parseAvailability(s string, stock *int64) (Availability, string) {
 		key = strings.TrimPrefix(key, prefix)
 	}
 	if strings.ContainsAny(key, "_-") {
+		// Every known value is short: spell it with spaces on the stack.
+		var buf [32]byte
+		if len(key) <= len(buf) {
+			b := buf[:len(key)]
+			for i := range len(key) {
+				if b[i] = key[i]; b[i] == '_' || b[i] == '-' {
+					b[i] = ' '
+				}
+			}
+			return availabilityOf(string(b), s) // no allocation: only compared
+		}
 		key = strings.Map(func(r rune) rune {
 			if r == '_' || r == '-' {
 				return ' '
@@ -352,6 +365,12 @@ func parseAvailability(s string, stock *int64) (Availability, string) {
 			return r
 		}, key)
 	}
+	return availabilityOf(key, s)
+}
+
+// availabilityOf maps a lower-case availability key (separators read as
+// spaces) to its state; s is the field as given, for the reason.
+func availabilityOf(key, s string) (Availability, string) {
 	switch key {
 	case "true", "yes", "1", "in stock", "instock", "available", "в наличии", "есть":
 		return InStock, ""
