@@ -63,7 +63,7 @@ type scored struct {
 // process scores docs on every core, then admits or quarantines them in
 // one transaction, returning one outcome per doc in order.
 func (a *Activities) process(ctx context.Context, sub submission, docs []doc) ([]wf.Outcome, error) {
-	idx, err := a.indexes.get(ctx, a.DB, sub.tenant)
+	idx, err := a.indexes.get(ctx, a.DB, sub.tenant, a.Embedder.Name())
 	if err != nil {
 		return nil, err
 	}
