@@ -1,0 +1,161 @@
+package ingest
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	wf "contextworker/workflows/ingest"
+)
+
+// admitState is what one admit transaction reads before it decides.
+type admitState struct {
+	sources map[string]*sourceState
+	prior   map[string]prior
+	known   map[string]wf.Outcome
+}
+
+// readState takes the sources' advisory locks for the transaction, in the
+// order of their lock keys (so two transactions never wait on each other
+// in a cycle), and reads the sources' counts, this workflow's earlier
+// submissions of items and the known SNOs among ids: one pipeline, whose
+// statements run in order, so every read comes after the locks.
+func (a *Activities) readState(ctx context.Context, tx pgx.Tx, sub submission, sources, items, ids []string) (*admitState, error) {
+	c := a.Config.Admission
+	st := &admitState{sources: make(map[string]*sourceState, len(sources)), prior: map[string]prior{}}
+	for _, src := range sources {
+		st.sources[src] = &sourceState{}
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock(k) FROM (
+			SELECT DISTINCT hashtextextended('ingest ' || $1 || ' ' || s, 0) AS k FROM unnest($2::text[]) AS s ORDER BY 1) AS keys`,
+		sub.tenant, sources)
+	if c.RateLimit > 0 {
+		b.Queue(`SELECT source, count(*) FROM ingest_provenance
+			WHERE tenant_id = $1 AND source = ANY($2) AND received_at > now() - make_interval(secs => $3) GROUP BY source`,
+			sub.tenant, sources, c.RateWindow.Seconds())
+	}
+	if c.FloodAfter > 0 {
+		b.Queue(`SELECT source, doc_embedding FROM (
+				SELECT source, doc_embedding, row_number() OVER (PARTITION BY source ORDER BY received_at DESC) AS n
+				FROM ingest_provenance
+				WHERE tenant_id = $1 AND source = ANY($2) AND received_at > now() - make_interval(secs => $3) AND doc_embedding IS NOT NULL) AS r
+			WHERE n <= $4`, sub.tenant, sources, c.FloodWindow.Seconds(), c.FloodScan)
+	}
+	b.Queue(`SELECT item, sno_id, outcome, reasons FROM ingest_provenance
+		WHERE tenant_id = $1 AND workflow_id = $2 AND item = ANY($3)`, sub.tenant, sub.workflowID, items)
+	b.Queue(knownSQL, sub.tenant, ids)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("lock sources: %w", err)
+	}
+	var src string
+	if c.RateLimit > 0 {
+		var n int
+		rows, err := br.Query()
+		if err == nil {
+			_, err = pgx.ForEachRow(rows, []any{&src, &n}, func() error { st.sources[src].inRateWindow = n; return nil })
+		}
+		if err != nil {
+			return nil, fmt.Errorf("count documents of sources: %w", err)
+		}
+	}
+	if c.FloodAfter > 0 {
+		rows, err := br.Query()
+		if err == nil {
+			err = forEachVector(rows, func(src string, vec []float32) { st.sources[src].recent = append(st.sources[src].recent, vec) })
+		}
+		if err != nil {
+			return nil, fmt.Errorf("recent documents of sources: %w", err)
+		}
+	}
+	rows, err := br.Query()
+	if err == nil {
+		var item string
+		var p prior
+		_, err = pgx.ForEachRow(rows, []any{&item, &p.SNOID, &p.Status, &p.Reasons}, func() error {
+			st.prior[item] = prior{SNOID: p.SNOID, Status: p.Status, Reasons: slices.Clone(p.Reasons)}
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read earlier submissions: %w", err)
+	}
+	rows, err = br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("read known SNOs: %w", err)
+	}
+	if st.known, err = collectKnown(rows); err != nil {
+		return nil, err
+	}
+	return st, br.Close()
+}
+
+// forEachVector calls f with each row's text and float4[] columns. The
+// array is decoded from its binary form directly: a sub-batch reads up to
+// flood_scan vectors per source, and pgx's generic array scanning cost
+// more than the rest of the transaction.
+func forEachVector(rows pgx.Rows, f func(string, []float32)) error {
+	defer rows.Close()
+	binaryVec := len(rows.FieldDescriptions()) == 2 && rows.FieldDescriptions()[1].Format == pgtype.BinaryFormatCode
+	for rows.Next() {
+		var src string
+		var vec []float32
+		if !binaryVec {
+			if err := rows.Scan(&src, &vec); err != nil {
+				return err
+			}
+			f(src, vec)
+			continue
+		}
+		raw := rows.RawValues()
+		if err := rows.Scan(&src, nil); err != nil {
+			return err
+		}
+		vec, err := decodeFloat4Array(raw[1])
+		if err != nil {
+			return err
+		}
+		f(src, vec)
+	}
+	return rows.Err()
+}
+
+var errFloat4Array = errors.New("decode float4[]: not a one-dimensional float4 array without NULLs")
+
+// decodeFloat4Array decodes PostgreSQL's binary form of a one-dimensional
+// float4[] without NULL elements: ndim, has-null flag, element type, then
+// the dimension's length and lower bound, then (length, IEEE 754 bits) per
+// element.
+func decodeFloat4Array(b []byte) ([]float32, error) {
+	if len(b) < 12 {
+		return nil, errFloat4Array
+	}
+	ndim, hasNull, elem := binary.BigEndian.Uint32(b), binary.BigEndian.Uint32(b[4:]), binary.BigEndian.Uint32(b[8:])
+	if ndim == 0 {
+		return []float32{}, nil
+	}
+	if ndim != 1 || hasNull != 0 || elem != pgtype.Float4OID || len(b) < 20 {
+		return nil, errFloat4Array
+	}
+	n := int(binary.BigEndian.Uint32(b[12:]))
+	b = b[20:]
+	if n < 0 || len(b) != 8*n {
+		return nil, errFloat4Array
+	}
+	out := make([]float32, n)
+	for i := range out {
+		if binary.BigEndian.Uint32(b[8*i:]) != 4 {
+			return nil, errFloat4Array
+		}
+		out[i] = math.Float32frombits(binary.BigEndian.Uint32(b[8*i+4:]))
+	}
+	return out, nil
+}
