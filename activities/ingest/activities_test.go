@@ -308,7 +308,7 @@ func TestIndexPicksUpLateVectors(t *testing.T) {
 			id, embedder, vec); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Exec(ctx, `INSERT INTO ingest_vectors (seq, tenant_id, sno_id, embedding) VALUES ($1, 'acme', $2, $3)`, seq, id, vec); err != nil {
+		if _, err := db.Exec(ctx, `INSERT INTO ingest_vectors (seq, tenant_id, sno_id, embedder, embedding) VALUES ($1, 'acme', $2, $3, $4)`, seq, id, embedder, vec); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -51,7 +51,7 @@ func (x *indexes) get(ctx context.Context, db *pgxpool.Pool, tenant, embedder st
 	defer ti.refresh.Unlock()
 	// New vectors; then the sequence numbers (only) of the recent ones
 	// below the highest loaded, to fetch any that committed late.
-	if err := ti.load(ctx, db, vectorsOf+`v.seq > $3 ORDER BY v.seq`, tenant, embedder, ti.idx.Seq()); err != nil {
+	if err := ti.load(ctx, db, vectorsOf+`seq > $3 ORDER BY seq`, tenant, embedder, ti.idx.Seq()); err != nil {
 		return nil, fmt.Errorf("load vectors of %s: %w", tenant, err)
 	}
 	rows, err := db.Query(ctx, `SELECT seq FROM ingest_vectors WHERE tenant_id = $1 AND seq <= $2
@@ -70,18 +70,15 @@ func (x *indexes) get(ctx context.Context, db *pgxpool.Pool, tenant, embedder st
 		}
 	}
 	if len(missing) > 0 {
-		if err := ti.load(ctx, db, vectorsOf+`v.seq = ANY($3)`, tenant, embedder, missing); err != nil {
+		if err := ti.load(ctx, db, vectorsOf+`seq = ANY($3)`, tenant, embedder, missing); err != nil {
 			return nil, fmt.Errorf("load late vectors of %s: %w", tenant, err)
 		}
 	}
 	return ti.idx, nil
 }
 
-// vectorsOf selects a tenant's ($1) vectors made by an embedder ($2): the
-// SNO row says which embedder made its embedding.
-const vectorsOf = `SELECT v.seq, v.sno_id, v.embedding FROM ingest_vectors v
-	JOIN ingest_snos s ON s.tenant_id = v.tenant_id AND s.sno_id = v.sno_id
-	WHERE v.tenant_id = $1 AND s.embedder = $2 AND `
+// vectorsOf selects a tenant's ($1) vectors made by an embedder ($2).
+const vectorsOf = `SELECT seq, sno_id, embedding FROM ingest_vectors WHERE tenant_id = $1 AND embedder = $2 AND `
 
 func (ti *tenantIndex) load(ctx context.Context, db *pgxpool.Pool, sql string, args ...any) error {
 	rows, err := db.Query(ctx, sql, args...)

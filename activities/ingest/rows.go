@@ -54,7 +54,7 @@ func (w *rowWriter) sno(d scored, o wf.Outcome) {
 		details, _ := json.Marshal(d.details)
 		w.quarantine = append(w.quarantine, []any{t, d.snoID, o.Reasons, details})
 	case wf.StatusAdmitted:
-		w.vectors = append(w.vectors, []any{t, d.snoID, emb})
+		w.vectors = append(w.vectors, []any{t, d.snoID, w.embedder, emb})
 	}
 	if d.keepText {
 		if w.texts == nil {
@@ -88,7 +88,7 @@ func (w *rowWriter) write(ctx context.Context, tx pgx.Tx) error {
 			"reasons", "source", "content_sha256", "size_bytes", "embedder", "embedding", "sno"}, w.snos},
 		{"ingest_critic_results", []string{"tenant_id", "sno_id", "critic", "score", "confidence", "explanation", "sub_scores"}, w.critics},
 		{"ingest_quarantine", []string{"tenant_id", "sno_id", "reasons", "details"}, w.quarantine},
-		{"ingest_vectors", []string{"tenant_id", "sno_id", "embedding"}, w.vectors},
+		{"ingest_vectors", []string{"tenant_id", "sno_id", "embedder", "embedding"}, w.vectors},
 		{"ingest_provenance", []string{"tenant_id", "workflow_id", "item", "run_id", "sno_id", "source", "submitter",
 			"content_sha256", "size_bytes", "outcome", "reasons", "metadata", "doc_embedding"}, w.proven},
 	}

@@ -37,16 +37,20 @@ func (a *Activities) readState(ctx context.Context, tx pgx.Tx, sub submission, s
 			SELECT DISTINCT hashtextextended('ingest ' || $1 || ' ' || s, 0) AS k FROM unnest($2::text[]) AS s ORDER BY 1) AS keys`,
 		sub.tenant, sources)
 	if c.RateLimit > 0 {
-		b.Queue(`SELECT source, count(*) FROM ingest_provenance
-			WHERE tenant_id = $1 AND source = ANY($2) AND received_at > now() - make_interval(secs => $3) GROUP BY source`,
+		// Per source, so each count is a scan of its own index range
+		// (a plan for all of them at once filtered the whole window).
+		b.Queue(`SELECT s, (SELECT count(*) FROM ingest_provenance
+				WHERE tenant_id = $1 AND source = s AND received_at > now() - make_interval(secs => $3))
+			FROM unnest($2::text[]) AS s`,
 			sub.tenant, sources, c.RateWindow.Seconds())
 	}
 	if c.FloodAfter > 0 {
-		b.Queue(`SELECT source, doc_embedding FROM (
-				SELECT source, doc_embedding, row_number() OVER (PARTITION BY source ORDER BY received_at DESC) AS n
-				FROM ingest_provenance
-				WHERE tenant_id = $1 AND source = ANY($2) AND received_at > now() - make_interval(secs => $3) AND doc_embedding IS NOT NULL) AS r
-			WHERE n <= $4`, sub.tenant, sources, c.FloodWindow.Seconds(), c.FloodScan)
+		// The flood_scan most recent of each source: a backward scan of
+		// its index range, stopped at the limit.
+		b.Queue(`SELECT s, p.doc_embedding FROM unnest($2::text[]) AS s CROSS JOIN LATERAL (
+				SELECT doc_embedding FROM ingest_provenance
+				WHERE tenant_id = $1 AND source = s AND received_at > now() - make_interval(secs => $3) AND doc_embedding IS NOT NULL
+				ORDER BY received_at DESC LIMIT $4) AS p`, sub.tenant, sources, c.FloodWindow.Seconds(), c.FloodScan)
 	}
 	b.Queue(`SELECT item, sno_id, outcome, reasons FROM ingest_provenance
 		WHERE tenant_id = $1 AND workflow_id = $2 AND item = ANY($3)`, sub.tenant, sub.workflowID, items)
