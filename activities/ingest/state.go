@@ -52,8 +52,11 @@ func (a *Activities) readState(ctx context.Context, tx pgx.Tx, sub submission, s
 				WHERE tenant_id = $1 AND source = s AND received_at > now() - make_interval(secs => $3) AND doc_embedding IS NOT NULL
 				ORDER BY received_at DESC LIMIT $4) AS p`, sub.tenant, sources, c.FloodWindow.Seconds(), c.FloodScan)
 	}
-	b.Queue(`SELECT item, sno_id, outcome, reasons FROM ingest_provenance
-		WHERE tenant_id = $1 AND workflow_id = $2 AND item = ANY($3)`, sub.tenant, sub.workflowID, items)
+	// A lookup per item: a cached generic plan of item = ANY($3) used the
+	// key's (tenant, workflow) prefix only and read all the workflow's rows.
+	b.Queue(`SELECT p.item, p.sno_id, p.outcome, p.reasons FROM unnest($3::text[]) AS i CROSS JOIN LATERAL (
+			SELECT item, sno_id, outcome, reasons FROM ingest_provenance
+			WHERE tenant_id = $1 AND workflow_id = $2 AND item = i) AS p`, sub.tenant, sub.workflowID, items)
 	b.Queue(knownSQL, sub.tenant, ids)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()

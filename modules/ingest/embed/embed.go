@@ -6,7 +6,6 @@ package embed
 
 import (
 	"context"
-	"hash/fnv"
 	"math"
 	"strings"
 	"unicode"
@@ -57,24 +56,40 @@ func Words(s string) []string {
 // HashVector is the Hashing embedding of one text.
 func HashVector(s string) []float32 {
 	acc := make([]float64, Dim)
-	add := func(f string) {
-		h := fnv.New64a()
-		h.Write([]byte(f))
-		x := h.Sum64()
+	add := func(x uint64) {
 		if x>>63 == 0 {
 			acc[x%Dim]++
 		} else {
 			acc[x%Dim]--
 		}
 	}
-	words := Words(s)
-	for i, w := range words {
-		add(w)
+	// FNV-1a has no finalisation, so the hash of "w1 w2" continues from
+	// the hash of w1: each word is hashed once, and nothing is allocated
+	// per feature.
+	var prev uint64
+	for i, w := range Words(s) {
+		h := fnvString(fnvOffset, w)
+		add(h)
 		if i > 0 {
-			add(words[i-1] + " " + w)
+			add(fnvString((prev^' ')*fnvPrime, w))
 		}
+		prev = h
 	}
 	return normalise(acc)
+}
+
+// FNV-1a, 64 bits (hash/fnv's New64a, inlined).
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	return h
 }
 
 func normalise(acc []float64) []float32 {
