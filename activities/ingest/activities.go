@@ -58,6 +58,8 @@ type Activities struct {
 
 	fetch   *fetcher
 	indexes *indexes
+	// recentVecs caches documents' embeddings for the flood detector.
+	recentVecs docVecCache
 }
 
 // New returns the activities with the default (offline) extractor,

@@ -45,15 +45,14 @@ func (a *Activities) readState(ctx context.Context, tx pgx.Tx, sub submission, s
 			sub.tenant, sources, c.RateWindow.Seconds())
 	}
 	if c.FloodAfter > 0 {
-		// The flood_scan most recent of each source: a backward scan of
-		// its index range, stopped at the limit.
-		b.Queue(`SELECT s, p.doc_embedding FROM unnest($2::text[]) AS s CROSS JOIN LATERAL (
-				SELECT doc_embedding FROM ingest_provenance
+		// The keys of the flood_scan most recent of each source (a
+		// backward scan of its index range, stopped at the limit); their
+		// embeddings come from the cache or a second query.
+		b.Queue(`SELECT s, p.workflow_id, p.item FROM unnest($2::text[]) AS s CROSS JOIN LATERAL (
+				SELECT workflow_id, item FROM ingest_provenance
 				WHERE tenant_id = $1 AND source = s AND received_at > now() - make_interval(secs => $3) AND doc_embedding IS NOT NULL
 				ORDER BY received_at DESC LIMIT $4) AS p`, sub.tenant, sources, c.FloodWindow.Seconds(), c.FloodScan)
 	}
-	// A lookup per item: a cached generic plan of item = ANY($3) used the
-	// key's (tenant, workflow) prefix only and read all the workflow's rows.
 	b.Queue(`SELECT p.item, p.sno_id, p.outcome, p.reasons FROM unnest($3::text[]) AS i CROSS JOIN LATERAL (
 			SELECT item, sno_id, outcome, reasons FROM ingest_provenance
 			WHERE tenant_id = $1 AND workflow_id = $2 AND item = i) AS p`, sub.tenant, sub.workflowID, items)
@@ -74,10 +73,12 @@ func (a *Activities) readState(ctx context.Context, tx pgx.Tx, sub submission, s
 			return nil, fmt.Errorf("count documents of sources: %w", err)
 		}
 	}
+	var recent []recentRef
 	if c.FloodAfter > 0 {
+		var r recentRef
 		rows, err := br.Query()
 		if err == nil {
-			err = forEachVector(rows, func(src string, vec []float32) { st.sources[src].recent = append(st.sources[src].recent, vec) })
+			_, err = pgx.ForEachRow(rows, []any{&r.source, &r.workflowID, &r.item}, func() error { recent = append(recent, r); return nil })
 		}
 		if err != nil {
 			return nil, fmt.Errorf("recent documents of sources: %w", err)
@@ -102,35 +103,43 @@ func (a *Activities) readState(ctx context.Context, tx pgx.Tx, sub submission, s
 	if st.known, err = collectKnown(rows); err != nil {
 		return nil, err
 	}
-	return st, br.Close()
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+	return st, a.fillRecent(ctx, tx, sub.tenant, recent, st.sources)
 }
 
-// forEachVector calls f with each row's text and float4[] columns. The
-// array is decoded from its binary form directly: a sub-batch reads up to
-// flood_scan vectors per source, and pgx's generic array scanning cost
-// more than the rest of the transaction.
-func forEachVector(rows pgx.Rows, f func(string, []float32)) error {
+// forEachVector calls f with each row's text columns and its last
+// column, a float4[]. The array is decoded from its binary form directly:
+// pgx's generic array scanning cost more than the rest of the transaction.
+func forEachVector(rows pgx.Rows, f func([]string, []float32)) error {
 	defer rows.Close()
-	binaryVec := len(rows.FieldDescriptions()) == 2 && rows.FieldDescriptions()[1].Format == pgtype.BinaryFormatCode
+	fd := rows.FieldDescriptions()
+	if len(fd) == 0 {
+		return rows.Err()
+	}
+	last := len(fd) - 1
+	binaryVec := fd[last].Format == pgtype.BinaryFormatCode
 	for rows.Next() {
-		var src string
+		keys := make([]string, last)
+		dst := make([]any, len(fd))
+		for i := range keys {
+			dst[i] = &keys[i]
+		}
 		var vec []float32
 		if !binaryVec {
-			if err := rows.Scan(&src, &vec); err != nil {
+			dst[last] = &vec
+		}
+		if err := rows.Scan(dst...); err != nil {
+			return err
+		}
+		if binaryVec {
+			var err error
+			if vec, err = decodeFloat4Array(rows.RawValues()[last]); err != nil {
 				return err
 			}
-			f(src, vec)
-			continue
 		}
-		raw := rows.RawValues()
-		if err := rows.Scan(&src, nil); err != nil {
-			return err
-		}
-		vec, err := decodeFloat4Array(raw[1])
-		if err != nil {
-			return err
-		}
-		f(src, vec)
+		f(keys, vec)
 	}
 	return rows.Err()
 }

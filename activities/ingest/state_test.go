@@ -33,9 +33,9 @@ func TestForEachVector(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got [][]float32
-			err = forEachVector(rows, func(src string, v []float32) {
-				if src != "s" {
-					t.Errorf("source %q", src)
+			err = forEachVector(rows, func(keys []string, v []float32) {
+				if len(keys) != 1 || keys[0] != "s" {
+					t.Errorf("keys %q", keys)
 				}
 				got = append(got, v)
 			})

@@ -74,6 +74,11 @@ func (a *Activities) admit(ctx context.Context, sub submission, docs []scored) (
 	if err != nil {
 		return nil, fmt.Errorf("admit: %w", err)
 	}
+	for _, d := range docs {
+		if d.docVec != nil {
+			a.recentVecs.put(docKey(sub.tenant, sub.workflowID, d.item), d.docVec)
+		}
+	}
 	a.Metrics.decided(fresh)
 	return outs, nil
 }
