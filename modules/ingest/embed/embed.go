@@ -48,10 +48,53 @@ func (Hashing) Embed(_ context.Context, texts []string) ([][]float32, error) {
 
 // Words splits s into lower-cased words: runs of letters and digits.
 func Words(s string) []string {
+	if w, ok := asciiWords(s); ok {
+		return w
+	}
 	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
 }
+
+// asciiWords is Words for an ASCII text (ok false otherwise), in one pass:
+// in ASCII the letters are A-Z and a-z, the digits 0-9, and lower-casing
+// maps A-Z to a-z only, so the words are the runs of those, lower-cased.
+// The words share one lower-cased copy of the text.
+func asciiWords(s string) ([]string, bool) {
+	lower := make([]byte, len(s))
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80:
+			return nil, false
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+		if isASCIIWord(c) && (i == 0 || !isASCIIWord(lower[i-1])) {
+			n++
+		}
+	}
+	text := string(lower)
+	out := make([]string, 0, n)
+	for i := 0; i < len(text); {
+		for i < len(text) && !isASCIIWord(text[i]) {
+			i++
+		}
+		j := i
+		for j < len(text) && isASCIIWord(text[j]) {
+			j++
+		}
+		if j > i {
+			out = append(out, text[i:j])
+		}
+		i = j
+	}
+	return out, true
+}
+
+func isASCIIWord(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
 
 // HashVector is the Hashing embedding of one text.
 func HashVector(s string) []float32 {

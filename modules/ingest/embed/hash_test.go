@@ -3,7 +3,9 @@ package embed
 import (
 	"hash/fnv"
 	"slices"
+	"strings"
 	"testing"
+	"unicode"
 
 	"contextworker/modules/ingest/docgen"
 )
@@ -41,6 +43,35 @@ func TestHashVectorMatchesReference(t *testing.T) {
 	for i, s := range texts {
 		if got, want := HashVector(s), referenceHashVector(s); !slices.Equal(got, want) {
 			t.Fatalf("text %d: HashVector differs from the reference", i)
+		}
+	}
+}
+
+// TestWordsASCII: the one-pass ASCII split returns what the general
+// split returns, on every ASCII byte and on generated documents.
+func TestWordsASCII(t *testing.T) {
+	general := func(s string) []string {
+		return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	}
+	var all []byte
+	for c := 0; c < 0x80; c++ {
+		all = append(all, byte(c), 'x', byte(c), byte(c), '9')
+	}
+	g := docgen.New(9)
+	texts := []string{"", " ", "A", "Hello, World! 42x", string(all), "ÀB"}
+	for range 20 {
+		texts = append(texts, g.Doc(800))
+	}
+	for i, s := range texts {
+		got, want := Words(s), general(s)
+		if len(want) == 0 {
+			want = []string{}
+		}
+		if len(got) == 0 {
+			got = []string{}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("text %d: Words %q, want %q", i, got, want)
 		}
 	}
 }

@@ -5,6 +5,7 @@
 package extract
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -165,12 +166,54 @@ func isWordByte(b byte) bool {
 // splitReferences cuts text at its last references heading: the body
 // before, the reference list after ("" when there is none).
 func splitReferences(text string) (body, refs string) {
-	loc := referencesHead.FindAllStringIndex(text, -1)
+	from := headingsFrom(text)
+	if from < 0 {
+		return text, ""
+	}
+	loc := referencesHead.FindAllStringIndex(text[from:], -1)
 	if len(loc) == 0 {
 		return text, ""
 	}
 	last := loc[len(loc)-1]
-	return text[:last[0]], text[last[1]:]
+	return text[:from+last[0]], text[from+last[1]:]
+}
+
+var headingWords = []string{"references", "bibliography", "works cited", "sources"}
+
+// headingsFrom returns where referencesHead can first match in text: -1
+// when it cannot, else a line start at or before every match, so that
+// matching text[from:] finds the same matches (^ holds at a line start as
+// at the start of a text). A match holds a heading word preceded, back to
+// its line start, by white space and '#' only; so no match starts before
+// the line holding the first such run before the first heading word. The
+// shortcut is for ASCII texts, where (?i) folds A-Z only: in others, 'ſ'
+// matches s and the Kelvin sign k, and the whole text is matched.
+func headingsFrom(text string) int {
+	lower := make([]byte, len(text))
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c >= 0x80 {
+			return 0
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	first := -1
+	for _, w := range headingWords {
+		if i := bytes.Index(lower, []byte(w)); i >= 0 && (first < 0 || i < first) {
+			first = i
+		}
+	}
+	if first < 0 {
+		return -1
+	}
+	i := first
+	for i > 0 && strings.IndexByte(" \t\n\r\f\v#", text[i-1]) >= 0 {
+		i--
+	}
+	return strings.LastIndexByte(text[:i], '\n') + 1
 }
 
 // Sentences splits text into trimmed sentences: a sentence ends at '.',

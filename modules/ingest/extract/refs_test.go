@@ -1,0 +1,37 @@
+package extract
+
+import (
+	"testing"
+
+	"contextworker/modules/ingest/docgen"
+)
+
+// TestSplitReferencesMatchesRegexp: matching only from headingsFrom finds
+// what matching the whole text finds.
+func TestSplitReferencesMatchesRegexp(t *testing.T) {
+	plain := func(text string) (string, string) {
+		loc := referencesHead.FindAllStringIndex(text, -1)
+		if len(loc) == 0 {
+			return text, ""
+		}
+		last := loc[len(loc)-1]
+		return text[:last[0]], text[last[1]:]
+	}
+	texts := []string{
+		"", "References", "no heading here", "see the references below.\nReferences\n[1] x",
+		"a.\n\n\n  # References:\n\n[1] x\n\nSources\n[2] y", "x\n#\n#References\n", "x\n \t## bibliography \n",
+		"works cited", "Works  Cited\n", "a References\nb\n  REFERENCES  \nc", "x\n\vReferences\n", "x\r\nReferences\r\n[1] y",
+		"Kelvin: \u212A\nſources\n[1] x", "sources sources\nsources", "#\n\n#\n\nreferences:", "a\nreferences: x\nSources:\n",
+	}
+	g := docgen.New(13)
+	for range 30 {
+		texts = append(texts, g.Doc(1200))
+	}
+	for i, text := range texts {
+		gb, gr := splitReferences(text)
+		wb, wr := plain(text)
+		if gb != wb || gr != wr {
+			t.Fatalf("text %d %q: got (%q, %q), want (%q, %q)", i, text, gb, gr, wb, wr)
+		}
+	}
+}
