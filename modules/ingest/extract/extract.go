@@ -166,54 +166,83 @@ func isWordByte(b byte) bool {
 // splitReferences cuts text at its last references heading: the body
 // before, the reference list after ("" when there is none).
 func splitReferences(text string) (body, refs string) {
-	from := headingsFrom(text)
-	if from < 0 {
+	var last []int
+	if lower, ascii := asciiLower(text); !ascii {
+		if loc := referencesHead.FindAllStringIndex(text, -1); len(loc) > 0 {
+			last = loc[len(loc)-1]
+		}
+	} else {
+		// The matches FindAllStringIndex would find, one at a time, each
+		// searched from the line where it can first start.
+		for pos := 0; ; {
+			from := headingFrom(text, lower, pos)
+			if from < 0 {
+				break
+			}
+			m := referencesHead.FindStringIndex(text[from:])
+			if m == nil {
+				break
+			}
+			last = []int{from + m[0], from + m[1]}
+			pos = last[1]
+		}
+	}
+	if last == nil {
 		return text, ""
 	}
-	loc := referencesHead.FindAllStringIndex(text[from:], -1)
-	if len(loc) == 0 {
-		return text, ""
-	}
-	last := loc[len(loc)-1]
-	return text[:from+last[0]], text[from+last[1]:]
+	return text[:last[0]], text[last[1]:]
 }
 
-var headingWords = []string{"references", "bibliography", "works cited", "sources"}
+var headingWords = [][]byte{[]byte("references"), []byte("bibliography"), []byte("works cited"), []byte("sources")}
 
-// headingsFrom returns where referencesHead can first match in text: -1
-// when it cannot, else a line start at or before every match, so that
-// matching text[from:] finds the same matches (^ holds at a line start as
-// at the start of a text). A match holds a heading word preceded, back to
-// its line start, by white space and '#' only; so no match starts before
-// the line holding the first such run before the first heading word. The
-// shortcut is for ASCII texts, where (?i) folds A-Z only: in others, 'ſ'
-// matches s and the Kelvin sign k, and the whole text is matched.
-func headingsFrom(text string) int {
+// asciiLower returns text lower-cased, and whether it is ASCII.
+func asciiLower(text string) ([]byte, bool) {
 	lower := make([]byte, len(text))
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		if c >= 0x80 {
-			return 0
+			return nil, false
 		}
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
 		lower[i] = c
 	}
+	return lower, true
+}
+
+// headingFrom returns a line start at or after pos before which no match
+// of referencesHead starting at or after pos can start, or -1 when there
+// is none; lower is the ASCII text lower-cased. A match holds a heading
+// word preceded, back to its line start, by white space and '#' only, so
+// none starts before the line holding the run of those before the first
+// heading word at or after pos. Matching text[from:] then finds the same
+// next match as matching on from pos (^ holds at a line start as at the
+// start of a text). ASCII only: there (?i) folds A-Z alone, where in
+// other texts 'ſ' matches s and the Kelvin sign k.
+func headingFrom(text string, lower []byte, pos int) int {
 	first := -1
 	for _, w := range headingWords {
-		if i := bytes.Index(lower, []byte(w)); i >= 0 && (first < 0 || i < first) {
-			first = i
+		if i := bytes.Index(lower[pos:], w); i >= 0 && (first < 0 || pos+i < first) {
+			first = pos + i
 		}
 	}
 	if first < 0 {
 		return -1
 	}
 	i := first
-	for i > 0 && strings.IndexByte(" \t\n\r\f\v#", text[i-1]) >= 0 {
+	for i > pos && strings.IndexByte(" \t\n\r\f\v#", text[i-1]) >= 0 {
 		i--
 	}
-	return strings.LastIndexByte(text[:i], '\n') + 1
+	// the first line start at or after i
+	for i > 0 && text[i-1] != '\n' {
+		if j := strings.IndexByte(text[i:], '\n'); j >= 0 {
+			i += j + 1
+		} else {
+			return -1 // no line start left: no match
+		}
+	}
+	return i
 }
 
 // Sentences splits text into trimmed sentences: a sentence ends at '.',

@@ -1,6 +1,8 @@
 package extract
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"contextworker/modules/ingest/docgen"
@@ -22,10 +24,22 @@ func TestSplitReferencesMatchesRegexp(t *testing.T) {
 		"a.\n\n\n  # References:\n\n[1] x\n\nSources\n[2] y", "x\n#\n#References\n", "x\n \t## bibliography \n",
 		"works cited", "Works  Cited\n", "a References\nb\n  REFERENCES  \nc", "x\n\vReferences\n", "x\r\nReferences\r\n[1] y",
 		"Kelvin: \u212A\nſources\n[1] x", "sources sources\nsources", "#\n\n#\n\nreferences:", "a\nreferences: x\nSources:\n",
+		"References\nReferences\n", "x References\n\nReferences", "\nReferences", "References\n\n\n", "References  \n\nsources",
+		"x sources y\nsources\n", "## sources\n#\n\n  bibliography\n\n\nworks cited:\n", "sources:", "a\n\n\nsources x",
 	}
 	g := docgen.New(13)
 	for range 30 {
 		texts = append(texts, g.Doc(1200))
+	}
+	// random texts of heading words, white space, '#', ':' and others
+	r := rand.New(rand.NewPCG(1, 2))
+	parts := []string{"References", "sources", "SOURCES", "works cited", "bibliography", " ", "\n", "\n", "\t", "#", ":", "x.", "\r\n", "\v"}
+	for range 3000 {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(parts[r.IntN(len(parts))])
+		}
+		texts = append(texts, b.String())
 	}
 	for i, text := range texts {
 		gb, gr := splitReferences(text)
