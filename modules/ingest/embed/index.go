@@ -14,7 +14,9 @@ import "sync"
 //   - a vector with at most dim/2 non-zero entries goes into per-dimension
 //     posting lists of (vector, value), 8 bytes per non-zero entry; a
 //     query adds q[j]·value into each listed vector's score for its
-//     non-zero dimensions j only, in increasing j;
+//     non-zero dimensions j only, in increasing j. A dimension listing a
+//     quarter of the vectors or more becomes a column of every vector's
+//     entry (4 bytes per vector), added in one sequential pass;
 //   - a denser vector (a neural embedder's) is kept as a row of dim
 //     float32 and scored over the query's non-zero dimensions, four rows
 //     at a time (independent sums the CPU overlaps).
@@ -29,8 +31,12 @@ type Index struct {
 	dim int
 	// ids are the vectors' ids by ordinal (insertion order).
 	ids []string
-	// post[j] lists the sparse vectors with a non-zero entry j.
+	// post[j] lists the sparse vectors with a non-zero entry j, unless j
+	// is hot: then col[j] holds entry j of every vector by ordinal (0 for
+	// a dense one, whose row has it), so that a query adds it in one
+	// sequential pass.
 	post [][]posting
+	col  [][]float32
 	// dense holds the dense vectors' rows, denseOrd their ordinals.
 	dense    []float32
 	denseOrd []int32
@@ -58,7 +64,7 @@ func (x *Index) Add(id string, v []float32, seq int64) bool {
 		return false
 	}
 	if x.post == nil {
-		x.post = make([][]posting, x.dim)
+		x.post, x.col = make([][]posting, x.dim), make([][]float32, x.dim)
 	}
 	ord := int32(len(x.ids))
 	x.ids = append(x.ids, id)
@@ -69,17 +75,47 @@ func (x *Index) Add(id string, v []float32, seq int64) bool {
 			nnz++
 		}
 	}
-	if 2*nnz > x.dim {
+	dense := 2*nnz > x.dim
+	if dense {
 		x.dense = append(x.dense, v...)
 		x.denseOrd = append(x.denseOrd, ord)
-		return true
 	}
 	for j, f := range v {
-		if f != 0 {
+		switch {
+		case x.col[j] != nil:
+			if dense {
+				f = 0
+			}
+			x.col[j] = append(x.col[j], f)
+		case f != 0 && !dense:
 			x.post[j] = append(x.post[j], posting{ord, f})
+			x.heat(j)
 		}
 	}
 	return true
+}
+
+// hotShare: a dimension whose postings list at least 1/hotShare of the
+// vectors (and hotMin) becomes a column, which costs 4 bytes per vector
+// instead of 8 per listed one, and is added without indirection. The
+// hashing embedder's hypotheses share features ("we show that"), which
+// then set a few dimensions of nearly every vector.
+const (
+	hotShare = 4
+	hotMin   = 64
+)
+
+// heat turns dimension j into a column when it is hot.
+func (x *Index) heat(j int) {
+	p := x.post[j]
+	if len(p) < hotMin || len(p)*hotShare < len(x.ids) {
+		return
+	}
+	c := make([]float32, len(x.ids), len(x.ids)+len(x.ids)/4)
+	for _, e := range p {
+		c[e.ord] = e.val
+	}
+	x.col[j], x.post[j] = c, nil
 }
 
 // Seq returns the highest sequence added.
@@ -141,6 +177,13 @@ func (x *Index) Nearest(q []float32, skip string) (id string, dist float64, ok b
 	// increasing dimension, so each score is summed in Dot's order.
 	for k, j := range sc.nzIdx {
 		qj := sc.nzVal[k]
+		if c := x.col[j]; c != nil {
+			c = c[:len(scores)]
+			for i, v := range c {
+				scores[i] += qj * v
+			}
+			continue
+		}
 		for _, p := range x.post[j] {
 			scores[p.ord] += qj * p.val
 		}

@@ -38,12 +38,17 @@ func TestIndexMatchesScan(t *testing.T) {
 		dim, n   int
 		nnz      func(r *rand.Rand) int // non-zero entries of each vector
 		queryNNZ int
+		// common: the vectors share their first common dimensions (hot
+		// ones, which become columns)
+		common int
 	}{
-		{"sparse hashing-like", Dim, 500, func(r *rand.Rand) int { return 5 + r.IntN(40) }, 30},
-		{"dense", 64, 300, func(*rand.Rand) int { return 200 }, 200},
-		{"mixed sparse and dense", 48, 400, func(r *rand.Rand) int { return 1 + r.IntN(120) }, 20},
-		{"dense vectors, sparse query", 96, 301, func(*rand.Rand) int { return 300 }, 3},
-		{"few distinct vectors (ties)", 16, 200, func(*rand.Rand) int { return 2 }, 2},
+		{"sparse hashing-like", Dim, 500, func(r *rand.Rand) int { return 5 + r.IntN(40) }, 30, 0},
+		{"dense", 64, 300, func(*rand.Rand) int { return 200 }, 200, 0},
+		{"mixed sparse and dense", 48, 400, func(r *rand.Rand) int { return 1 + r.IntN(120) }, 20, 0},
+		{"dense vectors, sparse query", 96, 301, func(*rand.Rand) int { return 300 }, 3, 0},
+		{"few distinct vectors (ties)", 16, 200, func(*rand.Rand) int { return 2 }, 2, 0},
+		{"shared features (hot dimensions)", 64, 700, func(r *rand.Rand) int { return 3 + r.IntN(10) }, 8, 5},
+		{"shared features, some dense vectors", 40, 400, func(r *rand.Rand) int { return 3 + r.IntN(40) }, 30, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +58,9 @@ func TestIndexMatchesScan(t *testing.T) {
 			var vecs [][]float32
 			for i := range tt.n {
 				v := randomVector(r, tt.dim, tt.nnz(r))
+				for j := range tt.common {
+					v[j] = float32(r.IntN(3)+1) / 4
+				}
 				id := fmt.Sprint(i % (tt.n - 7)) // a few ids twice, as a skip must skip both
 				ids, vecs = append(ids, id), append(vecs, v)
 				if !x.Add(id, v, int64(i)) {
@@ -62,8 +70,14 @@ func TestIndexMatchesScan(t *testing.T) {
 			if x.Dim() != tt.dim || x.Len() != tt.n || x.Seq() != int64(tt.n-1) {
 				t.Fatalf("dim %d len %d seq %d", x.Dim(), x.Len(), x.Seq())
 			}
+			if hot := x.col[0] != nil; hot != (tt.common > 0) {
+				t.Fatalf("dimension 0 hot: %v, want %v", hot, tt.common > 0)
+			}
 			for k := range 200 {
 				q := randomVector(r, tt.dim, tt.queryNNZ)
+				for j := range tt.common {
+					q[j] = float32(r.IntN(3)+1) / 4
+				}
 				if k%3 == 0 {
 					q = vecs[r.IntN(len(vecs))] // a stored vector: distance 0
 				}
