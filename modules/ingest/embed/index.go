@@ -21,11 +21,13 @@ import "sync"
 //     float32 and scored over the query's non-zero dimensions, four rows
 //     at a time (independent sums the CPU overlaps).
 //
-// Memory is min(8·nnz, 4·dim) bytes per vector plus its id: about 0.3 KiB
-// for a hashing hypothesis, 1.5 KiB for a dense 384-dimension vector. A
-// query costs one pass over the postings of its own dimensions plus one
-// pass over a score per vector. See BenchmarkIndexNearest for the figures
-// at 100k vectors.
+// Memory is about min(8·nnz, 4·dim) bytes per vector plus its id. A query
+// costs one pass over the postings of its own dimensions plus one pass
+// over a score per vector. BenchmarkIndexNearest, 100k vectors, on the
+// shared 2-core machine (load 4-5): hashing hypotheses 1.0 ms per query and
+// 285 bytes per vector (28 MiB); dense 384-dimension vectors 38-62 ms per
+// query and 1.7 KiB per vector. The scan it replaced took 44 ms at 100k
+// whatever the vectors, with 1.5 KiB per vector.
 type Index struct {
 	mu  sync.RWMutex
 	dim int

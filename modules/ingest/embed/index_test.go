@@ -3,6 +3,7 @@ package embed
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -158,10 +159,12 @@ func BenchmarkIndexNearest(b *testing.B) {
 	const n = 100_000
 	b.Run("hashing-hypotheses", func(b *testing.B) {
 		vs := hypotheses(n + 1000)
+		before := heapInUse()
 		x := NewIndex(Dim)
 		for i, v := range vs[:n] {
-			x.Add(fmt.Sprint(i), v, int64(i))
+			x.Add(fmt.Sprintf("%016x", i), v, int64(i)) // as long as an SNO id
 		}
+		size := heapInUse() - before
 		b.ResetTimer()
 		i := 0
 		for b.Loop() {
@@ -169,18 +172,30 @@ func BenchmarkIndexNearest(b *testing.B) {
 			i++
 		}
 		b.ReportMetric(float64(n), "vectors")
+		b.ReportMetric(float64(size)/n, "index-B/vector")
 	})
 	b.Run("dense-384", func(b *testing.B) {
 		r := rand.New(rand.NewPCG(1, 2))
+		before := heapInUse()
 		x := NewIndex(Dim)
 		for i := range n {
-			x.Add(fmt.Sprint(i), randomVector(r, Dim, 4*Dim), int64(i))
+			x.Add(fmt.Sprintf("%016x", i), randomVector(r, Dim, 4*Dim), int64(i))
 		}
+		size := heapInUse() - before
 		q := randomVector(r, Dim, 4*Dim)
 		b.ResetTimer()
 		for b.Loop() {
 			x.Nearest(q, "")
 		}
 		b.ReportMetric(float64(n), "vectors")
+		b.ReportMetric(float64(size)/n, "index-B/vector")
 	})
+}
+
+// heapInUse is the live heap after a collection, in bytes.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
