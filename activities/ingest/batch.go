@@ -157,10 +157,10 @@ func (a *Activities) Chunk(ctx context.Context, req wf.ChunkRequest) (wf.Counts,
 	defer src.close()
 	sub := submission{tenant: p.TenantID, workflowID: p.WorkflowID, runID: p.RunID, submitter: p.Submitter}
 	// read returns the next sub-batch and how many of the chunk's
-	// documents are behind it; those a retry's checkpoint says are done
-	// are skipped.
-	i := 0
-	read := func() ([]doc, int, error) {
+	// documents are behind it; the first skip (done before a retry) are
+	// skipped. One goroutine at a time reads.
+	i, skip := 0, cp.Next
+	read := func(ctx context.Context) ([]doc, int, error) {
 		var docs []doc
 		for len(docs) < a.Config.SubBatch {
 			d, ok, err := src.next(ctx)
@@ -170,7 +170,7 @@ func (a *Activities) Chunk(ctx context.Context, req wf.ChunkRequest) (wf.Counts,
 			if !ok {
 				break
 			}
-			if i++; i > cp.Next {
+			if i++; i > skip {
 				docs = append(docs, d)
 			}
 		}
@@ -179,14 +179,14 @@ func (a *Activities) Chunk(ctx context.Context, req wf.ChunkRequest) (wf.Counts,
 	// The sub-batches go through a two-stage pipeline: while one is
 	// finished (novelty lookups and the admit transaction, which waits on
 	// PostgreSQL and on other chunks' locks of the same sources), the
-	// next is prepared (the CPU work that does not depend on the tenant's
-	// other SNOs). Each sub-batch still sees the index as it stands after
-	// the one before was committed, so the outcomes are those of running
-	// the sub-batches one after the other. Loading a large tenant's index
-	// or a slow commit must not outlive the heartbeat timeout: keep
-	// beating the last checkpoint meanwhile.
+	// next is read (URLs fetched) and prepared (the CPU work that does not
+	// depend on the tenant's other SNOs). Each sub-batch still sees the
+	// index as it stands after the one before was committed, so the
+	// outcomes are those of running the sub-batches one after the other.
+	// Loading a large tenant's index or a slow commit must not outlive
+	// the heartbeat timeout: keep beating the last checkpoint meanwhile.
 	stop := heartbeat.KeepAlive(ctx, cp)
-	docs, end, err := read()
+	docs, end, err := read(ctx)
 	var ready []scored
 	if err == nil {
 		ready, err = a.prepare(ctx, sub.tenant, docs)
@@ -197,20 +197,20 @@ func (a *Activities) Chunk(ctx context.Context, req wf.ChunkRequest) (wf.Counts,
 	}
 	for len(docs) > 0 {
 		stop := heartbeat.KeepAlive(ctx, cp)
-		next, nextEnd, err := read()
-		if err != nil {
-			stop()
-			return cp.Counts, err
-		}
 		type prepared struct {
-			out []scored
-			err error
+			docs []doc
+			end  int
+			out  []scored
+			err  error
 		}
 		pctx, cancel := context.WithCancel(ctx)
 		ch := make(chan prepared, 1)
 		go func() {
-			out, err := a.prepare(pctx, sub.tenant, next)
-			ch <- prepared{out, err}
+			var p prepared
+			if p.docs, p.end, p.err = read(pctx); p.err == nil {
+				p.out, p.err = a.prepare(pctx, sub.tenant, p.docs)
+			}
+			ch <- p
 		}()
 		outs, err := a.finish(ctx, sub, ready)
 		if err != nil {
@@ -233,7 +233,7 @@ func (a *Activities) Chunk(ctx context.Context, req wf.ChunkRequest) (wf.Counts,
 		if err := ctx.Err(); err != nil {
 			return cp.Counts, err
 		}
-		docs, ready, end = next, nx.out, nextEnd
+		docs, ready, end = nx.docs, nx.out, nx.end
 	}
 	_, err = a.DB.Exec(ctx, `UPDATE ingest_batch_chunks SET done_at = now(), documents = $3, admitted = $4, quarantined = $5, duplicates = $6
 		WHERE run_id = $1 AND chunk = $2`, p.RunID, req.Chunk, cp.Documents, cp.Admitted, cp.Quarantined, cp.Duplicates)
