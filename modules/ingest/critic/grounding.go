@@ -35,13 +35,15 @@ func (Lexical) Entail(premise, hypothesis string) float64 {
 func (Lexical) Prepare(premises []string) func(hypothesis string) float64 {
 	ids := map[string]int{}
 	var sets [][]uint64
-	seen := map[string]bool{}
+	var sizes []int           // distinct content words of each premise
+	index := map[string]int{} // premise text → its set
 	for _, p := range premises {
-		if seen[p] {
+		if _, ok := index[p]; ok {
 			continue
 		}
-		seen[p] = true
+		index[p] = len(sets)
 		var set []uint64
+		size := 0
 		forContentWords(p, func(w string) {
 			id, ok := ids[w]
 			if !ok {
@@ -51,22 +53,34 @@ func (Lexical) Prepare(premises []string) func(hypothesis string) float64 {
 			for len(set) <= id/64 {
 				set = append(set, 0)
 			}
-			set[id/64] |= 1 << (id % 64)
+			if set[id/64]&(1<<(id%64)) == 0 {
+				set[id/64] |= 1 << (id % 64)
+				size++
+			}
 		})
-		sets = append(sets, set)
+		sets, sizes = append(sets, set), append(sizes, size)
 	}
 	h := make([]uint64, (len(ids)+63)/64)
 	hSeen := map[string]bool{}
 	return func(hypothesis string) float64 {
 		clear(h)
-		clear(hSeen)
-		forContentWords(hypothesis, func(w string) {
-			hSeen[w] = true
-			if id, ok := ids[w]; ok {
-				h[id/64] |= 1 << (id % 64)
-			}
-		})
-		if len(hSeen) == 0 {
+		size := 0
+		if k, ok := index[hypothesis]; ok {
+			// a claim that is also a premise (a sentence citing its
+			// source): its words are that premise's
+			copy(h, sets[k])
+			size = sizes[k]
+		} else {
+			clear(hSeen)
+			forContentWords(hypothesis, func(w string) {
+				hSeen[w] = true
+				if id, ok := ids[w]; ok {
+					h[id/64] |= 1 << (id % 64)
+				}
+			})
+			size = len(hSeen)
+		}
+		if size == 0 {
 			return 0
 		}
 		best := 0.0
@@ -75,7 +89,7 @@ func (Lexical) Prepare(premises []string) func(hypothesis string) float64 {
 			for i, x := range p {
 				n += bits.OnesCount64(x & h[i])
 			}
-			best = max(best, float64(n)/float64(len(hSeen)))
+			best = max(best, float64(n)/float64(size))
 		}
 		return best
 	}
