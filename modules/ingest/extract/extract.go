@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"contextworker/modules/ingest/sno"
 )
@@ -292,9 +293,21 @@ func isSpace(r rune) bool { return r == ' ' || r == '\n' || r == '\t' || r == '\
 var abbreviations = []string{"e.g.", "i.e.", "et al.", "fig.", "cf.", "vs.", "no.", "dr.", "mr.", "ms.", "eq."}
 
 func abbreviation(s string) bool {
-	low := strings.ToLower(s)
+	// Only the end of s can match: lower-case its last 8 runes (one more
+	// than " et al."), which is the end of ToLower(s), as ToLower maps
+	// rune by rune; low == a needs all of s.
+	tail := len(s)
+	for range 8 {
+		if tail == 0 {
+			break
+		}
+		_, n := utf8.DecodeLastRuneInString(s[:tail])
+		tail -= n
+	}
+	whole := tail == 0
+	low := strings.ToLower(s[tail:])
 	for _, a := range abbreviations {
-		if strings.HasSuffix(low, " "+a) || low == a || strings.HasSuffix(low, "("+a) {
+		if strings.HasSuffix(low, " "+a) || whole && low == a || strings.HasSuffix(low, "("+a) {
 			return true
 		}
 	}

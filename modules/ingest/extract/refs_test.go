@@ -49,3 +49,29 @@ func TestSplitReferencesMatchesRegexp(t *testing.T) {
 		}
 	}
 }
+
+// TestAbbreviationMatchesWholeText: looking at the last runes only
+// decides as lower-casing the whole sentence does.
+func TestAbbreviationMatchesWholeText(t *testing.T) {
+	whole := func(s string) bool {
+		low := strings.ToLower(s)
+		for _, a := range abbreviations {
+			if strings.HasSuffix(low, " "+a) || low == a || strings.HasSuffix(low, "("+a) {
+				return true
+			}
+		}
+		return false
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	parts := []string{"e.g.", "E.G.", "et al.", "Et Al.", "i.e.", "fig.", "vs.", "no.", " ", "(", "x", "İ", "É", "ß", "K", ".", "al."}
+	for range 20000 {
+		var b strings.Builder
+		for range r.IntN(6) {
+			b.WriteString(parts[r.IntN(len(parts))])
+		}
+		s := b.String()
+		if got, want := abbreviation(s), whole(s); got != want {
+			t.Fatalf("abbreviation(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
