@@ -1,7 +1,9 @@
 package extract
 
 import (
+	"maps"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -72,6 +74,40 @@ func TestAbbreviationMatchesWholeText(t *testing.T) {
 		s := b.String()
 		if got, want := abbreviation(s), whole(s); got != want {
 			t.Fatalf("abbreviation(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestRefNumbersMatchesRegexp: the hand-written matcher finds the numbers
+// refEntry's matches find.
+func TestRefNumbersMatchesRegexp(t *testing.T) {
+	plain := func(refs string) map[int]bool {
+		out := map[int]bool{}
+		for _, m := range refEntry.FindAllStringSubmatch(refs, 10000) {
+			if n, err := strconv.Atoi(m[1] + m[2]); err == nil {
+				out[n] = true
+			}
+		}
+		return out
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	parts := []string{"[1]", "[23]", "[12345]", "7.", "1234.", "12345.", "[", "]", "9", ".", " ", " ", "\n", "\n", "\t", "\r\n", "\v", "x", "é", "\xff", "[4]x", "  [5] a\n"}
+	texts := []string{"", "[1] a", "[1]\n[2] b", "1. a\n2.\n3. c", "\n\n  [7]  \n x"}
+	for range 20000 {
+		var b strings.Builder
+		for range r.IntN(10) {
+			b.WriteString(parts[r.IntN(len(parts))])
+		}
+		texts = append(texts, b.String())
+	}
+	g := docgen.New(17)
+	for range 20 {
+		_, refs := splitReferences(g.Doc(2048))
+		texts = append(texts, refs)
+	}
+	for _, s := range texts {
+		if got, want := refNumbers(s), plain(s); !maps.Equal(got, want) {
+			t.Fatalf("refNumbers(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
