@@ -115,6 +115,12 @@ type Signal struct {
 	// Payload returns a pointer to a new zero payload value, into which a
 	// caller decodes the payload strictly; nil when the signal carries none.
 	Payload func() any
+	// Stamp, when set, writes what the platform knows about the caller into
+	// a decoded, validated payload before it is sent, as Workflow.Stamp does
+	// for inputs: subject is the authenticated caller. A payload that
+	// records who acted (a reviewer's decision) sets it here, so that a
+	// client can never choose it.
+	Stamp func(payload any, subject string)
 }
 
 // Query describes one query a workflow answers.

@@ -31,6 +31,8 @@ func (s *Server) codecAuthorize(anonymousDecode bool) codec.Authorize {
 			return nil
 		case errors.As(err, &api) && api.status == http.StatusForbidden:
 			return fmt.Errorf("%s: %w", api.message, codec.ErrForbidden)
+		case errors.As(err, &api) && api.status == http.StatusTooManyRequests:
+			return &codec.RateLimitedError{Message: api.message, RetryAfter: api.header.Get("Retry-After")}
 		case errors.As(err, &api):
 			return fmt.Errorf("%s: %w", api.message, codec.ErrUnauthenticated)
 		default:

@@ -99,3 +99,45 @@ func TestCodecEndpointRoles(t *testing.T) {
 		}
 	})
 }
+
+// TestCodecEndpointRateLimited: the codec endpoint shares the API's limits
+// and answers them as the API does, 429 with Retry-After, not as a 401
+// that would tell a client its token is bad.
+func TestCodecEndpointRateLimited(t *testing.T) {
+	t.Parallel()
+	h := unitHarness(t, func(o *Options) {
+		o.Codec, o.CodecServer.MaxBodyBytes = testCodec(t), 1<<20
+		o.Config.AuthFailuresPerSecond, o.Config.AuthFailureBurst = 0.01, 1
+		o.Config.RatePerSecond, o.Config.Burst = 0.01, 1
+	})
+	decode := func(token string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, h.url+"/codec/default/decode", strings.NewReader(`{"payloads":[]}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := h.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, tt := range []struct {
+		name, token string
+		want        []int
+	}{
+		{"bad tokens use up the address's failure budget", "x.y.z", []int{http.StatusUnauthorized, http.StatusTooManyRequests}},
+		{"a subject over its request rate", h.token("acme", RoleViewer), []int{http.StatusOK, http.StatusTooManyRequests}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for i, want := range tt.want {
+				resp := decode(tt.token)
+				if resp.StatusCode != want {
+					t.Fatalf("request %d: %d, want %d", i, resp.StatusCode, want)
+				}
+				if want == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+					t.Errorf("request %d: 429 without Retry-After", i)
+				}
+			}
+		})
+	}
+}

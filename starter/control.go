@@ -102,6 +102,10 @@ func (s *Server) signal(w http.ResponseWriter, r *http.Request, c *caller) error
 				return invalidInput(validationProblems(err, "body")...)
 			}
 		}
+		if sig.Stamp != nil {
+			// After decoding: whatever the client put there is overwritten.
+			sig.Stamp(payload, c.Subject)
+		}
 		if input, err = s.dc.ToPayloads(payload); err != nil {
 			return fmt.Errorf("encode %s payload: %w", name, err)
 		}

@@ -102,14 +102,15 @@ func TestIngestLikeModuleThroughTheStarter(t *testing.T) {
 		{"payload of the wrong shape", "release", `"alice"`, 400, "wrong type"},
 		{"invalid payload", "release", `{"reason":"checked"}`, 400, "body.by: required"},
 		{"hold", "hold", nil, 202, `"signal":"hold"`},
-		{"release", "release", `{"by":"alice","reason":"checked"}`, 202, `"signal":"release"`},
+		// The client names a signer; the starter stamps the token's subject.
+		{"release", "release", `{"by":"alice","reason":"checked","signer":"mallory"}`, 202, `"signal":"release"`},
 	} {
 		if r := h.post(wfPath(id, "/signals/"+tt.signal), op, tt.body); r.status != tt.status || !strings.Contains(string(r.body), tt.want) {
 			t.Errorf("%s: %d %s, want %d with %s", tt.name, r.status, r.body, tt.status, tt.want)
 		}
 	}
 	st = h.awaitStatus(id, op, "completed")
-	if string(st.Result) != `{"source":"field-notes","released_by":"alice","reason":"checked","holds":1}` {
+	if string(st.Result) != `{"source":"field-notes","released_by":"alice","reason":"checked","signed_by":"alice","holds":1}` {
 		t.Errorf("result %s", st.Result)
 	}
 

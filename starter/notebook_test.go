@@ -47,10 +47,12 @@ func (in *noteInput) Validate() error {
 	return errors.Join(errs...)
 }
 
-// noteDecision is the payload of release.
+// noteDecision is the payload of release. Signer is stamped by the
+// starter with the caller's subject.
 type noteDecision struct {
 	By     string `json:"by"`
 	Reason string `json:"reason,omitempty"`
+	Signer string `json:"signer,omitempty"`
 }
 
 func (d *noteDecision) Validate() error {
@@ -70,6 +72,7 @@ type noteResult struct {
 	Source     string `json:"source"`
 	ReleasedBy string `json:"released_by"`
 	Reason     string `json:"reason"`
+	SignedBy   string `json:"signed_by"`
 	Holds      int    `json:"holds"`
 }
 
@@ -109,7 +112,7 @@ func notebookWorkflow(ctx workflow.Context, in noteInput) (noteResult, error) {
 			return noteResult{}, err
 		}
 		if released {
-			return noteResult{Source: in.Source, ReleasedBy: d.By, Reason: d.Reason, Holds: p.Holds}, nil
+			return noteResult{Source: in.Source, ReleasedBy: d.By, Reason: d.Reason, SignedBy: d.Signer, Holds: p.Holds}, nil
 		}
 	}
 }
@@ -138,7 +141,8 @@ func (notebookModule) Workflows() []registry.Workflow {
 			return map[string]string{searchattr.Supplier.GetName(): in.(*noteInput).Source}
 		},
 		Signals: []registry.Signal{
-			{Name: notebookRelease, Description: "release the note", Payload: func() any { return &noteDecision{} }},
+			{Name: notebookRelease, Description: "release the note", Payload: func() any { return &noteDecision{} },
+				Stamp: func(p any, subject string) { p.(*noteDecision).Signer = subject }},
 			{Name: notebookHold, Description: "count a hold"},
 		},
 		Queries:       []registry.Query{{Name: notebookStatus, Description: "stage and holds", Result: func() any { return &noteProgress{} }}},

@@ -17,12 +17,13 @@ import (
 // modules register. TestEveryRegisteredTypeThroughTheStarter runs every
 // registered type; a new module's types need an entry here.
 var exampleInputs = map[string]string{
-	"harvest":      `{"supplier_code":"s1","feed_url":"https://feeds.example.com/s1.csv","format":"csv"}`,
-	"gardener":     `{}`,
-	"ingest":       `{"source":"field-notes","text":"a note"}`,
-	"ingest-batch": `{"source":"field-notes","urls":["https://docs.example.com/a.txt"]}`,
-	"deploy":       `{"repository":"https://git.example/acme/shop.git","ref":"main","target":"local"}`,
-	"deploy-exec":  `{"target":"local","argv":["python3","-V"]}`,
+	"harvest":       `{"supplier_code":"s1","feed_url":"https://feeds.example.com/s1.csv","format":"csv"}`,
+	"gardener":      `{}`,
+	"ingest":        `{"source":"field-notes","text":"a note"}`,
+	"ingest-batch":  `{"source":"field-notes","urls":["https://docs.example.com/a.txt"]}`,
+	"ingest-review": `{"sno_id":"0123456789abcdef","decision":"release"}`,
+	"deploy":        `{"repository":"https://git.example/acme/shop.git","ref":"main","target":"local"}`,
+	"deploy-exec":   `{"target":"local","argv":["python3","-V"]}`,
 }
 
 // registeredConfig is the modules' configuration the example inputs need:

@@ -144,7 +144,7 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 	}
 	defer heartbeat.KeepAlive(ctx, "finalizing")()
 	var res wf.FinalizeResult
-	run := enrich.Run{ID: plan.RunID, TenantID: plan.TenantID, SupplierCode: plan.SupplierCode, Now: plan.To}
+	run := enrich.Run{ID: plan.RunID, TenantID: plan.TenantID, SupplierCode: plan.SupplierCode, Now: plan.To, Sparse: !dense(plan)}
 	// The passes may confine themselves to products changed since the
 	// window's start: the scope's last successful run passed over the
 	// whole tenant at its watermark or later, and the window's start is
@@ -167,8 +167,10 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 		// The passes hash a tenant's keys; at the default 4 MB a million
 		// of them spill to disk in batches. A merge join sorted 800k rows
 		// on disk to meet three candidate keys a hash join finds in one
-		// pass: the passes join by hashing or by key.
-		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'; SET LOCAL enable_mergejoin = off`); err != nil {
+		// pass: the passes join by hashing or by key. JIT is off as for
+		// the reads (readSettings): compiling takes most of a second,
+		// longer than an incremental run's passes.
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off`); err != nil {
 			return err
 		}
 		for _, st := range a.Pipeline.Steps() {
@@ -218,6 +220,10 @@ func (a *Activities) Finish(ctx context.Context, req wf.FinishRequest) (wf.Repor
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE gardener_runs SET status = $2, error = NULLIF($3, ''), finished_at = coalesce(finished_at, now())
 			WHERE run_id = $1`, plan.RunID, req.Status, req.Error); err != nil {
+			return err
+		}
+		// The marks served the run's set-based passes, which are over.
+		if _, err := tx.Exec(ctx, `DELETE FROM gardener_marks WHERE run_id = $1`, plan.RunID); err != nil {
 			return err
 		}
 		if req.Status != wf.StatusSucceeded {

@@ -23,9 +23,11 @@ var errCursorMoved = errors.New("the run's checkpoint moved past this attempt's 
 // exhausted or plan.BatchesPerActivity batches are done, and returns the
 // run's totals.
 //
-// Three stages overlap, each on its own goroutine: reading the next batch
-// (products, then what is stored for them), enriching the one before and
-// diffing it with what is stored, and committing the one before that. The
+// Four stages overlap, each on its own goroutine: reading the next
+// batch's products, reading what is stored for the one before, enriching
+// the one before that and diffing it with what is stored, and committing
+// the one before that. The reads are apart so that each costs its own
+// backend: an incremental run's batch spends as long on each. The
 // commit is one transaction per batch that holds the run row's lock,
 // checks that the checkpoint is still where the batch was read from,
 // writes the delta and the tallies and advances the checkpoint. A crash
@@ -52,26 +54,68 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	read, enriched := make(chan *work, 1), make(chan *work, 1)
-	errs := make(chan error, 2)
+	// Unbuffered: each stage holds the one batch it works on, and the
+	// worker's heap no more than that (each batch held costs tens of MB
+	// and, near the memory limit, garbage collection).
+	read, stored, enriched := make(chan *work), make(chan *work), make(chan *work)
+	errs := make(chan error, 3)
 	go func() { errs <- a.readAhead(ctx, plan, res.CursorSupplier, res.CursorSKU, read) }()
-	go func() { errs <- a.enrichAhead(ctx, plan, keep, read, enriched) }()
-	committed := 0
-	for w := range enriched {
-		var err error
-		last := len(w.batch) == 0 || committed+1 == plan.BatchesPerActivity
-		if res, err = a.commit(ctx, plan, w, last); err != nil {
-			return wf.EnrichResult{}, fmt.Errorf("enrich: batch after %s/%s: %w", w.afterSupplier, w.afterSKU, err)
+	go func() { errs <- a.storedAhead(ctx, plan, read, stored) }()
+	go func() { errs <- a.enrichAhead(ctx, plan, keep, stored, enriched) }()
+	// Up to commitsInFlight batches are written at once; their checkpoints
+	// advance in order (see commit), and results are taken in order.
+	var inFlight []chan commitOutcome
+	prev := doneGate()
+	launched, committed := 0, 0
+	take := func() (wf.EnrichResult, bool, error) {
+		o := <-inFlight[0]
+		inFlight = inFlight[1:]
+		if o.err != nil {
+			return o.res, false, fmt.Errorf("enrich: batch after %s/%s: %w", o.w.afterSupplier, o.w.afterSKU, o.err)
 		}
-		heartbeat.Record(ctx, res)
-		if committed++; res.Done || committed == plan.BatchesPerActivity {
-			return res, nil
+		heartbeat.Record(ctx, o.res)
+		committed++
+		return o.res, o.res.Done || committed == plan.BatchesPerActivity, nil
+	}
+	for w := range enriched {
+		last := len(w.batch) == 0 || launched+1 == plan.BatchesPerActivity
+		out, g := make(chan commitOutcome, 1), newGate()
+		go func(w *work, prev *gate) {
+			res, err := a.commit(ctx, plan, w, last, prev, g)
+			out <- commitOutcome{w: w, res: res, err: err}
+		}(w, prev)
+		prev = g
+		inFlight = append(inFlight, out)
+		launched++
+		for len(inFlight) >= commitsInFlight || last && len(inFlight) > 0 {
+			res, stop, err := take()
+			if err != nil {
+				cancel() // a later batch waits on this one: it gives up
+				for len(inFlight) > 0 {
+					<-inFlight[0]
+					inFlight = inFlight[1:]
+				}
+				return wf.EnrichResult{}, err
+			}
+			if stop {
+				// A batch after one that found the run done finds it
+				// done too, and writes nothing.
+				for len(inFlight) > 0 {
+					<-inFlight[0]
+					inFlight = inFlight[1:]
+				}
+				return res, nil
+			}
 		}
 	}
 	// The stages stopped early: one of them failed (the other then
 	// stopped with the canceled context or a closed channel).
 	cancel()
-	for range 2 {
+	for len(inFlight) > 0 {
+		<-inFlight[0]
+		inFlight = inFlight[1:]
+	}
+	for range 3 {
 		if err := <-errs; err != nil && !errors.Is(err, context.Canceled) {
 			return wf.EnrichResult{}, fmt.Errorf("enrich: %w", err)
 		}
@@ -84,7 +128,7 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 func (a *Activities) readAhead(ctx context.Context, plan wf.Plan, supplier, sku string, out chan<- *work) error {
 	defer close(out)
 	for range plan.BatchesPerActivity {
-		w, err := a.read(ctx, plan, supplier, sku)
+		w, err := a.readBatch(ctx, plan, supplier, sku)
 		if err != nil {
 			return err
 		}
@@ -102,22 +146,14 @@ func (a *Activities) readAhead(ctx context.Context, plan wf.Plan, supplier, sku 
 	return nil
 }
 
-// enrichAhead runs the enrichers over each batch read, split across the
-// cores when its enrichers allow, and diffs the results with what is
-// stored.
-func (a *Activities) enrichAhead(ctx context.Context, plan wf.Plan, keep []string, in <-chan *work, out chan<- *work) error {
+// storedAhead reads what is stored for each batch read.
+func (a *Activities) storedAhead(ctx context.Context, plan wf.Plan, in <-chan *work, out chan<- *work) error {
 	defer close(out)
-	run := enrich.Run{ID: plan.RunID, TenantID: plan.TenantID, SupplierCode: plan.SupplierCode, Now: plan.To}
 	for w := range in {
 		if len(w.batch) > 0 {
-			t0 := time.Now()
-			o, err := a.Pipeline.RunSplit(ctx, run, w.batch, plan.Stale, runtime.GOMAXPROCS(0))
-			if err != nil {
+			if err := a.readStored(ctx, plan, w); err != nil {
 				return err
 			}
-			w.delta = diff(w, o, keep)
-			w.tallies = o.Tallies
-			w.enrichMillis = time.Since(t0).Milliseconds()
 		}
 		select {
 		case out <- w:
@@ -128,61 +164,30 @@ func (a *Activities) enrichAhead(ctx context.Context, plan wf.Plan, keep []strin
 	return nil
 }
 
-// commit writes one batch and advances the checkpoint past it, or marks
-// the run done when the batch is empty. Only the activity's last commit
-// waits for the WAL flush, which flushes the others with it: what the
-// activity returns is durable, and a crash before then loses batches
-// together with their checkpoint, which the retry redoes.
-func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last bool) (wf.EnrichResult, error) {
-	var res wf.EnrichResult
-	var batchWritten int64 = -1 // set once the batch is written in the transaction
-	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
-		if !last {
-			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+// enrichAhead runs the enrichers over each batch read, split across the
+// cores when its enrichers allow, and diffs the results with what is
+// stored.
+func (a *Activities) enrichAhead(ctx context.Context, plan wf.Plan, keep []string, in <-chan *work, out chan<- *work) error {
+	defer close(out)
+	run := enrich.Run{ID: plan.RunID, TenantID: plan.TenantID, SupplierCode: plan.SupplierCode, Now: plan.To, Sparse: !dense(plan)}
+	for w := range in {
+		if len(w.batch) > 0 {
+			t0 := time.Now()
+			o, err := a.Pipeline.RunSplit(ctx, run, w.batch, plan.Stale, runtime.GOMAXPROCS(0))
+			if err != nil {
 				return err
 			}
+			w.delta = diff(w, o, keep)
+			w.tallies, w.marks = o.Tallies, o.Marks
+			w.enrichMillis = time.Since(t0).Milliseconds()
 		}
-		if err := tx.QueryRow(ctx, `SELECT done, cursor_supplier, cursor_sku, batches, processed, written, deleted
-			FROM gardener_runs WHERE run_id = $1 FOR UPDATE`, plan.RunID).Scan(
-			&res.Done, &res.CursorSupplier, &res.CursorSKU, &res.Batches, &res.Processed, &res.Written, &res.Deleted); err != nil {
-			return fmt.Errorf("checkpoint: %w", err)
+		select {
+		case out <- w:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		if res.Done {
-			return nil
-		}
-		if res.CursorSupplier != w.afterSupplier || res.CursorSKU != w.afterSKU {
-			return errCursorMoved
-		}
-		if len(w.batch) == 0 {
-			res.Done = true
-			_, err := tx.Exec(ctx, `UPDATE gardener_runs SET done = true WHERE run_id = $1`, plan.RunID)
-			return err
-		}
-		t1 := time.Now()
-		written, deleted, err := write(ctx, tx, plan, w.delta)
-		if err != nil {
-			return err
-		}
-		if err := writeTallies(ctx, tx, plan, w.tallies); err != nil {
-			return err
-		}
-		last := w.batch[len(w.batch)-1]
-		res.CursorSupplier, res.CursorSKU = last.SupplierCode, last.SKU
-		res.Batches++
-		res.Processed += int64(len(w.batch))
-		res.Written += written
-		res.Deleted += deleted
-		batchWritten = written
-		_, err = tx.Exec(ctx, `UPDATE gardener_runs SET cursor_supplier = $2, cursor_sku = $3, batches = $4, processed = $5,
-				written = $6, deleted = $7, enrich_ms = enrich_ms + $8, write_ms = write_ms + $9
-			WHERE run_id = $1`, plan.RunID, res.CursorSupplier, res.CursorSKU, res.Batches, res.Processed, res.Written, res.Deleted,
-			w.enrichMillis, time.Since(t1).Milliseconds())
-		return err
-	})
-	if err == nil && batchWritten >= 0 {
-		a.Metrics.batch(int64(len(w.batch)), batchWritten)
 	}
-	return res, err
+	return nil
 }
 
 // checkpoint returns the run's recorded totals and cursor.

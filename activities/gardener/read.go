@@ -68,8 +68,10 @@ type work struct {
 	// none); the values are in batch[i].Stored.
 	stored []map[string]provenance
 	delta  delta
-	// tallies are what the enrichers counted in the batch.
+	// tallies are what the enrichers counted in the batch, marks what
+	// they marked.
 	tallies map[enrich.Tally]int64
+	marks   []enrich.Tally
 	// enrichMillis is the time the enrichers and the diff took.
 	enrichMillis int64
 }
@@ -78,29 +80,58 @@ type work struct {
 // stale enrichers), rather than those changed since its window's start.
 func dense(plan wf.Plan) bool { return plan.From == nil || len(plan.Stale) > 0 }
 
-// read reads the batch after the cursor and what is stored for it, in one
-// read-only transaction.
-func (a *Activities) read(ctx context.Context, plan wf.Plan, afterSupplier, afterSKU string) (*work, error) {
-	var w *work
-	err := pgx.BeginTxFunc(ctx, a.DB, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var err error
-		w, err = readTx(ctx, tx, plan, afterSupplier, afterSKU)
-		return err
+// readSettings are the planner settings of every read. Every read walks a
+// key: products from the cursor, what is stored by key range or by key.
+// Planned otherwise, a sparse run's batch scanned the whole partition and
+// sorted it, for every batch (quadratic in the catalogue), and a first
+// run's reads of what is stored, planned on statistics of a table still
+// filling, may scan it whole for each batch. What is stored for a sparse
+// batch is read by key, one index probe a product: joined otherwise (merge
+// or hash, in parallel), every batch read the tenant's whole enrichments
+// index to meet its 5,000 keys. The settings that disable plans make the
+// other plans look dear, which started JIT compilation (most of a second)
+// for reads of a few milliseconds: JIT is off.
+const readSettings = `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off;
+	SET LOCAL enable_mergejoin = off; SET LOCAL enable_hashjoin = off; SET LOCAL max_parallel_workers_per_gather = 0;
+	SET LOCAL jit = off`
+
+// readTxFunc runs f in a read-only transaction with readSettings.
+func (a *Activities) readTxFunc(ctx context.Context, f func(pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, a.DB, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, readSettings); err != nil {
+			return err
+		}
+		return f(tx)
 	})
-	return w, err
 }
 
-func readTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, afterSupplier, afterSKU string) (*work, error) {
-	w := &work{afterSupplier: afterSupplier, afterSKU: afterSKU}
-	// Every read here walks a key: products from the cursor, what is
-	// stored by key range or by key. Planned otherwise, a sparse run's
-	// batch scanned the whole partition and sorted it, for every batch
-	// (quadratic in the catalogue), and a first run's reads of what is
-	// stored, planned on statistics of a table still filling, may scan
-	// it whole for each batch.
-	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`); err != nil {
+// readBatch reads the products of the batch after the cursor.
+func (a *Activities) readBatch(ctx context.Context, plan wf.Plan, afterSupplier, afterSKU string) (*work, error) {
+	var w *work
+	err := a.readTxFunc(ctx, func(tx pgx.Tx) error {
+		var err error
+		w, err = readBatchTx(ctx, tx, plan, afterSupplier, afterSKU)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read batch: %w", err)
 	}
+	return w, nil
+}
+
+// readStored reads what is stored for w's products into them. Its
+// statement never shared a snapshot with readBatch's (read committed): what
+// is stored for a batch's products changes only by the commit of that
+// batch, which waits for this read.
+func (a *Activities) readStored(ctx context.Context, plan wf.Plan, w *work) error {
+	if err := a.readTxFunc(ctx, func(tx pgx.Tx) error { return readStored(ctx, tx, plan, w) }); err != nil {
+		return fmt.Errorf("read stored enrichments: %w", err)
+	}
+	return nil
+}
+
+func readBatchTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, afterSupplier, afterSKU string) (*work, error) {
+	w := &work{afterSupplier: afterSupplier, afterSKU: afterSKU}
 	rows, err := tx.Query(ctx, batchOrder(plan), plan.TenantID, plan.SupplierCode, plan.From, len(plan.Stale) > 0,
 		afterSupplier, afterSKU, plan.BatchSize)
 	if err != nil {
@@ -113,20 +144,11 @@ func readTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, afterSupplier, afterSK
 			&p.Stock, &p.Availability, &p.CategoryPath, &p.ImageURLs, &p.Attributes, &p.ContentHash, &p.LastSeen,
 			&p.Changed); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("read batch: %w", err)
+			return nil, err
 		}
 		w.batch = append(w.batch, p)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read batch: %w", err)
-	}
-	if len(w.batch) == 0 {
-		return w, nil
-	}
-	if err := readStored(ctx, tx, plan, w); err != nil {
-		return nil, fmt.Errorf("read stored enrichments: %w", err)
-	}
-	return w, nil
+	return w, rows.Err()
 }
 
 type productKey struct{ supplier, sku string }

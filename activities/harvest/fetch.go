@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,8 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"contextworker/internal/netguard"
 )
 
 // validators identify one version of a feed: ETag and Last-Modified for
@@ -49,65 +49,14 @@ type fetcher struct {
 }
 
 func newFetcher(n Network, timeout time.Duration, maxSize int64) *fetcher {
-	f := &fetcher{net: n, maxSize: maxSize}
-	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: f.checkAddr}
-	f.client = &http.Client{
-		Transport: &http.Transport{
-			// No proxy: the address check must see the real destination.
-			Proxy:                 nil,
-			DialContext:           dialer.DialContext,
-			TLSHandshakeTimeout:   timeout,
-			ResponseHeaderTimeout: timeout,
-			MaxIdleConnsPerHost:   4,
-			// Keep gzip on the wire; feed.Open detects and unpacks it,
-			// so the size limit applies to the bytes really sent.
-			DisableCompression: true,
-		},
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return errors.New("stopped after 5 redirects")
-			}
-			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-				return fmt.Errorf("redirect to %q refused", req.URL.Scheme)
-			}
-			return nil
-		},
-	}
-	return f
+	policy := netguard.Policy{AllowLoopback: n.AllowLoopback, AllowPrivate: n.AllowPrivate}
+	// Keep gzip on the wire; feed.Open detects and unpacks it, so the
+	// size limit applies to the bytes really sent.
+	return &fetcher{net: n, maxSize: maxSize, client: policy.Client(netguard.Options{Timeout: timeout, KeepCompression: true})}
 }
 
-// checkAddr runs for every connection, after DNS resolution, so a host name
-// that resolves (or re-resolves) to a private address is refused too.
-func (f *fetcher) checkAddr(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return fmt.Errorf("address %q is not an IP", host)
-	}
-	return f.allowedIP(ip)
-}
-
-// errSSRF marks a connection refused by the network policy.
-var errSSRF = errors.New("refused by the feed network policy")
-
-func (f *fetcher) allowedIP(ip net.IP) error {
-	switch {
-	case ip.IsLoopback():
-		if f.net.AllowLoopback {
-			return nil
-		}
-		return fmt.Errorf("%w: %s is a loopback address (set network.allow_loopback)", errSSRF, ip)
-	case ip.IsPrivate(), ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(), ip.IsUnspecified(), ip.IsMulticast(), ip.IsInterfaceLocalMulticast():
-		if f.net.AllowPrivate {
-			return nil
-		}
-		return fmt.Errorf("%w: %s is a private, link-local or special address (set network.allow_private)", errSSRF, ip)
-	}
-	return nil
-}
+// errSSRF marks a connection refused by the feed network policy.
+var errSSRF = netguard.ErrRefused
 
 // open opens the feed. prev, when set, makes an HTTP request conditional.
 func (f *fetcher) open(ctx context.Context, rawURL string, headers map[string]string, prev *validators) (*fetched, error) {

@@ -3,6 +3,9 @@ package harvest
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -67,4 +70,24 @@ func TestFileFeedsStayInTheirRoot(t *testing.T) {
 			t.Fatalf("Validate() = %v, want network.file_root required", err)
 		}
 	})
+}
+
+// TestHTTPFeedsObeyTheNetworkPolicy: a feed on a loopback address is
+// refused for good unless network.allow_loopback admits it.
+func TestHTTPFeedsObeyTheNetworkPolicy(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/csv")
+		io.WriteString(w, "sku\nA\n")
+	}))
+	t.Cleanup(srv.Close)
+	_, err := newFetcher(Network{}, time.Second, 1<<20).open(context.Background(), srv.URL+"/feed.csv", nil, nil)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeFeedRefused || !appErr.NonRetryable() || !strings.Contains(err.Error(), "allow_loopback") {
+		t.Fatalf("default policy: %v, want a non-retryable %s naming network.allow_loopback", err, ErrTypeFeedRefused)
+	}
+	got, err := newFetcher(Network{AllowLoopback: true}, time.Second, 1<<20).open(context.Background(), srv.URL+"/feed.csv", nil, nil)
+	if err != nil {
+		t.Fatalf("allow_loopback: %v", err)
+	}
+	got.Body.Close()
 }

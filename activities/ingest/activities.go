@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"contextworker/internal/llm"
 	"contextworker/modules/ingest/critic"
 	"contextworker/modules/ingest/embed"
 	"contextworker/modules/ingest/extract"
@@ -62,16 +63,26 @@ type Activities struct {
 	recentVecs docVecCache
 }
 
-// New returns the activities with the default (offline) extractor,
-// embedder and NLI; tc reads start events (nil: set StartEvent).
+// New returns the activities with the configured extractor and embedder
+// (by default the offline rules and hashing) and the lexical NLI; tc
+// reads start events (nil: set StartEvent). It does no I/O: API keys are
+// resolved when a document is extracted or embedded.
 func New(db *pgxpool.Pool, cfg *Config, logger *slog.Logger, tc client.Client) (*Activities, error) {
 	w, err := cfg.CriticWeights()
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
+	ex, err := newExtractor(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	em, err := newEmbedder(cfg)
+	if err != nil {
+		return nil, err
+	}
 	a := &Activities{
 		DB: db, Config: cfg, Logger: logger, Weights: w,
-		Extractor: extract.Rules{MaxClaims: cfg.MaxClaims}, Embedder: embed.Hashing{}, NLI: critic.Lexical{},
+		Extractor: ex, Embedder: em, NLI: critic.Lexical{},
 		fetch:     newFetcher(cfg.Network, cfg.FetchTimeout, int64(cfg.Admission.MaxDocBytes)),
 		indexes:   newIndexes(),
 		Converter: converter.GetDefaultDataConverter(),
@@ -82,6 +93,37 @@ func New(db *pgxpool.Pool, cfg *Config, logger *slog.Logger, tc client.Client) (
 		}
 	}
 	return a, nil
+}
+
+// newExtractor returns the configured extractor. The llm extractor falls
+// back to the rules on a document whose answers are invalid (see
+// extract.LLM for why).
+func newExtractor(cfg *Config, logger *slog.Logger) (extract.Extractor, error) {
+	rules := extract.Rules{MaxClaims: cfg.MaxClaims}
+	if cfg.Extractor.Kind != ExtractorLLM {
+		return rules, nil
+	}
+	l := cfg.Extractor.LLM
+	c, err := llm.New(l.Config, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: extractor.llm: %w", err)
+	}
+	return &extract.LLM{Client: c, MaxClaims: cfg.MaxClaims, MaxInputBytes: l.MaxInputBytes,
+		JSONObject: l.ResponseFormat == "json_object", Fallback: rules, Logger: logger}, nil
+}
+
+// newEmbedder returns the configured embedder.
+func newEmbedder(cfg *Config) (embed.Embedder, error) {
+	if cfg.Embedder.Kind != EmbedderOpenAI {
+		return embed.Hashing{}, nil
+	}
+	o := cfg.Embedder.OpenAI
+	c, err := llm.New(o.Config, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: embedder.openai: %w", err)
+	}
+	return &embed.OpenAI{Client: c, Dimensions: o.Dimensions, SendDimensions: o.SendDimensions,
+		BatchSize: o.BatchSize, MaxInputBytes: o.MaxInputBytes}, nil
 }
 
 func nonRetryable(kind, format string, args ...any) error {

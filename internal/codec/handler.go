@@ -20,11 +20,22 @@ const (
 )
 
 // Errors an Authorize hook returns (wrapped or not): ErrForbidden answers
-// 403; any other error answers 401.
+// 403, a *RateLimitedError 429 with its Retry-After; any other error
+// answers 401.
 var (
 	ErrUnauthenticated = errors.New("authentication required")
 	ErrForbidden       = errors.New("forbidden")
 )
+
+// RateLimitedError refuses a request for its client's rate: the handler
+// answers 429 Too Many Requests, with RetryAfter (seconds, as the header
+// carries them) when it is set.
+type RateLimitedError struct {
+	Message    string
+	RetryAfter string
+}
+
+func (e *RateLimitedError) Error() string { return e.Message }
 
 // Authorize decides whether r may run op (OpEncode or OpDecode); nil
 // allows it. The namespace has been checked against HandlerOptions.Namespaces
@@ -118,6 +129,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.o.Authorize(r, op); err != nil {
 		if errors.Is(err, ErrForbidden) {
 			httpError(w, http.StatusForbidden, "%s: %v", op, err)
+			return
+		}
+		var limited *RateLimitedError
+		if errors.As(err, &limited) {
+			if limited.RetryAfter != "" {
+				w.Header().Set("Retry-After", limited.RetryAfter)
+			}
+			httpError(w, http.StatusTooManyRequests, "%s: %v", op, err)
 			return
 		}
 		w.Header().Set("WWW-Authenticate", "Bearer")

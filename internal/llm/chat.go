@@ -65,9 +65,25 @@ func (e *StatusError) Retryable() bool {
 	return e.Code == http.StatusTooManyRequests || e.Code >= 500
 }
 
-// ErrBadBody marks a 2xx response that is not a chat completion, or one
-// larger than the configured bound. It is never retried.
-var ErrBadBody = errors.New("not a chat-completions response")
+// ErrBadBody marks a 2xx response that is not a chat completion (or, from
+// Embeddings, not an embeddings list), or one larger than the configured
+// bound. It is never retried.
+var ErrBadBody = errors.New("unexpected response body")
+
+// ErrTooLarge marks a response larger than MaxResponseBytes; it is also
+// ErrBadBody. Callers may treat it as a bad answer rather than a bad
+// server.
+var ErrTooLarge = errors.New("response too large")
+
+// tooLarge is the error of a response over the bound: ErrBadBody and
+// ErrTooLarge.
+type tooLarge struct{ limit int64 }
+
+func (e tooLarge) Error() string {
+	return fmt.Sprintf("%v: larger than %d bytes", ErrBadBody, e.limit)
+}
+
+func (e tooLarge) Is(target error) bool { return target == ErrBadBody || target == ErrTooLarge }
 
 // Body marshals req into a request body for the client's model.
 func (c *Client) Body(req Request) ([]byte, error) {
@@ -93,19 +109,38 @@ func (c *Client) Chat(ctx context.Context, key string, req Request) (string, err
 // Retry-After, at most MaxRetries times. Every attempt waits for the rate
 // limiter first. It returns the first choice's message content.
 func (c *Client) Post(ctx context.Context, key string, body []byte) (string, error) {
+	var content string
+	err := c.send(ctx, key, body, func(b []byte) error {
+		var cr chatResponse
+		if err := json.Unmarshal(b, &cr); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadBody, err)
+		}
+		if len(cr.Choices) == 0 {
+			return fmt.Errorf("%w: no choices", ErrBadBody)
+		}
+		content = cr.Choices[0].Message.Content
+		return nil
+	})
+	return content, err
+}
+
+// send posts body to the configured URL with Post's retry policy and
+// hands each 2xx body (within MaxResponseBytes) to parse. An error of
+// parse is never retried: the server answered, wrongly.
+func (c *Client) send(ctx context.Context, key string, body []byte, parse func([]byte) error) error {
 	for attempt := 0; ; attempt++ {
 		if err := c.Limiter.Wait(ctx); err != nil {
 			if ctx.Err() != nil {
-				return "", ctx.Err()
+				return ctx.Err()
 			}
-			return "", fmt.Errorf("rate limit: %w", err)
+			return fmt.Errorf("rate limit: %w", err)
 		}
-		content, err := c.attempt(ctx, key, body)
+		err := c.attempt(ctx, key, body, parse)
 		if err == nil {
-			return content, nil
+			return nil
 		}
 		if ctx.Err() != nil {
-			return "", ctx.Err()
+			return ctx.Err()
 		}
 		var se *StatusError
 		retry := !errors.As(err, &se) || se.Retryable() // a timeout or network error, or 429/5xx
@@ -113,25 +148,25 @@ func (c *Client) Post(ctx context.Context, key string, body []byte) (string, err
 			retry = false
 		}
 		if !retry || attempt >= c.cfg.MaxRetries {
-			return "", fmt.Errorf("after %d attempts: %w", attempt+1, err)
+			return fmt.Errorf("after %d attempts: %w", attempt+1, err)
 		}
 		wait := c.backoff(attempt)
 		if se != nil && se.RetryAfter > 0 {
 			wait = min(se.RetryAfter, c.cfg.MaxBackoff)
 		}
 		if err := c.Sleep(ctx, wait); err != nil {
-			return "", err
+			return err
 		}
 	}
 }
 
 // attempt makes one request under the configured timeout.
-func (c *Client) attempt(ctx context.Context, key string, body []byte) (string, error) {
+func (c *Client) attempt(ctx context.Context, key string, body []byte, parse func([]byte) error) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
 	if err != nil {
-		return "", err
+		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -140,27 +175,20 @@ func (c *Client) attempt(ctx context.Context, key string, body []byte) (string, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxResponseBytes+1))
 	if err != nil {
-		return "", err
+		return err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return "", &StatusError{Code: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+		return &StatusError{Code: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 	}
 	if int64(len(b)) > c.cfg.MaxResponseBytes {
-		return "", fmt.Errorf("%w: larger than %d bytes", ErrBadBody, c.cfg.MaxResponseBytes)
+		return tooLarge{c.cfg.MaxResponseBytes}
 	}
-	var cr chatResponse
-	if err := json.Unmarshal(b, &cr); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrBadBody, err)
-	}
-	if len(cr.Choices) == 0 {
-		return "", fmt.Errorf("%w: no choices", ErrBadBody)
-	}
-	return cr.Choices[0].Message.Content, nil
+	return parse(b)
 }
 
 // backoff returns the wait before retry attempt+1: exponential from

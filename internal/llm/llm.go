@@ -27,29 +27,39 @@ import (
 // DefaultMaxResponseBytes bounds a response body when Config leaves it 0.
 const DefaultMaxResponseBytes = 4 << 20
 
-// Config is the transport's configuration. Callers embed or map their own
-// YAML sections onto it.
+// Config is the transport's configuration. Callers embed it inline in
+// their YAML sections (its keys are the ones below) or map their own onto
+// it.
 type Config struct {
-	// URL is the chat-completions endpoint, e.g.
-	// http://127.0.0.1:8000/v1/chat/completions.
-	URL string
+	// URL is the endpoint, e.g.
+	// http://127.0.0.1:8000/v1/chat/completions for Chat, or
+	// http://127.0.0.1:8000/v1/embeddings for Embeddings.
+	URL string `yaml:"url"`
 	// Model is sent as the request's model.
-	Model string
+	Model string `yaml:"model"`
 	// APIKey is sent as a bearer token; optional for local servers.
-	APIKey secret.Ref
+	APIKey secret.Ref `yaml:"api_key"`
 	// Timeout bounds one HTTP attempt.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"timeout"`
 	// MaxRetries is the number of retries after a failed attempt.
-	MaxRetries int
+	MaxRetries int `yaml:"max_retries"`
 	// MinBackoff and MaxBackoff bound the backoff between retries;
 	// MaxBackoff also caps a server's Retry-After.
-	MinBackoff, MaxBackoff time.Duration
+	MinBackoff time.Duration `yaml:"min_backoff"`
+	MaxBackoff time.Duration `yaml:"max_backoff"`
 	// RequestsPerSecond and Burst configure the client's rate limiter.
-	RequestsPerSecond float64
-	Burst             int
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	Burst             int     `yaml:"burst"`
 	// MaxResponseBytes bounds a response body; 0 means
 	// DefaultMaxResponseBytes.
-	MaxResponseBytes int64
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
+}
+
+// DefaultConfig returns transport defaults for callers' sections to
+// start from: URL and Model stay empty, for the operator to set.
+func DefaultConfig() Config {
+	return Config{Timeout: 30 * time.Second, MaxRetries: 3, MinBackoff: 500 * time.Millisecond,
+		MaxBackoff: 30 * time.Second, RequestsPerSecond: 2, Burst: 1}
 }
 
 // Validate checks c, joining every problem, each naming its field.
@@ -59,7 +69,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, a...)...))
 	}
 	if u, err := url.Parse(c.URL); c.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("url", "%q must be an http(s) URL of the chat-completions endpoint", c.URL)
+		add("url", "%q must be an http(s) URL of the API endpoint", c.URL)
 	}
 	if strings.TrimSpace(c.Model) == "" {
 		add("model", "must not be empty")

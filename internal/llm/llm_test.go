@@ -21,6 +21,7 @@ type server struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	bodies []chatRequest
+	raw    [][]byte
 	auth   []string
 }
 
@@ -48,6 +49,7 @@ func newServer(t *testing.T, script ...reply) *server {
 		s.mu.Lock()
 		n := len(s.bodies)
 		s.bodies = append(s.bodies, req)
+		s.raw = append(s.raw, b)
 		s.auth = append(s.auth, r.Header.Get("Authorization"))
 		s.mu.Unlock()
 		rep := script[min(n, len(script)-1)]
@@ -175,7 +177,7 @@ func TestResponseBound(t *testing.T) {
 	cfg.MaxResponseBytes = 1024
 	c, _ := newClient(t, cfg, nil)
 	_, err := c.Chat(context.Background(), "", Request{Messages: []Message{{Role: "user", Content: "hi"}}})
-	if !errors.Is(err, ErrBadBody) || !strings.Contains(err.Error(), "larger than 1024 bytes") {
+	if !errors.Is(err, ErrBadBody) || !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "larger than 1024 bytes") {
 		t.Fatalf("err = %v, want the bound", err)
 	}
 	if s.requests() != 1 {

@@ -133,6 +133,27 @@ func TestHarvestThenGardener(t *testing.T) {
 			t.Fatalf("a full pass after the incremental one wrote %+v; the incremental pass missed something", full)
 		}
 	})
+	t.Run("an incremental pass follows a key into a group and out of it", func(t *testing.T) {
+		// X-K1 takes the hammers' GTIN, then gives it up: the pass finds
+		// the group by the key it now has, then by the key it had.
+		s2 := strings.Replace(feedS2, "X-H2,Hammer 0.5kg gold edition,Bosch,04006381333931,60.00,EUR,4,Werkzeug > Hämmer,https://s2.example/h2,https://img.example/x2.jpg\n", "", 1)
+		for _, step := range []struct {
+			gtin    string
+			members int
+		}{{"4006381333931", 3}, {"", 2}} {
+			s.harvest("s2", strings.Replace(s2, "X-K1,Knife,Wüsthof,,", "X-K1,Knife,Wüsthof,"+step.gtin+",", 1))
+			if rep := s.garden(gwf.Input{TenantID: "acme"}); rep.From == nil || rep.Written+rep.Deleted != 1 {
+				t.Fatalf("gtin %q: incremental run %+v; want a watermark and X-K1's key written or removed", step.gtin, rep)
+			}
+			if n := s.groupMembers("acme", "g34c7db00ea2cb8c6"); n != step.members {
+				t.Fatalf("gtin %q: group members = %d, want %d", step.gtin, n, step.members)
+			}
+			full := s.garden(gwf.Input{TenantID: "acme", Full: true})
+			if full.Written != 0 || full.Deleted != 0 || full.Finalized != 0 {
+				t.Fatalf("gtin %q: a full pass after the incremental one wrote %+v; the incremental pass missed something", step.gtin, full)
+			}
+		}
+	})
 }
 
 func (s *stack) groupMembers(tenant, group string) int {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,7 +52,10 @@ func newStack(t testing.TB, extraYAML string) *stack {
 		// small chunks, so the corpus spans several in flight at once
 		extraYAML = "chunk_size: 4\nsub_batch: 2\nwindow: 2\n"
 	}
-	yml := "file_root: " + s.root + "\nreview_timeout: 1h\n" + extraYAML
+	yml := "file_root: " + s.root + "\n" + extraYAML
+	if !strings.Contains(extraYAML, "review_timeout:") {
+		yml += "review_timeout: 1h\n"
+	}
 	stacktest.Worker(t, reg, "modules:\n  ingest:\n"+stacktest.Indent(yml, "    "), hostPort, ns, dsn)
 	return s
 }

@@ -34,9 +34,14 @@ func (Module) Name() string { return "ingest" }
 func (Module) TaskQueue() string { return wf.TaskQueue }
 
 var (
+	// Through the starter, a decision's operator is the caller's JWT
+	// subject, whatever the payload says.
+	stampOperator   = func(p any, subject string) { p.(*wf.Decision).Operator = subject }
 	decisionSignals = []registry.Signal{
-		{Name: wf.SignalRelease, Description: "admit a quarantined SNO (payload: operator, note; sno_id for a batch)", Payload: func() any { return &wf.Decision{} }},
-		{Name: wf.SignalDelete, Description: "delete a quarantined SNO (payload: operator, note; sno_id for a batch)", Payload: func() any { return &wf.Decision{} }},
+		{Name: wf.SignalRelease, Description: "admit a quarantined SNO (payload: operator, note; sno_id for a batch)",
+			Payload: func() any { return &wf.Decision{} }, Stamp: stampOperator},
+		{Name: wf.SignalDelete, Description: "delete a quarantined SNO (payload: operator, note; sno_id for a batch)",
+			Payload: func() any { return &wf.Decision{} }, Stamp: stampOperator},
 	}
 	progressQuery = []registry.Query{{Name: wf.QueryProgress, Description: "documents done, admitted and quarantined", Result: func() any { return &wf.Progress{} }}}
 )
@@ -81,6 +86,16 @@ func (Module) Workflows() []registry.Workflow {
 		Signals:       decisionSignals,
 		Queries:       progressQuery,
 		ProgressQuery: wf.QueryProgress,
+	}, {
+		Name:        wf.ReviewWorkflowName,
+		Description: "release or delete a quarantined SNO at any time, recorded with who decided",
+		Input:       func() any { return &wf.ReviewInput{} },
+		ID:          func(in any) string { return wf.ReviewWorkflowID(in.(*wf.ReviewInput)) },
+		Tenant:      func(in any) string { return in.(*wf.ReviewInput).TenantID },
+		// The decision is recorded with who took it, never with a name
+		// the client chose.
+		Stamp: func(in any, subject string) { in.(*wf.ReviewInput).Operator = subject },
+		Check: func(_, in any) error { return in.(*wf.ReviewInput).RequireOperator() },
 	}}
 }
 
@@ -124,6 +139,7 @@ func (m Module) Register(_ context.Context, deps registry.Deps, r worker.Registr
 	}
 	r.RegisterWorkflowWithOptions(wf.Workflow, workflow.RegisterOptions{Name: wf.WorkflowName})
 	r.RegisterWorkflowWithOptions(wf.BatchWorkflow, workflow.RegisterOptions{Name: wf.BatchWorkflowName})
+	r.RegisterWorkflowWithOptions(wf.ReviewWorkflow, workflow.RegisterOptions{Name: wf.ReviewWorkflowName})
 	registry.RegisterActivities(r, a, activities)
 	return nil
 }

@@ -40,8 +40,8 @@ func invalid(err error) error {
 // Workflow ingests one document: the Document activity stores it, builds
 // and scores its SNO and admits or quarantines it. A quarantined SNO waits
 // up to its review timeout for a release or delete signal; without one it
-// stays quarantined (an operator can still decide later through an
-// ingest-batch or a new ingest of the same text, which finds it).
+// stays quarantined, and an operator decides later with an ingest-review
+// run (ReviewWorkflow).
 func Workflow(ctx workflow.Context, in Input) (*Report, error) {
 	if err := in.Validate(); err != nil {
 		return nil, invalid(err)

@@ -76,8 +76,9 @@ func (g *gardenerBench) run(ctx context.Context) (*GardenerResult, error) {
 	if r.Incremental, r.IncrementalReport, err = g.garden(ctx, false); err != nil {
 		return nil, err
 	}
-	g.say("%d: gardener after %d products changed %s: %d processed, %d written, %d removed", g.n, r.Changed,
-		r.Incremental.Round(time.Millisecond), r.IncrementalReport.Processed, r.IncrementalReport.Written, r.IncrementalReport.Deleted)
+	g.say("%d: gardener after %d products changed %s: %d processed, %d written, %d removed%s", g.n, r.Changed,
+		r.Incremental.Round(time.Millisecond), r.IncrementalReport.Processed, r.IncrementalReport.Written, r.IncrementalReport.Deleted,
+		gardenerPhases(ctx, g.db, r.IncrementalReport.RunID))
 	if r.Rerun, r.RerunReport, err = g.garden(ctx, false); err != nil {
 		return nil, err
 	}

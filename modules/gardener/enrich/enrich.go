@@ -81,6 +81,10 @@ type Run struct {
 	// Now is the run's fixed reference time (its watermark), never the
 	// clock, so that results are reproducible within a run.
 	Now time.Time
+	// Sparse: the run reads only the products changed since its window's
+	// start, and its set-based passes get Finish.Since. An enricher may
+	// then mark (Output.Mark) what its pass will need to look at.
+	Sparse bool
 }
 
 // Enricher computes fields for a batch of products.
@@ -134,6 +138,7 @@ type Fingerprinter interface {
 type Output struct {
 	enricher, version string
 	tallies           map[Tally]int64
+	marks             *[]Tally
 	err               error
 }
 
@@ -158,3 +163,9 @@ func (o *Output) Set(p *Product, field string, value any) {
 
 // Count adds one to the tally (name, key).
 func (o *Output) Count(name, key string) { o.tallies[Tally{name, key}]++ }
+
+// Mark records (name, key) for the run's set-based pass, which reads the
+// run's marks from gardener_marks. Unlike a tally it is not counted: the
+// same mark may be recorded more than once, and it costs an append, no
+// upsert.
+func (o *Output) Mark(name, key string) { *o.marks = append(*o.marks, Tally{name, key}) }

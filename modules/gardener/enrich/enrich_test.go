@@ -37,6 +37,7 @@ func (u upper) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Product, 
 	for _, p := range batch {
 		out.Set(p, u.field, strings.ToUpper(p.Name))
 		out.Count("seen", p.SKU)
+		out.Mark("seen", p.SKU)
 	}
 	return nil
 }
@@ -225,6 +226,15 @@ func TestRunSplitMatchesRun(t *testing.T) {
 			}
 			if !maps.Equal(got.Tallies, want.Tallies) || len(want.Tallies) == 0 {
 				t.Errorf("tallies %v, want %v", got.Tallies, want.Tallies)
+			}
+			byKey := func(a, b enrich.Tally) int {
+				return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Key, b.Key))
+			}
+			gotMarks, wantMarks := slices.Clone(got.Marks), slices.Clone(want.Marks)
+			slices.SortFunc(gotMarks, byKey)
+			slices.SortFunc(wantMarks, byKey)
+			if !slices.Equal(gotMarks, wantMarks) || len(wantMarks) == 0 {
+				t.Errorf("marks: %d, want %d", len(gotMarks), len(wantMarks))
 			}
 			sortRan := func(r []enrich.Ran) []enrich.Ran {
 				r = slices.Clone(r)

@@ -133,6 +133,8 @@ type Ran struct {
 type Outcome struct {
 	Ran     []Ran
 	Tallies map[Tally]int64
+	// Marks are what the enrichers marked (Output.Mark), in no order.
+	Marks []Tally
 }
 
 // Run runs every step, in order, over the products of batch it applies to:
@@ -157,7 +159,7 @@ func (p *Pipeline) Run(ctx context.Context, run Run, batch []*Product, stale []s
 		if len(sub) == 0 {
 			continue
 		}
-		o := &Output{enricher: st.Name, version: st.Version, tallies: out.Tallies}
+		o := &Output{enricher: st.Name, version: st.Version, tallies: out.Tallies, marks: &out.Marks}
 		if err := st.Enricher.Enrich(ctx, run, sub, o); err != nil {
 			return out, fmt.Errorf("enricher %s: %w", st.Name, err)
 		}
@@ -213,6 +215,7 @@ func (p *Pipeline) RunSplit(ctx context.Context, run Run, batch []*Product, stal
 	out := Outcome{Tallies: make(map[Tally]int64)}
 	for _, o := range outs {
 		out.Ran = append(out.Ran, o.Ran...)
+		out.Marks = append(out.Marks, o.Marks...)
 		for t, n := range o.Tallies {
 			out.Tallies[t] += n
 		}

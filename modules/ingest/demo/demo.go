@@ -86,7 +86,7 @@ func print(ctx context.Context, db *pgxpool.Pool, tenant string, ids []string, o
 	defer rows.Close()
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tSNO\tSTATUS\tTRUST\tGROUNDING\tLOGIC\tNOVELTY\tREASONS")
-	var quarantined []string
+	var quarantined [][2]string // workflow id, SNO id
 	for rows.Next() {
 		var wid, id, status, reasons, source string
 		var trust, g, l, n float64
@@ -95,15 +95,17 @@ func print(ctx context.Context, db *pgxpool.Pool, tenant string, ids []string, o
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%s\n", source, id, status, trust, g, l, n, reasons)
 		if status == wf.StatusQuarantined {
-			quarantined = append(quarantined, wid)
+			quarantined = append(quarantined, [2]string{wid, id})
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	tw.Flush()
-	for _, wid := range quarantined {
-		fmt.Fprintf(out, "review: bin/temporal workflow signal --name release --workflow-id %s --input '{\"operator\":\"you\"}'   (or --name delete)\n", wid)
+	for _, q := range quarantined {
+		fmt.Fprintf(out, "review: bin/temporal workflow signal --name release --workflow-id %s --input '{\"operator\":\"you\"}'   (or --name delete)\n", q[0])
+		fmt.Fprintf(out, "   or, once that run has closed: bin/temporal workflow start --type %s --task-queue %s --workflow-id %s/%s/%s --input '{\"tenant_id\":\"%s\",\"sno_id\":\"%s\",\"decision\":\"release\",\"operator\":\"you\"}'\n",
+			wf.ReviewWorkflowName, wf.TaskQueue, wf.ReviewWorkflowName, tenant, q[1], tenant, q[1])
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 // Package embed turns text into vectors for the ingest module and finds
 // nearest neighbours among them. The default embedder is deterministic and
-// offline (feature hashing); it must never do I/O. Callers keep vectors of
+// offline (feature hashing); it must never do I/O. The optional OpenAI
+// embedder sends texts to the one configured /embeddings endpoint and
+// must never return a vector of another dimension than its name says. Callers keep vectors of
 // one tenant apart: an Index holds one tenant's vectors only.
 package embed
 

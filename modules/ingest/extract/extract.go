@@ -1,7 +1,10 @@
 // Package extract turns a document's text into the parts of an SNO: the
 // hypothesis, the claims of its reasoning graph and its evidence. The
 // default Rules extractor is offline and deterministic; it must never do
-// I/O. Extractors are pluggable through the Extractor interface.
+// I/O. The optional LLM extractor sends the text to the one configured
+// chat endpoint and must never accept an answer it has not validated, nor
+// quote the text, the answer or the API key in an error. Extractors are
+// pluggable through the Extractor interface.
 package extract
 
 import (

@@ -80,8 +80,12 @@ type Enricher struct {
 	colors    wordIndex
 	materials wordIndex
 	sizes     []*regexp.Regexp
-	// sizeFilters[i] rules out texts sizes[i] cannot match.
+	// sizeFilters[i] rules out texts sizes[i] cannot match; sizeWords[i],
+	// when not nil, matches in its stead.
 	sizeFilters []prefilter
+	sizeWords   []wordSet
+	// foldFilters: some size filter compares without case.
+	foldFilters bool
 }
 
 // New is the enrich.Factory of the attributes enricher.
@@ -108,7 +112,10 @@ func Build(cfg Config) (*Enricher, error) {
 			errs = append(errs, fmt.Errorf("sizes[%d]: %q must have exactly one capture group", i, s))
 		}
 		e.sizes = append(e.sizes, re)
-		e.sizeFilters = append(e.sizeFilters, newPrefilter(s))
+		f := newPrefilter(s)
+		e.sizeFilters = append(e.sizeFilters, f)
+		e.sizeWords = append(e.sizeWords, newWordSet(s))
+		e.foldFilters = e.foldFilters || f.fold
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -192,16 +199,31 @@ func (e *Enricher) Extract(p *enrich.Product) Extracted {
 		if t == "" {
 			continue
 		}
-		folded := " " + enrich.Fold(t) + " "
-		if x.Color == "" {
-			x.Color = e.colors.find(folded)
-		}
-		if x.Material == "" {
-			x.Material = e.materials.find(folded)
+		if x.Color == "" || x.Material == "" {
+			// Folding is most of the cost of a long description: only
+			// when a word is still to be found.
+			folded := " " + enrich.Fold(t) + " "
+			if x.Color == "" {
+				x.Color = e.colors.find(folded)
+			}
+			if x.Material == "" {
+				x.Material = e.materials.find(folded)
+			}
 		}
 		if x.Size == "" {
+			lower, special := "", false
+			if e.foldFilters {
+				lower, special = asciiLower(t), hasFoldSpecial(t)
+			}
 			for i, re := range e.sizes {
-				if !e.sizeFilters[i].mayMatch(t) {
+				if ws := e.sizeWords[i]; ws != nil {
+					if m, ok := ws.find(t); ok {
+						x.Size = m // word characters: no comma
+						break
+					}
+					continue
+				}
+				if !e.sizeFilters[i].mayMatchLower(t, lower, special) {
 					continue
 				}
 				if m := re.FindStringSubmatch(t); m != nil {

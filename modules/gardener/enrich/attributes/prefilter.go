@@ -57,6 +57,52 @@ func (f prefilter) mayMatch(s string) bool {
 	return false
 }
 
+// mayMatchLower is mayMatch given also lower, s with its ASCII letters
+// lower-cased (read only when the filter compares without case): a
+// substring search in it costs a fraction of comparing byte by byte.
+// special says whether s holds a letter outside ASCII that folds to an
+// ASCII one (see hasFoldSpecial).
+func (f prefilter) mayMatchLower(s, lower string, special bool) bool {
+	if !f.fold {
+		return f.mayMatch(s)
+	}
+	if f.none || special {
+		return true
+	}
+	for _, l := range f.lits {
+		if strings.Contains(lower, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasFoldSpecial reports whether s holds "ſ" (U+017F) or the Kelvin sign
+// (U+212A): their UTF-8 lead bytes are looked for first, which most
+// text lacks.
+func hasFoldSpecial(s string) bool {
+	return (strings.IndexByte(s, 0xc5) >= 0 || strings.IndexByte(s, 0xe2) >= 0) && strings.ContainsAny(s, "\u017f\u212a")
+}
+
+// asciiLower returns s with its ASCII letters lower-cased and every other
+// byte as it is: byte for byte the text containsFoldASCII compares.
+func asciiLower(s string) string {
+	i := 0
+	for i < len(s) && !('A' <= s[i] && s[i] <= 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if 'A' <= b[i] && b[i] <= 'Z' {
+			b[i] += 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 // required returns literals one of which every match of re contains, and
 // whether they are to be compared without ASCII case; ok false when there
 // is no such set (the expression can match without any literal).

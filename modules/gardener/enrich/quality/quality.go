@@ -136,11 +136,17 @@ func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (i
 	if err != nil {
 		return n1, err
 	}
-	stale := `SELECT e.supplier_code, e.sku, jsonb_build_object('since', e.value, 'days', $6::int) AS value
-		FROM enrichments e JOIN products p
-			ON p.tenant_id = e.tenant_id AND p.supplier_code = e.supplier_code AND p.sku = e.sku AND p.active
-		WHERE e.tenant_id = $1 AND e.field = $7 AND $6::int > 0
-			AND (e.value #>> '{}')::timestamptz <= $8::timestamptz - make_interval(days => $6::int)`
+	// The products at zero since long enough are found first, by field,
+	// and only then looked up among products (the fence): a products
+	// partition a harvest had just loaded, not yet analysed, was planned as
+	// a few hundred rows and walked whole, each row probing enrichments.
+	stale := `WITH z AS MATERIALIZED (
+			SELECT e.supplier_code, e.sku, e.value FROM enrichments e
+			WHERE e.tenant_id = $1 AND e.field = $7 AND $6::int > 0
+				AND (e.value #>> '{}')::timestamptz <= $8::timestamptz - make_interval(days => $6::int)
+		)
+		SELECT z.supplier_code, z.sku, jsonb_build_object('since', z.value, 'days', $6::int) AS value
+		FROM z JOIN products p ON p.tenant_id = $1 AND p.supplier_code = z.supplier_code AND p.sku = z.sku AND p.active`
 	n2, err := enrich.SyncField(ctx, db, f, FieldStaleStock, stale, e.cfg.ZeroStockDays, FieldStockZeroSince, f.Run.Now)
 	return n1 + n2, err
 }
