@@ -59,6 +59,8 @@ type Activities struct {
 
 	fetch   *fetcher
 	indexes *indexes
+	// recentVecs caches documents' embeddings for the flood detector.
+	recentVecs docVecCache
 }
 
 // New returns the activities with the configured extractor and embedder

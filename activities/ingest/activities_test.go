@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -163,7 +162,7 @@ func TestReasonCodes(t *testing.T) {
 func TestStoredSNORoundTrip(t *testing.T) {
 	a, db := newActivities(t, nil)
 	ctx := context.Background()
-	idx, err := a.indexes.get(ctx, db, "acme")
+	idx, err := a.indexes.get(ctx, db, "acme", a.Embedder.Name())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,10 +187,10 @@ func TestStoredSNORoundTrip(t *testing.T) {
 		t.Fatalf("stored SNO differs:\n got %+v\nwant %+v", got, *s.sno)
 	}
 	// Admitted: its vector is in the tenant's index now, and only there.
-	if idx, err := a.indexes.get(ctx, db, "acme"); err != nil || idx.Len() != 1 {
+	if idx, err := a.indexes.get(ctx, db, "acme", a.Embedder.Name()); err != nil || idx.Len() != 1 {
 		t.Fatalf("acme index: %v", err)
 	}
-	if idx, err := a.indexes.get(ctx, db, "other"); err != nil || idx.Len() != 0 {
+	if idx, err := a.indexes.get(ctx, db, "other", a.Embedder.Name()); err != nil || idx.Len() != 0 {
 		t.Fatalf("another tenant's index: %v", err)
 	}
 }
@@ -295,28 +294,44 @@ func TestReadLineBounded(t *testing.T) {
 }
 
 // TestIndexPicksUpLateVectors: a vector whose sequence number is below one
-// already loaded (its transaction committed later) still joins the index.
+// already loaded (its transaction committed later) still joins the index;
+// vectors of another embedder (another dimension here) stay apart.
 func TestIndexPicksUpLateVectors(t *testing.T) {
 	a, db := newActivities(t, nil)
 	ctx := context.Background()
 	vec := make([]float32, 384)
 	vec[0] = 1
-	for _, seq := range []int64{1, 3} {
-		if _, err := db.Exec(ctx, `INSERT INTO ingest_vectors (seq, tenant_id, sno_id, embedding) VALUES ($1, 'acme', $2, $3)`, seq, fmt.Sprint(seq), vec); err != nil {
+	add := func(seq int64, id, embedder string, vec []float32) {
+		t.Helper()
+		if _, err := db.Exec(ctx, `INSERT INTO ingest_snos (tenant_id, sno_id, status, schema_version, hypothesis, trust, source,
+				content_sha256, size_bytes, embedder, embedding) VALUES ('acme', $1, 'admitted', 1, 'h', 0.5, 's', 'x', 1, $2, $3)`,
+			id, embedder, vec); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO ingest_vectors (seq, tenant_id, sno_id, embedder, embedding) VALUES ($1, 'acme', $2, $3, $4)`, seq, id, embedder, vec); err != nil {
 			t.Fatal(err)
 		}
 	}
-	idx, err := a.indexes.get(ctx, db, "acme")
+	name := a.Embedder.Name()
+	add(1, "1", name, vec)
+	add(3, "3", name, vec)
+	add(4, "other-embedder", "other-v1", []float32{1, 0, 0})
+	idx, err := a.indexes.get(ctx, db, "acme", name)
 	if err != nil || idx.Len() != 2 {
 		t.Fatalf("index of %d (%v), want 2", idx.Len(), err)
 	}
-	if _, err := db.Exec(ctx, `INSERT INTO ingest_vectors (seq, tenant_id, sno_id, embedding) VALUES (2, 'acme', 'late', $1)`, vec); err != nil {
-		t.Fatal(err)
-	}
-	if idx, err = a.indexes.get(ctx, db, "acme"); err != nil || idx.Len() != 3 {
+	add(2, "late", name, vec)
+	if idx, err = a.indexes.get(ctx, db, "acme", name); err != nil || idx.Len() != 3 {
 		t.Fatalf("index of %d (%v), want 3 with the late vector", idx.Len(), err)
 	}
-	if idx, err = a.indexes.get(ctx, db, "acme"); err != nil || idx.Len() != 3 {
+	if idx, err = a.indexes.get(ctx, db, "acme", name); err != nil || idx.Len() != 3 {
 		t.Fatalf("a refresh with nothing new changed the index: %d (%v)", idx.Len(), err)
+	}
+	other, err := a.indexes.get(ctx, db, "acme", "other-v1")
+	if err != nil || other.Len() != 1 || other.Dim() != 3 {
+		t.Fatalf("the other embedder's index: %d vectors of %d dims (%v), want 1 of 3", other.Len(), other.Dim(), err)
+	}
+	if id, _, ok := other.Nearest([]float32{1, 0, 0}, ""); !ok || id != "other-embedder" {
+		t.Fatalf("nearest in the other embedder's index = %s %v", id, ok)
 	}
 }

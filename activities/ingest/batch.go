@@ -156,39 +156,84 @@ func (a *Activities) Chunk(ctx context.Context, req wf.ChunkRequest) (wf.Counts,
 	}
 	defer src.close()
 	sub := submission{tenant: p.TenantID, workflowID: p.WorkflowID, runID: p.RunID, submitter: p.Submitter}
-	for i := 0; ; {
+	// read returns the next sub-batch and how many of the chunk's
+	// documents are behind it; the first skip (done before a retry) are
+	// skipped. One goroutine at a time reads.
+	i, skip := 0, cp.Next
+	read := func(ctx context.Context) ([]doc, int, error) {
 		var docs []doc
 		for len(docs) < a.Config.SubBatch {
 			d, ok, err := src.next(ctx)
 			if err != nil {
-				return cp.Counts, err
+				return nil, i, err
 			}
 			if !ok {
 				break
 			}
-			if i++; i > cp.Next {
+			if i++; i > skip {
 				docs = append(docs, d)
 			}
 		}
-		if len(docs) == 0 {
-			break // the source is exhausted
-		}
-		// Loading a large tenant's index or a slow commit must not outlive
-		// the heartbeat timeout: keep beating the last checkpoint.
+		return docs, i, nil
+	}
+	// The sub-batches go through a two-stage pipeline: while one is
+	// finished (novelty lookups and the admit transaction, which waits on
+	// PostgreSQL and on other chunks' locks of the same sources), the
+	// next is read (URLs fetched) and prepared (the CPU work that does not
+	// depend on the tenant's other SNOs). Each sub-batch still sees the
+	// index as it stands after the one before was committed, so the
+	// outcomes are those of running the sub-batches one after the other.
+	// Loading a large tenant's index or a slow commit must not outlive
+	// the heartbeat timeout: keep beating the last checkpoint meanwhile.
+	stop := heartbeat.KeepAlive(ctx, cp)
+	docs, end, err := read(ctx)
+	var ready []scored
+	if err == nil {
+		ready, err = a.prepare(ctx, sub.tenant, docs)
+	}
+	stop()
+	if err != nil {
+		return cp.Counts, err
+	}
+	for len(docs) > 0 {
 		stop := heartbeat.KeepAlive(ctx, cp)
-		outs, err := a.process(ctx, sub, docs)
-		stop()
+		type prepared struct {
+			docs []doc
+			end  int
+			out  []scored
+			err  error
+		}
+		pctx, cancel := context.WithCancel(ctx)
+		ch := make(chan prepared, 1)
+		go func() {
+			var p prepared
+			if p.docs, p.end, p.err = read(pctx); p.err == nil {
+				p.out, p.err = a.prepare(pctx, sub.tenant, p.docs)
+			}
+			ch <- p
+		}()
+		outs, err := a.finish(ctx, sub, ready)
 		if err != nil {
+			cancel()
+			<-ch
+			stop()
 			return cp.Counts, err
 		}
+		nx := <-ch
+		cancel()
+		stop()
 		for _, o := range outs {
 			cp.Counts.Add(countOf(o.Status))
 		}
-		cp.Next = i
+		cp.Next = end
 		heartbeat.Record(ctx, cp)
+		if nx.err != nil {
+			return cp.Counts, nx.err
+		}
 		if err := ctx.Err(); err != nil {
 			return cp.Counts, err
 		}
+		docs, ready, end = nx.docs, nx.out, nx.end
 	}
 	_, err = a.DB.Exec(ctx, `UPDATE ingest_batch_chunks SET done_at = now(), documents = $3, admitted = $4, quarantined = $5, duplicates = $6
 		WHERE run_id = $1 AND chunk = $2`, p.RunID, req.Chunk, cp.Documents, cp.Admitted, cp.Quarantined, cp.Duplicates)

@@ -54,8 +54,8 @@ func (a *Activities) Decide(ctx context.Context, req wf.DecideRequest) (wf.Outco
 		}
 		if req.Decision == wf.SignalRelease {
 			_, err = tx.Exec(ctx, `WITH s AS (UPDATE ingest_snos SET status = 'admitted', updated_at = now()
-					WHERE tenant_id = $1 AND sno_id = $2 RETURNING embedding)
-				INSERT INTO ingest_vectors (tenant_id, sno_id, embedding) SELECT $1, $2, embedding FROM s`, req.TenantID, id)
+					WHERE tenant_id = $1 AND sno_id = $2 RETURNING embedder, embedding)
+				INSERT INTO ingest_vectors (tenant_id, sno_id, embedder, embedding) SELECT $1, $2, embedder, embedding FROM s`, req.TenantID, id)
 		} else {
 			_, err = tx.Exec(ctx, `UPDATE ingest_snos SET status = 'deleted', hypothesis = '', sno = NULL, embedding = NULL,
 					updated_at = now() WHERE tenant_id = $1 AND sno_id = $2`, req.TenantID, id)

@@ -58,38 +58,83 @@ type scored struct {
 	docVec     []float32
 	reasons    []admission.Reason
 	details    map[string]string
+	// partial holds the critics done before the novelty lookup, between
+	// prepare and finish.
+	partial *critic.Partial
 }
 
 // process scores docs on every core, then admits or quarantines them in
 // one transaction, returning one outcome per doc in order.
 func (a *Activities) process(ctx context.Context, sub submission, docs []doc) ([]wf.Outcome, error) {
-	idx, err := a.indexes.get(ctx, a.DB, sub.tenant)
+	out, err := a.prepare(ctx, sub.tenant, docs)
 	if err != nil {
 		return nil, err
 	}
+	return a.finish(ctx, sub, out)
+}
+
+// prepare does the CPU work that does not depend on the tenant's other
+// SNOs (checks, extraction, embeddings, grounding and logic) for docs, on
+// every core. A chunk prepares its next sub-batch while it finishes the
+// last.
+func (a *Activities) prepare(ctx context.Context, tenant string, docs []doc) ([]scored, error) {
 	out := make([]scored, len(docs))
-	errs := make([]error, len(docs))
+	err := parallel(ctx, len(docs), func(i int) (err error) {
+		out[i], err = a.prepareOne(ctx, tenant, docs[i])
+		return err
+	})
+	return out, err
+}
+
+// finish looks up each prepared document's nearest admitted SNO in the
+// tenant's index, brought up to date now, completes its critics and
+// trust, and admits or quarantines the documents in one transaction.
+func (a *Activities) finish(ctx context.Context, sub submission, out []scored) ([]wf.Outcome, error) {
+	idx, err := a.indexes.get(ctx, a.DB, sub.tenant, a.Embedder.Name())
+	if err != nil {
+		return nil, err
+	}
+	if err := parallel(ctx, len(out), func(i int) error { return a.finishOne(idx, &out[i]) }); err != nil {
+		return nil, err
+	}
+	return a.admit(ctx, sub, out)
+}
+
+// parallel runs f(0..n-1) on every core and joins their errors; it stops
+// starting new calls once ctx is done.
+func parallel(ctx context.Context, n int, f func(i int) error) error {
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i := range docs {
+	for i := range n {
+		if err := ctx.Err(); err != nil {
+			errs[i] = err
+			break
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i], errs[i] = a.score(ctx, sub.tenant, idx, docs[i])
+			errs[i] = f(i)
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return a.admit(ctx, sub, out)
+	return errors.Join(errs...)
 }
 
 // score does the CPU work for one document: size and encoding checks,
 // extraction, embeddings and critics. Novelty compares with the tenant's
 // admitted SNOs as the index holds them now.
 func (a *Activities) score(ctx context.Context, tenant string, idx *embed.Index, d doc) (scored, error) {
+	s, err := a.prepareOne(ctx, tenant, d)
+	if err == nil {
+		err = a.finishOne(idx, &s)
+	}
+	return s, err
+}
+
+// prepareOne is prepare for one document.
+func (a *Activities) prepareOne(ctx context.Context, tenant string, d doc) (scored, error) {
 	sum := sha256.Sum256(d.body)
 	s := scored{doc: d, sha: hex.EncodeToString(sum[:]), snoID: sno.ID(tenant, d.body)}
 	if d.failure != "" {
@@ -118,16 +163,28 @@ func (a *Activities) score(ctx context.Context, tenant string, idx *embed.Index,
 		return s, fmt.Errorf("score %s: embed: %w", s.snoID, err)
 	}
 	x.Embedding, s.docVec = vecs[0], vecs[1]
-	in := critic.Input{SNO: &x}
-	_, in.NearestDistance, in.HasNeighbour = idx.Nearest(x.Embedding, s.snoID)
-	if err := critic.Score(in, a.NLI, a.Weights); err != nil {
-		return s, fmt.Errorf("score %s: %w", s.snoID, err)
-	}
-	if err := x.Validate(); err != nil {
-		return s, fmt.Errorf("score %s: invalid SNO: %w", s.snoID, err)
-	}
-	s.sno = &x
+	p := critic.Prepare(&x, a.NLI)
+	s.sno, s.partial = &x, &p
 	return s, nil
+}
+
+// finishOne completes a prepared document's critics: novelty against the
+// index, then trust.
+func (a *Activities) finishOne(idx *embed.Index, s *scored) error {
+	if s.partial == nil {
+		return nil // refused before an SNO could be built
+	}
+	x := s.sno
+	in := critic.Input{SNO: x}
+	_, in.NearestDistance, in.HasNeighbour = idx.Nearest(x.Embedding, s.snoID)
+	if err := s.partial.Finish(in, a.Weights); err != nil {
+		return fmt.Errorf("score %s: %w", s.snoID, err)
+	}
+	s.partial = nil
+	if err := x.Validate(); err != nil {
+		return fmt.Errorf("score %s: invalid SNO: %w", s.snoID, err)
+	}
+	return nil
 }
 
 func scoresOf(x *sno.SNO) wf.Scores {

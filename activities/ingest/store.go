@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -10,7 +9,6 @@ import (
 
 	"contextworker/modules/ingest/admission"
 	"contextworker/modules/ingest/embed"
-	"contextworker/modules/ingest/sno"
 	wf "contextworker/workflows/ingest"
 )
 
@@ -29,55 +27,57 @@ type sourceState struct {
 // workflow already submitted (a retry) returns its recorded outcome; a
 // text that is already an SNO of the tenant is a duplicate and changes
 // nothing but its provenance.
+//
+// Round trips per call, whatever the number of documents: one pipeline
+// that takes the locks and reads the sources' counts, earlier submissions
+// and known SNOs, then one COPY per table written, and the commit.
 func (a *Activities) admit(ctx context.Context, sub submission, docs []scored) ([]wf.Outcome, error) {
 	outs := make([]wf.Outcome, len(docs))
 	var fresh []wf.Outcome // outcomes decided now, not a retry's recorded ones
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		fresh = fresh[:0]
 		sources, items, ids := []string{}, []string{}, []string{}
 		for _, d := range docs {
 			sources, items, ids = append(sources, d.source), append(items, d.item), append(ids, d.snoID)
 		}
 		slices.Sort(sources)
 		sources = slices.Compact(sources)
-		state, err := a.lockSources(ctx, tx, sub.tenant, sources)
+		st, err := a.readState(ctx, tx, sub, sources, items, ids)
 		if err != nil {
 			return err
 		}
-		prior, err := priorSubmissions(ctx, tx, sub, items)
-		if err != nil {
-			return err
-		}
-		known, err := knownSNOs(ctx, tx, sub.tenant, ids)
-		if err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
+		w := newRowWriter(sub, a.Embedder.Name())
 		for i, d := range docs {
-			if p, ok := prior[d.item]; ok {
-				o := known[p.SNOID]
+			if p, ok := st.prior[d.item]; ok {
+				o := st.known[p.SNOID]
 				o.Status, o.Reasons = p.Status, p.Reasons
 				outs[i] = o
 				continue
 			}
-			st := state[d.source]
-			if o, ok := known[d.snoID]; ok {
+			src := st.sources[d.source]
+			if o, ok := st.known[d.snoID]; ok {
 				outs[i] = wf.Outcome{SNOID: d.snoID, Status: wf.StatusDuplicate, Scores: o.Scores}
 			} else {
-				outs[i] = a.decide(d, st)
-				a.queueSNO(b, sub, d, outs[i])
-				known[d.snoID] = outs[i]
+				outs[i] = a.decide(d, src)
+				w.sno(d, outs[i])
+				st.known[d.snoID] = outs[i]
 			}
 			fresh = append(fresh, outs[i])
-			queueProvenance(b, sub, d, outs[i])
-			st.inRateWindow++
+			w.provenance(d, outs[i])
+			src.inRateWindow++
 			if d.docVec != nil {
-				st.recent = append(st.recent, d.docVec)
+				src.recent = append(src.recent, d.docVec)
 			}
 		}
-		return tx.SendBatch(ctx, b).Close()
+		return w.write(ctx, tx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admit: %w", err)
+	}
+	for _, d := range docs {
+		if d.docVec != nil {
+			a.recentVecs.put(docKey(sub.tenant, sub.workflowID, d.item), d.docVec)
+		}
 	}
 	a.Metrics.decided(fresh)
 	return outs, nil
@@ -105,94 +105,35 @@ func (a *Activities) decide(d scored, st *sourceState) wf.Outcome {
 	return o
 }
 
-// lockSources takes the sources' advisory locks for the transaction, in
-// the order of their lock keys (so two transactions never wait on each
-// other in a cycle), and reads their counts: three statements whatever
-// the number of sources.
-func (a *Activities) lockSources(ctx context.Context, tx pgx.Tx, tenant string, sources []string) (map[string]*sourceState, error) {
-	c := a.Config.Admission
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(k) FROM (
-			SELECT DISTINCT hashtextextended('ingest ' || $1 || ' ' || s, 0) AS k FROM unnest($2::text[]) AS s ORDER BY 1) AS keys`,
-		tenant, sources); err != nil {
-		return nil, fmt.Errorf("lock sources: %w", err)
-	}
-	state := make(map[string]*sourceState, len(sources))
-	for _, src := range sources {
-		state[src] = &sourceState{}
-	}
-	var src string
-	if c.RateLimit > 0 {
-		var n int
-		rows, err := tx.Query(ctx, `SELECT source, count(*) FROM ingest_provenance
-			WHERE tenant_id = $1 AND source = ANY($2) AND received_at > now() - make_interval(secs => $3) GROUP BY source`,
-			tenant, sources, c.RateWindow.Seconds())
-		if err == nil {
-			_, err = pgx.ForEachRow(rows, []any{&src, &n}, func() error { state[src].inRateWindow = n; return nil })
-		}
-		if err != nil {
-			return nil, fmt.Errorf("count documents of sources: %w", err)
-		}
-	}
-	if c.FloodAfter > 0 {
-		var vec []float32
-		rows, err := tx.Query(ctx, `SELECT source, doc_embedding FROM (
-				SELECT source, doc_embedding, row_number() OVER (PARTITION BY source ORDER BY received_at DESC) AS n
-				FROM ingest_provenance
-				WHERE tenant_id = $1 AND source = ANY($2) AND received_at > now() - make_interval(secs => $3) AND doc_embedding IS NOT NULL) AS r
-			WHERE n <= $4`, tenant, sources, c.FloodWindow.Seconds(), c.FloodScan)
-		if err == nil {
-			_, err = pgx.ForEachRow(rows, []any{&src, &vec}, func() error {
-				state[src].recent = append(state[src].recent, slices.Clone(vec))
-				return nil
-			})
-		}
-		if err != nil {
-			return nil, fmt.Errorf("recent documents of sources: %w", err)
-		}
-	}
-	return state, nil
-}
-
 type prior struct {
 	SNOID   string
 	Status  string
 	Reasons []string
 }
 
-func priorSubmissions(ctx context.Context, tx querier, sub submission, items []string) (map[string]prior, error) {
-	rows, err := tx.Query(ctx, `SELECT item, sno_id, outcome, reasons FROM ingest_provenance
-		WHERE tenant_id = $1 AND workflow_id = $2 AND item = ANY($3)`, sub.tenant, sub.workflowID, items)
-	if err != nil {
-		return nil, fmt.Errorf("read earlier submissions: %w", err)
-	}
-	out := map[string]prior{}
-	var item string
-	var p prior
-	_, err = pgx.ForEachRow(rows, []any{&item, &p.SNOID, &p.Status, &p.Reasons}, func() error {
-		out[item] = prior{SNOID: p.SNOID, Status: p.Status, Reasons: slices.Clone(p.Reasons)}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read earlier submissions: %w", err)
-	}
-	return out, nil
-}
+// knownSQL selects the outcomes of the SNOs of a tenant ($1) among ids
+// ($2).
+const knownSQL = `SELECT s.sno_id, s.status, s.trust, s.reasons,
+		coalesce(max(c.score) FILTER (WHERE c.critic = 'grounding'), 0),
+		coalesce(max(c.score) FILTER (WHERE c.critic = 'logic'), 0),
+		coalesce(max(c.score) FILTER (WHERE c.critic = 'novelty'), 0)
+	FROM ingest_snos s LEFT JOIN ingest_critic_results c ON c.tenant_id = s.tenant_id AND c.sno_id = s.sno_id
+	WHERE s.tenant_id = $1 AND s.sno_id = ANY($2)
+	GROUP BY s.sno_id, s.status, s.trust, s.reasons`
 
 // knownSNOs returns the outcomes of the SNOs of tenant among ids.
 func knownSNOs(ctx context.Context, tx querier, tenant string, ids []string) (map[string]wf.Outcome, error) {
-	rows, err := tx.Query(ctx, `SELECT s.sno_id, s.status, s.trust, s.reasons,
-			coalesce(max(c.score) FILTER (WHERE c.critic = 'grounding'), 0),
-			coalesce(max(c.score) FILTER (WHERE c.critic = 'logic'), 0),
-			coalesce(max(c.score) FILTER (WHERE c.critic = 'novelty'), 0)
-		FROM ingest_snos s LEFT JOIN ingest_critic_results c ON c.tenant_id = s.tenant_id AND c.sno_id = s.sno_id
-		WHERE s.tenant_id = $1 AND s.sno_id = ANY($2)
-		GROUP BY s.sno_id, s.status, s.trust, s.reasons`, tenant, ids)
+	rows, err := tx.Query(ctx, knownSQL, tenant, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read known SNOs: %w", err)
 	}
+	return collectKnown(rows)
+}
+
+func collectKnown(rows pgx.Rows) (map[string]wf.Outcome, error) {
 	out := map[string]wf.Outcome{}
 	var o wf.Outcome
-	_, err = pgx.ForEachRow(rows, []any{&o.SNOID, &o.Status, &o.Scores.Trust, &o.Reasons, &o.Scores.Grounding, &o.Scores.Logic, &o.Scores.Novelty}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&o.SNOID, &o.Status, &o.Scores.Trust, &o.Reasons, &o.Scores.Grounding, &o.Scores.Logic, &o.Scores.Novelty}, func() error {
 		c := o
 		c.Reasons = slices.Clone(o.Reasons)
 		out[o.SNOID] = c
@@ -202,64 +143,6 @@ func knownSNOs(ctx context.Context, tx querier, tenant string, ids []string) (ma
 		return nil, fmt.Errorf("read known SNOs: %w", err)
 	}
 	return out, nil
-}
-
-// queueSNO queues the rows of a new SNO: the SNO (its JSON without the
-// embedding, which has its own column), critic results, its quarantine
-// record or its vector, and the text of a single document.
-func (a *Activities) queueSNO(b *pgx.Batch, sub submission, d scored, o wf.Outcome) {
-	hyp, trust := "", 0.0
-	var emb []float32
-	var doc []byte
-	if d.sno != nil {
-		hyp, trust, emb = d.sno.Hypothesis, d.sno.Trust, d.sno.Embedding
-		c := *d.sno
-		c.Embedding = nil
-		doc, _ = json.Marshal(c) // plain data: cannot fail
-	}
-	b.Queue(`INSERT INTO ingest_snos (tenant_id, sno_id, status, schema_version, hypothesis, trust,
-			reasons, source, content_sha256, size_bytes, embedder, embedding, sno)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		sub.tenant, d.snoID, o.Status, sno.SchemaVersion, hyp, trust, nonNil(o.Reasons), d.source, d.sha, len(d.body),
-		a.Embedder.Name(), emb, doc)
-	if d.sno != nil && len(d.sno.Critics) > 0 {
-		n := len(d.sno.Critics)
-		names, expl, subs := make([]string, n), make([]string, n), make([]string, n)
-		scores, confs := make([]float64, n), make([]float64, n)
-		for i, r := range d.sno.Critics {
-			js, _ := json.Marshal(r.SubScores)
-			names[i], expl[i], subs[i], scores[i], confs[i] = r.Critic, r.Explanation, string(js), r.Score, r.Confidence
-		}
-		b.Queue(`INSERT INTO ingest_critic_results (tenant_id, sno_id, critic, score, confidence, explanation, sub_scores)
-			SELECT $1, $2, c, s, f, e, j::jsonb FROM unnest($3::text[], $4::float8[], $5::float8[], $6::text[], $7::text[]) AS u(c, s, f, e, j)`,
-			sub.tenant, d.snoID, names, scores, confs, expl, subs)
-	}
-	switch o.Status {
-	case wf.StatusQuarantined:
-		details, _ := json.Marshal(d.details)
-		b.Queue(`INSERT INTO ingest_quarantine (tenant_id, sno_id, reasons, details) VALUES ($1, $2, $3, $4)`,
-			sub.tenant, d.snoID, o.Reasons, details)
-	case wf.StatusAdmitted:
-		b.Queue(`INSERT INTO ingest_vectors (tenant_id, sno_id, embedding) VALUES ($1, $2, $3)`, sub.tenant, d.snoID, emb)
-	}
-	if d.keepText {
-		b.Queue(`INSERT INTO ingest_texts (tenant_id, content_sha256, body) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-			sub.tenant, d.sha, d.body)
-	}
-}
-
-// queueProvenance queues the record of one submission.
-func queueProvenance(b *pgx.Batch, sub submission, d scored, o wf.Outcome) {
-	md := d.metadata
-	if md == nil {
-		md = map[string]string{}
-	}
-	mdJSON, _ := json.Marshal(md)
-	b.Queue(`INSERT INTO ingest_provenance (tenant_id, workflow_id, item, run_id, sno_id, source, submitter,
-			content_sha256, size_bytes, outcome, reasons, metadata, doc_embedding)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		sub.tenant, sub.workflowID, d.item, sub.runID, d.snoID, d.source, sub.submitter,
-		d.sha, len(d.body), o.Status, nonNil(o.Reasons), mdJSON, d.docVec)
 }
 
 func nonNil(s []string) []string {

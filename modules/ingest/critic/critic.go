@@ -32,15 +32,29 @@ type Input struct {
 // Score runs the three critics on in and sets the SNO's critic results
 // and trust under w.
 func Score(in Input, nli NLI, w Weights) error {
+	return Prepare(in.SNO, nli).Finish(in, w)
+}
+
+// Partial holds the results of the critics that judge an SNO by itself
+// (grounding and logic), so that they can be computed before the tenant's
+// nearest neighbour is looked up.
+type Partial struct {
+	grounding, logic sno.CriticResult
+}
+
+// Prepare runs the grounding and logic critics on s.
+func Prepare(s *sno.SNO, nli NLI) Partial {
+	return Partial{grounding: GroundingScore(s, nli), logic: LogicScore(&s.Graph)}
+}
+
+// Finish runs the novelty critic on in and sets the SNO's critic results
+// (p's and novelty) and trust under w, as Score does.
+func (p Partial) Finish(in Input, w Weights) error {
 	if err := w.Validate(); err != nil {
 		return err
 	}
 	s := in.SNO
-	s.Critics = []sno.CriticResult{
-		GroundingScore(s, nli),
-		LogicScore(&s.Graph),
-		NoveltyScore(&s.Graph, in.NearestDistance, in.HasNeighbour),
-	}
+	s.Critics = []sno.CriticResult{p.grounding, p.logic, NoveltyScore(&s.Graph, in.NearestDistance, in.HasNeighbour)}
 	s.Trust = Trust(w, s.Critics)
 	return nil
 }

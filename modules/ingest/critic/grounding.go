@@ -3,6 +3,8 @@ package critic
 import (
 	"fmt"
 	"math"
+	"math/bits"
+	"unicode/utf8"
 
 	"contextworker/modules/ingest/embed"
 	"contextworker/modules/ingest/sno"
@@ -27,21 +29,67 @@ func (Lexical) Entail(premise, hypothesis string) float64 {
 }
 
 // Prepare implements Preparer: the premises' content words are computed
-// once, not once per claim.
+// once, not once per claim, numbered, and kept as bit sets, so that a
+// claim's overlap with a premise is a population count. It returns what
+// Entail returns, to the bit (the same counts, divided the same way).
 func (Lexical) Prepare(premises []string) func(hypothesis string) float64 {
-	sets := make([]map[string]bool, 0, len(premises))
-	seen := map[string]bool{}
+	ids := map[string]int{}
+	var sets [][]uint64
+	var sizes []int           // distinct content words of each premise
+	index := map[string]int{} // premise text → its set
 	for _, p := range premises {
-		if !seen[p] {
-			seen[p] = true
-			sets = append(sets, contentWords(p))
+		if _, ok := index[p]; ok {
+			continue
 		}
+		index[p] = len(sets)
+		var set []uint64
+		size := 0
+		forContentWords(p, func(w string) {
+			id, ok := ids[w]
+			if !ok {
+				id = len(ids)
+				ids[w] = id
+			}
+			for len(set) <= id/64 {
+				set = append(set, 0)
+			}
+			if set[id/64]&(1<<(id%64)) == 0 {
+				set[id/64] |= 1 << (id % 64)
+				size++
+			}
+		})
+		sets, sizes = append(sets, set), append(sizes, size)
 	}
+	h := make([]uint64, (len(ids)+63)/64)
+	hSeen := map[string]bool{}
 	return func(hypothesis string) float64 {
-		h := contentWords(hypothesis)
+		clear(h)
+		size := 0
+		if k, ok := index[hypothesis]; ok {
+			// a claim that is also a premise (a sentence citing its
+			// source): its words are that premise's
+			copy(h, sets[k])
+			size = sizes[k]
+		} else {
+			clear(hSeen)
+			forContentWords(hypothesis, func(w string) {
+				hSeen[w] = true
+				if id, ok := ids[w]; ok {
+					h[id/64] |= 1 << (id % 64)
+				}
+			})
+			size = len(hSeen)
+		}
+		if size == 0 {
+			return 0
+		}
 		best := 0.0
 		for _, p := range sets {
-			best = max(best, overlap(h, p))
+			n := 0
+			for i, x := range p {
+				n += bits.OnesCount64(x & h[i])
+			}
+			best = max(best, float64(n)/float64(size))
 		}
 		return best
 	}
@@ -81,12 +129,18 @@ func init() {
 
 func contentWords(s string) map[string]bool {
 	out := map[string]bool{}
+	forContentWords(s, func(w string) { out[w] = true })
+	return out
+}
+
+// forContentWords calls f with each content word of s, in order, repeats
+// included.
+func forContentWords(s string, f func(string)) {
 	for _, w := range embed.Words(s) {
-		if len([]rune(w)) >= 3 && !stopwords[w] {
-			out[w] = true
+		if utf8.RuneCountInString(w) >= 3 && !stopwords[w] {
+			f(w)
 		}
 	}
-	return out
 }
 
 // GroundingScore is the grounding critic:

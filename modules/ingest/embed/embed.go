@@ -8,7 +8,6 @@ package embed
 
 import (
 	"context"
-	"hash/fnv"
 	"math"
 	"strings"
 	"unicode"
@@ -51,32 +50,91 @@ func (Hashing) Embed(_ context.Context, texts []string) ([][]float32, error) {
 
 // Words splits s into lower-cased words: runs of letters and digits.
 func Words(s string) []string {
+	if w, ok := asciiWords(s); ok {
+		return w
+	}
 	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
 }
 
+// asciiWords is Words for an ASCII text (ok false otherwise), in one pass:
+// in ASCII the letters are A-Z and a-z, the digits 0-9, and lower-casing
+// maps A-Z to a-z only, so the words are the runs of those, lower-cased.
+// The words share one lower-cased copy of the text.
+func asciiWords(s string) ([]string, bool) {
+	lower := make([]byte, len(s))
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80:
+			return nil, false
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+		if isASCIIWord(c) && (i == 0 || !isASCIIWord(lower[i-1])) {
+			n++
+		}
+	}
+	text := string(lower)
+	out := make([]string, 0, n)
+	for i := 0; i < len(text); {
+		for i < len(text) && !isASCIIWord(text[i]) {
+			i++
+		}
+		j := i
+		for j < len(text) && isASCIIWord(text[j]) {
+			j++
+		}
+		if j > i {
+			out = append(out, text[i:j])
+		}
+		i = j
+	}
+	return out, true
+}
+
+func isASCIIWord(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+
 // HashVector is the Hashing embedding of one text.
 func HashVector(s string) []float32 {
 	acc := make([]float64, Dim)
-	add := func(f string) {
-		h := fnv.New64a()
-		h.Write([]byte(f))
-		x := h.Sum64()
+	add := func(x uint64) {
 		if x>>63 == 0 {
 			acc[x%Dim]++
 		} else {
 			acc[x%Dim]--
 		}
 	}
-	words := Words(s)
-	for i, w := range words {
-		add(w)
+	// FNV-1a has no finalisation, so the hash of "w1 w2" continues from
+	// the hash of w1: each word is hashed once, and nothing is allocated
+	// per feature.
+	var prev uint64
+	for i, w := range Words(s) {
+		h := fnvString(fnvOffset, w)
+		add(h)
 		if i > 0 {
-			add(words[i-1] + " " + w)
+			add(fnvString((prev^' ')*fnvPrime, w))
 		}
+		prev = h
 	}
 	return normalise(acc)
+}
+
+// FNV-1a, 64 bits (hash/fnv's New64a, inlined).
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	return h
 }
 
 func normalise(acc []float64) []float32 {

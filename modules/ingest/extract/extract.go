@@ -8,11 +8,13 @@
 package extract
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"contextworker/modules/ingest/sno"
 )
@@ -168,12 +170,83 @@ func isWordByte(b byte) bool {
 // splitReferences cuts text at its last references heading: the body
 // before, the reference list after ("" when there is none).
 func splitReferences(text string) (body, refs string) {
-	loc := referencesHead.FindAllStringIndex(text, -1)
-	if len(loc) == 0 {
+	var last []int
+	if lower, ascii := asciiLower(text); !ascii {
+		if loc := referencesHead.FindAllStringIndex(text, -1); len(loc) > 0 {
+			last = loc[len(loc)-1]
+		}
+	} else {
+		// The matches FindAllStringIndex would find, one at a time, each
+		// searched from the line where it can first start.
+		for pos := 0; ; {
+			from := headingFrom(text, lower, pos)
+			if from < 0 {
+				break
+			}
+			m := referencesHead.FindStringIndex(text[from:])
+			if m == nil {
+				break
+			}
+			last = []int{from + m[0], from + m[1]}
+			pos = last[1]
+		}
+	}
+	if last == nil {
 		return text, ""
 	}
-	last := loc[len(loc)-1]
 	return text[:last[0]], text[last[1]:]
+}
+
+var headingWords = [][]byte{[]byte("references"), []byte("bibliography"), []byte("works cited"), []byte("sources")}
+
+// asciiLower returns text lower-cased, and whether it is ASCII.
+func asciiLower(text string) ([]byte, bool) {
+	lower := make([]byte, len(text))
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c >= 0x80 {
+			return nil, false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	return lower, true
+}
+
+// headingFrom returns a line start at or after pos before which no match
+// of referencesHead starting at or after pos can start, or -1 when there
+// is none; lower is the ASCII text lower-cased. A match holds a heading
+// word preceded, back to its line start, by white space and '#' only, so
+// none starts before the line holding the run of those before the first
+// heading word at or after pos. Matching text[from:] then finds the same
+// next match as matching on from pos (^ holds at a line start as at the
+// start of a text). ASCII only: there (?i) folds A-Z alone, where in
+// other texts 'ſ' matches s and the Kelvin sign k.
+func headingFrom(text string, lower []byte, pos int) int {
+	first := -1
+	for _, w := range headingWords {
+		if i := bytes.Index(lower[pos:], w); i >= 0 && (first < 0 || pos+i < first) {
+			first = pos + i
+		}
+	}
+	if first < 0 {
+		return -1
+	}
+	i := first
+	for i > pos && strings.IndexByte(" \t\n\r\f\v#", text[i-1]) >= 0 {
+		i--
+	}
+	// the first line start at or after i
+	for i > 0 && text[i-1] != '\n' {
+		if j := strings.IndexByte(text[i:], '\n'); j >= 0 {
+			i += j + 1
+		} else {
+			return -1 // no line start left: no match
+		}
+	}
+	return i
 }
 
 // Sentences splits text into trimmed sentences: a sentence ends at '.',
@@ -223,9 +296,21 @@ func isSpace(r rune) bool { return r == ' ' || r == '\n' || r == '\t' || r == '\
 var abbreviations = []string{"e.g.", "i.e.", "et al.", "fig.", "cf.", "vs.", "no.", "dr.", "mr.", "ms.", "eq."}
 
 func abbreviation(s string) bool {
-	low := strings.ToLower(s)
+	// Only the end of s can match: lower-case its last 8 runes (one more
+	// than " et al."), which is the end of ToLower(s), as ToLower maps
+	// rune by rune; low == a needs all of s.
+	tail := len(s)
+	for range 8 {
+		if tail == 0 {
+			break
+		}
+		_, n := utf8.DecodeLastRuneInString(s[:tail])
+		tail -= n
+	}
+	whole := tail == 0
+	low := strings.ToLower(s[tail:])
 	for _, a := range abbreviations {
-		if strings.HasSuffix(low, " "+a) || low == a || strings.HasSuffix(low, "("+a) {
+		if strings.HasSuffix(low, " "+a) || whole && low == a || strings.HasSuffix(low, "("+a) {
 			return true
 		}
 	}
