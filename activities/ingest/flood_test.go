@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"contextworker/modules/ingest/embed"
 )
 
 // TestFloodAcrossWorkers: two workers (two Activities, one database) see
@@ -37,5 +39,44 @@ func TestFloodAcrossWorkers(t *testing.T) {
 	}
 	if n := len(w1.recentVecs.m); n != 3 {
 		t.Fatalf("worker 1 caches %d embeddings, want 3 (its two and the one it read)", n)
+	}
+}
+
+// renamedHashing embeds exactly as Hashing does under another name: as
+// another model of the same dimension would be, its vectors must not be
+// compared with Hashing's (here they would match, which the test needs to
+// see the difference).
+type renamedHashing struct{ embed.Hashing }
+
+func (renamedHashing) Name() string { return "hashing-renamed" }
+
+// TestFloodComparesOneEmbedder: after a switch of embedder, a source's
+// recent documents embedded by the old one are not compared with new ones
+// (another model's vectors mean something else, even of one dimension), so
+// the first document under the new embedder is admitted; the next
+// near-duplicate under it is a flood again.
+func TestFloodComparesOneEmbedder(t *testing.T) {
+	db := newTestDB(t)
+	before, after := newTestActivities(t, db), newTestActivities(t, db)
+	after.Embedder = renamedHashing{}
+	ctx := context.Background()
+	text := "We show that the pill cures all fatigue because it restores energy [1]. Buy it now.\n\nReferences\n[1] Shop. Report. 2024.\n"
+	for i, s := range []struct {
+		worker *Activities
+		word   string
+		want   string
+	}{
+		{before, "now", "admitted"},
+		{after, "today", "admitted"},
+		{after, "here", "quarantined"},
+	} {
+		d := doc{item: s.word, source: "spammer", body: []byte(strings.Replace(text, "now", s.word, 1))}
+		outs, err := s.worker.process(ctx, submission{tenant: "acme", workflowID: "e" + string(rune('0'+i)), submitter: "x"}, []doc{d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if outs[0].Status != s.want {
+			t.Fatalf("document %d (%s): %s %v, want %s", i, s.worker.Embedder.Name(), outs[0].Status, outs[0].Reasons, s.want)
+		}
 	}
 }

@@ -73,7 +73,7 @@ func (w *rowWriter) provenance(d scored, o wf.Outcome) {
 	}
 	mdJSON, _ := json.Marshal(md)
 	w.proven = append(w.proven, []any{w.sub.tenant, w.sub.workflowID, d.item, w.sub.runID, d.snoID, d.source, w.sub.submitter,
-		d.sha, len(d.body), o.Status, nonNil(o.Reasons), mdJSON, d.docVec})
+		d.sha, len(d.body), o.Status, nonNil(o.Reasons), mdJSON, d.docVec, w.embedder})
 }
 
 // write copies the rows, the SNOs before the critic results that
@@ -90,7 +90,7 @@ func (w *rowWriter) write(ctx context.Context, tx pgx.Tx) error {
 		{"ingest_quarantine", []string{"tenant_id", "sno_id", "reasons", "details"}, w.quarantine},
 		{"ingest_vectors", []string{"tenant_id", "sno_id", "embedder", "embedding"}, w.vectors},
 		{"ingest_provenance", []string{"tenant_id", "workflow_id", "item", "run_id", "sno_id", "source", "submitter",
-			"content_sha256", "size_bytes", "outcome", "reasons", "metadata", "doc_embedding"}, w.proven},
+			"content_sha256", "size_bytes", "outcome", "reasons", "metadata", "doc_embedding", "doc_embedder"}, w.proven},
 	}
 	for _, t := range tables {
 		if len(t.rows) == 0 {

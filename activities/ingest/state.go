@@ -51,7 +51,8 @@ func (a *Activities) readState(ctx context.Context, tx pgx.Tx, sub submission, s
 		b.Queue(`SELECT s, p.workflow_id, p.item FROM unnest($2::text[]) AS s CROSS JOIN LATERAL (
 				SELECT workflow_id, item FROM ingest_provenance
 				WHERE tenant_id = $1 AND source = s AND received_at > now() - make_interval(secs => $3) AND doc_embedding IS NOT NULL
-				ORDER BY received_at DESC LIMIT $4) AS p`, sub.tenant, sources, c.FloodWindow.Seconds(), c.FloodScan)
+					AND doc_embedder = $5
+				ORDER BY received_at DESC LIMIT $4) AS p`, sub.tenant, sources, c.FloodWindow.Seconds(), c.FloodScan, a.Embedder.Name())
 	}
 	b.Queue(`SELECT p.item, p.sno_id, p.outcome, p.reasons FROM unnest($3::text[]) AS i CROSS JOIN LATERAL (
 			SELECT item, sno_id, outcome, reasons FROM ingest_provenance

@@ -90,7 +90,9 @@ func (a *Activities) decide(d scored, st *sourceState) wf.Outcome {
 	if d.sno != nil {
 		near := 0
 		for _, v := range st.recent {
-			if embed.Dot(v, d.docVec) >= c.FloodSimilarity {
+			// Recent documents are read by embedder; the length check
+			// keeps a stray vector of another from panicking Dot.
+			if len(v) == len(d.docVec) && embed.Dot(v, d.docVec) >= c.FloodSimilarity {
 				near++
 			}
 		}

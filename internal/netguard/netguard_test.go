@@ -14,7 +14,7 @@ import (
 func TestCheck(t *testing.T) {
 	none, loopback, private := Policy{}, Policy{AllowLoopback: true}, Policy{AllowPrivate: true}
 	tests := []struct {
-		ip                            string
+		ip                           string
 		none, withLoopback, withPriv bool // allowed?
 	}{
 		{"93.184.216.34", true, true, true},
