@@ -146,20 +146,6 @@ func write(ctx context.Context, tx pgx.Tx, plan wf.Plan, d delta) (written, remo
 	return written, removed, nil
 }
 
-// copyNew COPYs fields into enrichments inside a savepoint, so that a
-// conflict leaves the transaction usable.
-func copyNew(ctx context.Context, tx pgx.Tx, plan wf.Plan, fs []field) (int64, error) {
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	n, err := sp.CopyFrom(ctx, pgx.Identifier{"enrichments"}, enrichmentColumns, &fieldSource{plan: plan, fields: fs, i: -1})
-	if err != nil {
-		return 0, errors.Join(err, sp.Rollback(ctx))
-	}
-	return n, sp.Commit(ctx)
-}
-
 func upsert(ctx context.Context, tx pgx.Tx, plan wf.Plan, fs []field) (int64, error) {
 	cols := make([][]string, 6)
 	for _, f := range fs {
@@ -170,21 +156,3 @@ func upsert(ctx context.Context, tx pgx.Tx, plan wf.Plan, fs []field) (int64, er
 	err := tx.QueryRow(ctx, upsertSQL, plan.TenantID, plan.RunID, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]).Scan(&n)
 	return n, err
 }
-
-// fieldSource feeds fields to CopyFrom without a row of interfaces each.
-type fieldSource struct {
-	plan   wf.Plan
-	fields []field
-	i      int
-	vals   [8]any
-}
-
-func (s *fieldSource) Next() bool { s.i++; return s.i < len(s.fields) }
-
-func (s *fieldSource) Values() ([]any, error) {
-	f := &s.fields[s.i]
-	s.vals = [8]any{s.plan.TenantID, f.supplier, f.sku, f.name, f.value, f.enricher, f.version, s.plan.RunID}
-	return s.vals[:], nil
-}
-
-func (s *fieldSource) Err() error { return nil }

@@ -1,0 +1,66 @@
+package gardener_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"contextworker/modules/gardener/enrich/brand"
+	"contextworker/modules/gardener/enrich/category"
+	"contextworker/modules/gardener/enrich/duplicates"
+	"contextworker/modules/gardener/enrich/quality"
+)
+
+// TestSparseFieldIndex checks migration 0008: the rare fields the
+// set-based passes look up by field are found through
+// enrichments_sparse_field, and the dense fields every product has are
+// left out of it (indexing them cost a first run a third of its writes).
+func TestSparseFieldIndex(t *testing.T) {
+	s := newStack(t, false)
+	tests := []struct {
+		field   string
+		indexed bool
+	}{
+		{brand.Field, false},
+		{duplicates.Field, false},
+		{category.Field, false},
+		{quality.FieldStockZeroSince, true},
+		{quality.FieldPriceOutlier, true},
+		{quality.FieldStaleStock, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.field, func(t *testing.T) {
+			ctx := context.Background()
+			var plan strings.Builder
+			// Planned without sequential scans, a lookup by field uses the
+			// partial index wherever its predicate admits the field.
+			err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+					return err
+				}
+				rows, err := tx.Query(ctx, `EXPLAIN (COSTS OFF) SELECT supplier_code, sku FROM enrichments
+					WHERE tenant_id = 'acme' AND field = '`+tt.field+`'`, pgx.QueryExecModeSimpleProtocol)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					var line string
+					if err := rows.Scan(&line); err != nil {
+						return err
+					}
+					plan.WriteString(line + "\n")
+				}
+				return rows.Err()
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(plan.String(), "enrichments_sparse_field"); got != tt.indexed {
+				t.Errorf("field %q uses enrichments_sparse_field = %v, want %v; plan:\n%s", tt.field, got, tt.indexed, plan.String())
+			}
+		})
+	}
+}
