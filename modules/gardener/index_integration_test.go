@@ -13,7 +13,7 @@ import (
 	"contextworker/modules/gardener/enrich/quality"
 )
 
-// TestSparseFieldIndex checks migration 0008: the rare fields the
+// TestSparseFieldIndex checks migration 0011: the rare fields the
 // set-based passes look up by field are found through
 // enrichments_sparse_field, and the dense fields every product has are
 // left out of it (indexing them cost a first run a third of its writes).
