@@ -58,10 +58,15 @@ type producer struct {
 	out  chan []item
 	dups atomic.Bool
 	// dupSKUs lists, once each, the SKUs a first load's feed names more
-	// than once (by SKU keys: a collision may add one that is not). Written
-	// by sequence only; read after out is closed.
+	// than once (by SKU keys: a collision may add one that is not), up to
+	// maxDupSKUs of them. Written by sequence only; read after out is
+	// closed.
 	dupSKUs []string
 }
+
+// maxDupSKUs bounds dupSKUs (128-byte SKUs at most: 2 MiB). Sealing finds
+// the duplicates of a feed that repeats more SKUs by sorting the load.
+const maxDupSKUs = 1 << 14
 
 // A chunk of raw records goes from the reader to a normalising worker. It
 // ends at chunkSize records or once its records hold chunkBytes, so the
@@ -326,7 +331,7 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 					// its primary key (not by sorting the whole load).
 					if _, dup := seen[k]; dup {
 						p.dups.Store(true)
-						if _, ok := listed[k]; o.load && !ok {
+						if _, ok := listed[k]; o.load && !ok && len(listed) < maxDupSKUs {
 							listed[k] = struct{}{}
 							p.dupSKUs = append(p.dupSKUs, strings.Clone(it.sku))
 						}

@@ -211,6 +211,33 @@ func TestProducerNamesFirstLoadDuplicates(t *testing.T) {
 	}
 }
 
+// TestProducerBoundsFirstLoadDuplicates: a feed that repeats more SKUs
+// than maxDupSKUs has the first maxDupSKUs of them named, and no more.
+func TestProducerBoundsFirstLoadDuplicates(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("sku,name,price,currency\n")
+	for range 2 {
+		for i := range maxDupSKUs + 10 {
+			fmt.Fprintf(&b, "S%d,n,1.00,EUR\n", i)
+		}
+	}
+	r, err := feed.Open(bytes.NewReader(b.Bytes()), feed.Options{Format: feed.CSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := startProducer(context.Background(), r, func() (*product.Normalizer, error) {
+		return product.NewNormalizer(product.Options{Format: "csv"})
+	}, producerOptions{parts: 2, load: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range p.out {
+	}
+	if len(p.dupSKUs) != maxDupSKUs || p.dupSKUs[0] != "S0" || p.dupSKUs[maxDupSKUs-1] != fmt.Sprintf("S%d", maxDupSKUs-1) {
+		t.Fatalf("%d duplicate SKUs named (first %q), want the first %d", len(p.dupSKUs), p.dupSKUs[:min(1, len(p.dupSKUs))], maxDupSKUs)
+	}
+}
+
 // TestProducerStagesRepeatedUnchanged: a stored, unchanged product that the
 // feed repeats is staged at every occurrence (the first slim, late, right
 // before the repeat), so the merge can keep the last and reject the rest.
