@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -56,7 +57,16 @@ type producerOptions struct {
 type producer struct {
 	out  chan []item
 	dups atomic.Bool
+	// dupSKUs lists, once each, the SKUs a first load's feed names more
+	// than once (by SKU keys: a collision may add one that is not), up to
+	// maxDupSKUs of them. Written by sequence only; read after out is
+	// closed.
+	dupSKUs []string
 }
+
+// maxDupSKUs bounds dupSKUs (128-byte SKUs at most: 2 MiB). Sealing finds
+// the duplicates of a feed that repeats more SKUs by sorting the load.
+const maxDupSKUs = 1 << 14
 
 // A chunk of raw records goes from the reader to a normalising worker. It
 // ends at chunkSize records or once its records hold chunkBytes, so the
@@ -272,7 +282,8 @@ func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOption
 func (p *producer) sequence(ctx context.Context, results <-chan result, o producerOptions) {
 	defer close(p.out)
 	ex := o.existing
-	seen := make(map[skuKeys]struct{}) // SKUs not stored
+	seen := make(map[skuKeys]struct{})   // SKUs not stored
+	listed := make(map[skuKeys]struct{}) // SKUs in dupSKUs
 	pending := make(map[int]result)
 	next := 0
 	for res := range results {
@@ -313,11 +324,17 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 							it.tuple = slimTuple(it.row, part, it.sku, it.hash)
 						}
 					}
-				} else if !o.load {
-					// A first load finds duplicates when it builds its
-					// primary key; a re-harvest must know before merging.
+				} else {
+					// A re-harvest must know of duplicates before merging;
+					// a first load names them to sealing, which removes the
+					// superseded rows of those SKUs alone before building
+					// its primary key (not by sorting the whole load).
 					if _, dup := seen[k]; dup {
 						p.dups.Store(true)
+						if _, ok := listed[k]; o.load && !ok && len(listed) < maxDupSKUs {
+							listed[k] = struct{}{}
+							p.dupSKUs = append(p.dupSKUs, strings.Clone(it.sku))
+						}
 					}
 					seen[k] = struct{}{}
 				}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"testing"
 
 	"contextworker/internal/dev/feedgen"
@@ -172,6 +173,68 @@ func TestProducerSeesDuplicates(t *testing.T) {
 	// Replayed rows count too: the first A is before the checkpoint.
 	if _, dups := produce(t, data, producerOptions{parts: 2, done: doneRows{prefix: 2}}); !dups {
 		t.Fatal("duplicate SKU A not noticed across the checkpoint")
+	}
+}
+
+// TestProducerNamesFirstLoadDuplicates: a first load names each SKU its
+// feed repeats once, however often it repeats and across the checkpoint,
+// and no other.
+func TestProducerNamesFirstLoadDuplicates(t *testing.T) {
+	data := []byte("sku,name,price,currency\nA,a,1.00,EUR\nB,b,1.00,EUR\nA,a2,2.00,EUR\nC,c,1.00,EUR\nA,a3,3.00,EUR\nC,c2,1.00,EUR\n")
+	for _, tc := range []struct {
+		name string
+		done doneRows
+	}{
+		{"from the start", doneRows{}},
+		{"resumed after row 2", doneRows{prefix: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := feed.Open(bytes.NewReader(data), feed.Options{Format: feed.CSV})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := startProducer(context.Background(), r, func() (*product.Normalizer, error) {
+				return product.NewNormalizer(product.Options{Format: "csv"})
+			}, producerOptions{parts: 2, load: true, done: tc.done})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range p.out {
+			}
+			if !p.dups.Load() {
+				t.Error("duplicates not noticed")
+			}
+			if want := []string{"A", "C"}; !slices.Equal(p.dupSKUs, want) {
+				t.Errorf("duplicate SKUs %q, want %q", p.dupSKUs, want)
+			}
+		})
+	}
+}
+
+// TestProducerBoundsFirstLoadDuplicates: a feed that repeats more SKUs
+// than maxDupSKUs has the first maxDupSKUs of them named, and no more.
+func TestProducerBoundsFirstLoadDuplicates(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("sku,name,price,currency\n")
+	for range 2 {
+		for i := range maxDupSKUs + 10 {
+			fmt.Fprintf(&b, "S%d,n,1.00,EUR\n", i)
+		}
+	}
+	r, err := feed.Open(bytes.NewReader(b.Bytes()), feed.Options{Format: feed.CSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := startProducer(context.Background(), r, func() (*product.Normalizer, error) {
+		return product.NewNormalizer(product.Options{Format: "csv"})
+	}, producerOptions{parts: 2, load: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range p.out {
+	}
+	if len(p.dupSKUs) != maxDupSKUs || p.dupSKUs[0] != "S0" || p.dupSKUs[maxDupSKUs-1] != fmt.Sprintf("S%d", maxDupSKUs-1) {
+		t.Fatalf("%d duplicate SKUs named (first %q), want the first %d", len(p.dupSKUs), p.dupSKUs[:min(1, len(p.dupSKUs))], maxDupSKUs)
 	}
 }
 

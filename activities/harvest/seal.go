@@ -90,8 +90,21 @@ func (a *Activities) missingSKUs(ctx context.Context, plan wf.Plan, keys map[sku
 	return slices.Concat(parts[:]...), nil
 }
 
+// dedupeSQL rejects and removes every occurrence but the last of the
+// SKUs in $2 (those the producer saw more than once). One scan of the load
+// keeps the rows of those SKUs alone; the superseded ones are deleted by
+// their row addresses (a TID scan). supersededSQL and deleteSupersededSQL
+// sort or group all of the load instead: seconds at a million rows.
+const dedupeSQL = `WITH d AS MATERIALIZED (
+		SELECT ctid AS tid, feed_row, sku, max(feed_row) OVER (PARTITION BY sku) AS keep FROM %[1]s WHERE sku = ANY($2::text[])),
+	r AS (INSERT INTO harvest_rejects (run_id, row_no, sku, reason, raw)
+		SELECT $1, feed_row, sku, 'sku: duplicate, superseded by row ' || keep, '' FROM d WHERE feed_row < keep
+		ON CONFLICT (run_id, row_no) DO NOTHING)
+	DELETE FROM %[1]s WHERE ctid = ANY (ARRAY(SELECT tid FROM d WHERE feed_row < keep))`
+
 // supersededSQL rejects every occurrence of a SKU in a first load but the
-// last, and deleteSupersededSQL removes them.
+// last, and deleteSupersededSQL removes them: the fallback for duplicates
+// the producer did not name.
 const (
 	supersededSQL = `INSERT INTO harvest_rejects (run_id, row_no, sku, reason, raw)
 	SELECT $1, feed_row, sku, 'sku: duplicate, superseded by row ' || keep, '' FROM (
@@ -105,7 +118,8 @@ const (
 // transaction: superseded duplicates out, the primary key built in one
 // pass, the helper column and defaults dropped, then renamed and attached.
 // Until then no reader sees any of it; a failed run drops the table.
-func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint) (wf.StageResult, error) {
+// dupSKUs are the SKUs the feed names more than once.
+func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint, dupSKUs []string) (wf.StageResult, error) {
 	res := cp.result()
 	res.Loaded = true
 	load := loadTable(plan.RunID)
@@ -121,11 +135,19 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint) 
 		if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '512MB'; SET LOCAL lock_timeout = '30s'`); err != nil {
 			return err
 		}
-		// Duplicate SKUs make the primary key fail; only then are the
-		// superseded rows rejected and removed (the feed's last one wins),
-		// and the key built again.
-		pkey := fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (sku, supplier_code, tenant_id)`, load, pgx.Identifier{leaf + "_pkey"}.Sanitize())
+		// The superseded rows of the SKUs the feed repeats are rejected
+		// and removed first (the feed's last one wins). Should the primary
+		// key still fail on a duplicate, all superseded rows are found by
+		// sorting the whole load, and the key built again.
 		var duplicates int64
+		if len(dupSKUs) > 0 {
+			tag, err := tx.Exec(ctx, fmt.Sprintf(dedupeSQL, load), plan.RunID, dupSKUs)
+			if err != nil {
+				return fmt.Errorf("duplicates: %w", err)
+			}
+			duplicates = tag.RowsAffected()
+		}
+		pkey := fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (sku, supplier_code, tenant_id)`, load, pgx.Identifier{leaf + "_pkey"}.Sanitize())
 		if _, err := tx.Exec(ctx, `SAVEPOINT pkey`); err != nil {
 			return err
 		}
@@ -144,7 +166,7 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint) 
 			if err != nil {
 				return err
 			}
-			duplicates = tag.RowsAffected()
+			duplicates += tag.RowsAffected()
 			if _, err := tx.Exec(ctx, pkey); err != nil {
 				return fmt.Errorf("primary key: %w", err)
 			}

@@ -174,7 +174,7 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	sealStart := time.Now()
 	var res wf.StageResult
 	if firstLoad {
-		res, err = a.sealLoad(ctx, plan, cp)
+		res, err = a.sealLoad(ctx, plan, cp, prod.dupSKUs)
 	} else {
 		// The producer replays the rows an earlier attempt staged, so its
 		// duplicate flag covers the whole feed.
