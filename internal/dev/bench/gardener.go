@@ -91,9 +91,9 @@ func (g *gardenerBench) run(ctx context.Context) (*GardenerResult, error) {
 }
 
 func (g *gardenerBench) garden(ctx context.Context, full bool) (time.Duration, gardener.Report, error) {
-	in := gardener.Input{TenantID: "bench", SupplierCode: g.supplier, Full: full}
+	in := gardener.Input{TenantID: tenantOf(g.supplier), SupplierCode: g.supplier, Full: full}
 	start := time.Now()
-	run, err := g.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: gardener.WorkflowID("bench"), TaskQueue: gardener.TaskQueue}, gardener.WorkflowName, in)
+	run, err := g.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: gardener.WorkflowID(tenantOf(g.supplier)), TaskQueue: gardener.TaskQueue}, gardener.WorkflowName, in)
 	if err != nil {
 		return 0, gardener.Report{}, err
 	}
@@ -110,10 +110,10 @@ func (g *gardenerBench) garden(ctx context.Context, full bool) (time.Duration, g
 func (g *gardenerBench) copyRows(ctx context.Context) (int64, time.Duration, error) {
 	path := filepath.Join(g.dir, fmt.Sprintf("enrichments-%d.copy", g.n))
 	var rows int64
-	if err := g.db.QueryRow(ctx, `SELECT count(*) FROM enrichments WHERE tenant_id = 'bench' AND supplier_code = $1`, g.supplier).Scan(&rows); err != nil {
+	if err := g.db.QueryRow(ctx, `SELECT count(*) FROM enrichments WHERE tenant_id = $1 AND supplier_code = $2`, tenantOf(g.supplier), g.supplier).Scan(&rows); err != nil {
 		return 0, 0, fmt.Errorf("gardener copy baseline: %w", err)
 	}
-	if err := psql(ctx, g.dsn, fmt.Sprintf(`\copy (SELECT * FROM enrichments WHERE tenant_id = 'bench' AND supplier_code = '%s') TO '%s'`, g.supplier, path)); err != nil {
+	if err := psql(ctx, g.dsn, fmt.Sprintf(`\copy (SELECT * FROM enrichments WHERE tenant_id = '%s' AND supplier_code = '%s') TO '%s'`, tenantOf(g.supplier), g.supplier, path)); err != nil {
 		return 0, 0, fmt.Errorf("gardener copy baseline: %w", err)
 	}
 	var copies []time.Duration
