@@ -78,24 +78,30 @@ func (l *runLimiter) admit(ctx context.Context, tenant, workflowType string) (re
 	// Both values are checked against fixed sets (ident, the registry):
 	// neither can leave its string literal.
 	ofType := fmt.Sprintf("%s = '%s' AND WorkflowType = '%s'", searchattr.Tenant.GetName(), tenant, workflowType)
-	// A recent start that visibility shows (open or already closed) is
-	// counted there, the others here. Those it shows are counted first,
-	// the open runs second, so a run that turns visible in between counts
-	// twice (the safe side) rather than not at all.
-	var seen int64
-	if len(recent) > 0 {
-		if seen, err = l.count(ctx, ofType+" AND WorkflowId IN ("+strings.Join(recent, ", ")+")"); err != nil {
-			return nil, err
-		}
+	// Recent starts are counted here, every one of them less those
+	// visibility already shows closed; visibility counts the other open
+	// runs. No run is in both counts, whenever it turns visible or closes
+	// between the two queries (counting recent runs that visibility shows
+	// from the open count instead raced: a run turning visible between the
+	// queries counted twice, and refused a start below the cap).
+	notRecent := ""
+	for _, id := range recent {
+		notRecent += " AND WorkflowId != " + id
 	}
-	visible, err := l.count(ctx, ofType+" AND ExecutionStatus = 'Running'")
+	visible, err := l.count(ctx, ofType+" AND ExecutionStatus = 'Running'"+notRecent)
 	if err != nil {
 		return nil, err
+	}
+	var closed int64
+	if len(recent) > 0 {
+		if closed, err = l.count(ctx, ofType+" AND ExecutionStatus != 'Running' AND WorkflowId IN ("+strings.Join(recent, ", ")+")"); err != nil {
+			return nil, err
+		}
 	}
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if open := int(visible-seen) + l.inflight[key] + len(l.recent[key]); open >= limit {
+	if open := int(visible-closed) + l.inflight[key] + len(l.recent[key]); open >= limit {
 		return nil, newError(http.StatusTooManyRequests, codeTooManyRuns,
 			"your tenant has %d open %s runs, the most allowed at once; retry when one has closed", limit, workflowType).
 			withHeader("Retry-After", retryAfter(runLimitRetry))
