@@ -169,3 +169,21 @@ func randomJitter(d time.Duration) time.Duration {
 	}
 	return rand.N(d)
 }
+
+// Hint says what an operator should check when a request failed with err
+// in a way every other request would too: the api_key reference after a
+// 401 or 403, the url and model after a 404. It is "" for other errors.
+// It never holds the key itself, only its reference.
+func (c *Client) Hint(err error) string {
+	var se *StatusError
+	if !errors.As(err, &se) {
+		return ""
+	}
+	switch se.Code {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return fmt.Sprintf("check api_key %s", c.cfg.APIKey)
+	case http.StatusNotFound:
+		return fmt.Sprintf("check url and model %q", c.cfg.Model)
+	}
+	return ""
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -217,5 +218,29 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if err := testConfig("http://127.0.0.1:8000/v1/chat/completions").Validate(); err != nil {
 		t.Errorf("valid config: %v", err)
+	}
+}
+
+func TestHint(t *testing.T) {
+	cfg := testConfig("http://127.0.0.1:1/v1/chat/completions")
+	cfg.APIKey = secret.Env("LLM_KEY")
+	c, _ := newClient(t, cfg, func(k string) (string, bool) { return "sekrit", k == "LLM_KEY" })
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"401 names the key's reference", fmt.Errorf("post: %w", &StatusError{Code: http.StatusUnauthorized}), "check api_key env:LLM_KEY"},
+		{"403 too", &StatusError{Code: http.StatusForbidden}, "check api_key env:LLM_KEY"},
+		{"404 names url and model", &StatusError{Code: http.StatusNotFound}, `check url and model "m"`},
+		{"a 500 passes", &StatusError{Code: http.StatusInternalServerError}, ""},
+		{"not an HTTP status", errors.New("connection refused"), ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := c.Hint(tt.err)
+			if got != tt.want || strings.Contains(got, "sekrit") {
+				t.Errorf("Hint = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

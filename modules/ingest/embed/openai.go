@@ -112,14 +112,12 @@ func (o *OpenAI) transportError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if h := o.Client.Hint(err); h != "" {
+		return fmt.Errorf("embed: %s: %w (%s)", o.Name(), err, h)
+	}
 	var se *llm.StatusError
-	if errors.As(err, &se) {
-		switch se.Code {
-		case http.StatusUnauthorized, http.StatusForbidden:
-			return fmt.Errorf("embed: %s: %w (check api_key %s)", o.Name(), err, o.Client.Config().APIKey)
-		case http.StatusNotFound, http.StatusBadRequest:
-			return fmt.Errorf("embed: %s: %w (check url, model and whether it takes dimensions)", o.Name(), err)
-		}
+	if errors.As(err, &se) && se.Code == http.StatusBadRequest {
+		return fmt.Errorf("embed: %s: %w (check model and whether it takes dimensions)", o.Name(), err)
 	}
 	return fmt.Errorf("embed: %s: %w", o.Name(), err)
 }

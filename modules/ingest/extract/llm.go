@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"unicode/utf8"
 
 	"contextworker/internal/llm"
@@ -128,14 +127,8 @@ func (e *LLM) transportError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	var se *llm.StatusError
-	if errors.As(err, &se) {
-		switch se.Code {
-		case http.StatusUnauthorized, http.StatusForbidden:
-			return fmt.Errorf("extract: llm: %w (check api_key %s)", err, e.Client.Config().APIKey)
-		case http.StatusNotFound:
-			return fmt.Errorf("extract: llm: %w (check url and model %q)", err, e.Client.Config().Model)
-		}
+	if h := e.Client.Hint(err); h != "" {
+		return fmt.Errorf("extract: llm: %w (%s)", err, h)
 	}
 	return fmt.Errorf("extract: llm: %w", err)
 }

@@ -3,9 +3,7 @@ package llm
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 
 	chat "contextworker/internal/llm"
 	"contextworker/modules/gardener/enrich"
@@ -47,14 +45,8 @@ func (e *Enricher) ask(ctx context.Context, key string, chunk []string, items ma
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			var se *chat.StatusError
-			if errors.As(err, &se) {
-				switch se.Code {
-				case http.StatusUnauthorized, http.StatusForbidden:
-					return nil, fmt.Errorf("llm: %s: %w (check api_key %s)", e.cfg.URL, err, e.cfg.APIKey)
-				case http.StatusNotFound:
-					return nil, fmt.Errorf("llm: %s: %w (check url and model %q)", e.cfg.URL, err, e.cfg.Model)
-				}
+			if h := e.client.Hint(err); h != "" {
+				return nil, fmt.Errorf("llm: %s: %w (%s)", e.cfg.URL, err, h)
 			}
 			e.log.WarnContext(ctx, "llm: giving up on a batch", "url", e.cfg.URL, "products", len(chunk), "error", err)
 			out.Count(TallyGaveUp, "request failed")
