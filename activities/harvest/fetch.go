@@ -55,9 +55,6 @@ func newFetcher(n Network, timeout time.Duration, maxSize int64) *fetcher {
 	return &fetcher{net: n, maxSize: maxSize, client: policy.Client(netguard.Options{Timeout: timeout, KeepCompression: true})}
 }
 
-// errSSRF marks a connection refused by the feed network policy.
-var errSSRF = netguard.ErrRefused
-
 // open opens the feed. prev, when set, makes an HTTP request conditional.
 func (f *fetcher) open(ctx context.Context, rawURL string, headers map[string]string, prev *validators) (*fetched, error) {
 	u, err := url.Parse(rawURL)
@@ -141,7 +138,7 @@ func (f *fetcher) openHTTP(ctx context.Context, u *url.URL, headers map[string]s
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		if errors.Is(err, errSSRF) {
+		if errors.Is(err, netguard.ErrRefused) {
 			return nil, nonRetryable(ErrTypeFeedRefused, "feed %s: %v", u.Redacted(), errors.Unwrap(err))
 		}
 		// network trouble (a refused connection, a host that does not
