@@ -201,7 +201,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		r.WorkerPeakRSS = peakRSS(worker.Process.Pid)
 		if slices.Contains(o.GardenerSizes, n) {
-			g := gardenerBench{tc: tc, db: db, dsn: dsn, dir: dir, server: ln.Addr().String(), supplier: supplier, n: n, say: say}
+			g := gardenerBench{tc: tc, db: db, dsn: dsn, dir: dir, server: ln.Addr().String(), supplier: supplier, n: n, say: say, meter: meter}
 			if r.Gardener, err = g.run(ctx); err != nil {
 				return err
 			}
