@@ -20,8 +20,8 @@ import (
 var errCursorMoved = errors.New("the run's checkpoint moved past this attempt's batch (another attempt ran): retrying from it")
 
 // Enrich processes batches from the run's checkpoint until the window is
-// exhausted or plan.BatchesPerActivity batches are done, and returns the
-// run's totals.
+// exhausted, plan.BatchesPerActivity batches are done or half of
+// plan.EnrichTimeout has passed, and returns the run's totals.
 //
 // Four stages overlap, each on its own goroutine: reading the next
 // batch's products, reading what is stored for the one before, enriching
@@ -67,6 +67,11 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 	var inFlight []chan commitOutcome
 	prev := doneGate()
 	launched, committed := 0, 0
+	// stopAt is the number of batches this activity commits: at most
+	// plan.BatchesPerActivity, fewer once half its time is used (a slow
+	// enricher, such as an LLM's, then returns before its timeout).
+	stopAt := plan.BatchesPerActivity
+	deadline := time.Now().Add(plan.EnrichTimeout / 2)
 	take := func() (wf.EnrichResult, bool, error) {
 		o := <-inFlight[0]
 		inFlight = inFlight[1:]
@@ -75,10 +80,13 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 		}
 		heartbeat.Record(ctx, o.res)
 		committed++
-		return o.res, o.res.Done || committed == plan.BatchesPerActivity, nil
+		return o.res, o.res.Done || committed == stopAt, nil
 	}
 	for w := range enriched {
-		last := len(w.batch) == 0 || launched+1 == plan.BatchesPerActivity
+		if plan.EnrichTimeout > 0 && time.Now().After(deadline) {
+			stopAt = launched + 1
+		}
+		last := len(w.batch) == 0 || launched+1 == stopAt
 		out, g := make(chan commitOutcome, 1), newGate()
 		go func(w *work, prev *gate) {
 			res, err := a.commit(ctx, plan, w, last, prev, g)
