@@ -183,18 +183,19 @@ func Run(ctx context.Context, o Options) error {
 			secs(copyCPU.server), secs(copyCPU.psql))
 		supplier := fmt.Sprintf("bench%d", n)
 		url := fmt.Sprintf("http://%s/%s", ln.Addr(), name)
-		c0 := meter.sample()
+		c0, b0 := meter.sample(), background(ctx, db)
 		if r.Harvest, r.HarvestReport, err = harvest(ctx, tc, supplier, url); err != nil {
 			return err
 		}
-		say("%d: harvest %s (%s)%s%s", n, r.Harvest.Round(time.Millisecond), r.HarvestReport.Status, phases(ctx, db, r.HarvestReport.RunID), cpuOf(meter, c0))
-		c0 = meter.sample()
+		say("%d: harvest %s (%s)%s%s%s", n, r.Harvest.Round(time.Millisecond), r.HarvestReport.Status, phases(ctx, db, r.HarvestReport.RunID),
+			cpuOf(meter, c0), backgroundOf(ctx, db, b0))
+		c0, b0 = meter.sample(), background(ctx, db)
 		if r.Rehearvest, r.RehearvestRept, err = harvest(ctx, tc, supplier, url); err != nil {
 			return err
 		}
 		r.RewriteRows = r.RehearvestRept.Inserted + r.RehearvestRept.Updated + r.RehearvestRept.Deactivated
-		say("%d: unchanged re-harvest %s, %d rows written%s%s", n, r.Rehearvest.Round(time.Millisecond), r.RewriteRows,
-			phases(ctx, db, r.RehearvestRept.RunID), cpuOf(meter, c0))
+		say("%d: unchanged re-harvest %s, %d rows written%s%s%s", n, r.Rehearvest.Round(time.Millisecond), r.RewriteRows,
+			phases(ctx, db, r.RehearvestRept.RunID), cpuOf(meter, c0), backgroundOf(ctx, db, b0))
 		r.HistoryLength, r.Runs, err = history(ctx, tc, wf.WorkflowID(tenantOf(supplier), supplier))
 		if err != nil {
 			return err

@@ -53,13 +53,13 @@ type gardenerBench struct {
 func (g *gardenerBench) run(ctx context.Context) (*GardenerResult, error) {
 	r := &GardenerResult{}
 	var err error
-	c0 := g.meter.sample()
+	c0, b0 := g.meter.sample(), background(ctx, g.db)
 	if r.Full, r.FullReport, err = g.garden(ctx, true); err != nil {
 		return nil, err
 	}
 	r.Phases = gardenerPhases(ctx, g.db, r.FullReport.RunID)
-	g.say("%d: gardener (full, llm off) %s: %d processed, %d written%s%s", g.n, r.Full.Round(time.Millisecond),
-		r.FullReport.Processed, r.FullReport.Written, r.Phases, cpuOf(g.meter, c0))
+	g.say("%d: gardener (full, llm off) %s: %d processed, %d written%s%s%s", g.n, r.Full.Round(time.Millisecond),
+		r.FullReport.Processed, r.FullReport.Written, r.Phases, cpuOf(g.meter, c0), backgroundOf(ctx, g.db, b0))
 	if r.Rows, r.Copy, err = g.copyRows(ctx); err != nil {
 		return nil, err
 	}
@@ -75,13 +75,13 @@ func (g *gardenerBench) run(ctx context.Context) (*GardenerResult, error) {
 		return nil, err
 	}
 	r.Changed = rep.Updated
-	c0 = g.meter.sample()
+	c0, b0 = g.meter.sample(), background(ctx, g.db)
 	if r.Incremental, r.IncrementalReport, err = g.garden(ctx, false); err != nil {
 		return nil, err
 	}
-	g.say("%d: gardener after %d products changed %s: %d processed, %d written, %d removed%s%s", g.n, r.Changed,
+	g.say("%d: gardener after %d products changed %s: %d processed, %d written, %d removed%s%s%s", g.n, r.Changed,
 		r.Incremental.Round(time.Millisecond), r.IncrementalReport.Processed, r.IncrementalReport.Written, r.IncrementalReport.Deleted,
-		gardenerPhases(ctx, g.db, r.IncrementalReport.RunID), cpuOf(g.meter, c0))
+		gardenerPhases(ctx, g.db, r.IncrementalReport.RunID), cpuOf(g.meter, c0), backgroundOf(ctx, g.db, b0))
 	if r.Rerun, r.RerunReport, err = g.garden(ctx, false); err != nil {
 		return nil, err
 	}
