@@ -19,8 +19,17 @@ func main() {
 	sizes := flag.String("sizes", "100000,1000000", "comma-separated feed sizes")
 	gardenerSizes := flag.String("gardener-sizes", "100000,1000000", "sizes whose catalogue the gardener enriches too (\"\" for none)")
 	stock := flag.Bool("stock", false, "also harvest each size on a second server with PostgreSQL's default settings")
+	var gardenerSet []string
+	flag.Func("gardener-set", "a setting of the worker's modules.gardener, as `key: value` (repeatable), to compare settings", func(s string) error {
+		if strings.ContainsAny(s, "\n") || !strings.Contains(s, ":") {
+			return fmt.Errorf("want one line of key: value, got %q", s)
+		}
+		gardenerSet = append(gardenerSet, "    "+s+"\n")
+		return nil
+	})
 	flag.Parse()
-	o := bench.Options{Out: os.Stdout, Sizes: parseSizes(*sizes), GardenerSizes: parseSizes(*gardenerSizes), Stock: *stock}
+	o := bench.Options{Out: os.Stdout, Sizes: parseSizes(*sizes), GardenerSizes: parseSizes(*gardenerSizes), Stock: *stock,
+		GardenerConfig: strings.Join(gardenerSet, "")}
 	root, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

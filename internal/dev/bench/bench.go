@@ -46,7 +46,10 @@ type Options struct {
 	// Stock also harvests each size on a second server started with
 	// PostgreSQL's default settings, and prints its ratios to its COPY.
 	Stock bool
-	Out   io.Writer
+	// GardenerConfig is YAML added to the worker's modules.gardener
+	// section (each line indented by four spaces), to compare settings.
+	GardenerConfig string
+	Out            io.Writer
 }
 
 // Result is one size's figures.
@@ -154,7 +157,7 @@ func Run(ctx context.Context, o Options) error {
 	// every product harvested within the hour, and the incremental figure
 	// would measure a full run.
 	cfgPath := filepath.Join(dir, "temporal.yaml")
-	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    chain_gardener: false\n    parallelism: 2\n    network: {allow_loopback: true}\n  gardener:\n    watermark_overlap: 0s\n", dev.HostPort)
+	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    chain_gardener: false\n    parallelism: 2\n    network: {allow_loopback: true}\n  gardener:\n    watermark_overlap: 0s\n%s", dev.HostPort, o.GardenerConfig)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return err
 	}
