@@ -19,6 +19,7 @@ func main() {
 	sizes := flag.String("sizes", "100000,1000000", "comma-separated feed sizes")
 	gardenerSizes := flag.String("gardener-sizes", "100000,1000000", "sizes whose catalogue the gardener enriches too (\"\" for none)")
 	stock := flag.Bool("stock", false, "also harvest each size on a second server with PostgreSQL's default settings")
+	oneTenant := flag.Bool("one-tenant", false, "put every size's supplier in one tenant, so the gardener groups the products they share")
 	var gardenerSet []string
 	flag.Func("gardener-set", "a setting of the worker's modules.gardener, as `key: value` (repeatable), to compare settings", func(s string) error {
 		if strings.ContainsAny(s, "\n") || !strings.Contains(s, ":") {
@@ -29,7 +30,7 @@ func main() {
 	})
 	flag.Parse()
 	o := bench.Options{Out: os.Stdout, Sizes: parseSizes(*sizes), GardenerSizes: parseSizes(*gardenerSizes), Stock: *stock,
-		GardenerConfig: strings.Join(gardenerSet, "")}
+		GardenerConfig: strings.Join(gardenerSet, ""), OneTenant: *oneTenant}
 	root, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -46,6 +46,11 @@ type Options struct {
 	// Stock also harvests each size on a second server started with
 	// PostgreSQL's default settings, and prints its ratios to its COPY.
 	Stock bool
+	// OneTenant puts every size's supplier in one tenant, "bench": the
+	// gardener's set-based passes then group the products the sizes
+	// share (feedgen's catalogues share their first products), as a
+	// tenant with overlapping suppliers would.
+	OneTenant bool
 	// GardenerConfig is YAML added to the worker's modules.gardener
 	// section (each line indented by four spaces), to compare settings.
 	GardenerConfig string
@@ -71,6 +76,7 @@ type Result struct {
 
 // Run runs the benchmarks and prints the figures.
 func Run(ctx context.Context, o Options) error {
+	oneTenant = o.OneTenant
 	dir := filepath.Join(o.Root, ".data", "bench")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -388,7 +394,17 @@ func ensureFeed(path string, o feedgen.Options, say func(string, ...any)) (os.Fi
 // their first products, which in one tenant would make every product of
 // the smaller one a duplicate of the larger's, and the 1M figure a
 // measure of 1.1M products grouped across two suppliers.
-func tenantOf(supplier string) string { return supplier }
+//
+// With Options.OneTenant (oneTenant) they are all in tenant "bench".
+func tenantOf(supplier string) string {
+	if oneTenant {
+		return "bench"
+	}
+	return supplier
+}
+
+// oneTenant is Options.OneTenant of the running benchmark.
+var oneTenant bool
 
 func harvest(ctx context.Context, tc client.Client, supplier, url string) (time.Duration, wf.Report, error) {
 	in := wf.Input{TenantID: tenantOf(supplier), SupplierCode: supplier, FeedURL: url, Format: "csv", Force: true}
