@@ -54,6 +54,14 @@ SELECT e.supplier_code, e.sku, e.field, e.value, e.enricher, e.enricher_version
 FROM unnest($2::text[], $3::text[]) AS k(supplier_code, sku)
 JOIN enrichments e ON e.tenant_id = $1 AND e.supplier_code = k.supplier_code AND e.sku = k.sku`
 
+// storedSupplierKeysSQL is storedKeysSQL for a sparse batch of one
+// supplier (a run confined to a supplier, or a tenant with one): one index
+// scan for all the keys, a fifth cheaper than a join probing key by key.
+const storedSupplierKeysSQL = `
+SELECT e.supplier_code, e.sku, e.field, e.value, e.enricher, e.enricher_version
+FROM enrichments e
+WHERE e.tenant_id = $1 AND e.supplier_code = $2 AND e.sku = ANY ($3::text[])`
+
 // provenance is who stored a field: compared with who produces it now.
 type provenance struct {
 	enricher, version string
@@ -166,9 +174,16 @@ func readStored(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
 	}
 	var rows pgx.Rows
 	var err error
-	if dense(plan) && len(suppliers) <= 64 {
+	switch {
+	case dense(plan) && len(suppliers) <= 64:
 		rows, err = tx.Query(ctx, storedRangeSQL, plan.TenantID, suppliers, minSKU, maxSKU)
-	} else {
+	case len(suppliers) == 1:
+		ks := make([]string, len(w.batch))
+		for i, p := range w.batch {
+			ks[i] = p.SKU
+		}
+		rows, err = tx.Query(ctx, storedSupplierKeysSQL, plan.TenantID, suppliers[0], ks)
+	default:
 		ss, ks := make([]string, len(w.batch)), make([]string, len(w.batch))
 		for i, p := range w.batch {
 			ss[i], ks[i] = p.SupplierCode, p.SKU
