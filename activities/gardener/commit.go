@@ -100,10 +100,10 @@ func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last boo
 		if !prev.ok {
 			return errors.New("the batch before it failed")
 		}
-		// FOR NO KEY UPDATE, not FOR UPDATE: the next batch's marks hold
-		// a key-share lock on this row (their foreign key) while that
-		// transaction waits for this one, which FOR UPDATE would wait for
-		// in turn. The final phases still take turns: NO KEY UPDATE locks
+		// FOR NO KEY UPDATE (the row's key never changes): no lock the
+		// next batch's transaction holds while it waits for this one
+		// conflicts with it (its rows and marks reference no other row),
+		// and the final phases still take turns: NO KEY UPDATE locks
 		// exclude each other.
 		if err := tx.QueryRow(ctx, `SELECT done, cursor_supplier, cursor_sku, batches, processed, written, deleted
 			FROM gardener_runs WHERE run_id = $1 FOR NO KEY UPDATE`, plan.RunID).Scan(

@@ -27,8 +27,8 @@ func batchOf(afterSupplier, afterSKU, sku string) *work {
 
 // TestCommitsInFlightTakeTurnsWithoutDeadlock commits the second batch
 // first: its rows and marks go in, then it waits for the first batch,
-// which must still get the run row although the second holds the lock its
-// marks' foreign key takes on it. Both commit, in order.
+// which must still get the run row and commit while the second's
+// transaction is open. Both commit, in order.
 func TestCommitsInFlightTakeTurnsWithoutDeadlock(t *testing.T) {
 	testenv.Integration(t)
 	ctx := context.Background()
