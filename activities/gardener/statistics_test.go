@@ -12,8 +12,9 @@ import (
 )
 
 // TestRefreshStatisticsAnalysesWhatChanged fills the marks of a run and
-// checks that refreshStatistics analyses them (and nothing fails), while
-// the untouched group members are left alone.
+// checks that refreshStatistics analyses them once the counters show it
+// (and nothing fails), while the untouched group members are left alone;
+// for a sparse run, at once.
 func TestRefreshStatisticsAnalysesWhatChanged(t *testing.T) {
 	testenv.Integration(t)
 	ctx := context.Background()
@@ -42,7 +43,7 @@ func TestRefreshStatisticsAnalysesWhatChanged(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	a := &Activities{DB: db, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-	a.refreshStatistics(ctx)
+	a.refreshStatistics(ctx, false)
 	if logs.Len() > 0 {
 		t.Fatalf("refreshStatistics logged: %s", logs.String())
 	}
@@ -54,5 +55,13 @@ func TestRefreshStatisticsAnalysesWhatChanged(t *testing.T) {
 	}
 	if marks != 1 || members != 0 {
 		t.Fatalf("ANALYZE ran on gardener_marks %d times (want 1), on product_group_members %d times (want 0)", marks, members)
+	}
+	// A sparse run's marks are analysed at once, whatever the counters say.
+	a.refreshStatistics(ctx, true)
+	if err := db.QueryRow(ctx, `SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'gardener_marks'`).Scan(&marks); err != nil {
+		t.Fatal(err)
+	}
+	if marks != 2 || logs.Len() > 0 {
+		t.Fatalf("after a sparse run's refresh, ANALYZE ran on gardener_marks %d times, want 2 (logged: %s)", marks, logs.String())
 	}
 }
