@@ -11,10 +11,11 @@ import (
 )
 
 // maxHashed bounds the stored keys a full pass hashes into the worker's
-// memory (about 40 bytes a key while it is read). A tenant with more is
+// memory: about 45 bytes a key while they are read (the row as received,
+// then decoded, then sorted), 90 MB at the bound. A tenant with more is
 // grouped by the database instead, within its work_mem, at twice the
 // time. A variable for tests.
-var maxHashed = 4_000_000
+var maxHashed = 2_000_000
 
 // keyHash is the SQL expression hashing a key, expr, to a bigint. Its
 // collisions only cost time: rows are grouped by their exact keys once
@@ -133,22 +134,28 @@ func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (i
 	return n, nil
 }
 
-// matchedByRow fetches the rows sharedHashes found ($5, their hashes $6)
-// by their ctid. A row updated since (another version, elsewhere, or
-// none) is missed, and then the tenant's rows are read again for those
-// hashes: the gate opens only when fewer rows came back than were asked
-// for.
+// matchedByRow fetches the rows sharedHashes found ($5) by their ctid, a
+// TID scan each, and keeps those that still hold a key of the hash it
+// read ($6, one for each row). A row updated since (another version,
+// elsewhere, or none; the ctid perhaps reused) is missed, and then the
+// rows are found as matchedByHash finds them: the gate opens only when
+// fewer rows came back than were asked for, which happens only when rows
+// change during the pass. The hashes are not tested with IN: PostgreSQL
+// estimates an array parameter at ten elements, and could compare each
+// row with each hash.
 func matchedByRow() string {
 	return `byrow AS MATERIALIZED (
-		SELECT e.supplier_code, e.sku, e.value->>'key' AS key FROM enrichments e
-		WHERE e.ctid = ANY($5::tid[]) AND e.tenant_id = $1 AND e.field = $2
-			AND ` + keyHash("e.value->>'key'") + ` IN (SELECT unnest($6::int8[]))
+		SELECT e.supplier_code, e.sku, e.value->>'key' AS key
+		FROM unnest($5::tid[], $6::int8[]) AS x(t, h) JOIN enrichments e ON e.ctid = x.t
+		WHERE e.tenant_id = $1 AND e.field = $2 AND ` + keyHash("e.value->>'key'") + ` = x.h
 	), matched AS MATERIALIZED (
 		SELECT supplier_code, sku, key FROM byrow
 		UNION
 		SELECT e.supplier_code, e.sku, e.value->>'key' FROM enrichments e
 		WHERE (SELECT count(*) FROM byrow) < cardinality($5::tid[]) AND e.tenant_id = $1 AND e.field = $2
-			AND ` + keyHash("e.value->>'key'") + ` IN (SELECT unnest($6::int8[]))
+			AND ` + keyHash("e.value->>'key'") + ` IN (
+				SELECT ` + keyHash("s.value->>'key'") + ` FROM enrichments s WHERE s.tenant_id = $1 AND s.field = $2
+				GROUP BY 1 HAVING count(*) >= $3)
 	)`
 }
 
@@ -166,8 +173,8 @@ func matchedByHash() string {
 }
 
 // sharedHashes reads the hash of every key the tenant stores, with its
-// row's ctid, in one read of the tenant's rows, and returns the hashes at
-// least min rows share and the rows holding them. Only these rows can
+// row's ctid, in one read of the tenant's rows, and returns the rows
+// holding a hash that at least min rows share, with their hashes. Only these rows can
 // form a group. Counted in the database, the million hashes of a million
 // products were sorted and grouped at twice the cost of reading them, and
 // the rows read a second time. ok is false when the tenant stores more
@@ -183,10 +190,11 @@ func sharedHashes(ctx context.Context, db enrich.DB, tenant string, min int) (ti
 	if len(hs) > maxHashed {
 		return nil, nil, false, nil
 	}
-	hashes = shared(slices.Clone(hs), min)
+	dup := shared(slices.Clone(hs), min)
 	for i, h := range hs {
-		if _, found := slices.BinarySearch(hashes, h); found {
+		if _, found := slices.BinarySearch(dup, h); found {
 			tids = append(tids, ts[i])
+			hashes = append(hashes, h)
 		}
 	}
 	return tids, hashes, true, nil
