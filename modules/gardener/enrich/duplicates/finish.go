@@ -34,7 +34,7 @@ var afterHashed func()
 // member no longer active are rebuilt: no other group can have changed.
 func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (int64, error) {
 	args := []any{f.Run.TenantID, Field, e.cfg.MinMembers, f.Run.ID}
-	var matched, keys, touched string
+	var matched, touched string
 	switch {
 	case f.Since == nil:
 		tids, hashes, ok, err := sharedHashes(ctx, db, f.Run.TenantID, e.cfg.MinMembers)
@@ -49,8 +49,6 @@ func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (i
 			matched = matchedByRow()
 			args = append(args, tids, hashes)
 		}
-		keys = `SELECT k.supplier_code, k.sku, k.key FROM plural k JOIN products p
-			ON p.tenant_id = $1 AND p.supplier_code = k.supplier_code AND p.sku = k.sku AND p.active`
 		touched = "true"
 	default:
 		// Only keys of products changed since, as stored now or through
@@ -90,20 +88,20 @@ func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (i
 			SELECT g.group_id FROM product_groups g JOIN candidates c ON c.key = g.key WHERE g.tenant_id = $1
 		)`
 		touched = `m.group_id IN (SELECT group_id FROM touched)`
-		// The keys a change touched are few: each product is looked up
-		// by its key (a subplan, which is never hashed). Joined, the
-		// tenant's products were hashed whole to check a few thousand.
-		keys = `SELECT k.supplier_code, k.sku, k.key FROM plural k
-			WHERE (SELECT p.active FROM products p WHERE p.tenant_id = $1 AND p.supplier_code = k.supplier_code AND p.sku = k.sku)`
 	}
+	// The rows of shared keys are few: each product is looked up by its
+	// key (a subplan, which is never hashed). Joined, the tenant's
+	// products were hashed whole to check a few thousand: planned on the
+	// matched rows' estimate, which counts the gate's branch (millions),
+	// or on a products partition a harvest had just loaded.
+	keys := `SELECT k.supplier_code, k.sku, k.key FROM plural k
+		WHERE (SELECT p.active FROM products p WHERE p.tenant_id = $1 AND p.supplier_code = k.supplier_code AND p.sku = k.sku)`
 	// matched holds the rows of the keys that may form a group, found
 	// before products are joined (a fence): planned the other way round,
 	// every stored key was joined with its product first. plural keeps
 	// the keys enough rows share, by the exact key (hashes may collide);
 	// it is a fence too, or the products of every matched row were looked
-	// up before the keys were counted. Products are joined, not tested
-	// with EXISTS (the key is unique): as a semi-join, a million products
-	// were hashed to check six rows.
+	// up before the keys were counted.
 	q := `WITH ` + matched + `, plural AS MATERIALIZED (
 		SELECT k.supplier_code, k.sku, k.key FROM matched k
 		WHERE k.key IN (SELECT key FROM matched GROUP BY key HAVING count(*) >= $3)
