@@ -13,8 +13,8 @@ import (
 // maxHashed bounds the stored keys a full pass hashes into the worker's
 // memory: about 45 bytes a key while they are read (the row as received,
 // then decoded, then sorted), 90 MB at the bound. A tenant with more is
-// grouped by the database instead, within its work_mem, at twice the
-// time. A variable for tests.
+// grouped by the database instead, within its work_mem: its keys are read
+// three times (the first read stops past the bound). A variable for tests.
 var maxHashed = 2_000_000
 
 // keyHash is the SQL expression hashing a key, expr, to a bigint. Its
