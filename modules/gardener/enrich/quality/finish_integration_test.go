@@ -1,0 +1,75 @@
+package quality_test
+
+import (
+	"context"
+	"maps"
+	"testing"
+	"time"
+
+	"contextworker/internal/dev/stacktest"
+	"contextworker/internal/dev/testenv"
+	"contextworker/modules/gardener/enrich"
+	"contextworker/modules/gardener/enrich/quality"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// TestStaleStockAtTheLimit checks the stale-stock pass at the limit, to
+// the second, whether it compares the stored dates as text (the form
+// Enrich writes) or parses them (any other form), and that a second pass
+// writes nothing.
+func TestStaleStockAtTheLimit(t *testing.T) {
+	db := stacktest.DB(t, testenv.Postgres(t))
+	ctx := context.Background()
+	now := time.Date(2026, 5, 31, 12, 0, 0, 500_000, time.UTC) // the limit falls inside a second
+	zeroSince := map[string]string{
+		"at-limit":      "2026-05-01T12:00:00Z", // now - 30 days, less the fraction
+		"after-limit":   "2026-05-01T12:00:01Z",
+		"long-ago":      "2025-12-31T23:59:59Z",
+		"offset-before": "2026-05-01T13:00:00+01:00", // the limit, written otherwise
+		"offset-after":  "2026-05-01T13:00:01+01:00",
+		"inactive":      "2026-01-01T00:00:00Z",
+	}
+	for sku, since := range zeroSince {
+		if _, err := db.Exec(ctx, `INSERT INTO products (tenant_id, supplier_code, sku, name, price, currency, availability,
+				content_hash, first_seen, last_seen, last_run_id, active)
+			VALUES ('t', 's', $1, $1, 1, 'EUR', 'in_stock', 'h', now(), now(), 'h1', $1 <> 'inactive')`, sku); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO enrichments (tenant_id, supplier_code, sku, field, value, enricher, enricher_version, run_id)
+			VALUES ('t', 's', $1, $2, to_jsonb($3::text), 'quality', '1', 'r0')`, sku, quality.FieldStockZeroSince, since); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := quality.Build(quality.Config{OutlierMinGroup: 3, ZeroStockDays: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := enrich.Finish{Run: enrich.Run{ID: "r1", TenantID: "t", Now: now}, Enricher: quality.Name, Version: quality.Version}
+	if n, err := e.Finish(ctx, db, f); err != nil || n != 3 {
+		t.Fatalf("first pass: %d rows written (%v), want 3", n, err)
+	}
+	rows, err := db.Query(ctx, `SELECT sku, value->>'since' FROM enrichments WHERE tenant_id = 't' AND field = $1`, quality.FieldStaleStock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for rows.Next() {
+		var sku, since string
+		if err := rows.Scan(&sku, &since); err != nil {
+			t.Fatal(err)
+		}
+		got[sku] = since
+	}
+	want := map[string]string{"at-limit": zeroSince["at-limit"], "long-ago": zeroSince["long-ago"], "offset-before": zeroSince["offset-before"]}
+	if !maps.Equal(got, want) {
+		t.Fatalf("stale stock = %v, want %v", got, want)
+	}
+	if n, err := e.Finish(ctx, db, f); err != nil || n != 0 {
+		t.Fatalf("second pass: %d rows written (%v), want 0", n, err)
+	}
+	var locked int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM enrichments WHERE field = $1 AND xmax <> 0`, quality.FieldStaleStock).Scan(&locked); err != nil || locked != 0 {
+		t.Fatalf("the second pass locked %d unchanged rows (%v), want none", locked, err)
+	}
+}
