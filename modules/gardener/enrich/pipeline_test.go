@@ -114,7 +114,9 @@ func digest(h hash.Hash, batch []*enrich.Product, out enrich.Outcome) {
 		}
 	}
 	ran := slices.Clone(out.Ran)
-	slices.SortFunc(ran, func(a, b enrich.Ran) int { return cmp.Or(cmp.Compare(a.Index, b.Index), cmp.Compare(a.Enricher, b.Enricher)) })
+	slices.SortFunc(ran, func(a, b enrich.Ran) int {
+		return cmp.Or(cmp.Compare(a.Index, b.Index), cmp.Compare(a.Enricher, b.Enricher))
+	})
 	for _, r := range ran {
 		fmt.Fprintf(h, "ran %d %s\n", r.Index, r.Enricher)
 	}
