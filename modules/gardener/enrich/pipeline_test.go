@@ -60,49 +60,14 @@ func pipeline(t testing.TB, src string) *enrich.Pipeline {
 	return p
 }
 
-// oddities are appended to generated descriptions, names, brands and
-// attributes, so the digests cover what feeds seldom hold: quantities,
-// sizes, markup, escapes, invalid UTF-8, letters that fold specially.
-var oddities = []string{
-	"", "500 g", "1,5 kg and 2 l", "12 fl. oz", "0.5 ml", "3 lbs", "Size: 42", "size 10,5", "Größe: 38", "GROESSE 40",
-	"XL", "xl", "3XL fits", "<b>Bold</b> & more", "quote \" and \\ backslash", "tab\tnew\nline", "\u2028\u2029",
-	"\xff\xfe broken", "Ærø Øst ßtraße", "ſize: 12", "5 \u212a", "Stainless Steel", "wooden", "GRÜN", "grau/gray",
-	"1e3 g", "0 g", "999999999 t", "0.000001 mg", "10 gal", "ROBERT BOSCH", "aeg", "McCulloch", "  spaced   out  ",
-	"İstanbul ıi", "日本語 テキスト", "emoji 🎉 party", "\x00nul", "1.000,5 kg", "kunststoff/alu",
-}
-
-// products returns n generated products, every seventh with an oddity in
-// each of its texts.
+// products returns n generated products, some with oddities.
 func products(t testing.TB, n int) []*enrich.Product {
 	t.Helper()
 	ps, err := enrichtest.Products(n, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, p := range ps {
-		if i%7 != 3 {
-			continue
-		}
-		o := func(k int) string { return oddities[(i/7+k)%len(oddities)] }
-		p.Name += " " + o(0)
-		p.Description += " " + o(1)
-		if i%2 == 0 {
-			p.Brand = o(2)
-		}
-		p.Attributes["weight"] = o(3)
-		if i%3 == 0 {
-			p.Attributes["n"] = float64(i) / 8 // not a string: printed with %v
-			p.GTIN = "000" + strings.TrimLeft(p.GTIN, "0")
-		}
-		if i%5 == 0 {
-			p.ImageURLs = nil
-			z := int64(0)
-			p.Stock = &z
-		}
-		if i%11 == 0 {
-			p.CategoryPath = []string{"Electronics", "Phone"}
-		}
-	}
+	enrichtest.AddOddities(ps)
 	return ps
 }
 

@@ -126,3 +126,37 @@ func (ws wordSet) find(s string) (string, bool) {
 	}
 	return "", false
 }
+
+// wordFilter has bit n of [c] set when a word of a set begins with byte c
+// and is n bytes long (63: longer): most runs of a text are ruled out by
+// it without hashing them.
+type wordFilter [256]uint64
+
+func (ws wordSet) filter() *wordFilter {
+	var f wordFilter
+	for w := range ws {
+		f[w[0]] |= lenBit(len(w))
+	}
+	return &f
+}
+
+// findFiltered is find, with the runs f rules out never looked up.
+func (ws wordSet) findFiltered(s string, f *wordFilter) (string, bool) {
+	for i := 0; i < len(s); {
+		if !isWordByte(s[i]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(s) && isWordByte(s[j]) {
+			j++
+		}
+		if f[s[i]]&lenBit(j-i) != 0 {
+			if _, ok := ws[s[i:j]]; ok {
+				return s[i:j], true
+			}
+		}
+		i = j
+	}
+	return "", false
+}

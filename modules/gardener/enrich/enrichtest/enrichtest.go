@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"contextworker/internal/dev/feedgen"
@@ -71,4 +72,45 @@ func convert(pp product.Product, seen time.Time) *enrich.Product {
 		p.Attributes[k] = v
 	}
 	return p
+}
+
+// Oddities are texts feeds seldom hold: quantities, sizes, markup, escapes,
+// invalid UTF-8, letters that fold specially.
+var Oddities = []string{
+	"", "500 g", "1,5 kg and 2 l", "12 fl. oz", "0.5 ml", "3 lbs", "Size: 42", "size 10,5", "Größe: 38", "GROESSE 40",
+	"XL", "xl", "3XL fits", "<b>Bold</b> & more", "quote \" and \\ backslash", "tab\tnew\nline", "\u2028\u2029",
+	"\xff\xfe broken", "Ærø Øst ßtraße", "ſize: 12", "5 \u212a", "Stainless Steel", "wooden", "GRÜN", "grau/gray",
+	"1e3 g", "0 g", "999999999 t", "0.000001 mg", "10 gal", "ROBERT BOSCH", "aeg", "McCulloch", "  spaced   out  ",
+	"İstanbul ıi", "日本語 テキスト", "emoji 🎉 party", "\x00nul", "1.000,5 kg", "kunststoff/alu", "Ωmega ohm\u2126",
+	"AB", "ÉCOLE", "é", "ﬁne print", "a\u00adb", "— dash –", "€ 5,–", "x² ½", "mcDONALD", "Hansen & Co",
+}
+
+// AddOddities gives every seventh product an oddity in each of its texts,
+// and some an attribute that is not a string, a GTIN with leading zeros,
+// no images, stock at zero or a category path of another spelling.
+func AddOddities(ps []*enrich.Product) {
+	for i, p := range ps {
+		if i%7 != 3 {
+			continue
+		}
+		o := func(k int) string { return Oddities[(i/7+k)%len(Oddities)] }
+		p.Name += " " + o(0)
+		p.Description += " " + o(1)
+		if i%2 == 0 {
+			p.Brand = o(2)
+		}
+		p.Attributes["weight"] = o(3)
+		if i%3 == 0 {
+			p.Attributes["n"] = float64(i) / 8 // not a string: printed with %v
+			p.GTIN = "000" + strings.TrimLeft(p.GTIN, "0")
+		}
+		if i%5 == 0 {
+			p.ImageURLs = nil
+			z := int64(0)
+			p.Stock = &z
+		}
+		if i%11 == 0 {
+			p.CategoryPath = []string{"Electronics", "Phone"}
+		}
+	}
 }
