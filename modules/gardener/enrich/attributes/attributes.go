@@ -178,13 +178,28 @@ func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Produ
 			out.Set(p, FieldSize, x.Size)
 		}
 		if x.Weight != nil {
-			out.Set(p, FieldWeight, x.Weight)
+			sc.value = setQuantity(out, p, FieldWeight, x.Weight, sc.value)
 		}
 		if x.Volume != nil {
-			out.Set(p, FieldVolume, x.Volume)
+			sc.value = setQuantity(out, p, FieldVolume, x.Volume, sc.value)
 		}
 	}
 	return nil
+}
+
+// setQuantity sets field to q, encoded in buf as json.Marshal encodes it,
+// and returns buf. A value Marshal refuses (infinite) goes through it, and
+// fails as it did.
+func setQuantity(out *enrich.Output, p *enrich.Product, field string, q *Quantity, buf []byte) []byte {
+	if math.IsInf(q.Value, 0) || math.IsNaN(q.Value) {
+		out.Set(p, field, q)
+		return buf
+	}
+	buf = enrich.AppendFloat(append(buf[:0], `{"value":`...), q.Value)
+	buf = enrich.AppendString(append(buf, `,"unit":`...), q.Unit)
+	buf = append(buf, '}')
+	out.SetJSON(p, field, buf)
+	return buf
 }
 
 // Extract finds the attributes of p: in its name first, then its
@@ -197,6 +212,7 @@ func (e *Enricher) Extract(p *enrich.Product) Extracted {
 // scratch is the memory one goroutine's extractions reuse.
 type scratch struct {
 	folded, lower []byte
+	value         []byte
 	keys          []string
 	attrs         strings.Builder
 }
