@@ -146,11 +146,10 @@ func readBatchTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, afterSupplier, af
 		return nil, fmt.Errorf("read batch: %w", err)
 	}
 	w.batch = make([]*enrich.Product, 0, plan.BatchSize)
+	d := newProductDecoder(rows.FieldDescriptions(), plan.BatchSize)
 	for rows.Next() {
-		p := new(enrich.Product)
-		if err := rows.Scan(&p.SupplierCode, &p.SKU, &p.Name, &p.Description, &p.Brand, &p.GTIN, &p.Price, &p.Currency,
-			&p.Stock, &p.Availability, &p.CategoryPath, &p.ImageURLs, &p.Attributes, &p.ContentHash, &p.LastSeen,
-			&p.Changed); err != nil {
+		p, err := d.next(rows)
+		if err != nil {
 			rows.Close()
 			return nil, err
 		}
