@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	"contextworker/modules/gardener/enrich"
@@ -233,11 +234,12 @@ func (e *Enricher) extract(p *enrich.Product, sc *scratch) Extracted {
 			sc.folded = append(enrich.AppendFold(append(sc.folded[:0], ' '), t), ' ')
 			// find keeps no part of the text: it may see the buffer.
 			folded := unsafe.String(&sc.folded[0], len(sc.folded))
+			color, material := findPair(&e.colors, &e.materials, folded, x.Color == "", x.Material == "")
 			if x.Color == "" {
-				x.Color = e.colors.find(folded)
+				x.Color = color
 			}
 			if x.Material == "" {
-				x.Material = e.materials.find(folded)
+				x.Material = material
 			}
 		}
 		if x.Size == "" {
@@ -351,6 +353,47 @@ func (x *wordIndex) find(folded string) string {
 	return ""
 }
 
+// findPair is a.find(folded) when needA and b.find(folded) when needB
+// ("" otherwise), over one walk of the text's tokens.
+func findPair(a, b *wordIndex, folded string, needA, needB bool) (inA, inB string) {
+	for p := 0; p < len(folded) && (needA || needB); p++ {
+		if folded[p] != ' ' {
+			continue
+		}
+		end := strings.IndexByte(folded[p+1:], ' ')
+		if end < 0 {
+			break
+		}
+		if end > 0 {
+			c, bit := folded[p+1], lenBit(end)
+			token := folded[p+1 : p+1+end]
+			if needA && a.firstLen[c]&bit != 0 {
+				if inA = a.at(token, folded[p:]); inA != "" {
+					needA = false
+				}
+			}
+			if needB && b.firstLen[c]&bit != 0 {
+				if inB = b.at(token, folded[p:]); inB != "" {
+					needB = false
+				}
+			}
+		}
+		p += end
+	}
+	return inA, inB
+}
+
+// at returns the canonical value of the longest word that begins with
+// token and at rest (the text from the space before token on).
+func (x *wordIndex) at(token, rest string) string {
+	for _, w := range x.words[token] {
+		if strings.HasPrefix(rest, w.padded) {
+			return w.canonical
+		}
+	}
+	return ""
+}
+
 // quantityPattern finds a number and a unit; "fl oz" precedes "oz".
 var quantityPattern = regexp.MustCompile(`(?i)(\d+(?:[.,]\d+)?)\s*(fl\.?\s?oz|kg|mg|g|lbs?|oz|t|ml|cl|dl|l|ltr|litres?|liters?|gal)\b`)
 
@@ -374,14 +417,53 @@ func mayHoldQuantity(s string) bool {
 		if i == len(s) {
 			return false
 		}
-		// Without case, "k" also matches the Kelvin sign: any letter
-		// outside ASCII may begin a unit.
-		if c := s[i] | 0x20; s[i] >= 0x80 || strings.IndexByte("fkmglotcd", c) >= 0 {
+		if unitAt(s[i:]) {
 			return true
 		}
 		i-- // s[i] may begin the next run of digits
 	}
 	return false
+}
+
+// units are quantityPattern's units but "fl oz", lower-case.
+var units = [...]string{"kg", "mg", "g", "lbs", "lb", "oz", "t", "ml", "cl", "dl", "l", "ltr", "litres", "litre", "liters", "liter", "gal"}
+
+// unitAt reports whether s may begin with one of quantityPattern's units
+// followed by a word boundary. Without case, "k" also matches the Kelvin
+// sign and "s" the long s: a unit with a character outside ASCII is left to
+// the pattern.
+func unitAt(s string) bool {
+	var w [8]byte // the longest unit ("litres", "fl. oz") and the byte after it
+	n := 0
+	for ; n < len(w) && n < len(s); n++ {
+		c := s[n]
+		if c >= utf8.RuneSelf {
+			return true
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		w[n] = c
+	}
+	word := string(w[:n])
+	// boundary: \b after k bytes of a unit (which ends in a letter).
+	boundary := func(k int) bool { return k == n || !isWordByte(w[k]) }
+	for _, u := range units {
+		if strings.HasPrefix(word, u) && boundary(len(u)) {
+			return true
+		}
+	}
+	if !strings.HasPrefix(word, "fl") {
+		return false
+	}
+	k := 2 // fl\.?\s?oz
+	if k < n && w[k] == '.' {
+		k++
+	}
+	if k < n && (w[k] == ' ' || w[k] == '\t' || w[k] == '\n' || w[k] == '\f' || w[k] == '\r') {
+		k++
+	}
+	return strings.HasPrefix(word[k:], "oz") && boundary(k+2)
 }
 
 // toSI converts a unit to kg (weights) or m³ (volumes).
