@@ -328,33 +328,12 @@ func indexWords(ws []word) wordIndex {
 
 func lenBit(n int) uint64 { return 1 << min(n, 63) }
 
-// find returns the canonical value of the word that occurs first in folded
-// (a folded text padded with spaces); of words at the same place, the
-// longest. It looks up each token of the text rather than searching the
-// text for each word.
-func (x *wordIndex) find(folded string) string {
-	for p := 0; p < len(folded); p++ {
-		if folded[p] != ' ' {
-			continue
-		}
-		end := strings.IndexByte(folded[p+1:], ' ')
-		if end < 0 {
-			break
-		}
-		if end > 0 && x.firstLen[folded[p+1]]&lenBit(end) != 0 {
-			for _, w := range x.words[folded[p+1:p+1+end]] {
-				if strings.HasPrefix(folded[p:], w.padded) {
-					return w.canonical
-				}
-			}
-		}
-		p += end
-	}
-	return ""
-}
-
-// findPair is a.find(folded) when needA and b.find(folded) when needB
-// ("" otherwise), over one walk of the text's tokens.
+// findPair returns the canonical value of the word of a (when needA) and
+// of b (when needB) that occurs first in folded (a folded text padded with
+// spaces); of words at the same place, the longest. One walk of the text's
+// tokens serves both: each token is looked up rather than the text
+// searched for each word, and only tokens whose first byte and length some
+// word has.
 func findPair(a, b *wordIndex, folded string, needA, needB bool) (inA, inB string) {
 	for p := 0; p < len(folded) && (needA || needB); p++ {
 		if folded[p] != ' ' {

@@ -125,7 +125,7 @@ func TestWordIndexFindsWhatSearchFinds(t *testing.T) {
 			if _, got := findPair(&x, &x, s, false, true); got != findBySearch(s, ws) {
 				t.Fatalf("findPair(%q) = %q, want %q", s, got, findBySearch(s, ws))
 			}
-			if got, want := x.find(s), findBySearch(s, ws); got != want {
+			if got, want := findReference(x, s), findBySearch(s, ws); got != want {
 				t.Fatalf("find(%q) = %q, searching finds %q", s, got, want)
 			}
 		}

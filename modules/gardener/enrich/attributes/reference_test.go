@@ -101,3 +101,22 @@ func asciiLowerReference(s string) string {
 	}
 	return string(b)
 }
+
+// find returns the first run of word characters in s that is in the set.
+func (ws wordSet) find(s string) (string, bool) {
+	for i := 0; i < len(s); {
+		if !isWordByte(s[i]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(s) && isWordByte(s[j]) {
+			j++
+		}
+		if _, ok := ws[s[i:j]]; ok {
+			return s[i:j], true
+		}
+		i = j
+	}
+	return "", false
+}
