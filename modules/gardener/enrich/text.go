@@ -38,7 +38,7 @@ func Fold(s string) string {
 // AppendFold appends Fold(s) to dst. Callers that only look at the folded
 // text (a search, a map lookup) fold into a buffer they reuse.
 //
-// Text of ASCII letters and of the characters foldRunes lists (Latin
+// Text of ASCII and of the characters of foldRanges (Latin
 // letters with diacritics, punctuation, currency signs) is folded
 // character by character, which is what the general path (decomposition,
 // removal of marks, recomposition: foldSlow) amounts to for them; any
