@@ -146,11 +146,10 @@ func readBatchTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, afterSupplier, af
 		return nil, fmt.Errorf("read batch: %w", err)
 	}
 	w.batch = make([]*enrich.Product, 0, plan.BatchSize)
+	d := newProductDecoder(rows.FieldDescriptions(), plan.BatchSize)
 	for rows.Next() {
-		p := new(enrich.Product)
-		if err := rows.Scan(&p.SupplierCode, &p.SKU, &p.Name, &p.Description, &p.Brand, &p.GTIN, &p.Price, &p.Currency,
-			&p.Stock, &p.Availability, &p.CategoryPath, &p.ImageURLs, &p.Attributes, &p.ContentHash, &p.LastSeen,
-			&p.Changed); err != nil {
+		p, err := d.next(rows)
+		if err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -162,11 +161,9 @@ func readBatchTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, afterSupplier, af
 type productKey struct{ supplier, sku string }
 
 func readStored(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
-	index := make(map[productKey]int, len(w.batch))
 	var suppliers []string
 	minSKU, maxSKU := w.batch[0].SKU, w.batch[0].SKU
-	for i, p := range w.batch {
-		index[productKey{p.SupplierCode, p.SKU}] = i
+	for _, p := range w.batch {
 		minSKU, maxSKU = min(minSKU, p.SKU), max(maxSKU, p.SKU)
 		if !containsString(suppliers, p.SupplierCode) {
 			suppliers = append(suppliers, p.SupplierCode)
@@ -199,9 +196,18 @@ func readStored(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
 	var field string
 	var value []byte // not json.RawMessage, which pgx would decode to validate
 	var prov provenance
+	// The index of the batch's products is built for the first row: a
+	// first run reads none, and has no use for it.
+	var index map[productKey]int
 	for rows.Next() {
 		if err := rows.Scan(&k.supplier, &k.sku, &field, &value, &prov.enricher, &prov.version); err != nil {
 			return err
+		}
+		if index == nil {
+			index = make(map[productKey]int, len(w.batch))
+			for i, p := range w.batch {
+				index[productKey{p.SupplierCode, p.SKU}] = i
+			}
 		}
 		i, ok := index[k]
 		if !ok {

@@ -43,12 +43,26 @@ type delta struct {
 // set-based pass owns it (keep).
 func diff(w *work, out enrich.Outcome, keep []string) delta {
 	var d delta
+	// The fields of products with nothing stored are all new: room for
+	// them at once.
+	fresh, anyStored := 0, false
+	for i, p := range w.batch {
+		if w.stored[i] == nil {
+			fresh += len(p.Results())
+		} else {
+			anyStored = true
+		}
+	}
+	d.inserts = make([]field, 0, fresh)
 	// ran[i] lists the enrichers that ran on batch[i], for products with
 	// stored fields only (the others have nothing to remove).
-	ran := make([][]string, len(w.batch))
-	for _, r := range out.Ran {
-		if w.stored[r.Index] != nil {
-			ran[r.Index] = append(ran[r.Index], r.Enricher)
+	var ran [][]string
+	if anyStored {
+		ran = make([][]string, len(w.batch))
+		for _, r := range out.Ran {
+			if w.stored[r.Index] != nil {
+				ran[r.Index] = append(ran[r.Index], r.Enricher)
+			}
 		}
 	}
 	for i, p := range w.batch {

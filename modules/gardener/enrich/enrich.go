@@ -140,7 +140,16 @@ type Output struct {
 	tallies           map[Tally]int64
 	marks             *[]Tally
 	err               error
+	// arena holds the batch's encoded values, many to an allocation; a
+	// value is a slice of it, capped so that nothing appends into the
+	// next one.
+	arena []byte
+	// scratch is where Set encodes a value before it is kept.
+	scratch []byte
 }
+
+// arenaChunk is the size of the blocks values are kept in.
+const arenaChunk = 32 << 10
 
 // Tally is a counter key: a named thing an enricher noticed, such as an
 // unmapped category, reported at the end of the run.
@@ -149,16 +158,39 @@ type Tally struct {
 	Key  string
 }
 
-// Set records value (marshalled as JSON) as field of p.
+// Set records value (marshalled as JSON) as field of p. Strings and
+// booleans are encoded without reflection, as json.Marshal encodes them.
 func (o *Output) Set(p *Product, field string, value any) {
-	b, err := json.Marshal(value)
-	if err != nil {
-		if o.err == nil {
-			o.err = fmt.Errorf("%s: field %s of %s/%s: %w", o.enricher, field, p.SupplierCode, p.SKU, err)
+	switch v := value.(type) {
+	case string:
+		o.scratch = AppendString(o.scratch[:0], v)
+	case bool:
+		o.scratch = AppendBool(o.scratch[:0], v)
+	default:
+		b, err := json.Marshal(value)
+		if err != nil {
+			if o.err == nil {
+				o.err = fmt.Errorf("%s: field %s of %s/%s: %w", o.enricher, field, p.SupplierCode, p.SKU, err)
+			}
+			return
 		}
-		return
+		o.scratch = append(o.scratch[:0], b...)
 	}
-	p.results = append(p.results, Result{Field: field, Value: b, Enricher: o.enricher, Version: o.version})
+	o.SetJSON(p, field, o.scratch)
+}
+
+// SetJSON records value, field's value already encoded, as field of p:
+// for enrichers that encode their values themselves (see AppendString). It
+// must be exactly what json.Marshal makes of the value: stored values are
+// compared byte for byte, and another spelling rewrites them all. value is
+// copied; the caller may reuse it.
+func (o *Output) SetJSON(p *Product, field string, value []byte) {
+	if len(value) > cap(o.arena)-len(o.arena) {
+		o.arena = make([]byte, 0, max(arenaChunk, len(value)))
+	}
+	start := len(o.arena)
+	o.arena = append(o.arena, value...)
+	p.results = append(p.results, Result{Field: field, Value: o.arena[start:len(o.arena):len(o.arena)], Enricher: o.enricher, Version: o.version})
 }
 
 // Count adds one to the tally (name, key).

@@ -141,9 +141,10 @@ type Outcome struct {
 // all steps on changed products, and stale steps (named in stale) on the
 // others.
 func (p *Pipeline) Run(ctx context.Context, run Run, batch []*Product, stale []string) (Outcome, error) {
-	out := Outcome{Tallies: make(map[Tally]int64)}
+	out := Outcome{Tallies: make(map[Tally]int64), Ran: make([]Ran, 0, len(batch)*len(p.steps))}
 	sub := make([]*Product, 0, len(batch))
 	idx := make([]int, 0, len(batch))
+	p.reserveResults(batch, stale)
 	for _, st := range p.steps {
 		if err := ctx.Err(); err != nil {
 			return out, err
@@ -171,6 +172,41 @@ func (p *Pipeline) Run(ctx context.Context, run Run, batch []*Product, stale []s
 		}
 	}
 	return out, nil
+}
+
+// reserveResults gives each product of batch that has no results yet room
+// for one a step it runs (every step on changed products, the stale ones
+// on the others), all in one allocation: appended one by one, results
+// cost a few allocations a product. A product that gets more grows its own.
+func (p *Pipeline) reserveResults(batch []*Product, stale []string) {
+	nStale := 0
+	for _, st := range p.steps {
+		if slices.Contains(stale, st.Name) {
+			nStale++
+		}
+	}
+	per := func(pr *Product) int {
+		if pr.results != nil {
+			return 0
+		}
+		if pr.Changed {
+			return min(len(p.steps), 8)
+		}
+		return min(nStale, 8)
+	}
+	n := 0
+	for _, pr := range batch {
+		n += per(pr)
+	}
+	if n == 0 {
+		return
+	}
+	backing := make([]Result, n)
+	for _, pr := range batch {
+		if k := per(pr); k > 0 {
+			pr.results, backing = backing[:0:k], backing[k:]
+		}
+	}
 }
 
 // Splittable is implemented by enrichers whose Enrich works on each

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+	"unsafe"
 
 	"contextworker/modules/gardener/enrich"
 )
@@ -84,6 +86,7 @@ type Enricher struct {
 	// when not nil, matches in its stead.
 	sizeFilters []prefilter
 	sizeWords   []wordSet
+	wordFilters []*wordFilter
 	// foldFilters: some size filter compares without case.
 	foldFilters bool
 }
@@ -114,7 +117,13 @@ func Build(cfg Config) (*Enricher, error) {
 		e.sizes = append(e.sizes, re)
 		f := newPrefilter(s)
 		e.sizeFilters = append(e.sizeFilters, f)
-		e.sizeWords = append(e.sizeWords, newWordSet(s))
+		ws := newWordSet(s)
+		e.sizeWords = append(e.sizeWords, ws)
+		var wf *wordFilter
+		if ws != nil {
+			wf = ws.filter()
+		}
+		e.wordFilters = append(e.wordFilters, wf)
 		e.foldFilters = e.foldFilters || f.fold
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -157,8 +166,9 @@ var _ enrich.Splittable = (*Enricher)(nil)
 func (e *Enricher) Splittable() {}
 
 func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
+	var sc scratch
 	for _, p := range batch {
-		x := e.Extract(p)
+		x := e.extract(p, &sc)
 		if x.Color != "" {
 			out.Set(p, FieldColor, x.Color)
 		}
@@ -169,30 +179,49 @@ func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Produ
 			out.Set(p, FieldSize, x.Size)
 		}
 		if x.Weight != nil {
-			out.Set(p, FieldWeight, x.Weight)
+			sc.value = setQuantity(out, p, FieldWeight, x.Weight, sc.value)
 		}
 		if x.Volume != nil {
-			out.Set(p, FieldVolume, x.Volume)
+			sc.value = setQuantity(out, p, FieldVolume, x.Volume, sc.value)
 		}
 	}
 	return nil
 }
 
+// setQuantity sets field to q, encoded in buf as json.Marshal encodes it,
+// and returns buf. A value Marshal refuses (infinite) goes through it, and
+// fails as it did.
+func setQuantity(out *enrich.Output, p *enrich.Product, field string, q *Quantity, buf []byte) []byte {
+	if math.IsInf(q.Value, 0) || math.IsNaN(q.Value) {
+		out.Set(p, field, q)
+		return buf
+	}
+	buf = enrich.AppendFloat(append(buf[:0], `{"value":`...), q.Value)
+	buf = enrich.AppendString(append(buf, `,"unit":`...), q.Unit)
+	buf = append(buf, '}')
+	out.SetJSON(p, field, buf)
+	return buf
+}
+
 // Extract finds the attributes of p: in its name first, then its
 // description, then its supplier attributes' values.
 func (e *Enricher) Extract(p *enrich.Product) Extracted {
-	texts := []string{p.Name, p.Description}
+	var sc scratch
+	return e.extract(p, &sc)
+}
+
+// scratch is the memory one goroutine's extractions reuse.
+type scratch struct {
+	folded, lower []byte
+	value         []byte
+	keys          []string
+	attrs         strings.Builder
+}
+
+func (e *Enricher) extract(p *enrich.Product, sc *scratch) Extracted {
+	texts := [3]string{p.Name, p.Description}
 	if len(p.Attributes) > 0 {
-		keys := make([]string, 0, len(p.Attributes))
-		for k := range p.Attributes {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var b strings.Builder
-		for _, k := range keys {
-			fmt.Fprintf(&b, "%v. ", p.Attributes[k])
-		}
-		texts = append(texts, b.String())
+		texts[2] = sc.attributeText(p.Attributes)
 	}
 	var x Extracted
 	for _, t := range texts {
@@ -202,35 +231,19 @@ func (e *Enricher) Extract(p *enrich.Product) Extracted {
 		if x.Color == "" || x.Material == "" {
 			// Folding is most of the cost of a long description: only
 			// when a word is still to be found.
-			folded := " " + enrich.Fold(t) + " "
+			sc.folded = append(enrich.AppendFold(append(sc.folded[:0], ' '), t), ' ')
+			// find keeps no part of the text: it may see the buffer.
+			folded := unsafe.String(&sc.folded[0], len(sc.folded))
+			color, material := findPair(&e.colors, &e.materials, folded, x.Color == "", x.Material == "")
 			if x.Color == "" {
-				x.Color = e.colors.find(folded)
+				x.Color = color
 			}
 			if x.Material == "" {
-				x.Material = e.materials.find(folded)
+				x.Material = material
 			}
 		}
 		if x.Size == "" {
-			lower, special := "", false
-			if e.foldFilters {
-				lower, special = asciiLower(t), hasFoldSpecial(t)
-			}
-			for i, re := range e.sizes {
-				if ws := e.sizeWords[i]; ws != nil {
-					if m, ok := ws.find(t); ok {
-						x.Size = m // word characters: no comma
-						break
-					}
-					continue
-				}
-				if !e.sizeFilters[i].mayMatchLower(t, lower, special) {
-					continue
-				}
-				if m := re.FindStringSubmatch(t); m != nil {
-					x.Size = strings.ReplaceAll(m[1], ",", ".")
-					break
-				}
-			}
+			x.Size = e.size(t, sc)
 		}
 		if (e.cfg.Weight || e.cfg.Volume) && mayHoldQuantity(t) {
 			w, v := quantities(t)
@@ -245,25 +258,84 @@ func (e *Enricher) Extract(p *enrich.Product) Extracted {
 	return x
 }
 
+// attributeText is the values of attrs by key, each followed by ". ", as
+// fmt's %v prints them.
+func (sc *scratch) attributeText(attrs map[string]any) string {
+	sc.keys = sc.keys[:0]
+	for k := range attrs {
+		sc.keys = append(sc.keys, k)
+	}
+	sort.Strings(sc.keys)
+	sc.attrs.Reset() // the text is kept (a size is a part of it): a new one each time
+	for _, k := range sc.keys {
+		if s, ok := attrs[k].(string); ok {
+			sc.attrs.WriteString(s)
+			sc.attrs.WriteString(". ")
+		} else {
+			fmt.Fprintf(&sc.attrs, "%v. ", attrs[k])
+		}
+	}
+	return sc.attrs.String()
+}
+
+// size returns the first size of t, by the first pattern that matches it.
+func (e *Enricher) size(t string, sc *scratch) string {
+	lower, special := "", false
+	if e.foldFilters {
+		// The filters keep no part of lower: it may see the buffer.
+		sc.lower = appendASCIILower(sc.lower[:0], t)
+		if len(sc.lower) > 0 {
+			lower = unsafe.String(&sc.lower[0], len(sc.lower))
+		}
+		special = hasFoldSpecial(t)
+	}
+	for i, re := range e.sizes {
+		if ws := e.sizeWords[i]; ws != nil {
+			if m, ok := ws.findFiltered(t, e.wordFilters[i]); ok {
+				return m // word characters: no comma
+			}
+			continue
+		}
+		if !e.sizeFilters[i].mayMatchLower(t, lower, special) {
+			continue
+		}
+		if m := re.FindStringSubmatch(t); m != nil {
+			return strings.ReplaceAll(m[1], ",", ".")
+		}
+	}
+	return ""
+}
+
 // wordIndex holds words by their first folded token, each list in the
 // order of words (longest first).
-type wordIndex map[string][]word
+type wordIndex struct {
+	words map[string][]word
+	// firstLen[c] has bit n set when a first token begins with byte c and
+	// is n bytes long (63: longer): most tokens of a text are ruled out
+	// by it without hashing them.
+	firstLen [256]uint64
+}
 
 func indexWords(ws []word) wordIndex {
-	x := make(wordIndex)
+	x := wordIndex{words: make(map[string][]word)}
 	for _, w := range ws {
 		first, _, _ := strings.Cut(w.padded[1:], " ")
-		x[first] = append(x[first], w)
+		x.words[first] = append(x.words[first], w)
+		x.firstLen[first[0]] |= lenBit(len(first))
 	}
 	return x
 }
 
-// find returns the canonical value of the word that occurs first in folded
-// (a folded text padded with spaces); of words at the same place, the
-// longest. It looks up each token of the text rather than searching the
-// text for each word.
-func (x wordIndex) find(folded string) string {
-	for p := 0; p < len(folded); p++ {
+func lenBit(n int) uint64 { return 1 << min(n, 63) }
+
+// findPair returns the canonical value of the word of a (when needA) and
+// of b (when needB) that occurs first in folded (a folded text padded with
+// spaces); of words at the same place, the longest. One walk of the text's
+// tokens serves both: each token is looked up rather than the text
+// searched for each word, and only tokens whose first byte and length some
+// word has.
+func findPair(a, b *wordIndex, folded string, needA, needB bool) (inA, inB string) {
+	for p := 0; p < len(folded) && (needA || needB); p++ {
 		if folded[p] != ' ' {
 			continue
 		}
@@ -271,12 +343,32 @@ func (x wordIndex) find(folded string) string {
 		if end < 0 {
 			break
 		}
-		for _, w := range x[folded[p+1:p+1+end]] {
-			if strings.HasPrefix(folded[p:], w.padded) {
-				return w.canonical
+		if end > 0 {
+			c, bit := folded[p+1], lenBit(end)
+			token := folded[p+1 : p+1+end]
+			if needA && a.firstLen[c]&bit != 0 {
+				if inA = a.at(token, folded[p:]); inA != "" {
+					needA = false
+				}
+			}
+			if needB && b.firstLen[c]&bit != 0 {
+				if inB = b.at(token, folded[p:]); inB != "" {
+					needB = false
+				}
 			}
 		}
 		p += end
+	}
+	return inA, inB
+}
+
+// at returns the canonical value of the longest word that begins with
+// token and at rest (the text from the space before token on).
+func (x *wordIndex) at(token, rest string) string {
+	for _, w := range x.words[token] {
+		if strings.HasPrefix(rest, w.padded) {
+			return w.canonical
+		}
 	}
 	return ""
 }
@@ -304,14 +396,53 @@ func mayHoldQuantity(s string) bool {
 		if i == len(s) {
 			return false
 		}
-		// Without case, "k" also matches the Kelvin sign: any letter
-		// outside ASCII may begin a unit.
-		if c := s[i] | 0x20; s[i] >= 0x80 || strings.IndexByte("fkmglotcd", c) >= 0 {
+		if unitAt(s[i:]) {
 			return true
 		}
 		i-- // s[i] may begin the next run of digits
 	}
 	return false
+}
+
+// units are quantityPattern's units but "fl oz", lower-case.
+var units = [...]string{"kg", "mg", "g", "lbs", "lb", "oz", "t", "ml", "cl", "dl", "l", "ltr", "litres", "litre", "liters", "liter", "gal"}
+
+// unitAt reports whether s may begin with one of quantityPattern's units
+// followed by a word boundary. Without case, "k" also matches the Kelvin
+// sign and "s" the long s: a unit with a character outside ASCII is left to
+// the pattern.
+func unitAt(s string) bool {
+	var w [8]byte // the longest unit ("litres", "fl. oz") and the byte after it
+	n := 0
+	for ; n < len(w) && n < len(s); n++ {
+		c := s[n]
+		if c >= utf8.RuneSelf {
+			return true
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		w[n] = c
+	}
+	word := string(w[:n])
+	// boundary: \b after k bytes of a unit (which ends in a letter).
+	boundary := func(k int) bool { return k == n || !isWordByte(w[k]) }
+	for _, u := range units {
+		if strings.HasPrefix(word, u) && boundary(len(u)) {
+			return true
+		}
+	}
+	if !strings.HasPrefix(word, "fl") {
+		return false
+	}
+	k := 2 // fl\.?\s?oz
+	if k < n && w[k] == '.' {
+		k++
+	}
+	if k < n && (w[k] == ' ' || w[k] == '\t' || w[k] == '\n' || w[k] == '\f' || w[k] == '\r') {
+		k++
+	}
+	return strings.HasPrefix(word[k:], "oz") && boundary(k+2)
 }
 
 // toSI converts a unit to kg (weights) or m³ (volumes).

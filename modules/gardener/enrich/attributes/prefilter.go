@@ -84,23 +84,17 @@ func hasFoldSpecial(s string) bool {
 	return (strings.IndexByte(s, 0xc5) >= 0 || strings.IndexByte(s, 0xe2) >= 0) && strings.ContainsAny(s, "\u017f\u212a")
 }
 
-// asciiLower returns s with its ASCII letters lower-cased and every other
-// byte as it is: byte for byte the text containsFoldASCII compares.
-func asciiLower(s string) string {
-	i := 0
-	for i < len(s) && !('A' <= s[i] && s[i] <= 'Z') {
-		i++
-	}
-	if i == len(s) {
-		return s
-	}
-	b := []byte(s)
-	for ; i < len(b); i++ {
-		if 'A' <= b[i] && b[i] <= 'Z' {
-			b[i] += 'a' - 'A'
+// appendASCIILower appends s with its ASCII letters lower-cased and every
+// other byte as it is: byte for byte the text containsFoldASCII compares.
+func appendASCIILower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
 		}
+		dst = append(dst, c)
 	}
-	return string(b)
+	return dst
 }
 
 // required returns literals one of which every match of re contains, and

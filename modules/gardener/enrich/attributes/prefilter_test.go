@@ -71,9 +71,10 @@ func TestPrefilterNeverRulesOutAMatch(t *testing.T) {
 // mayHoldQuantity must say it may.
 func TestMayHoldQuantityNeverRulesOutAMatch(t *testing.T) {
 	pieces := []string{"5", "0", "12", ".", ",", " ", "\t", "kg", "KG", "g", "fl oz", "fl.oz", "Ltr", "litres", "gal", "lbs", "t",
-		"x", "E", "-", "é", "\u212a" + "g", "Orbita", "Robot", "ml", "cl", "dl", "oz", "mg"}
+		"x", "E", "-", "é", "\u212a" + "g", "Orbita", "Robot", "ml", "cl", "dl", "oz", "mg", "cm", "s", "_", "fl", "f", "l", "L",
+		"lb", "liter", "LITRE", "o", "z", "\u017f", "\n", "\v", "fl. oz", "fl\toz", "fl..oz", "gallon", "tons", "ltrs", "kgs", "9"}
 	r := rand.New(rand.NewPCG(3, 4))
-	for range 50000 {
+	for range 300000 {
 		var b strings.Builder
 		for range 1 + r.IntN(6) {
 			b.WriteString(pieces[r.IntN(len(pieces))])
@@ -83,7 +84,7 @@ func TestMayHoldQuantityNeverRulesOutAMatch(t *testing.T) {
 			t.Fatalf("quantityPattern matches %q, but mayHoldQuantity ruled it out", s)
 		}
 	}
-	for _, s := range []string{"Orbita Travel Robot Kit E867", "no digits", "SKU 123-456"} {
+	for _, s := range []string{"Orbita Travel Robot Kit E867", "no digits", "SKU 123-456", "Frying Pan, 28 cm", "12 gauge", "5 kgs", "3 tons"} {
 		if mayHoldQuantity(s) {
 			t.Errorf("mayHoldQuantity(%q) = true; it holds no quantity", s)
 		}
@@ -118,7 +119,13 @@ func TestWordIndexFindsWhatSearchFinds(t *testing.T) {
 				b.WriteString(pieces[r.IntN(len(pieces))] + " ")
 			}
 			s := b.String()
-			if got, want := x.find(s), findBySearch(s, ws); got != want {
+			if got, _ := findPair(&x, &x, s, true, false); got != findBySearch(s, ws) {
+				t.Fatalf("findPair(%q) = %q, want %q", s, got, findBySearch(s, ws))
+			}
+			if _, got := findPair(&x, &x, s, false, true); got != findBySearch(s, ws) {
+				t.Fatalf("findPair(%q) = %q, want %q", s, got, findBySearch(s, ws))
+			}
+			if got, want := findReference(x, s), findBySearch(s, ws); got != want {
 				t.Fatalf("find(%q) = %q, searching finds %q", s, got, want)
 			}
 		}

@@ -108,8 +108,22 @@ func isWordByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
 }
 
-// find returns the first run of word characters in s that is in the set.
-func (ws wordSet) find(s string) (string, bool) {
+// wordFilter has bit n of [c] set when a word of a set begins with byte c
+// and is n bytes long (63: longer): most runs of a text are ruled out by
+// it without hashing them.
+type wordFilter [256]uint64
+
+func (ws wordSet) filter() *wordFilter {
+	var f wordFilter
+	for w := range ws {
+		f[w[0]] |= lenBit(len(w))
+	}
+	return &f
+}
+
+// findFiltered returns the first run of word characters in s that is in
+// the set; the runs f rules out are never looked up.
+func (ws wordSet) findFiltered(s string, f *wordFilter) (string, bool) {
 	for i := 0; i < len(s); {
 		if !isWordByte(s[i]) {
 			i++
@@ -119,8 +133,10 @@ func (ws wordSet) find(s string) (string, bool) {
 		for j < len(s) && isWordByte(s[j]) {
 			j++
 		}
-		if _, ok := ws[s[i:j]]; ok {
-			return s[i:j], true
+		if f[s[i]]&lenBit(j-i) != 0 {
+			if _, ok := ws[s[i:j]]; ok {
+				return s[i:j], true
+			}
 		}
 		i = j
 	}

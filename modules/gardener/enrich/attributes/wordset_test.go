@@ -56,6 +56,9 @@ func TestWordSetFindsWhatTheRegexpFinds(t *testing.T) {
 			if m := re.FindStringSubmatch(s); m != nil {
 				want, wantOK = m[1], true
 			}
+			if got, ok := ws.findFiltered(s, ws.filter()); got != want || ok != wantOK {
+				t.Fatalf("%s: findFiltered(%q) = %q, %v; the regexp: %q, %v", pattern, s, got, ok, want, wantOK)
+			}
 			if got, ok := ws.find(s); got != want || ok != wantOK {
 				t.Fatalf("%s on %q: set finds %q %v, regexp %q %v", pattern, s, got, ok, want, wantOK)
 			}
@@ -74,7 +77,7 @@ func TestMayMatchLowerIsMayMatch(t *testing.T) {
 				b.WriteString(pieces[r.IntN(len(pieces))])
 			}
 			s := b.String()
-			if got, want := f.mayMatchLower(s, asciiLower(s), hasFoldSpecial(s)), f.mayMatch(s); got != want {
+			if got, want := f.mayMatchLower(s, string(appendASCIILower(nil, s)), hasFoldSpecial(s)), f.mayMatch(s); got != want {
 				t.Fatalf("%s on %q: mayMatchLower %v, mayMatch %v", pattern, s, got, want)
 			}
 		}

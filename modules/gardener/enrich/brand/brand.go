@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"contextworker/modules/gardener/enrich"
 )
@@ -46,6 +47,8 @@ type Value struct {
 type Enricher struct {
 	cfg     Config
 	aliases map[string]string // folded spelling → canonical
+	// canonical holds the value of each canonical brand, encoded.
+	canonical map[string][]byte
 }
 
 // New is the enrich.Factory of the brand enricher.
@@ -64,7 +67,7 @@ func Build(cfg Config) (*Enricher, error) {
 	default:
 		return nil, fmt.Errorf("case: %q must be keep, title, upper or lower", cfg.Case)
 	}
-	e := &Enricher{cfg: cfg, aliases: make(map[string]string)}
+	e := &Enricher{cfg: cfg, aliases: make(map[string]string), canonical: make(map[string][]byte)}
 	canon := make([]string, 0, len(cfg.Aliases))
 	for c := range cfg.Aliases {
 		canon = append(canon, c)
@@ -81,6 +84,7 @@ func Build(cfg Config) (*Enricher, error) {
 			}
 			e.aliases[k] = c
 		}
+		e.canonical[c] = appendValue(nil, c, enrich.Fold(c))
 	}
 	return e, nil
 }
@@ -93,12 +97,140 @@ var _ enrich.Splittable = (*Enricher)(nil)
 func (e *Enricher) Splittable() {}
 
 func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
+	var sc scratch
 	for _, p := range batch {
-		if v, ok := e.Normalize(p.Brand); ok {
-			out.Set(p, Field, v)
+		if v, ok := e.appendNormalized(&sc, p.Brand); ok {
+			out.SetJSON(p, Field, v)
 		}
 	}
 	return nil
+}
+
+// scratch is the memory one goroutine's normalisations reuse.
+type scratch struct{ key, name, value []byte }
+
+// appendNormalized returns the encoded value Normalize(raw) gives, as
+// json.Marshal encodes it, in sc's memory: Normalize without a string
+// allocated for what is only encoded.
+func (e *Enricher) appendNormalized(sc *scratch, raw string) ([]byte, bool) {
+	raw = collapseSpace(raw)
+	sc.key = enrich.AppendFold(sc.key[:0], raw)
+	if len(sc.key) == 0 {
+		return nil, false
+	}
+	if c, ok := e.aliases[string(sc.key)]; ok {
+		return e.canonical[c], true
+	}
+	// The encoders keep no part of what they are given: they may see
+	// the buffers.
+	key := unsafe.String(&sc.key[0], len(sc.key))
+	name := raw
+	switch e.cfg.Case {
+	case "upper":
+		name = strings.ToUpper(raw)
+	case "lower":
+		name = strings.ToLower(raw)
+	case "title":
+		if b, ok := appendTitleASCII(sc.name[:0], raw); ok {
+			sc.name = b
+			name = unsafe.String(unsafe.SliceData(b), len(b))
+		} else {
+			name = title(raw)
+		}
+	}
+	sc.value = appendValue(sc.value[:0], name, key)
+	return sc.value, true
+}
+
+// appendValue appends Value{name, key} as json.Marshal encodes it.
+func appendValue(dst []byte, name, key string) []byte {
+	dst = enrich.AppendString(append(dst, `{"name":`...), name)
+	dst = enrich.AppendString(append(dst, `,"key":`...), key)
+	return append(dst, '}')
+}
+
+// collapseSpace is strings.Join(strings.Fields(s), " "), without a copy
+// when s has no space to collapse.
+func collapseSpace(s string) string {
+	space := true // at the start: a leading space is collapsed
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c == ' ' && !space {
+				space = true
+			} else if asciiSpace[c] {
+				return strings.Join(strings.Fields(s), " ")
+			} else {
+				space = false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) {
+			return strings.Join(strings.Fields(s), " ")
+		}
+		space = false
+		i += n
+	}
+	if space && len(s) > 0 {
+		return strings.Join(strings.Fields(s), " ") // a trailing space
+	}
+	return s
+}
+
+// asciiSpace: the ASCII bytes strings.Fields splits at.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// appendTitleASCII appends title(s) for s all ASCII, with single spaces
+// between words and none around them (collapseSpace's); false, and dst as
+// it was, for s with other characters.
+func appendTitleASCII(dst []byte, s string) ([]byte, bool) {
+	hasLower, hasUpper := false, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf:
+			return dst, false
+		case 'a' <= c && c <= 'z':
+			hasLower = true
+		case 'A' <= c && c <= 'Z':
+			hasUpper = true
+		}
+	}
+	if hasLower && hasUpper {
+		return append(dst, s...), true // mixed case: kept
+	}
+	upper := !hasLower
+	for i := 0; i < len(s); {
+		j := strings.IndexByte(s[i:], ' ')
+		if j < 0 {
+			j = len(s)
+		} else {
+			j += i
+		}
+		w := s[i:j]
+		if upper && len(w) <= 3 {
+			dst = append(dst, w...)
+		} else {
+			c := w[0]
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			dst = append(dst, c)
+			for k := 1; k < len(w); k++ {
+				c := w[k]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				dst = append(dst, c)
+			}
+		}
+		if j < len(s) {
+			dst = append(dst, ' ')
+		}
+		i = j + 1
+	}
+	return dst, true
 }
 
 // Normalize returns the brand's canonical spelling and key; false when the

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"contextworker/modules/gardener/enrich"
 )
@@ -112,16 +113,46 @@ func (e *Enricher) Key(p *enrich.Product) (Value, bool) {
 
 func value(key, by string) Value { return Value{Key: key, By: by, GroupID: GroupID(key)} }
 
+// appendGTINKey appends the key of a GTIN: "gtin:" and the GTIN as GTIN-14.
+func appendGTINKey(dst []byte, gtin string) []byte {
+	g := strings.TrimLeft(gtin, "0")
+	dst = append(dst, "gtin:"...)
+	for range 14 - len(g) {
+		dst = append(dst, '0')
+	}
+	return append(dst, g...)
+}
+
+// appendValue appends value(key, by) as json.Marshal encodes it.
+func appendValue(dst, key []byte, by string) []byte {
+	// The encoder keeps no part of the key: it may see the buffer.
+	dst = enrich.AppendString(append(dst, `{"key":`...), unsafe.String(unsafe.SliceData(key), len(key)))
+	dst = enrich.AppendString(append(dst, `,"by":`...), by)
+	sum := md5.Sum(key) //nolint:gosec // see import
+	dst = append(dst, `,"group_id":"g`...)
+	dst = hex.AppendEncode(dst, sum[:8]) // GroupID: 16 hex digits
+	return append(dst, `"}`...)
+}
+
 // Enrich implements enrich.Enricher.
 // Splittable implements enrich.Splittable: each product is enriched alone,
 // and the enricher is safe for concurrent use.
 func (e *Enricher) Splittable() {}
 
 func (e *Enricher) Enrich(_ context.Context, run enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
+	var key, value []byte
 	for _, p := range batch {
+		if !run.Sparse && e.cfg.ByGTIN && p.GTIN != "" {
+			// Key's GTIN key, encoded without a string allocated for it.
+			key = appendGTINKey(key[:0], p.GTIN)
+			value = appendValue(value[:0], key, "gtin")
+			out.SetJSON(p, Field, value)
+			continue
+		}
 		v, ok := e.Key(p)
 		if ok {
-			out.Set(p, Field, v)
+			value = appendValue(value[:0], []byte(v.Key), v.By)
+			out.SetJSON(p, Field, value)
 		}
 		if run.Sparse && p.Changed {
 			// The pass rebuilds the groups of these keys (see Finish).

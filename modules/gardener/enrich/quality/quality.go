@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"contextworker/modules/gardener/enrich"
 )
@@ -83,18 +84,24 @@ func Build(cfg Config) (*Enricher, error) {
 func (e *Enricher) Splittable() {}
 
 func (e *Enricher) Enrich(_ context.Context, run enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
+	var text, value []byte
 	for _, p := range batch {
 		if e.cfg.MissingImage && len(p.ImageURLs) == 0 {
-			out.Set(p, FieldMissingImage, true)
+			out.SetJSON(p, FieldMissingImage, jsonTrue)
 		}
 		if e.cfg.ZeroStockDays > 0 {
 			if since, ok := ZeroSince(p, run.Now); ok {
-				out.Set(p, FieldStockZeroSince, since.UTC().Format(time.RFC3339))
+				// The time as a string (Format), encoded without the string.
+				text = since.UTC().AppendFormat(text[:0], time.RFC3339)
+				value = enrich.AppendString(value[:0], unsafe.String(unsafe.SliceData(text), len(text)))
+				out.SetJSON(p, FieldStockZeroSince, value)
 			}
 		}
 	}
 	return nil
 }
+
+var jsonTrue = []byte("true")
 
 // ZeroSince says since when p's stock has been zero: the time stored by an
 // earlier run, or now when this run is the first to see it. false when the
