@@ -169,8 +169,13 @@ func (a *Activities) Finalize(ctx context.Context, plan wf.Plan) (wf.FinalizeRes
 		// on disk to meet three candidate keys a hash join finds in one
 		// pass: the passes join by hashing or by key. JIT is off as for
 		// the reads (readSettings): compiling takes most of a second,
-		// longer than an incremental run's passes.
-		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off`); err != nil {
+		// longer than an incremental run's passes. Plans are made for
+		// each run's values: the passes take arrays and run ids whose
+		// sizes vary by orders of magnitude, and after five runs on one
+		// pooled connection PostgreSQL may otherwise keep a generic plan,
+		// made for an array of ten.
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off;
+			SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
 			return err
 		}
 		for _, st := range a.Pipeline.Steps() {
