@@ -14,8 +14,12 @@ type Config struct {
 	// BatchSize is the number of products read, enriched and written per
 	// transaction: the checkpoint granularity.
 	BatchSize int `yaml:"batch_size"`
-	// BatchesPerActivity bounds one Enrich activity; the workflow then
-	// calls it again (and continues as new when history grows long).
+	// BatchesPerActivity bounds one Enrich activity (so does half of
+	// EnrichTimeout); the workflow then calls it again (and continues as
+	// new when history grows long). Each call fills the activity's
+	// pipeline anew: at 1M products, 100 batches a call took the batches
+	// 14.9 s against 17.8 s at 20 (bin/bench -gardener-set). Progress
+	// shows live in the activity's heartbeat details meanwhile.
 	BatchesPerActivity int           `yaml:"batches_per_activity"`
 	HeartbeatTimeout   time.Duration `yaml:"heartbeat_timeout"`
 	EnrichTimeout      time.Duration `yaml:"enrich_timeout"`
@@ -38,7 +42,7 @@ func DefaultEnrichers() []enrich.Spec {
 func DefaultConfig() *Config {
 	return &Config{
 		BatchSize:          5000,
-		BatchesPerActivity: 20,
+		BatchesPerActivity: 100,
 		HeartbeatTimeout:   30 * time.Second,
 		EnrichTimeout:      2 * time.Hour,
 		WatermarkOverlap:   time.Hour,
