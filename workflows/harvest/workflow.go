@@ -37,7 +37,10 @@ const ErrAlreadyRunning = "HarvestAlreadyRunning"
 
 // Workflow runs one harvest and returns its report.
 func Workflow(ctx workflow.Context, in Input) (*Report, error) {
-	if err := in.Validate(); err != nil {
+	// A feed URL with credentials is refused since this version: a run
+	// begun before went on with its URL, and replays so.
+	refuseCredentials := workflow.GetVersion(ctx, "refuse-credentialed-feed-url", workflow.DefaultVersion, 1) >= 1
+	if err := in.validate(refuseCredentials); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("invalid input: "+err.Error(), "InvalidInput", err)
 	}
 	info := workflow.GetInfo(ctx)

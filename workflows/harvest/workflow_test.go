@@ -403,6 +403,7 @@ func TestWorkflowRejectsInvalidInput(t *testing.T) {
 		{name: "empty tenant", in: harvest.Input{SupplierCode: "s1"}, wantField: "tenant_id"},
 		{name: "supplier with a slash", in: harvest.Input{TenantID: "acme", SupplierCode: "s1/x"}, wantField: "supplier_code"},
 		{name: "long delimiter", in: harvest.Input{TenantID: "acme", SupplierCode: "s1", Delimiter: ";;"}, wantField: "delimiter"},
+		{name: "feed url with credentials", in: harvest.Input{TenantID: "acme", SupplierCode: "s1", FeedURL: "https://u:secret@feeds.example/p.csv"}, wantField: "feed_url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -418,6 +419,24 @@ func TestWorkflowRejectsInvalidInput(t *testing.T) {
 					appErr, appErr.Type(), appErr.NonRetryable(), tt.wantField)
 			}
 		})
+	}
+}
+
+// TestWorkflowCredentialedURLBeganBeforeTheCheck replays the branch of a
+// run begun before feed URLs with credentials were refused
+// (refuse-credentialed-feed-url at its default version): it goes on to
+// Begin, as it did then, instead of failing where its history has an
+// activity.
+func TestWorkflowCredentialedURLBeganBeforeTheCheck(t *testing.T) {
+	in := harvest.Input{TenantID: "acme", SupplierCode: "s1", FeedURL: "https://u:secret@feeds.example/p.csv"}
+	h := newHarness(t, harvest.WorkflowID(in.TenantID, in.SupplierCode))
+	h.env.OnGetVersion("refuse-credentialed-feed-url", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.onBegin(harvest.Plan{}, temporal.NewNonRetryableApplicationError("begun", "Begun", nil))
+	h.run(in)
+	_, err := h.result()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != "Begun" {
+		t.Fatalf("workflow error = %v, want Begin's error: the old branch does not refuse the URL", err)
 	}
 }
 
