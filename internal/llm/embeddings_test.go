@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"contextworker/internal/llm/llmtest"
 )
 
 // vectors is an /embeddings response body.
@@ -23,34 +25,34 @@ func vec(index int, v ...float64) map[string]any {
 func TestEmbeddings(t *testing.T) {
 	tests := []struct {
 		name     string
-		script   []reply
+		script   []llmtest.Reply
 		want     [][]float64
 		wantErr  string
 		requests int
 		waits    []time.Duration
 	}{
-		{name: "ok", script: []reply{{body: vectors(vec(0, 1, 0), vec(1, 0, 1))}}, want: [][]float64{{1, 0}, {0, 1}}, requests: 1},
-		{name: "answered out of order", script: []reply{{body: vectors(vec(1, 0, 1), vec(0, 1, 0))}}, want: [][]float64{{1, 0}, {0, 1}}, requests: 1},
-		{name: "index omitted means in order", script: []reply{{body: `{"data":[{"embedding":[1,2]},{"embedding":[3,4]}]}`}},
+		{name: "ok", script: []llmtest.Reply{{Body: vectors(vec(0, 1, 0), vec(1, 0, 1))}}, want: [][]float64{{1, 0}, {0, 1}}, requests: 1},
+		{name: "answered out of order", script: []llmtest.Reply{{Body: vectors(vec(1, 0, 1), vec(0, 1, 0))}}, want: [][]float64{{1, 0}, {0, 1}}, requests: 1},
+		{name: "index omitted means in order", script: []llmtest.Reply{{Body: `{"data":[{"embedding":[1,2]},{"embedding":[3,4]}]}`}},
 			want: [][]float64{{1, 2}, {3, 4}}, requests: 1},
-		{name: "5xx then ok backs off", script: []reply{{status: 503}, {body: vectors(vec(0, 1), vec(1, 2))}},
+		{name: "5xx then ok backs off", script: []llmtest.Reply{{Status: 503}, {Body: vectors(vec(0, 1), vec(1, 2))}},
 			want: [][]float64{{1}, {2}}, requests: 2, waits: []time.Duration{500 * time.Millisecond}},
-		{name: "429 honours retry-after", script: []reply{{status: 429, retryAfter: "2"}, {body: vectors(vec(0, 1), vec(1, 2))}},
+		{name: "429 honours retry-after", script: []llmtest.Reply{{Status: 429, RetryAfter: "2"}, {Body: vectors(vec(0, 1), vec(1, 2))}},
 			want: [][]float64{{1}, {2}}, requests: 2, waits: []time.Duration{2 * time.Second}},
-		{name: "retry budget spent", script: []reply{{status: 500}}, wantErr: "after 3 attempts: HTTP 500", requests: 3,
+		{name: "retry budget spent", script: []llmtest.Reply{{Status: 500}}, wantErr: "after 3 attempts: HTTP 500", requests: 3,
 			waits: []time.Duration{500 * time.Millisecond, time.Second}},
-		{name: "400 not retried", script: []reply{{status: 400}}, wantErr: "after 1 attempts: HTTP 400", requests: 1},
-		{name: "too few vectors", script: []reply{{body: vectors(vec(0, 1))}}, wantErr: "1 embeddings for 2 inputs", requests: 1},
-		{name: "repeated index", script: []reply{{body: vectors(vec(0, 1), vec(0, 2))}}, wantErr: "out of range or repeated", requests: 1},
-		{name: "index out of range", script: []reply{{body: vectors(vec(0, 1), vec(2, 2))}}, wantErr: "out of range or repeated", requests: 1},
-		{name: "empty vector", script: []reply{{body: vectors(vec(0, 1), vec(1))}}, wantErr: "embedding 1 is empty", requests: 1},
-		{name: "not json", script: []reply{{body: "<html>"}}, wantErr: ErrBadBody.Error(), requests: 1},
-		{name: "number out of float range", script: []reply{{body: `{"data":[{"embedding":[1e400]},{"embedding":[1]}]}`}}, wantErr: ErrBadBody.Error(), requests: 1},
+		{name: "400 not retried", script: []llmtest.Reply{{Status: 400}}, wantErr: "after 1 attempts: HTTP 400", requests: 1},
+		{name: "too few vectors", script: []llmtest.Reply{{Body: vectors(vec(0, 1))}}, wantErr: "1 embeddings for 2 inputs", requests: 1},
+		{name: "repeated index", script: []llmtest.Reply{{Body: vectors(vec(0, 1), vec(0, 2))}}, wantErr: "out of range or repeated", requests: 1},
+		{name: "index out of range", script: []llmtest.Reply{{Body: vectors(vec(0, 1), vec(2, 2))}}, wantErr: "out of range or repeated", requests: 1},
+		{name: "empty vector", script: []llmtest.Reply{{Body: vectors(vec(0, 1), vec(1))}}, wantErr: "embedding 1 is empty", requests: 1},
+		{name: "not json", script: []llmtest.Reply{{Body: "<html>"}}, wantErr: ErrBadBody.Error(), requests: 1},
+		{name: "number out of float range", script: []llmtest.Reply{{Body: `{"data":[{"embedding":[1e400]},{"embedding":[1]}]}`}}, wantErr: ErrBadBody.Error(), requests: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newServer(t, tt.script...)
-			c, waits := newClient(t, testConfig(s.srv.URL), nil)
+			c, waits := newClient(t, testConfig(s.URL), nil)
 			got, err := c.Embeddings(context.Background(), "", EmbeddingsRequest{Input: []string{"a", "b"}})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -74,13 +76,13 @@ func TestEmbeddings(t *testing.T) {
 // Authorization header.
 func TestEmbeddingsRequest(t *testing.T) {
 	for _, dims := range []int{0, 8} {
-		s := newServer(t, reply{body: vectors(vec(0, 1), vec(1, 1))})
-		c, _ := newClient(t, testConfig(s.srv.URL), nil)
+		s := newServer(t, llmtest.Reply{Body: vectors(vec(0, 1), vec(1, 1))})
+		c, _ := newClient(t, testConfig(s.URL), nil)
 		if _, err := c.Embeddings(context.Background(), "k", EmbeddingsRequest{Input: []string{"x", "y"}, Dimensions: dims}); err != nil {
 			t.Fatal(err)
 		}
 		var got map[string]any
-		if err := json.Unmarshal(s.raw[0], &got); err != nil {
+		if err := json.Unmarshal(s.Requests()[0].Body, &got); err != nil {
 			t.Fatal(err)
 		}
 		want := map[string]any{"model": "m", "input": []any{"x", "y"}, "encoding_format": "float"}
@@ -90,8 +92,8 @@ func TestEmbeddingsRequest(t *testing.T) {
 		if b, w := mustJSON(t, got), mustJSON(t, want); b != w {
 			t.Errorf("dims %d: body = %s, want %s", dims, b, w)
 		}
-		if s.auth[0] != "Bearer k" {
-			t.Errorf("Authorization = %q", s.auth[0])
+		if s.Requests()[0].Auth != "Bearer k" {
+			t.Errorf("Authorization = %q", s.Requests()[0].Auth)
 		}
 	}
 }
@@ -109,8 +111,8 @@ func mustJSON(t *testing.T, v any) string {
 // and not retried.
 func TestEmbeddingsBound(t *testing.T) {
 	big := make([]float64, 1000)
-	s := newServer(t, reply{body: vectors(vec(0, big...), vec(1, big...))})
-	cfg := testConfig(s.srv.URL)
+	s := newServer(t, llmtest.Reply{Body: vectors(vec(0, big...), vec(1, big...))})
+	cfg := testConfig(s.URL)
 	cfg.MaxResponseBytes = 1024
 	c, _ := newClient(t, cfg, nil)
 	_, err := c.Embeddings(context.Background(), "", EmbeddingsRequest{Input: []string{"a", "b"}})

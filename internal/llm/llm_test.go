@@ -5,72 +5,26 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"contextworker/internal/llm/llmtest"
 	"contextworker/internal/secret"
 )
 
-// server is a local chat-completions server answering with the replies
-// of its script in turn (the last one repeats).
-type server struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	bodies []chatRequest
-	raw    [][]byte
-	auth   []string
-}
+// server is a local chat-completions server (llmtest) answering with
+// the replies of its script in turn (the last one repeats).
+type server struct{ *llmtest.Server }
 
-type reply struct {
-	status     int
-	body       string
-	retryAfter string
-}
-
-func content(s string) string {
-	b, _ := json.Marshal(map[string]any{"id": "x", "choices": []any{map[string]any{"message": map[string]string{"role": "assistant", "content": s}}}})
-	return string(b)
-}
-
-func newServer(t *testing.T, script ...reply) *server {
+func newServer(t *testing.T, script ...llmtest.Reply) *server {
 	t.Helper()
-	s := &server{}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var req chatRequest
-		if r.Method != http.MethodPost || json.Unmarshal(b, &req) != nil {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		s.mu.Lock()
-		n := len(s.bodies)
-		s.bodies = append(s.bodies, req)
-		s.raw = append(s.raw, b)
-		s.auth = append(s.auth, r.Header.Get("Authorization"))
-		s.mu.Unlock()
-		rep := script[min(n, len(script)-1)]
-		if rep.retryAfter != "" {
-			w.Header().Set("Retry-After", rep.retryAfter)
-		}
-		if rep.status != 0 {
-			w.WriteHeader(rep.status)
-		}
-		_, _ = io.WriteString(w, rep.body)
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
+	return &server{llmtest.New(t, "/", llmtest.Script(script...))}
 }
 
-func (s *server) requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.bodies)
-}
+func (s *server) requests() int { return len(s.Requests()) }
 
 func testConfig(url string) Config {
 	return Config{URL: url, Model: "m", Timeout: 5 * time.Second, MaxRetries: 2,
@@ -94,27 +48,27 @@ func TestChat(t *testing.T) {
 	hello := Request{Messages: []Message{{Role: "user", Content: "hi"}}, ResponseFormat: ResponseFormat{Type: "json_object"}}
 	tests := []struct {
 		name     string
-		script   []reply
+		script   []llmtest.Reply
 		want     string
 		wantErr  string
 		requests int
 		waits    []time.Duration
 	}{
-		{name: "ok", script: []reply{{body: content(`{"a":1}`)}}, want: `{"a":1}`, requests: 1},
-		{name: "5xx then ok backs off", script: []reply{{status: 503}, {status: 500}, {body: content("x")}},
+		{name: "ok", script: []llmtest.Reply{{Body: llmtest.Completion(`{"a":1}`)}}, want: `{"a":1}`, requests: 1},
+		{name: "5xx then ok backs off", script: []llmtest.Reply{{Status: 503}, {Status: 500}, {Body: llmtest.Completion("x")}},
 			want: "x", requests: 3, waits: []time.Duration{500 * time.Millisecond, time.Second}},
-		{name: "429 honours retry-after capped", script: []reply{{status: 429, retryAfter: "60"}, {body: content("y")}},
+		{name: "429 honours retry-after capped", script: []llmtest.Reply{{Status: 429, RetryAfter: "60"}, {Body: llmtest.Completion("y")}},
 			want: "y", requests: 2, waits: []time.Duration{10 * time.Second}},
-		{name: "retry budget spent", script: []reply{{status: 502}}, wantErr: "after 3 attempts: HTTP 502", requests: 3,
+		{name: "retry budget spent", script: []llmtest.Reply{{Status: 502}}, wantErr: "after 3 attempts: HTTP 502", requests: 3,
 			waits: []time.Duration{500 * time.Millisecond, time.Second}},
-		{name: "401 not retried", script: []reply{{status: 401}}, wantErr: "after 1 attempts: HTTP 401", requests: 1},
-		{name: "not json not retried", script: []reply{{body: "<html>"}}, wantErr: ErrBadBody.Error(), requests: 1},
-		{name: "no choices", script: []reply{{body: `{"choices":[]}`}}, wantErr: "no choices", requests: 1},
+		{name: "401 not retried", script: []llmtest.Reply{{Status: 401}}, wantErr: "after 1 attempts: HTTP 401", requests: 1},
+		{name: "not json not retried", script: []llmtest.Reply{{Body: "<html>"}}, wantErr: ErrBadBody.Error(), requests: 1},
+		{name: "no choices", script: []llmtest.Reply{{Body: `{"choices":[]}`}}, wantErr: "no choices", requests: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newServer(t, tt.script...)
-			c, waits := newClient(t, testConfig(s.srv.URL), nil)
+			c, waits := newClient(t, testConfig(s.URL), nil)
 			got, err := c.Chat(context.Background(), "", hello)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -139,8 +93,8 @@ func TestChat(t *testing.T) {
 }
 
 func TestChatSendsRequestAndKey(t *testing.T) {
-	s := newServer(t, reply{body: content("ok")})
-	cfg := testConfig(s.srv.URL)
+	s := newServer(t, llmtest.Reply{Body: llmtest.Completion("ok")})
+	cfg := testConfig(s.URL)
 	cfg.APIKey = secret.Env("LLM_KEY")
 	c, _ := newClient(t, cfg, func(k string) (string, bool) { return map[string]string{"LLM_KEY": "sekrit"}[k], k == "LLM_KEY" })
 	key, err := c.Key()
@@ -152,12 +106,12 @@ func TestChatSendsRequestAndKey(t *testing.T) {
 		ResponseFormat: ResponseFormat{Type: "json_schema", JSONSchema: schema}}); err != nil {
 		t.Fatalf("Chat: %v", err)
 	}
-	got := s.bodies[0]
+	got := llmtest.Decode[chatRequest](t, s.Requests())[0]
 	if got.Model != "m" || len(got.Messages) != 2 || got.ResponseFormat.Type != "json_schema" || string(got.ResponseFormat.JSONSchema) != string(schema) {
 		t.Errorf("request = %+v", got)
 	}
-	if s.auth[0] != "Bearer sekrit" {
-		t.Errorf("Authorization = %q", s.auth[0])
+	if s.Requests()[0].Auth != "Bearer sekrit" {
+		t.Errorf("Authorization = %q", s.Requests()[0].Auth)
 	}
 }
 
@@ -173,8 +127,8 @@ func TestKeyMissing(t *testing.T) {
 // TestResponseBound: a response larger than MaxResponseBytes is refused,
 // not read whole, and not retried.
 func TestResponseBound(t *testing.T) {
-	s := newServer(t, reply{body: content(strings.Repeat("a", 5000))})
-	cfg := testConfig(s.srv.URL)
+	s := newServer(t, llmtest.Reply{Body: llmtest.Completion(strings.Repeat("a", 5000))})
+	cfg := testConfig(s.URL)
 	cfg.MaxResponseBytes = 1024
 	c, _ := newClient(t, cfg, nil)
 	_, err := c.Chat(context.Background(), "", Request{Messages: []Message{{Role: "user", Content: "hi"}}})

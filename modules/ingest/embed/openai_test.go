@@ -6,25 +6,20 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"contextworker/internal/llm"
+	"contextworker/internal/llm/llmtest"
 	"contextworker/internal/secret"
 )
 
-// embeddingsServer is a local /embeddings server. Each input's vector is
-// vectorOf(input, dims); fail answers the first requests with a status.
-type embeddingsServer struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	reqs []embeddingsRequest
-	auth []string
-}
+// embeddingsServer is a local /embeddings server (llmtest). Each input's
+// vector is vectorOf(input, dims); fail answers the first requests with a
+// status.
+type embeddingsServer struct{ *llmtest.Server }
 
 type embeddingsRequest struct {
 	Model      string   `json:"model"`
@@ -49,42 +44,32 @@ func vectorOf(s string, n int) []float64 {
 
 func newEmbeddingsServer(t *testing.T, dims int, fail ...int) *embeddingsServer {
 	t.Helper()
-	s := &embeddingsServer{}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req embeddingsRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || r.URL.Path != "/v1/embeddings" {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		s.mu.Lock()
-		n := len(s.reqs)
-		s.reqs = append(s.reqs, req)
-		s.auth = append(s.auth, r.Header.Get("Authorization"))
-		s.mu.Unlock()
+	return &embeddingsServer{llmtest.New(t, "/v1/embeddings", func(n int, r llmtest.Request) llmtest.Reply {
 		if n < len(fail) {
-			w.WriteHeader(fail[n])
-			return
+			return llmtest.Reply{Status: fail[n]}
+		}
+		var req embeddingsRequest
+		if err := json.Unmarshal(r.Body, &req); err != nil {
+			return llmtest.Reply{Status: http.StatusBadRequest, Body: "bad request"}
 		}
 		var data []any
 		for i, in := range req.Input {
 			data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": vectorOf(in, dims)})
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data})
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
+		b, _ := json.Marshal(map[string]any{"object": "list", "data": data})
+		return llmtest.Reply{Body: string(b)}
+	})}
 }
 
-func (s *embeddingsServer) requests() []embeddingsRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.reqs)
+func (s *embeddingsServer) requests(t *testing.T) []embeddingsRequest {
+	t.Helper()
+	return llmtest.Decode[embeddingsRequest](t, s.Requests())
 }
 
 func newOpenAI(t *testing.T, s *embeddingsServer, dims int, mod func(*llm.Config)) *OpenAI {
 	t.Helper()
 	cfg := llm.DefaultConfig()
-	cfg.URL, cfg.Model, cfg.RequestsPerSecond, cfg.Burst, cfg.Timeout = s.srv.URL+"/v1/embeddings", "fake-embed", 1000, 10, 5*time.Second
+	cfg.URL, cfg.Model, cfg.RequestsPerSecond, cfg.Burst, cfg.Timeout = s.URL+"/v1/embeddings", "fake-embed", 1000, 10, 5*time.Second
 	cfg.APIKey = secret.Env("FAKE_KEY")
 	if mod != nil {
 		mod(&cfg)
@@ -132,7 +117,7 @@ func TestOpenAIEmbed(t *testing.T) {
 		}
 	}
 	// Batches of two, the blank text not sent, in order.
-	reqs := s.requests()
+	reqs := s.requests(t)
 	var inputs [][]string
 	for _, r := range reqs {
 		inputs = append(inputs, r.Input)
@@ -143,8 +128,8 @@ func TestOpenAIEmbed(t *testing.T) {
 	if want := [][]string{{"alpha", "beta"}, {"gamma", "delta"}}; !slices.EqualFunc(inputs, want, slices.Equal) {
 		t.Errorf("batches %q, want %q", inputs, want)
 	}
-	if s.auth[0] != "Bearer sk-test" {
-		t.Errorf("Authorization = %q", s.auth[0])
+	if s.Requests()[0].Auth != "Bearer sk-test" {
+		t.Errorf("Authorization = %q", s.Requests()[0].Auth)
 	}
 }
 
@@ -179,7 +164,7 @@ func TestOpenAIFailures(t *testing.T) {
 			if err != nil && (strings.Contains(err.Error(), "sk-test") || strings.Contains(err.Error(), "one")) {
 				t.Errorf("err = %v quotes the key or a text", err)
 			}
-			if n := len(s.requests()); n != tt.requests {
+			if n := len(s.requests(t)); n != tt.requests {
 				t.Errorf("requests = %d, want %d", n, tt.requests)
 			}
 		})
@@ -195,7 +180,7 @@ func TestOpenAIInputBound(t *testing.T) {
 	if _, err := o.Embed(context.Background(), []string{"ééé"}); err != nil { // 6 bytes
 		t.Fatal(err)
 	}
-	if got := s.requests()[0].Input[0]; got != "éé" {
+	if got := s.requests(t)[0].Input[0]; got != "éé" {
 		t.Fatalf("sent %q, want %q", got, "éé")
 	}
 }

@@ -4,30 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"contextworker/internal/llm"
+	"contextworker/internal/llm/llmtest"
 	"contextworker/internal/secret"
 	"contextworker/modules/ingest/sno"
 )
 
-// chatServer is a local chat-completions server answering with its
-// script's replies in turn (the last one repeats) and recording what it
-// was asked.
-type chatServer struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	reqs []chatRequest
-	auth []string
-}
+// chatServer is a local chat-completions server (llmtest) answering with
+// its script's replies in turn (the last one repeats).
+type chatServer struct{ *llmtest.Server }
 
 type chatRequest struct {
 	Model          string         `json:"model"`
@@ -35,52 +26,21 @@ type chatRequest struct {
 	ResponseFormat map[string]any `json:"response_format"`
 }
 
-// step is one scripted reply: an HTTP status, or a message content.
-type step struct {
-	status  int
-	content string
-	raw     string // a body sent as is
-}
-
-func newChatServer(t *testing.T, script ...step) *chatServer {
+func newChatServer(t *testing.T, script ...llmtest.Reply) *chatServer {
 	t.Helper()
-	s := &chatServer{}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req chatRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || r.URL.Path != "/v1/chat/completions" {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		s.mu.Lock()
-		n := len(s.reqs)
-		s.reqs = append(s.reqs, req)
-		s.auth = append(s.auth, r.Header.Get("Authorization"))
-		s.mu.Unlock()
-		st := script[min(n, len(script)-1)]
-		switch {
-		case st.status != 0:
-			w.WriteHeader(st.status)
-		case st.raw != "":
-			_, _ = io.WriteString(w, st.raw)
-		default:
-			_ = json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"message": map[string]string{"role": "assistant", "content": st.content}}}})
-		}
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
+	return &chatServer{llmtest.New(t, "/v1/chat/completions", llmtest.Script(script...))}
 }
 
-func (s *chatServer) requests() []chatRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.reqs)
+func (s *chatServer) requests(t *testing.T) []chatRequest {
+	t.Helper()
+	return llmtest.Decode[chatRequest](t, s.Requests())
 }
 
 // newLLM returns an extractor of s whose client retries without sleeping.
 func newLLM(t *testing.T, s *chatServer, mod func(*llm.Config)) *LLM {
 	t.Helper()
 	cfg := llm.DefaultConfig()
-	cfg.URL, cfg.Model, cfg.RequestsPerSecond, cfg.Burst, cfg.MaxRetries = s.srv.URL+"/v1/chat/completions", "fake-model", 1000, 10, 2
+	cfg.URL, cfg.Model, cfg.RequestsPerSecond, cfg.Burst, cfg.MaxRetries = s.URL+"/v1/chat/completions", "fake-model", 1000, 10, 2
 	cfg.Timeout = 5 * time.Second
 	if mod != nil {
 		mod(&cfg)
@@ -111,7 +71,7 @@ const valid = `{"hypothesis": "We argue that mulching raises soil moisture.",
               {"excerpt": "Evaporation falls by a third (Smith 2021).", "citation": "(Smith 2021)"}]}`
 
 func TestLLMExtract(t *testing.T) {
-	s := newChatServer(t, step{content: valid})
+	s := newChatServer(t, llmtest.Reply{Content: valid})
 	e := newLLM(t, s, func(c *llm.Config) { c.APIKey = secret.Env("FAKE_KEY") })
 	got, err := e.Extract(context.Background(), llmDoc)
 	if err != nil {
@@ -133,9 +93,9 @@ func TestLLMExtract(t *testing.T) {
 	if err := got.Validate(); err != nil {
 		t.Fatalf("SNO invalid: %v", err)
 	}
-	reqs := s.requests()
-	if len(reqs) != 1 || reqs[0].Model != "fake-model" || s.auth[0] != "Bearer sk-test" {
-		t.Fatalf("requests %+v auth %q", reqs, s.auth)
+	reqs := s.requests(t)
+	if len(reqs) != 1 || reqs[0].Model != "fake-model" || s.Requests()[0].Auth != "Bearer sk-test" {
+		t.Fatalf("requests %+v auth %q", reqs, s.Requests()[0].Auth)
 	}
 	if reqs[0].ResponseFormat["type"] != "json_schema" || reqs[0].ResponseFormat["json_schema"].(map[string]any)["name"] != "sno_extraction" {
 		t.Errorf("response_format = %v, want the answer schema", reqs[0].ResponseFormat)
@@ -152,14 +112,14 @@ func TestLLMExtract(t *testing.T) {
 // TestLLMInputBound: a document over MaxInputBytes is cut at a rune
 // boundary and marked truncated; JSONObject asks for json_object.
 func TestLLMInputBound(t *testing.T) {
-	s := newChatServer(t, step{content: valid})
+	s := newChatServer(t, llmtest.Reply{Content: valid})
 	e := newLLM(t, s, nil)
 	e.MaxInputBytes, e.JSONObject = 50, true
 	doc := strings.Repeat("é", 10) + llmDoc // 'é' is 2 bytes
 	if _, err := e.Extract(context.Background(), doc); err != nil {
 		t.Fatal(err)
 	}
-	req := s.requests()[0]
+	req := s.requests(t)[0]
 	var user struct {
 		Document  string `json:"document"`
 		Truncated bool   `json:"truncated"`
@@ -181,7 +141,7 @@ func TestLLMPolicy(t *testing.T) {
 	 "edges": [{"from": "a", "to": "b", "relation": "IMPLIES", "strength": 0.5}, {"from": "b", "to": "a", "relation": "IMPLIES", "strength": 0.5}], "evidence": []}`
 	tests := []struct {
 		name     string
-		script   []step
+		script   []llmtest.Reply
 		fallback bool
 		wantErr  string  // substring of the error; "" for success
 		is       []error // the error wraps these
@@ -189,34 +149,34 @@ func TestLLMPolicy(t *testing.T) {
 		requests int     // chat requests made
 		retold   bool    // the second request says what was wrong
 	}{
-		{name: "invalid then valid", script: []step{{content: `{"hypothesis": "x"}`}, {content: valid}},
+		{name: "invalid then valid", script: []llmtest.Reply{{Content: `{"hypothesis": "x"}`}, {Content: valid}},
 			want: "We argue that mulching raises soil moisture.", requests: 2, retold: true},
-		{name: "invalid twice falls back to rules", script: []step{{content: "not json"}}, fallback: true,
+		{name: "invalid twice falls back to rules", script: []llmtest.Reply{{Content: "not json"}}, fallback: true,
 			want: "We argue that mulching raises soil moisture.", requests: 2, retold: true},
-		{name: "invalid twice without fallback", script: []step{{content: `{"hypothesis": "H.", "claims": [], "edges": [], "evidence": [], "extra": "the document's secret"}`}},
+		{name: "invalid twice without fallback", script: []llmtest.Reply{{Content: `{"hypothesis": "H.", "claims": [], "edges": [], "evidence": [], "extra": "the document's secret"}`}},
 			wantErr: "a key the schema does not have", is: []error{ErrInvalidAnswer}, requests: 2, retold: true},
-		{name: "cycle refused naming it", script: []step{{content: cycle}},
+		{name: "cycle refused naming it", script: []llmtest.Reply{{Content: cycle}},
 			wantErr: "edge would close a cycle: c2 -> c1 -> c2", is: []error{ErrInvalidAnswer, sno.ErrCycle}, requests: 2},
-		{name: "wrong types named", script: []step{{content: `{"hypothesis": 3, "claims": [], "edges": [], "evidence": []}`}},
+		{name: "wrong types named", script: []llmtest.Reply{{Content: `{"hypothesis": 3, "claims": [], "edges": [], "evidence": []}`}},
 			wantErr: "hypothesis: must be a JSON string", is: []error{ErrInvalidAnswer}, requests: 2},
-		{name: "bounds and fields named", script: []step{{content: `{"hypothesis": "H.", "claims": [{"id": "h", "text": ""}],
+		{name: "bounds and fields named", script: []llmtest.Reply{{Content: `{"hypothesis": "H.", "claims": [{"id": "h", "text": ""}],
 			"edges": [{"from": "zz", "to": "h", "relation": "CAUSES", "strength": 1.5}], "evidence": [{"excerpt": "", "citation": "[1]"}]}`}},
 			wantErr: `claims[0].id: must match`, is: []error{ErrInvalidAnswer}, requests: 2},
-		{name: "too many claims", script: []step{{content: `{"hypothesis": "H.", "claims": [{"id":"a","text":"A"},{"id":"b","text":"B"},{"id":"c","text":"C"},{"id":"d","text":"D"},{"id":"e","text":"E"},{"id":"f","text":"F"}], "edges": [], "evidence": []}`}},
+		{name: "too many claims", script: []llmtest.Reply{{Content: `{"hypothesis": "H.", "claims": [{"id":"a","text":"A"},{"id":"b","text":"B"},{"id":"c","text":"C"},{"id":"d","text":"D"},{"id":"e","text":"E"},{"id":"f","text":"F"}], "edges": [], "evidence": []}`}},
 			wantErr: "claims: 6, more than 5", is: []error{ErrInvalidAnswer}, requests: 2},
-		{name: "answer cut short", script: []step{{content: valid[:100]}},
+		{name: "answer cut short", script: []llmtest.Reply{{Content: valid[:100]}},
 			wantErr: "cut short", is: []error{ErrInvalidAnswer}, requests: 2},
-		{name: "oversize answer is an invalid answer", script: []step{{content: strings.Repeat("x", 5000)}}, fallback: true,
+		{name: "oversize answer is an invalid answer", script: []llmtest.Reply{{Content: strings.Repeat("x", 5000)}}, fallback: true,
 			want: "We argue that mulching raises soil moisture.", requests: 2},
-		{name: "5xx retried by the client", script: []step{{status: 503}, {status: 502}, {content: valid}},
+		{name: "5xx retried by the client", script: []llmtest.Reply{{Status: 503}, {Status: 502}, {Content: valid}},
 			want: "We argue that mulching raises soil moisture.", requests: 3},
-		{name: "outage is an error, never a fallback", script: []step{{status: 500}}, fallback: true,
+		{name: "outage is an error, never a fallback", script: []llmtest.Reply{{Status: 500}}, fallback: true,
 			wantErr: "after 3 attempts: HTTP 500", requests: 3},
-		{name: "401 hints at the key", script: []step{{status: 401}}, fallback: true,
+		{name: "401 hints at the key", script: []llmtest.Reply{{Status: 401}}, fallback: true,
 			wantErr: "HTTP 401 Unauthorized (check api_key env:FAKE_KEY)", requests: 1},
-		{name: "404 hints at url and model", script: []step{{status: 404}},
+		{name: "404 hints at url and model", script: []llmtest.Reply{{Status: 404}},
 			wantErr: `check url and model "fake-model"`, requests: 1},
-		{name: "not a chat completion is the server's fault", script: []step{{raw: "<html>"}}, fallback: true,
+		{name: "not a chat completion is the server's fault", script: []llmtest.Reply{{Body: "<html>"}}, fallback: true,
 			wantErr: llm.ErrBadBody.Error(), is: []error{llm.ErrBadBody}, requests: 1},
 	}
 	for _, tt := range tests {
@@ -242,7 +202,7 @@ func TestLLMPolicy(t *testing.T) {
 			} else if err != nil || got.Hypothesis != tt.want {
 				t.Fatalf("Extract = %q, %v; want %q", got.Hypothesis, err, tt.want)
 			}
-			reqs := s.requests()
+			reqs := s.requests(t)
 			if len(reqs) != tt.requests {
 				t.Fatalf("requests = %d, want %d", len(reqs), tt.requests)
 			}
@@ -256,7 +216,7 @@ func TestLLMPolicy(t *testing.T) {
 // TestLLMFallbackIsRules: the fallback's SNO is exactly what Rules
 // returns.
 func TestLLMFallbackIsRules(t *testing.T) {
-	e := newLLM(t, newChatServer(t, step{content: "[]"}), nil)
+	e := newLLM(t, newChatServer(t, llmtest.Reply{Content: "[]"}), nil)
 	e.Fallback = Rules{MaxClaims: 5}
 	got, err := e.Extract(context.Background(), llmDoc)
 	want, werr := Rules{MaxClaims: 5}.Extract(context.Background(), llmDoc)
@@ -274,7 +234,7 @@ func TestLLMEvidenceChecked(t *testing.T) {
 	 {"excerpt": "A quotation the document never made [2].", "citation": "[2]"},
 	 {"excerpt": "Mulch shades the soil, as field trials show [1].", "citation": "[9]"},
 	 {"excerpt": "Mulch shades the soil, as field trials show [1].", "citation": "field trials"}]}`
-	e := newLLM(t, newChatServer(t, step{content: ans}), nil)
+	e := newLLM(t, newChatServer(t, llmtest.Reply{Content: ans}), nil)
 	got, err := e.Extract(context.Background(), llmDoc)
 	if err != nil {
 		t.Fatal(err)

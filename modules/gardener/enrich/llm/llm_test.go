@@ -3,10 +3,9 @@ package llm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,19 +15,14 @@ import (
 	"gopkg.in/yaml.v3"
 
 	chat "contextworker/internal/llm"
+	"contextworker/internal/llm/llmtest"
 	"contextworker/modules/gardener/enrich"
 )
 
-// chatServer speaks the chat-completions API. reply decides each answer
-// from the request number (from 1) and the batch sent.
-type chatServer struct {
-	t        *testing.T
-	srv      *httptest.Server
-	requests atomic.Int64
-	mu       sync.Mutex
-	batches  [][]item
-	auth     []string
-}
+// chatServer speaks the chat-completions API (llmtest). reply decides
+// each answer from the request number (from 1) and the batch sent; a
+// request other than the enricher's fails the test.
+type chatServer struct{ *llmtest.Server }
 
 type reply struct {
 	status     int
@@ -38,43 +32,51 @@ type reply struct {
 
 func newChatServer(t *testing.T, answer func(n int, batch []item) reply) *chatServer {
 	t.Helper()
-	s := &chatServer{t: t}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := int(s.requests.Add(1))
-		var req chatRequest
-		b, _ := io.ReadAll(r.Body)
-		if err := json.Unmarshal(b, &req); err != nil || r.Method != http.MethodPost || len(req.Messages) != 2 ||
-			req.ResponseFormat.Type != "json_object" || req.Model != "test-model" {
-			t.Errorf("bad request %s: %s", r.Method, b)
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
+	return &chatServer{llmtest.New(t, "/v1/chat/completions", func(n int, r llmtest.Request) llmtest.Reply {
+		batch, err := batchOf(r)
+		if err != nil {
+			t.Errorf("bad request: %v: %s", err, r.Body)
+			return llmtest.Reply{Status: http.StatusBadRequest, Body: "bad request"}
 		}
-		var batch []item
-		if err := json.Unmarshal([]byte(req.Messages[1].Content), &batch); err != nil {
-			t.Errorf("user content: %v", err)
-		}
-		s.mu.Lock()
-		s.batches = append(s.batches, batch)
-		s.auth = append(s.auth, r.Header.Get("Authorization"))
-		s.mu.Unlock()
-		rep := answer(n, batch)
+		rep := answer(n+1, batch)
 		if rep.status != http.StatusOK {
-			if rep.retryAfter != "" {
-				w.Header().Set("Retry-After", rep.retryAfter)
-			}
-			http.Error(w, "nope", rep.status)
-			return
+			return llmtest.Reply{Status: rep.status, RetryAfter: rep.retryAfter, Body: "nope"}
 		}
-		resp := map[string]any{
-			"id": "x", "object": "chat.completion", "model": req.Model,
-			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
-				"message": map[string]any{"role": "assistant", "content": rep.content}}},
+		return llmtest.Reply{Content: rep.content}
+	})}
+}
+
+// batchOf is the batch of products a request of the enricher sends.
+func batchOf(r llmtest.Request) ([]item, error) {
+	var req chatRequest
+	if err := json.Unmarshal(r.Body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Messages) != 2 || req.ResponseFormat.Type != "json_object" || req.Model != "test-model" {
+		return nil, errors.New("not the enricher's request")
+	}
+	var batch []item
+	if err := json.Unmarshal([]byte(req.Messages[1].Content), &batch); err != nil {
+		return nil, fmt.Errorf("user content: %w", err)
+	}
+	return batch, nil
+}
+
+// requests is how many requests the server received.
+func (s *chatServer) requests() int { return len(s.Requests()) }
+
+// batches are the batches the requests sent.
+func (s *chatServer) batches(t *testing.T) [][]item {
+	t.Helper()
+	var out [][]item
+	for _, r := range s.Requests() {
+		b, err := batchOf(r)
+		if err != nil {
+			t.Fatal(err)
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(resp)
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
+		out = append(out, b)
+	}
+	return out
 }
 
 // goodAnswer answers every product of batch with a colour and a material.
@@ -197,7 +199,7 @@ func fields(p *enrich.Product) map[string]string {
 
 func TestHappyPath(t *testing.T) {
 	s := newChatServer(t, func(_ int, b []item) reply { return ok(goodAnswer(b)) })
-	f := newFixture(t, s.srv.URL, nil)
+	f := newFixture(t, s.URL, nil)
 	ps := products(2)
 	f.run(t, ps)
 	got := fields(ps[1])
@@ -205,10 +207,10 @@ func TestHappyPath(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("fields = %v, want %v", got, want)
 	}
-	if s.auth[0] != "Bearer sk-test" {
-		t.Fatalf("Authorization = %q", s.auth[0])
+	if s.Requests()[0].Auth != "Bearer sk-test" {
+		t.Fatalf("Authorization = %q", s.Requests()[0].Auth)
 	}
-	if b := s.batches[0][0]; b.Category != "Tools > Hammers" || b.Brand != "Acme" || b.Name != "Hammer 1" {
+	if b := s.batches(t)[0][0]; b.Category != "Tools > Hammers" || b.Brand != "Acme" || b.Name != "Hammer 1" {
 		t.Fatalf("sent %+v", b)
 	}
 	if f.cache.puts != 2 {
@@ -236,7 +238,7 @@ func TestInvalidItemsRejected(t *testing.T) {
 			s := newChatServer(t, func(int, []item) reply {
 				return ok(`{"items": [` + tt.item + `, {"sku": "P2", "fields": {"color": "blue"}}]}`)
 			})
-			f := newFixture(t, s.srv.URL, nil)
+			f := newFixture(t, s.URL, nil)
 			ps := products(2)
 			tallies := f.run(t, ps)
 			if tallies[enrich.Tally{Name: TallyRejected, Key: tt.reason}] != 1 {
@@ -263,11 +265,11 @@ func TestMalformedAnswerRetriedOnceThenGivenUp(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newChatServer(t, func(int, []item) reply { return ok(tt.content) })
-			f := newFixture(t, s.srv.URL, nil)
+			f := newFixture(t, s.URL, nil)
 			ps := products(1)
 			ps[0].Stored = map[string]json.RawMessage{"llm_color": []byte(`"green"`)}
 			tallies := f.run(t, ps)
-			if n := s.requests.Load(); n != 2 {
+			if n := s.requests(); n != 2 {
 				t.Fatalf("requests = %d, want 2 (one retry)", n)
 			}
 			if tallies[enrich.Tally{Name: TallyGaveUp, Key: "invalid answers"}] != 1 || f.cache.puts != 0 {
@@ -288,11 +290,11 @@ func TestRetryAfter429(t *testing.T) {
 		}
 		return ok(goodAnswer(b))
 	})
-	f := newFixture(t, s.srv.URL, nil)
+	f := newFixture(t, s.URL, nil)
 	ps := products(1)
 	f.run(t, ps)
-	if s.requests.Load() != 2 || len(f.waits) != 1 || f.waits[0] != 7*time.Second {
-		t.Fatalf("requests %d, waits %v; want 2 requests after a 7s wait", s.requests.Load(), f.waits)
+	if s.requests() != 2 || len(f.waits) != 1 || f.waits[0] != 7*time.Second {
+		t.Fatalf("requests %d, waits %v; want 2 requests after a 7s wait", s.requests(), f.waits)
 	}
 	if fields(ps[0])["llm_color"] == "" {
 		t.Fatalf("no answer after retry: %v", fields(ps[0]))
@@ -301,11 +303,11 @@ func TestRetryAfter429(t *testing.T) {
 
 func TestServerErrorsGiveUp(t *testing.T) {
 	s := newChatServer(t, func(int, []item) reply { return reply{status: http.StatusInternalServerError} })
-	f := newFixture(t, s.srv.URL, func(c *Config) { c.MaxRetries = 3; c.MinBackoff = time.Second; c.MaxBackoff = 3 * time.Second })
+	f := newFixture(t, s.URL, func(c *Config) { c.MaxRetries = 3; c.MinBackoff = time.Second; c.MaxBackoff = 3 * time.Second })
 	ps := products(3)
 	tallies := f.run(t, ps)
-	if s.requests.Load() != 4 {
-		t.Fatalf("requests = %d, want 4 (1 + 3 retries)", s.requests.Load())
+	if s.requests() != 4 {
+		t.Fatalf("requests = %d, want 4 (1 + 3 retries)", s.requests())
 	}
 	// Exponential, capped; jitter is zero here, so each wait is half the step.
 	if fmt.Sprint(f.waits) != "[500ms 1s 1.5s]" {
@@ -334,11 +336,11 @@ func TestClientErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newChatServer(t, func(int, []item) reply { return reply{status: tt.status} })
-			f := newFixture(t, s.srv.URL, nil)
+			f := newFixture(t, s.URL, nil)
 			p := enrich.NewPipeline(enrich.Step{Name: Name, Version: "1", Enricher: f.e})
 			_, err := p.Run(context.Background(), enrich.Run{}, products(1), nil)
-			if s.requests.Load() != 1 {
-				t.Fatalf("requests = %d, want 1", s.requests.Load())
+			if s.requests() != 1 {
+				t.Fatalf("requests = %d, want 1", s.requests())
 			}
 			if (tt.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -349,13 +351,13 @@ func TestClientErrors(t *testing.T) {
 
 func TestCacheHitNotSentAgain(t *testing.T) {
 	s := newChatServer(t, func(_ int, b []item) reply { return ok(goodAnswer(b)) })
-	f := newFixture(t, s.srv.URL, nil)
+	f := newFixture(t, s.URL, nil)
 	f.run(t, products(2))
 	again := products(3)  // P1 and P2 unchanged, P3 new
 	again[0].Price = 9.99 // not sent to the model: still a hit
 	tallies := f.run(t, again)
-	if s.requests.Load() != 2 || len(s.batches[1]) != 1 || s.batches[1][0].SKU != "P3" {
-		t.Fatalf("requests %d, second batch %+v; want only P3 sent", s.requests.Load(), s.batches[1:])
+	if batches := s.batches(t); len(batches) != 2 || len(batches[1]) != 1 || batches[1][0].SKU != "P3" {
+		t.Fatalf("batches %+v; want a second one of P3 alone", batches)
 	}
 	if tallies[enrich.Tally{Name: TallyCache, Key: "hit"}] != 2 || fields(again[0])["llm_color"] == "" {
 		t.Fatalf("tallies %v, P1 %v", tallies, fields(again[0]))
@@ -363,8 +365,8 @@ func TestCacheHitNotSentAgain(t *testing.T) {
 	changed := products(1)
 	changed[0].Description = "A heavier hammer."
 	f.run(t, changed)
-	if s.requests.Load() != 3 {
-		t.Fatalf("changed product not sent: requests = %d", s.requests.Load())
+	if s.requests() != 3 {
+		t.Fatalf("changed product not sent: requests = %d", s.requests())
 	}
 }
 
@@ -372,11 +374,11 @@ func TestBatching(t *testing.T) {
 	for _, tt := range []struct{ products, size, want int }{{45, 20, 3}, {20, 20, 1}, {1, 20, 1}, {7, 1, 7}} {
 		t.Run(fmt.Sprintf("%d by %d", tt.products, tt.size), func(t *testing.T) {
 			s := newChatServer(t, func(_ int, b []item) reply { return ok(goodAnswer(b)) })
-			f := newFixture(t, s.srv.URL, func(c *Config) { c.BatchSize = tt.size })
+			f := newFixture(t, s.URL, func(c *Config) { c.BatchSize = tt.size })
 			ps := products(tt.products)
 			f.run(t, ps)
-			if int(s.requests.Load()) != tt.want {
-				t.Fatalf("requests = %d, want %d", s.requests.Load(), tt.want)
+			if int(s.requests()) != tt.want {
+				t.Fatalf("requests = %d, want %d", s.requests(), tt.want)
 			}
 			for _, p := range ps {
 				if fields(p)["llm_color"] == "" {
@@ -389,12 +391,12 @@ func TestBatching(t *testing.T) {
 
 func TestSameSKUOfTwoSuppliersInSeparateRequests(t *testing.T) {
 	s := newChatServer(t, func(_ int, b []item) reply { return ok(goodAnswer(b)) })
-	f := newFixture(t, s.srv.URL, nil)
+	f := newFixture(t, s.URL, nil)
 	ps := products(2)
 	ps[1].SupplierCode, ps[1].SKU = "s2", "P1"
 	f.run(t, ps)
-	if s.requests.Load() != 2 || len(ps[0].Results()) == 0 || len(ps[1].Results()) == 0 {
-		t.Fatalf("requests %d; %v %v", s.requests.Load(), fields(ps[0]), fields(ps[1]))
+	if s.requests() != 2 || len(ps[0].Results()) == 0 || len(ps[1].Results()) == 0 {
+		t.Fatalf("requests %d; %v %v", s.requests(), fields(ps[0]), fields(ps[1]))
 	}
 }
 
@@ -405,16 +407,16 @@ func TestRateLimiterUsedOnEveryAttempt(t *testing.T) {
 		}
 		return ok(goodAnswer(b))
 	})
-	f := newFixture(t, s.srv.URL, func(c *Config) { c.BatchSize = 2 })
+	f := newFixture(t, s.URL, func(c *Config) { c.BatchSize = 2 })
 	f.run(t, products(4))
-	if got := f.limiter.n.Load(); got != s.requests.Load() || got != 3 {
-		t.Fatalf("limiter waits %d, requests %d; want 3 each", got, s.requests.Load())
+	if got := f.limiter.n.Load(); got != int64(s.requests()) || got != 3 {
+		t.Fatalf("limiter waits %d, requests %d; want 3 each", got, s.requests())
 	}
 }
 
 func TestCancellation(t *testing.T) {
 	s := newChatServer(t, func(int, []item) reply { return reply{status: http.StatusInternalServerError} })
-	f := newFixture(t, s.srv.URL, nil)
+	f := newFixture(t, s.URL, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	f.e.client.Sleep = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
 	p := enrich.NewPipeline(enrich.Step{Name: Name, Version: "1", Enricher: f.e})
