@@ -18,6 +18,9 @@ import (
 // not written at all (the WHERE on DO UPDATE), so a repeated run rewrites
 // nothing; rows staged slim (unchanged = true) are not even read. With
 // duplicates possible, the last occurrence of a SKU in the feed wins.
+// activated_at is when the product last became active: set when it is
+// inserted or reactivated, kept on other updates (its old last_seen when
+// not recorded: the product was active since then at least).
 const mergeSQL = `
 WITH src AS (
 	SELECT sku, name, coalesce(description, '') AS description, coalesce(brand, '') AS brand, gtin,
@@ -26,15 +29,17 @@ WITH src AS (
 	FROM %s s WHERE NOT unchanged
 ), up AS (
 	INSERT INTO products AS p (tenant_id, supplier_code, sku, name, description, brand, gtin, price, currency, stock,
-		availability, category_path, product_url, image_urls, attributes, content_hash, source_key, first_seen, last_seen, last_run_id, active)
+		availability, category_path, product_url, image_urls, attributes, content_hash, source_key, first_seen, last_seen, last_run_id, active,
+		activated_at)
 	SELECT $1, $2, sku, name, description, brand, gtin, price, currency, stock, availability, category_path, product_url,
-		image_urls, attributes, content_hash, source_key, now(), now(), $3, true FROM src
+		image_urls, attributes, content_hash, source_key, now(), now(), $3, true, now() FROM src
 	ON CONFLICT (tenant_id, supplier_code, sku) DO UPDATE SET
 		name = excluded.name, description = excluded.description, brand = excluded.brand, gtin = excluded.gtin,
 		price = excluded.price, currency = excluded.currency, stock = excluded.stock, availability = excluded.availability,
 		category_path = excluded.category_path, product_url = excluded.product_url, image_urls = excluded.image_urls,
 		attributes = excluded.attributes, content_hash = excluded.content_hash, source_key = excluded.source_key, last_seen = excluded.last_seen,
-		last_run_id = excluded.last_run_id, active = true
+		last_run_id = excluded.last_run_id, active = true,
+		activated_at = CASE WHEN p.active THEN coalesce(p.activated_at, p.last_seen) ELSE excluded.activated_at END
 	WHERE p.content_hash IS DISTINCT FROM excluded.content_hash OR NOT p.active
 	RETURNING (xmax = 0) AS inserted
 )
@@ -45,10 +50,11 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
 // skip the speculative-insertion work of ON CONFLICT.
 const insertSQL = `
 INSERT INTO products (tenant_id, supplier_code, sku, name, description, brand, gtin, price, currency, stock,
-	availability, category_path, product_url, image_urls, attributes, content_hash, source_key, first_seen, last_seen, last_run_id, active)
+	availability, category_path, product_url, image_urls, attributes, content_hash, source_key, first_seen, last_seen, last_run_id, active,
+	activated_at)
 SELECT $1, $2, sku, name, coalesce(description, ''), coalesce(brand, ''), gtin, price, currency, stock, availability,
 	coalesce(category_path, '{}'), product_url, coalesce(image_urls, '{}'), coalesce(attributes, '{}'), content_hash, source_key,
-	now(), now(), $3, true
+	now(), now(), $3, true, now()
 FROM %s s WHERE NOT unchanged`
 
 // lastOccurrence keeps the last row of each SKU of a partition.

@@ -29,6 +29,11 @@ const stageDDL = `CREATE TABLE IF NOT EXISTS %s (
 // worker created (before 0008_harvest_source_key) for a run this one resumes.
 const addSourceKeyDDL = `ALTER TABLE %s ADD COLUMN IF NOT EXISTS source_key bigint`
 
+// addActivatedAtDDL gives activated_at to a load table an older worker
+// created (before 0014_products_activated_at) for a run this one resumes:
+// attached without it, the partition would not match products.
+const addActivatedAtDDL = `ALTER TABLE %s ADD COLUMN IF NOT EXISTS activated_at timestamptz`
+
 const stagePartDDL = `CREATE UNLOGGED TABLE IF NOT EXISTS %s PARTITION OF %s FOR VALUES IN (%d)`
 
 // stagePart names partition part of a run's staging table.
@@ -61,7 +66,10 @@ func (a *Activities) createStage(ctx context.Context, plan wf.Plan, firstLoad bo
 				literal(plan.RunID), literal(now))); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, fmt.Sprintf(addSourceKeyDDL, loadTable(plan.RunID)))
+			if _, err := tx.Exec(ctx, fmt.Sprintf(addSourceKeyDDL, loadTable(plan.RunID))); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, fmt.Sprintf(addActivatedAtDDL, loadTable(plan.RunID)))
 			return err
 		}
 		if _, err := tx.Exec(ctx, fmt.Sprintf(stageDDL, table)); err != nil {

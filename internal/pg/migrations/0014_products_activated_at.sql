@@ -1,0 +1,11 @@
+-- products.activated_at: when the product last became active (inserted or
+-- reactivated by a harvest's merge). NULL means not recorded (a first load
+-- through the load table, or a row from before this column); readers take
+-- last_seen then, which is never earlier than the real time.
+--
+-- The gardener's incremental runs need it: a product whose key for the
+-- duplicates pass did not change only touches its group when it came back
+-- (reactivated); told apart from a price change, such products no longer
+-- make the pass rebuild the groups of every changed key. Adding a nullable
+-- column without a default rewrites nothing.
+ALTER TABLE products ADD COLUMN activated_at timestamptz;
