@@ -123,6 +123,16 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 			c.WatermarkOverlap, enrichers, names, versions); err != nil {
 			return err
 		}
+		// Marks of the tenant's runs that ended before their set-based
+		// passes (failed, or abandoned: one gardener runs at a time per
+		// tenant) become this run's: their batches stored keys whose
+		// groups were never rebuilt, and the stored keys no longer show
+		// what the groups were built from.
+		if _, err := tx.Exec(ctx, `UPDATE gardener_marks SET run_id = $1 WHERE run_id IN (
+				SELECT r.run_id FROM gardener_runs r WHERE r.tenant_id = $2 AND r.run_id <> $1 AND r.status <> $3)`,
+			plan.RunID, plan.TenantID, wf.StatusSucceeded); err != nil {
+			return err
+		}
 		return tx.QueryRow(ctx, `SELECT watermark_from, watermark_to, stale_enrichers FROM gardener_runs WHERE run_id = $1`,
 			plan.RunID).Scan(&plan.From, &plan.To, &plan.Stale)
 	})
@@ -260,12 +270,13 @@ func (a *Activities) Finish(ctx context.Context, req wf.FinishRequest) (wf.Repor
 			WHERE run_id = $1`, plan.RunID, req.Status, req.Error); err != nil {
 			return err
 		}
+		if req.Status != wf.StatusSucceeded {
+			// The marks stay for the tenant's next run (see Begin).
+			return nil
+		}
 		// The marks served the run's set-based passes, which are over.
 		if _, err := tx.Exec(ctx, `DELETE FROM gardener_marks WHERE run_id = $1`, plan.RunID); err != nil {
 			return err
-		}
-		if req.Status != wf.StatusSucceeded {
-			return nil
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO gardener_watermarks (tenant_id, scope, last_seen_upto, run_id) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (tenant_id, scope) DO UPDATE SET last_seen_upto = excluded.last_seen_upto, run_id = excluded.run_id, updated_at = now()

@@ -53,6 +53,7 @@ const (
 	colContentHash
 	colLastSeen
 	colChanged
+	colActivated
 	batchColumns
 )
 
@@ -73,7 +74,7 @@ var batchWire = [batchColumns]struct {
 	colAvailability: {textOIDs, -1}, colCategoryPath: {[]uint32{pgtype.TextArrayOID}, pgtype.BinaryFormatCode},
 	colImageURLs: {[]uint32{pgtype.TextArrayOID}, pgtype.BinaryFormatCode}, colAttributes: {[]uint32{pgtype.JSONBOID}, pgtype.TextFormatCode},
 	colContentHash: {textOIDs, -1}, colLastSeen: {[]uint32{pgtype.TimestamptzOID}, pgtype.BinaryFormatCode},
-	colChanged: {[]uint32{pgtype.BoolOID}, pgtype.BinaryFormatCode},
+	colChanged: {[]uint32{pgtype.BoolOID}, pgtype.BinaryFormatCode}, colActivated: {[]uint32{pgtype.BoolOID}, pgtype.BinaryFormatCode},
 }
 
 var textOIDs = []uint32{pgtype.TextOID, pgtype.BPCharOID, pgtype.VarcharOID}
@@ -119,7 +120,7 @@ func (d *productDecoder) next(rows pgx.Rows) (*enrich.Product, error) {
 func scanProduct(rows pgx.Rows, p *enrich.Product) error {
 	return rows.Scan(&p.SupplierCode, &p.SKU, &p.Name, &p.Description, &p.Brand, &p.GTIN, &p.Price, &p.Currency,
 		&p.Stock, &p.Availability, &p.CategoryPath, &p.ImageURLs, &p.Attributes, &p.ContentHash, &p.LastSeen,
-		&p.Changed)
+		&p.Changed, &p.Activated)
 }
 
 // decode fills p from vals; false when the row is one to leave to
@@ -144,8 +145,8 @@ func (d *productDecoder) decode(vals [][]byte, p *enrich.Product) bool {
 	if !ok {
 		return false
 	}
-	price, stock, changed := vals[colPrice], vals[colStock], vals[colChanged]
-	if len(price) != 8 || stock != nil && len(stock) != 8 || len(changed) != 1 {
+	price, stock, changed, activated := vals[colPrice], vals[colStock], vals[colChanged], vals[colActivated]
+	if len(price) != 8 || stock != nil && len(stock) != 8 || len(changed) != 1 || len(activated) != 1 {
 		return false
 	}
 	lastSeen, ok := timestamptz(vals[colLastSeen])
@@ -169,6 +170,7 @@ func (d *productDecoder) decode(vals [][]byte, p *enrich.Product) bool {
 	p.ImageURLs = d.strings(s, d.spans[batchColumns+maxFastElements:batchColumns+maxFastElements+nImg], vals[colImageURLs] == nil)
 	p.LastSeen = lastSeen
 	p.Changed = changed[0] == 1
+	p.Activated = activated[0] == 1
 	return d.attributes(vals[colAttributes], p)
 }
 

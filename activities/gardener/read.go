@@ -15,12 +15,16 @@ import (
 // key (sku, supplier_code, tenant_id; the tenant is fixed), so the scan
 // resumes where it stopped, whatever the size. Without stale enrichers only
 // products changed since the window's start are read. %s is the keyset
-// order: see batchOrder. The stored enrichments are read apart (storedSQL):
+// order: see batchOrder. activated tells products that became active in
+// the window (inserted or reactivated) from those that were active before
+// it; activated_at is NULL where not recorded, and last_seen is then the
+// latest it can be. The stored enrichments are read apart (storedSQL):
 // a join per product cost more than the products themselves.
 const batchSQL = `
 SELECT p.supplier_code, p.sku, p.name, p.description, p.brand, coalesce(p.gtin, ''), p.price::float8, p.currency,
 	p.stock, p.availability, p.category_path, p.image_urls, p.attributes, p.content_hash, p.last_seen,
-	($3::timestamptz IS NULL OR p.last_seen > $3) AS changed
+	($3::timestamptz IS NULL OR p.last_seen > $3) AS changed,
+	($3::timestamptz IS NULL OR coalesce(p.activated_at, p.last_seen) > $3) AS activated
 FROM products p
 WHERE p.tenant_id = $1 AND ($2::text = '' OR p.supplier_code = $2) AND p.active
 	AND %[1]s > %[2]s

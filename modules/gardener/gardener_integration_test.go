@@ -154,6 +154,33 @@ func TestHarvestThenGardener(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a product that comes back rejoins its group; a price change moves none", func(t *testing.T) {
+		// X-H2 returns to s2's feed as it was: reactivated, with the key it
+		// had stored, it changed no key, yet its group must take it back.
+		// Then H1's price changes: a product active before the window that
+		// keeps its key leaves the groups as they are.
+		s.harvest("s2", feedS2)
+		if rep := s.garden(gwf.Input{TenantID: "acme"}); rep.From == nil || rep.Finalized == 0 {
+			t.Fatalf("incremental run after X-H2 came back %+v; want a watermark and the member added", rep)
+		}
+		if n := s.groupMembers("acme", "g34c7db00ea2cb8c6"); n != 3 {
+			t.Fatalf("group members after X-H2 came back = %d, want 3", n)
+		}
+		s1 := strings.Replace(feedS1, "Garden hose 20 m green,Gardena,,25.00,EUR,3,Garden > Hose,https://s1.example/g1,",
+			"Garden hose 20 m green,Gardena,,25.00,EUR,3,Garden > Hose,https://s1.example/g1,https://img.example/g1.jpg", 1) // as harvested last
+		s.harvest("s1", strings.Replace(s1, "BOSCH Professional,4006381333931,10.00", "BOSCH Professional,4006381333931,10.50", 1))
+		rep := s.garden(gwf.Input{TenantID: "acme"})
+		if rep.From == nil || rep.Processed != 1 {
+			t.Fatalf("incremental run after H1's price changed %+v; want H1 alone processed", rep)
+		}
+		if n := s.groupMembers("acme", "g34c7db00ea2cb8c6"); n != 3 {
+			t.Fatalf("group members after H1's price changed = %d, want 3", n)
+		}
+		full := s.garden(gwf.Input{TenantID: "acme", Full: true})
+		if full.Written != 0 || full.Deleted != 0 || full.Finalized != 0 {
+			t.Fatalf("a full pass after the incremental ones wrote %+v; an incremental pass missed something", full)
+		}
+	})
 }
 
 func (s *stack) groupMembers(tenant, group string) int {

@@ -43,6 +43,11 @@ type Product struct {
 	// (or the run is full): every enricher runs. Otherwise only stale
 	// enrichers (whose version changed) run on the product.
 	Changed bool
+	// Activated is true when the product became active (was inserted or
+	// reactivated) since the last run, or may have (when that is not
+	// recorded), or the run is full. A changed product that is not
+	// activated was active, and in the catalogue, before the run's window.
+	Activated bool
 	// Stored holds the product's enrichments as stored before this run.
 	Stored map[string]json.RawMessage
 

@@ -124,6 +124,8 @@ func runDigest(t testing.TB, src string, ps []*enrich.Product) string {
 			q.Stored[r.Field] = r.Value
 		}
 		q.Changed = i%3 == 0
+		// Half the changed products came back (reactivated) in the window.
+		q.Activated = i%6 == 0
 		enrich.ResetForTest(&q)
 		again[i] = &q
 	}

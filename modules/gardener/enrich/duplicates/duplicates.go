@@ -155,17 +155,31 @@ func (e *Enricher) Enrich(_ context.Context, run enrich.Run, batch []*enrich.Pro
 			out.SetJSON(p, Field, value)
 		}
 		if run.Sparse && p.Changed {
-			// The pass rebuilds the groups of these keys (see Finish).
-			if ok {
-				out.Mark(MarkTouched, v.Key)
-			}
-			var old Value
-			if raw := p.Stored[Field]; raw != nil && json.Unmarshal(raw, &old) == nil && old.Key != "" && old.Key != v.Key {
-				out.Mark(MarkTouched, old.Key)
-			}
+			markTouched(p, v.Key, out)
 		}
 	}
 	return nil
+}
+
+// markTouched marks the keys whose groups a changed product of a sparse
+// run may have changed (the pass rebuilds those: see Finish): the key it
+// left, and the key it holds now (key, "" for none) when it joined it,
+// by a new key or by becoming active in the window. A product that was
+// active before the window and keeps its key changes no group, so a price
+// change marks nothing. The stored key is what the groups were built from:
+// a run that wrote keys and ended before its pass leaves its marks to the
+// tenant's next run (Begin adopts them).
+func markTouched(p *enrich.Product, key string, out *enrich.Output) {
+	var old Value
+	if raw := p.Stored[Field]; raw == nil || json.Unmarshal(raw, &old) != nil {
+		old.Key = ""
+	}
+	if key != "" && (p.Activated || old.Key != key) {
+		out.Mark(MarkTouched, key)
+	}
+	if old.Key != "" && old.Key != key {
+		out.Mark(MarkTouched, old.Key)
+	}
 }
 
 // FinishFields implements enrich.Finisher: the pass writes group tables only.
