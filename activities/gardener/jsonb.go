@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"sort"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // jsonEqual reports whether a value stored in jsonb (a, in PostgreSQL's
@@ -17,10 +17,17 @@ import (
 // and spacing, so b is first respelled as jsonb prints it; only values
 // that cannot be (exponents) are decoded and compared.
 func jsonEqual(a, b json.RawMessage) bool {
+	var p jsonbPrinter
+	return p.equal(a, b)
+}
+
+// equal is jsonEqual with p's buffers, reused from one call to the next:
+// a diff compares every stored field of a batch.
+func (p *jsonbPrinter) equal(a, b json.RawMessage) bool {
 	if bytes.Equal(a, b) {
 		return true
 	}
-	if s, ok := jsonbText(b); ok {
+	if s, ok := p.print(b); ok {
 		return bytes.Equal(a, s)
 	}
 	var x, y any
@@ -36,23 +43,43 @@ func jsonEqual(a, b json.RawMessage) bool {
 // escaped. false when the text is not JSON or holds a number jsonb would
 // print otherwise (with an exponent, or -0).
 func jsonbText(b []byte) ([]byte, bool) {
-	p := jsonbPrinter{in: b}
-	if err := p.value(); err != nil {
+	var p jsonbPrinter
+	s, ok := p.print(b)
+	return bytes.Clone(s), ok
+}
+
+// jsonbPrinter respells JSON as jsonb prints it, into scratch: the values
+// of an object's members are printed first, then the object from them in
+// order of their keys. What is printed stays as it is until the next
+// print, except the members' values of an object in an array, which the
+// object then overwrites.
+type jsonbPrinter struct {
+	in      []byte
+	i       int
+	scratch []byte
+	members []member
+}
+
+// member is a key of an object being printed, decoded, and its value as
+// printed.
+type member struct {
+	key, val []byte
+}
+
+var errNotJSONB = fmt.Errorf("not respellable as jsonb")
+
+// print returns b respelled, in p's scratch: valid until the next print.
+func (p *jsonbPrinter) print(b []byte) ([]byte, bool) {
+	p.in, p.i, p.scratch, p.members = b, 0, p.scratch[:0], p.members[:0]
+	lo, hi, err := p.value()
+	if err != nil {
 		return nil, false
 	}
 	if p.skipSpace(); p.i != len(p.in) {
 		return nil, false
 	}
-	return p.out, true
+	return p.scratch[lo:hi], true
 }
-
-type jsonbPrinter struct {
-	in  []byte
-	i   int
-	out []byte
-}
-
-var errNotJSONB = fmt.Errorf("not respellable as jsonb")
 
 func (p *jsonbPrinter) skipSpace() {
 	for p.i < len(p.in) && (p.in[p.i] == ' ' || p.in[p.i] == '\t' || p.in[p.i] == '\n' || p.in[p.i] == '\r') {
@@ -60,10 +87,11 @@ func (p *jsonbPrinter) skipSpace() {
 	}
 }
 
-func (p *jsonbPrinter) value() error {
+// value prints the value at p.i into scratch and returns where it is.
+func (p *jsonbPrinter) value() (lo, hi int, err error) {
 	p.skipSpace()
 	if p.i >= len(p.in) {
-		return errNotJSONB
+		return 0, 0, errNotJSONB
 	}
 	switch c := p.in[p.i]; {
 	case c == '{':
@@ -73,110 +101,124 @@ func (p *jsonbPrinter) value() error {
 	case c == '"':
 		s, err := p.str()
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
-		p.out = appendJSONBString(p.out, s)
-		return nil
+		lo = len(p.scratch)
+		p.scratch = appendJSONBString(p.scratch, s)
+		return lo, len(p.scratch), nil
 	case c == 't' || c == 'f' || c == 'n':
-		for _, lit := range []string{"true", "false", "null"} {
-			if bytes.HasPrefix(p.in[p.i:], []byte(lit)) {
-				p.out = append(p.out, lit...)
+		for _, lit := range [...]string{"true", "false", "null"} {
+			if len(p.in)-p.i >= len(lit) && string(p.in[p.i:p.i+len(lit)]) == lit {
+				lo = len(p.scratch)
+				p.scratch = append(p.scratch, lit...)
 				p.i += len(lit)
-				return nil
+				return lo, len(p.scratch), nil
 			}
 		}
-		return errNotJSONB
+		return 0, 0, errNotJSONB
 	default:
 		start := p.i
-		for p.i < len(p.in) && bytes.IndexByte([]byte("+-0123456789.eE"), p.in[p.i]) >= 0 {
+		for p.i < len(p.in) && isNumberByte(p.in[p.i]) {
 			p.i++
 		}
 		num := p.in[start:p.i]
 		if len(num) == 0 || bytes.ContainsAny(num, "eE+") || isNegativeZero(num) {
-			return errNotJSONB
+			return 0, 0, errNotJSONB
 		}
-		if _, err := strconv.ParseFloat(string(num), 64); err != nil {
-			return errNotJSONB
+		if _, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(num), len(num)), 64); err != nil {
+			return 0, 0, errNotJSONB
 		}
-		p.out = append(p.out, num...)
-		return nil
+		lo = len(p.scratch)
+		p.scratch = append(p.scratch, num...)
+		return lo, len(p.scratch), nil
 	}
+}
+
+func isNumberByte(c byte) bool {
+	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
 }
 
 func isNegativeZero(num []byte) bool {
 	return num[0] == '-' && bytes.Trim(num[1:], "0.") == nil
 }
 
-type member struct {
-	key string
-	val []byte
+// keyLess orders keys as jsonb does: by length, then bytes.
+func keyLess(a, b []byte) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return bytes.Compare(a, b) < 0
 }
 
-func (p *jsonbPrinter) object() error {
+func (p *jsonbPrinter) object() (lo, hi int, err error) {
 	p.i++ // {
-	var ms []member
+	base := len(p.members)
+	defer func() { p.members = p.members[:base] }()
 	for {
 		p.skipSpace()
-		if p.i < len(p.in) && p.in[p.i] == '}' && len(ms) == 0 {
+		if p.i < len(p.in) && p.in[p.i] == '}' && len(p.members) == base {
 			p.i++
 			break
 		}
 		if p.i >= len(p.in) || p.in[p.i] != '"' {
-			return errNotJSONB
+			return 0, 0, errNotJSONB
 		}
 		k, err := p.str()
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		if p.skipSpace(); p.i >= len(p.in) || p.in[p.i] != ':' {
-			return errNotJSONB
+			return 0, 0, errNotJSONB
 		}
 		p.i++
-		outer := p.out
-		p.out = nil
-		if err := p.value(); err != nil {
-			return err
+		vlo, vhi, err := p.value()
+		if err != nil {
+			return 0, 0, err
 		}
-		ms = append(ms, member{k, p.out})
-		p.out = outer
+		p.members = append(p.members, member{k, p.scratch[vlo:vhi:vhi]})
 		if p.skipSpace(); p.i < len(p.in) && p.in[p.i] == ',' {
 			p.i++
 			continue
 		}
 		if p.i >= len(p.in) || p.in[p.i] != '}' {
-			return errNotJSONB
+			return 0, 0, errNotJSONB
 		}
 		p.i++
 		break
 	}
-	// jsonb keeps the last of equal keys; a stable sort keeps their order.
-	sort.SliceStable(ms, func(i, j int) bool {
-		if len(ms[i].key) != len(ms[j].key) {
-			return len(ms[i].key) < len(ms[j].key)
+	// An insertion sort, stable: jsonb keeps the last of equal keys, and
+	// objects have few.
+	ms := p.members[base:]
+	for i := 1; i < len(ms); i++ {
+		for j := i; j > 0 && keyLess(ms[j].key, ms[j-1].key); j-- {
+			ms[j], ms[j-1] = ms[j-1], ms[j]
 		}
-		return ms[i].key < ms[j].key
-	})
-	p.out = append(p.out, '{')
+	}
+	lo = len(p.scratch)
+	p.scratch = append(p.scratch, '{')
 	n := 0
 	for i, m := range ms {
-		if i+1 < len(ms) && ms[i+1].key == m.key {
+		if i+1 < len(ms) && bytes.Equal(ms[i+1].key, m.key) {
 			continue
 		}
 		if n > 0 {
-			p.out = append(p.out, ", "...)
+			p.scratch = append(p.scratch, ", "...)
 		}
 		n++
-		p.out = appendJSONBString(p.out, m.key)
-		p.out = append(p.out, ": "...)
-		p.out = append(p.out, m.val...)
+		p.scratch = appendJSONBString(p.scratch, m.key)
+		p.scratch = append(p.scratch, ": "...)
+		p.scratch = append(p.scratch, m.val...)
 	}
-	p.out = append(p.out, '}')
-	return nil
+	p.scratch = append(p.scratch, '}')
+	return lo, len(p.scratch), nil
 }
 
-func (p *jsonbPrinter) array() error {
+func (p *jsonbPrinter) array() (lo, hi int, err error) {
 	p.i++ // [
-	p.out = append(p.out, '[')
+	// The array is one span: each element is printed after the one
+	// before it and its separator.
+	lo = len(p.scratch)
+	p.scratch = append(p.scratch, '[')
 	for n := 0; ; n++ {
 		p.skipSpace()
 		if p.i < len(p.in) && p.in[p.i] == ']' && n == 0 {
@@ -184,27 +226,35 @@ func (p *jsonbPrinter) array() error {
 			break
 		}
 		if n > 0 {
-			p.out = append(p.out, ", "...)
+			p.scratch = append(p.scratch, ", "...)
 		}
-		if err := p.value(); err != nil {
-			return err
+		at := len(p.scratch)
+		vlo, vhi, err := p.value()
+		if err != nil {
+			return 0, 0, err
+		}
+		if vlo != at {
+			// An object printed its members' values before itself: it
+			// moves to where it belongs, over them (they are used up).
+			p.scratch = p.scratch[:at+copy(p.scratch[at:], p.scratch[vlo:vhi])]
 		}
 		if p.skipSpace(); p.i < len(p.in) && p.in[p.i] == ',' {
 			p.i++
 			continue
 		}
 		if p.i >= len(p.in) || p.in[p.i] != ']' {
-			return errNotJSONB
+			return 0, 0, errNotJSONB
 		}
 		p.i++
 		break
 	}
-	p.out = append(p.out, ']')
-	return nil
+	p.scratch = append(p.scratch, ']')
+	return lo, len(p.scratch), nil
 }
 
-// str decodes the JSON string at p.i.
-func (p *jsonbPrinter) str() (string, error) {
+// str decodes the JSON string at p.i: a part of the input when it holds
+// no escapes.
+func (p *jsonbPrinter) str() ([]byte, error) {
 	start := p.i
 	p.i++
 	escaped := false
@@ -216,22 +266,22 @@ func (p *jsonbPrinter) str() (string, error) {
 		case '"':
 			p.i++
 			if raw := p.in[start+1 : p.i-1]; !escaped && utf8.Valid(raw) {
-				return string(raw), nil
+				return raw, nil
 			}
 			var s string
 			if err := json.Unmarshal(p.in[start:p.i], &s); err != nil {
-				return "", errNotJSONB
+				return nil, errNotJSONB
 			}
-			return s, nil
+			return []byte(s), nil
 		default:
 			p.i++
 		}
 	}
-	return "", errNotJSONB
+	return nil, errNotJSONB
 }
 
 // appendJSONBString appends s quoted as PostgreSQL's escape_json does.
-func appendJSONBString(out []byte, s string) []byte {
+func appendJSONBString(out, s []byte) []byte {
 	out = append(out, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -255,7 +305,7 @@ func appendJSONBString(out []byte, s string) []byte {
 		case c < utf8.RuneSelf:
 			out = append(out, c)
 		default:
-			_, n := utf8.DecodeRuneInString(s[i:])
+			_, n := utf8.DecodeRune(s[i:])
 			out = append(out, s[i:i+n]...)
 			i += n
 			continue

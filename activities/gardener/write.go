@@ -65,6 +65,7 @@ func diff(w *work, out enrich.Outcome, keep []string) delta {
 			}
 		}
 	}
+	var printer jsonbPrinter
 	for i, p := range w.batch {
 		rs := p.Results()
 		stored := w.stored[i]
@@ -77,7 +78,7 @@ func diff(w *work, out enrich.Outcome, keep []string) delta {
 			switch {
 			case !ok:
 				d.inserts = append(d.inserts, f)
-			case prov.enricher != r.Enricher || prov.version != r.Version || !jsonEqual(p.Stored[r.Field], r.Value):
+			case prov.enricher != r.Enricher || prov.version != r.Version || !printer.equal(p.Stored[r.Field], r.Value):
 				d.updates = append(d.updates, f)
 			}
 		}
