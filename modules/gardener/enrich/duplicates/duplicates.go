@@ -6,6 +6,7 @@
 package duplicates
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5" //nolint:gosec // an id derived from a key, not security; SQL's md5() must agree
 	"encoding/hex"
@@ -140,22 +141,23 @@ func appendValue(dst, key []byte, by string) []byte {
 func (e *Enricher) Splittable() {}
 
 func (e *Enricher) Enrich(_ context.Context, run enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
-	var key, value []byte
+	var key, value, scratch []byte
 	for _, p := range batch {
-		if !run.Sparse && e.cfg.ByGTIN && p.GTIN != "" {
+		var by string
+		if e.cfg.ByGTIN && p.GTIN != "" {
 			// Key's GTIN key, encoded without a string allocated for it.
-			key = appendGTINKey(key[:0], p.GTIN)
-			value = appendValue(value[:0], key, "gtin")
-			out.SetJSON(p, Field, value)
-			continue
+			key, by = appendGTINKey(key[:0], p.GTIN), "gtin"
+		} else if v, ok := e.Key(p); ok {
+			key, by = append(key[:0], v.Key...), v.By
+		} else {
+			key = key[:0]
 		}
-		v, ok := e.Key(p)
-		if ok {
-			value = appendValue(value[:0], []byte(v.Key), v.By)
+		if by != "" {
+			value = appendValue(value[:0], key, by)
 			out.SetJSON(p, Field, value)
 		}
 		if run.Sparse && p.Changed {
-			markTouched(p, v.Key, out)
+			scratch = markTouched(p, key, by, scratch, out)
 		}
 	}
 	return nil
@@ -163,23 +165,61 @@ func (e *Enricher) Enrich(_ context.Context, run enrich.Run, batch []*enrich.Pro
 
 // markTouched marks the keys whose groups a changed product of a sparse
 // run may have changed (the pass rebuilds those: see Finish): the key it
-// left, and the key it holds now (key, "" for none) when it joined it,
+// left, and the key it holds now (key, empty for none) when it joined it,
 // by a new key or by becoming active in the window. A product that was
 // active before the window and keeps its key changes no group, so a price
 // change marks nothing. The stored key is what the groups were built from:
 // a run that wrote keys and ended before its pass leaves its marks to the
-// tenant's next run (Begin adopts them).
-func markTouched(p *enrich.Product, key string, out *enrich.Output) {
+// tenant's next run (Begin adopts them). scratch is a buffer to reuse; it
+// is returned.
+func markTouched(p *enrich.Product, key []byte, by string, scratch []byte, out *enrich.Output) []byte {
+	raw := p.Stored[Field]
+	if raw != nil && by != "" && plain(key) {
+		// Most products keep their key: the stored value is then this
+		// run's value as jsonb spells it, compared without decoding it.
+		scratch = appendStored(scratch[:0], key, by)
+		if bytes.Equal(raw, scratch) {
+			if p.Activated {
+				out.Mark(MarkTouched, string(key))
+			}
+			return scratch
+		}
+	}
 	var old Value
-	if raw := p.Stored[Field]; raw == nil || json.Unmarshal(raw, &old) != nil {
+	if raw == nil || json.Unmarshal(raw, &old) != nil {
 		old.Key = ""
 	}
-	if key != "" && (p.Activated || old.Key != key) {
-		out.Mark(MarkTouched, key)
+	if len(key) > 0 && (p.Activated || old.Key != string(key)) {
+		out.Mark(MarkTouched, string(key))
 	}
-	if old.Key != "" && old.Key != key {
+	if old.Key != "" && old.Key != string(key) {
 		out.Mark(MarkTouched, old.Key)
 	}
+	return scratch
+}
+
+// plain reports whether key is printable ASCII that JSON and jsonb write
+// as it is (no quote, backslash or control character).
+func plain(key []byte) bool {
+	for _, c := range key {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendStored appends value(key, by) as PostgreSQL prints it stored in
+// jsonb (keys by length, then bytes; ", " and ": "), for a plain key.
+func appendStored(dst, key []byte, by string) []byte {
+	dst = append(dst, `{"by": "`...)
+	dst = append(dst, by...)
+	dst = append(dst, `", "key": "`...)
+	dst = append(dst, key...)
+	sum := md5.Sum(key) //nolint:gosec // see import
+	dst = append(dst, `", "group_id": "g`...)
+	dst = hex.AppendEncode(dst, sum[:8])
+	return append(dst, `"}`...)
 }
 
 // FinishFields implements enrich.Finisher: the pass writes group tables only.

@@ -103,6 +103,8 @@ func TestSparseMarks(t *testing.T) {
 		{name: "key lost", p: enrich.Product{Changed: true, Stored: stored(keyA)}, sparse: true, wantMarks: []string{keyA}},
 		{name: "stored value unreadable", p: enrich.Product{GTIN: a, Changed: true,
 			Stored: map[string]json.RawMessage{duplicates.Field: json.RawMessage(`{"key":`)}}, sparse: true, wantMarks: []string{keyA}},
+		{name: "stored in another spelling, same key", p: enrich.Product{GTIN: a, Changed: true,
+			Stored: map[string]json.RawMessage{duplicates.Field: json.RawMessage(`{"key":"` + keyA + `","by":"gtin"}`)}}, sparse: true},
 		{name: "unchanged product", p: enrich.Product{GTIN: b, Stored: stored(keyA)}, sparse: true},
 		{name: "full run marks nothing", p: enrich.Product{GTIN: b, Changed: true, Activated: true, Stored: stored(keyA)}},
 	}

@@ -262,3 +262,26 @@ func TestShared(t *testing.T) {
 		})
 	}
 }
+
+// TestStoredSpellingIsJSONB: the spelling markTouched compares stored
+// values with, without decoding them, is the one PostgreSQL prints for the
+// value the enricher writes. Were it not, every changed product would be
+// decoded (slower, the same marks).
+func TestStoredSpellingIsJSONB(t *testing.T) {
+	testenv.Integration(t)
+	db := stacktest.DB(t, testenv.Postgres(t))
+	for _, c := range []struct{ key, by string }{
+		{"gtin:04006381333931", "gtin"}, {"bn:bosch|drill x 1", "brand_name"}, {"bn:a b|c/d{e}:[f],g", "brand_name"},
+	} {
+		var printed string
+		if err := db.QueryRow(context.Background(), `SELECT $1::jsonb::text`, string(appendValue(nil, []byte(c.key), c.by))).Scan(&printed); err != nil {
+			t.Fatal(err)
+		}
+		if !plain([]byte(c.key)) {
+			t.Fatalf("%q: not plain", c.key)
+		}
+		if got := string(appendStored(nil, []byte(c.key), c.by)); got != printed {
+			t.Errorf("%q: spelled %s, PostgreSQL prints %s", c.key, got, printed)
+		}
+	}
+}
