@@ -73,3 +73,82 @@ func TestStaleStockAtTheLimit(t *testing.T) {
 		t.Fatalf("the second pass locked %d unchanged rows (%v), want none", locked, err)
 	}
 }
+
+// TestPriceOutliersByGroupSize: only groups of at least outlier_min_group
+// active members of a currency flag outliers. A pair far apart flags
+// nothing, a group of three does, a group of four with one member
+// inactive counts three, and one whose members are split by currency
+// counts each currency apart; a flag whose group shrank is removed.
+func TestPriceOutliersByGroupSize(t *testing.T) {
+	db := stacktest.DB(t, testenv.Postgres(t))
+	ctx := context.Background()
+	type member struct {
+		sku, group, currency string
+		price                float64
+		active               bool
+	}
+	members := []member{
+		{"pair-1", "g-pair", "EUR", 10, true}, {"pair-2", "g-pair", "EUR", 100, true},
+		{"three-1", "g-three", "EUR", 10, true}, {"three-2", "g-three", "EUR", 11, true}, {"three-3", "g-three", "EUR", 60, true},
+		{"four-1", "g-four", "EUR", 10, true}, {"four-2", "g-four", "EUR", 11, true}, {"four-3", "g-four", "EUR", 70, true},
+		{"four-4", "g-four", "EUR", 500, false},
+		{"mixed-1", "g-mixed", "EUR", 10, true}, {"mixed-2", "g-mixed", "EUR", 90, true}, {"mixed-3", "g-mixed", "USD", 11, true},
+	}
+	for _, m := range members {
+		if _, err := db.Exec(ctx, `INSERT INTO products (tenant_id, supplier_code, sku, name, price, currency, availability,
+				content_hash, first_seen, last_seen, last_run_id, active)
+			VALUES ('t', 's', $1, $1, $2, $3, 'in_stock', 'h', now(), now(), 'h1', $4)`, m.sku, m.price, m.currency, m.active); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO product_groups (tenant_id, group_id, key) VALUES ('t', $1, $1) ON CONFLICT DO NOTHING`, m.group); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO product_group_members (tenant_id, supplier_code, sku, group_id, run_id)
+			VALUES ('t', 's', $1, $2, 'r0')`, m.sku, m.group); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := quality.Build(quality.Config{OutlierFactor: 3, OutlierMinGroup: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := enrich.Finish{Run: enrich.Run{ID: "r1", TenantID: "t", Now: time.Now()}, Enricher: quality.Name, Version: quality.Version}
+	flagged := func() map[string]string {
+		t.Helper()
+		rows, err := db.Query(ctx, `SELECT sku, value::text FROM enrichments WHERE tenant_id = 't' AND field = $1`, quality.FieldPriceOutlier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		got := map[string]string{}
+		for rows.Next() {
+			var sku, v string
+			if err := rows.Scan(&sku, &v); err != nil {
+				t.Fatal(err)
+			}
+			got[sku] = v
+		}
+		return got
+	}
+	if _, err := e.Finish(ctx, db, f); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"three-3": `{"ratio": 5.45, "median": 11.0000}`,
+		"four-3":  `{"ratio": 6.36, "median": 11.0000}`,
+	}
+	if got := flagged(); !maps.Equal(got, want) {
+		t.Fatalf("outliers = %v, want %v", got, want)
+	}
+	// three-1 leaves its group: two members are left, and the flag goes.
+	if _, err := db.Exec(ctx, `DELETE FROM product_group_members WHERE tenant_id = 't' AND sku = 'three-1'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Finish(ctx, db, f); err != nil {
+		t.Fatal(err)
+	}
+	delete(want, "three-3")
+	if got := flagged(); !maps.Equal(got, want) {
+		t.Fatalf("after three-1 left: outliers = %v, want %v", got, want)
+	}
+}

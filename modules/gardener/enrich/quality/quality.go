@@ -127,11 +127,18 @@ func (e *Enricher) FinishFields() []string { return []string{FieldPriceOutlier, 
 // and stock at zero since longer than the limit.
 func (e *Enricher) Finish(ctx context.Context, db enrich.DB, f enrich.Finish) (int64, error) {
 	// A turned-off check selects nothing, which removes its old flags.
-	outliers := `WITH mp AS (
+	// Only groups of at least outlier_min_group members can hold an
+	// outlier: the others' products are not looked up (a group counts its
+	// active members of a currency, never more than its members). A
+	// tenant whose groups are pairs of two suppliers' offers looked up
+	// 158k products for none, 2.4 s of every run.
+	outliers := `WITH big AS MATERIALIZED (
+			SELECT group_id FROM product_group_members WHERE tenant_id = $1 AND $6::float8 > 0
+			GROUP BY group_id HAVING count(*) >= $7
+		), mp AS (
 			SELECT m.group_id, p.currency, p.supplier_code, p.sku, p.price
-			FROM product_group_members m JOIN products p
-				ON p.tenant_id = m.tenant_id AND p.supplier_code = m.supplier_code AND p.sku = m.sku AND p.active
-			WHERE m.tenant_id = $1 AND $6::float8 > 0
+			FROM big JOIN product_group_members m ON m.tenant_id = $1 AND m.group_id = big.group_id
+				JOIN products p ON p.tenant_id = m.tenant_id AND p.supplier_code = m.supplier_code AND p.sku = m.sku AND p.active
 		), med AS (
 			SELECT group_id, currency, (percentile_cont(0.5) WITHIN GROUP (ORDER BY price))::numeric AS median, count(*) AS n
 			FROM mp GROUP BY group_id, currency
