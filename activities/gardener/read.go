@@ -203,8 +203,9 @@ func readStored(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
 	// The index of the batch's products is built for the first row: a
 	// first run reads none, and has no use for it.
 	var index map[productKey]int
+	d := newStoredDecoder(rows.FieldDescriptions())
 	for rows.Next() {
-		if err := rows.Scan(&k.supplier, &k.sku, &field, &value, &prov.enricher, &prov.version); err != nil {
+		if err := d.next(rows, &k, &field, &value, &prov); err != nil {
 			return err
 		}
 		if index == nil {
@@ -224,7 +225,6 @@ func readStored(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
 		}
 		p.Stored[field] = value
 		w.stored[i][field] = prov
-		value = nil // a scanner may reuse the slice it filled: each row gets its own
 	}
 	return rows.Err()
 }
