@@ -40,7 +40,7 @@ RETURNING change_log`
 
 // changesSQL reads the next at most $6 SKUs of the window from the log,
 // after the cursor: entry $4, of whose SKUs $5 are taken. Entries come in
-// id order, each with the slice of its (sorted) SKUs the batch takes, and
+// id order, each with the slice of its SKUs the batch takes, and
 // how far into the entry that slice ends. An entry holds at most 5,000
 // SKUs (see harvest's changeChunk), so a batch reads one or two arrays,
 // however large the window. Like the walk, the window has no end: a change
@@ -113,7 +113,9 @@ func readChangesTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error 
 	return nil
 }
 
-// supplierSKUs are a batch's logged SKUs of one supplier, sorted, each once.
+// supplierSKUs are a batch's logged SKUs of one supplier, sorted, each
+// once (for the index scan of changedProductsSQL, which reads each key
+// once however often = ANY names it, and sorts them too).
 type supplierSKUs struct {
 	supplier string
 	skus     []string

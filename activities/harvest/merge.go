@@ -48,12 +48,15 @@ WITH src AS (
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`
 
 // logChangesSQL logs the SKUs the merge's up wrote in product_changes
-// (migration 0015): sorted, in entries of changeChunk, with the now() it
-// wrote to their last_seen. Nothing written, no entry: an unchanged
-// re-harvest writes no row at all.
+// (migration 0015), in entries of changeChunk, with the now() it wrote to
+// their last_seen. Nothing written, no entry: an unchanged re-harvest
+// writes no row at all. The SKUs are not sorted: their reader sorts a
+// batch's SKUs anyway (and so does an index scan for = ANY), and sorting
+// them here more than doubled the log's cost to a merge (20 ms against
+// 8 ms per 12,500 changed SKUs).
 const logChangesSQL = `INSERT INTO product_changes (tenant_id, supplier_code, changed_at, run_id, n, skus)
-	SELECT $1, $2, now(), $3, count(*), array_agg(sku ORDER BY sku)
-	FROM (SELECT sku, (row_number() OVER (ORDER BY sku) - 1) / ` + changeChunk + ` AS chunk FROM up) c
+	SELECT $1, $2, now(), $3, count(*), array_agg(sku)
+	FROM (SELECT sku, (row_number() OVER () - 1) / ` + changeChunk + ` AS chunk FROM up) c
 	GROUP BY chunk`
 
 // changeChunk is how many SKUs one product_changes entry holds at most: a
