@@ -62,9 +62,14 @@ WHERE t.upto > t.pos
 ORDER BY t.id`
 
 // changedProductsSQL reads a supplier's changed products by key, with
-// batchSQL's columns (and its $3, the window's start).
+// batchSQL's columns (which may use its $1 to $3: the tenant, the
+// supplier and the window's start), so the decoder reads both alike.
 func changedProductsSQL() string {
-	return batchSQL[:strings.Index(batchSQL, "FROM products p")] + `FROM products p
+	columns, _, ok := strings.Cut(batchSQL, "FROM products p")
+	if !ok {
+		panic("gardener: batchSQL no longer reads FROM products p: changedProductsSQL must take its columns otherwise")
+	}
+	return columns + `FROM products p
 WHERE p.tenant_id = $1 AND p.supplier_code = $2 AND p.sku = ANY ($4::text[]) AND p.active AND p.last_seen > $3
 ORDER BY p.sku`
 }
