@@ -133,8 +133,11 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 			plan.RunID, plan.TenantID, wf.StatusSucceeded); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `SELECT watermark_from, watermark_to, stale_enrichers FROM gardener_runs WHERE run_id = $1`,
-			plan.RunID).Scan(&plan.From, &plan.To, &plan.Stale)
+		if _, err := tx.Exec(ctx, changeLogSQL, plan.RunID); err != nil {
+			return fmt.Errorf("change log: %w", err)
+		}
+		return tx.QueryRow(ctx, `SELECT watermark_from, watermark_to, stale_enrichers, change_log FROM gardener_runs WHERE run_id = $1`,
+			plan.RunID).Scan(&plan.From, &plan.To, &plan.Stale, &plan.ChangeLog)
 	})
 	if err != nil {
 		return wf.Plan{}, fmt.Errorf("begin: record run: %w", err)
@@ -261,8 +264,8 @@ func (a *Activities) refreshStatistics(ctx context.Context, sparse bool) {
 }
 
 // Finish records the run's outcome; after a success it advances the
-// scope's watermark to the run's and records the enricher versions it
-// applied. Idempotent.
+// scope's watermark to the run's, records the enricher versions it
+// applied and trims the harvest change log (trimChangeLog). Idempotent.
 func (a *Activities) Finish(ctx context.Context, req wf.FinishRequest) (wf.Report, error) {
 	plan := req.Plan
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
@@ -292,7 +295,7 @@ func (a *Activities) Finish(ctx context.Context, req wf.FinishRequest) (wf.Repor
 				return err
 			}
 		}
-		return nil
+		return trimChangeLog(ctx, tx, plan.TenantID, a.Config.WatermarkOverlap, a.Config.ChangeLogRetention)
 	})
 	if err != nil {
 		return wf.Report{}, fmt.Errorf("finish: %w", err)

@@ -45,8 +45,10 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 		}
 	}
 	var res wf.EnrichResult
-	if err := a.DB.QueryRow(ctx, `SELECT done, cursor_supplier, cursor_sku FROM gardener_runs WHERE run_id = $1`,
-		plan.RunID).Scan(&res.Done, &res.CursorSupplier, &res.CursorSKU); err != nil {
+	var change int64
+	var pos int
+	if err := a.DB.QueryRow(ctx, `SELECT done, cursor_supplier, cursor_sku, cursor_change, cursor_change_pos FROM gardener_runs WHERE run_id = $1`,
+		plan.RunID).Scan(&res.Done, &res.CursorSupplier, &res.CursorSKU, &change, &pos); err != nil {
 		return res, fmt.Errorf("enrich: checkpoint: %w", err)
 	}
 	if res.Done {
@@ -59,7 +61,7 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 	// and, near the memory limit, garbage collection).
 	read, stored, enriched := make(chan *work), make(chan *work), make(chan *work)
 	errs := make(chan error, 3)
-	go func() { errs <- a.readAhead(ctx, plan, res.CursorSupplier, res.CursorSKU, read) }()
+	go func() { errs <- a.readAhead(ctx, plan, res.CursorSupplier, res.CursorSKU, change, pos, read) }()
 	go func() { errs <- a.storedAhead(ctx, plan, read, stored) }()
 	go func() { errs <- a.enrichAhead(ctx, plan, keep, stored, enriched) }()
 	// Up to commitsInFlight batches are written at once; their checkpoints
@@ -133,10 +135,10 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 
 // readAhead reads up to plan.BatchesPerActivity batches from the cursor on,
 // the last one empty when the window ends.
-func (a *Activities) readAhead(ctx context.Context, plan wf.Plan, supplier, sku string, out chan<- *work) error {
+func (a *Activities) readAhead(ctx context.Context, plan wf.Plan, supplier, sku string, change int64, pos int, out chan<- *work) error {
 	defer close(out)
 	for range plan.BatchesPerActivity {
-		w, err := a.readBatch(ctx, plan, supplier, sku)
+		w, err := a.readBatch(ctx, plan, supplier, sku, change, pos)
 		if err != nil {
 			return err
 		}
@@ -150,6 +152,7 @@ func (a *Activities) readAhead(ctx context.Context, plan wf.Plan, supplier, sku 
 		}
 		last := w.batch[len(w.batch)-1]
 		supplier, sku = last.SupplierCode, last.SKU
+		change, pos = w.nextChange, w.nextPos
 	}
 	return nil
 }

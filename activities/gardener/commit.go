@@ -105,15 +105,19 @@ func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last boo
 		// conflicts with it (its rows and marks reference no other row),
 		// and the final phases still take turns: NO KEY UPDATE locks
 		// exclude each other.
-		if err := tx.QueryRow(ctx, `SELECT done, cursor_supplier, cursor_sku, batches, processed, written, deleted
+		var change int64
+		var pos int
+		if err := tx.QueryRow(ctx, `SELECT done, cursor_supplier, cursor_sku, batches, processed, written, deleted, cursor_change, cursor_change_pos
 			FROM gardener_runs WHERE run_id = $1 FOR NO KEY UPDATE`, plan.RunID).Scan(
-			&res.Done, &res.CursorSupplier, &res.CursorSKU, &res.Batches, &res.Processed, &res.Written, &res.Deleted); err != nil {
+			&res.Done, &res.CursorSupplier, &res.CursorSKU, &res.Batches, &res.Processed, &res.Written, &res.Deleted, &change, &pos); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 		if res.Done {
 			return errRunDone
 		}
-		if res.CursorSupplier != w.afterSupplier || res.CursorSKU != w.afterSKU {
+		// A logged run's checkpoint is its place in the change log too:
+		// two batches may end on the same product (a SKU logged twice).
+		if res.CursorSupplier != w.afterSupplier || res.CursorSKU != w.afterSKU || change != w.afterChange || pos != w.afterPos {
 			return errCursorMoved
 		}
 		if len(w.batch) == 0 {
@@ -132,9 +136,9 @@ func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last boo
 		res.Deleted += deleted
 		batchWritten = written
 		_, err := tx.Exec(ctx, `UPDATE gardener_runs SET cursor_supplier = $2, cursor_sku = $3, batches = $4, processed = $5,
-				written = $6, deleted = $7, enrich_ms = enrich_ms + $8, write_ms = write_ms + $9
+				written = $6, deleted = $7, enrich_ms = enrich_ms + $8, write_ms = write_ms + $9, cursor_change = $10, cursor_change_pos = $11
 			WHERE run_id = $1`, plan.RunID, res.CursorSupplier, res.CursorSKU, res.Batches, res.Processed, res.Written, res.Deleted,
-			w.enrichMillis, writing.Milliseconds())
+			w.enrichMillis, writing.Milliseconds(), w.nextChange, w.nextPos)
 		return err
 	})
 	g.close(err == nil || errors.Is(err, errRunDone))

@@ -28,6 +28,11 @@ type Config struct {
 	// watermark was taken may commit after it. Rereading writes nothing.
 	WatermarkOverlap time.Duration `yaml:"watermark_overlap"`
 	MaxHistoryEvents int           `yaml:"max_history_events"`
+	// ChangeLogRetention keeps the harvest change log (product_changes)
+	// at most this long, even for a scope that has not run since: its
+	// next incremental run then walks products instead. 0 keeps entries
+	// until every scope of the tenant has run past them.
+	ChangeLogRetention time.Duration `yaml:"change_log_retention"`
 	// Enrichers run in this order; omitted, DefaultEnrichers.
 	Enrichers []enrich.Spec `yaml:"enrichers"`
 }
@@ -47,6 +52,7 @@ func DefaultConfig() *Config {
 		EnrichTimeout:      2 * time.Hour,
 		WatermarkOverlap:   time.Hour,
 		MaxHistoryEvents:   5000,
+		ChangeLogRetention: 30 * 24 * time.Hour,
 	}
 }
 
@@ -79,6 +85,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WatermarkOverlap < 0 {
 		add("watermark_overlap", "must be >= 0, got %s", c.WatermarkOverlap)
+	}
+	if c.ChangeLogRetention < 0 {
+		add("change_log_retention", "must be >= 0, got %s", c.ChangeLogRetention)
 	}
 	if c.MaxHistoryEvents != 0 && c.MaxHistoryEvents < 200 {
 		add("max_history_events", "must be 0 (server decides) or >= 200, got %d", c.MaxHistoryEvents)

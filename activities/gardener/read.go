@@ -75,6 +75,11 @@ type provenance struct {
 // enriched, diffed against what is stored, and committed.
 type work struct {
 	afterSupplier, afterSKU string
+	// afterChange and afterPos are a logged run's cursor in the change
+	// log (entry, SKUs of it taken) the batch was read from, nextChange
+	// and nextPos where it leaves it; 0 for a walk.
+	afterChange, nextChange int64
+	afterPos, nextPos       int
 	batch                   []*enrich.Product
 	// stored[i] is the provenance of batch[i]'s stored fields (nil when
 	// none); the values are in batch[i].Stored.
@@ -117,10 +122,15 @@ func (a *Activities) readTxFunc(ctx context.Context, f func(pgx.Tx) error) error
 	})
 }
 
-// readBatch reads the products of the batch after the cursor.
-func (a *Activities) readBatch(ctx context.Context, plan wf.Plan, afterSupplier, afterSKU string) (*work, error) {
+// readBatch reads the products of the batch after the cursor: from the
+// change log when the run reads its window from it (changelog.go).
+func (a *Activities) readBatch(ctx context.Context, plan wf.Plan, afterSupplier, afterSKU string, afterChange int64, afterPos int) (*work, error) {
 	var w *work
 	err := a.readTxFunc(ctx, func(tx pgx.Tx) error {
+		if plan.ChangeLog {
+			w = &work{afterSupplier: afterSupplier, afterSKU: afterSKU, afterChange: afterChange, afterPos: afterPos}
+			return readChangesTx(ctx, tx, plan, w)
+		}
 		var err error
 		w, err = readBatchTx(ctx, tx, plan, afterSupplier, afterSKU)
 		return err

@@ -182,6 +182,15 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint, 
 				return fmt.Errorf("%s: %w", strings.Join(strings.Fields(stmt)[:3], " "), err)
 			}
 		}
+		// The load's rows carry the last_seen its table's default gave
+		// them (the worker's clock when staging began): the log entry is
+		// no earlier than that, nor than this transaction.
+		if cp.Valid > duplicates {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(logAllChangedSQL, `greatest(now(), (SELECT last_seen FROM `+leafID+` LIMIT 1))`),
+				plan.TenantID, plan.SupplierCode, plan.RunID); err != nil {
+				return fmt.Errorf("log changes: %w", err)
+			}
+		}
 		// Part -1 holds a first load's counts (it has no merges).
 		if _, err := tx.Exec(ctx, `INSERT INTO harvest_parts (run_id, part, inserted, updated, unchanged, duplicates, slim)
 			VALUES ($1, -1, $2, 0, 0, $3, 0)`, plan.RunID, cp.Valid-duplicates, duplicates); err != nil {

@@ -92,6 +92,11 @@ type Plan struct {
 	// the order of products' primary key since migration 0003; runs begun
 	// before that page by (supplier_code, sku).
 	SKUOrder bool `json:"sku_order,omitempty"`
+	// ChangeLog: the run reads its changed products by key from the
+	// harvest change log (product_changes) instead of walking products
+	// for last_seen; Begin sets it when the log covers the window. A plan
+	// recorded before it decodes as false: the walk.
+	ChangeLog bool `json:"change_log,omitempty"`
 }
 
 // Totals are a run's counts so far, as recorded with its checkpoint.

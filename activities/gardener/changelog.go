@@ -1,0 +1,185 @@
+package gardener
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"contextworker/modules/gardener/enrich"
+	wf "contextworker/workflows/gardener"
+)
+
+// An incremental run whose window the harvest change log covers
+// (product_changes, migration 0015) reads its changed products by key,
+// from the log, instead of walking the partitions' keys for last_seen:
+// at 1M products with a tenth changed, the walk read ten products for
+// each one it kept, and a rerun with nothing changed read all of them to
+// find none.
+
+// changeLogSQL decides, when a run begins, whether it reads its window
+// from the log: an incremental run without stale enrichers (one that
+// reads changed products only), whose window starts no earlier than the
+// tenant's horizon (the log holds every change after it), and with no
+// first load of its scope in the window (logged without SKUs: any of the
+// supplier's products may have changed). Recorded once: a retry of Begin
+// returns the same answer.
+const changeLogSQL = `
+UPDATE gardener_runs r SET change_log = coalesce(
+	r.watermark_from IS NOT NULL AND cardinality(r.stale_enrichers) = 0
+	AND r.watermark_from >= (SELECT max(h.complete_after) FROM product_changes_horizon h WHERE h.tenant_id IN ('', r.tenant_id))
+	AND NOT EXISTS (SELECT 1 FROM product_changes c WHERE c.tenant_id = r.tenant_id
+		AND (r.supplier_code = '' OR c.supplier_code = r.supplier_code) AND c.changed_at > r.watermark_from AND c.skus IS NULL),
+	false)
+WHERE r.run_id = $1 AND r.change_log IS NULL
+RETURNING change_log`
+
+// changesSQL reads the next at most $6 SKUs of the window from the log,
+// after the cursor: entry $4, of whose SKUs $5 are taken. Entries come in
+// id order, each with the slice of its SKUs the batch takes, and
+// how far into the entry that slice ends. An entry holds at most 5,000
+// SKUs (see harvest's changeChunk), so a batch reads one or two arrays,
+// however large the window. Like the walk, the window has no end: a change
+// logged after the run began is read too (and again by the next run).
+const changesSQL = `
+WITH e AS (
+	SELECT id, supplier_code, n, CASE WHEN id = $4 THEN $5 ELSE 0 END AS pos
+	FROM product_changes
+	WHERE tenant_id = $1 AND ($2::text = '' OR supplier_code = $2) AND changed_at > $3 AND id >= $4 AND skus IS NOT NULL
+	ORDER BY id LIMIT $6::int + 1
+), t AS (
+	SELECT id, supplier_code, pos,
+		least(n, pos + $6::int - coalesce(sum(n - pos) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::int AS upto
+	FROM e
+)
+SELECT t.id, t.supplier_code, t.upto, c.skus[t.pos + 1 : t.upto]
+FROM t JOIN product_changes c ON c.id = t.id
+WHERE t.upto > t.pos
+ORDER BY t.id`
+
+// changedProductsSQL reads a supplier's changed products by key, with
+// batchSQL's columns (which may use its $1 to $3: the tenant, the
+// supplier and the window's start), so the decoder reads both alike.
+func changedProductsSQL() string {
+	columns, _, ok := strings.Cut(batchSQL, "FROM products p")
+	if !ok {
+		panic("gardener: batchSQL no longer reads FROM products p: changedProductsSQL must take its columns otherwise")
+	}
+	return columns + `FROM products p
+WHERE p.tenant_id = $1 AND p.supplier_code = $2 AND p.sku = ANY ($4::text[]) AND p.active AND p.last_seen > $3
+ORDER BY p.sku`
+}
+
+// changedProducts is changedProductsSQL, built once.
+var changedProducts = changedProductsSQL()
+
+// readChangesTx reads the batch of a logged run after w's cursor: the
+// next plan.BatchSize SKUs of the log, then those of them that are still
+// active products, by key. A SKU logged twice (changed by two harvests of
+// the window) is read once in a batch, and again in a later batch when its
+// entries fall in two: processing it twice writes nothing the second time.
+// When none of a batch's SKUs is an active product any more, it reads on:
+// an empty batch means the window is done.
+func readChangesTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
+	w.batch = make([]*enrich.Product, 0, plan.BatchSize)
+	w.nextChange, w.nextPos = w.afterChange, w.afterPos
+	for len(w.batch) == 0 {
+		keys, err := nextChanges(ctx, tx, plan, w)
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		for _, k := range keys {
+			rows, err := tx.Query(ctx, changedProducts, plan.TenantID, k.supplier, plan.From, k.skus)
+			if err != nil {
+				return fmt.Errorf("read changed products: %w", err)
+			}
+			d := newProductDecoder(rows.FieldDescriptions(), len(k.skus))
+			for rows.Next() {
+				p, err := d.next(rows)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				w.batch = append(w.batch, p)
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("read changed products: %w", err)
+			}
+		}
+	}
+	// The walk's order: products' key order.
+	slices.SortFunc(w.batch, func(a, b *enrich.Product) int {
+		return cmp.Or(cmp.Compare(a.SKU, b.SKU), cmp.Compare(a.SupplierCode, b.SupplierCode))
+	})
+	return nil
+}
+
+// supplierSKUs are a batch's logged SKUs of one supplier, sorted, each
+// once (for the index scan of changedProductsSQL, which reads each key
+// once however often = ANY names it, and sorts them too).
+type supplierSKUs struct {
+	supplier string
+	skus     []string
+}
+
+// nextChanges takes the next SKUs of the log after w's next cursor and
+// advances it past them. None: the log of the window is read.
+func nextChanges(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) ([]supplierSKUs, error) {
+	rows, err := tx.Query(ctx, changesSQL, plan.TenantID, plan.SupplierCode, plan.From, w.nextChange, w.nextPos, plan.BatchSize)
+	if err != nil {
+		return nil, fmt.Errorf("read change log: %w", err)
+	}
+	defer rows.Close()
+	bySupplier := map[string]int{}
+	var out []supplierSKUs
+	var supplier string
+	var skus []string
+	for rows.Next() {
+		if err := rows.Scan(&w.nextChange, &supplier, &w.nextPos, &skus); err != nil {
+			return nil, fmt.Errorf("read change log: %w", err)
+		}
+		i, ok := bySupplier[supplier]
+		if !ok {
+			i = len(out)
+			bySupplier[supplier] = i
+			out = append(out, supplierSKUs{supplier: supplier})
+		}
+		out[i].skus = append(out[i].skus, skus...)
+		skus = nil
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read change log: %w", err)
+	}
+	for i := range out {
+		slices.Sort(out[i].skus)
+		out[i].skus = slices.Compact(out[i].skus)
+	}
+	return out, nil
+}
+
+// trimChangeLog deletes the tenant's log entries no run of it needs any
+// more, in Finish's transaction once the scope's watermark advanced:
+// those no later than every scope's watermark less the overlap (where the
+// next run of each scope starts), or older than the retention. The
+// tenant's horizon moves to the cut in the same transaction, so a run
+// whose window starts before it (a scope that has not run for longer than
+// the retention, or an overlap configured longer since) walks instead.
+func trimChangeLog(ctx context.Context, tx pgx.Tx, tenant string, overlap, retention time.Duration) error {
+	_, err := tx.Exec(ctx, `WITH cut AS (
+			SELECT greatest(min(w.last_seen_upto) - $2::interval, CASE WHEN $3::interval > '0'::interval THEN now() - $3::interval END) AS at
+			FROM gardener_watermarks w WHERE w.tenant_id = $1
+		), gone AS (
+			DELETE FROM product_changes c USING cut WHERE c.tenant_id = $1 AND c.changed_at <= cut.at
+		)
+		INSERT INTO product_changes_horizon AS h (tenant_id, complete_after) SELECT $1, at FROM cut WHERE at IS NOT NULL
+		ON CONFLICT (tenant_id) DO UPDATE SET complete_after = excluded.complete_after WHERE h.complete_after < excluded.complete_after`,
+		tenant, overlap, retention)
+	if err != nil {
+		return fmt.Errorf("trim the change log: %w", err)
+	}
+	return nil
+}
