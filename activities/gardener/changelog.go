@@ -26,14 +26,19 @@ import (
 // reads changed products only), whose window starts no earlier than the
 // tenant's horizon (the log holds every change after it), and with no
 // first load of its scope in the window (logged without SKUs: any of the
-// supplier's products may have changed). Recorded once: a retry of Begin
+// supplier's products may have changed), nor a harvest run of its scope
+// begun by a worker that did not log (harvest_runs.logs_changes, 0016:
+// workers upgraded one at a time) that may have merged in the window. Recorded once: a retry of Begin
 // returns the same answer.
 const changeLogSQL = `
 UPDATE gardener_runs r SET change_log = coalesce(
 	r.watermark_from IS NOT NULL AND cardinality(r.stale_enrichers) = 0
 	AND r.watermark_from >= (SELECT max(h.complete_after) FROM product_changes_horizon h WHERE h.tenant_id IN ('', r.tenant_id))
 	AND NOT EXISTS (SELECT 1 FROM product_changes c WHERE c.tenant_id = r.tenant_id
-		AND (r.supplier_code = '' OR c.supplier_code = r.supplier_code) AND c.changed_at > r.watermark_from AND c.skus IS NULL),
+		AND (r.supplier_code = '' OR c.supplier_code = r.supplier_code) AND c.changed_at > r.watermark_from AND c.skus IS NULL)
+	AND NOT EXISTS (SELECT 1 FROM harvest_runs h WHERE h.tenant_id = r.tenant_id
+		AND (r.supplier_code = '' OR h.supplier_code = r.supplier_code) AND NOT h.logs_changes
+		AND (h.finished_at IS NULL OR h.finished_at > r.watermark_from)),
 	false)
 WHERE r.run_id = $1 AND r.change_log IS NULL
 RETURNING change_log`

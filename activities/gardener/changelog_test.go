@@ -140,6 +140,17 @@ func TestChangeLogDecision(t *testing.T) {
 	if tag, err := db.Exec(ctx, `UPDATE product_changes_horizon SET complete_after = $1 WHERE tenant_id = ''`, began); err != nil || tag.RowsAffected() != 1 {
 		t.Fatalf("the migration's horizon: %v %v", tag, err)
 	}
+	// Tenant up: an older worker's harvest run (not logging) of supplier
+	// x finished 10 minutes ago, one of supplier y is still running.
+	for _, h := range []struct {
+		run, supplier string
+		finished      *time.Time
+	}{{"old-x", "x", ptr(now.Add(-10 * time.Minute))}, {"old-y", "y", nil}} {
+		if _, err := db.Exec(ctx, `INSERT INTO harvest_runs (run_id, workflow_id, tenant_id, supplier_code, status, feed_url, format, finished_at)
+			VALUES ($1, 'w', 'up', $2, 'running', 'https://feeds.example/f.csv', 'csv', $3)`, h.run, h.supplier, h.finished); err != nil {
+			t.Fatal(err)
+		}
+	}
 	at := func(d time.Duration) *time.Time { x := now.Add(d); return &x }
 	cases := []struct {
 		name, tenant, supplier string
@@ -157,6 +168,11 @@ func TestChangeLogDecision(t *testing.T) {
 		{"window after the tenant's horizon", "old", "", at(-30 * time.Minute), nil, true},
 		{"window before the log began", "u", "", ptr(began.Add(-time.Second)), nil, false},
 		{"window from the log's start on", "u", "", ptr(began), nil, true},
+		{"an unlogged harvest may have merged in the window", "up", "x", at(-20 * time.Minute), nil, false},
+		{"an unlogged harvest finished before the window", "up", "x", at(-5 * time.Minute), nil, true},
+		{"an unlogged harvest still running", "up", "y", at(-5 * time.Minute), nil, false},
+		{"unlogged harvests of the tenant's suppliers", "up", "", at(-5 * time.Minute), nil, false},
+		{"another supplier's unlogged harvest", "up", "z", at(-20 * time.Minute), nil, true},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -90,8 +90,10 @@ func (a *Activities) Begin(ctx context.Context, in wf.Input) (wf.Plan, error) {
 	}
 	// Begin runs once per run: its first attempt's run id names the run.
 	// (Begin is the workflow's first activity, so RunID is the first run's.)
-	_, err = a.DB.Exec(ctx, `INSERT INTO harvest_runs (run_id, workflow_id, tenant_id, supplier_code, status, feed_url, format)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id) DO NOTHING`,
+	// logs_changes: this worker's merges log what they change (see
+	// logChangesSQL), which lets gardener runs trust the log.
+	_, err = a.DB.Exec(ctx, `INSERT INTO harvest_runs (run_id, workflow_id, tenant_id, supplier_code, status, feed_url, format, logs_changes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, true) ON CONFLICT (run_id) DO NOTHING`,
 		plan.RunID, plan.WorkflowID, plan.TenantID, plan.SupplierCode, wf.StatusRunning, wf.RedactURL(plan.FeedURL), plan.Format)
 	if err != nil {
 		return wf.Plan{}, fmt.Errorf("begin: record run: %w", err)
