@@ -150,8 +150,10 @@ func (a *Activities) readAhead(ctx context.Context, plan wf.Plan, supplier, sku 
 		if len(w.batch) == 0 {
 			return nil
 		}
-		last := w.batch[len(w.batch)-1]
-		supplier, sku = last.SupplierCode, last.SKU
+		if !plan.ChangeLog { // a logged run's key cursor stays at the start (see commit)
+			last := w.batch[len(w.batch)-1]
+			supplier, sku = last.SupplierCode, last.SKU
+		}
 		change, pos = w.nextChange, w.nextPos
 	}
 	return nil

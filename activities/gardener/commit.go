@@ -128,8 +128,14 @@ func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last boo
 		if err := writeTallies(ctx, tx, plan, w.tallies); err != nil {
 			return err
 		}
-		end := w.batch[len(w.batch)-1]
-		res.CursorSupplier, res.CursorSKU = end.SupplierCode, end.SKU
+		if !plan.ChangeLog {
+			// A logged run's place is in the log (cursor_change): its
+			// batches are not in key order, and its key cursor stays at
+			// the start, so that a worker from before the log that took
+			// the run over would walk the window whole, not skip keys.
+			end := w.batch[len(w.batch)-1]
+			res.CursorSupplier, res.CursorSKU = end.SupplierCode, end.SKU
+		}
 		res.Batches++
 		res.Processed += int64(len(w.batch))
 		res.Written += written

@@ -36,8 +36,15 @@ func (s *stack) harvestAs(tenant, supplier, feed string) {
 func (s *stack) changeLogged(runID string) bool {
 	s.t.Helper()
 	var logged *bool
-	if err := s.db.QueryRow(context.Background(), `SELECT change_log FROM gardener_runs WHERE run_id = $1`, runID).Scan(&logged); err != nil {
+	var cursor string
+	if err := s.db.QueryRow(context.Background(), `SELECT change_log, cursor_supplier || cursor_sku FROM gardener_runs WHERE run_id = $1`,
+		runID).Scan(&logged, &cursor); err != nil {
 		s.t.Fatal(err)
+	}
+	if logged != nil && *logged && cursor != "" {
+		// A worker from before the log taking the run over walks on from
+		// the key cursor: a logged run's must stay at the start.
+		s.t.Fatalf("logged run %s left its key cursor at %q, want it at the start", runID, cursor)
 	}
 	return logged != nil && *logged
 }
