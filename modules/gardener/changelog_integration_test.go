@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -173,22 +172,7 @@ func TestLoggedRunResumesAfterCrash(t *testing.T) {
 	}
 
 	run := s.startGardener(ctx, gwf.Input{TenantID: "big"})
-	var processed int64
-	for processed < n/3 {
-		select {
-		case <-ctx.Done():
-			t.Fatal("the run never reached a third of its window")
-		case err := <-first.done:
-			t.Fatalf("worker exited early: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-		s.db.QueryRow(ctx, `SELECT coalesce(max(processed), 0) FROM gardener_runs WHERE tenant_id = 'big' AND watermark_from IS NOT NULL`).Scan(&processed) //nolint:errcheck // retried
-	}
-	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-first.done
-	t.Logf("killed the worker with %d of %d products enriched", processed, n)
+	s.killWhenProcessed(ctx, first, `SELECT coalesce(max(processed), 0) FROM gardener_runs WHERE tenant_id = 'big' AND watermark_from IS NOT NULL`, n)
 
 	startWorker(t, cfgPath, s.dsn)
 	var rep gwf.Report

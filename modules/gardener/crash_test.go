@@ -40,6 +40,28 @@ func startWorker(t *testing.T, configPath, dsn string) *workerProcess {
 	return w
 }
 
+// killWhenProcessed kills w (SIGKILL: no shutdown) once the products
+// processed, as query counts them, reach a third of n.
+func (s *stack) killWhenProcessed(ctx context.Context, w *workerProcess, query string, n int64) {
+	s.t.Helper()
+	var processed int64
+	for processed < n/3 {
+		select {
+		case <-ctx.Done():
+			s.t.Fatalf("the run never reached a third of its %d products", n)
+		case err := <-w.done:
+			s.t.Fatalf("worker exited early: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		s.db.QueryRow(ctx, query).Scan(&processed) //nolint:errcheck // retried
+	}
+	if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		s.t.Fatal(err)
+	}
+	<-w.done
+	s.t.Logf("killed the worker with %d of %d products enriched", processed, n)
+}
+
 // TestCrashLosesAndDuplicatesNothing SIGKILLs the worker in the middle of a
 // run, starts another, and checks that the run resumed from its checkpoint
 // and that every product was enriched and counted exactly once.
@@ -65,22 +87,7 @@ func TestCrashLosesAndDuplicatesNothing(t *testing.T) {
 
 	first := startWorker(t, cfgPath, s.dsn)
 	run := s.startGardener(ctx, gwf.Input{TenantID: "big"})
-	var processed int64
-	for processed < n/3 {
-		select {
-		case <-ctx.Done():
-			t.Fatal("the run never reached a third of the catalogue")
-		case err := <-first.done:
-			t.Fatalf("worker exited early: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-		s.db.QueryRow(ctx, `SELECT coalesce(max(processed), 0) FROM gardener_runs WHERE tenant_id = 'big'`).Scan(&processed) //nolint:errcheck // retried
-	}
-	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-first.done
-	t.Logf("killed the worker with %d of %d products enriched", processed, n)
+	s.killWhenProcessed(ctx, first, `SELECT coalesce(max(processed), 0) FROM gardener_runs WHERE tenant_id = 'big'`, n)
 
 	startWorker(t, cfgPath, s.dsn)
 	var rep gwf.Report
