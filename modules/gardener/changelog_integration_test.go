@@ -3,8 +3,6 @@ package gardener_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -149,13 +147,7 @@ func TestLoggedRunResumesAfterCrash(t *testing.T) {
 	}
 	const n = 20000
 	seed(n+1, n+10)
-	cfgPath := filepath.Join(t.TempDir(), "temporal.yaml")
-	yml := fmt.Sprintf("temporal: {address: %q, connect_timeout: 20s}\nworker: {shutdown_timeout: 5s}\nlog: {format: text, level: warn}\n%s",
-		s.host, s.configYAML())
-	yml = replaceOnce(yml, "batch_size: 4\n    batches_per_activity: 2\n    heartbeat_timeout: 5s", "batch_size: 200\n    batches_per_activity: 1000\n    heartbeat_timeout: 3s")
-	if err := os.WriteFile(cfgPath, []byte(yml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := s.crashConfig()
 	first := startWorker(t, cfgPath, s.dsn)
 	if rep := s.garden(gwf.Input{TenantID: "big"}); rep.Processed != 10 {
 		t.Fatalf("first run: %+v", rep)

@@ -40,6 +40,21 @@ func startWorker(t *testing.T, configPath, dsn string) *workerProcess {
 	return w
 }
 
+// crashConfig writes the config of a worker run as a child process: a
+// batch of 200 products, one activity for the whole run, and a short
+// heartbeat timeout, so a killed worker's activity is retried soon.
+func (s *stack) crashConfig() string {
+	s.t.Helper()
+	path := filepath.Join(s.t.TempDir(), "temporal.yaml")
+	yml := fmt.Sprintf("temporal: {address: %q, connect_timeout: 20s}\nworker: {shutdown_timeout: 5s}\nlog: {format: text, level: warn}\n%s",
+		s.host, s.configYAML())
+	yml = replaceOnce(yml, "batch_size: 4\n    batches_per_activity: 2\n    heartbeat_timeout: 5s", "batch_size: 200\n    batches_per_activity: 1000\n    heartbeat_timeout: 3s")
+	if err := os.WriteFile(path, []byte(yml), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	return path
+}
+
 // killWhenProcessed kills w (SIGKILL: no shutdown) once the products
 // processed, as query counts them, reach a third of n.
 func (s *stack) killWhenProcessed(ctx context.Context, w *workerProcess, query string, n int64) {
@@ -77,13 +92,7 @@ func TestCrashLosesAndDuplicatesNothing(t *testing.T) {
 		FROM generate_series(1, $1) AS i`, n); err != nil {
 		t.Fatal(err)
 	}
-	cfgPath := filepath.Join(t.TempDir(), "temporal.yaml")
-	yml := fmt.Sprintf("temporal: {address: %q, connect_timeout: 20s}\nworker: {shutdown_timeout: 5s}\nlog: {format: text, level: warn}\n%s",
-		s.host, s.configYAML())
-	yml = replaceOnce(yml, "batch_size: 4\n    batches_per_activity: 2\n    heartbeat_timeout: 5s", "batch_size: 200\n    batches_per_activity: 1000\n    heartbeat_timeout: 3s")
-	if err := os.WriteFile(cfgPath, []byte(yml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := s.crashConfig()
 
 	first := startWorker(t, cfgPath, s.dsn)
 	run := s.startGardener(ctx, gwf.Input{TenantID: "big"})
