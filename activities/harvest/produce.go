@@ -282,7 +282,7 @@ func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOption
 func (p *producer) sequence(ctx context.Context, results <-chan result, o producerOptions) {
 	defer close(p.out)
 	ex := o.existing
-	seen := make(map[skuKeys]struct{})   // SKUs not stored
+	var seen keySet                      // SKUs not stored
 	listed := make(map[skuKeys]struct{}) // SKUs in dupSKUs
 	pending := make(map[int]result)
 	next := 0
@@ -329,14 +329,13 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 					// a first load names them to sealing, which removes the
 					// superseded rows of those SKUs alone before building
 					// its primary key (not by sorting the whole load).
-					if _, dup := seen[k]; dup {
+					if seen.add(k) {
 						p.dups.Store(true)
 						if _, ok := listed[k]; o.load && !ok && len(listed) < maxDupSKUs {
 							listed[k] = struct{}{}
 							p.dupSKUs = append(p.dupSKUs, strings.Clone(it.sku))
 						}
 					}
-					seen[k] = struct{}{}
 				}
 				if !replay {
 					out = append(out, it)

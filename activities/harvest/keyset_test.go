@@ -1,0 +1,92 @@
+package harvest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestKeySetIsASet checks keySet against a map: the same answers for new
+// and repeated keys, including the zero key (its empty-slot marker), keys
+// that share a 64-bit key but not the check, and enough keys to grow
+// every shard several times.
+func TestKeySetIsASet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var s keySet
+	want := map[skuKeys]bool{}
+	var added []skuKeys
+	check := func(k skuKeys) {
+		t.Helper()
+		had := s.add(k)
+		if had != want[k] {
+			t.Fatalf("add(%x/%x) = %v, a map says %v (after %d keys)", k.key, k.check, had, want[k], len(want))
+		}
+		want[k] = true
+		added = append(added, k)
+	}
+	check(skuKeys{})
+	check(skuKeys{})
+	for i := range 300000 {
+		var k skuKeys
+		switch {
+		case i%7 == 0 && len(added) > 0:
+			k = added[rng.IntN(len(added))] // a repeat
+		case i%11 == 0 && len(added) > 0:
+			k = added[rng.IntN(len(added))]
+			k.check++ // same key, other SKU
+		case i%13 == 0:
+			k = skuKeys{key: uint64(i) << 8} // low bits alike
+		default:
+			k = skuKeys{key: rng.Uint64(), check: rng.Uint32()}
+		}
+		check(k)
+	}
+	for k := range want {
+		if !s.add(k) {
+			t.Fatalf("key %x/%x lost", k.key, k.check)
+		}
+	}
+	n := 0
+	for i := range s.shards {
+		n += s.shards[i].n
+	}
+	if s.zero {
+		n++
+	}
+	if n != len(want) {
+		t.Fatalf("set holds %d keys, want %d", n, len(want))
+	}
+}
+
+// BenchmarkKeySet and BenchmarkKeyMap compare the set with the map it
+// replaced, at a first load's million SKUs.
+func BenchmarkKeySet(b *testing.B) {
+	keys := benchKeys()
+	for range b.N {
+		var s keySet
+		for _, k := range keys {
+			s.add(k)
+		}
+	}
+}
+
+func BenchmarkKeyMap(b *testing.B) {
+	keys := benchKeys()
+	for range b.N {
+		m := map[skuKeys]struct{}{}
+		for _, k := range keys {
+			if _, ok := m[k]; !ok {
+				m[k] = struct{}{}
+			}
+		}
+	}
+}
+
+func benchKeys() []skuKeys {
+	rng := rand.New(rand.NewPCG(3, 4))
+	keys := make([]skuKeys, 1<<20)
+	for i := range keys {
+		keys[i] = keysOf(fmt.Sprintf("SKU-%08d", rng.IntN(1<<21)))
+	}
+	return keys
+}
