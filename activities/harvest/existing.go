@@ -204,7 +204,9 @@ func (a *Activities) loadExisting(ctx context.Context, plan wf.Plan) (*existingS
 			parts[i].entries = make([]existing, 0, n/scanParts)
 		}
 	}
-	err := a.scanActive(ctx, plan, "sku, content_hash, source_key", formats, func(part int, v [][]byte) error {
+	// Only the hash key's 16 hex digits of each content hash: a million
+	// products send 48 MB less.
+	err := a.scanActive(ctx, plan, "sku, left(content_hash, 16), source_key", formats, func(part int, v [][]byte) error {
 		var source uint64
 		if len(v[2]) == 8 {
 			source = binary.BigEndian.Uint64(v[2])
