@@ -69,3 +69,65 @@ func TestDeactivateRunStagedByStop6Worker(t *testing.T) {
 		t.Fatalf("inactive %v, want SKU-009 and SKU-010", inactive)
 	}
 }
+
+// TestMergeFirstLoadStagedByOlderWorker: a supplier's first load that a
+// worker from before first loads became partitions staged like any other
+// run (first_load set, active_before not recorded) is merged by plain
+// inserts, logged as a first load (a change log entry without SKUs, so the
+// gardener's next run walks the supplier), and a retry writes nothing.
+func TestMergeFirstLoadStagedByOlderWorker(t *testing.T) {
+	s := newStack(t, "batch_size: 100\nchain_gardener: false\n")
+	ctx := context.Background()
+	if _, err := s.harvest(wf.Input{TenantID: "acme", SupplierCode: "old", Format: "csv", FeedURL: s.serve("old.csv", feedOf(seq(1, 3)...))}); err != nil {
+		t.Fatal(err)
+	}
+	const run = "legacy-first-1"
+	for _, q := range []string{
+		`INSERT INTO harvest_runs (run_id, workflow_id, tenant_id, supplier_code, status, feed_url, format, staged_at, first_load, may_have_duplicates)
+			VALUES ('` + run + `', 'harvest/acme/fresh', 'acme', 'fresh', 'running', 'http://x/fresh.csv', 'csv', now(), true, false)`,
+		`CREATE TABLE harvest_stage_legacyfirst1 (row_no bigint NOT NULL, part integer NOT NULL, sku text NOT NULL, name text,
+			description text, brand text, gtin text, price numeric(18,4), currency text, stock bigint, availability text,
+			category_path text[], product_url text, image_urls text[], attributes jsonb, content_hash text NOT NULL,
+			unchanged boolean NOT NULL, source_key bigint) PARTITION BY LIST (part)`,
+		`CREATE TABLE harvest_stage_legacyfirst1_0 PARTITION OF harvest_stage_legacyfirst1 FOR VALUES IN (0)`,
+		`INSERT INTO harvest_stage_legacyfirst1 (row_no, part, sku, name, price, currency, availability, content_hash, unchanged)
+			SELECT n, 0, 'F-' || n, 'fresh ' || n, n, 'EUR', 'in_stock', md5(n::text), false FROM generate_series(1, 3) n`,
+	} {
+		if _, err := s.db.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var before int64
+	if err := s.db.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM product_changes`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	a := acts.New(s.db, acts.DefaultConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
+	env.RegisterActivityWithOptions(a.Merge, activity.RegisterOptions{Name: wf.ActivityMerge})
+	plan := wf.Plan{RunID: run, TenantID: "acme", SupplierCode: "fresh"}
+	for attempt := 1; attempt <= 2; attempt++ {
+		val, err := env.ExecuteActivity(wf.ActivityMerge, plan, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res wf.MergeResult
+		if err := val.Get(&res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Inserted != 3 || res.Updated != 0 || res.Unchanged != 0 {
+			t.Fatalf("attempt %d: merge %+v; want 3 inserted", attempt, res)
+		}
+	}
+	got := s.catalogue("acme", "fresh")
+	if len(got) != 3 || got["F-1"] == "" || got["F-3"] == "" {
+		t.Fatalf("catalogue of the merged first load %v; want F-1..F-3", got)
+	}
+	var entries, withSKUs int
+	if err := s.db.QueryRow(ctx, `SELECT count(*), count(skus) FROM product_changes WHERE id > $1 AND tenant_id = 'acme' AND supplier_code = 'fresh'`,
+		before).Scan(&entries, &withSKUs); err != nil {
+		t.Fatal(err)
+	}
+	if entries != 1 || withSKUs != 0 {
+		t.Fatalf("change log: %d entries, %d with SKUs; want one first-load entry (no SKUs) after two attempts", entries, withSKUs)
+	}
+}
