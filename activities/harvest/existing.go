@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,8 +23,16 @@ import (
 type existingSet struct {
 	entries []existing
 	state   []seenState
-	// index[b] is the first entry whose key's top indexBits bits are >= b.
-	index []uint32
+	// runs are the sorted runs entries is made of: one, or one per part
+	// of a parallel read (each sorted by its reader, at once).
+	runs []sortedRun
+}
+
+// sortedRun is entries[lo:hi], sorted by key and check. index[b] is the
+// first of its entries (from lo) whose key's top indexBits bits are >= b.
+type sortedRun struct {
+	lo, hi int
+	index  []uint32
 }
 
 type existing struct {
@@ -61,16 +70,25 @@ func (s *existingSet) find(k skuKeys) int {
 	if s == nil {
 		return -1
 	}
+	for _, r := range s.runs {
+		if i := r.find(s.entries, k); i >= 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+func (r *sortedRun) find(entries []existing, k skuKeys) int {
 	// Keys are hashes, spread evenly: the bucket of the top bits holds a
 	// few entries, so the search touches a cache line or two, not twenty.
 	b := k.key >> (64 - indexBits)
-	lo, hi := int(s.index[b]), int(s.index[b+1])
-	i, ok := slices.BinarySearchFunc(s.entries[lo:hi], k.key, func(e existing, key uint64) int { return cmp.Compare(e.key, key) })
+	lo, hi := r.lo+int(r.index[b]), r.lo+int(r.index[b+1])
+	i, ok := slices.BinarySearchFunc(entries[lo:hi], k.key, func(e existing, key uint64) int { return cmp.Compare(e.key, key) })
 	if !ok {
 		return -1
 	}
-	for i += lo; i < hi && s.entries[i].key == k.key; i++ {
-		if s.entries[i].check == k.check {
+	for i += lo; i < hi && entries[i].key == k.key; i++ {
+		if entries[i].check == k.check {
 			return i
 		}
 	}
@@ -91,39 +109,57 @@ func (s *existingSet) unchanged(e int, source uint64) bool {
 	return x.source != 0 && x.source == sourceKey(source, x.hash)
 }
 
-func (s *existingSet) sort() {
+func (s *existingSet) sort() { s.sortRuns([]int{0, len(s.entries)}) }
+
+// sortRuns sorts entries[bounds[i]:bounds[i+1]] for each i, each run on a
+// goroutine of its own: the parts of a parallel read are sorted at once
+// (a million products: 0.3 s on one core), not merged.
+func (s *existingSet) sortRuns(bounds []int) {
+	s.entries = slices.Clip(s.entries)
+	s.runs = make([]sortedRun, len(bounds)-1)
+	var wg sync.WaitGroup
+	for i := range s.runs {
+		r := &s.runs[i]
+		r.lo, r.hi = bounds[i], bounds[i+1]
+		wg.Go(func() { r.index = sortRun(s.entries[r.lo:r.hi]) })
+	}
+	wg.Wait()
+	s.state = make([]seenState, len(s.entries))
+}
+
+// sortRun sorts entries by key and check, and returns their bucket index.
+func sortRun(entries []existing) []uint32 {
 	// Keys are hashes, spread evenly over the buckets of the index: a
 	// counting sort by bucket, then a small sort within each, costs a
 	// fraction of a comparison sort of the whole set.
-	s.index = make([]uint32, 1<<indexBits+1)
-	for _, e := range s.entries {
-		s.index[e.key>>(64-indexBits)+1]++
+	index := make([]uint32, 1<<indexBits+1)
+	for _, e := range entries {
+		index[e.key>>(64-indexBits)+1]++
 	}
-	for b := 1; b < len(s.index); b++ {
-		s.index[b] += s.index[b-1]
+	for b := 1; b < len(index); b++ {
+		index[b] += index[b-1]
 	}
 	// In place (no second copy of the set): each swap puts one entry into
 	// its bucket for good.
-	next := slices.Clone(s.index[:1<<indexBits])
+	next := slices.Clone(index[:1<<indexBits])
 	for b := range uint64(1 << indexBits) {
-		for end := s.index[b+1]; next[b] < end; {
+		for end := index[b+1]; next[b] < end; {
 			i := next[b]
-			t := s.entries[i].key >> (64 - indexBits)
+			t := entries[i].key >> (64 - indexBits)
 			if t == b {
 				next[b]++
 				continue
 			}
-			s.entries[i], s.entries[next[t]] = s.entries[next[t]], s.entries[i]
+			entries[i], entries[next[t]] = entries[next[t]], entries[i]
 			next[t]++
 		}
 	}
 	for b := range 1 << indexBits {
-		slices.SortFunc(s.entries[s.index[b]:s.index[b+1]], func(a, b existing) int {
+		slices.SortFunc(entries[index[b]:index[b+1]], func(a, b existing) int {
 			return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.check, b.check))
 		})
 	}
-	s.entries = slices.Clip(s.entries)
-	s.state = make([]seenState, len(s.entries))
+	return index
 }
 
 // indexBits is the size of existingSet's bucket index: 2¹⁶ buckets (256
@@ -218,11 +254,13 @@ func (a *Activities) loadExisting(ctx context.Context, plan wf.Plan) (*existingS
 		return nil, fmt.Errorf("stage: load existing products: %w", err)
 	}
 	s := &parts[0]
+	bounds := []int{0, len(s.entries)}
 	for i := 1; i < len(parts); i++ {
 		s.entries = append(s.entries, parts[i].entries...)
 		parts[i].entries = nil
+		bounds = append(bounds, len(s.entries))
 	}
-	s.sort()
+	s.sortRuns(bounds)
 	return s, nil
 }
 

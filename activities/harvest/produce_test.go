@@ -320,36 +320,74 @@ func BenchmarkProducerUnchanged(b *testing.B) {
 }
 
 // TestExistingSetFinds: every stored product is found by its keys after
-// sorting, including keys sharing a bucket and a 64-bit key, and no other.
+// sorting, including keys sharing a bucket and a 64-bit key, and no other:
+// sorted as one run, and as the two runs of a parallel read (the twin of a
+// key in the other run).
 func TestExistingSetFinds(t *testing.T) {
-	ex := &existingSet{}
-	var keys []skuKeys
-	for i := range 20000 {
-		k := keysOf(fmt.Sprintf("SKU-%d", i))
-		keys = append(keys, k)
-		ex.add(k, uint64(i), 0)
+	for _, runs := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d runs", runs), func(t *testing.T) {
+			ex := &existingSet{}
+			var keys []skuKeys
+			for i := range 20000 {
+				k := keysOf(fmt.Sprintf("SKU-%d", i))
+				keys = append(keys, k)
+				ex.add(k, uint64(i), 0)
+			}
+			// same 64-bit key, other check; and keys at both ends of the range
+			twin := skuKeys{key: keys[0].key, check: keys[0].check + 1}
+			ends := []skuKeys{{key: 0, check: 7}, {key: ^uint64(0), check: 7}}
+			for i, k := range append([]skuKeys{twin}, ends...) {
+				keys = append(keys, k)
+				ex.add(k, uint64(20000+i), 0)
+			}
+			bounds := []int{0, len(ex.entries)}
+			if runs == 2 {
+				bounds = []int{0, 10000, len(ex.entries)}
+			}
+			ex.sortRuns(bounds)
+			for _, r := range ex.runs {
+				for i := r.lo + 1; i < r.hi; i++ {
+					a, b := ex.entries[i-1], ex.entries[i]
+					if a.key > b.key || a.key == b.key && a.check > b.check {
+						t.Fatalf("entries %d and %d out of order", i-1, i)
+					}
+				}
+			}
+			for i, k := range keys {
+				e := ex.find(k)
+				if e < 0 || ex.entries[e].hash != uint64(i) {
+					t.Fatalf("key %d (%x/%x): found %d", i, k.key, k.check, e)
+				}
+			}
+			if e := ex.find(keysOf("NOT-STORED")); e >= 0 {
+				t.Fatalf("an unknown SKU found at %d", e)
+			}
+			if len(ex.state) != len(ex.entries) {
+				t.Fatalf("%d states for %d entries", len(ex.state), len(ex.entries))
+			}
+		})
 	}
-	// same 64-bit key, other check; and keys at both ends of the range
-	twin := skuKeys{key: keys[0].key, check: keys[0].check + 1}
-	ends := []skuKeys{{key: 0, check: 7}, {key: ^uint64(0), check: 7}}
-	for i, k := range append([]skuKeys{twin}, ends...) {
-		keys = append(keys, k)
-		ex.add(k, uint64(20000+i), 0)
+}
+
+// BenchmarkExistingSort sorts a million stored products as one run and as
+// the two runs of a parallel read (sorted at once).
+func BenchmarkExistingSort(b *testing.B) {
+	keys := make([]existing, 1<<20)
+	for i := range keys {
+		k := keysOf(fmt.Sprintf("SKU-%08d", i))
+		keys[i] = existing{key: k.key, check: k.check}
 	}
-	ex.sort()
-	for i := 1; i < len(ex.entries); i++ {
-		a, b := ex.entries[i-1], ex.entries[i]
-		if a.key > b.key || a.key == b.key && a.check > b.check {
-			t.Fatalf("entries %d and %d out of order", i-1, i)
-		}
-	}
-	for i, k := range keys {
-		e := ex.find(k)
-		if e < 0 || ex.entries[e].hash != uint64(i) {
-			t.Fatalf("key %d (%x/%x): found %d", i, k.key, k.check, e)
-		}
-	}
-	if e := ex.find(keysOf("NOT-STORED")); e >= 0 {
-		t.Fatalf("an unknown SKU found at %d", e)
+	for _, runs := range []int{1, 2} {
+		b.Run(fmt.Sprintf("%d runs", runs), func(b *testing.B) {
+			ex := &existingSet{entries: make([]existing, len(keys))}
+			for range b.N {
+				copy(ex.entries, keys)
+				bounds := []int{0, len(keys)}
+				if runs == 2 {
+					bounds = []int{0, len(keys) / 2, len(keys)}
+				}
+				ex.sortRuns(bounds)
+			}
+		})
 	}
 }
