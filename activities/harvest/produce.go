@@ -183,20 +183,22 @@ func read(ctx context.Context, r feed.Reader, jobs chan<- job) {
 	}
 	for {
 		rec, err := r.Next()
-		var recErr *feed.RecordError
+		// errors.AsType: errors.As would put its target on the heap, a
+		// small allocation per record.
+		recErr, bad := errors.AsType[*feed.RecordError](err)
 		switch {
+		case err == nil:
+			chunk = append(chunk, rawItem{rec: rec})
+			size += recordBytes(rec)
 		case errors.Is(err, io.EOF):
 			send()
 			return
-		case errors.As(err, &recErr):
+		case bad:
 			chunk = append(chunk, rawItem{bad: recErr})
-		case err != nil:
+		default:
 			chunk = append(chunk, rawItem{err: err})
 			send()
 			return
-		default:
-			chunk = append(chunk, rawItem{rec: rec})
-			size += recordBytes(rec)
 		}
 		if (len(chunk) == chunkSize || size >= chunkBytes) && !send() {
 			return
@@ -216,7 +218,9 @@ func normalise(j job, norm *product.Normalizer, o producerOptions) result {
 			res.items[i] = item{row: raw.bad.Row, rej: &reject{row: raw.bad.Row,
 				reason: truncate("unreadable record: "+raw.bad.Err.Error()+boundHint(raw.bad.Err), maxRejectReason), raw: truncate(raw.bad.Raw, maxRejectRaw)}}
 		default:
-			res.items[i], res.keys[i], res.found[i] = normaliseRecord(raw.rec, norm, o, &ar)
+			// The record where the job holds it: a copy handed to the
+			// normaliser as its Source would go to the heap.
+			res.items[i], res.keys[i], res.found[i] = normaliseRecord(&j.items[i].rec, norm, o, &ar)
 		}
 	}
 	return res
@@ -225,7 +229,7 @@ func normalise(j job, norm *product.Normalizer, o producerOptions) result {
 // normaliseRecord turns one record into an item: a reject, or a valid row
 // with its keys, the index of its stored product (-1: none) and the tuple
 // to write.
-func normaliseRecord(rec feed.Record, norm *product.Normalizer, o producerOptions, ar *arena) (item, skuKeys, int) {
+func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptions, ar *arena) (item, skuKeys, int) {
 	it := item{row: rec.Row}
 	key := norm.SourceKey(ar.key)
 	for _, f := range rec.Fields {
