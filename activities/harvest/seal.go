@@ -174,7 +174,8 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint, 
 		leafID := pgx.Identifier{leaf}.Sanitize()
 		for _, stmt := range []string{
 			fmt.Sprintf(`ALTER TABLE %s DROP COLUMN feed_row, ALTER tenant_id DROP DEFAULT, ALTER supplier_code DROP DEFAULT,
-				ALTER last_run_id DROP DEFAULT, ALTER first_seen DROP DEFAULT, ALTER last_seen DROP DEFAULT`, load),
+				ALTER last_run_id DROP DEFAULT, ALTER first_seen DROP DEFAULT, ALTER last_seen DROP DEFAULT,
+				RESET (autovacuum_enabled)`, load),
 			fmt.Sprintf(`ALTER TABLE %s RENAME TO %s`, load, leafID),
 			fmt.Sprintf(`ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (%s)`, pgx.Identifier{tenantPart}.Sanitize(), leafID, literal(plan.SupplierCode)),
 		} {

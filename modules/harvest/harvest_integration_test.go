@@ -107,6 +107,16 @@ func TestHarvestEndToEnd(t *testing.T) {
 		if !strings.HasPrefix(parent, "products_acme_") {
 			t.Fatalf("partition of %s, want the tenant's", parent)
 		}
+		// Loading turned autovacuum off for the table; the catalogue must
+		// not keep that.
+		var options []string
+		if err := s.db.QueryRow(context.Background(), `SELECT coalesce(reloptions, '{}') FROM pg_class
+			WHERE oid = to_regclass(quote_ident(products_supplier_partition('acme', 's1')))`).Scan(&options); err != nil {
+			t.Fatal(err)
+		}
+		if len(options) != 0 {
+			t.Fatalf("the supplier's partition has storage options %v; want none (autovacuum on)", options)
+		}
 	})
 	t.Run("a repeated SKU whose first row is unchanged: the last row still wins", func(t *testing.T) {
 		var b strings.Builder
