@@ -54,7 +54,15 @@ type Options struct {
 	// GardenerConfig is YAML added to the worker's modules.gardener
 	// section (each line indented by four spaces), to compare settings.
 	GardenerConfig string
-	Out            io.Writer
+	// IncrementalRuns is the number of incremental gardener runs at each
+	// gardener size (0 is 1), each after a re-harvest that changes a tenth
+	// of the products; the figure is their median.
+	IncrementalRuns int
+	// PerfControl is the control fifo of a perf record started with
+	// --control fifo:PATH -D -1: the bench enables it for the incremental
+	// runs alone ("" for none).
+	PerfControl string
+	Out         io.Writer
 }
 
 // Result is one size's figures.
@@ -211,7 +219,8 @@ func Run(ctx context.Context, o Options) error {
 		}
 		r.WorkerPeakRSS = peakRSS(worker.Process.Pid)
 		if slices.Contains(o.GardenerSizes, n) {
-			g := gardenerBench{tc: tc, db: db, dsn: dsn, dir: dir, server: ln.Addr().String(), supplier: supplier, n: n, say: say, meter: meter}
+			g := gardenerBench{tc: tc, db: db, dsn: dsn, dir: dir, server: ln.Addr().String(), supplier: supplier, n: n, say: say, meter: meter,
+				runs: o.IncrementalRuns, perf: o.PerfControl}
 			if r.Gardener, err = g.run(ctx); err != nil {
 				return err
 			}
