@@ -13,22 +13,24 @@ import (
 	"contextworker/modules/gardener/enrich/quality"
 )
 
-// TestSparseFieldIndex checks migration 0011: the rare fields the
-// set-based passes look up by field are found through
-// enrichments_sparse_field, and the dense fields every product has are
-// left out of it (indexing them cost a first run a third of its writes).
+// TestSparseFieldIndex checks migrations 0011 and 0017: the rare fields
+// the set-based passes look up by field are found through
+// enrichments_sparse_field, but for the stock-at-zero dates, which have an
+// index of their own (enrichments_stock_zero_since), and the dense fields
+// every product has are left out of both (indexing them cost a first run
+// a third of its writes).
 func TestSparseFieldIndex(t *testing.T) {
 	s := newStack(t, false)
 	tests := []struct {
-		field   string
-		indexed bool
+		field string
+		index string // "" for none
 	}{
-		{brand.Field, false},
-		{duplicates.Field, false},
-		{category.Field, false},
-		{quality.FieldStockZeroSince, true},
-		{quality.FieldPriceOutlier, true},
-		{quality.FieldStaleStock, true},
+		{brand.Field, ""},
+		{duplicates.Field, ""},
+		{category.Field, ""},
+		{quality.FieldStockZeroSince, "enrichments_stock_zero_since"},
+		{quality.FieldPriceOutlier, "enrichments_sparse_field"},
+		{quality.FieldStaleStock, "enrichments_sparse_field"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
@@ -58,8 +60,10 @@ func TestSparseFieldIndex(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Contains(plan.String(), "enrichments_sparse_field"); got != tt.indexed {
-				t.Errorf("field %q uses enrichments_sparse_field = %v, want %v; plan:\n%s", tt.field, got, tt.indexed, plan.String())
+			for _, index := range []string{"enrichments_sparse_field", "enrichments_stock_zero_since"} {
+				if got, want := strings.Contains(plan.String(), index), index == tt.index; got != want {
+					t.Errorf("field %q uses %s = %v, want %v; plan:\n%s", tt.field, index, got, want, plan.String())
+				}
 			}
 		})
 	}

@@ -3,8 +3,11 @@ package quality_test
 import (
 	"context"
 	"maps"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"contextworker/internal/dev/stacktest"
 	"contextworker/internal/dev/testenv"
@@ -150,5 +153,48 @@ func TestPriceOutliersByGroupSize(t *testing.T) {
 	delete(want, "three-3")
 	if got := flagged(); !maps.Equal(got, want) {
 		t.Fatalf("after three-1 left: outliers = %v, want %v", got, want)
+	}
+}
+
+// TestStalePassReadsByDate checks that the stale-stock pass finds its
+// dates through enrichments_stock_zero_since (migration 0017) by range, up
+// to the limit: the index's expression and the pass's must match, or the
+// pass reads every stored date of the tenant again, every run.
+func TestStalePassReadsByDate(t *testing.T) {
+	db := stacktest.DB(t, testenv.Postgres(t))
+	ctx := context.Background()
+	var plan strings.Builder
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		// A test's table is tiny: only without the other plans does the
+		// planner show whether it can use the index at all.
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`); err != nil {
+			return err
+		}
+		// As SyncField runs it: the candidates with its own parameters.
+		q := "EXPLAIN (COSTS OFF) WITH c AS (" + quality.StaleSQL + "), a AS (SELECT $2::text, $3::text, $4::text, $5::text) SELECT * FROM c, a"
+		rows, err := tx.Query(ctx, q, "t", "", "", "", "", 30, time.Now())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return err
+			}
+			plan.WriteString(line + "\n")
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := plan.String()
+	i := strings.Index(p, "enrichments_stock_zero_since")
+	if i < 0 {
+		t.Fatalf("the pass does not read enrichments_stock_zero_since:\n%s", p)
+	}
+	if cond, _, _ := strings.Cut(p[i:], "Filter"); !strings.Contains(cond, "Index Cond") || !strings.Contains(cond, "<= COALESCE") {
+		t.Fatalf("the pass reads enrichments_stock_zero_since without a range on the date:\n%s", p)
 	}
 }
