@@ -343,6 +343,13 @@ func FuzzJSONBText(f *testing.F) {
 		if other := []byte(`{"a": 1}`); p.equal(other, in) != refJSONEqual(other, in) {
 			t.Fatalf("equal(%s, %q) differs from the reference", other, in)
 		}
+		// spacedEqual is never wrong when it says equal, whatever the
+		// inputs (as jsonb prints them, or anything else).
+		for _, other := range [][]byte{want, []byte(`{"a": 1}`), []byte(`["a", "b"]`), []byte(`"a, b"`)} {
+			if spacedEqual(other, in) && !refJSONEqual(other, in) {
+				t.Fatalf("spacedEqual(%q, %q) = true, but they differ", other, in)
+			}
+		}
 	})
 }
 

@@ -33,6 +33,33 @@ func TestJSONBText(t *testing.T) {
 	}
 }
 
+func TestSpacedEqual(t *testing.T) {
+	cases := []struct {
+		name, stored, produced string
+		want                   bool
+	}{
+		{"jsonb's key order", `{"key": "bosch", "name": "Bosch"}`, `{"key":"bosch","name":"Bosch"}`, true},
+		{"nested", `{"a": [1, {"b": null}], "cd": true}`, `{"a":[1,{"b":null}],"cd":true}`, true},
+		{"other key order", `{"key": "bosch", "name": "Bosch"}`, `{"name":"Bosch","key":"bosch"}`, false},
+		{"space in a string", `"a, b"`, `"a,b"`, false},
+		{"space in a string, both", `"a: b"`, `"a: b"`, true},
+		{"escaped quote", `{"a": "x\", y"}`, `{"a":"x\", y"}`, true},
+		{"escaped quote, other value", `{"a": "x\", y"}`, `{"a":"x\",y"}`, false},
+		{"escaped backslash ends the string", `["a\\", "b"]`, `["a\\","b"]`, true},
+		{"other escape", `"\u00e9"`, `"é"`, false},
+		{"a shorter", `{"a": 1}`, `{"a":1,"b":2}`, false},
+		{"b shorter", `{"a": 1, "b": 2}`, `{"a":1}`, false},
+		{"leading space", ` 1`, `1`, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := spacedEqual([]byte(c.stored), []byte(c.produced)); got != c.want {
+				t.Fatalf("spacedEqual(%s, %s) = %v", c.stored, c.produced, got)
+			}
+		})
+	}
+}
+
 func TestJSONEqual(t *testing.T) {
 	cases := []struct {
 		name, stored, produced string

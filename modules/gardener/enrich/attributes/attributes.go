@@ -66,8 +66,10 @@ func DefaultConfig() Config {
 
 // Quantity is a measured value in an SI unit.
 type Quantity struct {
-	Value float64 `json:"value"`
+	// Unit comes first, as in jsonb (keys by length, then bytes): a diff
+	// then finds a value equal to the stored one without respelling it.
 	Unit  string  `json:"unit"`
+	Value float64 `json:"value"`
 }
 
 type word struct {
@@ -196,8 +198,8 @@ func setQuantity(out *enrich.Output, p *enrich.Product, field string, q *Quantit
 		out.Set(p, field, q)
 		return buf
 	}
-	buf = enrich.AppendFloat(append(buf[:0], `{"value":`...), q.Value)
-	buf = enrich.AppendString(append(buf, `,"unit":`...), q.Unit)
+	buf = enrich.AppendString(append(buf[:0], `{"unit":`...), q.Unit)
+	buf = enrich.AppendFloat(append(buf, `,"value":`...), q.Value)
 	buf = append(buf, '}')
 	out.SetJSON(p, field, buf)
 	return buf

@@ -64,7 +64,7 @@ func TestEnrichWritesOnlyFound(t *testing.T) {
 	if _, err := enrich.NewPipeline(enrich.Step{Name: attributes.Name, Version: "1", Enricher: e}).Run(context.Background(), enrich.Run{}, []*enrich.Product{p}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Results()) != 1 || string(p.Value(attributes.FieldWeight)) != `{"value":1,"unit":"kg"}` {
+	if len(p.Results()) != 1 || string(p.Value(attributes.FieldWeight)) != `{"unit":"kg","value":1}` {
 		t.Fatalf("results = %v", p.Results())
 	}
 }

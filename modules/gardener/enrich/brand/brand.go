@@ -20,7 +20,7 @@ import (
 const (
 	Name    = "brand"
 	Version = "1"
-	// Field is the enrichment field written: {"name": "Bosch", "key": "bosch"}.
+	// Field is the enrichment field written: {"key": "bosch", "name": "Bosch"}.
 	Field = "brand"
 )
 
@@ -37,10 +37,12 @@ type Config struct {
 	Case string `yaml:"case"`
 }
 
-// Value is the stored field value.
+// Value is the stored field value. Its keys are in jsonb's order (by
+// length, then bytes), so a diff finds the value equal to the stored one
+// without respelling it.
 type Value struct {
-	Name string `json:"name"`
 	Key  string `json:"key"`
+	Name string `json:"name"`
 }
 
 // Enricher normalises brands.
@@ -144,8 +146,8 @@ func (e *Enricher) appendNormalized(sc *scratch, raw string) ([]byte, bool) {
 
 // appendValue appends Value{name, key} as json.Marshal encodes it.
 func appendValue(dst []byte, name, key string) []byte {
-	dst = enrich.AppendString(append(dst, `{"name":`...), name)
-	dst = enrich.AppendString(append(dst, `,"key":`...), key)
+	dst = enrich.AppendString(append(dst, `{"key":`...), key)
+	dst = enrich.AppendString(append(dst, `,"name":`...), name)
 	return append(dst, '}')
 }
 

@@ -22,7 +22,7 @@ import (
 const (
 	Name    = "duplicates"
 	Version = "1"
-	// Field is {"key": "gtin:04006381333931", "by": "gtin", "group_id": "g…"}.
+	// Field is {"by": "gtin", "key": "gtin:04006381333931", "group_id": "g…"}.
 	Field = "group"
 	// BrandField is the brand enricher's field, read when it ran first.
 	BrandField = "brand"
@@ -43,10 +43,12 @@ type Config struct {
 	MinMembers int `yaml:"min_members"`
 }
 
-// Value is the stored field value.
+// Value is the stored field value. Its keys are in jsonb's order (by
+// length, then bytes), so a diff finds the value equal to the stored one
+// without respelling it.
 type Value struct {
-	Key     string `json:"key"`
 	By      string `json:"by"`
+	Key     string `json:"key"`
 	GroupID string `json:"group_id"`
 }
 
@@ -127,8 +129,8 @@ func appendGTINKey(dst []byte, gtin string) []byte {
 // appendValue appends value(key, by) as json.Marshal encodes it.
 func appendValue(dst, key []byte, by string) []byte {
 	// The encoder keeps no part of the key: it may see the buffer.
-	dst = enrich.AppendString(append(dst, `{"key":`...), unsafe.String(unsafe.SliceData(key), len(key)))
-	dst = enrich.AppendString(append(dst, `,"by":`...), by)
+	dst = enrich.AppendString(append(dst, `{"by":`...), by)
+	dst = enrich.AppendString(append(dst, `,"key":`...), unsafe.String(unsafe.SliceData(key), len(key)))
 	sum := md5.Sum(key) //nolint:gosec // see import
 	dst = append(dst, `,"group_id":"g`...)
 	dst = hex.AppendEncode(dst, sum[:8]) // GroupID: 16 hex digits
