@@ -186,12 +186,27 @@ func matchedByHash() string {
 // products were sorted and grouped at twice the cost of reading them, and
 // the rows read a second time. ok is false when the tenant stores more
 // than maxHashed keys: nothing was counted.
+//
+// The read is a sequential scan of the tenant's enrichments, in parallel
+// where the server allows it: at 1M products on 2 cores, 0.80-0.88 s
+// against 1.35-1.40 s serially. Charged for every row a worker passes to
+// the leader (parallel_tuple_cost, 0.1), the read was planned serially:
+// the setting is 0.01 for this statement alone (in the caller's
+// transaction; outside one it has no effect).
 func sharedHashes(ctx context.Context, db enrich.DB, tenant string, min int) (tids []pgtype.TID, hashes []int64, ok bool, err error) {
 	var hs []int64
 	var ts []pgtype.TID
+	var tupleCost string
+	if err := db.QueryRow(ctx, `SELECT current_setting('parallel_tuple_cost'), set_config('parallel_tuple_cost', '0.01', true)`).
+		Scan(&tupleCost, nil); err != nil {
+		return nil, nil, false, fmt.Errorf("groups: key hashes: %w", err)
+	}
 	q := `SELECT coalesce(array_agg(h), '{}'), coalesce(array_agg(t), '{}') FROM (
 		SELECT ` + keyHash("e.value->>'key'") + ` AS h, e.ctid AS t FROM enrichments e WHERE e.tenant_id = $1 AND e.field = $2 LIMIT $3) x`
 	if err := db.QueryRow(ctx, q, tenant, Field, maxHashed+1).Scan(&hs, &ts); err != nil {
+		return nil, nil, false, fmt.Errorf("groups: key hashes: %w", err)
+	}
+	if _, err := db.Exec(ctx, `SELECT set_config('parallel_tuple_cost', $1, true)`, tupleCost); err != nil {
 		return nil, nil, false, fmt.Errorf("groups: key hashes: %w", err)
 	}
 	if len(hs) > maxHashed {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"contextworker/internal/dev/stacktest"
@@ -283,5 +284,37 @@ func TestStoredSpellingIsJSONB(t *testing.T) {
 		if got := string(appendStored(nil, []byte(c.key), c.by)); got != printed {
 			t.Errorf("%q: spelled %s, PostgreSQL prints %s", c.key, got, printed)
 		}
+	}
+}
+
+// TestSharedHashesKeepsTheSettings: the read of the hashes lowers
+// parallel_tuple_cost for itself alone; the caller's transaction has its
+// own value back for the passes after it.
+func TestSharedHashesKeepsTheSettings(t *testing.T) {
+	db := stacktest.DB(t, testenv.Postgres(t))
+	seed(t, db, catalogue{"a1": "gtin:01", "a2": "gtin:01", "b1": "gtin:02"})
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL parallel_tuple_cost = 0.25`); err != nil {
+			return err
+		}
+		tids, hashes, ok, err := sharedHashes(ctx, tx, "t", 2)
+		if err != nil {
+			return err
+		}
+		if !ok || len(tids) != 2 || len(hashes) != 2 {
+			t.Errorf("sharedHashes = %d rows, %d hashes, %v; want the 2 rows of gtin:01", len(tids), len(hashes), ok)
+		}
+		var cost string
+		if err := tx.QueryRow(ctx, `SELECT current_setting('parallel_tuple_cost')`).Scan(&cost); err != nil {
+			return err
+		}
+		if cost != "0.25" {
+			t.Errorf("parallel_tuple_cost after the read = %s, want the transaction's 0.25", cost)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
