@@ -157,8 +157,8 @@ func TestReasonCodes(t *testing.T) {
 }
 
 // TestStoredSNORoundTrip reads an SNO back from PostgreSQL and compares it
-// with the one computed: the JSON column plus the embedding column are
-// lossless.
+// with the one computed: the JSON column plus the embedding and extractor
+// columns are lossless.
 func TestStoredSNORoundTrip(t *testing.T) {
 	a, db := newActivities(t, nil)
 	ctx := context.Background()
@@ -175,14 +175,18 @@ func TestStoredSNORoundTrip(t *testing.T) {
 	}
 	var raw []byte
 	var emb []float32
-	if err := db.QueryRow(ctx, `SELECT sno, embedding FROM ingest_snos WHERE sno_id = $1`, s.snoID).Scan(&raw, &emb); err != nil {
+	var extractor string
+	if err := db.QueryRow(ctx, `SELECT sno, embedding, extractor FROM ingest_snos WHERE sno_id = $1`, s.snoID).Scan(&raw, &emb, &extractor); err != nil {
 		t.Fatal(err)
+	}
+	if extractor != "rules-v1" {
+		t.Errorf("stored extractor = %q, want the default rules-v1", extractor)
 	}
 	var got sno.SNO
 	if err := json.Unmarshal(raw, &got); err != nil {
 		t.Fatal(err)
 	}
-	got.Embedding = emb
+	got.Embedding, got.Extractor = emb, extractor
 	if !reflect.DeepEqual(&got, s.sno) {
 		t.Fatalf("stored SNO differs:\n got %+v\nwant %+v", got, *s.sno)
 	}

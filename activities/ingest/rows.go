@@ -28,21 +28,22 @@ func newRowWriter(sub submission, embedder string) *rowWriter {
 }
 
 // sno adds the rows of a new SNO: the SNO (its JSON without the
-// embedding, which has its own column), critic results, its quarantine
+// embedding, which has its own column, nor the extractor that built it,
+// which has one too), critic results, its quarantine
 // record or its vector, and the text of a single document.
 func (w *rowWriter) sno(d scored, o wf.Outcome) {
 	t := w.sub.tenant
-	hyp, trust := "", 0.0
+	hyp, trust, extractor := "", 0.0, ""
 	var emb []float32
 	var doc []byte
 	if d.sno != nil {
-		hyp, trust, emb = d.sno.Hypothesis, d.sno.Trust, d.sno.Embedding
+		hyp, trust, emb, extractor = d.sno.Hypothesis, d.sno.Trust, d.sno.Embedding, d.sno.Extractor
 		c := *d.sno
 		c.Embedding = nil
 		doc, _ = json.Marshal(c) // plain data: cannot fail
 	}
 	w.snos = append(w.snos, []any{t, d.snoID, o.Status, sno.SchemaVersion, hyp, trust, nonNil(o.Reasons), d.source, d.sha,
-		len(d.body), w.embedder, emb, doc})
+		len(d.body), w.embedder, emb, doc, extractor})
 	if d.sno != nil {
 		for _, r := range d.sno.Critics {
 			js, _ := json.Marshal(r.SubScores)
@@ -85,7 +86,7 @@ func (w *rowWriter) write(ctx context.Context, tx pgx.Tx) error {
 		rows [][]any
 	}{
 		{"ingest_snos", []string{"tenant_id", "sno_id", "status", "schema_version", "hypothesis", "trust",
-			"reasons", "source", "content_sha256", "size_bytes", "embedder", "embedding", "sno"}, w.snos},
+			"reasons", "source", "content_sha256", "size_bytes", "embedder", "embedding", "sno", "extractor"}, w.snos},
 		{"ingest_critic_results", []string{"tenant_id", "sno_id", "critic", "score", "confidence", "explanation", "sub_scores"}, w.critics},
 		{"ingest_quarantine", []string{"tenant_id", "sno_id", "reasons", "details"}, w.quarantine},
 		{"ingest_vectors", []string{"tenant_id", "sno_id", "embedder", "embedding"}, w.vectors},

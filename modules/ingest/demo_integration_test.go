@@ -23,6 +23,9 @@ func TestDemo(t *testing.T) {
 	if n := strings.Count(got, " admitted "); n != 4 {
 		t.Errorf("%d admitted SNOs, want 4", n)
 	}
+	if n := strings.Count(got, " rules-v1 "); n != 5 {
+		t.Errorf("%d SNOs shown built by rules-v1, want all 5 (the default extractor)", n)
+	}
 	if !strings.Contains(got, "quarantined") || !strings.Contains(got, "unresolved_citations") || !strings.Contains(got, "--name release") {
 		t.Errorf("the poisoned sample is not shown quarantined with its reason and a review hint")
 	}

@@ -75,25 +75,25 @@ func print(ctx context.Context, db *pgxpool.Pool, tenant string, ids []string, o
 			coalesce(max(c.score) FILTER (WHERE c.critic = 'grounding'), 0),
 			coalesce(max(c.score) FILTER (WHERE c.critic = 'logic'), 0),
 			coalesce(max(c.score) FILTER (WHERE c.critic = 'novelty'), 0),
-			array_to_string(s.reasons, ','), p.source
+			array_to_string(s.reasons, ','), p.source, s.extractor
 		FROM ingest_provenance p JOIN ingest_snos s USING (tenant_id, sno_id)
 		LEFT JOIN ingest_critic_results c USING (tenant_id, sno_id)
 		WHERE p.tenant_id = $1 AND p.workflow_id = ANY($2)
-		GROUP BY p.workflow_id, s.sno_id, s.status, s.trust, s.reasons, p.source ORDER BY p.source`, tenant, ids)
+		GROUP BY p.workflow_id, s.sno_id, s.status, s.trust, s.reasons, p.source, s.extractor ORDER BY p.source`, tenant, ids)
 	if err != nil {
 		return fmt.Errorf("ingest demo: read SNOs: %w", err)
 	}
 	defer rows.Close()
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SOURCE\tSNO\tSTATUS\tTRUST\tGROUNDING\tLOGIC\tNOVELTY\tREASONS")
+	fmt.Fprintln(tw, "SOURCE\tSNO\tSTATUS\tTRUST\tGROUNDING\tLOGIC\tNOVELTY\tEXTRACTOR\tREASONS")
 	var quarantined [][2]string // workflow id, SNO id
 	for rows.Next() {
-		var wid, id, status, reasons, source string
+		var wid, id, status, reasons, source, extractor string
 		var trust, g, l, n float64
-		if err := rows.Scan(&wid, &id, &status, &trust, &g, &l, &n, &reasons, &source); err != nil {
+		if err := rows.Scan(&wid, &id, &status, &trust, &g, &l, &n, &reasons, &source, &extractor); err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%s\n", source, id, status, trust, g, l, n, reasons)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t%s\n", source, id, status, trust, g, l, n, extractor, reasons)
 		if status == wf.StatusQuarantined {
 			quarantined = append(quarantined, [2]string{wid, id})
 		}

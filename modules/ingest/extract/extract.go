@@ -19,8 +19,9 @@ import (
 	"contextworker/modules/ingest/sno"
 )
 
-// Extractor builds an SNO's hypothesis, graph and evidence from text.
-// The caller sets the id, embedding and scores.
+// Extractor builds an SNO's hypothesis, graph and evidence from text,
+// and sets its Extractor to the Name of the extractor that built it (a
+// fallback's when one did). The caller sets the id, embedding and scores.
 type Extractor interface {
 	// Name identifies the extractor and its rules' version.
 	Name() string
@@ -86,7 +87,7 @@ func (r Rules) Extract(_ context.Context, text string) (sno.SNO, error) {
 	if hyp < 0 {
 		return sno.SNO{}, fmt.Errorf("extract: %w", ErrNoHypothesis)
 	}
-	s := sno.SNO{SchemaVersion: sno.SchemaVersion, Hypothesis: sents[hyp]}
+	s := sno.SNO{SchemaVersion: sno.SchemaVersion, Hypothesis: sents[hyp], Extractor: r.Name()}
 	if err := s.Graph.AddNode(sno.Node{ID: sno.RootID, Type: sno.NodeHypothesis, Text: sents[hyp]}); err != nil {
 		return sno.SNO{}, err
 	}

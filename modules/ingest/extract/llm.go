@@ -108,6 +108,7 @@ func (e *LLM) Extract(ctx context.Context, text string) (sno.SNO, error) {
 			if dropped > 0 {
 				e.log().WarnContext(ctx, "extract: llm: dropped evidence not found in the document", "items", dropped)
 			}
+			s.Extractor = e.Name()
 			return s, nil
 		}
 		invalid = err

@@ -85,6 +85,7 @@ func TestLLMExtract(t *testing.T) {
 		},
 		Evidence: []sno.Evidence{sno.NewEvidence("Mulch shades the soil, as field trials show [1].", "ref:1", 0.6, true),
 			sno.NewEvidence("Evaporation falls by a third (Smith 2021).", "cite:smith-2021", 0.7, true)},
+		Extractor: "llm-v1:fake-model",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Extract =\n%+v\nwant\n%+v", got, want)
@@ -146,13 +147,14 @@ func TestLLMPolicy(t *testing.T) {
 		wantErr  string  // substring of the error; "" for success
 		is       []error // the error wraps these
 		want     string  // the hypothesis on success
+		fellBack bool    // the rules built it
 		requests int     // chat requests made
 		retold   bool    // the second request says what was wrong
 	}{
 		{name: "invalid then valid", script: []llmtest.Reply{{Content: `{"hypothesis": "x"}`}, {Content: valid}},
 			want: "We argue that mulching raises soil moisture.", requests: 2, retold: true},
 		{name: "invalid twice falls back to rules", script: []llmtest.Reply{{Content: "not json"}}, fallback: true,
-			want: "We argue that mulching raises soil moisture.", requests: 2, retold: true},
+			want: "We argue that mulching raises soil moisture.", fellBack: true, requests: 2, retold: true},
 		{name: "invalid twice without fallback", script: []llmtest.Reply{{Content: `{"hypothesis": "H.", "claims": [], "edges": [], "evidence": [], "extra": "the document's secret"}`}},
 			wantErr: "a key the schema does not have", is: []error{ErrInvalidAnswer}, requests: 2, retold: true},
 		{name: "cycle refused naming it", script: []llmtest.Reply{{Content: cycle}},
@@ -167,7 +169,7 @@ func TestLLMPolicy(t *testing.T) {
 		{name: "answer cut short", script: []llmtest.Reply{{Content: valid[:100]}},
 			wantErr: "cut short", is: []error{ErrInvalidAnswer}, requests: 2},
 		{name: "oversize answer is an invalid answer", script: []llmtest.Reply{{Content: strings.Repeat("x", 5000)}}, fallback: true,
-			want: "We argue that mulching raises soil moisture.", requests: 2},
+			want: "We argue that mulching raises soil moisture.", fellBack: true, requests: 2},
 		{name: "5xx retried by the client", script: []llmtest.Reply{{Status: 503}, {Status: 502}, {Content: valid}},
 			want: "We argue that mulching raises soil moisture.", requests: 3},
 		{name: "outage is an error, never a fallback", script: []llmtest.Reply{{Status: 500}}, fallback: true,
@@ -201,6 +203,8 @@ func TestLLMPolicy(t *testing.T) {
 				}
 			} else if err != nil || got.Hypothesis != tt.want {
 				t.Fatalf("Extract = %q, %v; want %q", got.Hypothesis, err, tt.want)
+			} else if want := map[bool]string{true: Rules{}.Name(), false: e.Name()}[tt.fellBack]; got.Extractor != want {
+				t.Errorf("Extractor = %q, want %q", got.Extractor, want)
 			}
 			reqs := s.requests(t)
 			if len(reqs) != tt.requests {
@@ -222,6 +226,9 @@ func TestLLMFallbackIsRules(t *testing.T) {
 	want, werr := Rules{MaxClaims: 5}.Extract(context.Background(), llmDoc)
 	if err != nil || werr != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("fallback = %+v, %v; want rules' %+v, %v", got, err, want, werr)
+	}
+	if got.Extractor != "rules-v1" {
+		t.Fatalf("fallback's Extractor = %q, want the rules' rules-v1", got.Extractor)
 	}
 }
 

@@ -29,6 +29,12 @@ type SNO struct {
 	// Trust is the weighted mean of the critics' scores.
 	Trust   float64        `json:"trust"`
 	Critics []CriticResult `json:"critics"`
+	// Extractor names the extractor that built the SNO (its Name: the
+	// rules and their version, or the LLM's model), so that an SNO a
+	// fallback built is told from one the configured extractor built. It
+	// is provenance, stored beside the SNO (ingest_snos.extractor), not
+	// part of the record.
+	Extractor string `json:"-"`
 }
 
 // CriticResult is one critic's verdict on an SNO.

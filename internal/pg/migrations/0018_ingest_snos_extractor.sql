@@ -1,0 +1,5 @@
+-- ingest_snos.extractor names the extractor that built each SNO (its Name:
+-- "rules-v1", or "llm-v1:<model>"), so that SNOs an LLM extractor's
+-- fallback built with the rules are told from those the LLM built; until
+-- now the fallback was only logged. SNOs stored before have ''.
+ALTER TABLE ingest_snos ADD COLUMN extractor text NOT NULL DEFAULT '';
