@@ -21,7 +21,7 @@ func main() {
 	stock := flag.Bool("stock", false, "also harvest each size on a second server with PostgreSQL's default settings")
 	oneTenant := flag.Bool("one-tenant", false, "put every size's supplier in one tenant, so the gardener groups the products they share")
 	incrementalRuns := flag.Int("incremental-runs", 1, "incremental gardener runs at each gardener size, each after a re-harvest changing a tenth of the products (the figure is their median)")
-	perfControl := flag.String("perf-control", "", "control fifo of a `perf record --control fifo:PATH -D -1`, enabled for the incremental gardener runs alone")
+	perfControl := flag.String("perf-control", "", "the control `FIFO` of a perf record --control fifo:FIFO -D -1, enabled for the incremental gardener runs alone")
 	var gardenerSet []string
 	flag.Func("gardener-set", "a setting of the worker's modules.gardener, as `key: value` (repeatable), to compare settings", func(s string) error {
 		if strings.ContainsAny(s, "\n") || !strings.Contains(s, ":") {

@@ -1,12 +1,14 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -31,8 +33,9 @@ type GardenerResult struct {
 	// Changed is the number of products the re-harvest changed.
 	Changed int64
 	// Incremental is the median of the incremental runs (Incrementals,
-	// in order: see Options.IncrementalRuns), IncrementalReport that of
-	// the first.
+	// in order: see Options.IncrementalRuns; of an even number, the lower
+	// of the middle two), and Changed and IncrementalReport are that
+	// run's.
 	Incremental       time.Duration
 	Incrementals      []time.Duration
 	IncrementalReport gardener.Report
@@ -82,6 +85,8 @@ func (g *gardenerBench) run(ctx context.Context) (*GardenerResult, error) {
 		return nil, err
 	}
 	feeds := []string{name, fmt.Sprintf("feed-%d.csv", g.n)}
+	var changed []int64
+	var reports []gardener.Report
 	for i := range max(g.runs, 1) {
 		_, rep, err := harvest(ctx, g.tc, g.supplier, fmt.Sprintf("http://%s/%s", g.server, feeds[i%2]))
 		if err != nil {
@@ -94,17 +99,19 @@ func (g *gardenerBench) run(ctx context.Context) (*GardenerResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		if i == 0 {
-			r.Changed, r.IncrementalReport = rep.Updated, report
-		}
+		changed, reports = append(changed, rep.Updated), append(reports, report)
 		r.Incrementals = append(r.Incrementals, took)
 		g.say("%d: gardener after %d products changed %s: %d processed, %d written, %d removed%s%s%s", g.n, rep.Updated,
 			took.Round(time.Millisecond), report.Processed, report.Written, report.Deleted,
 			gardenerPhases(ctx, g.db, report.RunID), cpuOf(g.meter, c0), backgroundOf(ctx, g.db, b0))
 	}
-	sorted := slices.Clone(r.Incrementals)
-	slices.Sort(sorted)
-	r.Incremental = sorted[len(sorted)/2]
+	order := make([]int, len(r.Incrementals))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(r.Incrementals[a], r.Incrementals[b]) })
+	m := order[(len(order)-1)/2]
+	r.Incremental, r.Changed, r.IncrementalReport = r.Incrementals[m], changed[m], reports[m]
 	if r.Rerun, r.RerunReport, err = g.garden(ctx, false); err != nil {
 		return nil, err
 	}
@@ -123,7 +130,9 @@ func (g *gardenerBench) profile(cmd string) {
 	if g.perf == "" {
 		return
 	}
-	f, err := os.OpenFile(g.perf, os.O_WRONLY, 0)
+	// Not blocking: without perf reading the fifo, the open fails (ENXIO)
+	// instead of waiting for a reader for ever.
+	f, err := os.OpenFile(g.perf, os.O_WRONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		g.say("perf control %s: %v", g.perf, err)
 		return
