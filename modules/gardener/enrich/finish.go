@@ -18,7 +18,7 @@ import (
 // update, and a lock is a write (the page dirtied, a WAL record), for
 // every flag that stays set, every run. The DELETE finds the field's
 // rows by the partial index enrichments_sparse_field: a field SyncField
-// owns must stay off that index's list of dense fields.
+// owns must stay off the list of fields that index leaves out.
 func SyncField(ctx context.Context, db DB, f Finish, field, candidates string, args ...any) (int64, error) {
 	q := `WITH c AS (` + candidates + `),
 	up AS (

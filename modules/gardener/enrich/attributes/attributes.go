@@ -27,8 +27,8 @@ const (
 	FieldColor    = "attributes.color"
 	FieldMaterial = "attributes.material"
 	FieldSize     = "attributes.size"
-	FieldWeight   = "attributes.weight" // {"value": 0.5, "unit": "kg"}
-	FieldVolume   = "attributes.volume" // {"value": 0.0005, "unit": "m3"}
+	FieldWeight   = "attributes.weight" // {"unit": "kg", "value": 0.5}
+	FieldVolume   = "attributes.volume" // {"unit": "m3", "value": 0.0005}
 )
 
 func init() { enrich.MustRegister(Name, Version, New) }

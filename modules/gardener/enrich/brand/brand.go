@@ -144,7 +144,8 @@ func (e *Enricher) appendNormalized(sc *scratch, raw string) ([]byte, bool) {
 	return sc.value, true
 }
 
-// appendValue appends Value{name, key} as json.Marshal encodes it.
+// appendValue appends Value{Key: key, Name: name} as json.Marshal encodes
+// it.
 func appendValue(dst []byte, name, key string) []byte {
 	dst = enrich.AppendString(append(dst, `{"key":`...), key)
 	dst = enrich.AppendString(append(dst, `,"name":`...), name)
