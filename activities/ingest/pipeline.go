@@ -157,6 +157,9 @@ func (a *Activities) prepareOne(ctx context.Context, tenant string, d doc) (scor
 	if err != nil {
 		return s, fmt.Errorf("score %s: %w", s.snoID, err)
 	}
+	if x.Extractor == "" { // an extractor that does not say: the configured one
+		x.Extractor = a.Extractor.Name()
+	}
 	x.ID = s.snoID
 	vecs, err := a.Embedder.Embed(ctx, []string{x.Hypothesis, text})
 	if err != nil {
