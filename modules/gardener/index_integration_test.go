@@ -1,12 +1,12 @@
 package gardener_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
+	"contextworker/internal/dev/stacktest"
 	"contextworker/modules/gardener/enrich/brand"
 	"contextworker/modules/gardener/enrich/category"
 	"contextworker/modules/gardener/enrich/duplicates"
@@ -34,35 +34,13 @@ func TestSparseFieldIndex(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
-			ctx := context.Background()
-			var plan strings.Builder
 			// Planned without sequential scans, a lookup by field uses the
 			// partial index wherever its predicate admits the field.
-			err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-				if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
-					return err
-				}
-				rows, err := tx.Query(ctx, `EXPLAIN (COSTS OFF) SELECT supplier_code, sku FROM enrichments
-					WHERE tenant_id = 'acme' AND field = '`+tt.field+`'`, pgx.QueryExecModeSimpleProtocol)
-				if err != nil {
-					return err
-				}
-				defer rows.Close()
-				for rows.Next() {
-					var line string
-					if err := rows.Scan(&line); err != nil {
-						return err
-					}
-					plan.WriteString(line + "\n")
-				}
-				return rows.Err()
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			plan := stacktest.Plan(t, s.db, `SET LOCAL enable_seqscan = off`, `SELECT supplier_code, sku FROM enrichments
+				WHERE tenant_id = 'acme' AND field = '`+tt.field+`'`, pgx.QueryExecModeSimpleProtocol)
 			for _, index := range []string{"enrichments_sparse_field", "enrichments_stock_zero_since"} {
-				if got, want := strings.Contains(plan.String(), index), index == tt.index; got != want {
-					t.Errorf("field %q uses %s = %v, want %v; plan:\n%s", tt.field, index, got, want, plan.String())
+				if got, want := strings.Contains(plan, index), index == tt.index; got != want {
+					t.Errorf("field %q uses %s = %v, want %v; plan:\n%s", tt.field, index, got, want, plan)
 				}
 			}
 		})

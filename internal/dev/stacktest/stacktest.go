@@ -16,6 +16,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -84,6 +85,40 @@ func Worker(t testing.TB, reg *registry.Registry, yml, hostPort, ns, dsn string)
 			t.Errorf("worker: %v", err)
 		}
 	})
+}
+
+// Plan returns the plan of query (EXPLAIN without costs) with args, planned
+// in a transaction that first runs settings (SET LOCAL statements, or ""):
+// a test's tables are tiny, and only without the cheaper plans does the
+// planner show whether it can use an index at all.
+func Plan(t testing.TB, db *pgxpool.Pool, settings, query string, args ...any) string {
+	t.Helper()
+	ctx := context.Background()
+	var plan strings.Builder
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if settings != "" {
+			if _, err := tx.Exec(ctx, settings); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, "EXPLAIN (COSTS OFF) "+query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return err
+			}
+			plan.WriteString(line + "\n")
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		t.Fatalf("plan of %s: %v", query, err)
+	}
+	return plan.String()
 }
 
 // Indent prefixes every line of s with pad, for nesting YAML.

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"contextworker/internal/dev/stacktest"
 	"contextworker/internal/dev/testenv"
 	"contextworker/modules/gardener/enrich"
@@ -162,34 +160,10 @@ func TestPriceOutliersByGroupSize(t *testing.T) {
 // pass reads every stored date of the tenant again, every run.
 func TestStalePassReadsByDate(t *testing.T) {
 	db := stacktest.DB(t, testenv.Postgres(t))
-	ctx := context.Background()
-	var plan strings.Builder
-	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		// A test's table is tiny: only without the other plans does the
-		// planner show whether it can use the index at all.
-		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`); err != nil {
-			return err
-		}
-		// As SyncField runs it: the candidates with its own parameters.
-		q := "EXPLAIN (COSTS OFF) WITH c AS (" + quality.StaleSQL + "), a AS (SELECT $2::text, $3::text, $4::text, $5::text) SELECT * FROM c, a"
-		rows, err := tx.Query(ctx, q, "t", "", "", "", "", 30, time.Now())
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				return err
-			}
-			plan.WriteString(line + "\n")
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := plan.String()
+	// As SyncField runs it: the candidates with its own parameters.
+	p := stacktest.Plan(t, db, `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`,
+		"WITH c AS ("+quality.StaleSQL+"), a AS (SELECT $2::text, $3::text, $4::text, $5::text) SELECT * FROM c, a",
+		"t", "", "", "", "", 30, time.Now())
 	i := strings.Index(p, "enrichments_stock_zero_since")
 	if i < 0 {
 		t.Fatalf("the pass does not read enrichments_stock_zero_since:\n%s", p)
