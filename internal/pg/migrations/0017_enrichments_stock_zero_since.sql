@@ -17,9 +17,10 @@
 -- entries) when a column any index reads changes, whatever the index's
 -- predicate. Updating 10,000 brand values of the bench's 1M-product
 -- tenant, 17% of the updates were HOT without this index and none with it
--- (pages a COPY filled have no room for HOT). A non-HOT update adds a
--- primary-key entry, some 5-8 µs here: it takes some 25,000 such updates
--- in a run to cost what the pass saves every run.
+-- (pages a COPY filled have little room for HOT). A non-HOT update adds a
+-- primary-key entry, 6-9 µs here (158,540 rows into a fresh copy of
+-- product_group_members and its two indexes took 2.1-2.8 s): it takes
+-- some 25,000 such updates in a run to cost what the pass saves every run.
 CREATE INDEX enrichments_stock_zero_since ON enrichments (tenant_id,
     ((CASE WHEN value #>> '{}' LIKE '____-__-__T__:__:__Z' THEN value #>> '{}' ELSE '' END) COLLATE "C"))
     WHERE field = 'quality.stock_zero_since';
