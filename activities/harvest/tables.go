@@ -34,6 +34,10 @@ const addSourceKeyDDL = `ALTER TABLE %s ADD COLUMN IF NOT EXISTS source_key bigi
 // attached without it, the partition would not match products.
 const addActivatedAtDDL = `ALTER TABLE %s ADD COLUMN IF NOT EXISTS activated_at timestamptz`
 
+// addChangedFieldsDDL is addActivatedAtDDL for changed_fields
+// (0019_changed_fields).
+const addChangedFieldsDDL = `ALTER TABLE %s ADD COLUMN IF NOT EXISTS changed_fields integer`
+
 const stagePartDDL = `CREATE UNLOGGED TABLE IF NOT EXISTS %s PARTITION OF %s FOR VALUES IN (%d)`
 
 // stagePart names partition part of a run's staging table.
@@ -74,7 +78,10 @@ func (a *Activities) createStage(ctx context.Context, plan wf.Plan, firstLoad bo
 			if _, err := tx.Exec(ctx, fmt.Sprintf(addSourceKeyDDL, loadTable(plan.RunID))); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, fmt.Sprintf(addActivatedAtDDL, loadTable(plan.RunID)))
+			if _, err := tx.Exec(ctx, fmt.Sprintf(addActivatedAtDDL, loadTable(plan.RunID))); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, fmt.Sprintf(addChangedFieldsDDL, loadTable(plan.RunID)))
 			return err
 		}
 		if _, err := tx.Exec(ctx, fmt.Sprintf(stageDDL, table)); err != nil {

@@ -3,11 +3,13 @@ package harvest_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"contextworker/internal/prodfields"
 	wf "contextworker/workflows/harvest"
 )
 
@@ -16,13 +18,14 @@ type change struct {
 	runID     string
 	changedAt time.Time
 	skus      []string // nil: every product of the supplier
+	fields    []*int32 // the columns changed in each SKU (prodfields); nil or a nil element: not known
 }
 
 // changes returns the supplier's change log entries after id, in order,
 // and the last id.
 func (s *stack) changes(tenant, supplier string, after int64) ([]change, int64) {
 	s.t.Helper()
-	rows, err := s.db.Query(context.Background(), `SELECT id, run_id, changed_at, skus, n IS NOT DISTINCT FROM cardinality(skus)
+	rows, err := s.db.Query(context.Background(), `SELECT id, run_id, changed_at, skus, fields, n IS NOT DISTINCT FROM cardinality(skus)
 		FROM product_changes WHERE tenant_id = $1 AND supplier_code = $2 AND id > $3 ORDER BY id`, tenant, supplier, after)
 	if err != nil {
 		s.t.Fatal(err)
@@ -33,7 +36,7 @@ func (s *stack) changes(tenant, supplier string, after int64) ([]change, int64) 
 	for rows.Next() {
 		var c change
 		var counted bool
-		if err := rows.Scan(&last, &c.runID, &c.changedAt, &c.skus, &counted); err != nil {
+		if err := rows.Scan(&last, &c.runID, &c.changedAt, &c.skus, &c.fields, &counted); err != nil {
 			s.t.Fatal(err)
 		}
 		if !counted {
@@ -72,7 +75,8 @@ func (s *stack) lastSeen(tenant, supplier string) map[string]change {
 // than the last_seen it gave its products; an unchanged re-harvest logs
 // nothing; a re-harvest logs exactly the SKUs it inserted or changed
 // (not the deactivated ones), each once, at the last_seen it wrote them,
-// in entries of at most 5,000.
+// in entries of at most 5,000, with the columns that changed in each (none
+// known for a product inserted or reactivated).
 func TestChangeLog(t *testing.T) {
 	s := newStack(t, "partitions: 2\nchain_gardener: false\nmax_deactivate_share: 1\n")
 	in := wf.Input{TenantID: "acme", SupplierCode: "log", Format: "csv", Force: true}
@@ -93,33 +97,51 @@ func TestChangeLog(t *testing.T) {
 		t.Fatalf("an unchanged re-harvest logged %+v", entries)
 	}
 
-	// Without SKU-001 (deactivated), two prices changed, two new products.
+	// Without SKU-001 (deactivated), two prices changed, a name and a
+	// stock level changed, two new products.
 	feed := feedOf(seq(2, 22)...)
 	for _, i := range []int{3, 17} {
 		feed = strings.Replace(feed, goodRow(i, "3.00"), goodRow(i, "4.00"), 1)
 	}
+	feed = strings.Replace(feed, "SKU-005,Product 5,Acme,,3.00,EUR,5,", "SKU-005,Product 5 II,Acme,,3.00,EUR,6,", 1)
 	in.FeedURL = s.serve("log2.csv", feed)
 	rep, err := s.harvest(in)
-	if err != nil || rep.Updated != 2 || rep.Inserted != 2 || rep.Deactivated != 1 {
+	if err != nil || rep.Updated != 3 || rep.Inserted != 2 || rep.Deactivated != 1 {
 		t.Fatalf("re-harvest: %+v %v", rep, err)
 	}
 	entries, last = s.changes("acme", "log", last)
 	seen = s.lastSeen("acme", "log")
 	var logged []string
+	changed := map[string]string{}
 	for _, e := range entries {
-		if len(e.skus) == 0 {
-			t.Fatalf("entry %+v: no SKUs", e)
+		if len(e.skus) == 0 || len(e.fields) != len(e.skus) {
+			t.Fatalf("entry %+v: no SKUs, or not the columns of each", e)
 		}
-		for _, sku := range e.skus {
+		for i, sku := range e.skus {
 			if p := seen[sku]; !p.changedAt.Equal(e.changedAt) || p.runID != e.runID {
 				t.Errorf("%s: last seen %s by %s, logged at %s by %s", sku, p.changedAt, p.runID, e.changedAt, e.runID)
 			}
+			changed[sku] = prodfields.FromStored(e.fields[i]).String()
 		}
 		logged = append(logged, e.skus...)
 	}
 	slices.Sort(logged)
-	if want := []string{"SKU-003", "SKU-017", "SKU-021", "SKU-022"}; !slices.Equal(logged, want) {
+	if want := []string{"SKU-003", "SKU-005", "SKU-017", "SKU-021", "SKU-022"}; !slices.Equal(logged, want) {
 		t.Fatalf("re-harvest logged %v, want %v", logged, want)
+	}
+	wantChanged := map[string]string{"SKU-003": "price", "SKU-005": "name,stock", "SKU-017": "price", "SKU-021": "all", "SKU-022": "all"}
+	if !maps.Equal(changed, wantChanged) {
+		t.Fatalf("re-harvest logged the columns %v, want %v", changed, wantChanged)
+	}
+
+	// SKU-001 is back as it was: reactivated, every column counts.
+	in.FeedURL = s.serve("log3.csv", header+goodRow(1, "3.00")+strings.TrimPrefix(feed, header))
+	if rep, err := s.harvest(in); err != nil || rep.Updated != 1 {
+		t.Fatalf("reactivating re-harvest: %+v %v", rep, err)
+	}
+	if entries, last = s.changes("acme", "log", last); len(entries) != 1 || !slices.Equal(entries[0].skus, []string{"SKU-001"}) ||
+		prodfields.FromStored(entries[0].fields[0]) != prodfields.All {
+		t.Fatalf("reactivation logged %+v, want SKU-001 with every column", entries)
 	}
 
 	if testing.Short() {
