@@ -18,6 +18,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"contextworker/internal/prodfields"
 )
 
 // Product is what an enricher sees of one product: the supplier's data,
@@ -98,6 +100,31 @@ type Enricher interface {
 	// A field it does not write for a product is removed from storage if
 	// it was stored before: the set written is the complete result.
 	Enrich(ctx context.Context, run Run, batch []*Product, out *Output) error
+}
+
+// InputDeclarer is implemented by enrichers that say which product columns
+// their Enrich reads, besides the SKU, the supplier, Activated (a product
+// that became active counts as changed in every column) and what is
+// stored: an incremental run skips the products none of whose declared
+// columns changed, as it skips unchanged ones. An enricher that does not
+// declare them reads every column, and one that reads LastSeen or
+// ContentHash (which change with any column) must not declare them. What
+// Enrich writes for a product must depend on nothing else of it
+// (TestInputsAreAllThatIsRead checks the built-in ones), and a version
+// that reads more must declare more. A product skipped is not retried
+// either: an enricher that gave up on it (llm) tries again when one of its
+// columns changes, or in a full run.
+type InputDeclarer interface {
+	Inputs() prodfields.Set
+}
+
+// InputsOf returns the product columns e reads: all of them unless it
+// declares which.
+func InputsOf(e Enricher) prodfields.Set {
+	if d, ok := e.(InputDeclarer); ok {
+		return d.Inputs()
+	}
+	return prodfields.All
 }
 
 // DB is what a Finisher may use: a transaction or a pool.

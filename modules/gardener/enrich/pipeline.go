@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"contextworker/internal/prodfields"
 )
 
 // Spec configures one enricher: an item of modules.gardener.enrichers in
@@ -120,6 +122,16 @@ func NewPipeline(steps ...Step) *Pipeline { return &Pipeline{steps: steps} }
 
 // Steps returns the pipeline's steps in order (a copy).
 func (p *Pipeline) Steps() []Step { return slices.Clone(p.steps) }
+
+// Inputs returns the product columns the pipeline's enrichers read: a
+// product none of them changed in gets the same results as before.
+func (p *Pipeline) Inputs() prodfields.Set {
+	var s prodfields.Set
+	for _, st := range p.steps {
+		s |= InputsOf(st.Enricher)
+	}
+	return s
+}
 
 // Ran says that enricher ran on the product at Index of a batch: its
 // stored fields not produced again are to be removed.

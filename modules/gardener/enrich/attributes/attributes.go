@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"contextworker/internal/prodfields"
 	"contextworker/modules/gardener/enrich"
 )
 
@@ -166,6 +167,12 @@ var _ enrich.Splittable = (*Enricher)(nil)
 // Splittable implements enrich.Splittable: each product is enriched alone,
 // and the enricher is safe for concurrent use.
 func (e *Enricher) Splittable() {}
+
+// Inputs implements enrich.InputDeclarer: the name, the description and
+// the supplier's attributes.
+func (e *Enricher) Inputs() prodfields.Set {
+	return prodfields.Name | prodfields.Description | prodfields.Attributes
+}
 
 func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
 	var sc scratch

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"contextworker/internal/prodfields"
 	"contextworker/modules/gardener/enrich"
 )
 
@@ -97,6 +98,9 @@ var _ enrich.Splittable = (*Enricher)(nil)
 // Splittable implements enrich.Splittable: each product is enriched alone,
 // and the enricher is safe for concurrent use.
 func (e *Enricher) Splittable() {}
+
+// Inputs implements enrich.InputDeclarer: the brand.
+func (e *Enricher) Inputs() prodfields.Set { return prodfields.Brand }
 
 func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
 	var sc scratch

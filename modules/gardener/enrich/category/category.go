@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 
+	"contextworker/internal/prodfields"
 	"contextworker/modules/gardener/enrich"
 )
 
@@ -207,6 +208,9 @@ var _ enrich.Splittable = (*Enricher)(nil)
 // Splittable implements enrich.Splittable: each product is enriched alone,
 // and the enricher is safe for concurrent use.
 func (e *Enricher) Splittable() {}
+
+// Inputs implements enrich.InputDeclarer: the supplier's category path.
+func (e *Enricher) Inputs() prodfields.Set { return prodfields.CategoryPath }
 
 func (e *Enricher) Enrich(_ context.Context, _ enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
 	for _, p := range batch {

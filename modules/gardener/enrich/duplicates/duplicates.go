@@ -15,6 +15,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"contextworker/internal/prodfields"
 	"contextworker/modules/gardener/enrich"
 )
 
@@ -137,11 +138,25 @@ func appendValue(dst, key []byte, by string) []byte {
 	return append(dst, `"}`...)
 }
 
-// Enrich implements enrich.Enricher.
 // Splittable implements enrich.Splittable: each product is enriched alone,
 // and the enricher is safe for concurrent use.
 func (e *Enricher) Splittable() {}
 
+// Inputs implements enrich.InputDeclarer: what the configured keys are
+// made of. A product that became active in the window counts as changed in
+// every column, so it is read whatever its columns.
+func (e *Enricher) Inputs() prodfields.Set {
+	var s prodfields.Set
+	if e.cfg.ByGTIN {
+		s |= prodfields.GTIN
+	}
+	if e.cfg.ByBrandName {
+		s |= prodfields.Brand | prodfields.Name
+	}
+	return s
+}
+
+// Enrich implements enrich.Enricher.
 func (e *Enricher) Enrich(_ context.Context, run enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
 	var key, value, scratch []byte
 	for _, p := range batch {

@@ -8,11 +8,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"contextworker/internal/dev/feedgen"
+	"contextworker/internal/prodfields"
 	"contextworker/modules/gardener/enrich"
 	"contextworker/modules/harvest/feed"
 	"contextworker/modules/harvest/product"
@@ -113,4 +116,73 @@ func AddOddities(ps []*enrich.Product) {
 			p.CategoryPath = []string{"Electronics", "Phone"}
 		}
 	}
+}
+
+// Columns are the product columns an enrich.Product holds, one bit each:
+// those Mutate can change.
+var Columns = []prodfields.Set{
+	prodfields.Name, prodfields.Description, prodfields.Brand, prodfields.GTIN, prodfields.Price,
+	prodfields.Currency, prodfields.Stock, prodfields.Availability, prodfields.CategoryPath,
+	prodfields.ImageURLs, prodfields.Attributes,
+}
+
+// Mutate gives p's column col (one of Columns) another product's value
+// (q's, or a made-up one where q's is the same), as a re-harvest that
+// changed that column alone would. It reports false for a column a
+// Product does not hold.
+func Mutate(p, q *enrich.Product, col prodfields.Set) bool {
+	other := func(a, b, fallback string) string {
+		if a != b {
+			return b
+		}
+		return a + fallback
+	}
+	switch col {
+	case prodfields.Name:
+		p.Name = other(p.Name, q.Name, " II")
+	case prodfields.Description:
+		p.Description = other(p.Description, q.Description, " Now in red, 500 g.")
+	case prodfields.Brand:
+		p.Brand = other(p.Brand, q.Brand, "x")
+	case prodfields.GTIN:
+		p.GTIN = other(p.GTIN, q.GTIN, "1")
+	case prodfields.Price:
+		p.Price = q.Price*3 + 1
+	case prodfields.Currency:
+		p.Currency = toggle(p.Currency, "USD", "EUR")
+	case prodfields.Stock:
+		v := int64(0)
+		if p.Stock != nil && *p.Stock == 0 {
+			v = 7
+		}
+		p.Stock = &v
+	case prodfields.Availability:
+		p.Availability = toggle(p.Availability, "out_of_stock", "in_stock")
+	case prodfields.CategoryPath:
+		p.CategoryPath = append(slices.Clone(q.CategoryPath), "Extra")
+	case prodfields.ImageURLs:
+		if len(p.ImageURLs) > 0 {
+			p.ImageURLs = nil
+		} else {
+			p.ImageURLs = []string{"https://img.example/x.jpg"}
+		}
+	case prodfields.Attributes:
+		a := maps.Clone(q.Attributes)
+		if a == nil {
+			a = map[string]any{}
+		}
+		a["colour"], a["size"] = "green", "XL"
+		p.Attributes = a
+	default:
+		return false
+	}
+	return true
+}
+
+// toggle returns a unless s is a, then b.
+func toggle(s, a, b string) string {
+	if s == a {
+		return b
+	}
+	return a
 }

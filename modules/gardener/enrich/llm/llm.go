@@ -22,6 +22,7 @@ import (
 	"time"
 
 	chat "contextworker/internal/llm"
+	"contextworker/internal/prodfields"
 	"contextworker/internal/secret"
 	"contextworker/modules/gardener/enrich"
 )
@@ -204,6 +205,12 @@ func Build(cfg Config, deps enrich.Deps) (*Enricher, error) {
 func (e *Enricher) Fingerprint() string {
 	h := sha256.Sum256([]byte(promptVersion + "\x00" + e.system))
 	return hex.EncodeToString(h[:8])
+}
+
+// Inputs implements enrich.InputDeclarer: what the model sees of a
+// product (itemOf).
+func (e *Enricher) Inputs() prodfields.Set {
+	return prodfields.Name | prodfields.Brand | prodfields.Description | prodfields.CategoryPath
 }
 
 // Enrich implements enrich.Enricher. Products answered from the cache are

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	"contextworker/internal/prodfields"
 	"contextworker/modules/gardener/enrich"
 )
 
@@ -78,11 +79,15 @@ func Build(cfg Config) (*Enricher, error) {
 	return &Enricher{cfg: cfg}, nil
 }
 
-// Enrich implements enrich.Enricher.
 // Splittable implements enrich.Splittable: each product is enriched alone,
 // and the enricher is safe for concurrent use.
 func (e *Enricher) Splittable() {}
 
+// Inputs implements enrich.InputDeclarer: the images and the stock. Its
+// pass reads prices itself, every run.
+func (e *Enricher) Inputs() prodfields.Set { return prodfields.ImageURLs | prodfields.Stock }
+
+// Enrich implements enrich.Enricher.
 func (e *Enricher) Enrich(_ context.Context, run enrich.Run, batch []*enrich.Product, out *enrich.Output) error {
 	var text, value []byte
 	for _, p := range batch {
