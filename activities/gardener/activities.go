@@ -308,11 +308,11 @@ func (a *Activities) report(ctx context.Context, plan wf.Plan) (wf.Report, error
 	var errMsg *string
 	var finished *time.Time
 	err := a.DB.QueryRow(ctx, `SELECT run_id, workflow_id, tenant_id, supplier_code, full_run, status, error,
-			watermark_from, watermark_to, stale_enrichers, batches, processed, written, deleted, finalized,
+			watermark_from, watermark_to, stale_enrichers, batches, processed, skipped, written, deleted, finalized,
 			enrich_ms, write_ms, started_at, finished_at
 		FROM gardener_runs WHERE run_id = $1`, plan.RunID).Scan(
 		&r.RunID, &r.WorkflowID, &r.TenantID, &r.SupplierCode, &r.Full, &r.Status, &errMsg,
-		&r.From, &r.To, &r.Stale, &r.Batches, &r.Processed, &r.Written, &r.Deleted, &r.Finalized,
+		&r.From, &r.To, &r.Stale, &r.Batches, &r.Processed, &r.Skipped, &r.Written, &r.Deleted, &r.Finalized,
 		&r.EnrichMillis, &r.WriteMillis, &r.StartedAt, &finished)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, temporal.NewNonRetryableApplicationError(fmt.Sprintf("run %s is not recorded", plan.RunID), ErrTypeUnknownRun, nil)

@@ -88,7 +88,7 @@ func (a *Activities) Enrich(ctx context.Context, plan wf.Plan) (wf.EnrichResult,
 		if plan.EnrichTimeout > 0 && time.Now().After(deadline) {
 			stopAt = launched + 1
 		}
-		last := len(w.batch) == 0 || launched+1 == stopAt
+		last := len(w.batch) == 0 && !w.more || launched+1 == stopAt
 		out, g := make(chan commitOutcome, 1), newGate()
 		go func(w *work, prev *gate) {
 			res, err := a.commit(ctx, plan, w, last, prev, g)
@@ -147,7 +147,7 @@ func (a *Activities) readAhead(ctx context.Context, plan wf.Plan, supplier, sku 
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if len(w.batch) == 0 {
+		if len(w.batch) == 0 && !w.more {
 			return nil
 		}
 		if !plan.ChangeLog { // a logged run's key cursor stays at the start (see commit)
@@ -206,9 +206,9 @@ func (a *Activities) enrichAhead(ctx context.Context, plan wf.Plan, keep []strin
 // checkpoint returns the run's recorded totals and cursor.
 func (a *Activities) checkpoint(ctx context.Context, plan wf.Plan) (wf.EnrichResult, error) {
 	var res wf.EnrichResult
-	err := a.DB.QueryRow(ctx, `SELECT done, cursor_supplier, cursor_sku, batches, processed, written, deleted
+	err := a.DB.QueryRow(ctx, `SELECT done, cursor_supplier, cursor_sku, batches, processed, skipped, written, deleted
 		FROM gardener_runs WHERE run_id = $1`, plan.RunID).Scan(
-		&res.Done, &res.CursorSupplier, &res.CursorSKU, &res.Batches, &res.Processed, &res.Written, &res.Deleted)
+		&res.Done, &res.CursorSupplier, &res.CursorSKU, &res.Batches, &res.Processed, &res.Skipped, &res.Written, &res.Deleted)
 	if err != nil {
 		return res, fmt.Errorf("enrich: checkpoint: %w", err)
 	}

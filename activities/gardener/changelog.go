@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"contextworker/internal/prodfields"
 	"contextworker/modules/gardener/enrich"
 	wf "contextworker/workflows/gardener"
 )
@@ -45,8 +46,9 @@ RETURNING change_log`
 
 // changesSQL reads the next at most $6 SKUs of the window from the log,
 // after the cursor: entry $4, of whose SKUs $5 are taken. Entries come in
-// id order, each with the slice of its SKUs the batch takes, and
-// how far into the entry that slice ends. An entry holds at most 5,000
+// id order, each with the slice of its SKUs the batch takes, the columns
+// changed in each (NULL: not known), and how far into the entry that
+// slice ends. An entry holds at most 5,000
 // SKUs (see harvest's changeChunk), so a batch reads one or two arrays,
 // however large the window. Like the walk, the window has no end: a change
 // logged after the run began is read too (and again by the next run).
@@ -61,7 +63,7 @@ WITH e AS (
 		least(n, pos + $6::int - coalesce(sum(n - pos) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::int AS upto
 	FROM e
 )
-SELECT t.id, t.supplier_code, t.upto, c.skus[t.pos + 1 : t.upto]
+SELECT t.id, t.supplier_code, t.upto, c.skus[t.pos + 1 : t.upto], c.fields[t.pos + 1 : t.upto]
 FROM t JOIN product_changes c ON c.id = t.id
 WHERE t.upto > t.pos
 ORDER BY t.id`
@@ -84,17 +86,29 @@ var changedProducts = changedProductsSQL()
 
 // readChangesTx reads the batch of a logged run after w's cursor: the
 // next plan.BatchSize SKUs of the log, then those of them that are still
-// active products, by key. A SKU logged twice (changed by two harvests of
-// the window) is read once in a batch, and again in a later batch when its
-// entries fall in two: processing it twice writes nothing the second time.
-// When none of a batch's SKUs is an active product any more, it reads on:
-// an empty batch means the window is done.
-func readChangesTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
+// active products, by key, but for those none of whose changed columns is
+// in need (the columns the run's enrichers read): w.skipped counts them. A
+// SKU logged twice (changed by two harvests of the window) is read once in
+// a batch, and again in a later batch when its entries fall in two:
+// processing it twice writes nothing the second time. When none of a
+// batch's SKUs is to be read, it reads on: an empty batch means the window
+// is done.
+//
+// A long stretch of the log with nothing to read (a feed that changed
+// every price) ends a batch after maxEmptyReads reads with w.more set: its
+// commit advances the cursor past the SKUs skipped so far, and the
+// activity heartbeats, as after any batch.
+func readChangesTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, need prodfields.Set, w *work) error {
 	w.batch = make([]*enrich.Product, 0, plan.BatchSize)
 	w.nextChange, w.nextPos = w.afterChange, w.afterPos
-	for len(w.batch) == 0 {
-		keys, err := nextChanges(ctx, tx, plan, w)
-		if err != nil || len(keys) == 0 {
+	for reads := 0; len(w.batch) == 0; reads++ {
+		if reads == maxEmptyReads {
+			w.more = true
+			return nil
+		}
+		keys, skipped, err := nextChanges(ctx, tx, plan, need, w)
+		w.skipped += skipped
+		if err != nil || len(keys) == 0 && skipped == 0 {
 			return err
 		}
 		for _, k := range keys {
@@ -123,29 +137,39 @@ func readChangesTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error 
 	return nil
 }
 
+// maxEmptyReads is how many reads of the log (of up to a batch of SKUs
+// each, a few milliseconds) a batch takes at most without finding a
+// product to read; a variable for tests.
+var maxEmptyReads = 50
+
 // supplierSKUs are a batch's logged SKUs of one supplier, sorted, each
 // once (for the index scan of changedProductsSQL, which reads each key
 // once however often = ANY names it, and sorts them too).
 type supplierSKUs struct {
 	supplier string
 	skus     []string
+	// changed[i] is the columns changed in skus[i] (of all its entries
+	// the batch takes); dropped once the SKUs are filtered.
+	changed []prodfields.Set
 }
 
 // nextChanges takes the next SKUs of the log after w's next cursor and
-// advances it past them. None: the log of the window is read.
-func nextChanges(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) ([]supplierSKUs, error) {
+// advances it past them. It returns those whose changed columns meet need,
+// and how many it skipped. None of either: the log of the window is read.
+func nextChanges(ctx context.Context, tx pgx.Tx, plan wf.Plan, need prodfields.Set, w *work) ([]supplierSKUs, int64, error) {
 	rows, err := tx.Query(ctx, changesSQL, plan.TenantID, plan.SupplierCode, plan.From, w.nextChange, w.nextPos, plan.BatchSize)
 	if err != nil {
-		return nil, fmt.Errorf("read change log: %w", err)
+		return nil, 0, fmt.Errorf("read change log: %w", err)
 	}
 	defer rows.Close()
 	bySupplier := map[string]int{}
 	var out []supplierSKUs
 	var supplier string
 	var skus []string
+	var fields []*int32
 	for rows.Next() {
-		if err := rows.Scan(&w.nextChange, &supplier, &w.nextPos, &skus); err != nil {
-			return nil, fmt.Errorf("read change log: %w", err)
+		if err := rows.Scan(&w.nextChange, &supplier, &w.nextPos, &skus, &fields); err != nil {
+			return nil, 0, fmt.Errorf("read change log: %w", err)
 		}
 		i, ok := bySupplier[supplier]
 		if !ok {
@@ -154,16 +178,59 @@ func nextChanges(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) ([]suppl
 			out = append(out, supplierSKUs{supplier: supplier})
 		}
 		out[i].skus = append(out[i].skus, skus...)
-		skus = nil
+		for k := range skus {
+			changed := prodfields.All // an entry logged without columns
+			if k < len(fields) {
+				changed = prodfields.FromStored(fields[k])
+			}
+			out[i].changed = append(out[i].changed, changed)
+		}
+		skus, fields = nil, nil
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read change log: %w", err)
+		return nil, 0, fmt.Errorf("read change log: %w", err)
 	}
-	for i := range out {
-		slices.Sort(out[i].skus)
-		out[i].skus = slices.Compact(out[i].skus)
+	var skipped int64
+	kept := out[:0]
+	for _, s := range out {
+		n := s.keep(need)
+		skipped += int64(n)
+		if len(s.skus) > 0 {
+			kept = append(kept, s)
+		}
 	}
-	return out, nil
+	return kept, skipped, nil
+}
+
+// keep sorts s's SKUs, merges the columns of a SKU logged more than once,
+// and keeps the SKUs whose changed columns meet need. It returns how many
+// it dropped.
+func (s *supplierSKUs) keep(need prodfields.Set) int {
+	order := make([]int, len(s.skus))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(s.skus[a], s.skus[b]) })
+	skus := make([]string, 0, len(s.skus))
+	changed := make([]prodfields.Set, 0, len(s.skus))
+	for _, i := range order {
+		if n := len(skus); n > 0 && skus[n-1] == s.skus[i] {
+			changed[n-1] |= s.changed[i]
+			continue
+		}
+		skus, changed = append(skus, s.skus[i]), append(changed, s.changed[i])
+	}
+	s.skus, s.changed = skus[:0], nil
+	dropped := 0
+	for i, sku := range skus {
+		// Every column: read whatever the enrichers declare, even none.
+		if changed[i] == prodfields.All || changed[i].Has(need) {
+			s.skus = append(s.skus, sku)
+		} else {
+			dropped++
+		}
+	}
+	return dropped
 }
 
 // trimChangeLog deletes the tenant's log entries no run of it needs any

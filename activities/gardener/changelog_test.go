@@ -11,6 +11,8 @@ import (
 
 	"contextworker/internal/dev/stacktest"
 	"contextworker/internal/dev/testenv"
+	"contextworker/internal/prodfields"
+	"contextworker/modules/gardener/enrich"
 	wf "contextworker/workflows/gardener"
 )
 
@@ -73,7 +75,7 @@ func TestLoggedBatchesReadTheLoggedProducts(t *testing.T) {
 		{"supplier b", "b", 2, []string{"b/1", "b/3"}, nil},
 		{"supplier without changes", "z", 2, nil, nil},
 	}
-	a := &Activities{DB: db}
+	a := &Activities{DB: db, Pipeline: enrich.NewPipeline(enrich.Step{Name: "names", Version: "1", Enricher: reads(prodfields.Name)})}
 	from := base
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -115,6 +117,107 @@ func TestLoggedBatchesReadTheLoggedProducts(t *testing.T) {
 				t.Fatalf("read %v: %d products twice, at most %v may be", got, extra, c.twice)
 			}
 		})
+	}
+}
+
+// reads is an enricher that declares the columns it reads, and does nothing.
+type reads prodfields.Set
+
+func (r reads) Inputs() prodfields.Set { return prodfields.Set(r) }
+
+func (reads) Enrich(context.Context, enrich.Run, []*enrich.Product, *enrich.Output) error { return nil }
+
+// TestLoggedBatchesSkipWhatNoEnricherReads: a logged SKU is read when a
+// column its entries logged as changed is one an enricher reads, or when
+// they do not say which (inserted, reactivated, logged by an older
+// worker), even by enrichers that declare no column; the others are
+// counted as skipped, and the cursor moves past them to the window's end,
+// also through batches that found nothing to read.
+func TestLoggedBatchesSkipWhatNoEnricherReads(t *testing.T) {
+	testenv.Integration(t)
+	ctx := context.Background()
+	db := stacktest.DB(t, testenv.Postgres(t))
+	base := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	seedChanges(ctx, t, db, base)
+	price, name := int32(prodfields.Price), int32(prodfields.Name)
+	// After seedChanges' entries (which log no columns): tenant t's a/1
+	// and a/8 prices, a/5 a column not known; a/8's name in an entry of
+	// its own; b/2, b/4 and b/5 prices; b/6 with no columns logged.
+	for _, e := range []struct {
+		supplier string
+		skus     []string
+		fields   []*int32
+	}{
+		{"a", []string{"1", "5", "8"}, []*int32{&price, nil, &price}},
+		{"a", []string{"8"}, []*int32{&name}},
+		{"b", []string{"2", "4", "5"}, []*int32{&price, &price, &price}},
+		{"b", []string{"6"}, nil},
+	} {
+		if _, err := db.Exec(ctx, `INSERT INTO product_changes (tenant_id, supplier_code, changed_at, run_id, n, skus, fields)
+			VALUES ('t', $1, $2, 'h', cardinality($3::text[]), $3, $4)`, e.supplier, base.Add(time.Hour), e.skus, e.fields); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from := base
+	unknown := []string{"a/2", "a/3", "a/4", "a/5", "a/6", "a/7", "b/1", "b/3", "b/6"}
+	for _, c := range []struct {
+		name    string
+		inputs  prodfields.Set
+		want    []string
+		skipped int64
+	}{
+		{"names", prodfields.Name, append(slices.Clone(unknown), "a/8"), 4},
+		{"stock", prodfields.Stock, unknown, 5},
+		{"none", 0, unknown, 5},
+		{"prices", prodfields.Price, append(slices.Clone(unknown), "a/1", "a/8", "b/2", "b/4", "b/5"), 0},
+	} {
+		slices.Sort(c.want)
+		// In one batch, a SKU's entries are merged: a/8 changed its price
+		// and its name. In batches of two, its entries fall in different
+		// batches, and the one of its price alone may be skipped in its
+		// own; reading on at most once makes empty batches that move on.
+		for _, v := range []struct{ size, reads int }{{100, 50}, {2, 50}, {2, 1}} {
+			t.Run(fmt.Sprintf("%s-%d-%d", c.name, v.size, v.reads), func(t *testing.T) {
+				defer func(n int) { maxEmptyReads = n }(maxEmptyReads)
+				maxEmptyReads = v.reads
+				a := &Activities{DB: db, Pipeline: enrich.NewPipeline(enrich.Step{Name: "r", Version: "1", Enricher: reads(c.inputs)})}
+				plan := wf.Plan{TenantID: "t", From: &from, BatchSize: v.size, ChangeLog: true}
+				var got []string
+				var skipped int64
+				change, pos, empty := int64(0), 0, 0
+				for batches := 0; ; batches++ {
+					if batches > 60 {
+						t.Fatalf("no end after %d batches: read %v", batches, got)
+					}
+					w, err := a.readBatch(ctx, plan, "", "", change, pos)
+					if err != nil {
+						t.Fatal(err)
+					}
+					skipped += w.skipped
+					if len(w.batch) == 0 && !w.more {
+						break
+					}
+					if w.more {
+						if len(w.batch) != 0 || w.nextChange == change && w.nextPos == pos {
+							t.Fatalf("a batch to read on from: %d products, cursor (%d, %d) -> (%d, %d)", len(w.batch), change, pos, w.nextChange, w.nextPos)
+						}
+						empty++
+					}
+					for _, p := range w.batch {
+						got = append(got, p.SupplierCode+"/"+p.SKU)
+					}
+					change, pos = w.nextChange, w.nextPos
+				}
+				slices.Sort(got)
+				got = slices.Compact(got)
+				if !slices.Equal(got, c.want) || skipped != c.skipped && (v.size != 2 || skipped != c.skipped+1) {
+					t.Fatalf("read %v and skipped %d, want %v and %d", got, skipped, c.want, c.skipped)
+				}
+				if v.reads == 1 && c.skipped > 0 && empty == 0 {
+					t.Fatal("no batch read on from skipped SKUs alone")
+				}
+			})
+		}
 	}
 }
 

@@ -107,9 +107,9 @@ func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last boo
 		// exclude each other.
 		var change int64
 		var pos int
-		if err := tx.QueryRow(ctx, `SELECT done, cursor_supplier, cursor_sku, batches, processed, written, deleted, cursor_change, cursor_change_pos
+		if err := tx.QueryRow(ctx, `SELECT done, cursor_supplier, cursor_sku, batches, processed, skipped, written, deleted, cursor_change, cursor_change_pos
 			FROM gardener_runs WHERE run_id = $1 FOR NO KEY UPDATE`, plan.RunID).Scan(
-			&res.Done, &res.CursorSupplier, &res.CursorSKU, &res.Batches, &res.Processed, &res.Written, &res.Deleted, &change, &pos); err != nil {
+			&res.Done, &res.CursorSupplier, &res.CursorSKU, &res.Batches, &res.Processed, &res.Skipped, &res.Written, &res.Deleted, &change, &pos); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 		if res.Done {
@@ -120,9 +120,16 @@ func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last boo
 		if res.CursorSupplier != w.afterSupplier || res.CursorSKU != w.afterSKU || change != w.afterChange || pos != w.afterPos {
 			return errCursorMoved
 		}
+		res.Skipped += w.skipped
+		if len(w.batch) == 0 && w.more {
+			// Nothing to read so far: the cursor moves past what was skipped.
+			_, err := tx.Exec(ctx, `UPDATE gardener_runs SET skipped = $2, cursor_change = $3, cursor_change_pos = $4 WHERE run_id = $1`,
+				plan.RunID, res.Skipped, w.nextChange, w.nextPos)
+			return err
+		}
 		if len(w.batch) == 0 {
 			res.Done = true
-			_, err := tx.Exec(ctx, `UPDATE gardener_runs SET done = true WHERE run_id = $1`, plan.RunID)
+			_, err := tx.Exec(ctx, `UPDATE gardener_runs SET done = true, skipped = $2 WHERE run_id = $1`, plan.RunID, res.Skipped)
 			return err
 		}
 		if err := writeTallies(ctx, tx, plan, w.tallies); err != nil {
@@ -142,9 +149,10 @@ func (a *Activities) commit(ctx context.Context, plan wf.Plan, w *work, last boo
 		res.Deleted += deleted
 		batchWritten = written
 		_, err := tx.Exec(ctx, `UPDATE gardener_runs SET cursor_supplier = $2, cursor_sku = $3, batches = $4, processed = $5,
-				written = $6, deleted = $7, enrich_ms = enrich_ms + $8, write_ms = write_ms + $9, cursor_change = $10, cursor_change_pos = $11
+				written = $6, deleted = $7, enrich_ms = enrich_ms + $8, write_ms = write_ms + $9, cursor_change = $10, cursor_change_pos = $11,
+				skipped = $12
 			WHERE run_id = $1`, plan.RunID, res.CursorSupplier, res.CursorSKU, res.Batches, res.Processed, res.Written, res.Deleted,
-			w.enrichMillis, writing.Milliseconds(), w.nextChange, w.nextPos)
+			w.enrichMillis, writing.Milliseconds(), w.nextChange, w.nextPos, res.Skipped)
 		return err
 	})
 	g.close(err == nil || errors.Is(err, errRunDone))

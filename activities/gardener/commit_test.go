@@ -81,3 +81,40 @@ func TestCommitsInFlightTakeTurnsWithoutDeadlock(t *testing.T) {
 		t.Fatalf("run: %d batches, cursor %q, %d marks; want 2, \"b\", 2", batches, cursor, marks)
 	}
 }
+
+// TestCommitOfSkippedSKUsMovesOn: a logged run's batch that found only
+// skipped SKUs (more) advances the cursor in the log and the skipped count,
+// and leaves the run not done; an empty batch without more ends it, adding
+// what it skipped.
+func TestCommitOfSkippedSKUsMovesOn(t *testing.T) {
+	testenv.Integration(t)
+	ctx := context.Background()
+	db := stacktest.DB(t, testenv.Postgres(t))
+	plan := wf.Plan{RunID: "run-s", TenantID: "t", HeartbeatTimeout: 5 * time.Second, ChangeLog: true}
+	if _, err := db.Exec(ctx, `INSERT INTO gardener_runs (run_id, workflow_id, tenant_id, full_run, status, watermark_to)
+		VALUES ($1, 'gardener/t', 't', false, 'running', now())`, plan.RunID); err != nil {
+		t.Fatal(err)
+	}
+	a := &Activities{DB: db}
+	check := func(step string, w *work, done bool, skipped, change int64, pos int) {
+		t.Helper()
+		res, err := a.commit(ctx, plan, w, false, doneGate(), newGate())
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		var gotDone bool
+		var gotSkipped, gotChange, batches int64
+		var gotPos int
+		if err := db.QueryRow(ctx, `SELECT done, skipped, cursor_change, cursor_change_pos, batches FROM gardener_runs WHERE run_id = $1`,
+			plan.RunID).Scan(&gotDone, &gotSkipped, &gotChange, &gotPos, &batches); err != nil {
+			t.Fatal(err)
+		}
+		if gotDone != done || res.Done != done || gotSkipped != skipped || res.Skipped != skipped || gotChange != change || gotPos != pos || batches != 0 {
+			t.Fatalf("%s: done %v (result %v), skipped %d (result %d), cursor (%d, %d), %d batches; want %v, %d, (%d, %d), 0",
+				step, gotDone, res.Done, gotSkipped, res.Skipped, gotChange, gotPos, batches, done, skipped, change, pos)
+		}
+	}
+	check("skipped", &work{skipped: 7, more: true, nextChange: 3, nextPos: 2}, false, 7, 3, 2)
+	check("skipped again", &work{afterChange: 3, afterPos: 2, skipped: 5, more: true, nextChange: 4, nextPos: 5000}, false, 12, 4, 5000)
+	check("the end", &work{afterChange: 4, afterPos: 5000, skipped: 1, nextChange: 5, nextPos: 1}, true, 13, 4, 5000)
+}

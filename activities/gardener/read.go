@@ -80,7 +80,12 @@ type work struct {
 	// and nextPos where it leaves it; 0 for a walk.
 	afterChange, nextChange int64
 	afterPos, nextPos       int
-	batch                   []*enrich.Product
+	// skipped counts the logged products a logged run's batch did not
+	// read: none of their changed columns is read by an enricher. more:
+	// the batch is empty, but the window is not done (readChangesTx).
+	skipped int64
+	more    bool
+	batch   []*enrich.Product
 	// stored[i] is the provenance of batch[i]'s stored fields (nil when
 	// none); the values are in batch[i].Stored.
 	stored []map[string]provenance
@@ -129,7 +134,7 @@ func (a *Activities) readBatch(ctx context.Context, plan wf.Plan, afterSupplier,
 	err := a.readTxFunc(ctx, func(tx pgx.Tx) error {
 		if plan.ChangeLog {
 			w = &work{afterSupplier: afterSupplier, afterSKU: afterSKU, afterChange: afterChange, afterPos: afterPos}
-			return readChangesTx(ctx, tx, plan, w)
+			return readChangesTx(ctx, tx, plan, a.Pipeline.Inputs(), w)
 		}
 		var err error
 		w, err = readBatchTx(ctx, tx, plan, afterSupplier, afterSKU)

@@ -51,7 +51,9 @@ func (s *stack) changeLogged(runID string) bool {
 // (walked: its log's horizon is in the future, as if retention had cut
 // it). Each run processes the same products and leaves the same
 // enrichments in both; the logged tenant walks when a first load is in
-// its window, and a rerun with nothing changed reads nothing.
+// its window, and a rerun with nothing changed reads nothing. The logged
+// tenant skips the products whose changes no enricher reads (prices), and
+// its enrichments still match.
 func TestLoggedRunsMatchTheWalk(t *testing.T) {
 	s := newStack(t, true)
 	ctx := context.Background()
@@ -60,8 +62,9 @@ func TestLoggedRunsMatchTheWalk(t *testing.T) {
 	}
 	tenants := []string{"logged", "walked"}
 	// step runs the harvests in both tenants, then a gardener in each,
-	// and checks them against each other.
-	step := func(name string, logged bool, processed int64, harvests ...[2]string) {
+	// and checks them against each other: the logged tenant processes
+	// processed products and skips skipped, the walked one processes both.
+	step := func(name string, logged bool, processed, skipped int64, harvests ...[2]string) {
 		t.Helper()
 		for _, tenant := range tenants {
 			for _, h := range harvests {
@@ -78,9 +81,9 @@ func TestLoggedRunsMatchTheWalk(t *testing.T) {
 		if s.changeLogged(reps[1].RunID) {
 			t.Fatalf("%s: the walked tenant's run read the log", name)
 		}
-		for i, rep := range reps {
-			if rep.Processed != processed {
-				t.Errorf("%s: %s processed %d products, want %d", name, tenants[i], rep.Processed, processed)
+		for i, want := range [][2]int64{{processed, skipped}, {processed + skipped, 0}} {
+			if rep := reps[i]; rep.Processed != want[0] || rep.Skipped != want[1] {
+				t.Errorf("%s: %s processed %d products and skipped %d, want %d and %d", name, tenants[i], rep.Processed, rep.Skipped, want[0], want[1])
 			}
 		}
 		if reps[0].Written != reps[1].Written || reps[0].Deleted != reps[1].Deleted || reps[0].Finalized != reps[1].Finalized {
@@ -105,18 +108,23 @@ func TestLoggedRunsMatchTheWalk(t *testing.T) {
 			t.FailNow()
 		}
 	}
-	step("first run", false, 8, [2]string{"s1", feedS1}, [2]string{"s2", feedS2})
-	step("rerun, nothing changed", true, 0)
-	// Two harvests of s1 in one window (H1 changed by both), one of s2.
+	step("first run", false, 8, 0, [2]string{"s1", feedS1}, [2]string{"s2", feedS2})
+	step("rerun, nothing changed", true, 0, 0)
+	// Two harvests of s1 in one window (H1's price changed by both, skipped;
+	// N1 new, the drill's brand changed), one of s2 (a brand changed).
 	s1a := strings.Replace(feedS1, ",10.00,", ",12.00,", 1) +
 		"N1,Claw hammer 300 g,Estwing,,14.00,EUR,1,Tools > Hammers,https://s1.example/n1,https://img.example/n1.jpg\n"
 	s1b := strings.Replace(strings.Replace(s1a, ",12.00,", ",13.00,", 1), "Akku drill 18V,robert bosch", "Akku drill 18V,Bosch", 1)
 	s2 := strings.Replace(feedS2, "Knife,Wüsthof", "Knife,WÜSTHOF", 1)
-	step("two harvests in the window", true, 4, [2]string{"s1", s1a}, [2]string{"s1", s1b}, [2]string{"s2", s2})
+	step("two harvests in the window", true, 3, 1, [2]string{"s1", s1a}, [2]string{"s1", s1b}, [2]string{"s2", s2})
 	// A first load in the window: any product of s3 may have changed.
-	step("a first load in the window", false, 1, [2]string{"s3", header +
+	step("a first load in the window", false, 1, 0, [2]string{"s3", header +
 		"Z1,Zange 200 mm,Knipex,,19.00,EUR,3,Tools > Pliers,https://s3.example/z1,https://img.example/z1.jpg\n"})
-	step("after it", true, 1, [2]string{"s2", strings.Replace(s2, ",30.00,", ",31.00,", 1)})
+	s2 = strings.Replace(s2, ",30.00,", ",31.00,", 1)
+	step("after it: a price", true, 0, 1, [2]string{"s2", s2})
+	// The quality enricher reads the stock; none reads the product's URL.
+	s2 = strings.Replace(strings.Replace(s2, ",31.00,EUR,1,", ",31.00,EUR,0,", 1), "https://s2.example/h1", "https://s2.example/h1?v=2", 1)
+	step("a stock level and a URL", true, 1, 1, [2]string{"s2", s2})
 
 	// Finish trimmed the log to the tenant's watermark (overlap 0s).
 	var left int

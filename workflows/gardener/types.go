@@ -103,6 +103,10 @@ type Plan struct {
 type Totals struct {
 	Batches   int64 `json:"batches"`
 	Processed int64 `json:"processed"`
+	// Skipped counts changed products an incremental run did not read:
+	// none of the columns that changed in them (its price, say) is one an
+	// enabled enricher reads. Absent from results recorded before it.
+	Skipped int64 `json:"skipped,omitempty"`
 	// Written counts enrichment rows inserted or changed; Deleted those
 	// removed because an enricher no longer produces them.
 	Written int64 `json:"written"`

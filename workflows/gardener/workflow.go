@@ -221,8 +221,12 @@ func (r *run) finish(ctx workflow.Context, plan Plan) (*Report, error) {
 		return nil, err
 	}
 	r.progress.Phase = report.Status
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s**: %d products in %d batches; %d fields written, %d removed, %d by set-based passes; %d unmapped categories",
-		report.Status, report.Processed, report.Batches, report.Written, report.Deleted, report.Finalized, len(report.UnmappedCategories)))
+	skipped := ""
+	if report.Skipped > 0 {
+		skipped = fmt.Sprintf(" (%d changed ones skipped: no enricher reads what changed in them)", report.Skipped)
+	}
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s**: %d products in %d batches%s; %d fields written, %d removed, %d by set-based passes; %d unmapped categories",
+		report.Status, report.Processed, report.Batches, skipped, report.Written, report.Deleted, report.Finalized, len(report.UnmappedCategories)))
 	return &report, nil
 }
 
