@@ -32,6 +32,7 @@ func run(args []string, stdout, stderr io.Writer) (err error) {
 	fs.StringVar(&o.Format, "format", "csv", "feed format: csv, jsonl, json, xml or yml")
 	fs.BoolVar(&o.Gzip, "gzip", false, "gzip the output")
 	fs.Float64Var(&o.Mutate, "mutate", 0, "share of records whose price changes versus -mutate 0")
+	fs.BoolVar(&o.MutateName, "mutate-name", false, "the records -mutate changes get another name too")
 	fs.IntVar(&o.SkipEvery, "skip-every", 0, "leave out every k-th record (0: none)")
 	path := fs.String("o", "-", `output file, "-" for stdout`)
 	fs.Parse(args) // ExitOnError: never returns an error

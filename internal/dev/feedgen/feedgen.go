@@ -47,8 +47,12 @@ type Options struct {
 	Gzip bool
 	// Mutate, when above 0, changes the price of about that share of
 	// records compared with the same options with Mutate 0; nothing else
-	// changes. Mutated tells which records changed.
+	// changes but, with MutateName, their names. Mutated tells which
+	// records changed.
 	Mutate float64
+	// MutateName gives the records Mutate changes another name too (the
+	// model number in it), so that enrichers reading names see a change.
+	MutateName bool
 	// SkipEvery, when above 0, leaves out every SkipEvery-th record (the
 	// indexes k-1, 2k-1, …), e.g. to test the deactivation of products
 	// that disappear from a feed. Skipped tells which.

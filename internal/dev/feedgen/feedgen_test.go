@@ -286,6 +286,35 @@ func TestMutate(t *testing.T) {
 	}
 }
 
+// TestMutateName: with MutateName, the records Mutate changes get another
+// name too, and no other record changes.
+func TestMutateName(t *testing.T) {
+	prices := Options{N: 3000, Seed: 11, BadShare: 0.05, Format: "csv", Mutate: 0.2}
+	names := prices
+	names.MutateName = true
+	data0, _ := write(t, prices)
+	data1, _ := write(t, names)
+	a, b := readAll(t, data0, prices.Format), readAll(t, data1, prices.Format)
+	if len(a) != len(b) {
+		t.Fatalf("%d records without MutateName, %d with", len(a), len(b))
+	}
+	renamed := 0
+	for i := range a {
+		if !reflect.DeepEqual(without(a[i], "name"), without(b[i], "name")) {
+			t.Fatalf("record %d: fields other than the name differ:\n%v\n%v", i, a[i].Fields, b[i].Fields)
+		}
+		if a[i].Get("name") != b[i].Get("name") {
+			renamed++
+			if !mutated(names, i) {
+				t.Fatalf("record %d renamed, but Mutate does not change it", i)
+			}
+		}
+	}
+	if share := float64(renamed) / float64(len(a)); math.Abs(share-names.Mutate) > 0.03 {
+		t.Errorf("%.3f of names changed, want about %v", share, names.Mutate)
+	}
+}
+
 func without(r feed.Record, name string) []feed.Field {
 	var out []feed.Field
 	for _, f := range r.Fields {

@@ -167,6 +167,9 @@ func (g *generator) build(i int, r *record) {
 
 	if mutated(o, i) {
 		cents += 1 + int64(draw(o.Seed, i, streamMutateDelta)%1000)
+		if o.MutateName {
+			modelNo++
+		}
 	}
 	d := defectOf(o, i)
 
