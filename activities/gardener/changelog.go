@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"contextworker/internal/prodfields"
 	"contextworker/modules/gardener/enrich"
@@ -47,8 +48,8 @@ RETURNING change_log`
 // changesSQL reads the next at most $6 SKUs of the window from the log,
 // after the cursor: entry $4, of whose SKUs $5 are taken. Entries come in
 // id order, each with the slice of its SKUs the batch takes, the columns
-// changed in each (NULL: not known), and how far into the entry that
-// slice ends. An entry holds at most 5,000
+// changed in each (NULL: not known), where the merge left each row (NULL:
+// not known), and how far into the entry that slice ends. An entry holds at most 5,000
 // SKUs (see harvest's changeChunk), so a batch reads one or two arrays,
 // however large the window. Like the walk, the window has no end: a change
 // logged after the run began is read too (and again by the next run).
@@ -63,7 +64,7 @@ WITH e AS (
 		least(n, pos + $6::int - coalesce(sum(n - pos) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::int AS upto
 	FROM e
 )
-SELECT t.id, t.supplier_code, t.upto, c.skus[t.pos + 1 : t.upto], c.fields[t.pos + 1 : t.upto]
+SELECT t.id, t.supplier_code, t.upto, c.skus[t.pos + 1 : t.upto], c.fields[t.pos + 1 : t.upto], c.tids[t.pos + 1 : t.upto]
 FROM t JOIN product_changes c ON c.id = t.id
 WHERE t.upto > t.pos
 ORDER BY t.id`
@@ -83,6 +84,19 @@ ORDER BY p.sku`
 
 // changedProducts is changedProductsSQL, built once.
 var changedProducts = changedProductsSQL()
+
+// changedProductsAtSQL reads a supplier's changed products where the
+// merges that logged them left them ($4, their row addresses): a fetch a
+// product, where a read by key descends the primary key first (a third of
+// the cost at 5,000 keys). An address may hold another row since (the
+// product changed again, or its page was vacuumed and reused, or the table
+// rewritten): the reader keeps the rows of the SKUs it asked for, each
+// current (the snapshot's), and reads the SKUs it did not find by key.
+var changedProductsAt = func() string {
+	columns, _, _ := strings.Cut(changedProducts, "FROM products p")
+	return columns + `FROM products p
+WHERE p.tenant_id = $1 AND p.supplier_code = $2 AND p.ctid = ANY ($4::tid[]) AND p.active AND p.last_seen > $3`
+}()
 
 // readChangesTx reads the batch of a logged run after w's cursor: the
 // next plan.BatchSize SKUs of the log, then those of them that are still
@@ -112,20 +126,7 @@ func readChangesTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, need prodfields
 			return err
 		}
 		for _, k := range keys {
-			rows, err := tx.Query(ctx, changedProducts, plan.TenantID, k.supplier, plan.From, k.skus)
-			if err != nil {
-				return fmt.Errorf("read changed products: %w", err)
-			}
-			d := newProductDecoder(rows.FieldDescriptions(), len(k.skus))
-			for rows.Next() {
-				p, err := d.next(rows)
-				if err != nil {
-					rows.Close()
-					return err
-				}
-				w.batch = append(w.batch, p)
-			}
-			if err := rows.Err(); err != nil {
+			if err := readChanged(ctx, tx, plan, k, w); err != nil {
 				return fmt.Errorf("read changed products: %w", err)
 			}
 		}
@@ -142,6 +143,61 @@ func readChangesTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, need prodfields
 // product to read; a variable for tests.
 var maxEmptyReads = 50
 
+// readChanged appends k's products to w's batch: those whose row address
+// was logged by that address, the others (and those not found there) by
+// key.
+func readChanged(ctx context.Context, tx pgx.Tx, plan wf.Plan, k supplierSKUs, w *work) error {
+	byKey := k.skus
+	if tids := k.knownTIDs(); len(tids) > 0 {
+		want := make(map[string]bool, len(k.skus))
+		for _, sku := range k.skus {
+			want[sku] = true
+		}
+		err := readProducts(ctx, tx, changedProductsAt, []any{plan.TenantID, k.supplier, plan.From, tids}, len(tids), func(p *enrich.Product) bool {
+			if !want[p.SKU] {
+				return false // another product's row now, or one read already
+			}
+			want[p.SKU] = false
+			w.atAddress++
+			return true
+		}, w)
+		if err != nil {
+			return err
+		}
+		byKey = byKey[:0:0]
+		for _, sku := range k.skus {
+			if want[sku] {
+				byKey = append(byKey, sku)
+			}
+		}
+		if len(byKey) == 0 {
+			return nil
+		}
+	}
+	return readProducts(ctx, tx, changedProducts, []any{plan.TenantID, k.supplier, plan.From, byKey}, len(byKey), nil, w)
+}
+
+// readProducts appends the products sql reads to w's batch, those keep
+// accepts when it is set.
+func readProducts(ctx context.Context, tx pgx.Tx, sql string, args []any, n int, keep func(*enrich.Product) bool, w *work) error {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	d := newProductDecoder(rows.FieldDescriptions(), n)
+	for rows.Next() {
+		p, err := d.next(rows)
+		if err != nil {
+			return err
+		}
+		if keep == nil || keep(p) {
+			w.batch = append(w.batch, p)
+		}
+	}
+	return rows.Err()
+}
+
 // supplierSKUs are a batch's logged SKUs of one supplier, sorted, each
 // once (for the index scan of changedProductsSQL, which reads each key
 // once however often = ANY names it, and sorts them too).
@@ -149,8 +205,22 @@ type supplierSKUs struct {
 	supplier string
 	skus     []string
 	// changed[i] is the columns changed in skus[i] (of all its entries
-	// the batch takes); dropped once the SKUs are filtered.
+	// the batch takes); dropped once the SKUs are filtered. tids[i] is
+	// where the last of those entries' merges left it (not Valid: not
+	// known).
 	changed []prodfields.Set
+	tids    []pgtype.TID
+}
+
+// knownTIDs returns the row addresses s knows.
+func (s *supplierSKUs) knownTIDs() []pgtype.TID {
+	var out []pgtype.TID
+	for _, t := range s.tids {
+		if t.Valid {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // nextChanges takes the next SKUs of the log after w's next cursor and
@@ -167,8 +237,9 @@ func nextChanges(ctx context.Context, tx pgx.Tx, plan wf.Plan, need prodfields.S
 	var supplier string
 	var skus []string
 	var fields []*int32
+	var tids []pgtype.TID
 	for rows.Next() {
-		if err := rows.Scan(&w.nextChange, &supplier, &w.nextPos, &skus, &fields); err != nil {
+		if err := rows.Scan(&w.nextChange, &supplier, &w.nextPos, &skus, &fields, &tids); err != nil {
 			return nil, 0, fmt.Errorf("read change log: %w", err)
 		}
 		i, ok := bySupplier[supplier]
@@ -183,9 +254,13 @@ func nextChanges(ctx context.Context, tx pgx.Tx, plan wf.Plan, need prodfields.S
 			if k < len(fields) {
 				changed = prodfields.FromStored(fields[k])
 			}
-			out[i].changed = append(out[i].changed, changed)
+			var tid pgtype.TID // an entry logged without addresses
+			if k < len(tids) {
+				tid = tids[k]
+			}
+			out[i].changed, out[i].tids = append(out[i].changed, changed), append(out[i].tids, tid)
 		}
-		skus, fields = nil, nil
+		skus, fields, tids = nil, nil, nil
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("read change log: %w", err)
@@ -202,30 +277,33 @@ func nextChanges(ctx context.Context, tx pgx.Tx, plan wf.Plan, need prodfields.S
 	return kept, skipped, nil
 }
 
-// keep sorts s's SKUs, merges the columns of a SKU logged more than once,
-// and keeps the SKUs whose changed columns meet need. It returns how many
-// it dropped.
+// keep sorts s's SKUs, merges the columns of a SKU logged more than once
+// (and takes the address of its last entry), and keeps the SKUs whose
+// changed columns meet need. It returns how many it dropped.
 func (s *supplierSKUs) keep(need prodfields.Set) int {
 	order := make([]int, len(s.skus))
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(s.skus[a], s.skus[b]) })
+	// Stable: of a SKU's entries, the last (in log order) comes last.
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(s.skus[a], s.skus[b]) })
 	skus := make([]string, 0, len(s.skus))
 	changed := make([]prodfields.Set, 0, len(s.skus))
+	tids := make([]pgtype.TID, 0, len(s.skus))
 	for _, i := range order {
 		if n := len(skus); n > 0 && skus[n-1] == s.skus[i] {
 			changed[n-1] |= s.changed[i]
+			tids[n-1] = s.tids[i]
 			continue
 		}
-		skus, changed = append(skus, s.skus[i]), append(changed, s.changed[i])
+		skus, changed, tids = append(skus, s.skus[i]), append(changed, s.changed[i]), append(tids, s.tids[i])
 	}
-	s.skus, s.changed = skus[:0], nil
+	s.skus, s.tids, s.changed = skus[:0], tids[:0], nil
 	dropped := 0
 	for i, sku := range skus {
 		// Every column: read whatever the enrichers declare, even none.
 		if changed[i] == prodfields.All || changed[i].Has(need) {
-			s.skus = append(s.skus, sku)
+			s.skus, s.tids = append(s.skus, sku), append(s.tids, tids[i])
 		} else {
 			dropped++
 		}

@@ -221,6 +221,48 @@ func TestLoggedBatchesSkipWhatNoEnricherReads(t *testing.T) {
 	}
 }
 
+// TestLoggedBatchesReadAtLoggedAddresses: SKUs logged with the address of
+// their row are read there, and those whose address is stale (the product
+// changed since), holds another product's row, or is no row at all are
+// read by key, current.
+func TestLoggedBatchesReadAtLoggedAddresses(t *testing.T) {
+	testenv.Integration(t)
+	ctx := context.Background()
+	db := stacktest.DB(t, testenv.Postgres(t))
+	base := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	seedChanges(ctx, t, db, base)
+	// An entry with addresses: a/2 and a/5 at theirs; a/3 at the one it
+	// had before it changed again; a/4 at a/1's (a product the window did
+	// not change); a/7 at none there is.
+	if _, err := db.Exec(ctx, `WITH addr AS (SELECT sku, ctid FROM products WHERE tenant_id = 't' AND supplier_code = 'a')
+		INSERT INTO product_changes (tenant_id, supplier_code, changed_at, run_id, n, skus, tids)
+		SELECT 't', 'a', $1, 'h', 5, ARRAY['2', '3', '4', '5', '7'], ARRAY[
+			(SELECT ctid FROM addr WHERE sku = '2'), (SELECT ctid FROM addr WHERE sku = '3'), (SELECT ctid FROM addr WHERE sku = '1'),
+			(SELECT ctid FROM addr WHERE sku = '5'), '(99999,1)'::tid]`, base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `UPDATE products SET name = 'P 3 again' WHERE tenant_id = 't' AND supplier_code = 'a' AND sku = '3'`); err != nil {
+		t.Fatal(err)
+	}
+	from := base
+	a := &Activities{DB: db, Pipeline: enrich.NewPipeline(enrich.Step{Name: "r", Version: "1", Enricher: reads(prodfields.Name)})}
+	plan := wf.Plan{TenantID: "t", SupplierCode: "a", From: &from, BatchSize: 100, ChangeLog: true}
+	w, err := a.readBatch(ctx, plan, "", "", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range w.batch {
+		got = append(got, p.SKU+":"+p.Name)
+	}
+	// a/2 to a/7 logged (seedChanges' entries, without addresses, too);
+	// a/9 inactive.
+	want := []string{"2:P 2", "3:P 3 again", "4:P 4", "5:P 5", "6:P 6", "7:P 7"}
+	if !slices.Equal(got, want) || w.atAddress != 2 {
+		t.Fatalf("read %v, %d at their addresses; want %v, 2", got, w.atAddress, want)
+	}
+}
+
 // TestChangeLogDecision checks when Begin lets a run read its window from
 // the log: an incremental run without stale enrichers whose window starts
 // after the log's horizon and holds no first load of its scope.

@@ -85,7 +85,10 @@ type work struct {
 	// the batch is empty, but the window is not done (readChangesTx).
 	skipped int64
 	more    bool
-	batch   []*enrich.Product
+	// atAddress counts the products a logged run's batch read at the
+	// address the log gave (the others by key).
+	atAddress int
+	batch     []*enrich.Product
 	// stored[i] is the provenance of batch[i]'s stored fields (nil when
 	// none); the values are in batch[i].Stored.
 	stored []map[string]provenance

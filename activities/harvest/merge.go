@@ -47,7 +47,7 @@ WITH src AS (
 		activated_at = CASE WHEN p.active THEN coalesce(p.activated_at, p.last_seen) ELSE excluded.activated_at END,
 		changed_fields = CASE WHEN p.active THEN nullif(` + prodfields.ChangedSQL("p", "excluded") + `, 0) END
 	WHERE p.content_hash IS DISTINCT FROM excluded.content_hash OR NOT p.active
-	RETURNING (xmax = 0) AS inserted, sku, changed_fields
+	RETURNING (xmax = 0) AS inserted, sku, changed_fields, ctid
 ), logged AS (
 	` + logChangesSQL + `
 )
@@ -55,15 +55,16 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
 
 // logChangesSQL logs the SKUs the merge's up wrote in product_changes
 // (migration 0015), in entries of changeChunk, with the now() it wrote to
-// their last_seen, and the columns each one's update changed (0019; the
-// two aggregates take the rows of a chunk in the same order). Nothing written, no entry: an unchanged re-harvest
+// their last_seen, the columns each one's update changed and the address
+// of the row it wrote (0019; the aggregates take the rows of a chunk in the
+// same order). Nothing written, no entry: an unchanged re-harvest
 // writes no row at all. The SKUs are not sorted: their reader sorts a
 // batch's SKUs anyway (and so does an index scan for = ANY), and sorting
 // them here more than doubled the log's cost to a merge (20 ms against
 // 8 ms per 12,500 changed SKUs).
-const logChangesSQL = `INSERT INTO product_changes (tenant_id, supplier_code, changed_at, run_id, n, skus, fields)
-	SELECT $1, $2, now(), $3, count(*), array_agg(sku), array_agg(changed_fields)
-	FROM (SELECT sku, changed_fields, (row_number() OVER () - 1) / ` + changeChunk + ` AS chunk FROM up) c
+const logChangesSQL = `INSERT INTO product_changes (tenant_id, supplier_code, changed_at, run_id, n, skus, fields, tids)
+	SELECT $1, $2, now(), $3, count(*), array_agg(sku), array_agg(changed_fields), array_agg(ctid)
+	FROM (SELECT sku, changed_fields, ctid, (row_number() OVER () - 1) / ` + changeChunk + ` AS chunk FROM up) c
 	GROUP BY chunk`
 
 // changeChunk is how many SKUs one product_changes entry holds at most: a

@@ -133,6 +133,17 @@ func TestChangeLog(t *testing.T) {
 	if !maps.Equal(changed, wantChanged) {
 		t.Fatalf("re-harvest logged the columns %v, want %v", changed, wantChanged)
 	}
+	// Each at the address of the row the merge wrote.
+	var at, addressed int
+	if err := s.db.QueryRow(context.Background(), `SELECT count(p.sku), count(u.tid) FROM product_changes c
+			CROSS JOIN unnest(c.skus, c.tids) AS u(sku, tid)
+			LEFT JOIN products p ON p.tenant_id = c.tenant_id AND p.supplier_code = c.supplier_code AND p.sku = u.sku AND p.ctid = u.tid
+		WHERE c.tenant_id = 'acme' AND c.supplier_code = 'log' AND c.skus IS NOT NULL`).Scan(&at, &addressed); err != nil {
+		t.Fatal(err)
+	}
+	if at != len(logged) || addressed != len(logged) {
+		t.Fatalf("%d of %d logged SKUs have an address, %d the address of their row", addressed, len(logged), at)
+	}
 
 	// SKU-001 is back as it was: reactivated, every column counts.
 	in.FeedURL = s.serve("log3.csv", header+goodRow(1, "3.00")+strings.TrimPrefix(feed, header))
