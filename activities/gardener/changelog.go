@@ -143,10 +143,26 @@ func readChangesTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, need prodfields
 // product to read; a variable for tests.
 var maxEmptyReads = 50
 
-// readChanged appends k's products to w's batch: those whose row address
-// was logged by that address, the others (and those not found there) by
-// key.
+// readChanged appends k's products to w's batch, each with the columns
+// known not to have changed in it (enrich.Product.Unchanged): those whose
+// row address was logged by that address, the others (and those not found
+// there) by key.
 func readChanged(ctx context.Context, tx pgx.Tx, plan wf.Plan, k supplierSKUs, w *work) error {
+	from := len(w.batch)
+	defer func() {
+		if len(w.batch) == from {
+			return
+		}
+		changed := make(map[string]prodfields.Set, len(k.skus))
+		for i, sku := range k.skus {
+			changed[sku] = k.changed[i]
+		}
+		for _, p := range w.batch[from:] {
+			if c, ok := changed[p.SKU]; ok && c != prodfields.All {
+				p.Unchanged = prodfields.All &^ c
+			}
+		}
+	}()
 	byKey := k.skus
 	if tids := k.knownTIDs(); len(tids) > 0 {
 		want := make(map[string]bool, len(k.skus))
@@ -205,7 +221,7 @@ type supplierSKUs struct {
 	supplier string
 	skus     []string
 	// changed[i] is the columns changed in skus[i] (of all its entries
-	// the batch takes); dropped once the SKUs are filtered. tids[i] is
+	// the batch takes). tids[i] is
 	// where the last of those entries' merges left it (not Valid: not
 	// known).
 	changed []prodfields.Set
@@ -298,12 +314,12 @@ func (s *supplierSKUs) keep(need prodfields.Set) int {
 		}
 		skus, changed, tids = append(skus, s.skus[i]), append(changed, s.changed[i]), append(tids, s.tids[i])
 	}
-	s.skus, s.tids, s.changed = skus[:0], tids[:0], nil
+	s.skus, s.tids, s.changed = skus[:0], tids[:0], changed[:0]
 	dropped := 0
 	for i, sku := range skus {
 		// Every column: read whatever the enrichers declare, even none.
 		if changed[i] == prodfields.All || changed[i].Has(need) {
-			s.skus, s.tids = append(s.skus, sku), append(s.tids, tids[i])
+			s.skus, s.tids, s.changed = append(s.skus, sku), append(s.tids, tids[i]), append(s.changed, changed[i])
 		} else {
 			dropped++
 		}

@@ -45,6 +45,11 @@ type Product struct {
 	// (or the run is full): every enricher runs. Otherwise only stale
 	// enrichers (whose version changed) run on the product.
 	Changed bool
+	// Unchanged are columns known not to have changed in a changed
+	// product (a logged run knows which changed): an enricher none of
+	// whose inputs changed does not run on it, and what it stored stays.
+	// Zero, as in every other run: none known, every enricher runs.
+	Unchanged prodfields.Set
 	// Activated is true when the product became active (was inserted or
 	// reactivated) since the last run, or may have (when that is not
 	// recorded), or the run is full. A changed product that is not
@@ -62,6 +67,13 @@ type Result struct {
 	Value    json.RawMessage
 	Enricher string
 	Version  string
+}
+
+// reads reports whether an enricher reading the columns in may see a
+// change in p: p changed in one of them, or which columns changed is not
+// known (an enricher that reads none of them runs then too).
+func (p *Product) reads(in prodfields.Set) bool {
+	return p.Unchanged == 0 || in&^p.Unchanged != 0
 }
 
 // Results returns the fields produced for p in this run, in production order.

@@ -150,8 +150,9 @@ type Outcome struct {
 }
 
 // Run runs every step, in order, over the products of batch it applies to:
-// all steps on changed products, and stale steps (named in stale) on the
-// others.
+// on changed products, the steps that read a column that changed (all of
+// them unless the product says which did not: Product.Unchanged), and
+// stale steps (named in stale) on every product.
 func (p *Pipeline) Run(ctx context.Context, run Run, batch []*Product, stale []string) (Outcome, error) {
 	out := Outcome{Tallies: make(map[Tally]int64), Ran: make([]Ran, 0, len(batch)*len(p.steps))}
 	sub := make([]*Product, 0, len(batch))
@@ -162,9 +163,10 @@ func (p *Pipeline) Run(ctx context.Context, run Run, batch []*Product, stale []s
 			return out, err
 		}
 		isStale := slices.Contains(stale, st.Name)
+		inputs := InputsOf(st.Enricher)
 		sub, idx = sub[:0], idx[:0]
 		for i, pr := range batch {
-			if pr.Changed || isStale {
+			if isStale || pr.Changed && pr.reads(inputs) {
 				sub = append(sub, pr)
 				idx = append(idx, i)
 			}
