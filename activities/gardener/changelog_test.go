@@ -50,16 +50,24 @@ func seedChanges(ctx context.Context, t *testing.T, db *pgxpool.Pool, base time.
 	}
 }
 
-// TestLoggedBatchesReadTheLoggedProducts reads a logged run's batches
-// until the window is done, from every cursor they leave: each batch is
-// at most BatchSize products, and together they are exactly the active
-// products logged in the window and last seen in it, of the run's scope.
-func TestLoggedBatchesReadTheLoggedProducts(t *testing.T) {
+// seeded returns a database with seedChanges' products and log, and their
+// base time.
+func seeded(t *testing.T) (context.Context, *pgxpool.Pool, time.Time) {
+	t.Helper()
 	testenv.Integration(t)
 	ctx := context.Background()
 	db := stacktest.DB(t, testenv.Postgres(t))
 	base := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
 	seedChanges(ctx, t, db, base)
+	return ctx, db, base
+}
+
+// TestLoggedBatchesReadTheLoggedProducts reads a logged run's batches
+// until the window is done, from every cursor they leave: each batch is
+// at most BatchSize products, and together they are exactly the active
+// products logged in the window and last seen in it, of the run's scope.
+func TestLoggedBatchesReadTheLoggedProducts(t *testing.T) {
+	ctx, db, base := seeded(t)
 	cases := []struct {
 		name      string
 		supplier  string
@@ -134,11 +142,7 @@ func (reads) Enrich(context.Context, enrich.Run, []*enrich.Product, *enrich.Outp
 // counted as skipped, and the cursor moves past them to the window's end,
 // also through batches that found nothing to read.
 func TestLoggedBatchesSkipWhatNoEnricherReads(t *testing.T) {
-	testenv.Integration(t)
-	ctx := context.Background()
-	db := stacktest.DB(t, testenv.Postgres(t))
-	base := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
-	seedChanges(ctx, t, db, base)
+	ctx, db, base := seeded(t)
 	price, name := int32(prodfields.Price), int32(prodfields.Name)
 	// After seedChanges' entries (which log no columns): tenant t's a/1
 	// and a/8 prices, a/5 a column not known; a/8's name in an entry of
@@ -226,11 +230,7 @@ func TestLoggedBatchesSkipWhatNoEnricherReads(t *testing.T) {
 // changed since), holds another product's row, or is no row at all are
 // read by key, current.
 func TestLoggedBatchesReadAtLoggedAddresses(t *testing.T) {
-	testenv.Integration(t)
-	ctx := context.Background()
-	db := stacktest.DB(t, testenv.Postgres(t))
-	base := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
-	seedChanges(ctx, t, db, base)
+	ctx, db, base := seeded(t)
 	// An entry with addresses: a/2 and a/5 at theirs; a/3 at the one it
 	// had before it changed again; a/4 at a/1's (a product the window did
 	// not change); a/7 at none there is.

@@ -79,14 +79,7 @@ func TestUnchangedColumnsWriteTheSame(t *testing.T) {
 // columns did not change. It returns the print and the enricher runs.
 func (a *Activities) sparseDelta(t *testing.T, cols prodfields.Set, known bool) (string, int) {
 	t.Helper()
-	mk := func() []*enrich.Product {
-		ps, err := enrichtest.Products(400, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		enrichtest.AddOddities(ps)
-		return ps
-	}
+	mk := func() []*enrich.Product { return enrichtest.OddProducts(t, 400, 3) }
 	now := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 	full := mk()
 	if _, err := a.Pipeline.Run(context.Background(), enrich.Run{ID: "full", TenantID: "t", Now: now}, full, nil); err != nil {

@@ -118,14 +118,7 @@ func undeclaredReads(t *testing.T, pl *enrich.Pipeline) []string {
 // run, with what a full run of pl stored for them.
 func batches(t *testing.T, pl *enrich.Pipeline, activated bool) (a, b []*enrich.Product) {
 	t.Helper()
-	mk := func() []*enrich.Product {
-		ps, err := enrichtest.Products(600, 5)
-		if err != nil {
-			t.Fatal(err)
-		}
-		enrichtest.AddOddities(ps)
-		return ps
-	}
+	mk := func() []*enrich.Product { return enrichtest.OddProducts(t, 600, 5) }
 	full := mk()
 	if _, err := pl.Run(context.Background(), enrich.Run{ID: "full", TenantID: "t", Now: now}, full, nil); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"contextworker/internal/dev/feedgen"
@@ -116,6 +117,18 @@ func AddOddities(ps []*enrich.Product) {
 			p.CategoryPath = []string{"Electronics", "Phone"}
 		}
 	}
+}
+
+// OddProducts is Products with AddOddities, for a test: it fails tb on an
+// error.
+func OddProducts(tb testing.TB, n int, seed int64) []*enrich.Product {
+	tb.Helper()
+	ps, err := Products(n, seed)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	AddOddities(ps)
+	return ps
 }
 
 // Columns are the product columns an enrich.Product holds, one bit each:

@@ -10,11 +10,7 @@ import (
 // change to any other column leaves what the model sees of a product (and
 // the cache key) as it was, and a change to a declared one does not.
 func TestInputsAreWhatTheModelSees(t *testing.T) {
-	ps, err := enrichtest.Products(300, 9)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enrichtest.AddOddities(ps)
+	ps := enrichtest.OddProducts(t, 300, 9)
 	inputs := (&Enricher{}).Inputs()
 	for _, col := range enrichtest.Columns {
 		changed := 0
