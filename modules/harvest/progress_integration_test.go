@@ -25,9 +25,17 @@ func TestProgressShowsLiveStagingCounts(t *testing.T) {
 			w.Write([]byte(goodRow(i, "1.00")))
 			if i%100 == 0 {
 				w.(http.Flusher).Flush()
+				// Halfway, the feed waits until the test saw live counts
+				// (or for long): on a loaded machine, the progress signals
+				// (at 0.3 s, 0.9 s, 2.1 s, … into the stage) and the query
+				// can take longer than a feed paced at 200 ms per 100 rows.
+				pause := 200 * time.Millisecond
+				if i == rows/2 {
+					pause = time.Minute
+				}
 				select {
 				case <-seen: // the test saw live counts: the rest at full speed
-				case <-time.After(200 * time.Millisecond):
+				case <-time.After(pause):
 				case <-r.Context().Done():
 					return
 				}
