@@ -148,53 +148,44 @@ var maxEmptyReads = 50
 // row address was logged by that address, the others (and those not found
 // there) by key.
 func readChanged(ctx context.Context, tx pgx.Tx, plan wf.Plan, k supplierSKUs, w *work) error {
-	from := len(w.batch)
-	defer func() {
-		if len(w.batch) == from {
-			return
+	// The SKUs still to read, with the columns that changed in each.
+	pending := make(map[string]prodfields.Set, len(k.skus))
+	for i, sku := range k.skus {
+		pending[sku] = k.changed[i]
+	}
+	take := func(p *enrich.Product) bool {
+		c, ok := pending[p.SKU]
+		if !ok {
+			return false // another product's row now (at an address), or read already
 		}
-		changed := make(map[string]prodfields.Set, len(k.skus))
-		for i, sku := range k.skus {
-			changed[sku] = k.changed[i]
+		delete(pending, p.SKU)
+		if c != prodfields.All {
+			p.Unchanged = prodfields.All &^ c
 		}
-		for _, p := range w.batch[from:] {
-			if c, ok := changed[p.SKU]; ok && c != prodfields.All {
-				p.Unchanged = prodfields.All &^ c
-			}
-		}
-	}()
+		return true
+	}
 	byKey := k.skus
 	if tids := k.knownTIDs(); len(tids) > 0 {
-		want := make(map[string]bool, len(k.skus))
-		for _, sku := range k.skus {
-			want[sku] = true
-		}
-		err := readProducts(ctx, tx, changedProductsAt, []any{plan.TenantID, k.supplier, plan.From, tids}, len(tids), func(p *enrich.Product) bool {
-			if !want[p.SKU] {
-				return false // another product's row now, or one read already
-			}
-			want[p.SKU] = false
-			w.atAddress++
-			return true
-		}, w)
-		if err != nil {
+		before := len(w.batch)
+		if err := readProducts(ctx, tx, changedProductsAt, []any{plan.TenantID, k.supplier, plan.From, tids}, len(tids), take, w); err != nil {
 			return err
 		}
-		byKey = byKey[:0:0]
-		for _, sku := range k.skus {
-			if want[sku] {
+		w.atAddress += len(w.batch) - before
+		if len(pending) == 0 {
+			return nil
+		}
+		byKey = make([]string, 0, len(pending))
+		for _, sku := range k.skus { // in order, for the index scan
+			if _, ok := pending[sku]; ok {
 				byKey = append(byKey, sku)
 			}
 		}
-		if len(byKey) == 0 {
-			return nil
-		}
 	}
-	return readProducts(ctx, tx, changedProducts, []any{plan.TenantID, k.supplier, plan.From, byKey}, len(byKey), nil, w)
+	return readProducts(ctx, tx, changedProducts, []any{plan.TenantID, k.supplier, plan.From, byKey}, len(byKey), take, w)
 }
 
-// readProducts appends the products sql reads to w's batch, those keep
-// accepts when it is set.
+// readProducts appends the products sql reads to w's batch that keep
+// accepts.
 func readProducts(ctx context.Context, tx pgx.Tx, sql string, args []any, n int, keep func(*enrich.Product) bool, w *work) error {
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
@@ -207,7 +198,7 @@ func readProducts(ctx context.Context, tx pgx.Tx, sql string, args []any, n int,
 		if err != nil {
 			return err
 		}
-		if keep == nil || keep(p) {
+		if keep(p) {
 			w.batch = append(w.batch, p)
 		}
 	}
@@ -221,9 +212,8 @@ type supplierSKUs struct {
 	supplier string
 	skus     []string
 	// changed[i] is the columns changed in skus[i] (of all its entries
-	// the batch takes). tids[i] is
-	// where the last of those entries' merges left it (not Valid: not
-	// known).
+	// the batch takes), tids[i] where the last of those entries' merges
+	// left its row (not Valid: not known).
 	changed []prodfields.Set
 	tids    []pgtype.TID
 }
