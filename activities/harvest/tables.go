@@ -29,14 +29,12 @@ const stageDDL = `CREATE TABLE IF NOT EXISTS %s (
 // worker created (before 0008_harvest_source_key) for a run this one resumes.
 const addSourceKeyDDL = `ALTER TABLE %s ADD COLUMN IF NOT EXISTS source_key bigint`
 
-// addActivatedAtDDL gives activated_at to a load table an older worker
-// created (before 0014_products_activated_at) for a run this one resumes:
-// attached without it, the partition would not match products.
-const addActivatedAtDDL = `ALTER TABLE %s ADD COLUMN IF NOT EXISTS activated_at timestamptz`
-
-// addChangedFieldsDDL is addActivatedAtDDL for changed_fields
-// (0019_changed_fields).
-const addChangedFieldsDDL = `ALTER TABLE %s ADD COLUMN IF NOT EXISTS changed_fields integer`
+// addNewColumnsDDL gives a load table an older worker created (before
+// 0014_products_activated_at or 0019_changed_fields) for a run this one
+// resumes the columns products gained since: attached without them, the
+// partition would not match products.
+const addNewColumnsDDL = `ALTER TABLE %s ADD COLUMN IF NOT EXISTS activated_at timestamptz,
+	ADD COLUMN IF NOT EXISTS changed_fields integer`
 
 const stagePartDDL = `CREATE UNLOGGED TABLE IF NOT EXISTS %s PARTITION OF %s FOR VALUES IN (%d)`
 
@@ -78,10 +76,7 @@ func (a *Activities) createStage(ctx context.Context, plan wf.Plan, firstLoad bo
 			if _, err := tx.Exec(ctx, fmt.Sprintf(addSourceKeyDDL, loadTable(plan.RunID))); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, fmt.Sprintf(addActivatedAtDDL, loadTable(plan.RunID))); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, fmt.Sprintf(addChangedFieldsDDL, loadTable(plan.RunID)))
+			_, err := tx.Exec(ctx, fmt.Sprintf(addNewColumnsDDL, loadTable(plan.RunID)))
 			return err
 		}
 		if _, err := tx.Exec(ctx, fmt.Sprintf(stageDDL, table)); err != nil {
