@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -116,7 +117,8 @@ const (
 
 // sealLoad makes a first load the supplier's partition of products, in one
 // transaction: superseded duplicates out, the primary key built in one
-// pass, the helper column and defaults dropped, then renamed and attached.
+// pass, the constant columns added (loadConstants), the helper column and
+// defaults dropped, then renamed and attached.
 // Until then no reader sees any of it; a failed run drops the table.
 // dupSKUs are the SKUs the feed names more than once.
 func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint, dupSKUs []string) (wf.StageResult, error) {
@@ -125,8 +127,9 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint, 
 	load := loadTable(plan.RunID)
 	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		var tenantPart, leaf string
-		if err := tx.QueryRow(ctx, `SELECT products_tenant_partition($1), products_supplier_partition($1, $2)`,
-			plan.TenantID, plan.SupplierCode).Scan(&tenantPart, &leaf); err != nil {
+		var now time.Time
+		if err := tx.QueryRow(ctx, `SELECT products_tenant_partition($1), products_supplier_partition($1, $2), now()`,
+			plan.TenantID, plan.SupplierCode).Scan(&tenantPart, &leaf, &now); err != nil {
 			return err
 		}
 		// A generous sort memory for the one index build (the server's
@@ -173,6 +176,7 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint, 
 		}
 		leafID := pgx.Identifier{leaf}.Sanitize()
 		for _, stmt := range []string{
+			fmt.Sprintf(loadConstants, load, literal(plan.RunID), literal(now.UTC().Format(time.RFC3339Nano))),
 			fmt.Sprintf(`ALTER TABLE %s DROP COLUMN feed_row, ALTER tenant_id DROP DEFAULT, ALTER supplier_code DROP DEFAULT,
 				ALTER last_run_id DROP DEFAULT, ALTER first_seen DROP DEFAULT, ALTER last_seen DROP DEFAULT,
 				RESET (autovacuum_enabled)`, load),
@@ -183,11 +187,10 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint, 
 				return fmt.Errorf("%s: %w", strings.Join(strings.Fields(stmt)[:3], " "), err)
 			}
 		}
-		// The load's rows carry the last_seen its table's default gave
-		// them (the worker's clock when staging began): the log entry is
-		// no earlier than that, nor than this transaction.
+		// The load's rows were last seen now (loadConstants), and so the
+		// log entry says.
 		if cp.Valid > duplicates {
-			if _, err := tx.Exec(ctx, fmt.Sprintf(logAllChangedSQL, `greatest(now(), (SELECT last_seen FROM `+leafID+` LIMIT 1))`),
+			if _, err := tx.Exec(ctx, fmt.Sprintf(logAllChangedSQL, `now()`),
 				plan.TenantID, plan.SupplierCode, plan.RunID); err != nil {
 				return fmt.Errorf("log changes: %w", err)
 			}

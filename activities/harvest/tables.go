@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -46,9 +45,19 @@ func stagePart(runID string, part int) string {
 // A supplier's first load skips staging: rows go straight into a table
 // shaped like products (plus feed_row, for duplicates), with no index, that
 // sealing indexes and attaches as the supplier's partition of products.
-// It is logged: it becomes the catalogue. Its defaults fill in the columns
-// that are the same on every row; a check constraint that matches the
-// partition bounds lets the attach skip its validation scan.
+// It is logged: it becomes the catalogue. Its defaults fill in the tenant
+// and supplier; a check constraint that matches the partition bounds lets
+// the attach skip its validation scan.
+//
+// The columns that are the same on every row of a first load (loadConstants)
+// are not in the table while it fills: sealing adds them with a constant
+// default, which PostgreSQL keeps once in the catalogue for the rows already
+// there ("fast default") instead of in every row. That is about 60 bytes a
+// row (a tenth of a product row) that COPY, WAL, the key build and every
+// later scan of the partition do not handle. A load table that an older
+// worker made with those columns loses them here (their values were the
+// same constants); the partition's column order then differs from products',
+// which PostgreSQL maps by name.
 //
 // Autovacuum leaves it alone while it fills (sealing turns it back on):
 // left on, it vacuumed and analyzed a table still loading, a second of a
@@ -56,8 +65,19 @@ func stagePart(runID string, part int) string {
 const loadDDL = `CREATE TABLE IF NOT EXISTS %[1]s (LIKE products INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
 	feed_row bigint NOT NULL, CONSTRAINT products_scope CHECK (tenant_id = %[2]s AND supplier_code = %[3]s));
 ALTER TABLE %[1]s ALTER tenant_id SET DEFAULT %[2]s, ALTER supplier_code SET DEFAULT %[3]s,
-	ALTER last_run_id SET DEFAULT %[4]s, ALTER first_seen SET DEFAULT %[5]s, ALTER last_seen SET DEFAULT %[5]s,
-	SET (autovacuum_enabled = false)`
+	DROP COLUMN IF EXISTS first_seen, DROP COLUMN IF EXISTS last_seen, DROP COLUMN IF EXISTS last_run_id,
+	DROP COLUMN IF EXISTS active, SET (autovacuum_enabled = false)`
+
+// loadConstants adds back to a sealed load table the columns loadDDL
+// leaves out, with their values: %[2]s the run, %[3]s the sealing
+// transaction's time (first and last seen). Each default is a literal
+// constant, so that neither the values nor NOT NULL make PostgreSQL rewrite
+// or scan the table; sealing then drops the defaults that products does not
+// have (active keeps its default, true, as LIKE products gives it).
+const loadConstants = `ALTER TABLE %[1]s ADD COLUMN IF NOT EXISTS first_seen timestamptz NOT NULL DEFAULT %[3]s,
+	ADD COLUMN IF NOT EXISTS last_seen timestamptz NOT NULL DEFAULT %[3]s,
+	ADD COLUMN IF NOT EXISTS last_run_id text NOT NULL DEFAULT %[2]s,
+	ADD COLUMN IF NOT EXISTS active boolean NOT NULL DEFAULT true`
 
 // loadTable names a first load's table.
 func loadTable(runID string) string {
@@ -68,9 +88,7 @@ func (a *Activities) createStage(ctx context.Context, plan wf.Plan, firstLoad bo
 	table := stageTable(plan.RunID)
 	return pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
 		if firstLoad {
-			now := time.Now().UTC().Format(time.RFC3339Nano)
-			if _, err := tx.Exec(ctx, fmt.Sprintf(loadDDL, loadTable(plan.RunID), literal(plan.TenantID), literal(plan.SupplierCode),
-				literal(plan.RunID), literal(now))); err != nil {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(loadDDL, loadTable(plan.RunID), literal(plan.TenantID), literal(plan.SupplierCode))); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, fmt.Sprintf(addSourceKeyDDL, loadTable(plan.RunID))); err != nil {

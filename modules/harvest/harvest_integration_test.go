@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -222,5 +223,85 @@ func TestFirstLoadBesideRowsMadeByHand(t *testing.T) {
 	}
 	if n := len(s.catalogue("hand", "new")); n != 5 {
 		t.Fatalf("%d products harvested, want 5", n)
+	}
+}
+
+// TestFirstLoadConstantsAreNotInTheRows: a first load's partition gets the
+// columns that are the same on every row (run, first and last seen, active)
+// as fast defaults, kept once in the catalogue rather than in each row, and
+// with the right values. A re-harvest then writes through products into
+// that partition, whose column order differs from products': the changed
+// row and the new one carry the new run, the others keep the first.
+func TestFirstLoadConstantsAreNotInTheRows(t *testing.T) {
+	s := newStack(t, "max_deactivate_share: 0.5\nchain_gardener: false\n")
+	ctx := context.Background()
+	in := wf.Input{TenantID: "acme", SupplierCode: "fast", Format: "csv", Force: true}
+	in.FeedURL = s.serve("fast-1.csv", feedOf(seq(1, 6)...))
+	first, err := s.harvest(in)
+	if err != nil || first.Status != wf.StatusSucceeded || first.Inserted != 6 {
+		t.Fatalf("first harvest = %+v, %v", first, err)
+	}
+	var leaf string
+	if err := s.db.QueryRow(ctx, `SELECT products_supplier_partition('acme', 'fast')`).Scan(&leaf); err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	if err := s.db.QueryRow(ctx, `SELECT coalesce(array_agg(attname::text ORDER BY attname), '{}') FROM pg_attribute
+		WHERE attrelid = to_regclass(quote_ident($1)) AND atthasmissing`, leaf).Scan(&missing); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"active", "first_seen", "last_run_id", "last_seen"}; !slices.Equal(missing, want) {
+		t.Fatalf("columns kept in the catalogue for the loaded rows: %v, want %v", missing, want)
+	}
+	var n, odd int
+	if err := s.db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE NOT (p.active AND p.last_run_id = $1
+			AND p.first_seen = p.last_seen AND p.last_seen = c.changed_at AND p.last_seen <= r.staged_at))
+		FROM products p, harvest_runs r, product_changes c
+		WHERE p.tenant_id = 'acme' AND p.supplier_code = 'fast' AND r.run_id = $1 AND c.run_id = $1`, first.RunID).Scan(&n, &odd); err != nil {
+		t.Fatal(err)
+	}
+	if n != 6 || odd != 0 {
+		t.Fatalf("%d of %d loaded products lack the run, its time or active", odd, n)
+	}
+
+	// SKU 2 changes, 7 is new, 6 is gone.
+	feed := strings.Replace(feedOf(append(seq(1, 5), 7)...), goodRow(2, "3.00"), goodRow(2, "4.00"), 1)
+	in.FeedURL = s.serve("fast-2.csv", feed)
+	second, err := s.harvest(in)
+	if err != nil || second.Status != wf.StatusSucceeded || second.Inserted != 1 || second.Updated != 1 || second.Deactivated != 1 {
+		t.Fatalf("second harvest = %+v, %v", second, err)
+	}
+	rows, err := s.db.Query(ctx, `SELECT sku, price::text, last_run_id, active, first_seen = last_seen, tableoid::regclass::text
+		FROM products WHERE tenant_id = 'acme' AND supplier_code = 'fast' ORDER BY sku`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var sku, price, run, table string
+		var active, unseen bool
+		if err := rows.Scan(&sku, &price, &run, &active, &unseen, &table); err != nil {
+			t.Fatal(err)
+		}
+		if table != leaf {
+			t.Fatalf("%s is in %s, want %s", sku, table, leaf)
+		}
+		which := map[string]string{first.RunID: "first", second.RunID: "second"}[run]
+		got = append(got, fmt.Sprintf("%s %s %s active=%t seen-once=%t", sku, price, which, active, unseen))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"SKU-001 3.0000 first active=true seen-once=true",
+		"SKU-002 4.0000 second active=true seen-once=false",
+		"SKU-003 3.0000 first active=true seen-once=true",
+		"SKU-004 3.0000 first active=true seen-once=true",
+		"SKU-005 3.0000 first active=true seen-once=true",
+		"SKU-006 3.0000 second active=false seen-once=true",
+		"SKU-007 3.0000 second active=true seen-once=true",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after the re-harvest:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
