@@ -22,6 +22,10 @@ func main() {
 	oneTenant := flag.Bool("one-tenant", false, "put every size's supplier in one tenant, so the gardener groups the products they share")
 	incrementalRuns := flag.Int("incremental-runs", 1, "incremental gardener runs at each gardener size, each after a re-harvest changing a tenth of the products (the figure is their median)")
 	perfControl := flag.String("perf-control", "", "the control `FIFO` of a perf record --control fifo:FIFO -D -1, enabled for the incremental gardener runs alone")
+	feed := flag.String("feed", "", "a catalogue `file` of your own to harvest too (after the sizes; -sizes '' for it alone), beside its own psql \\copy")
+	feedInput := flag.String("feed-input", "", `the harvest workflow's JSON input for -feed, e.g. '{"format":"csv","delimiter":";","mapping":{"sku":"id"}}'`)
+	feedChanged := flag.String("feed-changed", "", "a changed version of -feed `file`, for the gardener's incremental runs")
+	feedGardener := flag.Bool("feed-gardener", false, "enrich -feed with the gardener too (full run, incremental runs with -feed-changed, rerun)")
 	var gardenerSet []string
 	flag.Func("gardener-set", "a setting of the worker's modules.gardener, as `key: value` (repeatable), to compare settings", func(s string) error {
 		if strings.ContainsAny(s, "\n") || !strings.Contains(s, ":") {
@@ -33,7 +37,8 @@ func main() {
 	flag.Parse()
 	o := bench.Options{Out: os.Stdout, Sizes: parseSizes(*sizes), GardenerSizes: parseSizes(*gardenerSizes), Stock: *stock,
 		GardenerConfig: strings.Join(gardenerSet, ""), OneTenant: *oneTenant,
-		IncrementalRuns: *incrementalRuns, PerfControl: *perfControl}
+		IncrementalRuns: *incrementalRuns, PerfControl: *perfControl,
+		Feed: *feed, FeedInput: *feedInput, FeedChanged: *feedChanged, FeedGardener: *feedGardener}
 	root, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -11,10 +11,13 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,11 +65,51 @@ type Options struct {
 	// --control fifo:PATH -D -1: the bench enables it for the incremental
 	// runs alone ("" for none).
 	PerfControl string
-	Out         io.Writer
+	// Feed is a catalogue file of the user's own (not generated), harvested
+	// after the sizes, beside its own psql \copy, on both servers with
+	// Stock. FeedInput is the harvest workflow's JSON input for it (format,
+	// delimiter, mapping, ...); the bench sets tenant, supplier, URL and
+	// force. With FeedGardener the gardener enriches it too, and
+	// FeedChanged, a changed version of the file, gives the incremental
+	// runs (without it, they are not measured).
+	Feed, FeedInput, FeedChanged string
+	FeedGardener                 bool
+	Out                          io.Writer
+}
+
+// catalogue is one feed the bench harvests: a generated size, or the
+// user's own file (Options.Feed).
+type catalogue struct {
+	// label names it in the figures: the size, or the file's name.
+	label string
+	// size is a generated feed's number of products (0: the user's file).
+	size     int
+	path     string
+	url      string
+	supplier string
+	// input is the harvest's input but for the URL.
+	input    wf.Input
+	gardener bool
+	// changes are the changed feeds of the incremental runs.
+	changes []change
+}
+
+// change is a changed version of a catalogue's feed, for incremental runs.
+type change struct {
+	what string // what changed in the products that changed
+	url  string
+}
+
+// harvestOf is the catalogue's harvest input for the feed at url.
+func (c catalogue) harvestOf(url string) wf.Input {
+	in := c.input
+	in.FeedURL = url
+	return in
 }
 
 // Result is one size's figures.
 type Result struct {
+	Label          string
 	Products       int
 	FeedBytes      int64
 	Copy           time.Duration
@@ -158,7 +201,13 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 5 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir(dir)))
+	cats, err := catalogues(o, ln.Addr().String(), dir, mux)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln) //nolint:errcheck
 	defer srv.Close()
 
@@ -183,43 +232,43 @@ func Run(ctx context.Context, o Options) error {
 	meter := cpuMeter{pgDir: cluster.Dir(), worker: worker.Process.Pid}
 
 	var results []Result
-	for _, n := range o.Sizes {
-		name := fmt.Sprintf("feed-%d.csv", n)
-		path := filepath.Join(dir, name)
-		st, err := ensureFeed(path, feedgen.Options{N: n, Seed: 1, BadShare: 0.01, Format: "csv"}, say)
+	for _, c := range cats {
+		if err := ensure(c, say); err != nil {
+			return err
+		}
+		st, err := os.Stat(c.path)
 		if err != nil {
 			return err
 		}
-		r := Result{Products: n, FeedBytes: st.Size()}
+		r := Result{Label: c.label, FeedBytes: st.Size()}
 		var copies []time.Duration
 		var copyCPU cpuSample
-		if r.Copy, copies, copyCPU, err = medianCopy(ctx, dsn, path, meter); err != nil {
+		if r.Copy, copies, copyCPU, err = medianCopy(ctx, dsn, c, meter); err != nil {
 			return err
 		}
-		say("%d: psql \\copy %s (median of %v; cpu: server %s, psql %s)", n, r.Copy.Round(time.Millisecond), roundAll(copies),
+		say("%s: psql \\copy %s (median of %v; cpu: server %s, psql %s)", c.label, r.Copy.Round(time.Millisecond), roundAll(copies),
 			secs(copyCPU.server), secs(copyCPU.psql))
-		supplier := fmt.Sprintf("bench%d", n)
-		url := fmt.Sprintf("http://%s/%s", ln.Addr(), name)
 		c0, b0 := meter.sample(), background(ctx, db)
-		if r.Harvest, r.HarvestReport, err = harvest(ctx, tc, supplier, url); err != nil {
+		if r.Harvest, r.HarvestReport, err = harvest(ctx, tc, c.harvestOf(c.url)); err != nil {
 			return err
 		}
-		say("%d: harvest %s (%s)%s%s%s", n, r.Harvest.Round(time.Millisecond), r.HarvestReport.Status, phases(ctx, db, r.HarvestReport.RunID),
+		r.Products = int(r.HarvestReport.RowsRead)
+		say("%s: harvest %s (%s)%s%s%s", c.label, r.Harvest.Round(time.Millisecond), r.HarvestReport.Status, phases(ctx, db, r.HarvestReport.RunID),
 			cpuOf(meter, c0), backgroundOf(ctx, db, b0))
 		c0, b0 = meter.sample(), background(ctx, db)
-		if r.Rehearvest, r.RehearvestRept, err = harvest(ctx, tc, supplier, url); err != nil {
+		if r.Rehearvest, r.RehearvestRept, err = harvest(ctx, tc, c.harvestOf(c.url)); err != nil {
 			return err
 		}
 		r.RewriteRows = r.RehearvestRept.Inserted + r.RehearvestRept.Updated + r.RehearvestRept.Deactivated
-		say("%d: unchanged re-harvest %s, %d rows written%s%s%s", n, r.Rehearvest.Round(time.Millisecond), r.RewriteRows,
+		say("%s: unchanged re-harvest %s, %d rows written%s%s%s", c.label, r.Rehearvest.Round(time.Millisecond), r.RewriteRows,
 			phases(ctx, db, r.RehearvestRept.RunID), cpuOf(meter, c0), backgroundOf(ctx, db, b0))
-		r.HistoryLength, r.Runs, err = history(ctx, tc, wf.WorkflowID(tenantOf(supplier), supplier))
+		r.HistoryLength, r.Runs, err = history(ctx, tc, wf.WorkflowID(tenantOf(c.supplier), c.supplier))
 		if err != nil {
 			return err
 		}
 		r.WorkerPeakRSS = peakRSS(worker.Process.Pid)
-		if slices.Contains(o.GardenerSizes, n) {
-			g := gardenerBench{tc: tc, db: db, dsn: dsn, dir: dir, server: ln.Addr().String(), supplier: supplier, n: n, say: say, meter: meter,
+		if c.gardener {
+			g := gardenerBench{tc: tc, db: db, dsn: dsn, dir: dir, cat: c, say: say, meter: meter,
 				runs: o.IncrementalRuns, perf: o.PerfControl}
 			if r.Gardener, err = g.run(ctx); err != nil {
 				return err
@@ -235,7 +284,7 @@ func Run(ctx context.Context, o Options) error {
 	// The stock server gets a worker of its own: the one above stops
 	// first, so that the harvest task queue has one database behind it.
 	stopWorker()
-	stock, err := runStock(ctx, stockRun{root: o.Root, dir: dir, cfgPath: cfgPath, server: ln.Addr().String(), tc: tc, sizes: o.Sizes, say: say})
+	stock, err := runStock(ctx, stockRun{root: o.Root, dir: dir, cfgPath: cfgPath, tc: tc, cats: cats, say: say})
 	if err != nil {
 		return err
 	}
@@ -290,7 +339,7 @@ func phases(ctx context.Context, db *pgxpool.Pool, runID string) string {
 // medianCopy is the COPY baseline: the median of three loads (one varies
 // by a third from run to run on a shared machine), all three times, and
 // the CPU time of the median one.
-func medianCopy(ctx context.Context, dsn, path string, meter cpuMeter) (time.Duration, []time.Duration, cpuSample, error) {
+func medianCopy(ctx context.Context, dsn string, c catalogue, meter cpuMeter) (time.Duration, []time.Duration, cpuSample, error) {
 	type load struct {
 		d   time.Duration
 		cpu cpuSample
@@ -298,7 +347,7 @@ func medianCopy(ctx context.Context, dsn, path string, meter cpuMeter) (time.Dur
 	var loads []load
 	for range 3 {
 		c0 := meter.sample()
-		d, err := copyBaseline(ctx, dsn, path)
+		d, err := copyBaseline(ctx, dsn, c)
 		if err != nil {
 			return 0, nil, cpuSample{}, err
 		}
@@ -318,23 +367,134 @@ func cpuOf(meter cpuMeter, c0 cpuSample) string {
 	return fmt.Sprintf("; cpu: worker %s, server %s", secs(d.worker), secs(d.server))
 }
 
-// copyBaseline loads the file with psql \copy into a table of the feed's
-// shape (one text column per CSV column) and returns the wall time.
-func copyBaseline(ctx context.Context, dsn, path string) (time.Duration, error) {
-	f, err := os.Open(path)
+// copyBaseline loads the catalogue's file with psql \copy into a table of
+// the feed's shape and returns the wall time: one text column per CSV
+// column; for other formats (JSON, XML), one text column holding each
+// line.
+func copyBaseline(ctx context.Context, dsn string, c catalogue) (time.Duration, error) {
+	if !isCSV(c) {
+		return psqlCopy(ctx, dsn, "CREATE TABLE bench_copy (line text)", c.path, `FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02'`)
+	}
+	f, err := os.Open(c.path)
 	if err != nil {
 		return 0, err
 	}
-	header, err := bufio.NewReader(f).ReadString('\n')
+	r := csv.NewReader(bufio.NewReader(f))
+	delim := ","
+	if c.input.Delimiter != "" {
+		delim = c.input.Delimiter
+		r.Comma = []rune(delim)[0]
+	}
+	r.LazyQuotes = true
+	header, err := r.Read()
 	f.Close()
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%s: header: %w", c.path, err)
 	}
-	cols := strings.Split(strings.TrimSpace(header), ",")
-	for i, col := range cols {
-		cols[i] = strconv.Quote(col) + " text"
+	cols := make([]string, len(header))
+	for i := range header {
+		cols[i] = fmt.Sprintf("c%d text", i+1)
 	}
-	return psqlCopy(ctx, dsn, "CREATE TABLE bench_copy ("+strings.Join(cols, ", ")+")", path, "FORMAT csv, HEADER true")
+	return psqlCopy(ctx, dsn, "CREATE TABLE bench_copy ("+strings.Join(cols, ", ")+")", c.path,
+		"FORMAT csv, HEADER true, DELIMITER "+literal(delim))
+}
+
+// isCSV reports whether the catalogue is CSV: by its input's format, or
+// without one, by the file's extension.
+func isCSV(c catalogue) bool {
+	if c.input.Format != "" {
+		return c.input.Format == "csv"
+	}
+	return strings.EqualFold(filepath.Ext(c.path), ".csv")
+}
+
+// literal quotes s as an SQL string literal.
+func literal(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// catalogues lists what the bench harvests: each generated size, then the
+// user's file (served by mux under /own/).
+func catalogues(o Options, server, dir string, mux *http.ServeMux) ([]catalogue, error) {
+	var out []catalogue
+	for _, n := range o.Sizes {
+		name := fmt.Sprintf("feed-%d.csv", n)
+		c := catalogue{label: strconv.Itoa(n), size: n, path: filepath.Join(dir, name), url: fmt.Sprintf("http://%s/%s", server, name),
+			supplier: fmt.Sprintf("bench%d", n), gardener: slices.Contains(o.GardenerSizes, n)}
+		c.input = wf.Input{TenantID: tenantOf(c.supplier), SupplierCode: c.supplier, Format: "csv", Force: true}
+		for _, ch := range []struct {
+			what, name string
+		}{{"names and prices", fmt.Sprintf("feed-%d-changed-names.csv", n)}, {"prices", fmt.Sprintf("feed-%d-changed.csv", n)}} {
+			c.changes = append(c.changes, change{what: ch.what, url: fmt.Sprintf("http://%s/%s", server, ch.name)})
+		}
+		out = append(out, c)
+	}
+	if o.Feed == "" {
+		return out, nil
+	}
+	c := catalogue{label: filepath.Base(o.Feed), path: o.Feed, supplier: "own", gardener: o.FeedGardener}
+	if o.FeedInput != "" {
+		dec := json.NewDecoder(strings.NewReader(o.FeedInput))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c.input); err != nil {
+			return nil, fmt.Errorf("-feed-input: %w", err)
+		}
+	}
+	c.input.TenantID, c.input.SupplierCode, c.input.Force = tenantOf(c.supplier), c.supplier, true
+	if c.input.Format == "" {
+		// By the extension, as a user would name the format.
+		ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(strings.TrimSuffix(o.Feed, ".gz")), "."))
+		if !slices.Contains([]string{"csv", "json", "jsonl", "xml", "yml", "xlsx"}, ext) {
+			return nil, fmt.Errorf("-feed %s: give its format in -feed-input (%q is not one)", o.Feed, ext)
+		}
+		c.input.Format = ext
+	}
+	if err := c.input.Validate(); err != nil {
+		return nil, fmt.Errorf("-feed-input: %w", err)
+	}
+	for i, path := range []string{o.Feed, o.FeedChanged} {
+		if path == "" {
+			continue
+		}
+		if _, err := os.Stat(path); err != nil {
+			return nil, err
+		}
+		route := fmt.Sprintf("/own/%d/%s", i, url.PathEscape(filepath.Base(path)))
+		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, path) })
+		if i == 0 {
+			c.url = "http://" + server + route
+		} else {
+			c.changes = []change{{what: "content (" + filepath.Base(path) + ")", url: "http://" + server + route}}
+		}
+	}
+	return append(out, c), nil
+}
+
+// ensure generates a generated catalogue's feed (and, for the gardener,
+// its changed versions) unless they are there; a user's file is used as
+// it is.
+func ensure(c catalogue, say func(string, ...any)) error {
+	n := c.size
+	if n == 0 {
+		return nil // the user's own
+	}
+	if _, err := ensureFeed(c.path, feedgen.Options{N: n, Seed: 1, BadShare: 0.01, Format: "csv"}, say); err != nil {
+		return err
+	}
+	if !c.gardener {
+		return nil
+	}
+	for _, names := range []bool{true, false} {
+		name := fmt.Sprintf("feed-%d-changed.csv", n)
+		if names {
+			name = fmt.Sprintf("feed-%d-changed-names.csv", n)
+		}
+		o := feedgen.Options{N: n, Seed: 1, BadShare: 0.01, Format: "csv", Mutate: 0.1, MutateName: names}
+		if _, err := ensureFeed(filepath.Join(filepath.Dir(c.path), name), o, say); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // psql runs one command with psql (client-side \copy reads and writes
@@ -415,16 +575,15 @@ func tenantOf(supplier string) string {
 // oneTenant is Options.OneTenant of the running benchmark.
 var oneTenant bool
 
-func harvest(ctx context.Context, tc client.Client, supplier, url string) (time.Duration, wf.Report, error) {
-	in := wf.Input{TenantID: tenantOf(supplier), SupplierCode: supplier, FeedURL: url, Format: "csv", Force: true}
+func harvest(ctx context.Context, tc client.Client, in wf.Input) (time.Duration, wf.Report, error) {
 	start := time.Now()
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wf.WorkflowID(tenantOf(supplier), supplier), TaskQueue: wf.TaskQueue}, wf.WorkflowName, in)
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wf.WorkflowID(in.TenantID, in.SupplierCode), TaskQueue: wf.TaskQueue}, wf.WorkflowName, in)
 	if err != nil {
 		return 0, wf.Report{}, err
 	}
 	var rep wf.Report
 	if err := run.Get(ctx, &rep); err != nil {
-		return 0, rep, fmt.Errorf("harvest %s: %w", supplier, err)
+		return 0, rep, fmt.Errorf("harvest %s: %w", in.SupplierCode, err)
 	}
 	return time.Since(start), rep, nil
 }
@@ -457,10 +616,10 @@ func peakRSS(pid int) int64 {
 func print(w io.Writer, rs []Result) {
 	fmt.Fprintln(w, "\n=== harvest benchmark (this machine, one run) ===")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "products\tfeed MiB\tpsql \\copy\tharvest\tvs copy\tproducts/s\tre-harvest\tvs copy\trows written\thistory events\tworker peak RSS MiB\t")
+	fmt.Fprintln(tw, "feed\tfeed MiB\tpsql \\copy\tharvest\tvs copy\tproducts/s\tre-harvest\tvs copy\trows written\thistory events\tworker peak RSS MiB\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t%.2fx\t%.0f\t%s\t%.2fx\t%d\t%d\t%.0f\t\n",
-			r.Products, float64(r.FeedBytes)/(1<<20), r.Copy.Round(time.Millisecond), r.Harvest.Round(time.Millisecond),
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.2fx\t%.0f\t%s\t%.2fx\t%d\t%d\t%.0f\t\n",
+			r.Label, float64(r.FeedBytes)/(1<<20), r.Copy.Round(time.Millisecond), r.Harvest.Round(time.Millisecond),
 			r.Harvest.Seconds()/r.Copy.Seconds(), float64(r.Products)/r.Harvest.Seconds(),
 			r.Rehearvest.Round(time.Millisecond), r.Rehearvest.Seconds()/r.Copy.Seconds(), r.RewriteRows,
 			r.HistoryLength, float64(r.WorkerPeakRSS)/(1<<20))

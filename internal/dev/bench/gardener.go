@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
-	"contextworker/internal/dev/feedgen"
 	gardener "contextworker/workflows/gardener"
 )
 
@@ -56,15 +55,13 @@ type Incremental struct {
 }
 
 type gardenerBench struct {
-	tc       client.Client
-	db       *pgxpool.Pool
-	dsn      string
-	dir      string
-	server   string
-	supplier string
-	n        int
-	say      func(string, ...any)
-	meter    cpuMeter
+	tc    client.Client
+	db    *pgxpool.Pool
+	dsn   string
+	dir   string
+	cat   catalogue
+	say   func(string, ...any)
+	meter cpuMeter
 	// runs is the number of incremental runs (at least 1); perf, when
 	// set, is a perf record --control fifo that profiles them alone.
 	runs int
@@ -79,7 +76,7 @@ func (g *gardenerBench) run(ctx context.Context) (*GardenerResult, error) {
 		return nil, err
 	}
 	r.Phases = gardenerPhases(ctx, g.db, r.FullReport.RunID)
-	g.say("%d: gardener (full, llm off) %s: %d processed, %d written%s%s%s", g.n, r.Full.Round(time.Millisecond),
+	g.say("%s: gardener (full, llm off) %s: %d processed, %d written%s%s%s", g.cat.label, r.Full.Round(time.Millisecond),
 		r.FullReport.Processed, r.FullReport.Written, r.Phases, cpuOf(g.meter, c0), backgroundOf(ctx, g.db, b0))
 	if r.Rows, r.Copy, err = g.copyRows(ctx); err != nil {
 		return nil, err
@@ -89,55 +86,42 @@ func (g *gardenerBench) run(ctx context.Context) (*GardenerResult, error) {
 	// writes them, and the next incremental run enriches them alone.
 	// Further runs harvest the original feed and the changed one in turn,
 	// each changing the same tenth back or again. Then the same with
-	// prices alone, from the original feed again.
-	for i, kind := range []struct {
-		what string
-		out  *Incremental
-		opts feedgen.Options
-	}{
-		{"names and prices", &r.Incremental, feedgen.Options{Mutate: 0.1, MutateName: true}},
-		{"prices", &r.Prices, feedgen.Options{Mutate: 0.1}},
-	} {
+	// prices alone, from the original feed again. A user's file has the
+	// changed version given with it, if any.
+	outs := []*Incremental{&r.Incremental, &r.Prices}
+	for i, ch := range g.cat.changes[:min(len(g.cat.changes), len(outs))] {
 		if i > 0 {
-			if _, _, err := harvest(ctx, g.tc, g.supplier, fmt.Sprintf("http://%s/feed-%d.csv", g.server, g.n)); err != nil {
+			if _, _, err := harvest(ctx, g.tc, g.cat.harvestOf(g.cat.url)); err != nil {
 				return nil, err
 			}
 			if _, _, err := g.garden(ctx, false); err != nil {
 				return nil, err
 			}
 		}
-		if *kind.out, err = g.incremental(ctx, kind.what, kind.opts); err != nil {
+		if *outs[i], err = g.incremental(ctx, ch); err != nil {
 			return nil, err
 		}
 	}
 	if r.Rerun, r.RerunReport, err = g.garden(ctx, false); err != nil {
 		return nil, err
 	}
-	g.say("%d: gardener rerun with nothing changed %s: %d processed, %d written", g.n, r.Rerun.Round(time.Millisecond),
+	g.say("%s: gardener rerun with nothing changed %s: %d processed, %d written", g.cat.label, r.Rerun.Round(time.Millisecond),
 		r.RerunReport.Processed, r.RerunReport.Written+r.RerunReport.Deleted+r.RerunReport.Finalized)
 	// The original feed again, so a later size starts from the bench's
 	// catalogue as the harvest figures describe it.
-	_, _, err = harvest(ctx, g.tc, g.supplier, fmt.Sprintf("http://%s/feed-%d.csv", g.server, g.n))
+	_, _, err = harvest(ctx, g.tc, g.cat.harvestOf(g.cat.url))
 	return r, err
 }
 
-// incremental harvests a feed changed by opts (Mutate, MutateName) and
-// the original one in turn, with an incremental gardener run after each.
-func (g *gardenerBench) incremental(ctx context.Context, what string, opts feedgen.Options) (Incremental, error) {
-	r := Incremental{What: what}
-	opts.N, opts.Seed, opts.BadShare, opts.Format = g.n, 1, 0.01, "csv"
-	name := fmt.Sprintf("feed-%d-changed.csv", g.n)
-	if opts.MutateName {
-		name = fmt.Sprintf("feed-%d-changed-names.csv", g.n)
-	}
-	if _, err := ensureFeed(filepath.Join(g.dir, name), opts, g.say); err != nil {
-		return r, err
-	}
-	feeds := []string{name, fmt.Sprintf("feed-%d.csv", g.n)}
+// incremental harvests the changed feed and the original one in turn,
+// with an incremental gardener run after each.
+func (g *gardenerBench) incremental(ctx context.Context, ch change) (Incremental, error) {
+	r := Incremental{What: ch.what}
+	feeds := []string{ch.url, g.cat.url}
 	var changed []int64
 	var reports []gardener.Report
 	for i := range max(g.runs, 1) {
-		_, rep, err := harvest(ctx, g.tc, g.supplier, fmt.Sprintf("http://%s/%s", g.server, feeds[i%2]))
+		_, rep, err := harvest(ctx, g.tc, g.cat.harvestOf(feeds[i%2]))
 		if err != nil {
 			return r, err
 		}
@@ -150,8 +134,8 @@ func (g *gardenerBench) incremental(ctx context.Context, what string, opts feedg
 		}
 		changed, reports = append(changed, rep.Updated), append(reports, report)
 		r.Runs = append(r.Runs, took)
-		g.say("%d: gardener after %d products' %s changed %s: %d processed, %d skipped, %d written, %d removed%s%s%s", g.n, rep.Updated,
-			what, took.Round(time.Millisecond), report.Processed, report.Skipped, report.Written, report.Deleted,
+		g.say("%s: gardener after %d products' %s changed %s: %d processed, %d skipped, %d written, %d removed%s%s%s", g.cat.label, rep.Updated,
+			ch.what, took.Round(time.Millisecond), report.Processed, report.Skipped, report.Written, report.Deleted,
 			gardenerPhases(ctx, g.db, report.RunID), cpuOf(g.meter, c0), backgroundOf(ctx, g.db, b0))
 	}
 	order := make([]int, len(r.Runs))
@@ -185,15 +169,15 @@ func (g *gardenerBench) profile(cmd string) {
 }
 
 func (g *gardenerBench) garden(ctx context.Context, full bool) (time.Duration, gardener.Report, error) {
-	in := gardener.Input{TenantID: tenantOf(g.supplier), SupplierCode: g.supplier, Full: full}
+	in := gardener.Input{TenantID: g.cat.input.TenantID, SupplierCode: g.cat.supplier, Full: full}
 	start := time.Now()
-	run, err := g.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: gardener.WorkflowID(tenantOf(g.supplier)), TaskQueue: gardener.TaskQueue}, gardener.WorkflowName, in)
+	run, err := g.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: gardener.WorkflowID(in.TenantID), TaskQueue: gardener.TaskQueue}, gardener.WorkflowName, in)
 	if err != nil {
 		return 0, gardener.Report{}, err
 	}
 	var rep gardener.Report
 	if err := run.Get(ctx, &rep); err != nil {
-		return 0, rep, fmt.Errorf("gardener %s: %w", g.supplier, err)
+		return 0, rep, fmt.Errorf("gardener %s: %w", g.cat.supplier, err)
 	}
 	return time.Since(start), rep, nil
 }
@@ -202,12 +186,13 @@ func (g *gardenerBench) garden(ctx context.Context, full bool) (time.Duration, g
 // with psql \copy into a table of the same columns, without indexes: the
 // same rows, as fast as PostgreSQL takes them.
 func (g *gardenerBench) copyRows(ctx context.Context) (int64, time.Duration, error) {
-	path := filepath.Join(g.dir, fmt.Sprintf("enrichments-%d.copy", g.n))
+	path := filepath.Join(g.dir, fmt.Sprintf("enrichments-%s.copy", g.cat.supplier))
+	tenant := g.cat.input.TenantID
 	var rows int64
-	if err := g.db.QueryRow(ctx, `SELECT count(*) FROM enrichments WHERE tenant_id = $1 AND supplier_code = $2`, tenantOf(g.supplier), g.supplier).Scan(&rows); err != nil {
+	if err := g.db.QueryRow(ctx, `SELECT count(*) FROM enrichments WHERE tenant_id = $1 AND supplier_code = $2`, tenant, g.cat.supplier).Scan(&rows); err != nil {
 		return 0, 0, fmt.Errorf("gardener copy baseline: %w", err)
 	}
-	if err := psql(ctx, g.dsn, fmt.Sprintf(`\copy (SELECT * FROM enrichments WHERE tenant_id = '%s' AND supplier_code = '%s') TO '%s'`, tenantOf(g.supplier), g.supplier, path)); err != nil {
+	if err := psql(ctx, g.dsn, fmt.Sprintf(`\copy (SELECT * FROM enrichments WHERE tenant_id = %s AND supplier_code = %s) TO '%s'`, literal(tenant), literal(g.cat.supplier), path)); err != nil {
 		return 0, 0, fmt.Errorf("gardener copy baseline: %w", err)
 	}
 	var copies []time.Duration
@@ -219,7 +204,7 @@ func (g *gardenerBench) copyRows(ctx context.Context) (int64, time.Duration, err
 		copies = append(copies, d)
 	}
 	slices.Sort(copies)
-	g.say("%d: psql \\copy of the %d enrichment rows %s (median of %v)", g.n, rows, copies[1].Round(time.Millisecond), roundAll(copies))
+	g.say("%s: psql \\copy of the %d enrichment rows %s (median of %v)", g.cat.label, rows, copies[1].Round(time.Millisecond), roundAll(copies))
 	return rows, copies[1], nil
 }
 
@@ -246,7 +231,7 @@ func printGardener(w io.Writer, rs []Result) {
 			continue
 		}
 		shown = true
-		fmt.Fprintf(w, "\n=== gardener on %d products (llm off, this machine, one run) ===\n", r.Products)
+		fmt.Fprintf(w, "\n=== gardener on %s (%d products; llm off, this machine, one run) ===\n", r.Label, r.Products)
 		fmt.Fprintf(w, "full run:     %s, %.0f products/s, %d rows written; psql \\copy of its %d rows %s: %.2fx copy\n",
 			g.Full.Round(time.Millisecond), float64(g.FullReport.Processed)/g.Full.Seconds(), g.FullReport.Written+g.FullReport.Finalized,
 			g.Rows, g.Copy.Round(time.Millisecond), g.Full.Seconds()/g.Copy.Seconds())
@@ -254,6 +239,12 @@ func printGardener(w io.Writer, rs []Result) {
 			label string
 			r     Incremental
 		}{{"incremental: ", g.Incremental}, {"  (prices:)  ", g.Prices}} {
+			if len(inc.r.Runs) == 0 {
+				if inc.label == "incremental: " {
+					fmt.Fprintf(w, "%s not measured (no changed feed: -feed-changed)\n", inc.label)
+				}
+				continue
+			}
 			runs := ""
 			if len(inc.r.Runs) > 1 {
 				runs = fmt.Sprintf(" (median of %v)", roundAll(inc.r.Runs))

@@ -17,6 +17,7 @@ import (
 // StockResult is one size's harvest figures on a server with PostgreSQL's
 // default settings.
 type StockResult struct {
+	Label      string
 	Products   int
 	Copy       time.Duration
 	Harvest    time.Duration
@@ -27,10 +28,10 @@ type StockResult struct {
 }
 
 type stockRun struct {
-	root, dir, cfgPath, server string
-	tc                         client.Client
-	sizes                      []int
-	say                        func(string, ...any)
+	root, dir, cfgPath string
+	tc                 client.Client
+	cats               []catalogue
+	say                func(string, ...any)
 }
 
 // runStock starts (or reuses) the cluster in .data/bench/pg-stock with
@@ -85,31 +86,29 @@ func runStock(ctx context.Context, s stockRun) ([]StockResult, error) {
 	meter := cpuMeter{pgDir: cluster.Dir(), worker: worker.Process.Pid}
 
 	var out []StockResult
-	for _, n := range s.sizes {
-		name := fmt.Sprintf("feed-%d.csv", n)
-		r := StockResult{Products: n, SharedBuffers: shared}
-		median, copies, copyCPU, err := medianCopy(ctx, dsn, filepath.Join(s.dir, name), meter)
+	for _, c := range s.cats {
+		r := StockResult{Label: c.label, SharedBuffers: shared}
+		median, copies, copyCPU, err := medianCopy(ctx, dsn, c, meter)
 		if err != nil {
 			return nil, err
 		}
 		r.Copy = median
-		s.say("%d on stock: psql \\copy %s (median of %v; cpu: server %s, psql %s)", n, r.Copy.Round(time.Millisecond), roundAll(copies),
+		s.say("%s on stock: psql \\copy %s (median of %v; cpu: server %s, psql %s)", c.label, r.Copy.Round(time.Millisecond), roundAll(copies),
 			secs(copyCPU.server), secs(copyCPU.psql))
-		supplier, url := fmt.Sprintf("bench%d", n), fmt.Sprintf("http://%s/%s", s.server, name)
 		c0 := meter.sample()
-		h, first, err := harvest(ctx, s.tc, supplier, url)
+		h, first, err := harvest(ctx, s.tc, c.harvestOf(c.url))
 		if err != nil {
 			return nil, err
 		}
-		r.Harvest = h
-		s.say("%d on stock: harvest %s (%s)%s%s", n, h.Round(time.Millisecond), first.Status, phases(ctx, db, first.RunID), cpuOf(meter, c0))
+		r.Harvest, r.Products = h, int(first.RowsRead)
+		s.say("%s on stock: harvest %s (%s)%s%s", c.label, h.Round(time.Millisecond), first.Status, phases(ctx, db, first.RunID), cpuOf(meter, c0))
 		c0 = meter.sample()
-		h, again, err := harvest(ctx, s.tc, supplier, url)
+		h, again, err := harvest(ctx, s.tc, c.harvestOf(c.url))
 		if err != nil {
 			return nil, err
 		}
 		r.Rehearvest, r.RewriteRows = h, again.Inserted+again.Updated+again.Deactivated
-		s.say("%d on stock: unchanged re-harvest %s, %d rows written%s%s", n, h.Round(time.Millisecond), r.RewriteRows,
+		s.say("%s on stock: unchanged re-harvest %s, %d rows written%s%s", c.label, h.Round(time.Millisecond), r.RewriteRows,
 			phases(ctx, db, again.RunID), cpuOf(meter, c0))
 		out = append(out, r)
 	}
@@ -119,15 +118,15 @@ func runStock(ctx context.Context, s stockRun) ([]StockResult, error) {
 func printStock(w io.Writer, tuned []Result, stock []StockResult) {
 	fmt.Fprintln(w, "\n=== harvest on both servers (ratios to each server's own psql \\copy of the same file) ===")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "products\tserver\tpsql \\copy\tharvest\tvs copy\tre-harvest\tvs copy\trows written\t")
+	fmt.Fprintln(tw, "feed\tserver\tpsql \\copy\tharvest\tvs copy\tre-harvest\tvs copy\trows written\t")
 	for i, s := range stock {
 		if i < len(tuned) {
 			t := tuned[i]
-			fmt.Fprintf(tw, "%d\ttuned\t%s\t%s\t%.2fx\t%s\t%.2fx\t%d\t\n", t.Products, t.Copy.Round(time.Millisecond),
+			fmt.Fprintf(tw, "%s\ttuned\t%s\t%s\t%.2fx\t%s\t%.2fx\t%d\t\n", t.Label, t.Copy.Round(time.Millisecond),
 				t.Harvest.Round(time.Millisecond), t.Harvest.Seconds()/t.Copy.Seconds(),
 				t.Rehearvest.Round(time.Millisecond), t.Rehearvest.Seconds()/t.Copy.Seconds(), t.RewriteRows)
 		}
-		fmt.Fprintf(tw, "%d\tstock\t%s\t%s\t%.2fx\t%s\t%.2fx\t%d\t\n", s.Products, s.Copy.Round(time.Millisecond),
+		fmt.Fprintf(tw, "%s\tstock\t%s\t%s\t%.2fx\t%s\t%.2fx\t%d\t\n", s.Label, s.Copy.Round(time.Millisecond),
 			s.Harvest.Round(time.Millisecond), s.Harvest.Seconds()/s.Copy.Seconds(),
 			s.Rehearvest.Round(time.Millisecond), s.Rehearvest.Seconds()/s.Copy.Seconds(), s.RewriteRows)
 	}
