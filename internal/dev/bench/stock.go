@@ -20,9 +20,10 @@ type StockResult struct {
 	Label      string
 	Products   int
 	Copy       time.Duration
-	Harvest    time.Duration
+	Harvest    time.Duration // the median of Harvests
+	Harvests   []time.Duration
 	Rehearvest time.Duration
-	// RewriteRows counts product rows the unchanged re-harvest wrote.
+	// RewriteRows counts product rows the unchanged re-harvests wrote.
 	RewriteRows   int64
 	SharedBuffers string
 }
@@ -95,21 +96,15 @@ func runStock(ctx context.Context, s stockRun) ([]StockResult, error) {
 		r.Copy = median
 		s.say("%s on stock: psql \\copy %s (median of %v; cpu: server %s, psql %s)", c.label, r.Copy.Round(time.Millisecond), roundAll(copies),
 			secs(copyCPU.server), secs(copyCPU.psql))
-		c0 := meter.sample()
-		h, first, err := harvest(ctx, s.tc, c.harvestOf(c.url))
+		loads := loader{tc: s.tc, db: db, meter: meter, say: s.say}
+		h, all, first, err := loads.firstLoads(ctx, c, " on stock")
 		if err != nil {
 			return nil, err
 		}
-		r.Harvest, r.Products = h, int(first.RowsRead)
-		s.say("%s on stock: harvest %s (%s)%s%s", c.label, h.Round(time.Millisecond), first.Status, phases(ctx, db, first.RunID), cpuOf(meter, c0))
-		c0 = meter.sample()
-		h, again, err := harvest(ctx, s.tc, c.harvestOf(c.url))
-		if err != nil {
+		r.Harvest, r.Harvests, r.Products = h, all, int(first.RowsRead)
+		if r.Rehearvest, r.RewriteRows, _, err = loads.unchanged(ctx, c, " on stock"); err != nil {
 			return nil, err
 		}
-		r.Rehearvest, r.RewriteRows = h, again.Inserted+again.Updated+again.Deactivated
-		s.say("%s on stock: unchanged re-harvest %s, %d rows written%s%s", c.label, h.Round(time.Millisecond), r.RewriteRows,
-			phases(ctx, db, again.RunID), cpuOf(meter, c0))
 		out = append(out, r)
 	}
 	return out, nil
