@@ -405,7 +405,8 @@ func hashKey[T string | []byte](contentHash T) uint64 {
 }
 
 // loadColumns are a first load's columns, in CopyFrom order; the load table's
-// defaults fill in tenant, supplier, run and times.
+// defaults fill in tenant and supplier, and sealing adds the run, the times
+// and active (loadConstants).
 var loadColumns = []string{"feed_row", "sku", "name", "description", "brand", "gtin", "price", "currency",
 	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash", "source_key"}
 

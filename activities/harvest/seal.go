@@ -184,7 +184,7 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint, 
 			fmt.Sprintf(`ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (%s)`, pgx.Identifier{tenantPart}.Sanitize(), leafID, literal(plan.SupplierCode)),
 		} {
 			if _, err := tx.Exec(ctx, stmt); err != nil {
-				return fmt.Errorf("%s: %w", strings.Join(strings.Fields(stmt)[:3], " "), err)
+				return fmt.Errorf("%s: %w", strings.Join(strings.Fields(stmt)[:5], " "), err)
 			}
 		}
 		// The load's rows were last seen now (loadConstants), and so the

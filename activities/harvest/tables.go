@@ -55,9 +55,16 @@ func stagePart(runID string, part int) string {
 // there ("fast default") instead of in every row. That is about 60 bytes a
 // row (a tenth of a product row) that COPY, WAL, the key build and every
 // later scan of the partition do not handle. A load table that an older
-// worker made with those columns loses them here (their values were the
-// same constants); the partition's column order then differs from products',
-// which PostgreSQL maps by name.
+// worker made with those columns loses them here (they held its defaults:
+// the run, true, and the time an attempt began), and sealing gives every
+// row the sealing time. The partition's column order then differs from
+// products', which PostgreSQL maps by name.
+//
+// The other way round does not work: a worker from before this shape,
+// resuming a first load a newer one began, cannot set the defaults of the
+// columns that are not there, and its attempt fails (changing nothing);
+// the retry goes to another worker. Roll workers back when no first load
+// is staging.
 //
 // Autovacuum leaves it alone while it fills (sealing turns it back on):
 // left on, it vacuumed and analyzed a table still loading, a second of a

@@ -10,11 +10,14 @@ package bench
 import (
 	"bufio"
 	"cmp"
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -367,16 +370,28 @@ func cpuOf(meter cpuMeter, c0 cpuSample) string {
 // copyBaseline loads the catalogue's file with psql \copy into a table of
 // the feed's shape and returns the wall time: one text column per CSV
 // column; for other formats (JSON, XML), one text column holding each
-// line.
+// line. A gzipped file is read through gzip -dc, and a declared encoding
+// is COPY's ENCODING.
 func copyBaseline(ctx context.Context, dsn string, c catalogue) (time.Duration, error) {
+	from, encoding, err := copySource(c)
+	if err != nil {
+		return 0, err
+	}
 	if !isCSV(c) {
-		return psqlCopy(ctx, dsn, "CREATE TABLE bench_copy (line text)", c.path, `FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02'`)
+		return psqlCopy(ctx, dsn, "CREATE TABLE bench_copy (line text)", from, `FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02'`+encoding)
 	}
 	f, err := os.Open(c.path)
 	if err != nil {
 		return 0, err
 	}
-	r := csv.NewReader(bufio.NewReader(f))
+	defer f.Close()
+	var text io.Reader = bufio.NewReader(f)
+	if strings.HasSuffix(c.path, ".gz") {
+		if text, err = gzip.NewReader(text); err != nil {
+			return 0, fmt.Errorf("%s: %w", c.path, err)
+		}
+	}
+	r := csv.NewReader(text)
 	delim := ","
 	if c.input.Delimiter != "" {
 		delim = c.input.Delimiter
@@ -384,7 +399,6 @@ func copyBaseline(ctx context.Context, dsn string, c catalogue) (time.Duration, 
 	}
 	r.LazyQuotes = true
 	header, err := r.Read()
-	f.Close()
 	if err != nil {
 		return 0, fmt.Errorf("%s: header: %w", c.path, err)
 	}
@@ -392,15 +406,46 @@ func copyBaseline(ctx context.Context, dsn string, c catalogue) (time.Duration, 
 	for i := range header {
 		cols[i] = fmt.Sprintf("c%d text", i+1)
 	}
-	return psqlCopy(ctx, dsn, "CREATE TABLE bench_copy ("+strings.Join(cols, ", ")+")", c.path,
-		"FORMAT csv, HEADER true, DELIMITER "+literal(delim))
+	return psqlCopy(ctx, dsn, "CREATE TABLE bench_copy ("+strings.Join(cols, ", ")+")", from,
+		"FORMAT csv, HEADER true, DELIMITER "+literal(delim)+encoding)
+}
+
+// copySource is where psql \copy reads the catalogue's file from (the
+// file, or gzip -dc of it) and the ENCODING option its declared encoding
+// needs; an error when the bench has no COPY baseline for the file.
+func copySource(c catalogue) (from, encoding string, err error) {
+	if strings.EqualFold(c.input.Format, "xlsx") {
+		return "", "", fmt.Errorf("%s: xlsx has no psql \\copy baseline: export the sheet as CSV", c.path)
+	}
+	if c.input.Encoding != "" {
+		pgName, ok := pgEncodings[strings.ToLower(c.input.Encoding)]
+		if !ok {
+			return "", "", fmt.Errorf("%s: no psql \\copy baseline for encoding %q (the bench knows %s)", c.path, c.input.Encoding,
+				strings.Join(slices.Sorted(maps.Keys(pgEncodings)), ", "))
+		}
+		encoding = ", ENCODING " + literal(pgName)
+	}
+	from = literal(c.path)
+	if strings.HasSuffix(c.path, ".gz") {
+		from = "PROGRAM " + literal("gzip -dc -- '"+strings.ReplaceAll(c.path, "'", `'\''`)+"'")
+	}
+	return from, encoding, nil
+}
+
+// pgEncodings maps the feed encodings a user most likely declares (WHATWG
+// labels) to PostgreSQL's names, for the COPY baseline.
+var pgEncodings = map[string]string{
+	"utf-8": "UTF8", "utf8": "UTF8", "windows-1252": "WIN1252", "cp1252": "WIN1252",
+	"windows-1250": "WIN1250", "windows-1251": "WIN1251", "iso-8859-2": "LATIN2",
+	"iso-8859-15": "LATIN9", "koi8-r": "KOI8R", "shift_jis": "SJIS", "euc-jp": "EUC_JP",
+	"gbk": "GBK", "big5": "BIG5",
 }
 
 // isCSV reports whether the catalogue is CSV: by its input's format, or
 // without one, by the file's extension.
 func isCSV(c catalogue) bool {
 	if c.input.Format != "" {
-		return c.input.Format == "csv"
+		return strings.EqualFold(c.input.Format, "csv")
 	}
 	return strings.EqualFold(filepath.Ext(c.path), ".csv")
 }
@@ -446,8 +491,17 @@ func catalogues(o Options, server, dir string, mux *http.ServeMux) ([]catalogue,
 		}
 		c.input.Format = ext
 	}
+	if _, _, err := copySource(c); err != nil {
+		return nil, err
+	}
 	if err := c.input.Validate(); err != nil {
 		return nil, fmt.Errorf("-feed-input: %w", err)
+	}
+	if c.input.State != nil {
+		return nil, errors.New("-feed-input: state is the workflow's own (continue-as-new), not an input to give")
+	}
+	if o.FeedChanged != "" && !o.FeedGardener {
+		return nil, errors.New("-feed-changed is for the gardener's incremental runs: give -feed-gardener too")
 	}
 	for i, path := range []string{o.Feed, o.FeedChanged} {
 		if path == "" {
@@ -512,15 +566,16 @@ func psql(ctx context.Context, dsn, command string) error {
 	return nil
 }
 
-// psqlCopy creates the table bench_copy with create, loads the file into
-// it with psql \copy, drops it, and returns the time of the load alone.
-func psqlCopy(ctx context.Context, dsn, create, path, options string) (time.Duration, error) {
+// psqlCopy creates the table bench_copy with create, loads it with psql
+// \copy from from (a quoted file name, or PROGRAM and a quoted command),
+// drops it, and returns the time of the load alone.
+func psqlCopy(ctx context.Context, dsn, create, from, options string) (time.Duration, error) {
 	run := func(sql string) error { return psql(ctx, dsn, sql) }
 	if err := run("DROP TABLE IF EXISTS bench_copy; " + create); err != nil {
 		return 0, err
 	}
 	start := time.Now()
-	if err := run(fmt.Sprintf(`\copy bench_copy FROM '%s' WITH (%s)`, path, options)); err != nil {
+	if err := run(fmt.Sprintf(`\copy bench_copy FROM %s WITH (%s)`, from, options)); err != nil {
 		return 0, err
 	}
 	d := time.Since(start)

@@ -197,7 +197,7 @@ func (g *gardenerBench) copyRows(ctx context.Context) (int64, time.Duration, err
 	}
 	var copies []time.Duration
 	for range 3 {
-		d, err := psqlCopy(ctx, g.dsn, "CREATE TABLE bench_copy (LIKE enrichments)", path, "FORMAT text")
+		d, err := psqlCopy(ctx, g.dsn, "CREATE TABLE bench_copy (LIKE enrichments)", literal(path), "FORMAT text")
 		if err != nil {
 			return 0, 0, err
 		}

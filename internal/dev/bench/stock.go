@@ -37,8 +37,8 @@ type stockRun struct {
 
 // runStock starts (or reuses) the cluster in .data/bench/pg-stock with
 // PostgreSQL's defaults, a fresh database and a worker on it, and
-// harvests each size's feed twice beside its COPY, as Run does on the
-// tuned server.
+// times each catalogue's first loads and unchanged re-harvests (three of
+// each) beside its COPY, as Run does on the tuned server.
 func runStock(ctx context.Context, s stockRun) ([]StockResult, error) {
 	cluster, err := localpg.Start(ctx, localpg.Options{Dir: filepath.Join(s.dir, "pg-stock")})
 	if err != nil {

@@ -1,0 +1,85 @@
+package bench
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	wf "contextworker/workflows/harvest"
+)
+
+// TestCatalogues: generated sizes come first, each with its two changed
+// feeds; the user's file follows, its input strict and its format taken
+// from the extension; what the bench cannot measure is refused before any
+// work, naming what to give instead.
+func TestCatalogues(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("sku,name\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	own, changed := file("Own Catalogue.CSV"), file("own-2.csv")
+	cats, err := catalogues(Options{Sizes: []int{1000}, GardenerSizes: []int{1000}, Feed: own, FeedChanged: changed, FeedGardener: true,
+		FeedInput: `{"delimiter":";","mapping":{"sku":"id"}}`}, "127.0.0.1:9", dir, http.NewServeMux())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cats) != 2 {
+		t.Fatalf("%d catalogues, want 2", len(cats))
+	}
+	gen, user := cats[0], cats[1]
+	if gen.label != "1000" || gen.size != 1000 || !gen.gardener || len(gen.changes) != 2 || gen.changes[0].what != "names and prices" {
+		t.Errorf("generated: %+v", gen)
+	}
+	if user.label != "Own Catalogue.CSV" || user.size != 0 || user.input.Format != "csv" || user.input.Delimiter != ";" ||
+		user.input.Mapping["sku"] != "id" || user.input.SupplierCode != "own" || !user.input.Force {
+		t.Errorf("own: %+v", user)
+	}
+	if !strings.Contains(user.url, "/own/0/Own%20Catalogue.CSV") || len(user.changes) != 1 || !strings.Contains(user.changes[0].url, "/own/1/own-2.csv") {
+		t.Errorf("own urls: %s, %+v", user.url, user.changes)
+	}
+
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"unknown input field", Options{Feed: own, FeedInput: `{"formt":"csv"}`}, `unknown field "formt"`},
+		{"state", Options{Feed: own, FeedInput: `{"state":{}}`}, "state is the workflow's own"},
+		{"changed without gardener", Options{Feed: own, FeedChanged: changed}, "give -feed-gardener too"},
+		{"unknown extension", Options{Feed: file("own.txt")}, `give its format in -feed-input ("txt" is not one)`},
+		{"xlsx", Options{Feed: file("own.xlsx")}, "export the sheet as CSV"},
+		{"encoding", Options{Feed: own, FeedInput: `{"encoding":"x-mac-roman"}`}, `no psql \copy baseline for encoding "x-mac-roman"`},
+		{"missing file", Options{Feed: filepath.Join(dir, "gone.csv")}, "no such file"},
+	} {
+		if _, err := catalogues(tc.o, "127.0.0.1:9", dir, http.NewServeMux()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one saying %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestCopySource: psql \copy reads a file by its quoted name, a gzipped one
+// through gzip -dc with the name quoted for the shell inside the quoted
+// command, and a declared encoding becomes COPY's.
+func TestCopySource(t *testing.T) {
+	for _, tc := range []struct {
+		c              catalogue
+		from, encoding string
+	}{
+		{catalogue{path: "/data/it's.csv"}, `'/data/it''s.csv'`, ""},
+		{catalogue{path: "/data/it's.csv.gz"}, `PROGRAM 'gzip -dc -- ''/data/it''\''''s.csv.gz'''`, ""},
+		{catalogue{path: "/data/f.csv", input: inputWith("Windows-1252")}, `'/data/f.csv'`, ", ENCODING 'WIN1252'"},
+	} {
+		from, encoding, err := copySource(tc.c)
+		if err != nil || from != tc.from || encoding != tc.encoding {
+			t.Errorf("%s: %s%s (%v), want %s%s", tc.c.path, from, encoding, err, tc.from, tc.encoding)
+		}
+	}
+}
+
+func inputWith(encoding string) wf.Input { return wf.Input{Encoding: encoding} }
