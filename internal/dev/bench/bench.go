@@ -259,6 +259,9 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		r.Products = int(r.HarvestReport.RowsRead)
+		if err := loads.settle(ctx, c, ""); err != nil {
+			return err
+		}
 		if r.Rehearvest, r.RewriteRows, r.RehearvestRept, err = loads.unchanged(ctx, c, ""); err != nil {
 			return err
 		}
@@ -694,6 +697,27 @@ func (l loader) firstLoads(ctx context.Context, c catalogue, where string) (time
 	slices.SortStableFunc(runs, func(a, b run) int { return cmp.Compare(a.took, b.took) })
 	m := runs[(len(runs)-1)/2]
 	return m.took, all, m.rep, nil
+}
+
+// settle does to the supplier's freshly loaded partition what autovacuum
+// does next, and prints how long it took: VACUUM (ANALYZE) reads every
+// page, marks it all-visible and gathers statistics. The re-harvests then
+// meet the catalogue a daily re-harvest meets, not an autovacuum pass that
+// starts beside them at a moment of the launcher's choosing (one took a
+// core from two of three 1M re-harvests: 0.74x their COPY, against 0.58x
+// with none).
+func (l loader) settle(ctx context.Context, c catalogue, where string) error {
+	var leaf string
+	if err := l.db.QueryRow(ctx, `SELECT products_supplier_partition($1, $2)`, c.input.TenantID, c.supplier).Scan(&leaf); err != nil {
+		return err
+	}
+	c0, start := l.meter.sample(), time.Now()
+	if _, err := l.db.Exec(ctx, `VACUUM (ANALYZE) `+pgx.Identifier{leaf}.Sanitize()); err != nil {
+		return fmt.Errorf("vacuum %s: %w", leaf, err)
+	}
+	l.say("%s%s: VACUUM (ANALYZE) of the loaded partition, autovacuum's next work (the bench does it now) %s%s", c.label, where,
+		time.Since(start).Round(time.Millisecond), cpuOf(l.meter, c0))
+	return nil
 }
 
 // unchanged harvests the catalogue's feed again firstLoadRuns times,

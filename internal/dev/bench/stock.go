@@ -102,6 +102,9 @@ func runStock(ctx context.Context, s stockRun) ([]StockResult, error) {
 			return nil, err
 		}
 		r.Harvest, r.Harvests, r.Products = h, all, int(first.RowsRead)
+		if err := loads.settle(ctx, c, " on stock"); err != nil {
+			return nil, err
+		}
 		if r.Rehearvest, r.RewriteRows, _, err = loads.unchanged(ctx, c, " on stock"); err != nil {
 			return nil, err
 		}
