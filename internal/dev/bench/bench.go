@@ -86,8 +86,8 @@ type Options struct {
 type catalogue struct {
 	// label names it in the figures: the size, or the file's name.
 	label string
-	// size is a generated feed's number of products (0: the user's file).
-	size     int
+	// gen describes a generated feed (nil: the user's file).
+	gen      *feedgen.Options
 	path     string
 	url      string
 	supplier string
@@ -102,6 +102,9 @@ type catalogue struct {
 type change struct {
 	what string // what changed in the products that changed
 	url  string
+	// path and gen are a generated change's file and how to make it.
+	path string
+	gen  *feedgen.Options
 }
 
 // harvestOf is the catalogue's harvest input for the feed at url.
@@ -464,13 +467,20 @@ func catalogues(o Options, server, dir string, mux *http.ServeMux) ([]catalogue,
 	var out []catalogue
 	for _, n := range o.Sizes {
 		name := fmt.Sprintf("feed-%d.csv", n)
-		c := catalogue{label: strconv.Itoa(n), size: n, path: filepath.Join(dir, name), url: fmt.Sprintf("http://%s/%s", server, name),
+		gen := feedgen.Options{N: n, Seed: 1, BadShare: 0.01, Format: "csv"}
+		c := catalogue{label: strconv.Itoa(n), gen: &gen, path: filepath.Join(dir, name), url: fmt.Sprintf("http://%s/%s", server, name),
 			supplier: fmt.Sprintf("bench%d", n), gardener: slices.Contains(o.GardenerSizes, n)}
 		c.input = wf.Input{TenantID: tenantOf(c.supplier), SupplierCode: c.supplier, Format: "csv", Force: true}
-		for _, ch := range []struct {
-			what, name string
-		}{{"names and prices", fmt.Sprintf("feed-%d-changed-names.csv", n)}, {"prices", fmt.Sprintf("feed-%d-changed.csv", n)}} {
-			c.changes = append(c.changes, change{what: ch.what, url: fmt.Sprintf("http://%s/%s", server, ch.name)})
+		// A tenth of the products get another name (and price), or another
+		// price alone.
+		for _, names := range []bool{true, false} {
+			what, name := "prices", fmt.Sprintf("feed-%d-changed.csv", n)
+			if names {
+				what, name = "names and prices", fmt.Sprintf("feed-%d-changed-names.csv", n)
+			}
+			changed := gen
+			changed.Mutate, changed.MutateName = 0.1, names
+			c.changes = append(c.changes, change{what: what, url: fmt.Sprintf("http://%s/%s", server, name), path: filepath.Join(dir, name), gen: &changed})
 		}
 		out = append(out, c)
 	}
@@ -528,24 +538,17 @@ func catalogues(o Options, server, dir string, mux *http.ServeMux) ([]catalogue,
 // its changed versions) unless they are there; a user's file is used as
 // it is.
 func ensure(c catalogue, say func(string, ...any)) error {
-	n := c.size
-	if n == 0 {
+	if c.gen == nil {
 		return nil // the user's own
 	}
-	if _, err := ensureFeed(c.path, feedgen.Options{N: n, Seed: 1, BadShare: 0.01, Format: "csv"}, say); err != nil {
+	if _, err := ensureFeed(c.path, *c.gen, say); err != nil {
 		return err
 	}
-	if !c.gardener {
-		return nil
-	}
-	for _, names := range []bool{true, false} {
-		name := fmt.Sprintf("feed-%d-changed.csv", n)
-		if names {
-			name = fmt.Sprintf("feed-%d-changed-names.csv", n)
-		}
-		o := feedgen.Options{N: n, Seed: 1, BadShare: 0.01, Format: "csv", Mutate: 0.1, MutateName: names}
-		if _, err := ensureFeed(filepath.Join(filepath.Dir(c.path), name), o, say); err != nil {
-			return err
+	for _, ch := range c.changes {
+		if c.gardener && ch.gen != nil {
+			if _, err := ensureFeed(ch.path, *ch.gen, say); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -663,11 +666,7 @@ type loader struct {
 // server) and returns the median time, all times and the median run's
 // report.
 func (l loader) firstLoads(ctx context.Context, c catalogue, where string) (time.Duration, []time.Duration, wf.Report, error) {
-	type run struct {
-		took time.Duration
-		rep  wf.Report
-	}
-	var runs []run
+	var runs []timed
 	for i := range firstLoadRuns {
 		if i > 0 {
 			var leaf string
@@ -688,15 +687,28 @@ func (l loader) firstLoads(ctx context.Context, c catalogue, where string) (time
 		}
 		l.say("%s%s: harvest %d/%d %s (%s)%s%s%s", c.label, where, i+1, firstLoadRuns, took.Round(time.Millisecond), rep.Status,
 			phases(ctx, l.db, rep.RunID), cpuOf(l.meter, c0), backgroundOf(ctx, l.db, b0))
-		runs = append(runs, run{took, rep})
+		runs = append(runs, timed{took, rep})
 	}
 	all := make([]time.Duration, len(runs))
 	for i, r := range runs {
 		all[i] = r.took
 	}
-	slices.SortStableFunc(runs, func(a, b run) int { return cmp.Compare(a.took, b.took) })
-	m := runs[(len(runs)-1)/2]
+	m := median(runs)
 	return m.took, all, m.rep, nil
+}
+
+// timed is one harvest's time and report.
+type timed struct {
+	took time.Duration
+	rep  wf.Report
+}
+
+// median is the run of the median time (of an even number, the lower of
+// the middle two).
+func median(runs []timed) timed {
+	sorted := slices.Clone(runs)
+	slices.SortStableFunc(sorted, func(a, b timed) int { return cmp.Compare(a.took, b.took) })
+	return sorted[(len(sorted)-1)/2]
 }
 
 // settle does to the supplier's freshly loaded partition what autovacuum
@@ -725,11 +737,7 @@ func (l loader) settle(ctx context.Context, c catalogue, where string) error {
 // product rows all runs wrote (the goal is none) and the median run's
 // report.
 func (l loader) unchanged(ctx context.Context, c catalogue, where string) (time.Duration, int64, wf.Report, error) {
-	type run struct {
-		took time.Duration
-		rep  wf.Report
-	}
-	var runs []run
+	var runs []timed
 	var written int64
 	for range firstLoadRuns {
 		c0, b0 := l.meter.sample(), background(ctx, l.db)
@@ -741,10 +749,9 @@ func (l loader) unchanged(ctx context.Context, c catalogue, where string) (time.
 		written += rows
 		l.say("%s%s: unchanged re-harvest %s, %d rows written%s%s%s", c.label, where, took.Round(time.Millisecond), rows,
 			phases(ctx, l.db, rep.RunID), cpuOf(l.meter, c0), backgroundOf(ctx, l.db, b0))
-		runs = append(runs, run{took, rep})
+		runs = append(runs, timed{took, rep})
 	}
-	slices.SortStableFunc(runs, func(a, b run) int { return cmp.Compare(a.took, b.took) })
-	m := runs[(len(runs)-1)/2]
+	m := median(runs)
 	return m.took, written, m.rep, nil
 }
 

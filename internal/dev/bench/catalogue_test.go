@@ -33,10 +33,12 @@ func TestCatalogues(t *testing.T) {
 		t.Fatalf("%d catalogues, want 2", len(cats))
 	}
 	gen, user := cats[0], cats[1]
-	if gen.label != "1000" || gen.size != 1000 || !gen.gardener || len(gen.changes) != 2 || gen.changes[0].what != "names and prices" {
+	if gen.label != "1000" || gen.gen == nil || gen.gen.N != 1000 || !gen.gardener || len(gen.changes) != 2 || gen.changes[0].what != "names and prices" ||
+		!gen.changes[0].gen.MutateName || gen.changes[1].gen.MutateName || gen.changes[1].gen.Mutate != 0.1 ||
+		filepath.Base(gen.changes[0].path) != "feed-1000-changed-names.csv" {
 		t.Errorf("generated: %+v", gen)
 	}
-	if user.label != "Own Catalogue.CSV" || user.size != 0 || user.input.Format != "csv" || user.input.Delimiter != ";" ||
+	if user.label != "Own Catalogue.CSV" || user.gen != nil || user.input.Format != "csv" || user.input.Delimiter != ";" ||
 		user.input.Mapping["sku"] != "id" || user.input.SupplierCode != "own" || !user.input.Force {
 		t.Errorf("own: %+v", user)
 	}
@@ -83,3 +85,18 @@ func TestCopySource(t *testing.T) {
 }
 
 func inputWith(encoding string) wf.Input { return wf.Input{Encoding: encoding} }
+
+// TestMedian: the run of the median time, the lower middle of an even
+// number, whatever the order they ran in; the runs keep their order.
+func TestMedian(t *testing.T) {
+	runs := []timed{{took: 3, rep: wf.Report{RunID: "c"}}, {took: 1, rep: wf.Report{RunID: "a"}}, {took: 2, rep: wf.Report{RunID: "b"}}}
+	if m := median(runs); m.rep.RunID != "b" {
+		t.Errorf("median of 3, 1, 2: %s, want b", m.rep.RunID)
+	}
+	if runs[0].rep.RunID != "c" {
+		t.Errorf("median reordered the runs")
+	}
+	if m := median(append(runs, timed{took: 4, rep: wf.Report{RunID: "d"}})); m.rep.RunID != "b" {
+		t.Errorf("median of 3, 1, 2, 4: %s, want b", m.rep.RunID)
+	}
+}
