@@ -119,17 +119,23 @@ type Result struct {
 	Label     string
 	Products  int
 	FeedBytes int64
-	Copy      time.Duration
-	// Harvest is the median of Harvests, first loads of the same feed.
-	Harvest        time.Duration
-	Harvests       []time.Duration
-	Rehearvest     time.Duration
-	RewriteRows    int64
-	HistoryLength  int64
-	Runs           int
-	WorkerPeakRSS  int64
-	HarvestReport  wf.Report
-	RehearvestRept wf.Report
+	// Copy is the median of the COPYs paired with the first loads.
+	Copy time.Duration
+	// Harvest is the median of Harvests, first loads of the same feed;
+	// HarvestRatio the median of their ratios to the COPY before each.
+	Harvest      time.Duration
+	Harvests     []time.Duration
+	HarvestRatio float64
+	// Rehearvest and RehearvestRatio: the same of the unchanged
+	// re-harvests.
+	Rehearvest      time.Duration
+	RehearvestRatio float64
+	RewriteRows     int64
+	HistoryLength   int64
+	Runs            int
+	WorkerPeakRSS   int64
+	HarvestReport   wf.Report
+	RehearvestRept  wf.Report
 	// Gardener is nil when the size was not enriched.
 	Gardener *GardenerResult
 }
@@ -250,24 +256,21 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		r := Result{Label: c.label, FeedBytes: st.Size()}
-		var copies []time.Duration
-		var copyCPU cpuSample
-		if r.Copy, copies, copyCPU, err = medianCopy(ctx, dsn, c, meter); err != nil {
+		loads := loader{tc: tc, db: db, dsn: dsn, meter: meter, say: say}
+		first, err := loads.firstLoads(ctx, c, "")
+		if err != nil {
 			return err
 		}
-		say("%s: psql \\copy %s (median of %v; cpu: server %s, psql %s)", c.label, r.Copy.Round(time.Millisecond), roundAll(copies),
-			secs(copyCPU.server), secs(copyCPU.psql))
-		loads := loader{tc: tc, db: db, meter: meter, say: say}
-		if r.Harvest, r.Harvests, r.HarvestReport, err = loads.firstLoads(ctx, c, ""); err != nil {
-			return err
-		}
+		r.Copy, r.Harvest, r.Harvests, r.HarvestRatio, r.HarvestReport = first.copy(), first.took(), first.times(), first.ratio(), first.report()
 		r.Products = int(r.HarvestReport.RowsRead)
 		if err := loads.settle(ctx, c, ""); err != nil {
 			return err
 		}
-		if r.Rehearvest, r.RewriteRows, r.RehearvestRept, err = loads.unchanged(ctx, c, ""); err != nil {
+		again, written, err := loads.unchanged(ctx, c, "")
+		if err != nil {
 			return err
 		}
+		r.Rehearvest, r.RehearvestRatio, r.RehearvestRept, r.RewriteRows = again.took(), again.ratio(), again.report(), written
 		r.HistoryLength, r.Runs, err = history(ctx, tc, wf.WorkflowID(tenantOf(c.supplier), c.supplier))
 		if err != nil {
 			return err
@@ -340,31 +343,6 @@ func phases(ctx context.Context, db *pgxpool.Pool, runID string) string {
 		return fmt.Sprintf(" (phases: %v)", err)
 	}
 	return fmt.Sprintf(": begin+stage %.2fs, merge+deactivate %.2fs, finish %.2fs", stage, merge, finish)
-}
-
-// medianCopy is the COPY baseline: the median of three loads (one varies
-// by a third from run to run on a shared machine), all three times, and
-// the CPU time of the median one.
-func medianCopy(ctx context.Context, dsn string, c catalogue, meter cpuMeter) (time.Duration, []time.Duration, cpuSample, error) {
-	type load struct {
-		d   time.Duration
-		cpu cpuSample
-	}
-	var loads []load
-	for range 3 {
-		c0 := meter.sample()
-		d, err := copyBaseline(ctx, dsn, c)
-		if err != nil {
-			return 0, nil, cpuSample{}, err
-		}
-		loads = append(loads, load{d, meter.sample().sub(c0)})
-	}
-	slices.SortFunc(loads, func(a, b load) int { return cmp.Compare(a.d, b.d) })
-	all := make([]time.Duration, len(loads))
-	for i, l := range loads {
-		all[i] = l.d
-	}
-	return loads[1].d, all, loads[1].cpu, nil
 }
 
 // cpuOf reports the CPU time the worker and the server used since c0.
@@ -646,69 +624,132 @@ func harvest(ctx context.Context, tc client.Client, in wf.Input) (time.Duration,
 	return time.Since(start), rep, nil
 }
 
-// firstLoadRuns is how many first loads of each feed the bench times, as
-// it loads the COPY baseline three times: one run on a shared machine
-// varies by a quarter, and a median of one side against a single run of
-// the other says more about the machine than about the harvest.
+// firstLoadRuns is how many first loads of each feed the bench times, and
+// how many unchanged re-harvests: one run on a shared machine varies by a
+// quarter, so each figure is a median.
 const firstLoadRuns = 3
 
-// loader times first loads on one server.
+// loader times harvests on one server, each right after a psql \copy of
+// the same file on the same server.
 type loader struct {
 	tc    client.Client
 	db    *pgxpool.Pool
+	dsn   string
 	meter cpuMeter
 	say   func(string, ...any)
 }
 
+// pair is one harvest and the psql \copy of the same file run just before
+// it. The machine's speed drifts by a third within minutes (one 1M COPY
+// took 3.9 s and another 6.1 s on the same afternoon): three COPYs then
+// three harvests compared one moment's machine with another's, while the
+// two halves of a pair meet the same one.
+type pair struct {
+	copy, took time.Duration
+	rep        wf.Report
+}
+
+func (p pair) ratio() float64 { return p.took.Seconds() / p.copy.Seconds() }
+
+// pairs are the runs of one kind (first loads, or unchanged re-harvests).
+type pairs []pair
+
+// copy is the median COPY time, took the median harvest time, and ratio
+// the median of the pairs' ratios: the figure the goals are about.
+func (ps pairs) copy() time.Duration {
+	return medianBy(ps, func(p pair) float64 { return p.copy.Seconds() }).copy
+}
+func (ps pairs) took() time.Duration {
+	return medianBy(ps, func(p pair) float64 { return p.took.Seconds() }).took
+}
+func (ps pairs) ratio() float64 { return medianBy(ps, pair.ratio).ratio() }
+
+// report is the report of the harvest of median time.
+func (ps pairs) report() wf.Report {
+	return medianBy(ps, func(p pair) float64 { return p.took.Seconds() }).rep
+}
+
+// times are the harvests' times, in run order.
+func (ps pairs) times() []time.Duration {
+	all := make([]time.Duration, len(ps))
+	for i, p := range ps {
+		all[i] = p.took
+	}
+	return all
+}
+
+// medianBy is the element of median key (of an even number, the lower of
+// the middle two); xs keeps its order.
+func medianBy[T any](xs []T, key func(T) float64) T {
+	sorted := slices.Clone(xs)
+	slices.SortStableFunc(sorted, func(a, b T) int { return cmp.Compare(key(a), key(b)) })
+	return sorted[(len(sorted)-1)/2]
+}
+
+// quiesce lets earlier writes reach the disk before the next run is
+// timed: CHECKPOINT writes the server's dirty buffers, and sync(2) the
+// kernel's dirty pages. Without it a run paid for the writeback of the
+// runs before it: a 1M COPY right after three first loads took 7.0-7.3 s,
+// against 5.1-5.8 s before them, which flattered the re-harvest paired
+// with it (it writes nothing).
+func (l loader) quiesce(ctx context.Context) error {
+	if _, err := l.db.Exec(ctx, `CHECKPOINT`); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	syscall.Sync()
+	return nil
+}
+
+// copyFirst is the first half of a pair: psql \copy of the catalogue's
+// file, printed with its CPU time. Both halves start quiesced.
+func (l loader) copyFirst(ctx context.Context, c catalogue, where string) (time.Duration, error) {
+	if err := l.quiesce(ctx); err != nil {
+		return 0, err
+	}
+	c0 := l.meter.sample()
+	d, err := copyBaseline(ctx, l.dsn, c)
+	if err != nil {
+		return 0, err
+	}
+	cpu := l.meter.sample().sub(c0)
+	l.say("%s%s: psql \\copy %s; cpu: server %s, psql %s", c.label, where, d.Round(time.Millisecond), secs(cpu.server), secs(cpu.psql))
+	return d, l.quiesce(ctx)
+}
+
 // firstLoads harvests the catalogue's feed firstLoadRuns times, each a
-// first load: the supplier's partition is dropped before each run but the
-// first, and the last run's stays. It prints each run (where says on which
-// server) and returns the median time, all times and the median run's
-// report.
-func (l loader) firstLoads(ctx context.Context, c catalogue, where string) (time.Duration, []time.Duration, wf.Report, error) {
-	var runs []timed
+// first load right after a COPY of the file: the supplier's partition is
+// dropped before each run but the first, and the last run's stays. It
+// prints each run (where says on which server).
+func (l loader) firstLoads(ctx context.Context, c catalogue, where string) (pairs, error) {
+	var runs pairs
 	for i := range firstLoadRuns {
 		if i > 0 {
 			var leaf string
 			if err := l.db.QueryRow(ctx, `SELECT products_supplier_partition($1, $2)`, c.input.TenantID, c.supplier).Scan(&leaf); err != nil {
-				return 0, nil, wf.Report{}, err
+				return nil, err
 			}
 			if _, err := l.db.Exec(ctx, `DROP TABLE IF EXISTS `+pgx.Identifier{leaf}.Sanitize()); err != nil {
-				return 0, nil, wf.Report{}, err
+				return nil, err
 			}
+		}
+		cp, err := l.copyFirst(ctx, c, where)
+		if err != nil {
+			return nil, err
 		}
 		c0, b0 := l.meter.sample(), background(ctx, l.db)
 		took, rep, err := harvest(ctx, l.tc, c.harvestOf(c.url))
 		if err != nil {
-			return 0, nil, wf.Report{}, err
+			return nil, err
 		}
 		if rep.Inserted != rep.Valid-rep.Duplicates {
-			return 0, nil, wf.Report{}, fmt.Errorf("%s: first load %d inserted %d of %d valid rows", c.label, i+1, rep.Inserted, rep.Valid-rep.Duplicates)
+			return nil, fmt.Errorf("%s: first load %d inserted %d of %d valid rows", c.label, i+1, rep.Inserted, rep.Valid-rep.Duplicates)
 		}
-		l.say("%s%s: harvest %d/%d %s (%s)%s%s%s", c.label, where, i+1, firstLoadRuns, took.Round(time.Millisecond), rep.Status,
-			phases(ctx, l.db, rep.RunID), cpuOf(l.meter, c0), backgroundOf(ctx, l.db, b0))
-		runs = append(runs, timed{took, rep})
+		p := pair{copy: cp, took: took, rep: rep}
+		l.say("%s%s: harvest %d/%d %s, %.2fx that copy (%s)%s%s%s", c.label, where, i+1, firstLoadRuns, took.Round(time.Millisecond),
+			p.ratio(), rep.Status, phases(ctx, l.db, rep.RunID), cpuOf(l.meter, c0), backgroundOf(ctx, l.db, b0))
+		runs = append(runs, p)
 	}
-	all := make([]time.Duration, len(runs))
-	for i, r := range runs {
-		all[i] = r.took
-	}
-	m := median(runs)
-	return m.took, all, m.rep, nil
-}
-
-// timed is one harvest's time and report.
-type timed struct {
-	took time.Duration
-	rep  wf.Report
-}
-
-// median is the run of the median time (of an even number, the lower of
-// the middle two).
-func median(runs []timed) timed {
-	sorted := slices.Clone(runs)
-	slices.SortStableFunc(sorted, func(a, b timed) int { return cmp.Compare(a.took, b.took) })
-	return sorted[(len(sorted)-1)/2]
+	return runs, nil
 }
 
 // settle does to the supplier's freshly loaded partition what autovacuum
@@ -733,26 +774,30 @@ func (l loader) settle(ctx context.Context, c catalogue, where string) error {
 }
 
 // unchanged harvests the catalogue's feed again firstLoadRuns times,
-// nothing having changed, prints each run and returns the median time, the
-// product rows all runs wrote (the goal is none) and the median run's
-// report.
-func (l loader) unchanged(ctx context.Context, c catalogue, where string) (time.Duration, int64, wf.Report, error) {
-	var runs []timed
+// nothing having changed, each right after a COPY of the file, prints each
+// run and returns the runs and the product rows they wrote (the goal is
+// none).
+func (l loader) unchanged(ctx context.Context, c catalogue, where string) (pairs, int64, error) {
+	var runs pairs
 	var written int64
 	for range firstLoadRuns {
+		cp, err := l.copyFirst(ctx, c, where)
+		if err != nil {
+			return nil, 0, err
+		}
 		c0, b0 := l.meter.sample(), background(ctx, l.db)
 		took, rep, err := harvest(ctx, l.tc, c.harvestOf(c.url))
 		if err != nil {
-			return 0, 0, wf.Report{}, err
+			return nil, 0, err
 		}
 		rows := rep.Inserted + rep.Updated + rep.Deactivated
 		written += rows
-		l.say("%s%s: unchanged re-harvest %s, %d rows written%s%s%s", c.label, where, took.Round(time.Millisecond), rows,
-			phases(ctx, l.db, rep.RunID), cpuOf(l.meter, c0), backgroundOf(ctx, l.db, b0))
-		runs = append(runs, timed{took, rep})
+		p := pair{copy: cp, took: took, rep: rep}
+		l.say("%s%s: unchanged re-harvest %s, %.2fx that copy, %d rows written%s%s%s", c.label, where, took.Round(time.Millisecond),
+			p.ratio(), rows, phases(ctx, l.db, rep.RunID), cpuOf(l.meter, c0), backgroundOf(ctx, l.db, b0))
+		runs = append(runs, p)
 	}
-	m := median(runs)
-	return m.took, written, m.rep, nil
+	return runs, written, nil
 }
 
 // history returns the longest history of the workflow's latest chain of
@@ -787,12 +832,13 @@ func print(w io.Writer, rs []Result) {
 	for _, r := range rs {
 		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.2fx\t%.0f\t%s\t%.2fx\t%d\t%d\t%.0f\t\n",
 			r.Label, float64(r.FeedBytes)/(1<<20), r.Copy.Round(time.Millisecond), r.Harvest.Round(time.Millisecond),
-			r.Harvest.Seconds()/r.Copy.Seconds(), float64(r.Products)/r.Harvest.Seconds(),
-			r.Rehearvest.Round(time.Millisecond), r.Rehearvest.Seconds()/r.Copy.Seconds(), r.RewriteRows,
+			r.HarvestRatio, float64(r.Products)/r.Harvest.Seconds(),
+			r.Rehearvest.Round(time.Millisecond), r.RehearvestRatio, r.RewriteRows,
 			r.HistoryLength, float64(r.WorkerPeakRSS)/(1<<20))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "harvest and re-harvest: the median of %d runs each, as psql \\copy is the median of 3 loads; rows written: by all re-harvests\n", firstLoadRuns)
+	fmt.Fprintf(w, "harvest and re-harvest: the median of %d runs each, each run right after a psql \\copy of the same file; vs copy: the median of\n"+
+		"those %d ratios; psql \\copy: the median of the first loads' COPYs; rows written: by all re-harvests\n", firstLoadRuns, firstLoadRuns)
 	fmt.Fprintln(w, "goals: harvest ≤ 2x copy, unchanged re-harvest ≤ 1.5x copy with 0 rows written, worker RSS < 200 MiB, history < 10k events")
 	printGardener(w, rs)
 }

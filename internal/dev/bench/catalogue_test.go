@@ -1,11 +1,14 @@
 package bench
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	wf "contextworker/workflows/harvest"
 )
@@ -86,17 +89,38 @@ func TestCopySource(t *testing.T) {
 
 func inputWith(encoding string) wf.Input { return wf.Input{Encoding: encoding} }
 
-// TestMedian: the run of the median time, the lower middle of an even
-// number, whatever the order they ran in; the runs keep their order.
+// TestMedian: medians of the pairs' COPYs, harvests and ratios, each on
+// its own (the lower middle of an even number), whatever the order the
+// runs came in; the runs keep their order.
 func TestMedian(t *testing.T) {
-	runs := []timed{{took: 3, rep: wf.Report{RunID: "c"}}, {took: 1, rep: wf.Report{RunID: "a"}}, {took: 2, rep: wf.Report{RunID: "b"}}}
-	if m := median(runs); m.rep.RunID != "b" {
-		t.Errorf("median of 3, 1, 2: %s, want b", m.rep.RunID)
+	s := time.Second
+	runs := pairs{
+		{copy: 4 * s, took: 10 * s, rep: wf.Report{RunID: "c"}}, // 2.5x
+		{copy: 6 * s, took: 8 * s, rep: wf.Report{RunID: "a"}},  // 1.33x
+		{copy: 5 * s, took: 9 * s, rep: wf.Report{RunID: "b"}},  // 1.8x
 	}
-	if runs[0].rep.RunID != "c" {
-		t.Errorf("median reordered the runs")
+	if got := runs.copy(); got != 5*s {
+		t.Errorf("median copy %v, want 5s", got)
 	}
-	if m := median(append(runs, timed{took: 4, rep: wf.Report{RunID: "d"}})); m.rep.RunID != "b" {
-		t.Errorf("median of 3, 1, 2, 4: %s, want b", m.rep.RunID)
+	if got := runs.took(); got != 9*s {
+		t.Errorf("median harvest %v, want 9s", got)
+	}
+	if got := runs.ratio(); got != 1.8 {
+		t.Errorf("median ratio %v, want 1.8", got)
+	}
+	if got := runs.report().RunID; got != "b" {
+		t.Errorf("report of run %s, want b (median time)", got)
+	}
+	if got := fmt.Sprint(runs.times()); got != "[10s 8s 9s]" {
+		t.Errorf("times %s, want run order", got)
+	}
+	// The median ratio is a pair's own, not the ratio of the medians.
+	skew := pairs{{copy: 4 * s, took: 8 * s}, {copy: 6 * s, took: 9 * s}, {copy: 5 * s, took: 10 * s}} // 2x, 1.5x, 2x
+	if got := skew.ratio(); got != 2 {
+		t.Errorf("median ratio %v, want 2 (the medians 9s/5s would be 1.8)", got)
+	}
+	four := append(slices.Clone(runs), pair{copy: 7 * s, took: 11 * s, rep: wf.Report{RunID: "d"}})
+	if got := four.report().RunID; got != "b" {
+		t.Errorf("of 10, 8, 9, 11: run %s, want b (the lower middle)", got)
 	}
 }

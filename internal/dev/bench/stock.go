@@ -17,12 +17,16 @@ import (
 // StockResult is one size's harvest figures on a server with PostgreSQL's
 // default settings.
 type StockResult struct {
-	Label      string
-	Products   int
-	Copy       time.Duration
-	Harvest    time.Duration // the median of Harvests
-	Harvests   []time.Duration
-	Rehearvest time.Duration
+	Label    string
+	Products int
+	// As in Result: medians, and the medians of each harvest's ratio to
+	// the COPY run just before it.
+	Copy            time.Duration
+	Harvest         time.Duration
+	Harvests        []time.Duration
+	HarvestRatio    float64
+	Rehearvest      time.Duration
+	RehearvestRatio float64
 	// RewriteRows counts product rows the unchanged re-harvests wrote.
 	RewriteRows   int64
 	SharedBuffers string
@@ -89,44 +93,38 @@ func runStock(ctx context.Context, s stockRun) ([]StockResult, error) {
 	var out []StockResult
 	for _, c := range s.cats {
 		r := StockResult{Label: c.label, SharedBuffers: shared}
-		median, copies, copyCPU, err := medianCopy(ctx, dsn, c, meter)
+		loads := loader{tc: s.tc, db: db, dsn: dsn, meter: meter, say: s.say}
+		first, err := loads.firstLoads(ctx, c, " on stock")
 		if err != nil {
 			return nil, err
 		}
-		r.Copy = median
-		s.say("%s on stock: psql \\copy %s (median of %v; cpu: server %s, psql %s)", c.label, r.Copy.Round(time.Millisecond), roundAll(copies),
-			secs(copyCPU.server), secs(copyCPU.psql))
-		loads := loader{tc: s.tc, db: db, meter: meter, say: s.say}
-		h, all, first, err := loads.firstLoads(ctx, c, " on stock")
-		if err != nil {
-			return nil, err
-		}
-		r.Harvest, r.Harvests, r.Products = h, all, int(first.RowsRead)
+		r.Copy, r.Harvest, r.Harvests, r.HarvestRatio = first.copy(), first.took(), first.times(), first.ratio()
+		r.Products = int(first.report().RowsRead)
 		if err := loads.settle(ctx, c, " on stock"); err != nil {
 			return nil, err
 		}
-		if r.Rehearvest, r.RewriteRows, _, err = loads.unchanged(ctx, c, " on stock"); err != nil {
+		again, written, err := loads.unchanged(ctx, c, " on stock")
+		if err != nil {
 			return nil, err
 		}
+		r.Rehearvest, r.RehearvestRatio, r.RewriteRows = again.took(), again.ratio(), written
 		out = append(out, r)
 	}
 	return out, nil
 }
 
 func printStock(w io.Writer, tuned []Result, stock []StockResult) {
-	fmt.Fprintln(w, "\n=== harvest on both servers (ratios to each server's own psql \\copy of the same file) ===")
+	fmt.Fprintln(w, "\n=== harvest on both servers (vs copy: the median of each run's ratio to the psql \\copy of the same file run on that server just before it) ===")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "feed\tserver\tpsql \\copy\tharvest\tvs copy\tre-harvest\tvs copy\trows written\t")
 	for i, s := range stock {
 		if i < len(tuned) {
 			t := tuned[i]
 			fmt.Fprintf(tw, "%s\ttuned\t%s\t%s\t%.2fx\t%s\t%.2fx\t%d\t\n", t.Label, t.Copy.Round(time.Millisecond),
-				t.Harvest.Round(time.Millisecond), t.Harvest.Seconds()/t.Copy.Seconds(),
-				t.Rehearvest.Round(time.Millisecond), t.Rehearvest.Seconds()/t.Copy.Seconds(), t.RewriteRows)
+				t.Harvest.Round(time.Millisecond), t.HarvestRatio, t.Rehearvest.Round(time.Millisecond), t.RehearvestRatio, t.RewriteRows)
 		}
 		fmt.Fprintf(tw, "%s\tstock\t%s\t%s\t%.2fx\t%s\t%.2fx\t%d\t\n", s.Label, s.Copy.Round(time.Millisecond),
-			s.Harvest.Round(time.Millisecond), s.Harvest.Seconds()/s.Copy.Seconds(),
-			s.Rehearvest.Round(time.Millisecond), s.Rehearvest.Seconds()/s.Copy.Seconds(), s.RewriteRows)
+			s.Harvest.Round(time.Millisecond), s.HarvestRatio, s.Rehearvest.Round(time.Millisecond), s.RehearvestRatio, s.RewriteRows)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "goals (issue 15): first load ≤ 1.5x copy tuned, ≤ 2.0x stock; unchanged re-harvest ≤ 0.75x copy on both, 0 rows written")
