@@ -292,7 +292,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// The stock server gets a worker of its own: the one above stops
 	// first, so that the harvest task queue has one database behind it.
+	// The tuned server keeps running: its dirty buffers are written out
+	// now, not by a checkpoint inside a stock run.
 	stopWorker()
+	if err := quiesce(ctx, db); err != nil {
+		return err
+	}
 	stock, err := runStock(ctx, stockRun{root: o.Root, dir: dir, cfgPath: cfgPath, tc: tc, cats: cats, say: say})
 	if err != nil {
 		return err
@@ -626,7 +631,7 @@ func harvest(ctx context.Context, tc client.Client, in wf.Input) (time.Duration,
 
 // firstLoadRuns is how many first loads of each feed the bench times, and
 // how many unchanged re-harvests: one run on a shared machine varies by a
-// quarter, so each figure is a median.
+// third, so each figure is a median.
 const firstLoadRuns = 3
 
 // loader times harvests on one server, each right after a psql \copy of
@@ -692,8 +697,10 @@ func medianBy[T any](xs []T, key func(T) float64) T {
 // runs before it: a 1M COPY right after three first loads took 7.0-7.3 s,
 // against 5.1-5.8 s before them, which flattered the re-harvest paired
 // with it (it writes nothing).
-func (l loader) quiesce(ctx context.Context) error {
-	if _, err := l.db.Exec(ctx, `CHECKPOINT`); err != nil {
+func (l loader) quiesce(ctx context.Context) error { return quiesce(ctx, l.db) }
+
+func quiesce(ctx context.Context, db *pgxpool.Pool) error {
+	if _, err := db.Exec(ctx, `CHECKPOINT`); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	syscall.Sync()
@@ -762,6 +769,9 @@ func (l loader) firstLoads(ctx context.Context, c catalogue, where string) (pair
 func (l loader) settle(ctx context.Context, c catalogue, where string) error {
 	var leaf string
 	if err := l.db.QueryRow(ctx, `SELECT products_supplier_partition($1, $2)`, c.input.TenantID, c.supplier).Scan(&leaf); err != nil {
+		return err
+	}
+	if err := l.quiesce(ctx); err != nil {
 		return err
 	}
 	c0, start := l.meter.sample(), time.Now()

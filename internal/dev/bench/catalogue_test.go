@@ -94,10 +94,12 @@ func inputWith(encoding string) wf.Input { return wf.Input{Encoding: encoding} }
 // runs came in; the runs keep their order.
 func TestMedian(t *testing.T) {
 	s := time.Second
+	// The median COPY, harvest and ratio each belong to another pair, so
+	// a median taken by the wrong key, or a ratio of the medians, fails.
 	runs := pairs{
-		{copy: 4 * s, took: 10 * s, rep: wf.Report{RunID: "c"}}, // 2.5x
-		{copy: 6 * s, took: 8 * s, rep: wf.Report{RunID: "a"}},  // 1.33x
-		{copy: 5 * s, took: 9 * s, rep: wf.Report{RunID: "b"}},  // 1.8x
+		{copy: 4 * s, took: 8 * s, rep: wf.Report{RunID: "a"}},  // 2.0x
+		{copy: 5 * s, took: 11 * s, rep: wf.Report{RunID: "b"}}, // 2.2x
+		{copy: 6 * s, took: 9 * s, rep: wf.Report{RunID: "c"}},  // 1.5x
 	}
 	if got := runs.copy(); got != 5*s {
 		t.Errorf("median copy %v, want 5s", got)
@@ -105,22 +107,17 @@ func TestMedian(t *testing.T) {
 	if got := runs.took(); got != 9*s {
 		t.Errorf("median harvest %v, want 9s", got)
 	}
-	if got := runs.ratio(); got != 1.8 {
-		t.Errorf("median ratio %v, want 1.8", got)
-	}
-	if got := runs.report().RunID; got != "b" {
-		t.Errorf("report of run %s, want b (median time)", got)
-	}
-	if got := fmt.Sprint(runs.times()); got != "[10s 8s 9s]" {
-		t.Errorf("times %s, want run order", got)
-	}
-	// The median ratio is a pair's own, not the ratio of the medians.
-	skew := pairs{{copy: 4 * s, took: 8 * s}, {copy: 6 * s, took: 9 * s}, {copy: 5 * s, took: 10 * s}} // 2x, 1.5x, 2x
-	if got := skew.ratio(); got != 2 {
+	if got := runs.ratio(); got != 2 {
 		t.Errorf("median ratio %v, want 2 (the medians 9s/5s would be 1.8)", got)
 	}
-	four := append(slices.Clone(runs), pair{copy: 7 * s, took: 11 * s, rep: wf.Report{RunID: "d"}})
-	if got := four.report().RunID; got != "b" {
-		t.Errorf("of 10, 8, 9, 11: run %s, want b (the lower middle)", got)
+	if got := runs.report().RunID; got != "c" {
+		t.Errorf("report of run %s, want c (the median harvest time)", got)
+	}
+	if got := fmt.Sprint(runs.times()); got != "[8s 11s 9s]" {
+		t.Errorf("times %s, want run order", got)
+	}
+	four := append(slices.Clone(runs), pair{copy: 7 * s, took: 10 * s, rep: wf.Report{RunID: "d"}})
+	if got := four.report().RunID; got != "c" {
+		t.Errorf("of 8, 11, 9, 10: run %s, want c (the lower middle)", got)
 	}
 }

@@ -70,7 +70,12 @@ type gardenerBench struct {
 
 func (g *gardenerBench) run(ctx context.Context) (*GardenerResult, error) {
 	r := &GardenerResult{}
-	var err error
+	// Each timed run and COPY starts quiesced, as the harvests do (see
+	// loader.quiesce).
+	err := quiesce(ctx, g.db)
+	if err != nil {
+		return nil, err
+	}
 	c0, b0 := g.meter.sample(), background(ctx, g.db)
 	if r.Full, r.FullReport, err = g.garden(ctx, true); err != nil {
 		return nil, err
@@ -102,6 +107,9 @@ func (g *gardenerBench) run(ctx context.Context) (*GardenerResult, error) {
 			return nil, err
 		}
 	}
+	if err := quiesce(ctx, g.db); err != nil {
+		return nil, err
+	}
 	if r.Rerun, r.RerunReport, err = g.garden(ctx, false); err != nil {
 		return nil, err
 	}
@@ -123,6 +131,9 @@ func (g *gardenerBench) incremental(ctx context.Context, ch change) (Incremental
 	for i := range max(g.runs, 1) {
 		_, rep, err := harvest(ctx, g.tc, g.cat.harvestOf(feeds[i%2]))
 		if err != nil {
+			return r, err
+		}
+		if err := quiesce(ctx, g.db); err != nil {
 			return r, err
 		}
 		c0, b0 := g.meter.sample(), background(ctx, g.db)
@@ -197,6 +208,9 @@ func (g *gardenerBench) copyRows(ctx context.Context) (int64, time.Duration, err
 	}
 	var copies []time.Duration
 	for range 3 {
+		if err := quiesce(ctx, g.db); err != nil {
+			return 0, 0, err
+		}
 		d, err := psqlCopy(ctx, g.dsn, "CREATE TABLE bench_copy (LIKE enrichments)", literal(path), "FORMAT text")
 		if err != nil {
 			return 0, 0, err
