@@ -117,25 +117,13 @@ func (c catalogue) harvestOf(url string) wf.Input {
 // Result is one size's figures.
 type Result struct {
 	Label     string
-	Products  int
 	FeedBytes int64
-	// Copy is the median of the COPYs paired with the first loads.
-	Copy time.Duration
-	// Harvest is the median of Harvests, first loads of the same feed;
-	// HarvestRatio the median of their ratios to the COPY before each.
-	Harvest      time.Duration
-	Harvests     []time.Duration
-	HarvestRatio float64
-	// Rehearvest and RehearvestRatio: the same of the unchanged
-	// re-harvests.
-	Rehearvest      time.Duration
-	RehearvestRatio float64
-	RewriteRows     int64
-	HistoryLength   int64
-	Runs            int
-	WorkerPeakRSS   int64
-	HarvestReport   wf.Report
-	RehearvestRept  wf.Report
+	figures
+	HistoryLength  int64
+	Runs           int
+	WorkerPeakRSS  int64
+	HarvestReport  wf.Report
+	RehearvestRept wf.Report
 	// Gardener is nil when the size was not enriched.
 	Gardener *GardenerResult
 }
@@ -261,8 +249,6 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		r.Copy, r.Harvest, r.Harvests, r.HarvestRatio, r.HarvestReport = first.copy(), first.took(), first.times(), first.ratio(), first.report()
-		r.Products = int(r.HarvestReport.RowsRead)
 		if err := loads.settle(ctx, c, ""); err != nil {
 			return err
 		}
@@ -270,7 +256,8 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		r.Rehearvest, r.RehearvestRatio, r.RehearvestRept, r.RewriteRows = again.took(), again.ratio(), again.report(), written
+		r.figures = figuresOf(first, again, written)
+		r.HarvestReport, r.RehearvestRept = first.report(), again.report()
 		r.HistoryLength, r.Runs, err = history(ctx, tc, wf.WorkflowID(tenantOf(c.supplier), c.supplier))
 		if err != nil {
 			return err
@@ -656,6 +643,27 @@ type pair struct {
 
 func (p pair) ratio() float64 { return p.took.Seconds() / p.copy.Seconds() }
 
+// figures are one size's harvest figures on one server.
+type figures struct {
+	Products int
+	// Copy is the median of the COPYs paired with the first loads.
+	Copy time.Duration
+	// Harvest is the median first load; HarvestRatio the median of the
+	// first loads' ratios to the COPY before each.
+	Harvest      time.Duration
+	HarvestRatio float64
+	// Rehearvest and RehearvestRatio: the same of the unchanged
+	// re-harvests; RewriteRows the product rows they wrote.
+	Rehearvest      time.Duration
+	RehearvestRatio float64
+	RewriteRows     int64
+}
+
+func figuresOf(first, again pairs, written int64) figures {
+	return figures{Products: int(first.report().RowsRead), Copy: first.copy(), Harvest: first.took(), HarvestRatio: first.ratio(),
+		Rehearvest: again.took(), RehearvestRatio: again.ratio(), RewriteRows: written}
+}
+
 // pairs are the runs of one kind (first loads, or unchanged re-harvests).
 type pairs []pair
 
@@ -672,15 +680,6 @@ func (ps pairs) ratio() float64 { return medianBy(ps, pair.ratio).ratio() }
 // report is the report of the harvest of median time.
 func (ps pairs) report() wf.Report {
 	return medianBy(ps, func(p pair) float64 { return p.took.Seconds() }).rep
-}
-
-// times are the harvests' times, in run order.
-func (ps pairs) times() []time.Duration {
-	all := make([]time.Duration, len(ps))
-	for i, p := range ps {
-		all[i] = p.took
-	}
-	return all
 }
 
 // medianBy is the element of median key (of an even number, the lower of

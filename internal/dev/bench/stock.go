@@ -17,18 +17,8 @@ import (
 // StockResult is one size's harvest figures on a server with PostgreSQL's
 // default settings.
 type StockResult struct {
-	Label    string
-	Products int
-	// As in Result: medians, and the medians of each harvest's ratio to
-	// the COPY run just before it.
-	Copy            time.Duration
-	Harvest         time.Duration
-	Harvests        []time.Duration
-	HarvestRatio    float64
-	Rehearvest      time.Duration
-	RehearvestRatio float64
-	// RewriteRows counts product rows the unchanged re-harvests wrote.
-	RewriteRows   int64
+	Label string
+	figures
 	SharedBuffers string
 }
 
@@ -98,8 +88,6 @@ func runStock(ctx context.Context, s stockRun) ([]StockResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Copy, r.Harvest, r.Harvests, r.HarvestRatio = first.copy(), first.took(), first.times(), first.ratio()
-		r.Products = int(first.report().RowsRead)
 		if err := loads.settle(ctx, c, " on stock"); err != nil {
 			return nil, err
 		}
@@ -107,7 +95,7 @@ func runStock(ctx context.Context, s stockRun) ([]StockResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Rehearvest, r.RehearvestRatio, r.RewriteRows = again.took(), again.ratio(), written
+		r.figures = figuresOf(first, again, written)
 		out = append(out, r)
 	}
 	return out, nil
