@@ -53,6 +53,11 @@ func (t tuple) text(s string) tuple {
 	return append(t, s...)
 }
 
+func (t tuple) textBytes(b []byte) tuple {
+	t = binary.BigEndian.AppendUint32(t, uint32(len(b)))
+	return append(t, b...)
+}
+
 // textOrNull is NULL for "".
 func (t tuple) textOrNull(s string) tuple {
 	if s == "" {
@@ -194,28 +199,28 @@ func appendJSONString(t tuple, s string) tuple {
 }
 
 // loadTuple appends a first load's row (loadColumns) to t.
-func loadTuple(t tuple, row int64, p *product.Product, hash string, source uint64) tuple {
+func loadTuple(t tuple, row int64, p *product.Product, hash []byte, source uint64) tuple {
 	return t.begin(len(loadColumns)).int8(row).text(p.SKU).text(p.Name).text(p.Description).text(p.Brand).textOrNull(p.GTIN).
 		numeric4(p.Price.Units()).text(p.Currency).int8OrNull(p.Stock).text(string(p.Availability)).textArray(p.CategoryPath).
-		textOrNull(p.URL).textArray(p.Images).jsonb(p.Attributes).text(hash).sourceKey(source)
+		textOrNull(p.URL).textArray(p.Images).jsonb(p.Attributes).textBytes(hash).sourceKey(source)
 }
 
 // stageTuple appends a staged row (stageColumns) to t.
-func stageTuple(t tuple, row int64, part int32, p *product.Product, hash string, source uint64) tuple {
+func stageTuple(t tuple, row int64, part int32, p *product.Product, hash []byte, source uint64) tuple {
 	return t.begin(len(stageColumns)).int8(row).int4(part).text(p.SKU).text(p.Name).text(p.Description).text(p.Brand).
 		textOrNull(p.GTIN).numeric4(p.Price.Units()).text(p.Currency).int8OrNull(p.Stock).text(string(p.Availability)).
-		textArrayOrNull(p.CategoryPath).textOrNull(p.URL).textArrayOrNull(p.Images).jsonbOrNull(p.Attributes).text(hash).bool(false).
+		textArrayOrNull(p.CategoryPath).textOrNull(p.URL).textArrayOrNull(p.Images).jsonbOrNull(p.Attributes).textBytes(hash).bool(false).
 		sourceKey(source)
 }
 
-// slimTuple is a staged row of an unchanged product: row, SKU and hash
-// (which may be "": merges never read a slim row's hash).
-func slimTuple(row int64, part int32, sku, hash string) tuple {
-	t := make(tuple, 0, 64+len(sku)+len(hash)).begin(len(stageColumns)).int8(row).int4(part).text(sku)
+// slimTuple is a staged row of an unchanged product: row and SKU. Its
+// content hash is "": merges never read a slim row's hash.
+func slimTuple(row int64, part int32, sku string) tuple {
+	t := make(tuple, 0, 64+len(sku)).begin(len(stageColumns)).int8(row).int4(part).text(sku)
 	for range 12 {
 		t = t.null()
 	}
-	return t.text(hash).bool(true).null()
+	return t.text("").bool(true).null()
 }
 
 // sourceKey appends a bound source key as a bigint, NULL for 0 (unknown).

@@ -22,10 +22,11 @@ type item struct {
 	// nothing to write (stored and unchanged, or replayed).
 	valid bool
 	tuple tuple
-	// sku and hash of a valid row, for slim rows staged late; hash is ""
-	// when the row was found unchanged by its source key (slim rows are
-	// never merged, so their hash is never read).
-	sku, hash string
+	// sku of a valid row, for slim rows staged late.
+	sku string
+	// hk is the content hash's key (hashKey) of a normalised valid row; 0
+	// when the row was found unchanged by its source key, not normalised.
+	hk uint64
 	// same: stored, active and equal (so it has no tuple yet)
 	same bool
 	rej  *reject
@@ -254,9 +255,9 @@ func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptio
 		it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: truncate(err.Error(), maxRejectReason), raw: truncate(rec.Raw, maxRejectRaw)}
 		return it, skuKeys{}, -1
 	}
-	hash := prod.Hash()
-	k, hk := keysOf(prod.SKU), hashKey(hash)
-	it.valid, it.sku, it.hash = true, prod.SKU, hash
+	hash := prod.HexHash() // an array: a string would cost an allocation per row
+	k, hk := keysOf(prod.SKU), hashKey(hash[:])
+	it.valid, it.sku, it.hk = true, prod.SKU, hk
 	e := o.existing.find(k)
 	if e >= 0 && o.existing.entries[e].hash == hk {
 		it.same = true // most likely not written at all (see sequence)
@@ -266,11 +267,11 @@ func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptio
 		// replayed (only its keys matter), or no tuple yet
 	case o.load:
 		start := ar.end()
-		ar.b = loadTuple(ar.b, rec.Row, &prod, hash, sourceKey(source, hk))
+		ar.b = loadTuple(ar.b, rec.Row, &prod, hash[:], sourceKey(source, hk))
 		it.tuple = ar.add(start)
 	default:
 		start := ar.end()
-		ar.b = stageTuple(ar.b, rec.Row, int32(k.key%uint64(o.parts)), &prod, hash, sourceKey(source, hk))
+		ar.b = stageTuple(ar.b, rec.Row, int32(k.key%uint64(o.parts)), &prod, hash[:], sourceKey(source, hk))
 		it.tuple = ar.add(start)
 	}
 	return it, k, e
@@ -299,7 +300,10 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 			}
 			delete(pending, next)
 			next++
-			out := make([]item, 0, len(r.items))
+			// out filters the chunk in place: it holds at most the items
+			// read so far, until a slim row staged late would make it
+			// overtake them; then it moves to an array of its own.
+			out, shared := r.items[:0], true
 			for i, it := range r.items {
 				if !it.valid {
 					if it.err != nil || !o.done.has(it.row) {
@@ -321,11 +325,16 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 						if e.skipped && !replay {
 							// The first occurrence was not staged: stage it
 							// slim now, so the merge sees every occurrence.
-							out = append(out, item{row: e.first, valid: true, retro: true, tuple: slimTuple(e.first, part, it.sku, it.hash)})
+							if shared && len(out) >= i {
+								// in place, the slim row and then item i
+								// would overwrite item i+1 before it is read
+								out, shared = append(make([]item, 0, len(r.items)+8), out...), false
+							}
+							out = append(out, item{row: e.first, valid: true, retro: true, tuple: slimTuple(e.first, part, it.sku)})
 						}
 						e.skipped = false
 						if it.same && !replay {
-							it.tuple = slimTuple(it.row, part, it.sku, it.hash)
+							it.tuple = slimTuple(it.row, part, it.sku)
 						}
 					}
 				} else {

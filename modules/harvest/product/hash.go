@@ -22,6 +22,12 @@ const hashVersion = "product/v1"
 //
 // TestHashGolden pins the encoding: hashes are stored, so it must not drift.
 func (p *Product) Hash() string {
+	h := p.HexHash()
+	return string(h[:])
+}
+
+// HexHash is Hash as an array, which costs no allocation.
+func (p *Product) HexHash() [2 * sha256.Size]byte {
 	// The attributes are collected and sorted first, so that the encoding's
 	// exact size is known and it is built with at most one allocation.
 	var attrBuf [16]attribute
@@ -72,7 +78,7 @@ func (p *Product) Hash() string {
 	sum := sha256.Sum256(b)
 	var text [2 * sha256.Size]byte
 	hex.Encode(text[:], sum[:])
-	return string(text[:])
+	return text
 }
 
 // attribute is one entry of Product.Attributes.

@@ -342,6 +342,10 @@ func parseAvailability(s string, stock *int64) (Availability, string) {
 			return OutOfStock, ""
 		}
 	}
+	switch Availability(t) { // as we store them: the common spelling
+	case InStock, OutOfStock, Preorder:
+		return Availability(t), ""
+	}
 	key := strings.ToLower(t)
 	for _, prefix := range [...]string{"https://schema.org/", "http://schema.org/"} {
 		key = strings.TrimPrefix(key, prefix)

@@ -72,6 +72,14 @@ func trimSpace(s string) string {
 // (tidy), and whether s is also certainly in NFC (simple) because every
 // rune is one that NFC never touches (see isSimpleRune).
 func scanText(s string) (tidy, simple bool) {
+	if printableOrSpaceASCII(s) {
+		// The common case, tested a word at a time: tidy unless a space
+		// leads, trails or is doubled.
+		if len(s) > 0 && (s[0] == ' ' || s[len(s)-1] == ' ' || strings.Contains(s, "  ")) {
+			return false, false
+		}
+		return true, true
+	}
 	simple = true
 	space := true // so that a leading space is untidy
 	for i := 0; i < len(s); {
@@ -110,6 +118,54 @@ func skipPrintableASCII(s string, i int) int {
 		i++
 	}
 	return i
+}
+
+// Eight bytes at a time ("SWAR"): the text scans below test a word of
+// eight bytes with a few arithmetic operations, and look at single bytes
+// only in a word that fails the test.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// load8 reads s[i:i+8] as a little-endian word (one load, once compiled).
+func load8(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// printableOrSpaceASCII reports whether s holds only the bytes ' ' to '~'.
+func printableOrSpaceASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if x := load8(s, i); (x|(x+ones)|(x-' '*ones))&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// outsideGraphic is 0 exactly when every byte of x is printable ASCII
+// other than a space ('!' to '~'). A byte of 0x80 or more has its high
+// bit set; one of 0x7f or more gets it by adding 1, one below '!' by
+// subtracting '!'. A carry or borrow crossing into the next byte starts
+// only at a byte outside the range, so it can make a word fail the test
+// that fails it anyway, never pass one.
+func outsideGraphic(x uint64) uint64 {
+	return (x | (x + ones) | (x - '!'*ones)) & highs
+}
+
+// hasByte is not 0 exactly when some byte of x is b (the classic test for
+// a zero byte, applied to x XOR b in every byte).
+func hasByte(x uint64, b byte) uint64 {
+	y := x ^ uint64(b)*ones
+	return (y - ones) & ^y & highs
 }
 
 // isSimpleRune reports whether r is a printable, non-space character that

@@ -1,6 +1,7 @@
 package product
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -132,4 +133,54 @@ func TestDecodeRune(t *testing.T) {
 			t.Errorf("decodeRune(%q) = %U, %d; want %U, %d", s, r, n, wr, wn)
 		}
 	}
+}
+
+// TestSkipBytesWordAtATime holds the word-at-a-time scans to byte loops: every byte value, and every pair of adjacent values (where a
+// carry or borrow could cross from one byte into the next), at positions
+// in the first and the second word and in the tail.
+func TestSkipBytesWordAtATime(t *testing.T) {
+	naivePrintable := func(s string, i int) int {
+		for i < len(s) && s[i] > ' ' && s[i] < 0x7f {
+			i++
+		}
+		return i
+	}
+	naiveURL := func(s string, i int) int {
+		for i < len(s) && s[i] > ' ' && s[i] < 0x7f && s[i] != '|' {
+			i++
+		}
+		return i
+	}
+	check := func(s string) {
+		t.Helper()
+		want := true
+		for i := range len(s) {
+			want = want && s[i] >= ' ' && s[i] <= '~'
+		}
+		if got := printableOrSpaceASCII(s); got != want {
+			t.Fatalf("printableOrSpaceASCII(%q) = %v", s, got)
+		}
+		for from := range min(len(s), 3) {
+			if got, want := skipPrintableASCII(s, from), naivePrintable(s, from); got != want {
+				t.Fatalf("skipPrintableASCII(%q, %d) = %d, want %d", s, from, got, want)
+			}
+			if got, want := skipURLBytes(s, from), naiveURL(s, from); got != want {
+				t.Fatalf("skipURLBytes(%q, %d) = %d, want %d", s, from, got, want)
+			}
+		}
+	}
+	base := []byte("abcdefghijklmnopqrstuvwxy")
+	for _, at := range []int{0, 3, 7, 8, 12, 15, 16, 23} {
+		for a := range 256 {
+			b := slices.Clone(base)
+			b[at] = byte(a)
+			check(string(b))
+			for c := range 256 {
+				b[at+1] = byte(c)
+				check(string(b))
+			}
+		}
+	}
+	check("")
+	check("short")
 }

@@ -134,6 +134,12 @@ func splitImages(dst []string, v string) []string {
 // start a separator (see imageSepAt): a space, a control character, '|',
 // DEL or a non-ASCII byte. The other bytes are the bulk of a URL.
 func skipURLBytes(v string, i int) int {
+	for i+8 <= len(v) {
+		if x := load8(v, i); outsideGraphic(x)|hasByte(x, '|') != 0 {
+			break
+		}
+		i += 8
+	}
 	for ; i < len(v); i++ {
 		// One unsigned comparison tests for c <= ' ' || c >= 0x7f.
 		if c := v[i]; c-'!' >= 0x7f-'!' || c == '|' {
