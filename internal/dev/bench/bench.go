@@ -118,6 +118,8 @@ func (c catalogue) harvestOf(url string) wf.Input {
 type Result struct {
 	Label     string
 	FeedBytes int64
+	// Own: the user's own catalogue (-feed), not a generated size.
+	Own bool
 	figures
 	HistoryLength  int64
 	Runs           int
@@ -243,7 +245,7 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		r := Result{Label: c.label, FeedBytes: st.Size()}
+		r := Result{Label: c.label, FeedBytes: st.Size(), Own: c.gen == nil}
 		loads := loader{tc: tc, db: db, dsn: dsn, meter: meter, say: say}
 		first, err := loads.firstLoads(ctx, c, "")
 		if err != nil {
@@ -275,6 +277,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	print(o.Out, results)
 	if !o.Stock {
+		printGoals(o.Out, results, nil)
 		return nil
 	}
 	// The stock server gets a worker of its own: the one above stops
@@ -290,6 +293,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	printStock(o.Out, results, stock)
+	printGoals(o.Out, results, stock)
 	return nil
 }
 
@@ -848,6 +852,7 @@ func print(w io.Writer, rs []Result) {
 	tw.Flush()
 	fmt.Fprintf(w, "harvest and re-harvest: the median of %d runs each, each run right after a psql \\copy of the same file; vs copy: the median of\n"+
 		"those %d ratios; psql \\copy: the median of the first loads' COPYs; rows written: by all re-harvests\n", firstLoadRuns, firstLoadRuns)
-	fmt.Fprintln(w, "goals: harvest ≤ 2x copy, unchanged re-harvest ≤ 1.5x copy with 0 rows written, worker RSS < 200 MiB, history < 10k events")
+	fmt.Fprintln(w, "first goals: harvest ≤ 2x copy, unchanged re-harvest ≤ 1.5x copy with 0 rows written, worker RSS < 200 MiB, history < 10k events"+
+		" (issue 15's tighter ones are checked at the end)")
 	printGardener(w, rs)
 }
