@@ -198,11 +198,19 @@ func appendJSONString(t tuple, s string) tuple {
 	return append(t, '"')
 }
 
-// loadTuple appends a first load's row (loadColumns) to t.
-func loadTuple(t tuple, row int64, p *product.Product, hash []byte, source uint64) tuple {
-	return t.begin(len(loadColumns)).int8(row).text(p.SKU).text(p.Name).text(p.Description).text(p.Brand).textOrNull(p.GTIN).
+// loadTuple appends a first load's row (loadColumnsOf(attributes)) to t.
+func loadTuple(t tuple, row int64, p *product.Product, hash []byte, source uint64, attributes bool) tuple {
+	fields := len(loadColumns)
+	if !attributes {
+		fields--
+	}
+	t = t.begin(fields).int8(row).text(p.SKU).text(p.Name).text(p.Description).text(p.Brand).textOrNull(p.GTIN).
 		numeric4(p.Price.Units()).text(p.Currency).int8OrNull(p.Stock).text(string(p.Availability)).textArray(p.CategoryPath).
-		textOrNull(p.URL).textArray(p.Images).jsonb(p.Attributes).textBytes(hash).sourceKey(source)
+		textOrNull(p.URL).textArray(p.Images)
+	if attributes {
+		t = t.jsonb(p.Attributes)
+	}
+	return t.textBytes(hash).sourceKey(source)
 }
 
 // stageTuple appends a staged row (stageColumns) to t.

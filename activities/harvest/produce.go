@@ -3,8 +3,10 @@ package harvest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +48,10 @@ type producerOptions struct {
 	// load: rows go to a first load's table (loadColumns), not to the
 	// staging table (stageColumns).
 	load bool
+	// noAttributes: the normaliser makes no attributes (MakesAttributes),
+	// and a first load leaves them to the column's default, '{}', rather
+	// than have PostgreSQL parse a '{}' of every row (loadColumnsOf).
+	noAttributes bool
 	// existing is the supplier's active products; the producer marks those
 	// the feed names. Nil for a first load.
 	existing *existingSet
@@ -266,8 +272,13 @@ func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptio
 	case o.done.has(rec.Row), it.same:
 		// replayed (only its keys matter), or no tuple yet
 	case o.load:
+		if o.noAttributes && len(prod.Attributes) > 0 {
+			// MakesAttributes said none: they would be lost
+			it = item{row: rec.Row, err: fmt.Errorf("stage: row %d has attributes, which its normaliser said it never makes", rec.Row)}
+			return it, skuKeys{}, -1
+		}
 		start := ar.end()
-		ar.b = loadTuple(ar.b, rec.Row, &prod, hash[:], sourceKey(source, hk))
+		ar.b = loadTuple(ar.b, rec.Row, &prod, hash[:], sourceKey(source, hk), !o.noAttributes)
 		it.tuple = ar.add(start)
 	default:
 		start := ar.end()
@@ -418,6 +429,15 @@ func hashKey[T string | []byte](contentHash T) uint64 {
 // and active (loadConstants).
 var loadColumns = []string{"feed_row", "sku", "name", "description", "brand", "gtin", "price", "currency",
 	"stock", "availability", "category_path", "product_url", "image_urls", "attributes", "content_hash", "source_key"}
+
+// loadColumnsOf is loadColumns, without attributes when the normaliser
+// makes none (the column's default, '{}', then fills them in).
+func loadColumnsOf(attributes bool) []string {
+	if attributes {
+		return loadColumns
+	}
+	return slices.DeleteFunc(slices.Clone(loadColumns), func(c string) bool { return c == "attributes" })
+}
 
 // stageColumns are the staging table's columns, in CopyFrom order.
 var stageColumns = []string{"row_no", "part", "sku", "name", "description", "brand", "gtin", "price", "currency",

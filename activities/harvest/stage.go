@@ -106,7 +106,8 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 		return wf.StageResult{}, err
 	}
 	normOpts := product.Options{Mapping: product.Mapping(plan.Mapping), Format: plan.Format, DefaultCurrency: plan.DefaultCurrency}
-	if _, err := product.NewNormalizer(normOpts); err != nil {
+	norm, err := product.NewNormalizer(normOpts)
+	if err != nil {
 		return wf.StageResult{}, nonRetryable(ErrTypeBadConfig, "normalizer: %v", err)
 	}
 	raw := &limitReader{r: src, max: a.Config.MaxFeedBytes, what: "max_feed_bytes"}
@@ -142,13 +143,15 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	}
 	target, columns := stageTable(plan.RunID), stageColumns
 	if firstLoad {
-		target, columns = loadTable(plan.RunID), loadColumns
+		// The same columns on every attempt: they follow from the plan.
+		target, columns = loadTable(plan.RunID), loadColumnsOf(norm.MakesAttributes())
 	}
 	copyStart := time.Now()
 	pctx, stopProducer := context.WithCancel(ctx)
 	defer stopProducer()
 	prod, err := startProducer(pctx, reader, func() (*product.Normalizer, error) { return product.NewNormalizer(normOpts) }, producerOptions{
 		parts: uint32(plan.Partitions), done: cp.done, skuField: skuFieldOf(plan), load: firstLoad, existing: existing,
+		noAttributes: !norm.MakesAttributes(),
 	})
 	if err != nil {
 		return wf.StageResult{}, nonRetryable(ErrTypeBadConfig, "normalizer: %v", err)

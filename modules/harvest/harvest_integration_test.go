@@ -305,3 +305,48 @@ func TestFirstLoadConstantsAreNotInTheRows(t *testing.T) {
 		t.Fatalf("after the re-harvest:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestFirstLoadAttributes: a first load whose mapping names no attributes
+// leaves the column out of its COPY and gets the column's default, {},
+// on every row; one that maps a feed column to an attribute loads it. The
+// re-harvest of the second, with a colour changed, stores the new one.
+func TestFirstLoadAttributes(t *testing.T) {
+	s := newStack(t, "chain_gardener: false\n")
+	ctx := context.Background()
+	feed := "sku,name,price,currency,color\nA-1,Lamp,1.00,EUR,red\nA-2,Desk,2.00,EUR,\n"
+	attributes := func(supplier string) string {
+		t.Helper()
+		var got string
+		if err := s.db.QueryRow(ctx, `SELECT string_agg(sku || '=' || attributes::text, ' ' ORDER BY sku) FROM products
+			WHERE tenant_id = 'acme' AND supplier_code = $1`, supplier).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		supplier string
+		mapping  map[string]string
+		want     string
+	}{
+		{"plain", nil, `A-1={} A-2={}`},
+		{"coloured", map[string]string{"attributes.colour": "color"}, `A-1={"colour": "red"} A-2={}`},
+	} {
+		in := wf.Input{TenantID: "acme", SupplierCode: tc.supplier, Format: "csv", Mapping: tc.mapping, Force: true,
+			FeedURL: s.serve(tc.supplier+".csv", feed)}
+		rep, err := s.harvest(in)
+		if err != nil || rep.Status != wf.StatusSucceeded || rep.Inserted != 2 {
+			t.Fatalf("%s: first load = %+v, %v", tc.supplier, rep, err)
+		}
+		if got := attributes(tc.supplier); got != tc.want {
+			t.Fatalf("%s: attributes %s, want %s", tc.supplier, got, tc.want)
+		}
+	}
+	in := wf.Input{TenantID: "acme", SupplierCode: "coloured", Format: "csv", Mapping: map[string]string{"attributes.colour": "color"}, Force: true,
+		FeedURL: s.serve("coloured-2.csv", strings.Replace(feed, "EUR,red", "EUR,blue", 1))}
+	if rep, err := s.harvest(in); err != nil || rep.Status != wf.StatusSucceeded || rep.Updated != 1 {
+		t.Fatalf("re-harvest = %+v, %v", rep, err)
+	}
+	if got, want := attributes("coloured"), `A-1={"colour": "blue"} A-2={}`; got != want {
+		t.Fatalf("after the re-harvest: attributes %s, want %s", got, want)
+	}
+}

@@ -76,6 +76,12 @@ func NewNormalizer(opts Options) (*Normalizer, error) {
 	return n, nil
 }
 
+// MakesAttributes reports whether Normalize may give a Product attributes:
+// only through the mapping's attributes and a YML offer's params. When it
+// is false every Product it makes has none, and a loader may leave the
+// column to its default.
+func (n *Normalizer) MakesAttributes() bool { return len(n.attrs) > 0 || n.yml }
+
 // Normalize turns one record into a Product, or returns a *Reject naming
 // the first field, in declaration order of Product, that cannot be
 // accepted. A zero price is accepted: whether to list such products is the

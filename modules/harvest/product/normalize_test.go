@@ -454,3 +454,35 @@ func TestJoinValue(t *testing.T) {
 		})
 	}
 }
+
+// TestMakesAttributes: only an attribute mapping or YML's params can give
+// a Product attributes; without them no record gets any, whatever fields
+// it holds (a loader then leaves the column to its default).
+func TestMakesAttributes(t *testing.T) {
+	for _, tc := range []struct {
+		opts Options
+		want bool
+	}{
+		{Options{Format: "csv"}, false},
+		{Options{Format: "json"}, false},
+		{Options{Format: "xml"}, false},
+		{Options{Format: "csv", Mapping: Mapping{"attributes.colour": "color"}}, true},
+		{Options{Format: "yml"}, true},
+	} {
+		n := newNormalizer(t, tc.opts)
+		if got := n.MakesAttributes(); got != tc.want {
+			t.Errorf("%+v: MakesAttributes = %v, want %v", tc.opts, got, tc.want)
+		}
+		p, err := n.Normalize(record{"sku": {"S"}, "@id": {"S"}, "name": {"n"}, "price": {"1.00"}, "currency": {"EUR"}, "currencyId": {"EUR"},
+			"color": {"red"}, "param_color": {"red"}, "param": {"red"}, "attributes.colour": {"red"}, "colour": {"red"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tc.want && p.Attributes != nil {
+			t.Errorf("%+v: says it makes no attributes, but made %v", tc.opts, p.Attributes)
+		}
+		if tc.want && tc.opts.Format == "csv" && p.Attributes["colour"] != "red" {
+			t.Errorf("%+v: attributes %v, want colour=red", tc.opts, p.Attributes)
+		}
+	}
+}
