@@ -12,6 +12,15 @@ package harvest
 type keySet struct {
 	shards [keyShards]keyShard
 	zero   bool // the zero skuKeys, which marks empty slots
+
+	// A feed whose SKUs come in increasing order (many exports are sorted
+	// by SKU) repeats none of them while it stays in order: addSKU keeps
+	// their keys in a plain list, at the cost of an append, until the
+	// first SKU out of order moves them into the table. The table's
+	// inserts miss the cache: a third of a first load's sequencing.
+	inOrder   []skuKeys
+	last      string // the last SKU of inOrder
+	unordered bool
 }
 
 const keyShards = 256
@@ -20,6 +29,27 @@ type keyShard struct {
 	slots []skuKeys
 	n     int
 	shift uint8 // 64 - log2(len(slots))
+}
+
+// addSKU inserts the keys k of sku and reports whether they were in the
+// set already, like add, but for keys added by addSKU alone, in order.
+// Keys of distinct SKUs in increasing order are taken for distinct
+// without a look at the table; a collision of keys then goes unnoticed,
+// which only spares the duplicate check a false alarm.
+func (s *keySet) addSKU(k skuKeys, sku string) (had bool) {
+	if !s.unordered {
+		if len(s.inOrder) == 0 || sku > s.last {
+			s.inOrder = append(s.inOrder, k)
+			s.last = sku
+			return false
+		}
+		s.unordered = true
+		for _, prev := range s.inOrder {
+			s.add(prev)
+		}
+		s.inOrder, s.last = nil, ""
+	}
+	return s.add(k)
 }
 
 // add inserts k and reports whether it was in the set already.

@@ -58,6 +58,46 @@ func TestKeySetIsASet(t *testing.T) {
 	}
 }
 
+// TestKeySetAddSKU: SKUs in increasing order take the list, and the
+// first one out of order moves them into the table: a repeat of any of
+// them is found then, whether it is the SKU that breaks the order, one
+// after it, or one of the first.
+func TestKeySetAddSKU(t *testing.T) {
+	for _, feed := range [][]string{
+		{"A", "B", "C", "D", "C", "E", "A", "F", "F"},
+		{"A", "A", "B"},
+		{"B", "A", "B", "C"},
+		{"A", "B", "C"},
+	} {
+		var s keySet
+		seen := map[string]bool{}
+		for i, sku := range feed {
+			if got := s.addSKU(keysOf(sku), sku); got != seen[sku] {
+				t.Fatalf("%v: addSKU(%s) at %d = %v, want %v", feed, sku, i, got, seen[sku])
+			}
+			seen[sku] = true
+		}
+		strictly := true // each SKU greater than the one before
+		for i := 1; i < len(feed); i++ {
+			strictly = strictly && feed[i] > feed[i-1]
+		}
+		if ordered := !s.unordered; ordered != strictly || ordered && len(s.inOrder) != len(feed) {
+			t.Fatalf("%v: in order %v with %d keys listed", feed, ordered, len(s.inOrder))
+		}
+	}
+	// A million sorted SKUs, then one of them again.
+	var s keySet
+	for i := range 1_000_000 {
+		sku := fmt.Sprintf("SKU-%08d", i)
+		if s.addSKU(keysOf(sku), sku) {
+			t.Fatalf("%s taken for a repeat", sku)
+		}
+	}
+	if !s.addSKU(keysOf("SKU-00000007"), "SKU-00000007") || s.addSKU(keysOf("SKU-X"), "SKU-X") {
+		t.Fatal("the repeat after a sorted million was not found, or a new SKU was taken for one")
+	}
+}
+
 // BenchmarkKeySet and BenchmarkKeyMap compare the set with the map it
 // replaced, at a first load's million SKUs.
 func BenchmarkKeySet(b *testing.B) {

@@ -353,7 +353,7 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 					// a first load names them to sealing, which removes the
 					// superseded rows of those SKUs alone before building
 					// its primary key (not by sorting the whole load).
-					if seen.add(k) {
+					if seen.addSKU(k, it.sku) {
 						p.dups.Store(true)
 						if _, ok := listed[k]; o.load && !ok && len(listed) < maxDupSKUs {
 							listed[k] = struct{}{}
