@@ -110,11 +110,14 @@ func recordBytes(rec feed.Record) int {
 	return n
 }
 
-// rawItem is a record as read, before normalisation.
+// rawItem is a record as read, before normalisation: finished (rec), or
+// still to finish (raw, when split) by the normalising worker.
 type rawItem struct {
-	rec feed.Record
-	bad *feed.RecordError
-	err error
+	rec   feed.Record
+	raw   feed.RawRecord
+	split bool
+	bad   *feed.RecordError
+	err   error
 }
 
 type job struct {
@@ -147,14 +150,19 @@ func startProducer(ctx context.Context, r feed.Reader, mk newNormalizer, o produ
 	p := &producer{out: make(chan []item, 8)}
 	jobs := make(chan job, 2*workers)
 	results := make(chan result, 2*workers)
-	go read(ctx, r, jobs)
+	// A reader that can split its records (CSV) leaves finishing them to
+	// the workers: its goroutine, which every record passes through, is
+	// the bound of a re-harvest, whose workers have little else to do.
+	split, _ := r.(feed.Splitter)
+	go read(ctx, r, split, jobs)
 	var wg sync.WaitGroup
 	for _, norm := range norms {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var fin feed.Finisher
 			for j := range jobs {
-				res := normalise(j, norm, o)
+				res := normalise(j, norm, o, split, &fin)
 				select {
 				case results <- res:
 				case <-ctx.Done():
@@ -168,8 +176,9 @@ func startProducer(ctx context.Context, r feed.Reader, mk newNormalizer, o produ
 	return p, nil
 }
 
-// read splits the feed into chunks of raw records, in order.
-func read(ctx context.Context, r feed.Reader, jobs chan<- job) {
+// read splits the feed into chunks of records, in order: raw records to
+// finish when split is r.
+func read(ctx context.Context, r feed.Reader, split feed.Splitter, jobs chan<- job) {
 	defer close(jobs)
 	seq := 0
 	chunk := make([]rawItem, 0, chunkSize)
@@ -189,11 +198,21 @@ func read(ctx context.Context, r feed.Reader, jobs chan<- job) {
 		}
 	}
 	for {
-		rec, err := r.Next()
+		var rec feed.Record
+		var raw feed.RawRecord
+		var err error
+		if split != nil {
+			raw, err = split.NextRaw()
+		} else {
+			rec, err = r.Next()
+		}
 		// errors.AsType: errors.As would put its target on the heap, a
 		// small allocation per record.
 		recErr, bad := errors.AsType[*feed.RecordError](err)
 		switch {
+		case err == nil && split != nil:
+			chunk = append(chunk, rawItem{raw: raw, split: true})
+			size += raw.Size()
 		case err == nil:
 			chunk = append(chunk, rawItem{rec: rec})
 			size += recordBytes(rec)
@@ -213,10 +232,22 @@ func read(ctx context.Context, r feed.Reader, jobs chan<- job) {
 	}
 }
 
-func normalise(j job, norm *product.Normalizer, o producerOptions) result {
+// normalise normalises a chunk; split finishes its raw records, with fin
+// (whose Fields live until the next record: nothing keeps them longer).
+func normalise(j job, norm *product.Normalizer, o producerOptions, split feed.Splitter, fin *feed.Finisher) result {
 	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]skuKeys, len(j.items)), found: make([]int, len(j.items))}
 	var ar arena
-	for i, raw := range j.items {
+	for i := range j.items {
+		raw := &j.items[i]
+		if raw.split {
+			rec, err := split.Finish(raw.raw, fin)
+			if recErr, bad := errors.AsType[*feed.RecordError](err); bad {
+				raw.bad = recErr
+			} else if err != nil {
+				raw.err = err
+			}
+			raw.rec = rec
+		}
 		res.found[i] = -1
 		switch {
 		case raw.err != nil:

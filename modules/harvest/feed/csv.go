@@ -40,6 +40,7 @@ type csvReader struct {
 	text      []byte  // a row's values joined by sep, when cleaning changes them
 	ends      []int   // end of each value in text
 	slab      []Field // Fields for the next records (see fields)
+	endSlab   []int   // field ends for the next raw records (see endsOf)
 	raw       rawBuf
 }
 
@@ -350,24 +351,34 @@ func (c *csvReader) readHeader() error {
 // field still open at the end of the file means the file was cut and is
 // ErrMalformed.
 func (c *csvReader) Next() (Record, error) {
+	raw, err := c.NextRaw()
+	if err != nil {
+		return Record{}, err
+	}
+	return c.finish(raw, nil)
+}
+
+// NextRaw is Next but for the cleaning of values and the building of
+// Fields, which Finish does (see Splitter).
+func (c *csvReader) NextRaw() (RawRecord, error) {
 	if c.err != nil {
-		return Record{}, c.err
+		return RawRecord{}, c.err
 	}
 	if !c.started {
 		c.started = true
 		if err := c.readHeader(); err != nil {
 			c.err = err
-			return Record{}, err
+			return RawRecord{}, err
 		}
 	}
 	row := c.read()
 	if row.err != nil {
-		return Record{}, c.fail(row)
+		return RawRecord{}, c.fail(row)
 	}
 	c.row++
 	if len(row.ends) != len(c.header) {
 		rec := c.strings(row)
-		return Record{}, &RecordError{
+		return RawRecord{}, &RecordError{
 			Row: c.row,
 			Raw: c.excerpt(rec),
 			Err: fmt.Errorf("csv: line %d: %d fields, the header has %d", row.line, len(rec), len(c.header)),
@@ -375,10 +386,10 @@ func (c *csvReader) Next() (Record, error) {
 	}
 	if len(row.buf) > c.maxField {
 		if err := c.checkFields(row); err != nil {
-			return Record{}, &RecordError{Row: c.row, Raw: c.excerpt(c.strings(row)), Err: err}
+			return RawRecord{}, &RecordError{Row: c.row, Raw: c.excerpt(c.strings(row)), Err: err}
 		}
 	}
-	return c.record(row)
+	return RawRecord{Row: c.row, line: row.line, text: string(row.buf), ends: c.endsOf(row.ends)}, nil
 }
 
 // checkFields returns why a field of row is too long, if one is.
@@ -393,24 +404,31 @@ func (c *csvReader) checkFields(row *csvRow) error {
 	return nil
 }
 
-// record builds the Record of a well-formed row. Its cleaned values are
-// joined by the delimiter into one string, which the Field values slice and
-// whose start is Raw: a record costs one string, and its memory stays valid
-// after the next call to Next. Usually the row's text is that string
-// already; only values with surrounding white space or invalid UTF-8 make
-// joinValues build it again.
-func (c *csvReader) record(row *csvRow) (Record, error) {
-	buf, ends := row.buf, row.ends
-	n, tidy := c.tidy(row)
+// finish builds the Record of a well-formed row (see Splitter.Finish), its
+// Fields from f, or from the reader's slab when f is nil (on the reader's
+// goroutine). The row's values are the text that the Field values slice,
+// and whose start is Raw: a record costs that one string, made by NextRaw.
+// Only values with surrounding white space make finish build a second.
+func (c *csvReader) finish(raw RawRecord, f *Finisher) (Record, error) {
+	text, ends := raw.text, raw.ends
+	n, tidy := c.tidy(text, ends)
 	if !tidy {
-		if !utf8.Valid(row.buf) {
-			return Record{}, &RecordError{Row: c.row, Raw: c.excerpt(c.strings(row)), Err: c.badUTF8(row)}
+		if !utf8.ValidString(text) {
+			return Record{}, &RecordError{Row: raw.Row, Raw: c.excerptOf(text, ends), Err: c.badUTF8(raw)}
 		}
-		n = c.joinValues(row)
-		buf, ends = c.text, c.ends
+		buf, joined := &c.text, &c.ends
+		if f != nil {
+			buf, joined = &f.text, &f.ends
+		}
+		n = c.joinValues(text, ends, buf, joined)
+		text, ends = string(*buf), *joined
 	}
-	text := string(buf)
-	fields := c.fields(n)
+	var fields []Field
+	if f != nil {
+		fields = f.fields[:0]
+	} else {
+		fields = c.fields(n)
+	}
 	from := 0
 	for i, to := range ends {
 		if to > from && c.header[i] != "" {
@@ -418,39 +436,60 @@ func (c *csvReader) record(row *csvRow) (Record, error) {
 		}
 		from = to + len(c.sep)
 	}
+	if f != nil {
+		f.fields = fields
+	}
 	// text is valid UTF-8 (every value is cleaned, the delimiter is a valid
 	// rune), so its excerpt is a prefix of it. The prefix shares the text's
 	// memory unless the text is long, so that keeping Raw alone (a reject
 	// report) does not keep a long record alive.
-	raw := excerptValid(text)
+	excerpt := excerptValid(text)
 	if len(text) > 2*maxRaw {
-		raw = strings.Clone(raw)
+		excerpt = strings.Clone(excerpt)
 	}
-	return Record{Row: c.row, Fields: fields, Raw: raw}, nil
+	return Record{Row: raw.Row, Fields: fields, Raw: excerpt}, nil
+}
+
+// excerptOf is the excerpt of a row's values, as c.excerpt(c.strings(row))
+// makes it, for any goroutine.
+func (c *csvReader) excerptOf(text string, ends []int) string {
+	var w rawBuf
+	from := 0
+	for i, to := range ends {
+		if w.full() {
+			break
+		}
+		if i > 0 {
+			w.add(c.sep)
+		}
+		w.add(text[from:to])
+		from = to + len(c.sep)
+	}
+	return w.String()
 }
 
 // badUTF8 explains why a row holding invalid UTF-8 is rejected, naming the
 // first field that holds it.
-func (c *csvReader) badUTF8(row *csvRow) error {
+func (c *csvReader) badUTF8(raw RawRecord) error {
 	from := 0
-	for i, to := range row.ends {
-		if v := row.buf[from:to]; !utf8.Valid(v) {
-			return invalidUTF8("csv", fmt.Sprintf("line %d: field %q", row.line, c.header[i]), invalidAt(string(v)))
+	for i, to := range raw.ends {
+		if v := raw.text[from:to]; !utf8.ValidString(v) {
+			return invalidUTF8("csv", fmt.Sprintf("line %d: field %q", raw.line, c.header[i]), invalidAt(v))
 		}
 		from = to + len(c.sep)
 	}
-	return invalidUTF8("csv", fmt.Sprintf("line %d", row.line), invalidAt(string(row.buf)))
+	return invalidUTF8("csv", fmt.Sprintf("line %d", raw.line), invalidAt(raw.text))
 }
 
-// tidy reports whether cleaning leaves every value of row as it is: no
+// tidy reports whether cleaning leaves every value of a row as it is: no
 // value has surrounding white space and all are valid UTF-8. The joined
 // text is valid exactly when every value is, because the delimiter between
 // them is a whole rune, so one check of the whole does. If so, it also
 // returns the number of Fields the row makes, as joinValues.
-func (c *csvReader) tidy(row *csvRow) (n int, ok bool) {
+func (c *csvReader) tidy(text string, ends []int) (n int, ok bool) {
 	from := 0
-	for i, to := range row.ends {
-		v := row.buf[from:to]
+	for i, to := range ends {
+		v := text[from:to]
 		from = to + len(c.sep)
 		if len(v) == 0 {
 			continue
@@ -462,7 +501,7 @@ func (c *csvReader) tidy(row *csvRow) (n int, ok bool) {
 			n++
 		}
 	}
-	return n, utf8.Valid(row.buf)
+	return n, utf8.ValidString(text)
 }
 
 // maybeSpace is a quick test that is false for most bytes of text and true
@@ -471,15 +510,15 @@ func maybeSpace(b byte) bool { return b <= ' ' || b >= utf8.RuneSelf }
 
 // isSpaceAt reports whether the byte at i of v starts or ends a rune that
 // strings.TrimSpace would trim.
-func isSpaceAt(v []byte, i int) bool {
+func isSpaceAt(v string, i int) bool {
 	if b := v[i]; b < utf8.RuneSelf {
 		return asciiSpace[b]
 	}
 	var r rune
 	if i == 0 {
-		r, _ = utf8.DecodeRune(v)
+		r, _ = utf8.DecodeRuneInString(v)
 	} else {
-		r, _ = utf8.DecodeLastRune(v)
+		r, _ = utf8.DecodeLastRuneInString(v)
 	}
 	return unicode.IsSpace(r)
 }
@@ -487,26 +526,42 @@ func isSpaceAt(v []byte, i int) bool {
 // asciiSpace is the ASCII white space that strings.TrimSpace trims.
 var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
-// joinValues sets c.text to the row's values cleaned as clean(v, true)
-// does, joined by the delimiter, and c.ends to the end of each value in it.
-// It returns the number of Fields the row makes: values that are not empty,
+// joinValues sets *buf to the row's values cleaned as clean(v, true) does,
+// joined by the delimiter, and *joined to the end of each value in it. It
+// returns the number of Fields the row makes: values that are not empty,
 // in named columns.
-func (c *csvReader) joinValues(row *csvRow) (n int) {
-	c.text, c.ends = c.text[:0], c.ends[:0]
+func (c *csvReader) joinValues(text string, ends []int, buf *[]byte, joined *[]int) (n int) {
+	b, e := (*buf)[:0], (*joined)[:0]
 	from := 0
-	for i, to := range row.ends {
+	for i, to := range ends {
 		if i > 0 {
-			c.text = append(c.text, c.sep...)
+			b = append(b, c.sep...)
 		}
-		v := bytes.TrimSpace(row.buf[from:to]) // valid UTF-8, checked by record
-		c.text = append(c.text, v...)
-		c.ends = append(c.ends, len(c.text))
+		v := strings.TrimSpace(text[from:to]) // valid UTF-8, checked by finish
+		b = append(b, v...)
+		e = append(e, len(b))
 		from = to + len(c.sep)
 		if len(v) > 0 && c.header[i] != "" {
 			n++
 		}
 	}
+	*buf, *joined = b, e
 	return n
+}
+
+// endSlab is how many field ends the reader allocates at a time.
+const endSlab = 1024
+
+// endsOf copies a row's field ends for its RawRecord, from a shared slab
+// like fields (see there).
+func (c *csvReader) endsOf(ends []int) []int {
+	if len(c.endSlab) < len(ends) {
+		c.endSlab = make([]int, max(len(ends), endSlab))
+	}
+	e := c.endSlab[:len(ends):len(ends)]
+	copy(e, ends)
+	c.endSlab = c.endSlab[len(ends):]
+	return e
 }
 
 // fieldSlab is how many Fields the reader allocates at a time.
@@ -584,4 +639,12 @@ func (c *csvReader) Close() error {
 	return nil
 }
 
-var _ Reader = (*csvReader)(nil)
+var _ Splitter = (*csvReader)(nil)
+
+// Finish turns a RawRecord of this reader into its Record; see Splitter.
+func (c *csvReader) Finish(raw RawRecord, f *Finisher) (Record, error) {
+	if f == nil {
+		panic("feed: Finish with a nil Finisher")
+	}
+	return c.finish(raw, f)
+}

@@ -206,3 +206,21 @@ func (f *failAfter) Read(p []byte) (int, error) {
 	}
 	return f.r.Read(p)
 }
+
+// TestCSVSplitMatchesNext: reading by NextRaw and Finish gives what Next
+// gives, for rows that need no cleaning, rows whose values need trimming,
+// invalid UTF-8, a wrong field count, quoted fields over lines, a field
+// over its bound and an unnamed column, with one Finisher reused.
+func TestCSVSplitMatchesNext(t *testing.T) {
+	data := "sku, name ,,price\n" +
+		"A,Lamp,x,1.00\n" +
+		"B, Desk ,y,2.00\n" +
+		"C,\"Multi\nline, quoted\",z,3.00\n" +
+		"D,bad \xff byte,z,4.00\n" +
+		"E,too,many,fields,here\n" +
+		"F," + strings.Repeat("w", 300) + ",z,6.00\n" +
+		"G,\u00a0nbsp\u00a0,z,7.00\n" +
+		"H,last,z,8.00"
+	splitMatchesNext(t, []byte(data), Options{Format: CSV, MaxFieldBytes: 256})
+	splitMatchesNext(t, []byte(data), Options{Format: CSV})
+}

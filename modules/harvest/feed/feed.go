@@ -144,6 +144,40 @@ func (r Record) All(name string) []string {
 	return vs
 }
 
+// A Splitter is a Reader that can leave the last part of reading each
+// record, cleaning its values and building its Fields, to other
+// goroutines, so that the one reading the feed does less. NextRaw returns
+// the next record, or the error, that Next would, but unfinished; Finish
+// finishes it, and may run on any goroutine, at the same time as NextRaw
+// and as other Finish calls with other Finishers. Finish returns the
+// Record Next would have, or the *RecordError. Next is NextRaw and Finish.
+type Splitter interface {
+	Reader
+	NextRaw() (RawRecord, error)
+	// Finish's record's Fields live in f until f's next Finish: a caller
+	// that keeps records longer copies them or uses another Finisher.
+	Finish(raw RawRecord, f *Finisher) (Record, error)
+}
+
+// RawRecord is a record that a Splitter has read but not finished.
+type RawRecord struct {
+	Row  int64
+	line int
+	text string
+	ends []int
+}
+
+// Size estimates the memory the raw record holds.
+func (r RawRecord) Size() int { return len(r.text) + 8*len(r.ends) }
+
+// Finisher is the scratch memory of one goroutine's Finish calls. The zero
+// value is ready to use.
+type Finisher struct {
+	fields []Field
+	text   []byte
+	ends   []int
+}
+
 // Reader yields the records of a feed.
 //
 // Next returns io.EOF after the last record. A *RecordError rejects one

@@ -2,6 +2,9 @@ package feed
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -51,8 +54,64 @@ func FuzzCSV(f *testing.F) {
 	addSeeds(f, "good.csv", "semicolon.csv", "bom.csv", "wrong_field_count.csv", "bare_quote.csv",
 		"truncated_quote.csv", "empty.csv", "no_names.csv")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzRead(t, data, Options{Format: CSV, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth})
+		opts := Options{Format: CSV, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth}
+		fuzzRead(t, data, opts)
+		splitMatchesNext(t, data, opts)
 	})
+}
+
+// splitMatchesNext reads data twice, by Next and by NextRaw then Finish
+// with one Finisher on another goroutine, and fails unless both give the
+// same records and errors in the same order.
+func splitMatchesNext(t *testing.T, data []byte, opts Options) {
+	t.Helper()
+	a, err := NewReader(bytes.NewReader(data), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewReader(bytes.NewReader(data), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, ok := b.(Splitter)
+	if !ok {
+		t.Fatalf("%T is no Splitter", b)
+	}
+	var f Finisher
+	finish := make(chan RawRecord)
+	done := make(chan struct {
+		rec Record
+		err error
+	})
+	go func() {
+		for raw := range finish {
+			rec, err := sp.Finish(raw, &f)
+			rec.Fields = slices.Clone(rec.Fields) // f's until its next Finish
+			done <- struct {
+				rec Record
+				err error
+			}{rec, err}
+		}
+	}()
+	defer close(finish)
+	for step := 0; step < len(data)+2; step++ {
+		want, wantErr := a.Next()
+		got, gotErr := Record{}, error(nil)
+		raw, err := sp.NextRaw()
+		if err == nil {
+			finish <- raw
+			r := <-done
+			got, gotErr = r.rec, r.err
+		} else {
+			gotErr = err
+		}
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || got.Row != want.Row || got.Raw != want.Raw || !slices.Equal(got.Fields, want.Fields) {
+			t.Fatalf("step %d: split read %+v, %v; Next read %+v, %v", step, got, gotErr, want, wantErr)
+		}
+		if _, bad := errors.AsType[*RecordError](wantErr); wantErr != nil && !bad {
+			return // final
+		}
+	}
 }
 
 func FuzzJSON(f *testing.F) {
