@@ -191,8 +191,23 @@ func (c *csvReader) parseRow(row *csvRow) {
 	// quote is the index of the first '"' in line, or -1: one search per
 	// line rather than one per field finds a bare quote.
 	quote := bytes.IndexByte(line, '"')
+	plain := quote < 0
+	if plain {
+		// No quote in the line: its fields are its text as is, split at
+		// the delimiters, which the loop below would copy field by field.
+		row.buf = append(row.buf, line[:len(line)-lengthNL(line)]...)
+		for from := 0; ; {
+			i := c.indexComma(row.buf[from:])
+			if i < 0 {
+				row.ends = append(row.ends, len(row.buf))
+				break
+			}
+			row.ends = append(row.ends, from+i)
+			from += i + commaLen
+		}
+	}
 parseField:
-	for {
+	for !plain {
 		if quote != 0 {
 			// Non-quoted field.
 			i := c.indexComma(line)
@@ -351,34 +366,44 @@ func (c *csvReader) readHeader() error {
 // field still open at the end of the file means the file was cut and is
 // ErrMalformed.
 func (c *csvReader) Next() (Record, error) {
-	raw, err := c.NextRaw()
+	row, err := c.nextRow()
 	if err != nil {
 		return Record{}, err
 	}
-	return c.finish(raw, nil)
+	// finish is done with row.ends before the next read reuses them.
+	return c.finish(RawRecord{Row: c.row, line: row.line, text: string(row.buf), ends: row.ends}, nil)
 }
 
 // NextRaw is Next but for the cleaning of values and the building of
 // Fields, which Finish does (see Splitter).
 func (c *csvReader) NextRaw() (RawRecord, error) {
+	row, err := c.nextRow()
+	if err != nil {
+		return RawRecord{}, err
+	}
+	return RawRecord{Row: c.row, line: row.line, text: string(row.buf), ends: c.endsOf(row.ends)}, nil
+}
+
+// nextRow reads the next well-formed data row, valid until the next read.
+func (c *csvReader) nextRow() (*csvRow, error) {
 	if c.err != nil {
-		return RawRecord{}, c.err
+		return nil, c.err
 	}
 	if !c.started {
 		c.started = true
 		if err := c.readHeader(); err != nil {
 			c.err = err
-			return RawRecord{}, err
+			return nil, err
 		}
 	}
 	row := c.read()
 	if row.err != nil {
-		return RawRecord{}, c.fail(row)
+		return nil, c.fail(row)
 	}
 	c.row++
 	if len(row.ends) != len(c.header) {
 		rec := c.strings(row)
-		return RawRecord{}, &RecordError{
+		return nil, &RecordError{
 			Row: c.row,
 			Raw: c.excerpt(rec),
 			Err: fmt.Errorf("csv: line %d: %d fields, the header has %d", row.line, len(rec), len(c.header)),
@@ -386,10 +411,10 @@ func (c *csvReader) NextRaw() (RawRecord, error) {
 	}
 	if len(row.buf) > c.maxField {
 		if err := c.checkFields(row); err != nil {
-			return RawRecord{}, &RecordError{Row: c.row, Raw: c.excerpt(c.strings(row)), Err: err}
+			return nil, &RecordError{Row: c.row, Raw: c.excerpt(c.strings(row)), Err: err}
 		}
 	}
-	return RawRecord{Row: c.row, line: row.line, text: string(row.buf), ends: c.endsOf(row.ends)}, nil
+	return row, nil
 }
 
 // checkFields returns why a field of row is too long, if one is.

@@ -2,6 +2,9 @@ package feed
 
 import (
 	"errors"
+	"io"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -223,4 +226,55 @@ func TestCSVSplitMatchesNext(t *testing.T) {
 		"H,last,z,8.00"
 	splitMatchesNext(t, []byte(data), Options{Format: CSV, MaxFieldBytes: 256})
 	splitMatchesNext(t, []byte(data), Options{Format: CSV})
+}
+
+// TestCSVPlainRows: a row without quotes is its line split at the
+// delimiters (parseRow's shortcut for it), for random rows, empty fields,
+// and a delimiter of more than one byte.
+func TestCSVPlainRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, sep := range []string{",", ";", "§"} {
+		for n := range 2000 {
+			var fields []string
+			for range 1 + rng.IntN(6) {
+				alphabet := []string{" ", "a", "b", ",", ";", "\t", "|", "x", "é", "\xc2", "\xa7"}
+				var b strings.Builder
+				for range rng.IntN(12) {
+					b.WriteString(alphabet[rng.IntN(len(alphabet))])
+				}
+				f := b.String()
+				for strings.Contains(f, sep) {
+					f = strings.ReplaceAll(f, sep, "")
+				}
+				fields = append(fields, f)
+			}
+			line := strings.Join(fields, sep)
+			if line == "" {
+				continue // a blank line is skipped, not a row
+			}
+			c, err := newCSVReader(strings.NewReader(line+"\n"+line), Options{Delimiter: []rune(sep)[0]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, last := range []bool{false, true} { // with "\n", and at the end of the file
+				var row csvRow
+				c.parseRow(&row)
+				if row.err != nil && !(last && row.err == io.EOF) {
+					t.Fatalf("%q: %v", line, row.err)
+				}
+				var ends []int
+				at := 0
+				for i, f := range fields {
+					if i > 0 {
+						at += len(sep)
+					}
+					at += len(f)
+					ends = append(ends, at)
+				}
+				if string(row.buf) != line || !slices.Equal(row.ends, ends) {
+					t.Fatalf("row %d %q (sep %q): buf %q ends %v, want ends %v", n, line, sep, row.buf, row.ends, ends)
+				}
+			}
+		}
+	}
 }
