@@ -3,7 +3,10 @@ package harvest
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"testing"
+
+	"contextworker/modules/harvest/product"
 )
 
 // TestNumeric4 checks the base-10000 digits of numeric(18,4) values; the
@@ -45,5 +48,32 @@ func TestJSONString(t *testing.T) {
 	want := `"a\"b\\c\u000a\u0001é` + "\ufffd" + `"`
 	if got != want {
 		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
+// TestLoadTupleFieldsMatchColumns: a first load's tuple has one field per
+// column it is copied into, with attributes and without.
+func TestLoadTupleFieldsMatchColumns(t *testing.T) {
+	p := product.Product{SKU: "S", Name: "n", Currency: "EUR", Availability: product.InStock, Attributes: map[string]string{"colour": "red"}}
+	hash := p.HexHash()
+	for _, attributes := range []bool{true, false} {
+		if !attributes {
+			p.Attributes = nil
+		}
+		tu := loadTuple(nil, 1, &p, hash[:], 7, attributes)
+		fields, n := int(binary.BigEndian.Uint16(tu)), 0
+		for rest := tu[2:]; len(rest) > 0; n++ {
+			size := int32(binary.BigEndian.Uint32(rest))
+			rest = rest[4:]
+			if size > 0 {
+				rest = rest[size:]
+			}
+		}
+		if cols := len(loadColumnsOf(attributes)); fields != cols || n != cols {
+			t.Fatalf("attributes %v: the tuple says %d fields and holds %d; %d columns", attributes, fields, n, cols)
+		}
+	}
+	if slices.Contains(loadColumnsOf(false), "attributes") || !slices.Contains(loadColumnsOf(true), "attributes") {
+		t.Fatal("loadColumnsOf does not follow its argument")
 	}
 }

@@ -3,7 +3,6 @@ package harvest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"runtime"
 	"slices"
@@ -304,8 +303,9 @@ func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptio
 		// replayed (only its keys matter), or no tuple yet
 	case o.load:
 		if o.noAttributes && len(prod.Attributes) > 0 {
-			// MakesAttributes said none: they would be lost
-			it = item{row: rec.Row, err: fmt.Errorf("stage: row %d has attributes, which its normaliser said it never makes", rec.Row)}
+			// MakesAttributes said none: they would be lost. A bug, which
+			// a retry would meet again.
+			it = item{row: rec.Row, err: nonRetryable(ErrTypeBadConfig, "stage: row %d has attributes, which its normaliser said it never makes", rec.Row)}
 			return it, skuKeys{}, -1
 		}
 		start := ar.end()

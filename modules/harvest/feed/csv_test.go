@@ -2,10 +2,13 @@ package feed
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/text/encoding/charmap"
@@ -277,4 +280,101 @@ func TestCSVPlainRows(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCSVFinishConcurrently: records finished on three goroutines, each
+// with its Finisher, while NextRaw goes on reading, are those Next reads,
+// whatever the rows need (trimming, a quote, invalid UTF-8). Run with
+// -race, it also checks that Finish shares nothing NextRaw writes.
+func TestCSVFinishConcurrently(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("sku,name,note\n")
+	for i := range 5000 {
+		switch i % 5 {
+		case 0:
+			fmt.Fprintf(&b, "S%d, padded ,x\n", i)
+		case 1:
+			fmt.Fprintf(&b, "S%d,\"quoted, %d\",y\n", i, i)
+		case 2:
+			fmt.Fprintf(&b, "S%d,bad \xff,z\n", i)
+		default:
+			fmt.Fprintf(&b, "S%d,plain %d,w\n", i, i)
+		}
+	}
+	data := b.String()
+	next, err := NewReader(strings.NewReader(data), Options{Format: CSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]string{}
+	for {
+		rec, err := next.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var re *RecordError
+		if errors.As(err, &re) {
+			want[re.Row] = "error " + re.Error()
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[rec.Row] = fmt.Sprint(rec.Fields, rec.Raw)
+	}
+
+	r, err := NewReader(strings.NewReader(data), Options{Format: CSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := r.(Splitter)
+	raws := make(chan RawRecord, 64)
+	got := make(chan [2]string, 64)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			var f Finisher
+			for raw := range raws {
+				rec, err := sp.Finish(raw, &f)
+				s := fmt.Sprint(rec.Fields, rec.Raw)
+				if err != nil {
+					s = "error " + err.Error()
+				}
+				got <- [2]string{fmt.Sprint(raw.Row), s}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(got) }()
+	go func() {
+		defer close(raws)
+		for {
+			raw, err := sp.NextRaw()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					t.Error(err)
+				}
+				return
+			}
+			raws <- raw
+		}
+	}()
+	n := 0
+	for g := range got {
+		n++
+		if w := want[int64(mustAtoi(t, g[0]))]; g[1] != w {
+			t.Fatalf("row %s finished concurrently: %s, Next read %s", g[0], g[1], w)
+		}
+	}
+	if n != len(want) {
+		t.Fatalf("%d rows finished, Next read %d", n, len(want))
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
