@@ -450,6 +450,9 @@ func (c *csvReader) finish(raw RawRecord, f *Finisher) (Record, error) {
 	}
 	var fields []Field
 	if f != nil {
+		if cap(f.fields) > keptFields {
+			f.fields = nil // a very wide record's Fields are not kept for the rest of the feed
+		}
 		fields = f.fields[:0]
 	} else {
 		fields = c.fields(n)
@@ -474,6 +477,10 @@ func (c *csvReader) finish(raw RawRecord, f *Finisher) (Record, error) {
 	}
 	return Record{Row: raw.Row, Fields: fields, Raw: excerpt}, nil
 }
+
+// keptFields bounds the Fields a Finisher keeps from one record to the
+// next (16 KiB): a record at the record bound can have half a million.
+const keptFields = 512
 
 // excerptOf is the excerpt of a row's values, as c.excerpt(c.strings(row))
 // makes it, for any goroutine.

@@ -378,3 +378,34 @@ func mustAtoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// TestFinisherForgetsWideRecords: a Finisher does not keep the Fields of a
+// very wide record for the records after it.
+func TestFinisherForgetsWideRecords(t *testing.T) {
+	header := make([]string, 5000)
+	wide := make([]string, 5000)
+	for i := range header {
+		header[i], wide[i] = fmt.Sprintf("c%d", i), "v"
+	}
+	narrow := append([]string{"a", "b"}, make([]string, 4998)...)
+	data := strings.Join(header, ",") + "\n" + strings.Join(wide, ",") + "\n" + strings.Join(narrow, ",") + "\n"
+	r, err := NewReader(strings.NewReader(data), Options{Format: CSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := r.(Splitter)
+	var f Finisher
+	for i, want := range []int{5000, 2} {
+		raw, err := sp.NextRaw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := sp.Finish(raw, &f)
+		if err != nil || len(rec.Fields) != want {
+			t.Fatalf("record %d: %d fields, %v; want %d", i+1, len(rec.Fields), err, want)
+		}
+	}
+	if c := cap(f.fields); c > keptFields {
+		t.Fatalf("the Finisher kept room for %d fields after a narrow record", c)
+	}
+}
