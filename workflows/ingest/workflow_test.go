@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +30,9 @@ type fake struct {
 	maxIn    int
 	calls    []int
 	failAt   int // chunk that fails non-retryably; -1: none
+	// hold, when set, keeps the other chunks from finishing until it is
+	// closed (or a timeout), so that a test can order them after failAt.
+	hold chan struct{}
 }
 
 func (f *fake) document(_ context.Context, ref ingest.DocRef) (ingest.Outcome, error) {
@@ -60,6 +64,12 @@ func (f *fake) chunk(_ context.Context, req ingest.ChunkRequest) (ingest.Counts,
 	f.calls = append(f.calls, req.Chunk)
 	f.mu.Unlock()
 	time.Sleep(time.Millisecond) // let other chunks start, if the workflow allowed them
+	if f.hold != nil && req.Chunk != f.failAt {
+		select {
+		case <-f.hold:
+		case <-time.After(10 * time.Second):
+		}
+	}
 	f.mu.Lock()
 	f.inFlight--
 	f.mu.Unlock()
@@ -225,15 +235,29 @@ func TestBatchRunsChunksInAWindow(t *testing.T) {
 	}
 }
 
+// TestBatchFailsOnABrokenChunk: once a chunk has failed, no other starts.
+// Chunk 0 is held until chunk 1 has failed, so the workflow learns of the
+// failure while both are in flight: which chunks may start after it does
+// not depend on how fast the others finish (it did, and a loaded machine
+// once saw chunks 2 and 3 finish first).
 func TestBatchFailsOnABrokenChunk(t *testing.T) {
-	f := &fake{chunks: 5, failAt: 1}
+	f := &fake{chunks: 5, failAt: 1, hold: make(chan struct{})}
 	env := newEnv(t, f)
+	var once sync.Once
+	env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, err error) {
+		if info.ActivityType.Name == ingest.ActivityChunk && err != nil {
+			once.Do(func() { close(f.hold) })
+		}
+	})
 	env.ExecuteWorkflow(ingest.BatchWorkflowName, ingest.BatchInput{TenantID: "acme", Source: "s", URLs: []string{"https://a.example/1"}})
 	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "chunk 1") {
 		t.Fatalf("error %v, want chunk 1's", err)
 	}
-	if len(f.calls) > 3 {
-		t.Fatalf("chunks %v started after the failure", f.calls)
+	f.mu.Lock()
+	calls := slices.Sorted(slices.Values(f.calls))
+	f.mu.Unlock()
+	if !slices.Equal(calls, []int{0, 1}) {
+		t.Fatalf("chunks %v started, want 0 and 1 (the window) and none after the failure", calls)
 	}
 }
 
