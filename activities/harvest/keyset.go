@@ -52,6 +52,21 @@ func (s *keySet) addSKU(k skuKeys, sku string) (had bool) {
 	return s.add(k)
 }
 
+// continues reports whether SKUs that strictly increase from first may go
+// to the in-order list by appendInOrder: no SKU has been out of order yet,
+// and first follows the last one.
+func (s *keySet) continues(first string) bool {
+	return !s.unordered && (len(s.inOrder) == 0 || first > s.last)
+}
+
+// appendInOrder adds the keys k of sku, which follows every SKU added so
+// far (continues said so for the run it belongs to): addSKU without the
+// comparison, and never a repeat.
+func (s *keySet) appendInOrder(k skuKeys, sku string) {
+	s.inOrder = append(s.inOrder, k)
+	s.last = sku
+}
+
 // add inserts k and reports whether it was in the set already.
 func (s *keySet) add(k skuKeys) (had bool) {
 	if k == (skuKeys{}) {

@@ -131,6 +131,11 @@ type result struct {
 	items []item
 	keys  []skuKeys
 	found []int
+	// ordered: the SKUs of the valid items not stored (found -1) strictly
+	// increase, from first. Told here, where they were just made, sequence
+	// need not compare each with the one before (a cache miss apiece).
+	ordered bool
+	first   string
 }
 
 // newNormalizer builds one normaliser per worker, so workers share nothing.
@@ -260,7 +265,29 @@ func normalise(j job, norm *product.Normalizer, o producerOptions, split feed.Sp
 			res.items[i], res.keys[i], res.found[i] = normaliseRecord(&j.items[i].rec, norm, o, &ar)
 		}
 	}
+	res.ordered, res.first = increasing(res)
 	return res
+}
+
+// increasing reports whether the SKUs of res's valid items not stored
+// strictly increase, and the first of them.
+func increasing(res result) (bool, string) {
+	var first, last string
+	n := 0
+	for i, it := range res.items {
+		if !it.valid || res.found[i] >= 0 {
+			continue
+		}
+		if n > 0 && it.sku <= last {
+			return false, ""
+		}
+		if n == 0 {
+			first = it.sku
+		}
+		last = it.sku
+		n++
+	}
+	return true, first
 }
 
 // normaliseRecord turns one record into an item: a reject, or a valid row
@@ -346,6 +373,9 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 			// read so far, until a slim row staged late would make it
 			// overtake them; then it moves to an array of its own.
 			out, shared := r.items[:0], true
+			// The chunk's new SKUs continue the increasing run so far: they
+			// go to the run without a comparison each.
+			run := r.ordered && seen.continues(r.first)
 			for i, it := range r.items {
 				if !it.valid {
 					if it.err != nil || !o.done.has(it.row) {
@@ -384,7 +414,9 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 					// a first load names them to sealing, which removes the
 					// superseded rows of those SKUs alone before building
 					// its primary key (not by sorting the whole load).
-					if seen.addSKU(k, it.sku) {
+					if run {
+						seen.appendInOrder(k, it.sku)
+					} else if seen.addSKU(k, it.sku) {
 						p.dups.Store(true)
 						if _, ok := listed[k]; o.load && !ok && len(listed) < maxDupSKUs {
 							listed[k] = struct{}{}

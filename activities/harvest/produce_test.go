@@ -394,3 +394,84 @@ func BenchmarkExistingSort(b *testing.B) {
 		})
 	}
 }
+
+// TestProducerOrderedChunks: SKUs in increasing order go to the keys'
+// in-order list a chunk at a time (sequence compares only where a chunk
+// begins), and a repeat is still noticed where it sits: inside a chunk,
+// on the boundary of two, or when a chunk starts over below the last SKU.
+func TestProducerOrderedChunks(t *testing.T) {
+	sku := func(i int) string { return fmt.Sprintf("S%05d", i) }
+	feedOf := func(skus []string) []byte {
+		var b bytes.Buffer
+		b.WriteString("sku,name,price,currency\n")
+		for i, s := range skus {
+			if i == 300 {
+				b.WriteString(",no sku,1.00,EUR\n") // a reject amid the run
+			}
+			fmt.Fprintf(&b, "%s,n,1.00,EUR\n", s)
+		}
+		return b.Bytes()
+	}
+	sorted := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = sku(i)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		skus []string
+		want []string
+	}{
+		{"in order", sorted(3 * chunkSize), nil},
+		{"repeat inside a chunk", slices.Insert(sorted(3*chunkSize), 400, sku(399)), []string{sku(399)}},
+		// Row chunkSize+1 begins the second chunk: it repeats the last SKU
+		// of the first.
+		{"repeat across chunks", slices.Insert(sorted(3*chunkSize), chunkSize, sku(chunkSize-1)), []string{sku(chunkSize - 1)}},
+		{"starts over", append(sorted(2*chunkSize), sorted(3)...), []string{sku(0), sku(1), sku(2)}},
+		{"a later chunk lower, no repeat", append(sorted(2 * chunkSize)[chunkSize:], sorted(chunkSize)...), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := feed.Open(bytes.NewReader(feedOf(tc.skus)), feed.Options{Format: feed.CSV})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := startProducer(context.Background(), r, func() (*product.Normalizer, error) {
+				return product.NewNormalizer(product.Options{Format: "csv"})
+			}, producerOptions{parts: 2, load: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := 0
+			for c := range p.out {
+				rows += len(c)
+			}
+			if rows != len(tc.skus)+1 {
+				t.Fatalf("%d rows out, want %d", rows, len(tc.skus)+1)
+			}
+			if p.dups.Load() != (tc.want != nil) || !slices.Equal(p.dupSKUs, tc.want) {
+				t.Fatalf("duplicates %v %q, want %q", p.dups.Load(), p.dupSKUs, tc.want)
+			}
+		})
+	}
+}
+
+// TestIncreasing: a chunk's order looks at its valid items not stored
+// alone, and takes equal SKUs for out of order.
+func TestIncreasing(t *testing.T) {
+	res := result{
+		items: []item{{valid: true, sku: "B"}, {sku: "Z"}, {valid: true, sku: "A"}, {valid: true, sku: "C"}, {valid: true, sku: "D"}},
+		found: []int{-1, -1, 7, -1, -1},
+	}
+	if ok, first := increasing(res); !ok || first != "B" {
+		t.Fatalf("increasing = %v %q, want true \"B\"", ok, first)
+	}
+	res.items[4].sku = "C"
+	if ok, _ := increasing(res); ok {
+		t.Fatal("a repeated SKU taken for increasing")
+	}
+	if ok, _ := increasing(result{}); !ok {
+		t.Fatal("an empty chunk taken for out of order")
+	}
+}
