@@ -18,10 +18,16 @@ type keySet struct {
 	// their keys in a plain list, at the cost of an append, until the
 	// first SKU out of order moves them into the table. The table's
 	// inserts miss the cache: a third of a first load's sequencing.
-	inOrder   []skuKeys
+	// The list is kept in blocks: one growing array would copy itself
+	// over and over (80 MB of copies for a million keys) and hold two
+	// copies at once while it grows.
+	inOrder   [][]skuKeys
 	last      string // the last SKU of inOrder
 	unordered bool
 }
+
+// inOrderBlock is how many keys a block of keySet.inOrder holds (128 KiB).
+const inOrderBlock = 8192
 
 const keyShards = 256
 
@@ -39,13 +45,14 @@ type keyShard struct {
 func (s *keySet) addSKU(k skuKeys, sku string) (had bool) {
 	if !s.unordered {
 		if len(s.inOrder) == 0 || sku > s.last {
-			s.inOrder = append(s.inOrder, k)
-			s.last = sku
+			s.appendInOrder(k, sku)
 			return false
 		}
 		s.unordered = true
-		for _, prev := range s.inOrder {
-			s.add(prev)
+		for _, block := range s.inOrder {
+			for _, prev := range block {
+				s.add(prev)
+			}
 		}
 		s.inOrder, s.last = nil, ""
 	}
@@ -63,8 +70,21 @@ func (s *keySet) continues(first string) bool {
 // far (continues said so for the run it belongs to): addSKU without the
 // comparison, and never a repeat.
 func (s *keySet) appendInOrder(k skuKeys, sku string) {
-	s.inOrder = append(s.inOrder, k)
+	if n := len(s.inOrder); n == 0 || len(s.inOrder[n-1]) == inOrderBlock {
+		s.inOrder = append(s.inOrder, make([]skuKeys, 0, inOrderBlock))
+	}
+	last := &s.inOrder[len(s.inOrder)-1]
+	*last = append(*last, k)
 	s.last = sku
+}
+
+// listed is how many keys the in-order list holds.
+func (s *keySet) listed() int {
+	n := 0
+	for _, block := range s.inOrder {
+		n += len(block)
+	}
+	return n
 }
 
 // add inserts k and reports whether it was in the set already.

@@ -81,8 +81,8 @@ func TestKeySetAddSKU(t *testing.T) {
 		for i := 1; i < len(feed); i++ {
 			strictly = strictly && feed[i] > feed[i-1]
 		}
-		if ordered := !s.unordered; ordered != strictly || ordered && len(s.inOrder) != len(feed) {
-			t.Fatalf("%v: in order %v with %d keys listed", feed, ordered, len(s.inOrder))
+		if ordered := !s.unordered; ordered != strictly || ordered && s.listed() != len(feed) {
+			t.Fatalf("%v: in order %v with %d keys listed", feed, ordered, s.listed())
 		}
 	}
 	// A million sorted SKUs, then one of them again.
@@ -93,8 +93,18 @@ func TestKeySetAddSKU(t *testing.T) {
 			t.Fatalf("%s taken for a repeat", sku)
 		}
 	}
+	if s.listed() != 1_000_000 {
+		t.Fatalf("%d keys listed, want a million", s.listed())
+	}
 	if !s.addSKU(keysOf("SKU-00000007"), "SKU-00000007") || s.addSKU(keysOf("SKU-X"), "SKU-X") {
 		t.Fatal("the repeat after a sorted million was not found, or a new SKU was taken for one")
+	}
+	// Every block of the list moved into the table: the middle's and the
+	// last's keys are found too.
+	for _, sku := range []string{"SKU-00500000", "SKU-00999999"} {
+		if !s.addSKU(keysOf(sku), sku) {
+			t.Fatalf("%s, listed before the order broke, not found", sku)
+		}
 	}
 }
 
