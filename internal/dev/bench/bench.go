@@ -661,11 +661,15 @@ type figures struct {
 	Rehearvest      time.Duration
 	RehearvestRatio float64
 	RewriteRows     int64
+	// HarvestRatios and RehearvestRatios are every run's ratio, in the
+	// order they ran: the goals show the spread beside the median.
+	HarvestRatios, RehearvestRatios []float64
 }
 
 func figuresOf(first, again pairs, written int64) figures {
 	return figures{Products: int(first.report().RowsRead), Copy: first.copy(), Harvest: first.took(), HarvestRatio: first.ratio(),
-		Rehearvest: again.took(), RehearvestRatio: again.ratio(), RewriteRows: written}
+		Rehearvest: again.took(), RehearvestRatio: again.ratio(), RewriteRows: written,
+		HarvestRatios: first.ratios(), RehearvestRatios: again.ratios()}
 }
 
 // pairs are the runs of one kind (first loads, or unchanged re-harvests).
@@ -680,6 +684,15 @@ func (ps pairs) took() time.Duration {
 	return medianBy(ps, func(p pair) float64 { return p.took.Seconds() }).took
 }
 func (ps pairs) ratio() float64 { return medianBy(ps, pair.ratio).ratio() }
+
+// ratios are the pairs' ratios, in run order.
+func (ps pairs) ratios() []float64 {
+	out := make([]float64, len(ps))
+	for i, p := range ps {
+		out[i] = p.ratio()
+	}
+	return out
+}
 
 // report is the report of the harvest of median time.
 func (ps pairs) report() wf.Report {

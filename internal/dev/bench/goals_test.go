@@ -20,7 +20,8 @@ func TestGoals(t *testing.T) {
 		RerunReport: gardener.Report{}, PeakRSS: 188 << 20}
 	tuned := []Result{
 		{Label: "100000", figures: figures{Products: 100_000, HarvestRatio: 9}},
-		{Label: "1000000", figures: figures{Products: 1_000_000, HarvestRatio: 1.68, RehearvestRatio: 0.67}, Gardener: g},
+		{Label: "1000000", figures: figures{Products: 1_000_000, HarvestRatio: 1.68, RehearvestRatio: 0.67,
+			HarvestRatios: []float64{1.68, 1.49, 1.7}, RehearvestRatios: []float64{0.67, 0.61, 0.7}}, Gardener: g},
 		{Label: "own.csv", Own: true, figures: figures{Products: 50_000, HarvestRatio: 1.4, RehearvestRatio: 0.7, RewriteRows: 3}},
 	}
 	stock := []StockResult{
@@ -43,8 +44,8 @@ func TestGoals(t *testing.T) {
 		"1000000 | gardener incremental (prices) ≤ 15% of the full run | 17.6% | NOT MET",
 		"1000000 | gardener rerun with nothing changed writes nothing | 0 rows | met",
 		"1000000 | worker peak RSS < 200 MiB (gardener, harvest included) | 188 MiB | met",
-		"1000000 | first load ≤ 1.5x copy, tuned server | 1.68x | NOT MET",
-		"1000000 | unchanged re-harvest ≤ 0.75x copy, 0 rows written, tuned server | 0.67x, 0 rows | met",
+		"1000000 | first load ≤ 1.5x copy, tuned server | 1.68x (runs 1.68x 1.49x 1.70x) | NOT MET",
+		"1000000 | unchanged re-harvest ≤ 0.75x copy, 0 rows written, tuned server | 0.67x (runs 0.67x 0.61x 0.70x), 0 rows | met",
 		"1000000 | first load ≤ 2.0x copy, stock server | 1.85x | met",
 		"1000000 | unchanged re-harvest ≤ 0.75x copy, 0 rows written, stock server | 0.60x, 0 rows | met",
 		"own.csv | first load ≤ 1.5x copy, tuned server | 1.40x | met",
