@@ -14,20 +14,25 @@ type keySet struct {
 	zero   bool // the zero skuKeys, which marks empty slots
 
 	// A feed whose SKUs come in increasing order (many exports are sorted
-	// by SKU) repeats none of them while it stays in order: addSKU keeps
-	// their keys in a plain list, at the cost of an append, until the
-	// first SKU out of order moves them into the table. The table's
-	// inserts miss the cache: a third of a first load's sequencing.
-	// The list is kept in blocks: one growing array would copy itself
-	// over and over (80 MB of copies for a million keys) and hold two
-	// copies at once while it grows.
+	// by SKU) repeats none of them while it stays in order: addSKU and
+	// appendInOrder keep their keys in a list, at the cost of an append,
+	// until the first SKU out of order moves them into the table. The
+	// table's inserts miss the cache: a third of a first load's
+	// sequencing. The list is kept in blocks: one growing array would copy
+	// itself over and over (80 MB of copies for a million keys) and hold
+	// two copies at once while it grows.
 	inOrder   [][]skuKeys
 	last      string // the last SKU of inOrder
 	unordered bool
 }
 
-// inOrderBlock is how many keys a block of keySet.inOrder holds (128 KiB).
-const inOrderBlock = 8192
+// inOrderBlock is how many keys a block of keySet.inOrder holds (128 KiB);
+// the first holds firstInOrderBlock (16 KiB), enough for the new SKUs of
+// most re-harvests.
+const (
+	inOrderBlock      = 8192
+	firstInOrderBlock = 1024
+)
 
 const keyShards = 256
 
@@ -38,7 +43,8 @@ type keyShard struct {
 }
 
 // addSKU inserts the keys k of sku and reports whether they were in the
-// set already, like add, but for keys added by addSKU alone, in order.
+// set already, like add, but for keys added by addSKU and appendInOrder
+// alone (never by add), in order.
 // Keys of distinct SKUs in increasing order are taken for distinct
 // without a look at the table; a collision of keys then goes unnoticed,
 // which only spares the duplicate check a false alarm.
@@ -70,8 +76,12 @@ func (s *keySet) continues(first string) bool {
 // far (continues said so for the run it belongs to): addSKU without the
 // comparison, and never a repeat.
 func (s *keySet) appendInOrder(k skuKeys, sku string) {
-	if n := len(s.inOrder); n == 0 || len(s.inOrder[n-1]) == inOrderBlock {
-		s.inOrder = append(s.inOrder, make([]skuKeys, 0, inOrderBlock))
+	if n := len(s.inOrder); n == 0 || len(s.inOrder[n-1]) == cap(s.inOrder[n-1]) {
+		size := inOrderBlock
+		if n == 0 {
+			size = firstInOrderBlock
+		}
+		s.inOrder = append(s.inOrder, make([]skuKeys, 0, size))
 	}
 	last := &s.inOrder[len(s.inOrder)-1]
 	*last = append(*last, k)

@@ -140,3 +140,27 @@ func benchKeys() []skuKeys {
 	}
 	return keys
 }
+
+// TestKeySetContinues: a run of SKUs may go to the in-order list only
+// while the set is in order and the run starts after its last SKU; keys
+// appended so are found once the order breaks.
+func TestKeySetContinues(t *testing.T) {
+	var s keySet
+	if !s.continues("B") {
+		t.Fatal("an empty set does not take a run")
+	}
+	for _, sku := range []string{"B", "C"} {
+		s.appendInOrder(keysOf(sku), sku)
+	}
+	for first, want := range map[string]bool{"A": false, "C": false, "D": true} {
+		if got := s.continues(first); got != want {
+			t.Errorf("after B, C: continues(%q) = %v, want %v", first, got, want)
+		}
+	}
+	if s.addSKU(keysOf("A"), "A") || !s.addSKU(keysOf("C"), "C") {
+		t.Fatal("the order broke: A taken for a repeat, or appended C not found")
+	}
+	if s.continues("Z") {
+		t.Fatal("a set out of order takes a run")
+	}
+}

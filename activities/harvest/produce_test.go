@@ -426,8 +426,8 @@ func TestProducerOrderedChunks(t *testing.T) {
 	}{
 		{"in order", sorted(3 * chunkSize), nil},
 		{"repeat inside a chunk", slices.Insert(sorted(3*chunkSize), 400, sku(399)), []string{sku(399)}},
-		// Row chunkSize+1 begins the second chunk: it repeats the last SKU
-		// of the first.
+		// The second chunk's first record repeats the first chunk's last
+		// SKU.
 		{"repeat across chunks", slices.Insert(sorted(3*chunkSize), chunkSize, sku(chunkSize-1)), []string{sku(chunkSize - 1)}},
 		{"starts over", append(sorted(2*chunkSize), sorted(3)...), []string{sku(0), sku(1), sku(2)}},
 		{"a later chunk lower, no repeat", append(sorted(2 * chunkSize)[chunkSize:], sorted(chunkSize)...), nil},
@@ -458,16 +458,18 @@ func TestProducerOrderedChunks(t *testing.T) {
 }
 
 // TestIncreasing: a chunk's order looks at its valid items not stored
-// alone, and takes equal SKUs for out of order.
+// alone (a reject or a stored product with a higher SKU before them
+// changes nothing, and is not the first), and takes equal SKUs for out of
+// order.
 func TestIncreasing(t *testing.T) {
 	res := result{
-		items: []item{{valid: true, sku: "B"}, {sku: "Z"}, {valid: true, sku: "A"}, {valid: true, sku: "C"}, {valid: true, sku: "D"}},
-		found: []int{-1, -1, 7, -1, -1},
+		items: []item{{valid: true, sku: "Z"}, {sku: "Y"}, {valid: true, sku: "B"}, {valid: true, sku: "X"}, {valid: true, sku: "C"}, {valid: true, sku: "D"}},
+		found: []int{7, -1, -1, 3, -1, -1},
 	}
 	if ok, first := increasing(res); !ok || first != "B" {
 		t.Fatalf("increasing = %v %q, want true \"B\"", ok, first)
 	}
-	res.items[4].sku = "C"
+	res.items[5].sku = "C"
 	if ok, _ := increasing(res); ok {
 		t.Fatal("a repeated SKU taken for increasing")
 	}
