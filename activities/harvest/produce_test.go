@@ -22,7 +22,8 @@ func generated(t testing.TB, o feedgen.Options) []byte {
 	return buf.Bytes()
 }
 
-func produce(t testing.TB, data []byte, o producerOptions) ([]item, bool) {
+// startCSV starts a producer on CSV data, with the default mapping.
+func startCSV(t testing.TB, data []byte, o producerOptions) *producer {
 	t.Helper()
 	r, err := feed.Open(bytes.NewReader(data), feed.Options{Format: feed.CSV})
 	if err != nil {
@@ -34,6 +35,12 @@ func produce(t testing.TB, data []byte, o producerOptions) ([]item, bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func produce(t testing.TB, data []byte, o producerOptions) ([]item, bool) {
+	t.Helper()
+	p := startCSV(t, data, o)
 	var out []item
 	for c := range p.out {
 		out = append(out, c...)
@@ -189,16 +196,7 @@ func TestProducerNamesFirstLoadDuplicates(t *testing.T) {
 		{"resumed after row 2", doneRows{prefix: 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := feed.Open(bytes.NewReader(data), feed.Options{Format: feed.CSV})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := startProducer(context.Background(), r, func() (*product.Normalizer, error) {
-				return product.NewNormalizer(product.Options{Format: "csv"})
-			}, producerOptions{parts: 2, load: true, done: tc.done})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := startCSV(t, data, producerOptions{parts: 2, load: true, done: tc.done})
 			for range p.out {
 			}
 			if !p.dups.Load() {
@@ -221,16 +219,7 @@ func TestProducerBoundsFirstLoadDuplicates(t *testing.T) {
 			fmt.Fprintf(&b, "S%d,n,1.00,EUR\n", i)
 		}
 	}
-	r, err := feed.Open(bytes.NewReader(b.Bytes()), feed.Options{Format: feed.CSV})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := startProducer(context.Background(), r, func() (*product.Normalizer, error) {
-		return product.NewNormalizer(product.Options{Format: "csv"})
-	}, producerOptions{parts: 2, load: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := startCSV(t, b.Bytes(), producerOptions{parts: 2, load: true})
 	for range p.out {
 	}
 	if len(p.dupSKUs) != maxDupSKUs || p.dupSKUs[0] != "S0" || p.dupSKUs[maxDupSKUs-1] != fmt.Sprintf("S%d", maxDupSKUs-1) {
@@ -433,16 +422,7 @@ func TestProducerOrderedChunks(t *testing.T) {
 		{"a later chunk lower, no repeat", append(sorted(2 * chunkSize)[chunkSize:], sorted(chunkSize)...), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := feed.Open(bytes.NewReader(feedOf(tc.skus)), feed.Options{Format: feed.CSV})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := startProducer(context.Background(), r, func() (*product.Normalizer, error) {
-				return product.NewNormalizer(product.Options{Format: "csv"})
-			}, producerOptions{parts: 2, load: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := startCSV(t, feedOf(tc.skus), producerOptions{parts: 2, load: true})
 			rows := 0
 			for c := range p.out {
 				rows += len(c)
