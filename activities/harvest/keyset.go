@@ -88,15 +88,6 @@ func (s *keySet) appendInOrder(k skuKeys, sku string) {
 	s.last = sku
 }
 
-// listed is how many keys the in-order list holds.
-func (s *keySet) listed() int {
-	n := 0
-	for _, block := range s.inOrder {
-		n += len(block)
-	}
-	return n
-}
-
 // add inserts k and reports whether it was in the set already.
 func (s *keySet) add(k skuKeys) (had bool) {
 	if k == (skuKeys{}) {

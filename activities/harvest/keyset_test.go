@@ -164,3 +164,12 @@ func TestKeySetContinues(t *testing.T) {
 		t.Fatal("a set out of order takes a run")
 	}
 }
+
+// listed is how many keys the in-order list holds.
+func (s *keySet) listed() int {
+	n := 0
+	for _, block := range s.inOrder {
+		n += len(block)
+	}
+	return n
+}
