@@ -5,7 +5,8 @@ import (
 )
 
 // activeCurrencies holds the ISO 4217 alpha codes a price may be quoted in,
-// sorted for binary search. It is the ISO list of active codes without XTS
+// sorted so that a reader finds a code at a glance (currencyIndex finds
+// them for lookups). It is the ISO list of active codes without XTS
 // (testing) and XXX (no currency), which cannot price a product, plus codes
 // withdrawn since 2021 whose amounts still turn up in supplier feeds (ANG,
 // BGN, CUC, HRK, SLL, ZWL): refusing them would drop records whose price is
@@ -73,13 +74,13 @@ func lookupCurrency(s string) (string, bool) {
 	return "", false
 }
 
-// findCurrency binary-searches activeCurrencies, optionally folding ASCII
-// lower case to upper.
+// findCurrency finds s in activeCurrencies through currencyIndex,
+// optionally folding ASCII lower case to upper.
 func findCurrency(s string, fold bool) (string, bool) {
 	if len(s) != 3 {
 		return "", false
 	}
-	var k [3]byte
+	n := 0
 	for i := 0; i < 3; i++ {
 		c := s[i]
 		if fold && c >= 'a' && c <= 'z' {
@@ -88,19 +89,27 @@ func findCurrency(s string, fold bool) (string, bool) {
 		if c < 'A' || c > 'Z' {
 			return "", false
 		}
-		k[i] = c
+		n = n*26 + int(c-'A')
 	}
-	lo, hi := 0, len(activeCurrencies)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if activeCurrencies[m] < string(k[:]) {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	if lo < len(activeCurrencies) && activeCurrencies[lo] == string(k[:]) {
-		return activeCurrencies[lo], true
+	if i := currencyIndex[n]; i > 0 {
+		return activeCurrencies[i-1], true
 	}
 	return "", false
 }
+
+// currencyIndex maps every three-letter upper-case code, read as a number
+// in base 26, to 1 + its index in activeCurrencies, or to 0 when it is not
+// there. Every record looks its currency up: a binary search compared
+// strings eight times a record, 1.5% of a first load's worker CPU, where
+// this is one read of a 17 KiB table.
+var currencyIndex = func() *[26 * 26 * 26]uint8 {
+	var t [26 * 26 * 26]uint8
+	for i, c := range activeCurrencies {
+		t[(int(c[0]-'A')*26+int(c[1]-'A'))*26+int(c[2]-'A')] = uint8(i + 1)
+	}
+	return &t
+}()
+
+// An index into activeCurrencies, plus one, fits currencyIndex's uint8:
+// this fails to compile when the list outgrows it.
+var _ [255 - len(activeCurrencies)]struct{}

@@ -2,12 +2,13 @@ package product
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
 func TestActiveCurrenciesSorted(t *testing.T) {
 	if !slices.IsSorted(activeCurrencies[:]) {
-		t.Fatal("activeCurrencies is not sorted; lookups rely on binary search")
+		t.Fatal("activeCurrencies is not sorted")
 	}
 	for i, c := range activeCurrencies {
 		if len(c) != 3 || !IsCurrency(c) {
@@ -20,6 +21,41 @@ func TestActiveCurrenciesSorted(t *testing.T) {
 	for _, a := range currencyAliases {
 		if !IsCurrency(a.code) {
 			t.Errorf("alias %q maps to unknown code %q", a.alias, a.code)
+		}
+	}
+}
+
+// TestFindCurrencyEveryCode looks up every three-letter code, in upper
+// and lower case, against a scan of activeCurrencies.
+func TestFindCurrencyEveryCode(t *testing.T) {
+	found := 0
+	for a := 'A'; a <= 'Z'; a++ {
+		for b := 'A'; b <= 'Z'; b++ {
+			for c := 'A'; c <= 'Z'; c++ {
+				code := string([]rune{a, b, c})
+				want := slices.Contains(activeCurrencies[:], code)
+				if got, ok := findCurrency(code, false); ok != want || ok && got != code {
+					t.Errorf("findCurrency(%q, false) = %q, %v; want %v", code, got, ok, want)
+				}
+				lower := strings.ToLower(code)
+				if got, ok := findCurrency(lower, true); ok != want || ok && got != code {
+					t.Errorf("findCurrency(%q, true) = %q, %v; want %v", lower, got, ok, want)
+				}
+				if _, ok := findCurrency(lower, false); ok {
+					t.Errorf("findCurrency(%q, false) found it; want upper case only", lower)
+				}
+				if want {
+					found++
+				}
+			}
+		}
+	}
+	if found != len(activeCurrencies) {
+		t.Errorf("found %d codes; want all %d", found, len(activeCurrencies))
+	}
+	for _, s := range []string{"", "EU", "EURO", "E1R", "EU ", "@UR", "[UR", "EU`", "EU{", "ÉUR"} {
+		if got, ok := findCurrency(s, true); ok {
+			t.Errorf("findCurrency(%q, true) = %q; want none", s, got)
 		}
 	}
 }
