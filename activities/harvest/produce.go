@@ -313,7 +313,10 @@ func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptio
 			}
 		}
 	}
-	prod, err := norm.Normalize(rec)
+	// prod is done with before the next record: its category path and
+	// images may share the arena's array.
+	prod, strs, err := norm.NormalizeReusing(rec, ar.strs)
+	ar.strs = strs
 	if err != nil {
 		it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: truncate(err.Error(), maxRejectReason), raw: truncate(rec.Raw, maxRejectRaw)}
 		return it, skuKeys{}, -1
