@@ -331,14 +331,26 @@ func roundAll(ds []time.Duration) []time.Duration {
 // phases reads where a run's time went from its harvest_runs row.
 func phases(ctx context.Context, db *pgxpool.Pool, runID string) string {
 	var stage, merge, finish float64
+	var seal *float64
+	// A first load's seal (the key build, mostly) runs from its
+	// transaction's start, which every loaded row carries as first_seen,
+	// to staged_at, which it sets last; part -1 marks a first load.
 	err := db.QueryRow(ctx, `SELECT extract(epoch FROM staged_at - started_at)::float8,
 			coalesce(extract(epoch FROM deactivated_at - staged_at)::float8, 0),
-			extract(epoch FROM finished_at - coalesce(deactivated_at, staged_at))::float8
-		FROM harvest_runs WHERE run_id = $1`, runID).Scan(&stage, &merge, &finish)
+			extract(epoch FROM finished_at - coalesce(deactivated_at, staged_at))::float8,
+			(SELECT extract(epoch FROM r.staged_at - p.first_seen)::float8
+				FROM harvest_parts h, LATERAL (SELECT first_seen FROM products
+					WHERE tenant_id = r.tenant_id AND supplier_code = r.supplier_code AND last_run_id = r.run_id LIMIT 1) p
+				WHERE h.run_id = r.run_id AND h.part = -1)
+		FROM harvest_runs r WHERE run_id = $1`, runID).Scan(&stage, &merge, &finish, &seal)
 	if err != nil {
 		return fmt.Sprintf(" (phases: %v)", err)
 	}
-	return fmt.Sprintf(": begin+stage %.2fs, merge+deactivate %.2fs, finish %.2fs", stage, merge, finish)
+	of := ""
+	if seal != nil {
+		of = fmt.Sprintf(" (of which the seal, mostly the key build, %.2fs)", *seal)
+	}
+	return fmt.Sprintf(": begin+stage %.2fs%s, merge+deactivate %.2fs, finish %.2fs", stage, of, merge, finish)
 }
 
 // cpuOf reports the CPU time the worker and the server used since c0.
