@@ -201,28 +201,18 @@ func (n *Normalizer) normalize(src Source, p *Product, buf *[]string) *Reject {
 }
 
 // ownStrings copies a and b into one new array and returns the copies, so
-// that two short slices built in stack buffers cost one allocation. A copy
-// is nil when empty, and its capacity is its length, so that appending to
-// one cannot overwrite the other.
+// that two short slices built in stack buffers cost one allocation.
 func ownStrings(a, b []string) ([]string, []string) {
 	if len(a)+len(b) == 0 {
 		return nil, nil
 	}
-	buf := make([]string, len(a)+len(b))
-	copy(buf, a)
-	copy(buf[len(a):], b)
-	var ca, cb []string
-	if len(a) > 0 {
-		ca = buf[:len(a):len(a)]
-	}
-	if len(b) > 0 {
-		cb = buf[len(a):]
-	}
+	_, ca, cb := reuseStrings(make([]string, 0, len(a)+len(b)), a, b)
 	return ca, cb
 }
 
-// reuseStrings is ownStrings into buf's array, grown when too short; it
-// returns the array too.
+// reuseStrings copies a and b into buf's array, grown when too short, and
+// returns it and the copies. A copy is nil when empty, and its capacity is
+// its length, so that appending to one cannot overwrite the other.
 func reuseStrings(buf, a, b []string) ([]string, []string, []string) {
 	buf = append(append(buf[:0], a...), b...)
 	var ca, cb []string
