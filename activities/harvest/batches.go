@@ -57,7 +57,9 @@ type batchSource struct {
 	rejects []reject
 	err     error
 
-	pending        []byte
+	pending []byte
+	// pendingBlk holds pending, a tuple, until it is read whole.
+	pendingBlk     *block
 	started, ended bool
 }
 
@@ -68,6 +70,10 @@ func (s *batchSource) Read(p []byte) (int, error) {
 			c := copy(p[n:], s.pending)
 			s.pending = s.pending[c:]
 			n += c
+			if len(s.pending) == 0 && s.pendingBlk != nil {
+				s.pendingBlk.release()
+				s.pendingBlk = nil
+			}
 			continue
 		}
 		switch {
@@ -80,7 +86,7 @@ func (s *batchSource) Read(p []byte) (int, error) {
 			}
 			return n, nil
 		}
-		t, ok := s.next()
+		t, blk, ok := s.next()
 		if s.err != nil {
 			return n, s.err
 		}
@@ -88,18 +94,19 @@ func (s *batchSource) Read(p []byte) (int, error) {
 			s.ended, s.pending = true, copyTrailer
 			continue
 		}
-		s.pending = t
+		s.pending, s.pendingBlk = t, blk
 	}
 	return n, nil
 }
 
-// next returns the next tuple to write; false at the end of the batch.
-func (s *batchSource) next() (tuple, bool) {
+// next returns the next tuple to write and its block; false at the end of
+// the batch.
+func (s *batchSource) next() (tuple, *block, bool) {
 	for {
 		if len(s.chunk) == 0 {
 			chunk, ok := <-s.items
 			if !ok {
-				return nil, false
+				return nil, nil, false
 			}
 			s.chunk = chunk
 			continue
@@ -108,7 +115,7 @@ func (s *batchSource) next() (tuple, bool) {
 		s.chunk = s.chunk[1:]
 		if it.err != nil {
 			s.err = it.err
-			return nil, false
+			return nil, nil, false
 		}
 		s.hi = max(s.hi, it.row)
 		switch {
@@ -121,7 +128,7 @@ func (s *batchSource) next() (tuple, bool) {
 			s.valid++
 		}
 		if it.tuple != nil {
-			return it.tuple, true
+			return it.tuple, it.blk, true
 		}
 	}
 }

@@ -2,6 +2,8 @@ package harvest
 
 import (
 	"encoding/binary"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"contextworker/modules/harvest/product"
@@ -239,10 +241,15 @@ func (t tuple) sourceKey(k uint64) tuple {
 	return t.int8(int64(k))
 }
 
-// arena holds the tuples of one chunk of rows in one allocation (or a
-// few): a tuple per row was most of the worker's garbage.
+// arena holds the tuples of one chunk of rows in one block (or a few): a
+// tuple per row was most of the worker's garbage, and a new block per
+// chunk, zeroed and collected, a tenth of it. Blocks come from a pool and
+// go back once the COPY stream has read every tuple in them (see
+// block.release).
 type arena struct {
 	b tuple
+	// blk owns b's array; nil until the first tuple.
+	blk *block
 	// key is scratch memory for the chunk's source keys.
 	key []byte
 	// strs holds the category path and images of the chunk's current
@@ -252,13 +259,46 @@ type arena struct {
 
 const arenaSize = 128 << 10
 
-// add returns the bytes enc appended, capped so that nothing appends past
-// them. Growing the arena leaves earlier tuples in the old array, intact.
-func (a *arena) add(start int) tuple { return a.b[start:len(a.b):len(a.b)] }
+// add returns the bytes encoded since start, capped so that nothing appends
+// past them, and counts them as a tuple of the block.
+//
+// A tuple that outgrows the block's array moves it (append), which leaves
+// the earlier tuples in the old array, intact; that array is not pooled
+// again: the block keeps the new one.
+func (a *arena) add(start int) (tuple, *block) {
+	a.blk.b = a.b
+	a.blk.live.Add(1)
+	return a.b[start:len(a.b):len(a.b)], a.blk
+}
 
+// end is where the next tuple starts.
 func (a *arena) end() int {
-	if a.b == nil {
-		a.b = make(tuple, 0, arenaSize)
+	if a.blk == nil {
+		a.blk = blocks.Get().(*block)
+		a.b = a.blk.b[:0]
 	}
 	return len(a.b)
+}
+
+// A block is the array of an arena's tuples. live counts the tuples not yet
+// read by a COPY stream; the last read returns the block to blocks. A
+// block of a failed batch is never released (its tuples are dropped): the
+// collector takes it like any garbage.
+type block struct {
+	b    tuple
+	live atomic.Int32
+}
+
+var blocks = sync.Pool{New: func() any { return &block{b: make(tuple, 0, arenaSize)} }}
+
+// maxPooledBlock is the largest array a block takes back to the pool: one
+// grown by a huge record is left to the collector.
+const maxPooledBlock = 4 * arenaSize
+
+// release says one tuple of b has been read. Nothing may use any tuple of
+// the block after its last release.
+func (b *block) release() {
+	if b.live.Add(-1) == 0 && cap(b.b) <= maxPooledBlock {
+		blocks.Put(b)
+	}
 }

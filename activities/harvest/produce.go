@@ -23,6 +23,9 @@ type item struct {
 	// nothing to write (stored and unchanged, or replayed).
 	valid bool
 	tuple tuple
+	// blk holds tuple when an arena encoded it (nil for slim rows): the
+	// COPY stream releases it once it has read the tuple.
+	blk *block
 	// sku of a valid row, for slim rows staged late.
 	sku string
 	// hk is the content hash's key (hashKey) of a normalised valid row; 0
@@ -340,11 +343,11 @@ func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptio
 		}
 		start := ar.end()
 		ar.b = loadTuple(ar.b, rec.Row, &prod, hash[:], sourceKey(source, hk), !o.noAttributes)
-		it.tuple = ar.add(start)
+		it.tuple, it.blk = ar.add(start)
 	default:
 		start := ar.end()
 		ar.b = stageTuple(ar.b, rec.Row, int32(k.key%uint64(o.parts)), &prod, hash[:], sourceKey(source, hk))
-		it.tuple = ar.add(start)
+		it.tuple, it.blk = ar.add(start)
 	}
 	return it, k, e
 }
