@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,6 +12,7 @@ import (
 
 	"contextworker/internal/heartbeat"
 	"contextworker/internal/prodfields"
+	"contextworker/modules/harvest/product"
 	wf "contextworker/workflows/harvest"
 )
 
@@ -46,12 +48,16 @@ WITH src AS (
 		last_run_id = excluded.last_run_id, active = true,
 		activated_at = CASE WHEN p.active THEN coalesce(p.activated_at, p.last_seen) ELSE excluded.activated_at END,
 		changed_fields = CASE WHEN p.active THEN nullif(` + prodfields.ChangedSQL("p", "excluded") + `, 0) END
-	WHERE p.content_hash IS DISTINCT FROM excluded.content_hash OR NOT p.active
+	WHERE left(p.content_hash, ` + storedHash + `) IS DISTINCT FROM left(excluded.content_hash, ` + storedHash + `) OR NOT p.active
 	RETURNING (xmax = 0) AS inserted, sku, changed_fields, ctid
 ), logged AS (
 	` + logChangesSQL + `
 )
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`
+
+// storedHash is product.StoredHashDigits in SQL: the merge compares that
+// many digits, as a row written before keeps all 64.
+var storedHash = strconv.Itoa(product.StoredHashDigits)
 
 // logChangesSQL logs the SKUs the merge's up wrote in product_changes
 // (migration 0015), in entries of changeChunk, with the now() it wrote to

@@ -342,11 +342,11 @@ func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptio
 			return it, skuKeys{}, -1
 		}
 		start := ar.end()
-		ar.b = loadTuple(ar.b, rec.Row, &prod, hash[:], sourceKey(source, hk), !o.noAttributes)
+		ar.b = loadTuple(ar.b, rec.Row, &prod, hash[:product.StoredHashDigits], sourceKey(source, hk), !o.noAttributes)
 		it.tuple, it.blk = ar.add(start)
 	default:
 		start := ar.end()
-		ar.b = stageTuple(ar.b, rec.Row, int32(k.key%uint64(o.parts)), &prod, hash[:], sourceKey(source, hk))
+		ar.b = stageTuple(ar.b, rec.Row, int32(k.key%uint64(o.parts)), &prod, hash[:product.StoredHashDigits], sourceKey(source, hk))
 		it.tuple, it.blk = ar.add(start)
 	}
 	return it, k, e

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	acts "contextworker/activities/harvest"
+	"contextworker/modules/harvest/product"
 	wf "contextworker/workflows/harvest"
 )
 
@@ -129,5 +130,75 @@ func TestMergeFirstLoadStagedByOlderWorker(t *testing.T) {
 	}
 	if entries != 1 || withSKUs != 0 {
 		t.Fatalf("change log: %d entries, %d with SKUs; want one first-load entry (no SKUs) after two attempts", entries, withSKUs)
+	}
+}
+
+// TestMergeComparesStoredHashDigits: products.content_hash keeps the first
+// product.StoredHashDigits hex digits of a product's hash, and rows
+// written before keep all 64. A merge compares those first digits only: a
+// staged row equal to a stored one with a full-length hash leaves it as it
+// is (not rewritten once for the shorter hash), and a changed one is
+// written, with the short hash.
+func TestMergeComparesStoredHashDigits(t *testing.T) {
+	s := newStack(t, "batch_size: 100\nchain_gardener: false\n")
+	ctx := context.Background()
+	first, err := s.harvest(wf.Input{TenantID: "acme", SupplierCode: "digits", Format: "csv", FeedURL: s.serve("digits.csv", feedOf(seq(1, 3)...))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var short int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM products WHERE tenant_id = 'acme' AND supplier_code = 'digits' AND length(content_hash) = $1`,
+		product.StoredHashDigits).Scan(&short); err != nil || short != 3 {
+		t.Fatalf("%d of 3 loaded products keep %d hash digits (%v)", short, product.StoredHashDigits, err)
+	}
+	// SKU-001 as an older worker wrote it (64 digits, the same first 16);
+	// then a run that staged it unchanged in full, and SKU-002 changed.
+	const run = "digits-run-1"
+	for _, q := range []string{
+		`UPDATE products SET content_hash = content_hash || repeat('0', 48) WHERE tenant_id = 'acme' AND supplier_code = 'digits' AND sku = 'SKU-001'`,
+		`INSERT INTO harvest_runs (run_id, workflow_id, tenant_id, supplier_code, status, feed_url, format, staged_at)
+			VALUES ('` + run + `', 'harvest/acme/digits', 'acme', 'digits', 'running', 'http://x/digits.csv', 'csv', now())`,
+		`CREATE TABLE harvest_stage_digitsrun1 (row_no bigint NOT NULL, part integer NOT NULL, sku text NOT NULL, name text,
+			description text, brand text, gtin text, price numeric(18,4), currency text, stock bigint, availability text,
+			category_path text[], product_url text, image_urls text[], attributes jsonb, content_hash text NOT NULL,
+			unchanged boolean NOT NULL, source_key bigint) PARTITION BY LIST (part)`,
+		`CREATE TABLE harvest_stage_digitsrun1_0 PARTITION OF harvest_stage_digitsrun1 FOR VALUES IN (0)`,
+		`INSERT INTO harvest_stage_digitsrun1 SELECT substr(sku, 5)::int, 0, sku,
+				CASE sku WHEN 'SKU-002' THEN 'renamed' ELSE name END, description, brand, gtin, price, currency, stock, availability,
+				category_path, product_url, image_urls, attributes,
+				CASE sku WHEN 'SKU-002' THEN 'ffffffffffffffff' ELSE left(content_hash, 16) END, false, source_key
+			FROM products WHERE tenant_id = 'acme' AND supplier_code = 'digits' AND sku IN ('SKU-001', 'SKU-002')`,
+	} {
+		if _, err := s.db.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	a := acts.New(s.db, acts.DefaultConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
+	env.RegisterActivityWithOptions(a.Merge, activity.RegisterOptions{Name: wf.ActivityMerge})
+	val, err := env.ExecuteActivity(wf.ActivityMerge, wf.Plan{RunID: run, TenantID: "acme", SupplierCode: "digits"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res wf.MergeResult
+	if err := val.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Inserted != 0 || res.Updated != 1 {
+		t.Fatalf("merge %+v; want SKU-002 updated alone", res)
+	}
+	for sku, want := range map[string]struct {
+		digits int
+		run    string
+	}{"SKU-001": {64, first.RunID}, "SKU-002": {product.StoredHashDigits, run}} {
+		var digits int
+		var lastRun string
+		if err := s.db.QueryRow(ctx, `SELECT length(content_hash), last_run_id FROM products WHERE tenant_id = 'acme' AND supplier_code = 'digits' AND sku = $1`,
+			sku).Scan(&digits, &lastRun); err != nil {
+			t.Fatal(err)
+		}
+		if digits != want.digits || lastRun != want.run {
+			t.Errorf("%s: %d hash digits, last written by %s; want %d, by %s", sku, digits, lastRun, want.digits, want.run)
+		}
 	}
 }
