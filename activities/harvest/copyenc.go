@@ -252,9 +252,6 @@ type arena struct {
 	blk *block
 	// key is scratch memory for the chunk's source keys.
 	key []byte
-	// strs holds the category path and images of the chunk's current
-	// product (see product.Normalizer.NormalizeReusing).
-	strs []string
 }
 
 const arenaSize = 128 << 10

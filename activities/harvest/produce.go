@@ -167,9 +167,9 @@ func startProducer(ctx context.Context, r feed.Reader, mk newNormalizer, o produ
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var fin feed.Finisher
+			var sc scratch
 			for j := range jobs {
-				res := normalise(j, norm, o, split, &fin)
+				res := normalise(j, norm, o, split, &sc)
 				select {
 				case results <- res:
 				case <-ctx.Done():
@@ -239,15 +239,24 @@ func read(ctx context.Context, r feed.Reader, split feed.Splitter, jobs chan<- j
 	}
 }
 
-// normalise normalises a chunk; split finishes its raw records, with fin
-// (whose Fields live until the next record: nothing keeps them longer).
-func normalise(j job, norm *product.Normalizer, o producerOptions, split feed.Splitter, fin *feed.Finisher) result {
+// scratch is the memory a normalising goroutine reuses from one record to
+// the next: the Finisher whose Fields live until the next record (nothing
+// keeps them longer), and the normaliser's (the category path and images
+// of the record's product, which is done with before the next, and where
+// the record's fields were).
+type scratch struct {
+	fin  feed.Finisher
+	norm product.Scratch
+}
+
+// normalise normalises a chunk; split finishes its raw records.
+func normalise(j job, norm *product.Normalizer, o producerOptions, split feed.Splitter, sc *scratch) result {
 	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]skuKeys, len(j.items)), found: make([]int, len(j.items))}
 	var ar arena
 	for i := range j.items {
 		raw := &j.items[i]
 		if raw.split {
-			rec, err := split.Finish(raw.raw, fin)
+			rec, err := split.Finish(raw.raw, &sc.fin)
 			if recErr, bad := errors.AsType[*feed.RecordError](err); bad {
 				raw.bad = recErr
 			} else if err != nil {
@@ -265,7 +274,7 @@ func normalise(j job, norm *product.Normalizer, o producerOptions, split feed.Sp
 		default:
 			// The record where the job holds it: a copy handed to the
 			// normaliser as its Source would go to the heap.
-			res.items[i], res.keys[i], res.found[i] = normaliseRecord(&j.items[i].rec, norm, o, &ar)
+			res.items[i], res.keys[i], res.found[i] = normaliseRecord(&j.items[i].rec, norm, o, &ar, &sc.norm)
 		}
 	}
 	res.ordered, res.first = increasing(res)
@@ -296,7 +305,7 @@ func increasing(res result) (bool, string) {
 // normaliseRecord turns one record into an item: a reject, or a valid row
 // with its keys, the index of its stored product (-1: none) and the tuple
 // to write.
-func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptions, ar *arena) (item, skuKeys, int) {
+func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptions, ar *arena, ns *product.Scratch) (item, skuKeys, int) {
 	it := item{row: rec.Row}
 	key := norm.SourceKey(ar.key)
 	for _, f := range rec.Fields {
@@ -317,9 +326,8 @@ func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptio
 		}
 	}
 	// prod is done with before the next record: its category path and
-	// images may share the arena's array.
-	prod, strs, err := norm.NormalizeReusing(rec, ar.strs)
-	ar.strs = strs
+	// images may share ns's array.
+	prod, err := norm.NormalizeReusing(rec, ns)
 	if err != nil {
 		it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: truncate(err.Error(), maxRejectReason), raw: truncate(rec.Raw, maxRejectRaw)}
 		return it, skuKeys{}, -1

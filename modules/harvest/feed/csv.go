@@ -30,6 +30,7 @@ type csvReader struct {
 	comma     rune
 	sep       string
 	header    []string
+	distinct  bool // no header name repeats (Record.distinct)
 	started   bool
 	row       int64
 	lines     int   // lines read so far
@@ -358,6 +359,12 @@ func (c *csvReader) readHeader() error {
 	if !named {
 		return malformed("csv", "header", "the header row has no column names")
 	}
+	seen := make(map[string]bool, len(c.header))
+	c.distinct = true
+	for _, name := range c.header {
+		c.distinct = c.distinct && (name == "" || !seen[name])
+		seen[name] = true
+	}
 	return nil
 }
 
@@ -475,7 +482,7 @@ func (c *csvReader) finish(raw RawRecord, f *Finisher) (Record, error) {
 	if len(text) > 2*maxRaw {
 		excerpt = strings.Clone(excerpt)
 	}
-	return Record{Row: raw.Row, Fields: fields, Raw: excerpt}, nil
+	return Record{Row: raw.Row, Fields: fields, Raw: excerpt, distinct: c.distinct}, nil
 }
 
 // keptFields bounds the Fields a Finisher keeps from one record to the

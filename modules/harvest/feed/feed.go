@@ -120,12 +120,40 @@ type Record struct {
 	// Raw is a short excerpt of the source for error reports: at most 256
 	// bytes of valid UTF-8.
 	Raw string
+	// distinct: no two Fields share a name, and records of the feed hold
+	// them in the same order (a CSV header without repeats), so GetAt may
+	// take a name found where it is looked for first.
+	distinct bool
 }
 
 // Get returns the first value of the field called name, or "".
 func (r Record) Get(name string) string {
 	for _, f := range r.Fields {
 		if f.Name == name {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// GetAt returns what Get(name) does, looking first at Fields[*at] and its
+// two neighbours, and sets *at to where it found name (product.Positioned):
+// a reader that looks up the same names in record after record of a CSV
+// feed finds most with a comparison or two, the neighbours covering a
+// field moved by an empty value (which makes no Field) before it, in this
+// record or the last. Where names may repeat, it searches as Get does.
+func (r *Record) GetAt(name string, at *int) string {
+	if r.distinct {
+		for _, i := range [...]int{*at, *at - 1, *at + 1} {
+			if i >= 0 && i < len(r.Fields) && r.Fields[i].Name == name {
+				*at = i
+				return r.Fields[i].Value
+			}
+		}
+	}
+	for i, f := range r.Fields {
+		if f.Name == name {
+			*at = i
 			return f.Value
 		}
 	}

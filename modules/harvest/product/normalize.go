@@ -97,39 +97,69 @@ func (n *Normalizer) Normalize(src Source) (Product, error) {
 	return p, nil
 }
 
+// Scratch is what NormalizeReusing reuses from one record to the next.
+// The zero value is ready; a goroutine that normalises keeps its own.
+type Scratch struct {
+	// strs is the array the last Product's CategoryPath and Images share.
+	strs []string
+	// at is where each canonical field was in the last record (see
+	// Positioned).
+	at [numFields]int
+}
+
 // NormalizeReusing is Normalize for a caller that is done with each
-// Product before it normalises the next record: the Product's CategoryPath
-// and Images share buf's array (grown when too short) instead of a new
-// one, and it returns the array to pass next time. The Product's strings
-// are its own, as Normalize's are. A first load's producer saves an
-// allocation a record this way.
-func (n *Normalizer) NormalizeReusing(src Source, buf []string) (Product, []string, error) {
+// Product before it normalises the next record with s: the Product's
+// CategoryPath and Images share s's array (grown when too short) instead
+// of a new one, and a Positioned source's fields are looked for first
+// where they were in the record before. The Product's strings are its own,
+// as Normalize's are. A first load's producer saves an allocation and most
+// of a field search a record this way.
+func (n *Normalizer) NormalizeReusing(src Source, s *Scratch) (Product, error) {
 	if src == nil {
-		return Product{}, buf, reject("record", "is nil")
+		return Product{}, reject("record", "is nil")
 	}
 	var p Product
-	if r := n.normalize(src, &p, &buf); r != nil {
-		return Product{}, buf, r
+	if r := n.normalize(src, &p, s); r != nil {
+		return Product{}, r
 	}
-	return p, buf, nil
+	return p, nil
 }
 
-func (n *Normalizer) get(src Source, f field) string {
-	if n.fields[f] == "" {
+// fields reads a record's canonical fields: with pos and at, a Positioned
+// source and the positions to try first.
+type fields struct {
+	src Source
+	pos Positioned
+	at  *[numFields]int
+}
+
+func (n *Normalizer) get(in fields, f field) string {
+	name := n.fields[f]
+	if name == "" {
 		return ""
 	}
-	return src.Get(n.fields[f])
+	if in.at != nil {
+		return in.pos.GetAt(name, &in.at[f])
+	}
+	return in.src.Get(name)
 }
 
-// normalize fills p from src. The category path and the images go into
-// *buf's array when buf is not nil, else into a new one.
-func (n *Normalizer) normalize(src Source, p *Product, buf *[]string) *Reject {
+// normalize fills p from src. With s, the category path and the images go
+// into its array, and a Positioned src is searched from its positions;
+// without, into a new array.
+func (n *Normalizer) normalize(src Source, p *Product, s *Scratch) *Reject {
+	in := fields{src: src}
+	if s != nil {
+		if pos, ok := src.(Positioned); ok {
+			in.pos, in.at = pos, &s.at
+		}
+	}
 	var reason string
-	if p.SKU, reason = normalizeSKU(n.get(src, fieldSKU)); reason != "" {
+	if p.SKU, reason = normalizeSKU(n.get(in, fieldSKU)); reason != "" {
 		return reject("sku", reason)
 	}
 
-	p.Name = cleanText(n.get(src, fieldName))
+	p.Name = cleanText(n.get(in, fieldName))
 	if p.Name == "" && n.yml {
 		p.Name = ymlName(src)
 	}
@@ -137,16 +167,16 @@ func (n *Normalizer) normalize(src Source, p *Product, buf *[]string) *Reject {
 		return reject("name", "missing")
 	}
 	p.Name = truncateRunes(p.Name, MaxNameLen)
-	p.Description = truncateRunes(cleanText(htmlToText(n.get(src, fieldDescription))), MaxDescriptionLen)
-	p.Brand = truncateRunes(cleanText(n.get(src, fieldBrand)), MaxBrandLen)
+	p.Description = truncateRunes(cleanText(htmlToText(n.get(in, fieldDescription))), MaxDescriptionLen)
+	p.Brand = truncateRunes(cleanText(n.get(in, fieldBrand)), MaxBrandLen)
 
-	if g := trimSpace(n.get(src, fieldGTIN)); g != "" {
+	if g := trimSpace(n.get(in, fieldGTIN)); g != "" {
 		if p.GTIN, reason = normalizeGTIN(g); reason != "" {
 			return reject("gtin", reason)
 		}
 	}
 
-	priceText := n.get(src, fieldPrice)
+	priceText := n.get(in, fieldPrice)
 	if trimSpace(priceText) == "" {
 		return reject("price", "missing")
 	}
@@ -155,11 +185,11 @@ func (n *Normalizer) normalize(src Source, p *Product, buf *[]string) *Reject {
 		return reject("price", err.Error())
 	}
 	p.Price = price
-	if p.Currency, reason = n.currency(n.get(src, fieldCurrency), hint); reason != "" {
+	if p.Currency, reason = n.currency(n.get(in, fieldCurrency), hint); reason != "" {
 		return reject("currency", reason)
 	}
 
-	stockText := trimSpace(n.get(src, fieldStock))
+	stockText := trimSpace(n.get(in, fieldStock))
 	if stockText == "" && n.yml {
 		stockText = trimSpace(src.Get("stock"))
 	}
@@ -170,16 +200,16 @@ func (n *Normalizer) normalize(src Source, p *Product, buf *[]string) *Reject {
 		}
 		p.Stock = &v
 	}
-	if p.Availability, reason = parseAvailability(n.get(src, fieldAvailability), p.Stock); reason != "" {
+	if p.Availability, reason = parseAvailability(n.get(in, fieldAvailability), p.Stock); reason != "" {
 		return reject("availability", reason)
 	}
 
 	// The category path and the images are gathered in stack buffers and
 	// then share one allocation (see ownStrings).
 	var catBuf, imgBuf [8]string
-	category := appendCategory(catBuf[:0], n.get(src, fieldCategory), n.categorySep)
+	category := appendCategory(catBuf[:0], n.get(in, fieldCategory), n.categorySep)
 
-	if u := n.get(src, fieldURL); trimSpace(u) != "" {
+	if u := n.get(in, fieldURL); trimSpace(u) != "" {
 		if p.URL, reason = normalizeURL(u); reason != "" {
 			return reject("url", reason)
 		}
@@ -191,10 +221,10 @@ func (n *Normalizer) normalize(src Source, p *Product, buf *[]string) *Reject {
 			return r
 		}
 	}
-	if buf == nil {
+	if s == nil {
 		p.CategoryPath, p.Images = ownStrings(category, images)
 	} else {
-		*buf, p.CategoryPath, p.Images = reuseStrings(*buf, category, images)
+		s.strs, p.CategoryPath, p.Images = reuseStrings(s.strs, category, images)
 	}
 	p.Attributes = n.attributes(src)
 	return nil

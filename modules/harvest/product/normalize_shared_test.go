@@ -1,11 +1,15 @@
 package product
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"contextworker/modules/harvest/feed"
 )
 
 // TestNormalizeSharedSlices checks that the category path and the images,
@@ -26,8 +30,8 @@ func TestNormalizeSharedSlices(t *testing.T) {
 }
 
 // TestNormalizeReusing normalises records one after another with one
-// buffer and checks each Product, and each reject, against Normalize's;
-// that the buffer's array is reused once it is large enough; and that the
+// Scratch and checks each Product, and each reject, against Normalize's;
+// that the Scratch's array is reused once it is large enough; and that the
 // two slices in it cannot overwrite each other.
 func TestNormalizeReusing(t *testing.T) {
 	n := newNormalizer(t, Options{DefaultCurrency: "EUR"})
@@ -47,10 +51,11 @@ func TestNormalizeReusing(t *testing.T) {
 		{"sku": {"L"}, "name": {"M"}, "price": {"7"}, "category": {"T/U"},
 			"images": {"https://x.example/4.jpg"}},
 	}
-	var buf []string
+	var s Scratch
 	for i, rec := range recs {
+		before := s.strs
 		want, wantErr := n.Normalize(rec)
-		got, next, err := n.NormalizeReusing(rec, buf)
+		got, err := n.NormalizeReusing(rec, &s)
 		if fmt.Sprint(err) != fmt.Sprint(wantErr) {
 			t.Fatalf("record %d: error %v, Normalize's %v", i, err, wantErr)
 		}
@@ -60,8 +65,8 @@ func TestNormalizeReusing(t *testing.T) {
 		if err == nil && got.Hash() != want.Hash() {
 			t.Errorf("record %d: hash differs from Normalize's", i)
 		}
-		if used := len(got.CategoryPath) + len(got.Images); used > 0 && used <= cap(buf) && &next[:1][0] != &buf[:1][0] {
-			t.Errorf("record %d: a new array for %d strings, where the buffer holds %d", i, used, cap(buf))
+		if used := len(got.CategoryPath) + len(got.Images); used > 0 && used <= cap(before) && &s.strs[:1][0] != &before[:1][0] {
+			t.Errorf("record %d: a new array for %d strings, where the scratch holds %d", i, used, cap(before))
 		}
 		if len(got.CategoryPath) > 0 && len(got.Images) > 0 {
 			images := slices.Clone(got.Images)
@@ -70,12 +75,70 @@ func TestNormalizeReusing(t *testing.T) {
 				t.Errorf("record %d: Images = %q after appending to CategoryPath, want %q", i, got.Images, images)
 			}
 		}
-		buf = next
 	}
-	if cap(buf) < 22 {
-		t.Errorf("the buffer holds %d strings; the widest record needed 22", cap(buf))
+	if cap(s.strs) < 22 {
+		t.Errorf("the scratch holds %d strings; the widest record needed 22", cap(s.strs))
 	}
-	if _, _, err := n.NormalizeReusing(nil, buf); err == nil {
+	if _, err := n.NormalizeReusing(nil, &s); err == nil {
 		t.Error("a nil record was accepted")
+	}
+}
+
+// TestNormalizeReusingPositioned: records of a CSV feed (Positioned
+// sources) whose empty values move the other fields about, and whose
+// header repeats a name, normalise with one Scratch, its positions kept
+// from record to record, exactly as Normalize makes them without.
+func TestNormalizeReusingPositioned(t *testing.T) {
+	for _, header := range []string{
+		"sku,name,description,brand,gtin,price,currency,stock,category,url,images",
+		"sku,name,description,brand,gtin,price,currency,stock,category,url,images,name,price",
+	} {
+		t.Run(header, func(t *testing.T) {
+			extra := strings.Repeat(",", strings.Count(header, ",")-10)
+			rows := []string{
+				"A1,Lamp,A lamp,Acme,4006381333931,9.99,EUR,3,Home/Light,https://x.example/a,https://x.example/a.jpg",
+				"A2,,no name,Acme,,1.00,EUR,,Home,,",
+				",Nameless,,,,2.00,EUR,1,,,",
+				"A4,Chair,,,,3.50,,7,Home/Seat,https://x.example/c,",
+				"A5,Desk,A desk,,4006381333931,,EUR,2,,,https://x.example/d.jpg https://x.example/e.jpg",
+				"A6,Bed,,Zed,,12,USD,,Home/Sleep,,",
+				"A7,Lamp,A lamp,Acme,4006381333931,9.99,EUR,3,Home/Light,https://x.example/a,https://x.example/a.jpg",
+			}
+			if extra != "" {
+				rows[3] += ",Other chair,4.50"
+				for i := range rows {
+					if i != 3 {
+						rows[i] += extra
+					}
+				}
+				// The second name column is the 8th field of one record,
+				// and of the next, whose first name column is filled: its
+				// name is the first, not what is where the last one was.
+				rows = append(rows, "A8,,d,b,,1.00,EUR,1,Home,,,Second,", "A9,First,d,b,,2.00,EUR,3,,,,Second,")
+			}
+			r, err := feed.Open(strings.NewReader(header+"\n"+strings.Join(rows, "\n")+"\n"), feed.Options{Format: feed.CSV})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := newNormalizer(t, Options{Format: "csv"})
+			var s Scratch
+			for i := 0; ; i++ {
+				rec, err := r.Next()
+				if errors.Is(err, io.EOF) {
+					if i != len(rows) {
+						t.Fatalf("%d records of %d", i, len(rows))
+					}
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, wantErr := n.Normalize(rec)
+				got, err := n.NormalizeReusing(&rec, &s)
+				if fmt.Sprint(err) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
+					t.Errorf("record %d: %+v %v; Normalize's %+v %v", i+1, got, err, want, wantErr)
+				}
+			}
+		})
 	}
 }

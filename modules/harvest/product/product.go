@@ -35,6 +35,16 @@ type Source interface {
 	All(name string) []string // all values
 }
 
+// Positioned is optionally implemented by a Source whose fields keep their
+// order from one record to the next, as a CSV file's columns do. GetAt
+// returns what Get(name) does, looking first at position *at (where the
+// field was in the record before) and setting *at to where it found it in
+// this one: one comparison where Get searches, but for records whose
+// empty values moved the others. NormalizeReusing keeps the positions.
+type Positioned interface {
+	GetAt(name string, at *int) string
+}
+
 // Enumerator is optionally implemented by a Source that can walk all its
 // fields. Pairs yields every (name, value) pair in document order, a name
 // once per value. Normalize needs it only to discover the "param:<Name>"
