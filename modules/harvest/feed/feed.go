@@ -160,6 +160,17 @@ func (r *Record) GetAt(name string, at *int) string {
 	return ""
 }
 
+// AppendAll appends every value of the field called name to dst, in
+// document order: All without a new slice (product.Appender).
+func (r *Record) AppendAll(dst []string, name string) []string {
+	for _, f := range r.Fields {
+		if f.Name == name {
+			dst = append(dst, f.Value)
+		}
+	}
+	return dst
+}
+
 // All returns every value of the field called name, in document order, or
 // nil.
 func (r Record) All(name string) []string {

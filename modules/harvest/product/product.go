@@ -45,6 +45,13 @@ type Positioned interface {
 	GetAt(name string, at *int) string
 }
 
+// Appender is optionally implemented by a Source that can append the
+// values of a field to a slice: AppendAll(dst, name) is
+// append(dst, All(name)...), without All's new slice.
+type Appender interface {
+	AppendAll(dst []string, name string) []string
+}
+
 // Enumerator is optionally implemented by a Source that can walk all its
 // fields. Pairs yields every (name, value) pair in document order, a name
 // once per value. Normalize needs it only to discover the "param:<Name>"
