@@ -173,15 +173,7 @@ func (r *Record) AppendAll(dst []string, name string) []string {
 
 // All returns every value of the field called name, in document order, or
 // nil.
-func (r Record) All(name string) []string {
-	var vs []string
-	for _, f := range r.Fields {
-		if f.Name == name {
-			vs = append(vs, f.Value)
-		}
-	}
-	return vs
-}
+func (r Record) All(name string) []string { return r.AppendAll(nil, name) }
 
 // A Splitter is a Reader that can leave the last part of reading each
 // record, cleaning its values and building its Fields, to other

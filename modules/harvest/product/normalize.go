@@ -86,16 +86,7 @@ func (n *Normalizer) MakesAttributes() bool { return len(n.attrs) > 0 || n.yml }
 // the first field, in declaration order of Product, that cannot be
 // accepted. A zero price is accepted: whether to list such products is the
 // caller's policy (see Decimal.IsZero). Normalize never panics.
-func (n *Normalizer) Normalize(src Source) (Product, error) {
-	if src == nil {
-		return Product{}, reject("record", "is nil")
-	}
-	var p Product
-	if r := n.normalize(src, &p, nil); r != nil {
-		return Product{}, r
-	}
-	return p, nil
-}
+func (n *Normalizer) Normalize(src Source) (Product, error) { return n.normalizeWith(src, nil) }
 
 // Scratch is what NormalizeReusing reuses from one record to the next.
 // The zero value is ready; a goroutine that normalises keeps its own.
@@ -112,13 +103,19 @@ type Scratch struct {
 }
 
 // NormalizeReusing is Normalize for a caller that is done with each
-// Product before it normalises the next record with s: the Product's
-// CategoryPath and Images share s's array (grown when too short) instead
-// of a new one, its Stock points into s, and a Positioned source's fields are looked for first
-// where they were in the record before. The Product's strings are its own,
-// as Normalize's are. A first load's producer saves three allocations and
-// most of a field search a record this way (an Appender source saves one).
+// Product before it normalises the next record with s. The Product's
+// CategoryPath and Images share s's array (grown when too short), its
+// Stock points into s, an Appender source's images values go into s, and a
+// Positioned source's fields are looked for first where they were in the
+// record before. The Product's strings are its own, as Normalize's are. A
+// first load's producer normalises a typical record without an allocation
+// this way.
 func (n *Normalizer) NormalizeReusing(src Source, s *Scratch) (Product, error) {
+	return n.normalizeWith(src, s)
+}
+
+// normalizeWith is Normalize with s, or without one (nil).
+func (n *Normalizer) normalizeWith(src Source, s *Scratch) (Product, error) {
 	if src == nil {
 		return Product{}, reject("record", "is nil")
 	}
@@ -129,15 +126,15 @@ func (n *Normalizer) NormalizeReusing(src Source, s *Scratch) (Product, error) {
 	return p, nil
 }
 
-// fields reads a record's canonical fields: with pos and at, a Positioned
+// lookup reads a record's canonical fields: with pos and at, a Positioned
 // source and the positions to try first.
-type fields struct {
+type lookup struct {
 	src Source
 	pos Positioned
 	at  *[numFields]int
 }
 
-func (n *Normalizer) get(in fields, f field) string {
+func (n *Normalizer) get(in lookup, f field) string {
 	name := n.fields[f]
 	if name == "" {
 		return ""
@@ -152,7 +149,7 @@ func (n *Normalizer) get(in fields, f field) string {
 // into its array, and a Positioned src is searched from its positions;
 // without, into a new array.
 func (n *Normalizer) normalize(src Source, p *Product, s *Scratch) *Reject {
-	in := fields{src: src}
+	in := lookup{src: src}
 	if s != nil {
 		if pos, ok := src.(Positioned); ok {
 			in.pos, in.at = pos, &s.at
