@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"contextworker/internal/dev/feedgen"
@@ -105,9 +106,7 @@ func TestProducerSourceKeyIsBoundToContent(t *testing.T) {
 	data := generated(t, feedgen.Options{N: 500, Seed: 5, Format: "csv"})
 	items, _ := produce(t, data, producerOptions{parts: 2})
 	ex := existingOf(t, items, true)
-	for i := range ex.entries {
-		ex.entries[i].hash ^= 1 // other content, same stored source key
-	}
+	ex.all(func(e *existing) { e.hash ^= 1 }) // other content, same stored source key
 	again, _ := produce(t, data, producerOptions{parts: 2, existing: ex})
 	for _, it := range again {
 		if it.valid && (it.tuple == nil || it.hk == 0) {
@@ -151,7 +150,6 @@ func existingOf(t testing.TB, items []item, bySource bool, extra ...string) *exi
 	for _, sku := range extra {
 		ex.add(keysOf(sku), 1, 0)
 	}
-	ex.sort()
 	return ex
 }
 
@@ -261,9 +259,7 @@ func TestProducerStagesRepeatedUnchanged(t *testing.T) {
 
 			// Resumed after row 1: row 1 is replayed, not written, but its repeat
 			// still stages it late.
-			for i := range ex.state {
-				ex.state[i] = seenState{}
-			}
+			ex.all(func(e *existing) { e.first, e.skipped = 0, false })
 			items, _ = produce(t, data, producerOptions{parts: 2, existing: ex, done: doneRows{prefix: 1}})
 			got = got[:0]
 			for _, it := range items {
@@ -303,82 +299,72 @@ func BenchmarkProducerUnchanged(b *testing.B) {
 	ex := existingOf(b, first, true)
 	b.ResetTimer()
 	for range b.N {
-		for i := range ex.state {
-			ex.state[i] = seenState{}
-		}
+		ex.all(func(e *existing) { e.first, e.skipped = 0, false })
 		produce(b, data, producerOptions{parts: 8, existing: ex})
 	}
 	b.ReportMetric(float64(100000*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
-// TestExistingSetFinds: every stored product is found by its keys after
-// sorting, including keys sharing a bucket and a 64-bit key, and no other:
-// sorted as one run, and as the two runs of a parallel read (the twin of a
-// key in the other run).
+// TestExistingSetFinds: every stored product is found by its keys,
+// including keys that share a 64-bit key or are all zero, and no other;
+// whether it was sized for them beforehand or grew while they were added,
+// and when two goroutines' adders add them at once (the parts of a
+// parallel read).
 func TestExistingSetFinds(t *testing.T) {
-	for _, runs := range []int{1, 2} {
-		t.Run(fmt.Sprintf("%d runs", runs), func(t *testing.T) {
-			ex := &existingSet{}
+	for _, c := range []struct {
+		name    string
+		reserve int
+		adders  int
+	}{{"grown", 0, 1}, {"reserved", 20003, 1}, {"reserved too few, two adders", 1000, 2}, {"grown, three adders", 0, 3}} {
+		t.Run(c.name, func(t *testing.T) {
 			var keys []skuKeys
 			for i := range 20000 {
-				k := keysOf(fmt.Sprintf("SKU-%d", i))
-				keys = append(keys, k)
-				ex.add(k, uint64(i), 0)
+				keys = append(keys, keysOf(fmt.Sprintf("SKU-%d", i)))
 			}
-			// same 64-bit key, other check; and keys at both ends of the range
+			// same 64-bit key, other check; zero keys; and the largest
 			twin := skuKeys{key: keys[0].key, check: keys[0].check + 1}
-			ends := []skuKeys{{key: 0, check: 7}, {key: ^uint64(0), check: 7}}
-			for i, k := range append([]skuKeys{twin}, ends...) {
-				keys = append(keys, k)
-				ex.add(k, uint64(20000+i), 0)
-			}
-			bounds := []int{0, len(ex.entries)}
-			if runs == 2 {
-				bounds = []int{0, 10000, len(ex.entries)}
-			}
-			ex.sortRuns(bounds)
-			for _, r := range ex.runs {
-				for i := r.lo + 1; i < r.hi; i++ {
-					a, b := ex.entries[i-1], ex.entries[i]
-					if a.key > b.key || a.key == b.key && a.check > b.check {
-						t.Fatalf("entries %d and %d out of order", i-1, i)
+			keys = append(keys, twin, skuKeys{}, skuKeys{key: ^uint64(0), check: 7})
+			ex := &existingSet{}
+			ex.reserve(c.reserve)
+			var wg sync.WaitGroup
+			for a := range c.adders {
+				wg.Go(func() {
+					if c.adders == 1 {
+						for i, k := range keys {
+							ex.add(k, uint64(i), 0)
+						}
+						return
 					}
-				}
+					ad := existingAdder{set: ex}
+					for i := a; i < len(keys); i += c.adders {
+						ad.add(keys[i], uint64(i), 0)
+					}
+					ad.flush()
+				})
 			}
+			wg.Wait()
+			if ex.len() != int64(len(keys)) {
+				t.Fatalf("len %d, want %d", ex.len(), len(keys))
+			}
+			seen := make(map[int]bool)
 			for i, k := range keys {
 				e := ex.find(k)
-				if e < 0 || ex.entries[e].hash != uint64(i) {
+				if e < 0 || ex.at(e).hash != uint64(i) {
 					t.Fatalf("key %d (%x/%x): found %d", i, k.key, k.check, e)
 				}
+				if seen[e] {
+					t.Fatalf("key %d found at index %d, a second time", i, e)
+				}
+				seen[e] = true
 			}
 			if e := ex.find(keysOf("NOT-STORED")); e >= 0 {
 				t.Fatalf("an unknown SKU found at %d", e)
 			}
-			if len(ex.state) != len(ex.entries) {
-				t.Fatalf("%d states for %d entries", len(ex.state), len(ex.entries))
-			}
-		})
-	}
-}
-
-// BenchmarkExistingSort sorts a million stored products as one run and as
-// the two runs of a parallel read (sorted at once).
-func BenchmarkExistingSort(b *testing.B) {
-	keys := make([]existing, 1<<20)
-	for i := range keys {
-		k := keysOf(fmt.Sprintf("SKU-%08d", i))
-		keys[i] = existing{key: k.key, check: k.check}
-	}
-	for _, runs := range []int{1, 2} {
-		b.Run(fmt.Sprintf("%d runs", runs), func(b *testing.B) {
-			ex := &existingSet{entries: make([]existing, len(keys))}
-			for range b.N {
-				copy(ex.entries, keys)
-				bounds := []int{0, len(keys)}
-				if runs == 2 {
-					bounds = []int{0, len(keys) / 2, len(keys)}
-				}
-				ex.sortRuns(bounds)
+			ex.at(ex.find(keys[5])).first = 9
+			if m := ex.missing(); len(m) != len(keys)-1 {
+				t.Fatalf("%d missing, want %d", len(m), len(keys)-1)
+			} else if _, ok := m[keys[5]]; ok {
+				t.Fatal("a product the feed named is missing")
 			}
 		})
 	}

@@ -1,0 +1,40 @@
+package harvest
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"contextworker/internal/dev/feedgen"
+)
+
+// BenchmarkProducerUnchangedMillion is the Go side of an unchanged
+// re-harvest of a million products (an existing set no cache holds), for
+// a feed in SKU order and a shuffled one: CPU per op.
+func BenchmarkProducerUnchangedMillion(b *testing.B) {
+	sorted := generated(b, feedgen.Options{N: 1000000, Seed: 7, BadShare: 0.01, Format: "csv"})
+	lines := bytes.SplitAfter(bytes.Clone(sorted), []byte("\n"))
+	body := lines[1:]
+	rand.New(rand.NewPCG(7, 7)).Shuffle(len(body), func(i, j int) { body[i], body[j] = body[j], body[i] })
+	shuffled := bytes.Join(lines, nil)
+	b.Run("sorted", func(b *testing.B) { benchUnchanged(b, sorted) })
+	b.Run("shuffled", func(b *testing.B) { benchUnchanged(b, shuffled) })
+}
+
+func benchUnchanged(b *testing.B, data []byte) {
+	first, _ := produce(b, data, producerOptions{parts: 8})
+	ex := existingOf(b, first, true)
+	first = nil
+	b.ResetTimer()
+	var cpu time.Duration
+	for range b.N {
+		forgetSeen(ex)
+		began := cpuTime(b)
+		p := startCSV(b, data, producerOptions{parts: 8, existing: ex})
+		for range p.out {
+		}
+		cpu += cpuTime(b) - began
+	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+}
