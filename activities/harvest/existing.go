@@ -80,9 +80,9 @@ func sourceKey(source, hashKey uint64) uint64 {
 }
 
 // slotOf returns the shard of keys k and where their probe starts in a
-// shard of size slots. FNV's low bits are weak: the key is mixed first.
+// shard of size slots (see skuKeys.mixed).
 func slotOf(k skuKeys, size int) (shard int, slot int) {
-	h := k.key * 0x9e3779b97f4a7c15
+	h := k.mixed()
 	return int(h >> 56), int((uint64(uint32(h>>24)) * uint64(size)) >> 32)
 }
 
@@ -149,7 +149,7 @@ func (a *existingAdder) flush() {
 }
 
 func (sh *existingShard) put(e existing) {
-	_, i := slotOf(skuKeys{key: e.key}, len(sh.slots))
+	_, i := slotOf(skuKeys{key: e.key, check: e.check}, len(sh.slots))
 	for sh.slots[i].used {
 		if i++; i == len(sh.slots) {
 			i = 0

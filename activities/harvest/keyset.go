@@ -94,8 +94,7 @@ func (s *keySet) add(k skuKeys) (had bool) {
 		had, s.zero = s.zero, true
 		return had
 	}
-	// FNV's low bits are weak: mix before choosing shard and slot.
-	h := k.key * 0x9e3779b97f4a7c15
+	h := k.mixed()
 	sh := &s.shards[h>>56]
 	if sh.n >= len(sh.slots)*3/4 {
 		sh.grow()
@@ -123,12 +122,23 @@ func (sh *keyShard) grow() {
 		if k == (skuKeys{}) {
 			continue
 		}
-		i := ((k.key * 0x9e3779b97f4a7c15) << 8) >> sh.shift
+		i := (k.mixed() << 8) >> sh.shift
 		for sh.slots[i] != (skuKeys{}) {
 			i = (i + 1) & mask
 		}
 		sh.slots[i] = k
 	}
+}
+
+// mixed is where keys k go in a table (keySet, existingSet): its top bits
+// pick the shard, the next ones the slot. FNV's low bits are weak, hence
+// the multiplication. The check goes in too, so that SKUs crafted to share
+// a 64-bit FNV key (a feed can hold a million of them: an FNV collision
+// stays one with anything appended) do not all start their probes at one
+// slot, which would make each insert walk all the others: only SKUs that
+// collide in both hashes do, and those are one SKU to the set anyway.
+func (k skuKeys) mixed() uint64 {
+	return (k.key ^ uint64(k.check)*0xff51afd7ed558ccd) * 0x9e3779b97f4a7c15
 }
 
 // log2 of a power of two.

@@ -173,3 +173,57 @@ func (s *keySet) listed() int {
 	}
 	return n
 }
+
+// TestSetsSpreadCollidingKeys: SKUs that share a 64-bit FNV key but not
+// their check (a hostile feed can hold a million: an FNV collision stays
+// one with anything appended) are spread over the tables of keySet and
+// existingSet. Were they all to start their probes at one slot, each
+// insert and lookup would walk past all the others: quadratic.
+func TestSetsSpreadCollidingKeys(t *testing.T) {
+	const n = 50000
+	keys := make([]skuKeys, n)
+	for i := range keys {
+		keys[i] = skuKeys{key: 0x0123456789abcdef, check: uint32(i)*2654435761 + 1}
+	}
+	var ks keySet
+	ex := &existingSet{}
+	for i, k := range keys {
+		if ks.add(k) {
+			t.Fatalf("key %d: reported as seen before", i)
+		}
+		ex.add(k, uint64(i), 0)
+	}
+	for i, k := range keys {
+		if !ks.add(k) {
+			t.Fatalf("key %d: not seen", i)
+		}
+		if e := ex.find(k); e < 0 || ex.at(e).hash != uint64(i) {
+			t.Fatalf("key %d: found %d", i, e)
+		}
+	}
+	longest := 0
+	for i := range ks.shards {
+		longest = max(longest, longestRun(len(ks.shards[i].slots), func(j int) bool { return ks.shards[i].slots[j] != (skuKeys{}) }))
+	}
+	for i := range ex.shards {
+		longest = max(longest, longestRun(len(ex.shards[i].slots), func(j int) bool { return ex.shards[i].slots[j].used }))
+	}
+	if longest > 500 {
+		t.Fatalf("a probe may walk %d slots of %d keys", longest, n)
+	}
+}
+
+// longestRun is the longest run of used slots of a table of size slots,
+// wrapping around.
+func longestRun(size int, used func(int) bool) int {
+	longest, run := 0, 0
+	for j := range 2 * size {
+		if used(j % size) {
+			run++
+			longest = max(longest, min(run, size))
+		} else {
+			run = 0
+		}
+	}
+	return longest
+}
