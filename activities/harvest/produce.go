@@ -398,8 +398,8 @@ func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptio
 		it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: truncate(err.Error(), maxRejectReason), raw: truncate(rec.Raw, maxRejectRaw)}
 		return it, skuKeys{}, -1
 	}
-	hash := prod.HexHash() // an array: a string would cost an allocation per row
-	k, hk := keysOf(prod.SKU), hashKey(hash[:])
+	hash, hk := prod.StoredHash() // an array: a string would cost an allocation per row
+	k := keysOf(prod.SKU)
 	it.valid, it.sku, it.hk = true, prod.SKU, hk
 	e := -1
 	switch {
@@ -422,11 +422,11 @@ func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptio
 			return it, skuKeys{}, -1
 		}
 		start := ar.end()
-		ar.b = loadTuple(ar.b, rec.Row, &prod, hash[:product.StoredHashDigits], sourceKey(source, hk), !o.noAttributes)
+		ar.b = loadTuple(ar.b, rec.Row, &prod, hash[:], sourceKey(source, hk), !o.noAttributes)
 		it.tuple, it.blk = ar.add(start)
 	default:
 		start := ar.end()
-		ar.b = stageTuple(ar.b, rec.Row, int32(k.key%uint64(o.parts)), &prod, hash[:product.StoredHashDigits], sourceKey(source, hk))
+		ar.b = stageTuple(ar.b, rec.Row, int32(k.key%uint64(o.parts)), &prod, hash[:], sourceKey(source, hk))
 		it.tuple, it.blk = ar.add(start)
 	}
 	return it, k, e

@@ -2,6 +2,7 @@ package product
 
 import (
 	"regexp"
+	"strconv"
 	"testing"
 )
 
@@ -92,5 +93,20 @@ func TestHashChangesWithEveryField(t *testing.T) {
 				t.Errorf("Hash() unchanged after changing %s", tt.name)
 			}
 		})
+	}
+}
+
+// TestStoredHashIsHashsPrefix: StoredHash is the first StoredHashDigits
+// digits of Hash, and those digits as a big-endian number.
+func TestStoredHashIsHashsPrefix(t *testing.T) {
+	for name, p := range goldenHashProducts() {
+		text, key := p.StoredHash()
+		full := p.Hash()
+		if string(text[:]) != full[:StoredHashDigits] {
+			t.Errorf("%s: StoredHash %s, Hash %s", name, text, full)
+		}
+		if want, err := strconv.ParseUint(full[:16], 16, 64); err != nil || key != want {
+			t.Errorf("%s: key %x, want %x (%v)", name, key, want, err)
+		}
 	}
 }
