@@ -207,6 +207,7 @@ type Finisher struct {
 	fields []Field
 	text   []byte
 	ends   []int
+	flat   *flattener // JSONL's
 }
 
 // Reader yields the records of a feed.

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -130,7 +131,9 @@ func FuzzJSON(f *testing.F) {
 func FuzzJSONL(f *testing.F) {
 	addSeeds(f, "good.jsonl", "bad_line.jsonl", "good.json", "nested.json")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzRead(t, data, Options{Format: JSONL, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth})
+		opts := Options{Format: JSONL, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth}
+		fuzzRead(t, data, opts)
+		splitMatchesNext(t, data, opts)
 	})
 }
 
@@ -157,4 +160,40 @@ func FuzzYML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzRead(t, data, Options{Format: YML, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth})
 	})
+}
+
+// FuzzFlattenStrict: whatever the flattener flattens is JSON, as
+// json.Valid has it (the JSONL reader trusts it to be). The seeds are
+// near misses of the grammar, each of which it must refuse.
+func FuzzFlattenStrict(f *testing.F) {
+	for _, s := range flattenNearMisses {
+		f.Add(s)
+	}
+	f.Add(`{"a":[1,-0.5e+3,"x\u00e9",true,null,{"b":{}}],"c":""}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		flat := newFlattener("jsonl", Options{MaxDepth: fuzzDepth, MaxFieldBytes: fuzzField})
+		if _, err := flat.flatten(s); err == nil && !json.Valid([]byte(s)) {
+			t.Fatalf("flattened %q, which is not JSON", s)
+		}
+	})
+}
+
+// flattenNearMisses are texts that are not JSON, but nearly.
+var flattenNearMisses = []string{
+	`{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":+1}`, `{"a":-}`, `{"a":1e}`, `{"a":1e+}`, `{"a":1.2.3}`, `{"a":--1}`,
+	`{"a":0x10}`, `{"a":1-2}`, "{\"a\":\"tab\there\"}", "{\"a\":\"new\nline\"}", `{"a":"bad \x escape"}`,
+	`{"a":1} x`, `{"a":1}}`, `{"a":1},`, `{"a":truex}`, `{"a":nul}`, `{"a":1,}`, `[1,]`, `{"a" 1}`, `{a:1}`,
+	`{"a":'x'}`, `{"a":1`, `{"a":"x`, `"\u12"`,
+}
+
+func TestFlattenRefusesNearMisses(t *testing.T) {
+	for _, s := range flattenNearMisses {
+		if json.Valid([]byte(s)) {
+			t.Fatalf("%q is JSON: not a near miss", s)
+		}
+		flat := newFlattener("jsonl", Options{})
+		if fields, err := flat.flatten(s); err == nil {
+			t.Errorf("flattened %q into %v", s, fields)
+		}
+	}
 }

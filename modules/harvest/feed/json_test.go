@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -156,4 +157,25 @@ func TestJSONLLongLine(t *testing.T) {
 	if len(got.records) != 3 || len(got.records[1].Get("b")) != 200_000 {
 		t.Fatalf("long line not read whole: %d records", len(got.records))
 	}
+}
+
+// TestJSONLFinishConcurrently: JSONL lines validated and flattened on
+// three goroutines while NextRaw reads on are the records Next reads,
+// whatever the lines hold (nesting, invalid JSON, a line that is not an
+// object). With -race, it also checks that Finishers share no caches.
+func TestJSONLFinishConcurrently(t *testing.T) {
+	var b strings.Builder
+	for i := range 5000 {
+		switch i % 5 {
+		case 0:
+			fmt.Fprintf(&b, "{\"sku\":\"S%d\",\"price\":{\"amount\":%d.5,\"currency\":\"EUR\"},\"tags\":[\"a\",\"b\"]}\n", i, i)
+		case 1:
+			fmt.Fprintf(&b, "{\"sku\":\"S%d\",\"name\":\"broken\n", i)
+		case 2:
+			fmt.Fprintf(&b, "[\"S%d\"]\n\n", i)
+		default:
+			fmt.Fprintf(&b, "  {\"sku\": \"S%d\", \"name\": \"plain \\u00e9 %d\", \"attrs\": {\"colour\": \"red\"}}\n", i, i)
+		}
+	}
+	finishConcurrently(t, b.String(), Options{Format: JSONL})
 }

@@ -8,8 +8,10 @@ import (
 	"unicode/utf8"
 )
 
-// errJSONSyntax is returned by flattener on text the json package accepted,
-// which would be a bug here; it keeps the flattener from ever panicking.
+// errJSONSyntax is returned by flattener on text that is not JSON. It
+// holds the grammar as strictly as json.Valid (FuzzFlattenStrict), so that
+// a JSONL line it flattens needs no second pass of encoding/json, but says
+// less: the JSONL reader asks encoding/json why.
 var errJSONSyntax = errors.New("json: unexpected syntax while flattening")
 
 // flattener turns one JSON object, already validated by encoding/json, into
@@ -45,6 +47,9 @@ func (f *flattener) flatten(s string) ([]Field, error) {
 	f.fields = make([]Field, 0, max(f.last, 8))
 	if err := f.value("", 0); err != nil {
 		return nil, err
+	}
+	if f.ws(); f.i != len(f.s) {
+		return nil, errJSONSyntax // more after the value
 	}
 	if f.err != nil {
 		return nil, f.err
@@ -157,17 +162,55 @@ func (f *flattener) value(name string, depth int) error {
 	case 'n':
 		return f.literal(name, "null", false)
 	default:
-		j := f.i
-		for j < len(f.s) && strings.IndexByte("+-.eE0123456789", f.s[j]) >= 0 {
-			j++
-		}
-		if j == f.i {
+		j := numberEnd(f.s, f.i)
+		if j < 0 {
 			return errJSONSyntax
 		}
 		f.add(name, f.s[f.i:j])
 		f.i = j
 		return nil
 	}
+}
+
+// numberEnd returns where the JSON number at s[i:] ends, or -1 if there is
+// none: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func numberEnd(s string, i int) int {
+	digits := func(i int) int {
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i = digits(i)
+	default:
+		return -1
+	}
+	if i < len(s) && s[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
 }
 
 func (f *flattener) literal(name, lit string, keep bool) error {
@@ -201,6 +244,9 @@ func (f *flattener) str(name string, key bool) (string, error) {
 		}
 		if c == '"' {
 			break
+		}
+		if c < 0x20 {
+			return "", errJSONSyntax // a control character must be escaped
 		}
 	}
 	if j >= len(f.s) {
