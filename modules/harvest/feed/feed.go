@@ -196,6 +196,7 @@ type RawRecord struct {
 	line int
 	text string
 	ends []int
+	off  int64 // JSON's: where the element starts in the document
 }
 
 // Size estimates the memory the raw record holds.
@@ -207,7 +208,7 @@ type Finisher struct {
 	fields []Field
 	text   []byte
 	ends   []int
-	flat   *flattener // JSONL's
+	flat   *flattener // JSON's and JSONL's
 }
 
 // Reader yields the records of a feed.

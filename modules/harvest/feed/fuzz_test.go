@@ -124,7 +124,9 @@ func FuzzJSON(f *testing.F) {
 		f.Add(readFile(f, s.file), s.path)
 	}
 	f.Fuzz(func(t *testing.T, data []byte, path string) {
-		fuzzRead(t, data, Options{Format: JSON, RecordPath: path, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth})
+		opts := Options{Format: JSON, RecordPath: path, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth}
+		fuzzRead(t, data, opts)
+		splitMatchesNext(t, data, opts)
 	})
 }
 

@@ -28,7 +28,9 @@ type jsonReader struct {
 	over      bool   // the element was longer than maxRecord
 	maxRecord int64
 	skim      jsonSkim
-	flat      flattener
+	flat      flattener // NextRaw's, for the excerpts of elements over a bound
+	opts      Options
+	fin       Finisher // Next's
 }
 
 func newJSONReader(r io.Reader, opts Options) *jsonReader {
@@ -37,46 +39,62 @@ func newJSONReader(r io.Reader, opts Options) *jsonReader {
 		path = strings.Split(p, ".")
 	}
 	return &jsonReader{br: bufio.NewReaderSize(r, 64<<10), path: path, maxRecord: opts.recordLimit(),
-		flat: newFlattener("json", opts)}
+		flat: newFlattener("json", opts), opts: opts}
 }
 
 // Next returns the next element. An element that is not an object, or that
 // breaks a bound, is a *RecordError; broken JSON is ErrMalformed and JSON
 // that ends before its array is closed ErrTruncated.
 func (j *jsonReader) Next() (Record, error) {
+	raw, err := j.NextRaw()
+	if err != nil {
+		return Record{}, err
+	}
+	rec, err := j.Finish(raw, &j.fin)
+	if _, bad := errors.AsType[*RecordError](err); err != nil && !bad {
+		j.err = err
+	}
+	return rec, err
+}
+
+// NextRaw walks to the end of the next element and returns its text,
+// unparsed; see Splitter. An element over a bound is its *RecordError
+// here. JSON broken in a way the walk does not see (a bad number, say) is
+// Finish's final error, as it is Next's.
+func (j *jsonReader) NextRaw() (RawRecord, error) {
 	if j.err != nil {
-		return Record{}, j.err
+		return RawRecord{}, j.err
 	}
 	if !j.started {
 		j.started = true
 		if err := j.start(); err != nil {
 			j.err = err
-			return Record{}, err
+			return RawRecord{}, err
 		}
 	}
 	c, err := j.peek()
 	if err != nil {
 		j.err = j.fail(afterRecord(j.row), err)
-		return Record{}, j.err
+		return RawRecord{}, j.err
 	}
 	if c == ']' {
 		j.skip1()
 		j.err = j.finish()
-		return Record{}, j.err
+		return RawRecord{}, j.err
 	}
 	if j.more {
 		if c != ',' {
 			j.err = j.syntax(afterRecord(j.row), c, "',' or ']'")
-			return Record{}, j.err
+			return RawRecord{}, j.err
 		}
 		j.skip1()
 		if c, err = j.peek(); err != nil {
 			j.err = j.fail(afterRecord(j.row), err)
-			return Record{}, j.err
+			return RawRecord{}, j.err
 		}
 		if c == ']' {
 			j.err = j.syntax(afterRecord(j.row), c, "a value after ','")
-			return Record{}, j.err
+			return RawRecord{}, j.err
 		}
 	}
 	j.more = true
@@ -84,13 +102,8 @@ func (j *jsonReader) Next() (Record, error) {
 	from := j.off
 	if err := j.value(true); err != nil {
 		j.err = j.fail(recordAt(j.row), err)
-		return Record{}, j.err
+		return RawRecord{}, j.err
 	}
-	return j.record(from)
-}
-
-// record checks and flattens the element just read, which started at from.
-func (j *jsonReader) record(from int64) (Record, error) {
 	var why error
 	switch {
 	case j.over && j.skim.longest > int64(j.flat.maxField):
@@ -101,33 +114,43 @@ func (j *jsonReader) record(from int64) (Record, error) {
 		why = recordTooLarge("json", j.skim.total, j.maxRecord)
 	}
 	if why != nil {
-		return Record{}, &RecordError{Row: j.row, Raw: j.flat.compact(string(j.elem[:min(len(j.elem), 2*maxRaw)])), Err: why}
+		return RawRecord{}, &RecordError{Row: j.row, Raw: j.flat.compact(string(j.elem[:min(len(j.elem), 2*maxRaw)])), Err: why}
 	}
-	if !json.Valid(j.elem) {
-		// Unmarshal only to learn why; it validates before it copies.
-		err := json.Unmarshal(j.elem, new(json.RawMessage))
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
-			return Record{}, j.final(malformed("json", recordAt(j.row), fmt.Sprintf("offset %d: %v", from+syn.Offset, err)))
-		}
-		return Record{}, j.final(malformed("json", recordAt(j.row), err.Error()))
-	}
-	s := string(j.elem)
-	rawText := j.flat.compact(s)
-	if c := firstByte(s); c != '{' {
-		return Record{}, &RecordError{Row: j.row, Raw: rawText, Err: fmt.Errorf("json: element is %s, want an object", jsonKind(c))}
-	}
-	fields, err := j.flat.flatten(s)
-	if err != nil {
-		return Record{}, &RecordError{Row: j.row, Raw: rawText, Err: err}
-	}
-	return Record{Row: j.row, Fields: fields, Raw: rawText}, nil
+	return RawRecord{Row: j.row, text: string(j.elem), off: from}, nil
 }
 
-// final records err as the reader's final error and returns it.
-func (j *jsonReader) final(err error) error {
-	j.err = err
-	return err
+// Finish flattens an element of NextRaw; see Splitter. Its Fields are its
+// own: f keeps only the flattener's caches. The flattener holds JSON's
+// grammar (FuzzFlattenStrict), so encoding/json looks only at elements it
+// refuses: to tell a bound or UTF-8 error in valid JSON from broken JSON
+// (final, as the document is), and to say why.
+func (j *jsonReader) Finish(raw RawRecord, f *Finisher) (Record, error) {
+	if f == nil {
+		panic("feed: Finish with a nil Finisher")
+	}
+	if f.flat == nil {
+		flat := newFlattener("json", j.opts)
+		f.flat = &flat
+	}
+	s := raw.text
+	if c := firstByte(s); c == '{' {
+		fields, err := f.flat.flatten(s)
+		if err == nil {
+			return Record{Row: raw.Row, Fields: fields, Raw: f.flat.compact(s)}, nil
+		}
+		if validJSON(s) {
+			return Record{}, &RecordError{Row: raw.Row, Raw: f.flat.compact(s), Err: err}
+		}
+	} else if validJSON(s) {
+		return Record{}, &RecordError{Row: raw.Row, Raw: f.flat.compact(s), Err: fmt.Errorf("json: element is %s, want an object", jsonKind(c))}
+	}
+	// Unmarshal only to learn why; it validates before it copies.
+	err := json.Unmarshal([]byte(s), new(json.RawMessage))
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return Record{}, malformed("json", recordAt(raw.Row), fmt.Sprintf("offset %d: %v", raw.off+syn.Offset, err))
+	}
+	return Record{}, malformed("json", recordAt(raw.Row), err.Error())
 }
 
 // peek skips white space and returns the next byte, unread.
@@ -354,4 +377,4 @@ func firstByte(s string) byte {
 	return s[0]
 }
 
-var _ Reader = (*jsonReader)(nil)
+var _ Splitter = (*jsonReader)(nil)

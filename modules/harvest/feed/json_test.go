@@ -179,3 +179,28 @@ func TestJSONLFinishConcurrently(t *testing.T) {
 	}
 	finishConcurrently(t, b.String(), Options{Format: JSONL})
 }
+
+// TestJSONFinishConcurrently: a JSON array's elements flattened on three
+// goroutines while NextRaw walks on are the records Next reads, pretty-
+// printed or not, objects or not.
+func TestJSONFinishConcurrently(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("{\"products\": [\n")
+	for i := range 5000 {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		switch i % 4 {
+		case 0:
+			fmt.Fprintf(&b, "{\"sku\":\"S%d\",\"price\":{\"amount\":%d.5,\"currency\":\"EUR\"},\"tags\":[\"a\",\"b\"]}", i, i)
+		case 1:
+			fmt.Fprintf(&b, "  {\n    \"sku\": \"S%d\",\n    \"name\": \"pretty \\u00e9\"\n  }", i)
+		case 2:
+			fmt.Fprintf(&b, "[\"S%d\"]", i)
+		default:
+			fmt.Fprintf(&b, "{\"sku\":\"S%d\",\"n\":-0.25e+2,\"ok\":true,\"gone\":null}", i)
+		}
+	}
+	b.WriteString("\n]}\n")
+	finishConcurrently(t, b.String(), Options{Format: JSON, RecordPath: "products"})
+}
