@@ -278,14 +278,7 @@ func normalise(j job, norm *product.Normalizer, o producerOptions, split feed.Sp
 			}
 		}
 		if raw.split && (stored == nil || raw.err == nil && raw.bad == nil) {
-			// (again, for a re-harvest: its Fields were the Finisher's)
-			rec, err := split.Finish(raw.raw, &sc.fin)
-			if recErr, bad := errors.AsType[*feed.RecordError](err); bad {
-				raw.bad = recErr
-			} else if err != nil {
-				raw.err = err
-			}
-			raw.rec = rec
+			finishRaw(raw, split, &sc.fin) // (again, for a re-harvest: its Fields were the Finisher's)
 		}
 		res.found[i] = -1
 		switch {
@@ -302,6 +295,17 @@ func normalise(j job, norm *product.Normalizer, o producerOptions, split feed.Sp
 	}
 	res.ordered, res.first = increasing(res)
 	return res
+}
+
+// finishRaw finishes a split record: its record, or why it has none.
+func finishRaw(raw *rawItem, split feed.Splitter, fin *feed.Finisher) {
+	rec, err := split.Finish(raw.raw, fin)
+	if recErr, bad := errors.AsType[*feed.RecordError](err); bad {
+		raw.bad = recErr
+	} else if err != nil {
+		raw.err = err
+	}
+	raw.rec = rec
 }
 
 // lookUpStored finds, for a re-harvest, the stored product of each record
@@ -323,13 +327,7 @@ func lookUpStored(j job, norm *product.Normalizer, o producerOptions, split feed
 	for i := range j.items {
 		raw := &j.items[i]
 		if raw.split {
-			rec, err := split.Finish(raw.raw, &sc.fin)
-			if recErr, bad := errors.AsType[*feed.RecordError](err); bad {
-				raw.bad = recErr
-			} else if err != nil {
-				raw.err = err
-			}
-			raw.rec = rec
+			finishRaw(raw, split, &sc.fin)
 		}
 		l := storedLookup{e: -1}
 		if raw.err == nil && raw.bad == nil {

@@ -211,6 +211,19 @@ type Finisher struct {
 	flat   *flattener // JSON's and JSONL's
 }
 
+// flattener returns f's flattener for the reader of format op, made on
+// first use: its caches are the goroutine's. f must not be nil.
+func (f *Finisher) flattener(op string, opts Options) *flattener {
+	if f == nil {
+		panic("feed: Finish with a nil Finisher")
+	}
+	if f.flat == nil {
+		flat := newFlattener(op, opts)
+		f.flat = &flat
+	}
+	return f.flat
+}
+
 // Reader yields the records of a feed.
 //
 // Next returns io.EOF after the last record. A *RecordError rejects one

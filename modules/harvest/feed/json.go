@@ -125,24 +125,18 @@ func (j *jsonReader) NextRaw() (RawRecord, error) {
 // refuses: to tell a bound or UTF-8 error in valid JSON from broken JSON
 // (final, as the document is), and to say why.
 func (j *jsonReader) Finish(raw RawRecord, f *Finisher) (Record, error) {
-	if f == nil {
-		panic("feed: Finish with a nil Finisher")
-	}
-	if f.flat == nil {
-		flat := newFlattener("json", j.opts)
-		f.flat = &flat
-	}
+	flat := f.flattener("json", j.opts)
 	s := raw.text
 	if c := firstByte(s); c == '{' {
-		fields, err := f.flat.flatten(s)
+		fields, err := flat.flatten(s)
 		if err == nil {
-			return Record{Row: raw.Row, Fields: fields, Raw: f.flat.compact(s)}, nil
+			return Record{Row: raw.Row, Fields: fields, Raw: flat.compact(s)}, nil
 		}
 		if validJSON(s) {
-			return Record{}, &RecordError{Row: raw.Row, Raw: f.flat.compact(s), Err: err}
+			return Record{}, &RecordError{Row: raw.Row, Raw: flat.compact(s), Err: err}
 		}
 	} else if validJSON(s) {
-		return Record{}, &RecordError{Row: raw.Row, Raw: f.flat.compact(s), Err: fmt.Errorf("json: element is %s, want an object", jsonKind(c))}
+		return Record{}, &RecordError{Row: raw.Row, Raw: flat.compact(s), Err: fmt.Errorf("json: element is %s, want an object", jsonKind(c))}
 	}
 	// Unmarshal only to learn why; it validates before it copies.
 	err := json.Unmarshal([]byte(s), new(json.RawMessage))

@@ -76,13 +76,7 @@ func (l *jsonlReader) NextRaw() (RawRecord, error) {
 // Finish validates and flattens a line of NextRaw; see Splitter. Its
 // Fields are its own: f keeps only the flattener's caches.
 func (l *jsonlReader) Finish(raw RawRecord, f *Finisher) (Record, error) {
-	if f == nil {
-		panic("feed: Finish with a nil Finisher")
-	}
-	if f.flat == nil {
-		flat := newFlattener("jsonl", l.opts)
-		f.flat = &flat
-	}
+	flat := f.flattener("jsonl", l.opts)
 	s := raw.text
 	if s[0] == '{' {
 		// The flattener holds JSON's grammar, so a line it flattens is
@@ -90,15 +84,15 @@ func (l *jsonlReader) Finish(raw RawRecord, f *Finisher) (Record, error) {
 		// or UTF-8 error in valid JSON from invalid JSON, and say why.
 		// The record's Raw is the line as it is (an excerpt): compacting
 		// every line cost a fifth of reading it, for the rejects alone.
-		fields, err := f.flat.flatten(s)
+		fields, err := flat.flatten(s)
 		if err == nil {
 			return Record{Row: raw.Row, Fields: fields, Raw: excerpt(s)}, nil
 		}
 		if validJSON(s) {
-			return Record{}, &RecordError{Row: raw.Row, Raw: f.flat.compact(s), Err: err}
+			return Record{}, &RecordError{Row: raw.Row, Raw: flat.compact(s), Err: err}
 		}
 	} else if validJSON(s) {
-		return Record{}, &RecordError{Row: raw.Row, Raw: f.flat.compact(s), Err: fmt.Errorf("jsonl: line holds %s, want an object", jsonKind(s[0]))}
+		return Record{}, &RecordError{Row: raw.Row, Raw: flat.compact(s), Err: fmt.Errorf("jsonl: line holds %s, want an object", jsonKind(s[0]))}
 	}
 	// Unmarshal only to learn why; it validates before it copies.
 	err := json.Unmarshal([]byte(s), new(json.RawMessage))
