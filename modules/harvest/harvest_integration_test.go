@@ -167,6 +167,8 @@ func TestBrokenFeedLeavesCatalogueUntouched(t *testing.T) {
 		name, file, body, format, wantMsg string
 	}{
 		{name: "truncated json", file: "t.json", body: jsonRows, format: "json", wantMsg: "feed is truncated at its source"},
+		// broken where only encoding/json sees it, on a normalising goroutine
+		{name: "json with a bad number", file: "n.json", body: `[{"sku":"J1","name":"a","price":01,"currency":"EUR"}]`, format: "json", wantMsg: "feed is broken"},
 		{name: "html page", file: "login.csv", body: "<!DOCTYPE html><html><body>Please log in</body></html>", format: "csv", wantMsg: "HTML"},
 		{name: "404", file: "", format: "csv", wantMsg: "404"},
 		{name: "not xml", file: "x.xml", body: "this is not xml", format: "xml", wantMsg: "feed is broken"},
