@@ -28,7 +28,7 @@ import (
 // in each run of the parallel read, every step waiting on the last miss.
 // At a million products the table takes about 55 MB, the runs took 49.
 //
-// add and existingAdder are safe for concurrent use (the parts of a
+// existingAdders are safe for concurrent use (the parts of a
 // parallel read); find, at and the rest are for after the last add.
 type existingSet struct {
 	shards [existingShards]existingShard
@@ -94,13 +94,6 @@ func (s *existingSet) reserve(n int) {
 			s.shards[i].resize(per)
 		}
 	}
-}
-
-// add inserts a product. source is its stored bound source key, 0 if
-// unknown.
-func (s *existingSet) add(k skuKeys, hash, source uint64) {
-	sh, _ := slotOf(k, 0)
-	s.shards[sh].insert([]existing{{key: k.key, check: k.check, hash: hash, source: source, used: true}})
 }
 
 // insert puts es, all of this shard, in it.

@@ -73,3 +73,10 @@ func fill(ex *existingSet, keys []skuKeys) {
 
 // forgetSeen forgets what a feed said about the stored products.
 func forgetSeen(ex *existingSet) { ex.all(func(e *existing) { e.first, e.skipped = 0, false }) }
+
+// add inserts one product, as an adder would (for tests). source is its
+// stored bound source key, 0 if unknown.
+func (s *existingSet) add(k skuKeys, hash, source uint64) {
+	sh, _ := slotOf(k, 0)
+	s.shards[sh].insert([]existing{{key: k.key, check: k.check, hash: hash, source: source, used: true}})
+}

@@ -256,7 +256,7 @@ type scratch struct {
 // product of its SKU.
 type storedLookup struct {
 	source uint64
-	sku    string
+	sku    string // "": none valid, not looked up
 	k      skuKeys
 	e      int // -1: none
 }
@@ -333,13 +333,13 @@ func lookUpStored(j job, norm *product.Normalizer, o producerOptions, split feed
 		if raw.err == nil && raw.bad == nil {
 			l.source = sourceKeyOf(&raw.rec, norm, ar)
 			if sku, ok := norm.SKU(raw.rec.Get(field)); ok {
-				l.sku, l.k, l.e = sku, keysOf(sku), 0
+				l.sku, l.k = sku, keysOf(sku)
 			}
 		}
 		stored = append(stored, l)
 	}
 	for i := range stored {
-		if l := &stored[i]; l.e == 0 {
+		if l := &stored[i]; l.sku != "" {
 			l.e = o.existing.find(l.k)
 		}
 	}
