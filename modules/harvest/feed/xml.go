@@ -216,7 +216,7 @@ func (x *xmlReader) readRecord(start xml.StartElement) (Record, error) {
 				depth += x.stack[depth-1].opaque - 1
 			}
 			if depth >= x.maxDepth {
-				if err := x.skip(tok, depth+1); err != nil {
+				if err := x.skip(tok, depth+2); err != nil {
 					return Record{}, err
 				}
 				if reject == nil {

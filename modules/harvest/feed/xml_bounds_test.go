@@ -17,6 +17,7 @@ func TestXMLDepth(t *testing.T) {
 	tests := []struct {
 		name  string
 		doc   string
+		path  string
 		limit uint64 // bytes the read may allocate
 		want  want
 	}{
@@ -24,6 +25,19 @@ func TestXMLDepth(t *testing.T) {
 			name:  "a record nested 30k levels is rejected and reading goes on",
 			doc:   `<items><item><sku>A-1</sku></item><item><sku>A-2</sku>` + deep + `</item><item><sku>A-3</sku></item></items>`,
 			limit: 32 << 20,
+			want: want{
+				records:  []Record{{Row: 1, Fields: fs("sku", "A-1")}, {Row: 3, Fields: fs("sku", "A-3")}},
+				rejected: []int64{2},
+			},
+		},
+		{
+			// The reject must read to the record's end, not to its
+			// child's: the record's end tag, left over, once closed the
+			// element around records, and the path then matched no more.
+			name:  "a record too deep is rejected and the next one at the path is read",
+			doc:   `<items><item><sku>A-1</sku></item><item><sku>A-2</sku>` + nested(40, "x") + `</item><item><sku>A-3</sku></item></items>`,
+			path:  "items.item",
+			limit: 1 << 20,
 			want: want{
 				records:  []Record{{Row: 1, Fields: fs("sku", "A-1")}, {Row: 3, Fields: fs("sku", "A-3")}},
 				rejected: []int64{2},
@@ -50,7 +64,7 @@ func TestXMLDepth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := readBounded(t, strings.NewReader(tt.doc), Options{Format: XML, RecordElement: "item"}, false, tt.limit)
+			got := readBounded(t, strings.NewReader(tt.doc), Options{Format: XML, RecordElement: "item", RecordPath: tt.path}, false, tt.limit)
 			check(t, got, tt.want)
 			if len(tt.want.rejected) > 0 {
 				wantRejected(t, got, 2, ErrTooDeep, "nested deeper than 32 elements")
