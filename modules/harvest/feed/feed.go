@@ -196,11 +196,21 @@ type RawRecord struct {
 	line int
 	text string
 	ends []int
-	off  int64 // JSON's: where the element starts in the document
+	off  int64 // JSON's and XML's: where the record starts in the document
+	// done is a record read whole already (XML's, see xmlSplit).
+	done *Record
 }
 
 // Size estimates the memory the raw record holds.
-func (r RawRecord) Size() int { return len(r.text) + 8*len(r.ends) }
+func (r RawRecord) Size() int {
+	n := len(r.text) + 8*len(r.ends)
+	if r.done != nil {
+		for _, f := range r.done.Fields {
+			n += len(f.Name) + len(f.Value) + 32
+		}
+	}
+	return n
+}
 
 // Finisher is the scratch memory of one goroutine's Finish calls. The zero
 // value is ready to use.
@@ -209,6 +219,7 @@ type Finisher struct {
 	text   []byte
 	ends   []int
 	flat   *flattener // JSON's and JSONL's
+	xml    *xmlFast
 }
 
 // flattener returns f's flattener for the reader of format op, made on
@@ -327,7 +338,7 @@ func NewReader(r io.Reader, opts Options) (Reader, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newXMLReader(textReader(r, enc), opts, enc != nil, record, path, nil), nil
+		return newXMLSplitReader(textReader(r, enc), opts, enc != nil, record, path), nil
 	case YML:
 		return newYMLReader(textReader(r, enc), opts, enc != nil), nil
 	case XLSX:

@@ -40,11 +40,21 @@ type xmlReader struct {
 	raw        rawBuf
 	last       int // field count of the previous record, to size the next
 	yml        *ymlState
+	opts       Options
+	// split cuts records out for Finish (nil for YML); shift is how much
+	// shorter than the feed the skeleton read so far is.
+	split *xmlSplit
+	shift int64
+	// lines is added to the line numbers of encoding/xml (finishSlow's
+	// reader starts at a record's line).
+	lines int
+	fin   Finisher // Next's
 }
 
 // xmlFrame is an open element inside a record.
 type xmlFrame struct {
 	name string // the field name: the path below the record
+	tag  string // the element's name as written (xmlFast's)
 	text []byte
 	// opaque counts open elements when the frame keeps its whole content as
 	// one value (a YML description holding unescaped HTML).
@@ -55,7 +65,7 @@ type xmlFrame struct {
 }
 
 func newXMLReader(r io.Reader, opts Options, decoded bool, record string, path []string, yml *ymlState) *xmlReader {
-	x := &xmlReader{op: "xml", record: record, path: path, decoded: decoded, yml: yml, maxDepth: opts.depthLimit()}
+	x := &xmlReader{op: "xml", record: record, path: path, decoded: decoded, yml: yml, maxDepth: opts.depthLimit(), opts: opts}
 	if yml != nil {
 		x.op = "yml"
 	}
@@ -83,8 +93,18 @@ func (x *xmlReader) charsetReader(label string, in io.Reader) (io.Reader, error)
 	return enc.NewDecoder().Reader(in), nil
 }
 
-// Next returns the next record element.
-func (x *xmlReader) Next() (Record, error) {
+// next reads the next record element with encoding/xml (finishSlow's).
+func (x *xmlReader) next() (Record, error) {
+	raw, err := x.nextRaw()
+	if err != nil {
+		return Record{}, err
+	}
+	return *raw.done, nil
+}
+
+// nextRaw reads to the next record element: one xmlSplit cut out, left
+// for Finish, or one it reads itself (done).
+func (x *xmlReader) nextRaw() (RawRecord, error) {
 	for x.err == nil {
 		// What xmlInput found outside records is of no concern: the text
 		// there is not read.
@@ -93,6 +113,9 @@ func (x *xmlReader) Next() (Record, error) {
 		tok, err := x.dec.Token()
 		if err != nil {
 			x.err = x.fail(afterRecord(x.row), err)
+			if x.split != nil && len(x.split.queue) > 0 {
+				x.err = malformed(x.op, afterRecord(x.row), errSplit.Error())
+			}
 			break
 		}
 		if _, ok := tok.(xml.EndElement); ok && len(x.outer) > 0 {
@@ -106,15 +129,26 @@ func (x *xmlReader) Next() (Record, error) {
 		x.sawRoot = true
 		switch {
 		case x.isRecord(start):
+			if x.split != nil {
+				if cut, ok := x.split.take(x.in.off); ok {
+					return x.cutRecord(cut)
+				}
+				if x.split.missed(x.in.off) {
+					x.err = malformed(x.op, afterRecord(x.row), errSplit.Error())
+					break
+				}
+			}
 			rec, err := x.readRecord(start)
 			if _, ok := err.(*RecordError); ok {
-				return Record{}, err // one record rejected; reading goes on
+				return RawRecord{}, err // one record rejected; reading goes on
 			}
 			if err != nil {
 				x.err = err
 				break
 			}
-			return rec, nil
+			return RawRecord{Row: rec.Row, done: &rec}, nil
+		case x.split != nil && x.split.missed(x.in.off):
+			x.err = malformed(x.op, afterRecord(x.row), errSplit.Error())
 		case x.yml != nil && start.Name.Local == "category":
 			if err := x.readCategory(start); err != nil {
 				x.err = err
@@ -127,7 +161,21 @@ func (x *xmlReader) Next() (Record, error) {
 			x.outer = append(x.outer, start.Name.Local)
 		}
 	}
-	return Record{}, x.err
+	return RawRecord{}, x.err
+}
+
+// cutRecord returns the record xmlSplit cut out where the element just
+// read stands, reading past the element's end.
+func (x *xmlReader) cutRecord(cut splitRecord) (RawRecord, error) {
+	tok, err := x.dec.Token()
+	if _, ok := tok.(xml.EndElement); !ok || err != nil {
+		x.err = malformed(x.op, recordAt(x.row+1), errSplit.Error())
+		return RawRecord{}, x.err
+	}
+	line, _ := x.dec.InputPos()
+	x.row++
+	x.shift += int64(len(cut.text) - cut.size)
+	return RawRecord{Row: x.row, text: cut.text, off: cut.off, line: line - cut.nl}, nil
 }
 
 // isRecord reports whether start, outside records, opens a record: it has
@@ -157,9 +205,9 @@ func (x *xmlReader) fail(where string, err error) error {
 	case errors.Is(err, ErrMalformed):
 		return fmt.Errorf("feed: %s: %s: %w", x.op, where, err)
 	case errors.As(err, &syn) && syn.Msg == "unexpected EOF" && errors.Is(x.in.rerr, io.EOF):
-		return truncated(x.op, where, fmt.Sprintf("line %d: the document ends before its root element is closed (truncated file?)", syn.Line))
+		return truncated(x.op, where, fmt.Sprintf("line %d: the document ends before its root element is closed (truncated file?)", syn.Line+x.lines))
 	case errors.As(err, &syn):
-		return malformed(x.op, where, fmt.Sprintf("line %d: %s", syn.Line, syn.Msg))
+		return malformed(x.op, where, fmt.Sprintf("line %d: %s", syn.Line+x.lines, syn.Msg))
 	default:
 		return fmt.Errorf("feed: %s: %s: %w", x.op, where, err)
 	}
@@ -309,32 +357,8 @@ func (x *xmlReader) attrs(fields []Field, name string, attrs []xml.Attr) []Field
 	return fields
 }
 
-// excerpt rebuilds a compact form of the record, <offer id="1"><name>…,
-// from its fields: the decoder does not keep the source text.
-func (x *xmlReader) excerpt(fields []Field) string {
-	x.raw.reset()
-	x.raw.add("<")
-	x.raw.add(x.record)
-	i := 0
-	for ; i < len(fields) && len(fields[i].Name) > 0 && fields[i].Name[0] == '@'; i++ {
-		x.raw.add(" ")
-		x.raw.add(fields[i].Name[1:])
-		x.raw.add(`="`)
-		x.raw.add(fields[i].Value)
-		x.raw.add(`"`)
-	}
-	x.raw.add(">")
-	for ; i < len(fields) && !x.raw.full(); i++ {
-		x.raw.add("<")
-		x.raw.add(fields[i].Name)
-		x.raw.add(">")
-		x.raw.add(fields[i].Value)
-		x.raw.add("</")
-		x.raw.add(fields[i].Name)
-		x.raw.add(">")
-	}
-	return x.raw.String()
-}
+// excerpt is xmlExcerpt of a record of x.
+func (x *xmlReader) excerpt(fields []Field) string { return xmlExcerpt(&x.raw, x.record, fields) }
 
 // appendTag appends a start tag to b, for elements kept as markup.
 func appendTag(b []byte, t xml.StartElement) []byte {
@@ -350,5 +374,3 @@ func (x *xmlReader) Close() error {
 	x.err = errClosed
 	return nil
 }
-
-var _ Reader = (*xmlReader)(nil)

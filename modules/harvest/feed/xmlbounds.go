@@ -13,7 +13,7 @@ func (x *xmlReader) check(tok xml.Token, reject *error, bad *int64) {
 	if x.in.bad > 0 {
 		n, first := x.in.takeBad()
 		if *bad == 0 {
-			x.badAt = first
+			x.badAt = first + x.shift
 		}
 		*bad += n
 	}

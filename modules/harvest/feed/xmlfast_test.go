@@ -1,0 +1,160 @@
+package feed
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// slowRecord reads the one record element of text with encoding/xml, as
+// readRecord does; consumed is how much of text it read.
+func slowRecord(text string, opts Options) (rec Record, err error, consumed int64) {
+	x := newXMLReader(strings.NewReader(text), opts, true, "item", nil, nil)
+	rec, err = x.next()
+	return rec, err, x.in.off
+}
+
+// FuzzXMLFast: what xmlFast reads is what encoding/xml reads, field by
+// field, and it reads no record that encoding/xml would refuse or reject.
+func FuzzXMLFast(f *testing.F) {
+	for _, s := range []string{
+		`<item id="1" type='simple' xmlns:x="urn:x"><g:title>Widget &amp; Co</g:title><price currency="USD">10.50</price>` +
+			`<dims><w unit="cm">10</w><h>20</h></dims><empty/><blank>  </blank><note><![CDATA[<b>bold</b>]]></note>` +
+			"<!-- a comment --><desc>Size&nbsp;M&#233;&#x20AC;</desc>\r\n</item>",
+		`<item id="2">Plain text item</item>`,
+		`<item a = "x&lt;y" b='&quot;'/>`,
+		`<item><a>one<!----></a><a>t&#13;&#10;wo</a><b:c>x</b:c></item>`,
+		`<item><a>]]&gt;</a><x:a xmlns="d" xmlns:="e">y</x:a></item>`,
+		"<item><a>\r\r\n</a>caf\u00e9</item>",
+		`<item><a><b><c><d>deep</d></c></b></a></item>`,
+		`<item><a>&bogus;</a></item>`,
+		`<item><a>x</b></item>`,
+		`<item><![CDATA[raw]]></item>`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		opts := Options{Format: XML, RecordElement: "item", MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth}
+		p := xmlFast{maxField: opts.fieldLimit(), maxDepth: opts.depthLimit()}
+		fields, raw, ok := p.parse(text, "item")
+		if !ok {
+			return
+		}
+		fields = slices.Clone(fields)
+		want, err, consumed := slowRecord(text, opts)
+		if err != nil {
+			t.Fatalf("xmlFast read %q, encoding/xml: %v", text, err)
+		}
+		if consumed != int64(len(text)) {
+			t.Fatalf("xmlFast read all of %q, encoding/xml %d bytes of it", text, consumed)
+		}
+		if !slices.Equal(fields, want.Fields) || raw != want.Raw {
+			t.Fatalf("%q:\nxmlFast       %q %q\nencoding/xml  %q %q", text, fields, raw, want.Fields, want.Raw)
+		}
+	})
+}
+
+// TestXMLFastReadsCommonXML: the seeds of FuzzXMLFast that are common XML
+// are read by xmlFast, not handed to encoding/xml.
+func TestXMLFastReadsCommonXML(t *testing.T) {
+	for _, text := range []string{
+		"<item id=\"1\" type='simple' xmlns:x=\"urn:x\"><g:title>Widget &amp; Co</g:title><note><![CDATA[<b>bold</b>]]></note><!-- c --><desc>Size&nbsp;M&#233;</desc>\r\n</item>",
+		`<item id="2">Plain text item</item>`,
+		"<item><a>\r\r\n</a>caf\u00e9</item>",
+		`<item/>`,
+	} {
+		p := xmlFast{maxField: DefaultMaxFieldBytes, maxDepth: DefaultMaxDepth}
+		if _, _, ok := p.parse(text, "item"); !ok {
+			t.Errorf("xmlFast does not read %q", text)
+		}
+	}
+	for _, text := range []string{
+		`<item><a>&bogus;</a></item>`, `<item><a>x</b></item>`, `<item><?pi x?></item>`, "<item>\x01</item>",
+		"<item>caf\xe9</item>", `<item><a>]]></a></item>`, `<item><a b></a></item>`, `<item></item>x`,
+	} {
+		p := xmlFast{maxField: DefaultMaxFieldBytes, maxDepth: DefaultMaxDepth}
+		if _, _, ok := p.parse(text, "item"); ok {
+			t.Errorf("xmlFast reads %q, which it must leave to encoding/xml", text)
+		}
+	}
+}
+
+// readAllXML reads a whole document with r, through NextRaw and Finish on
+// two Finishers taken in turn (as the normalising goroutines would), or
+// through Next when split is false.
+func readAllXML(t *testing.T, r *xmlReader, split bool, steps int) (recs []Record, rejects []string, final string) {
+	t.Helper()
+	var fins [2]Finisher
+	for i := range steps {
+		var rec Record
+		var err error
+		if split {
+			var raw RawRecord
+			if raw, err = r.NextRaw(); err == nil {
+				rec, err = r.Finish(raw, &fins[i%2])
+				rec.Fields = slices.Clone(rec.Fields)
+			}
+		} else {
+			rec, err = r.next()
+		}
+		var rerr *RecordError
+		switch {
+		case err == nil:
+			recs = append(recs, rec)
+		case errors.As(err, &rerr):
+			rejects = append(rejects, fmt.Sprintf("%d %q %v", rerr.Row, rerr.Raw, rerr.Err))
+		case errors.Is(err, io.EOF):
+			return recs, rejects, ""
+		default:
+			return recs, rejects, err.Error()
+		}
+	}
+	t.Fatalf("no end after %d steps", steps)
+	return
+}
+
+// FuzzXMLSplit: an XML feed read split (xmlSplit's skeleton for
+// encoding/xml, records by Finish) gives the records, rejects and errors
+// that encoding/xml reading it whole gives.
+func FuzzXMLSplit(f *testing.F) {
+	for _, s := range []struct{ file, path string }{
+		{"good.xml", ""}, {"truncated.xml", ""}, {"mismatched.xml", ""},
+		{"good.xml", "catalog.items.item"}, {"good.xml", "catalog.items.group.item"},
+	} {
+		f.Add(readFile(f, s.file), s.path)
+	}
+	f.Add([]byte("<?xml version='1.0'?>\n<!DOCTYPE c [<!ENTITY x 'y'> <!-- it's > -->]>\r\n<c><item a='>'><b><?p x?></b></item>"+
+		"<item><![CDATA[a]]]]><!-- - --></item><x:item xmlns:x='u'>t</x:item><item/></c>"), "")
+	f.Add([]byte("<a><item x='"+strings.Repeat("v", 300)+"'><![CDATA["+strings.Repeat("]", 300)+"]]><!--"+
+		strings.Repeat("-x", 200)+"--><b>caf\xe9 &amp;&amp;"+strings.Repeat("w", 300)+"</b></item></a>"), "")
+	f.Add([]byte(`<items><item><sku>A-1</sku></item><item>`+nested(5, "x")+`</item><item><sku>A-3</sku></item></items>`), "items.item")
+	f.Add([]byte(`<?xml version="1.0" encoding="windows-1251"?><items><item><name>`+"\xc7\xee\xed\xf2"+`</name></item></items>`), "")
+	f.Fuzz(func(t *testing.T, data []byte, path string) {
+		opts := Options{Format: XML, RecordElement: "item", RecordPath: path, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth}
+		record, p, err := xmlRecord(opts)
+		if err != nil {
+			return
+		}
+		wantRecs, wantRejects, wantFinal := readAllXML(t, newXMLReader(bytes.NewReader(data), opts, false, record, p, nil), false, len(data)+2)
+		gotRecs, gotRejects, gotFinal := readAllXML(t, newXMLSplitReader(bytes.NewReader(data), opts, false, record, p), true, len(data)+2)
+		if gotFinal != wantFinal {
+			t.Fatalf("final error:\nsplit  %s\nwhole  %s", gotFinal, wantFinal)
+		}
+		if !slices.Equal(gotRejects, wantRejects) {
+			t.Fatalf("rejects:\nsplit  %q\nwhole  %q", gotRejects, wantRejects)
+		}
+		if len(gotRecs) != len(wantRecs) {
+			t.Fatalf("%d records split, %d whole", len(gotRecs), len(wantRecs))
+		}
+		for i := range gotRecs {
+			g, w := gotRecs[i], wantRecs[i]
+			if g.Row != w.Row || g.Raw != w.Raw || !slices.Equal(g.Fields, w.Fields) {
+				t.Fatalf("record %d:\nsplit  %d %q %q\nwhole  %d %q %q", i, g.Row, g.Fields, g.Raw, w.Row, w.Fields, w.Raw)
+			}
+		}
+	})
+}

@@ -1,0 +1,587 @@
+package feed
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/unicode"
+)
+
+// xmlSplit makes an XML reader a Splitter. It reads the feed ahead of
+// encoding/xml and cuts the text of each record out of it, leaving in its
+// place an empty element of the same name that holds the record's line
+// breaks: encoding/xml reads that skeleton (on the reading goroutine, so
+// everything outside records, and so the document's structure, is
+// checked as before, and line numbers stay right), and each record's text
+// is parsed by Finish on the normalising goroutines, by xmlFast, at a
+// tenth of encoding/xml's cost.
+//
+// The cut only follows XML's lexical structure (tags, quoted values,
+// comments, CDATA sections) to find where a record ends; Finish checks the
+// record whole, as encoding/xml would. What the cut is not sure of goes to
+// the skeleton as it is, for encoding/xml to read there as before: a
+// record over Options.MaxRecordBytes, one holding a processing instruction
+// or a declaration, one the feed ends inside, and every record of a feed
+// whose XML declaration names an encoding other than UTF-8 (xmlInput
+// decodes those).
+type xmlSplit struct {
+	src       io.Reader
+	buf       []byte
+	i, n      int   // buf[i:n] is not yet lexed
+	mark      int   // buf[mark:i] is lexed but not yet passed on
+	base      int64 // the input offset of buf[0]
+	rerr      error
+	started   bool
+	through   bool // pass everything to the skeleton
+	decoded   bool
+	record    string
+	path      []string
+	maxDepth  int
+	maxRecord int64
+
+	skel []byte // skeleton not yet read: skel[sk:]
+	sk   int
+	out  int64 // skeleton bytes made so far
+
+	state splitState
+	quote byte
+	// marks counts the terminator bytes seen: '-' of "-->", ']' of "]]>",
+	// '?' of "?>"; in a declaration, the bytes of "!--" after a '<' (3:
+	// none being matched).
+	marks int
+	decl  int // a declaration's open '<'s
+	// declComment is set inside a comment inside a declaration.
+	declComment bool
+	name        []byte // the start tag's name, while it is read
+	slash       bool   // the tag's last byte was '/'
+	endTag      bool
+
+	outer []string // local names of the open elements outside records
+	deep  int      // open elements outside records past maxDepth
+
+	inRec    bool // a record is being cut
+	verbatim bool // ... into the skeleton, as it is
+	depth    int  // the record's open elements
+	rec      []byte
+	recAt    int64
+	recName  string
+
+	queue  []splitRecord
+	queued int // bytes of text in queue
+}
+
+// splitRecord is a record cut out of the skeleton; end is the skeleton
+// offset just after the element left in its place.
+type splitRecord struct {
+	end  int64
+	nl   int // the record's line breaks
+	size int // the element left in its place
+	text string
+	off  int64
+}
+
+type splitState uint8
+
+const (
+	splitText    splitState = iota
+	splitOpen               // after '<'
+	splitName               // a start tag's name
+	splitTag                // the rest of a start or end tag
+	splitValue              // a quoted attribute value
+	splitBang               // after "<!"
+	splitComment            // after "<!-"
+	splitCDATA              // after "<!["
+	splitPI                 // after "<?"
+	splitDecl               // after "<!" and another byte
+)
+
+// maxSplitName bounds the name the cut keeps of a start tag outside
+// records: a longer one is no record's.
+const maxSplitName = 256
+
+// maxQueued bounds the text of the records cut and not yet taken.
+const maxQueued = 256 << 10
+
+func newXMLSplit(r io.Reader, record string, path []string, opts Options, decoded bool) *xmlSplit {
+	return &xmlSplit{src: r, buf: make([]byte, 64<<10), record: record, path: path, decoded: decoded,
+		maxDepth: opts.depthLimit(), maxRecord: opts.recordLimit()}
+}
+
+// Read gives encoding/xml the skeleton.
+func (s *xmlSplit) Read(p []byte) (int, error) {
+	for s.sk >= len(s.skel) {
+		s.skel, s.sk = s.skel[:0], 0
+		if s.i >= s.n && s.rerr != nil {
+			// The end: a record cut short goes to encoding/xml, which
+			// says where the document ends.
+			s.giveUp()
+			s.flush(s.n)
+			if len(s.skel) == 0 {
+				return 0, s.rerr
+			}
+			break
+		}
+		s.scan()
+	}
+	n := copy(p, s.skel[s.sk:])
+	s.sk += n
+	return n, nil
+}
+
+// emit adds b to the skeleton.
+func (s *xmlSplit) emit(b []byte) {
+	s.skel = append(s.skel, b...)
+	s.out += int64(len(b))
+}
+
+// fill reads more input, keeping buf[mark:n]. It returns false at the end
+// of the input.
+func (s *xmlSplit) fill() bool {
+	if s.rerr != nil {
+		return false
+	}
+	if s.mark > 0 {
+		s.base += int64(s.mark)
+		s.n = copy(s.buf, s.buf[s.mark:s.n])
+		s.i -= s.mark
+		s.mark = 0
+	}
+	for tries := 0; s.n < len(s.buf) && tries < 100; tries++ {
+		m, err := s.src.Read(s.buf[s.n:])
+		s.n += m
+		if err != nil {
+			s.rerr = err
+			break
+		}
+		if m > 0 && (s.started || s.n >= sniffLen) {
+			break
+		}
+	}
+	if !s.started {
+		s.started = true
+		s.through = !s.decoded && !declaresUTF8(s.buf[:min(s.n, sniffLen)])
+	}
+	return s.i < s.n
+}
+
+// declaresUTF8 reports whether the XML declaration at the start of head,
+// if any, leaves the document in UTF-8.
+func declaresUTF8(head []byte) bool {
+	m := xmlDeclEncoding.FindSubmatch(head)
+	if m == nil {
+		return true
+	}
+	enc, err := htmlindex.Get(string(m[1]))
+	return err == nil && enc == unicode.UTF8
+}
+
+// flush passes buf[mark:to] on: to the record being cut, or the skeleton.
+func (s *xmlSplit) flush(to int) {
+	if to <= s.mark {
+		return
+	}
+	if s.inRec && !s.verbatim {
+		s.rec = append(s.rec, s.buf[s.mark:to]...)
+		if int64(len(s.rec)) > s.maxRecord {
+			s.giveUp()
+		}
+	} else {
+		s.emit(s.buf[s.mark:to])
+	}
+	s.mark = to
+}
+
+// giveUp leaves the record being cut to encoding/xml: what was cut of it
+// goes to the skeleton, and so does the rest.
+func (s *xmlSplit) giveUp() {
+	if s.inRec && !s.verbatim {
+		s.emit(s.rec)
+		s.verbatim = true
+		if cap(s.rec) > 4<<20 {
+			s.rec = nil
+		}
+		s.rec = s.rec[:0]
+	}
+}
+
+// scan lexes what is in buf, reading more first if it is all lexed, until
+// its end or until the records cut hold maxQueued bytes.
+func (s *xmlSplit) scan() {
+	if s.i >= s.n && !s.fill() {
+		return
+	}
+	if s.through {
+		s.i = s.n
+		s.flush(s.n)
+		return
+	}
+	for s.i < s.n && (s.queued < maxQueued || len(s.skel) == 0) {
+		s.step()
+	}
+	// Pass on what is lexed, unless it may yet turn out to be a record's.
+	if s.state != splitOpen && s.state != splitName || s.inRec {
+		s.flush(s.i)
+	}
+}
+
+// step lexes from buf[i], at least one byte.
+func (s *xmlSplit) step() {
+	b := s.buf[s.i:s.n]
+	switch s.state {
+	case splitText:
+		j := bytes.IndexByte(b, '<')
+		if j < 0 {
+			s.i = s.n
+			return
+		}
+		s.i += j
+		if !s.inRec {
+			s.flush(s.i) // a tag starts: it may be a record's
+		}
+		s.i++
+		s.state = splitOpen
+	case splitOpen:
+		s.slash, s.endTag = false, false
+		switch c := b[0]; c {
+		case '/':
+			s.endTag = true
+			s.state = splitTag
+			s.i++
+		case '!':
+			s.state = splitBang
+			s.i++
+		case '?':
+			s.state, s.marks = splitPI, 0
+			s.i++
+			if s.inRec {
+				s.giveUp()
+			}
+		default:
+			s.state = splitName
+			s.name = s.name[:0]
+		}
+	case splitName:
+		j := 0
+		for j < len(b) && (isNameByte(b[j]) || b[j] >= 0x80) {
+			j++
+		}
+		if len(s.name) < maxSplitName && !s.inRec {
+			s.name = append(s.name, b[:min(j, maxSplitName-len(s.name))]...)
+		}
+		s.i += j
+		if j == len(b) {
+			if len(s.name) >= maxSplitName {
+				s.state = splitTag // no record's name: pass it on
+				s.flush(s.i)
+			}
+			return
+		}
+		s.state = splitTag
+		if !s.inRec && s.isRecord() {
+			s.inRec, s.verbatim, s.depth = true, false, 0
+			s.recAt = s.base + int64(s.mark)
+			s.recName = string(s.name)
+			s.rec = s.rec[:0]
+		}
+	case splitTag:
+		for j, c := range b {
+			switch c {
+			case '"', '\'':
+				s.i += j + 1
+				s.state, s.quote, s.slash = splitValue, c, false
+				return
+			case '>':
+				s.i += j + 1
+				s.state = splitText
+				s.tagEnd()
+				return
+			}
+			s.slash = c == '/'
+		}
+		s.i = s.n
+	case splitValue:
+		j := bytes.IndexByte(b, s.quote)
+		if j < 0 {
+			s.i = s.n
+			return
+		}
+		s.i += j + 1
+		s.state = splitTag
+	case splitBang:
+		switch b[0] {
+		case '-':
+			s.state, s.marks = splitComment, -1 // the second '-' of "<!--"
+		case '[':
+			s.state, s.marks = splitCDATA, 0
+		default:
+			s.state, s.quote, s.decl, s.declComment = splitDecl, 0, 0, false
+			s.marks = 3 // no "!--" being matched
+			if s.inRec {
+				s.giveUp()
+			}
+			return
+		}
+		s.i++
+	case splitComment, splitCDATA, splitPI:
+		s.terminated(b)
+	case splitDecl:
+		s.declaration(b)
+	}
+}
+
+// terminated lexes a comment, a CDATA section or a processing
+// instruction, up to "-->", "]]>" or "?>".
+func (s *xmlSplit) terminated(b []byte) {
+	mark, need := byte('-'), 2
+	switch s.state {
+	case splitCDATA:
+		mark = ']'
+	case splitPI:
+		mark, need = '?', 1
+	}
+	for j := 0; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case s.marks < 0:
+			s.marks = 0
+		case c == '>' && s.marks >= need:
+			s.i += j + 1
+			s.state = splitText
+			return
+		case c == mark:
+			s.marks++
+		default:
+			// Nothing before the next mark can end this.
+			s.marks = 0
+			k := bytes.IndexByte(b[j+1:], mark)
+			if k < 0 {
+				s.i = s.n
+				return
+			}
+			j += k
+		}
+	}
+	s.i = s.n
+}
+
+// declaration lexes a declaration (<!DOCTYPE …>) as encoding/xml does:
+// up to a '>' outside quotes and outside the '<' '>' pairs within, where
+// "<!--" starts a comment that "-->" ends.
+func (s *xmlSplit) declaration(b []byte) {
+	for j, c := range b {
+		if s.declComment {
+			switch {
+			case c == '>' && s.marks >= 2:
+				s.declComment, s.marks = false, 3
+			case c == '-':
+				s.marks++
+			default:
+				s.marks = 0
+			}
+			continue
+		}
+		if s.marks < 3 { // after a '<': matching "!--"
+			if c == "!--"[s.marks] {
+				if s.marks++; s.marks == 3 {
+					s.declComment, s.marks = true, 0
+				}
+				continue
+			}
+			s.marks = 3
+			s.decl++
+		} else if s.quote == 0 && c == '>' && s.decl == 0 {
+			s.i += j + 1
+			s.state = splitText
+			return
+		}
+		switch {
+		case c == s.quote:
+			s.quote = 0
+		case s.quote != 0:
+		case c == '"' || c == '\'':
+			s.quote = c
+		case c == '>':
+			s.decl--
+		case c == '<':
+			s.marks = 0
+		}
+	}
+	s.i = s.n
+}
+
+// isRecord reports whether the start tag named s.name, outside records,
+// opens a record: the same test as xmlReader.isRecord.
+func (s *xmlSplit) isRecord() bool {
+	if len(s.name) >= maxSplitName || localName(s.name) != s.record {
+		return false
+	}
+	return s.path == nil || s.deep == 0 && len(s.outer) == len(s.path)-1 && slices.Equal(s.outer, s.path[:len(s.path)-1])
+}
+
+// localName is the local part of a tag's name, as encoding/xml splits it.
+func localName(name []byte) string {
+	if bytes.Count(name, []byte(":")) != 1 {
+		return string(name)
+	}
+	prefix, local, _ := bytes.Cut(name, []byte(":"))
+	if len(prefix) == 0 || len(local) == 0 {
+		return string(name)
+	}
+	return string(local)
+}
+
+// tagEnd follows the nesting at the end of a tag.
+func (s *xmlSplit) tagEnd() {
+	if s.inRec {
+		switch {
+		case s.endTag:
+			s.depth--
+		case !s.slash:
+			s.depth++
+		}
+		if s.depth <= 0 {
+			s.cut()
+		}
+		return
+	}
+	switch {
+	case s.endTag && s.deep > 0:
+		s.deep--
+	case s.endTag && len(s.outer) > 0:
+		s.outer = s.outer[:len(s.outer)-1]
+	case s.endTag, s.slash:
+	case len(s.outer) > s.maxDepth:
+		s.deep++
+	default:
+		s.outer = append(s.outer, localName(s.name))
+	}
+}
+
+// cut ends the record being cut at buf[i].
+func (s *xmlSplit) cut() {
+	s.flush(s.i)
+	s.inRec = false
+	if s.verbatim {
+		return
+	}
+	nl := bytes.Count(s.rec, []byte("\n"))
+	from := len(s.skel)
+	s.skel = append(s.skel, '<')
+	s.skel = append(s.skel, s.recName...)
+	for range nl {
+		s.skel = append(s.skel, '\n')
+	}
+	s.skel = append(s.skel, '/', '>')
+	size := len(s.skel) - from
+	s.out += int64(size)
+	s.queue = append(s.queue, splitRecord{end: s.out, nl: nl, size: size, text: string(s.rec), off: s.recAt})
+	s.queued += len(s.rec)
+}
+
+// take returns the record cut out where the skeleton's element that ends
+// at offset end stands, if one was.
+func (s *xmlSplit) take(end int64) (splitRecord, bool) {
+	if len(s.queue) == 0 || s.queue[0].end != end {
+		return splitRecord{}, false
+	}
+	r := s.queue[0]
+	s.queue[0] = splitRecord{}
+	s.queue = s.queue[1:]
+	s.queued -= len(r.text)
+	if len(s.queue) == 0 {
+		s.queue = s.queue[:0:0]
+	}
+	return r, true
+}
+
+// missed reports whether encoding/xml read past a record's element
+// without taking it: the cut and encoding/xml disagree on what is a
+// record, so the document is not what it seems.
+func (s *xmlSplit) missed(off int64) bool {
+	return len(s.queue) > 0 && s.queue[0].end <= off
+}
+
+// errSplit is the final error of a document the cut and encoding/xml read
+// differently.
+var errSplit = errors.New("an element the reader took for a record is not one (broken XML?)")
+
+// finishSlow reads a record that xmlFast leaves to encoding/xml, with a
+// reader of its own, as if it stood where it does in the feed: its
+// messages give the feed's lines and offsets and the record's row.
+func (x *xmlReader) finishSlow(raw RawRecord) (Record, error) {
+	r := newXMLReader(strings.NewReader(raw.text), x.opts, true, x.record, nil, nil)
+	r.in.buf = make([]byte, 0, min(cap(r.in.buf), len(raw.text)+1))
+	r.row, r.shift, r.lines = raw.Row-1, raw.off, max(raw.line-1, 0)
+	done, err := r.nextRaw()
+	if _, bad := errors.AsType[*RecordError](err); err != nil && !bad {
+		if errors.Is(err, io.EOF) {
+			err = malformed(x.op, recordAt(raw.Row), errSplit.Error())
+		}
+		return Record{}, err
+	}
+	if r.in.off != int64(len(raw.text)) {
+		return Record{}, malformed(x.op, recordAt(raw.Row), fmt.Sprintf("line %d: %s", raw.line, errSplit))
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	return *done.done, nil
+}
+
+// newXMLSplitReader returns an XML reader that is a Splitter (see xmlSplit).
+func newXMLSplitReader(r io.Reader, opts Options, decoded bool, record string, path []string) *xmlReader {
+	split := newXMLSplit(r, record, path, opts, decoded)
+	x := newXMLReader(split, opts, decoded, record, path, nil)
+	x.split = split
+	return x
+}
+
+// Next returns the next record element.
+func (x *xmlReader) Next() (Record, error) {
+	raw, err := x.NextRaw()
+	if err != nil {
+		return Record{}, err
+	}
+	rec, err := x.Finish(raw, &x.fin)
+	if _, bad := errors.AsType[*RecordError](err); err != nil && !bad {
+		x.err = err
+	}
+	if raw.done == nil {
+		rec.Fields = slices.Clone(rec.Fields) // Next's records are the caller's
+	}
+	return rec, err
+}
+
+// NextRaw returns the next record: the text of one the skeleton's reader
+// left for Finish, or one it read itself; see Splitter.
+func (x *xmlReader) NextRaw() (RawRecord, error) { return x.nextRaw() }
+
+// Finish reads a record of NextRaw, with xmlFast or else with
+// encoding/xml; see Splitter. Its Fields live in f.
+func (x *xmlReader) Finish(raw RawRecord, f *Finisher) (Record, error) {
+	if raw.done != nil {
+		return *raw.done, nil
+	}
+	if f == nil {
+		panic("feed: Finish with a nil Finisher")
+	}
+	if f.xml == nil {
+		f.xml = new(xmlFast)
+	}
+	p := f.xml
+	p.maxField, p.maxDepth = x.maxField, x.maxDepth
+	if cap(p.fields) > keptFields {
+		p.fields = nil // a very wide record's Fields are not kept for the rest of the feed
+	}
+	if fields, ex, ok := p.parse(raw.text, x.record); ok {
+		return Record{Row: raw.Row, Fields: fields, Raw: ex}, nil
+	}
+	return x.finishSlow(raw)
+}
+
+var _ Splitter = (*xmlReader)(nil)
