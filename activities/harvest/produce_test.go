@@ -26,12 +26,19 @@ func generated(t testing.TB, o feedgen.Options) []byte {
 // startCSV starts a producer on CSV data, with the default mapping.
 func startCSV(t testing.TB, data []byte, o producerOptions) *producer {
 	t.Helper()
-	r, err := feed.Open(bytes.NewReader(data), feed.Options{Format: feed.CSV})
+	return startFeed(t, data, feed.Options{Format: feed.CSV}, o)
+}
+
+// startFeed starts a producer on data read with opts, with the default
+// mapping.
+func startFeed(t testing.TB, data []byte, opts feed.Options, o producerOptions) *producer {
+	t.Helper()
+	r, err := feed.Open(bytes.NewReader(data), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, err := startProducer(context.Background(), r, func() (*product.Normalizer, error) {
-		return product.NewNormalizer(product.Options{Format: "csv"})
+		return product.NewNormalizer(product.Options{Format: string(opts.Format)})
 	}, o)
 	if err != nil {
 		t.Fatal(err)

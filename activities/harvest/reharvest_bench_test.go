@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"contextworker/internal/dev/feedgen"
+	"contextworker/modules/harvest/feed"
 )
 
 // BenchmarkProducerUnchangedMillion is the Go side of an unchanged
@@ -18,12 +19,20 @@ func BenchmarkProducerUnchangedMillion(b *testing.B) {
 	body := lines[1:]
 	rand.New(rand.NewPCG(7, 7)).Shuffle(len(body), func(i, j int) { body[i], body[j] = body[j], body[i] })
 	shuffled := bytes.Join(lines, nil)
-	b.Run("sorted", func(b *testing.B) { benchUnchanged(b, sorted) })
-	b.Run("shuffled", func(b *testing.B) { benchUnchanged(b, shuffled) })
+	csv := feed.Options{Format: feed.CSV}
+	b.Run("sorted", func(b *testing.B) { benchUnchanged(b, sorted, csv) })
+	b.Run("shuffled", func(b *testing.B) { benchUnchanged(b, shuffled, csv) })
+	b.Run("xml", func(b *testing.B) {
+		xml := generated(b, feedgen.Options{N: 1000000, Seed: 7, BadShare: 0.01, Format: "xml"})
+		benchUnchanged(b, xml, feed.Options{Format: feed.XML, RecordElement: "product"})
+	})
 }
 
-func benchUnchanged(b *testing.B, data []byte) {
-	first, _ := produce(b, data, producerOptions{parts: 8})
+func benchUnchanged(b *testing.B, data []byte, opts feed.Options) {
+	var first []item
+	for c := range startFeed(b, data, opts, producerOptions{parts: 8}).out {
+		first = append(first, c...)
+	}
 	ex := existingOf(b, first, true)
 	first = nil
 	b.ResetTimer()
@@ -31,7 +40,7 @@ func benchUnchanged(b *testing.B, data []byte) {
 	for range b.N {
 		forgetSeen(ex)
 		began := cpuTime(b)
-		p := startCSV(b, data, producerOptions{parts: 8, existing: ex})
+		p := startFeed(b, data, opts, producerOptions{parts: 8, existing: ex})
 		for range p.out {
 		}
 		cpu += cpuTime(b) - began

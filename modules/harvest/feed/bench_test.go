@@ -90,3 +90,29 @@ func BenchmarkJSONL(b *testing.B) { benchmarkFormat(b, Options{Format: JSONL}) }
 func BenchmarkJSON(b *testing.B)  { benchmarkFormat(b, Options{Format: JSON}) }
 func BenchmarkXML(b *testing.B)   { benchmarkFormat(b, Options{Format: XML, RecordElement: "item"}) }
 func BenchmarkYML(b *testing.B)   { benchmarkFormat(b, Options{Format: YML}) }
+
+// BenchmarkXMLNextRaw is the reading goroutine's share of an XML feed: the
+// cut and encoding/xml on the skeleton, without Finish.
+func BenchmarkXMLNextRaw(b *testing.B) {
+	data := benchFeed(XML, benchRecords)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := NewReader(bytes.NewReader(data), Options{Format: XML, RecordElement: "item"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		split := r.(Splitter)
+		n := 0
+		for ; ; n++ {
+			if _, err := split.NextRaw(); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+		}
+		if n != benchRecords {
+			b.Fatalf("read %d records, want %d", n, benchRecords)
+		}
+	}
+}

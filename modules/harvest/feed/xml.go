@@ -357,8 +357,33 @@ func (x *xmlReader) attrs(fields []Field, name string, attrs []xml.Attr) []Field
 	return fields
 }
 
-// excerpt is xmlExcerpt of a record of x.
-func (x *xmlReader) excerpt(fields []Field) string { return xmlExcerpt(&x.raw, x.record, fields) }
+// excerpt rebuilds a compact form of a record, <offer id="1"><name>…,
+// from its fields: the decoder does not keep the source text.
+func (x *xmlReader) excerpt(fields []Field) string {
+	raw := &x.raw
+	raw.reset()
+	raw.add("<")
+	raw.add(x.record)
+	i := 0
+	for ; i < len(fields) && len(fields[i].Name) > 0 && fields[i].Name[0] == '@'; i++ {
+		raw.add(" ")
+		raw.add(fields[i].Name[1:])
+		raw.add(`="`)
+		raw.add(fields[i].Value)
+		raw.add(`"`)
+	}
+	raw.add(">")
+	for ; i < len(fields) && !raw.full(); i++ {
+		raw.add("<")
+		raw.add(fields[i].Name)
+		raw.add(">")
+		raw.add(fields[i].Value)
+		raw.add("</")
+		raw.add(fields[i].Name)
+		raw.add(">")
+	}
+	return raw.String()
+}
 
 // appendTag appends a start tag to b, for elements kept as markup.
 func appendTag(b []byte, t xml.StartElement) []byte {

@@ -25,7 +25,6 @@ type xmlFast struct {
 	own      []byte
 	fields   []Field
 	val      []byte // an attribute's value
-	raw      rawBuf
 	maxField int
 	maxDepth int
 }
@@ -42,72 +41,72 @@ var xmlFastOK = func() (t [256]bool) {
 	return t
 }()
 
-// parse returns the record element s's Fields and its excerpt, or false.
-func (p *xmlFast) parse(s, record string) ([]Field, string, bool) {
+// parse returns the record element s's Fields, or false.
+func (p *xmlFast) parse(s, record string) ([]Field, bool) {
 	if !validXMLChars(s) {
-		return nil, "", false
+		return nil, false
 	}
 	p.fields = p.fields[:0]
 	p.stack = p.stack[:0]
 	p.own = p.own[:0]
 	if len(s) == 0 || s[0] != '<' {
-		return nil, "", false
+		return nil, false
 	}
 	i, tag, local, ok := tagName(s, 1)
 	if !ok || local != record {
-		return nil, "", false
+		return nil, false
 	}
 	i, empty, ok := p.attrs(s, i, "")
 	if !ok {
-		return nil, "", false
+		return nil, false
 	}
 	if empty {
-		return p.finish(s, i, record)
+		return p.finish(s, i)
 	}
 	for {
 		// Text up to the next markup.
 		j := strings.IndexByte(s[i:], '<')
 		if j < 0 || i+j+1 >= len(s) {
-			return nil, "", false
+			return nil, false
 		}
 		if j > 0 && !p.text(s[i:i+j]) {
-			return nil, "", false
+			return nil, false
 		}
 		i += j
 		switch s[i+1] {
 		case '/':
 			next, name, ok := endTag(s, i+2)
 			if !ok {
-				return nil, "", false
+				return nil, false
 			}
 			n := len(p.stack)
 			if n == 0 {
 				if name != tag {
-					return nil, "", false
+					return nil, false
 				}
-				return p.finish(s, next, record)
+				return p.finish(s, next)
 			}
 			top := &p.stack[n-1]
 			if name != top.tag {
-				return nil, "", false
+				return nil, false
 			}
 			p.close(top)
 			p.stack = p.stack[:n-1]
 			i = next
 		case '!':
 			if i, ok = p.bang(s, i); !ok {
-				return nil, "", false
+				return nil, false
 			}
 		case '?':
-			return nil, "", false
+			return nil, false
 		default:
 			n := len(p.stack)
 			if n >= p.maxDepth {
-				return nil, "", false
+				return nil, false
 			}
 			var ctag, clocal string
 			if i, ctag, clocal, ok = tagName(s, i+1); !ok {
-				return nil, "", false
+				return nil, false
 			}
 			name := clocal
 			if n > 0 {
@@ -117,7 +116,7 @@ func (p *xmlFast) parse(s, record string) ([]Field, string, bool) {
 			f.tag = ctag
 			var empty bool
 			if i, empty, ok = p.attrs(s, i, name); !ok {
-				return nil, "", false
+				return nil, false
 			}
 			if empty {
 				p.close(&p.stack[n])
@@ -147,42 +146,39 @@ func (p *xmlFast) close(f *xmlFrame) {
 }
 
 // finish completes the record ending at s[:i], as xmlReader.finish does.
-func (p *xmlFast) finish(s string, i int, record string) ([]Field, string, bool) {
+func (p *xmlFast) finish(s string, i int) ([]Field, bool) {
 	if i != len(s) {
-		return nil, "", false
+		return nil, false
 	}
 	if text := bytes.TrimSpace(p.own); len(text) > 0 {
 		p.fields = append(p.fields, Field{Name: "#text", Value: clean(string(text), false)})
 	}
-	return p.fields, xmlExcerpt(&p.raw, record, p.fields), true
+	return p.fields, true
 }
 
 // tagName reads the name of a tag starting at s[i], as encoding/xml does:
 // a run of name bytes, with at most one colon between a prefix and the
 // local name. Names past ASCII are left to encoding/xml.
 func tagName(s string, i int) (next int, name, local string, ok bool) {
-	from := i
-	for i < len(s) && isNameByte(s[i]) {
-		i++
+	from, colon, colons := i, -1, 0
+	for ; i < len(s) && isNameByte(s[i]); i++ {
+		if s[i] == ':' {
+			colon = i
+			colons++
+		}
 	}
-	if i < len(s) && s[i] >= utf8.RuneSelf {
+	if i == from || i < len(s) && s[i] >= utf8.RuneSelf || colons > 1 {
+		return 0, "", "", false
+	}
+	// The first byte of a name is a letter, '_' or ':'.
+	if c := s[from]; '0' <= c && c <= '9' || c == '.' || c == '-' {
 		return 0, "", "", false
 	}
 	name = s[from:i]
-	if !asciiName(name) {
-		return 0, "", "", false
+	if colon <= from || colon == i-1 {
+		return i, name, name, true // no prefix, or an empty part: the whole is local
 	}
-	switch strings.Count(name, ":") {
-	case 0:
-		return i, name, name, true
-	case 1:
-		prefix, local, _ := strings.Cut(name, ":")
-		if prefix == "" || local == "" {
-			return i, name, name, true
-		}
-		return i, name, local, true
-	}
-	return 0, "", "", false
+	return i, name, s[colon+1 : i], true
 }
 
 // isNameByte is encoding/xml's: the ASCII bytes of a name.
@@ -425,64 +421,33 @@ func isInCharacterRange(r rune) bool {
 }
 
 // validXMLChars reports whether s is UTF-8 holding only characters XML
-// allows.
+// allows (and no U+FFFD, which only encoding/xml tells from bytes that
+// are not UTF-8).
 func validXMLChars(s string) bool {
-	high := false
-	i := 0
-	// Eight bytes at a time while none is a control character or past
-	// ASCII: the common case.
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	for ; i+8 <= len(s); i += 8 {
-		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		if (w|(w-0x20*ones))&highs != 0 {
-			break // a byte under 0x20 or over 0x7f: look at each
+	for i := 0; i < len(s); {
+		// Eight bytes at a time while none is a control character or past
+		// ASCII: the common case.
+		if i+8 <= len(s) {
+			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if (w|(w-0x20*ones))&highs == 0 {
+				i += 8
+				continue
+			}
 		}
-	}
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			high = true
-		} else if !xmlFastOK[c] {
-			return false
+		if c := s[i]; c < utf8.RuneSelf {
+			if !xmlFastOK[c] {
+				return false
+			}
+			i++
+			continue
 		}
-	}
-	if !high {
-		return true
-	}
-	for _, r := range s {
+		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError || !isInCharacterRange(r) {
-			// RuneError: invalid UTF-8, or a U+FFFD of the feed's own,
-			// which the slow path tells apart.
 			return false
 		}
+		i += size
 	}
 	return true
-}
-
-// xmlExcerpt rebuilds a compact form of a record, <offer id="1"><name>…,
-// from its fields: the decoder does not keep the source text.
-func xmlExcerpt(raw *rawBuf, record string, fields []Field) string {
-	raw.reset()
-	raw.add("<")
-	raw.add(record)
-	i := 0
-	for ; i < len(fields) && len(fields[i].Name) > 0 && fields[i].Name[0] == '@'; i++ {
-		raw.add(" ")
-		raw.add(fields[i].Name[1:])
-		raw.add(`="`)
-		raw.add(fields[i].Value)
-		raw.add(`"`)
-	}
-	raw.add(">")
-	for ; i < len(fields) && !raw.full(); i++ {
-		raw.add("<")
-		raw.add(fields[i].Name)
-		raw.add(">")
-		raw.add(fields[i].Value)
-		raw.add("</")
-		raw.add(fields[i].Name)
-		raw.add(">")
-	}
-	return raw.String()
 }

@@ -221,6 +221,9 @@ func (s *xmlSplit) scan() {
 		return
 	}
 	for s.i < s.n && (s.queued < maxQueued || len(s.skel) == 0) {
+		if s.inRec && !s.verbatim && s.state == splitText && s.inside() {
+			continue
+		}
 		s.step()
 	}
 	// Pass on what is lexed, unless it may yet turn out to be a record's.
@@ -331,6 +334,39 @@ func (s *xmlSplit) step() {
 		s.terminated(b)
 	case splitDecl:
 		s.declaration(b)
+	}
+}
+
+// inside lexes a record's text from buf[i], in text, the way step would
+// but in one loop, for as long as it holds tags without quotes and nothing
+// but tags: it returns false at anything else, or at the end of buf, with
+// buf[i] the '<' where step takes over.
+func (s *xmlSplit) inside() bool {
+	for {
+		b := s.buf[s.i:s.n]
+		j := bytes.IndexByte(b, '<')
+		if j < 0 {
+			s.i = s.n
+			return true
+		}
+		tag := b[j+1:]
+		k := bytes.IndexByte(tag, '>')
+		if k < 1 || tag[0] == '!' || tag[0] == '?' ||
+			bytes.IndexByte(tag[:k], '"') >= 0 || bytes.IndexByte(tag[:k], '\'') >= 0 {
+			s.i += j
+			return false
+		}
+		s.i += j + 1 + k + 1
+		switch {
+		case tag[0] == '/':
+			s.depth--
+		case tag[k-1] != '/':
+			s.depth++
+		}
+		if s.depth <= 0 {
+			s.cut()
+			return true
+		}
 	}
 }
 
@@ -464,12 +500,20 @@ func (s *xmlSplit) tagEnd() {
 
 // cut ends the record being cut at buf[i].
 func (s *xmlSplit) cut() {
-	s.flush(s.i)
+	var text string
+	if !s.verbatim && len(s.rec) == 0 && int64(s.i-s.mark) <= s.maxRecord {
+		// The record is all in buf: one copy.
+		text = string(s.buf[s.mark:s.i])
+		s.mark = s.i
+	} else {
+		s.flush(s.i)
+		text = string(s.rec)
+	}
 	s.inRec = false
 	if s.verbatim {
 		return
 	}
-	nl := bytes.Count(s.rec, []byte("\n"))
+	nl := strings.Count(text, "\n")
 	from := len(s.skel)
 	s.skel = append(s.skel, '<')
 	s.skel = append(s.skel, s.recName...)
@@ -479,8 +523,8 @@ func (s *xmlSplit) cut() {
 	s.skel = append(s.skel, '/', '>')
 	size := len(s.skel) - from
 	s.out += int64(size)
-	s.queue = append(s.queue, splitRecord{end: s.out, nl: nl, size: size, text: string(s.rec), off: s.recAt})
-	s.queued += len(s.rec)
+	s.queue = append(s.queue, splitRecord{end: s.out, nl: nl, size: size, text: text, off: s.recAt})
+	s.queued += len(text)
 }
 
 // take returns the record cut out where the skeleton's element that ends
@@ -578,10 +622,18 @@ func (x *xmlReader) Finish(raw RawRecord, f *Finisher) (Record, error) {
 	if cap(p.fields) > keptFields {
 		p.fields = nil // a very wide record's Fields are not kept for the rest of the feed
 	}
-	if fields, ex, ok := p.parse(raw.text, x.record); ok {
-		return Record{Row: raw.Row, Fields: fields, Raw: ex}, nil
+	// Raw is an excerpt of the record as the feed has it: unlike
+	// encoding/xml, the cut keeps the text, and the excerpt is free.
+	if fields, ok := p.parse(raw.text, x.record); ok {
+		return Record{Row: raw.Row, Fields: fields, Raw: excerptValid(raw.text)}, nil
 	}
-	return x.finishSlow(raw)
+	rec, err := x.finishSlow(raw)
+	if rerr, ok := errors.AsType[*RecordError](err); ok {
+		rerr.Raw = excerpt(raw.text)
+	} else if err == nil {
+		rec.Raw = excerpt(raw.text)
+	}
+	return rec, err
 }
 
 var _ Splitter = (*xmlReader)(nil)
