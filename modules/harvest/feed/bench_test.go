@@ -91,14 +91,20 @@ func BenchmarkJSON(b *testing.B)  { benchmarkFormat(b, Options{Format: JSON}) }
 func BenchmarkXML(b *testing.B)   { benchmarkFormat(b, Options{Format: XML, RecordElement: "item"}) }
 func BenchmarkYML(b *testing.B)   { benchmarkFormat(b, Options{Format: YML}) }
 
-// BenchmarkXMLNextRaw is the reading goroutine's share of an XML feed: the
-// cut and encoding/xml on the skeleton, without Finish.
+// BenchmarkXMLNextRaw and BenchmarkJSONNextRaw are the reading
+// goroutine's share of a feed that is a Splitter: NextRaw without Finish.
 func BenchmarkXMLNextRaw(b *testing.B) {
-	data := benchFeed(XML, benchRecords)
+	benchmarkNextRaw(b, Options{Format: XML, RecordElement: "item"})
+}
+
+func BenchmarkJSONNextRaw(b *testing.B) { benchmarkNextRaw(b, Options{Format: JSON}) }
+
+func benchmarkNextRaw(b *testing.B, opts Options) {
+	data := benchFeed(opts.Format, benchRecords)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := NewReader(bytes.NewReader(data), Options{Format: XML, RecordElement: "item"})
+		r, err := NewReader(bytes.NewReader(data), opts)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -288,31 +288,45 @@ func (f *flattener) what(name string, key bool) string {
 // tokens, so a pretty-printed record still shows its content.
 func (f *flattener) compact(s string) string {
 	f.raw.reset()
-	inString, escaped := false, false
 	start, i := 0, 0
-	for ; i < len(s) && len(f.raw.b)+i-start <= maxRaw+utf8.UTFMax; i++ {
-		c := s[i]
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+	for i < len(s) && len(f.raw.b)+i-start <= maxRaw+utf8.UTFMax {
+		switch c := s[i]; c {
+		case '"':
+			i = stringEnd(s, i+1)
+		case ' ', '\t', '\r', '\n':
 			f.raw.add(s[start:i])
-			start = i + 1
+			for i++; i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'); i++ {
+			}
+			start = i
+		default:
+			i++
 		}
 	}
-	if start < i {
-		f.raw.add(s[start:i])
+	if start < min(i, len(s)) {
+		f.raw.add(s[start:min(i, len(s))])
 	}
 	return f.raw.String()
+}
+
+// stringEnd returns the index after the quote that ends the JSON string
+// whose text starts at s[i], or len(s).
+func stringEnd(s string, i int) int {
+	for {
+		k := strings.IndexByte(s[i:], '"')
+		if k < 0 {
+			return len(s)
+		}
+		i += k
+		// The quote is escaped if an odd number of backslashes precede it.
+		n := 0
+		for n < i && s[i-1-n] == '\\' {
+			n++
+		}
+		i++
+		if n%2 == 0 {
+			return i
+		}
+	}
 }
 
 // jsonKind names the kind of JSON value starting with c, for messages.
