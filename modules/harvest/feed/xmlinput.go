@@ -216,7 +216,7 @@ func (x *xmlInput) readByte() (byte, error) {
 				x.i++
 				x.off++
 				inName := x.state == lexOpen || x.state == lexTag
-				if x.step('?', 3) == actEmit {
+				if x.step('_', 3) == actEmit { // '_': a byte no state of the lexer treats specially
 					x.pend = [utf8.UTFMax]byte{0xEF, 0xBF, 0xBD}
 					x.pi, x.pn = 0, 3
 					if inName {
