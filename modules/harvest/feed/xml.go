@@ -44,6 +44,7 @@ type xmlReader struct {
 	// split cuts records out for Finish (nil for YML); shift is how much
 	// shorter than the feed the skeleton read so far is.
 	split *xmlSplit
+	cut   []RawRecord // records of the element of split read last, not yet returned
 	shift int64
 	// lines is added to the line numbers of encoding/xml (finishSlow's
 	// reader starts at a record's line).
@@ -105,6 +106,9 @@ func (x *xmlReader) next() (Record, error) {
 // nextRaw reads to the next record element: one xmlSplit cut out, left
 // for Finish, or one it reads itself (done).
 func (x *xmlReader) nextRaw() (RawRecord, error) {
+	if len(x.cut) > 0 {
+		return x.nextCut(), nil
+	}
 	for x.err == nil {
 		// What xmlInput found outside records is of no concern: the text
 		// there is not read.
@@ -113,7 +117,7 @@ func (x *xmlReader) nextRaw() (RawRecord, error) {
 		tok, err := x.dec.Token()
 		if err != nil {
 			x.err = x.fail(afterRecord(x.row), err)
-			if x.split != nil && len(x.split.queue) > 0 {
+			if x.split != nil && len(x.split.queue) > 0 && errors.Is(x.err, io.EOF) {
 				x.err = malformed(x.op, afterRecord(x.row), errSplit.Error())
 			}
 			break
@@ -164,8 +168,9 @@ func (x *xmlReader) nextRaw() (RawRecord, error) {
 	return RawRecord{}, x.err
 }
 
-// cutRecord returns the record xmlSplit cut out where the element just
-// read stands, reading past the element's end.
+// cutRecord returns the first of the records xmlSplit cut out where the
+// element just read stands, reading past the element's end, and keeps the
+// others for the next calls.
 func (x *xmlReader) cutRecord(cut splitRecord) (RawRecord, error) {
 	tok, err := x.dec.Token()
 	if _, ok := tok.(xml.EndElement); !ok || err != nil {
@@ -173,9 +178,24 @@ func (x *xmlReader) cutRecord(cut splitRecord) (RawRecord, error) {
 		return RawRecord{}, x.err
 	}
 	line, _ := x.dec.InputPos()
-	x.row++
-	x.shift += int64(len(cut.text) - cut.size)
-	return RawRecord{Row: x.row, text: cut.text, off: cut.off, line: line - cut.nl}, nil
+	first := line - cut.nl
+	x.shift += cut.span - int64(cut.size)
+	for _, rec := range cut.recs {
+		x.row++
+		x.cut = append(x.cut, RawRecord{Row: x.row, text: rec.text, off: rec.off, line: first + rec.nl})
+	}
+	return x.nextCut(), nil
+}
+
+// nextCut returns the next record of x.cut.
+func (x *xmlReader) nextCut() RawRecord {
+	raw := x.cut[0]
+	x.cut[0] = RawRecord{}
+	x.cut = x.cut[1:]
+	if len(x.cut) == 0 {
+		x.cut = x.cut[:0:0]
+	}
+	return raw
 }
 
 // isRecord reports whether start, outside records, opens a record: it has

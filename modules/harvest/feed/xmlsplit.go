@@ -73,16 +73,28 @@ type xmlSplit struct {
 
 	queue  []splitRecord
 	queued int // bytes of text in queue
+	// joinAt is where in skel the element of the last splitRecord of queue
+	// starts, while the records after it may join it (-1: none may).
+	joinAt int
 }
 
-// splitRecord is a record cut out of the skeleton; end is the skeleton
-// offset just after the element left in its place.
+// splitRecord is a run of records cut out of the skeleton, with only
+// white space between them, left as one element; end is the skeleton
+// offset just after that element.
 type splitRecord struct {
 	end  int64
-	nl   int // the record's line breaks
-	size int // the element left in its place
+	nl   int // line breaks from the first record's start to the last's end
+	size int // the element left in their place
+	span int64
+	recs []cutRecord
+}
+
+// cutRecord is one record of a splitRecord: its text, where it starts in
+// the feed, and the line breaks before it from the first record's start.
+type cutRecord struct {
 	text string
 	off  int64
+	nl   int
 }
 
 type splitState uint8
@@ -109,7 +121,7 @@ const maxQueued = 256 << 10
 
 func newXMLSplit(r io.Reader, record string, path []string, opts Options, decoded bool) *xmlSplit {
 	return &xmlSplit{src: r, buf: make([]byte, 64<<10), record: record, path: path, decoded: decoded,
-		maxDepth: opts.depthLimit(), maxRecord: opts.recordLimit()}
+		maxDepth: opts.depthLimit(), maxRecord: opts.recordLimit(), joinAt: -1}
 }
 
 // Read gives encoding/xml the skeleton.
@@ -130,6 +142,7 @@ func (s *xmlSplit) Read(p []byte) (int, error) {
 	}
 	n := copy(p, s.skel[s.sk:])
 	s.sk += n
+	s.joinAt = -1 // encoding/xml may have read it
 	return n, nil
 }
 
@@ -514,6 +527,34 @@ func (s *xmlSplit) cut() {
 		return
 	}
 	nl := strings.Count(text, "\n")
+	rec := cutRecord{text: text, off: s.recAt}
+	s.queued += len(text)
+	// A record after another with only white space between joins its
+	// element: encoding/xml then reads one element for the run, where
+	// one per record was half of what the reading goroutine did.
+	if s.joinAt >= 0 {
+		last := &s.queue[len(s.queue)-1]
+		between := s.skel[s.joinAt+last.size:]
+		if string(last.name(s.skel[s.joinAt:])) == s.recName && len(bytes.Trim(between, " \t\r\n")) == 0 {
+			rec.nl = last.nl + bytes.Count(between, []byte("\n"))
+			last.recs = append(last.recs, rec)
+			last.nl = rec.nl + nl
+			last.span = rec.off + int64(len(text)) - last.recs[0].off
+			s.out -= int64(len(s.skel) - s.joinAt)
+			s.skel = s.skel[:s.joinAt]
+			last.size = s.element(last.nl)
+			last.end = s.out
+			return
+		}
+	}
+	s.joinAt = len(s.skel)
+	size := s.element(nl)
+	s.queue = append(s.queue, splitRecord{end: s.out, nl: nl, size: size, span: int64(len(text)), recs: []cutRecord{rec}})
+}
+
+// element adds to the skeleton the empty element that stands for records
+// holding nl line breaks, and returns its size.
+func (s *xmlSplit) element(nl int) int {
 	from := len(s.skel)
 	s.skel = append(s.skel, '<')
 	s.skel = append(s.skel, s.recName...)
@@ -523,9 +564,11 @@ func (s *xmlSplit) cut() {
 	s.skel = append(s.skel, '/', '>')
 	size := len(s.skel) - from
 	s.out += int64(size)
-	s.queue = append(s.queue, splitRecord{end: s.out, nl: nl, size: size, text: text, off: s.recAt})
-	s.queued += len(text)
+	return size
 }
+
+// name is the name of the element at the start of b, which stands for r.
+func (r *splitRecord) name(b []byte) []byte { return b[1 : r.size-2-r.nl] }
 
 // take returns the record cut out where the skeleton's element that ends
 // at offset end stands, if one was.
@@ -536,7 +579,12 @@ func (s *xmlSplit) take(end int64) (splitRecord, bool) {
 	r := s.queue[0]
 	s.queue[0] = splitRecord{}
 	s.queue = s.queue[1:]
-	s.queued -= len(r.text)
+	for _, rec := range r.recs {
+		s.queued -= len(rec.text)
+	}
+	if len(s.queue) == 0 {
+		s.joinAt = -1
+	}
 	if len(s.queue) == 0 {
 		s.queue = s.queue[:0:0]
 	}
