@@ -363,9 +363,11 @@ func (s *xmlSplit) inside() bool {
 			return true
 		}
 		tag := b[j+1:]
-		k := bytes.IndexByte(tag, '>')
-		if k < 1 || tag[0] == '!' || tag[0] == '?' ||
-			bytes.IndexByte(tag[:k], '"') >= 0 || bytes.IndexByte(tag[:k], '\'') >= 0 {
+		k := 0 // tags are short: a loop beats three IndexByte calls
+		for k < len(tag) && tag[k] != '>' && tag[k] != '"' && tag[k] != '\'' {
+			k++
+		}
+		if k < 1 || k == len(tag) || tag[k] != '>' || tag[0] == '!' || tag[0] == '?' {
 			s.i += j
 			return false
 		}
@@ -536,13 +538,22 @@ func (s *xmlSplit) cut() {
 		last := &s.queue[len(s.queue)-1]
 		between := s.skel[s.joinAt+last.size:]
 		if string(last.name(s.skel[s.joinAt:])) == s.recName && len(bytes.Trim(between, " \t\r\n")) == 0 {
-			rec.nl = last.nl + bytes.Count(between, []byte("\n"))
+			more := bytes.Count(between, []byte("\n"))
+			rec.nl = last.nl + more
 			last.recs = append(last.recs, rec)
-			last.nl = rec.nl + nl
 			last.span = rec.off + int64(len(text)) - last.recs[0].off
-			s.out -= int64(len(s.skel) - s.joinAt)
-			s.skel = s.skel[:s.joinAt]
-			last.size = s.element(last.nl)
+			// The element loses "/>" and the white space after it, and
+			// gains the line breaks of both.
+			s.out -= int64(len(s.skel) - (s.joinAt + last.size - 2))
+			s.skel = s.skel[:s.joinAt+last.size-2]
+			more += nl
+			for range more {
+				s.skel = append(s.skel, '\n')
+			}
+			s.skel = append(s.skel, '/', '>')
+			s.out += int64(more + 2)
+			last.nl += more
+			last.size += more
 			last.end = s.out
 			return
 		}
