@@ -65,3 +65,43 @@ func TestRefreshStatisticsAnalysesWhatChanged(t *testing.T) {
 		t.Fatalf("after a sparse run's refresh, ANALYZE ran on gardener_marks %d times, want 2 (logged: %s)", marks, logs.String())
 	}
 }
+
+// TestRefreshStatisticsLeavesEnrichmentsFresh: once analysed, enrichments
+// is not analysed again until it changes. An ANALYZE of some columns left
+// its count of changes as it was, so every run analysed it again (and
+// waited a second for autovacuum, then cancelled it).
+func TestRefreshStatisticsLeavesEnrichmentsFresh(t *testing.T) {
+	testenv.Integration(t)
+	ctx := context.Background()
+	db := stacktest.DB(t, testenv.Postgres(t))
+	if _, err := db.Exec(ctx, `INSERT INTO enrichments (tenant_id, supplier_code, sku, field, value, enricher, enricher_version, run_id)
+		SELECT 't', 's', g::text, 'brand', '"Acme"', 'brand', '1', 'r1' FROM generate_series(1, 5000) g`); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var mods int64
+		if err := db.QueryRow(ctx, `SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'enrichments'`).Scan(&mods); err != nil {
+			t.Fatal(err)
+		}
+		if mods >= 5000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("enrichments: %d modifications seen, want 5000", mods)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var logs bytes.Buffer
+	a := &Activities{DB: db, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	for range 2 {
+		a.refreshStatistics(ctx, false)
+	}
+	var analyses, mods int64
+	if err := db.QueryRow(ctx, `SELECT analyze_count, n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'enrichments'`).Scan(&analyses, &mods); err != nil {
+		t.Fatal(err)
+	}
+	if analyses != 1 || mods != 0 || logs.Len() > 0 {
+		t.Fatalf("after two refreshes: enrichments analysed %d times (want 1), %d changes since (want 0); logged: %s", analyses, mods, logs.String())
+	}
+}
