@@ -22,6 +22,10 @@ func BenchmarkProducerUnchangedMillion(b *testing.B) {
 	csv := feed.Options{Format: feed.CSV}
 	b.Run("sorted", func(b *testing.B) { benchUnchanged(b, sorted, csv) })
 	b.Run("shuffled", func(b *testing.B) { benchUnchanged(b, shuffled, csv) })
+	b.Run("json", func(b *testing.B) {
+		json := generated(b, feedgen.Options{N: 1000000, Seed: 7, BadShare: 0.01, Format: "json"})
+		benchUnchanged(b, json, feed.Options{Format: feed.JSON})
+	})
 	b.Run("xml", func(b *testing.B) {
 		xml := generated(b, feedgen.Options{N: 1000000, Seed: 7, BadShare: 0.01, Format: "xml"})
 		benchUnchanged(b, xml, feed.Options{Format: feed.XML, RecordElement: "product"})
