@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"contextworker/internal/dev/stacktest"
 	"contextworker/internal/dev/testenv"
 )
@@ -24,23 +26,7 @@ func TestRefreshStatisticsAnalysesWhatChanged(t *testing.T) {
 		INSERT INTO gardener_marks (run_id, name, key) SELECT 'r1', 'm', g::text FROM generate_series(1, 5000) g`); err != nil {
 		t.Fatal(err)
 	}
-	// The cumulative statistics reach pg_stat_user_tables within a second
-	// or so of the commit; a new backend sees them once flushed.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var mods int64
-		if err := db.QueryRow(ctx, `SELECT n_mod_since_analyze FROM pg_stat_user_tables
-			WHERE relname = 'gardener_marks'`).Scan(&mods); err != nil {
-			t.Fatal(err)
-		}
-		if mods >= 5000 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gardener_marks: %d modifications seen, want 5000", mods)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitForChanges(t, db, "gardener_marks", 5000)
 	var logs bytes.Buffer
 	a := &Activities{DB: db, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	a.refreshStatistics(ctx, false)
@@ -78,20 +64,7 @@ func TestRefreshStatisticsLeavesEnrichmentsFresh(t *testing.T) {
 		SELECT 't', 's', g::text, 'brand', '"Acme"', 'brand', '1', 'r1' FROM generate_series(1, 5000) g`); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var mods int64
-		if err := db.QueryRow(ctx, `SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'enrichments'`).Scan(&mods); err != nil {
-			t.Fatal(err)
-		}
-		if mods >= 5000 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("enrichments: %d modifications seen, want 5000", mods)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitForChanges(t, db, "enrichments", 5000)
 	var logs bytes.Buffer
 	a := &Activities{DB: db, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	for range 2 {
@@ -103,5 +76,27 @@ func TestRefreshStatisticsLeavesEnrichmentsFresh(t *testing.T) {
 	}
 	if analyses != 1 || mods != 0 || logs.Len() > 0 {
 		t.Fatalf("after two refreshes: enrichments analysed %d times (want 1), %d changes since (want 0); logged: %s", analyses, mods, logs.String())
+	}
+}
+
+// waitForChanges waits until pg_stat_user_tables counts at least n changes
+// to table since its last analysis. The cumulative statistics reach it
+// within a second or so of the commit; a new backend sees them once
+// flushed.
+func waitForChanges(t *testing.T, db *pgxpool.Pool, table string, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var mods int64
+		if err := db.QueryRow(context.Background(), `SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = $1`, table).Scan(&mods); err != nil {
+			t.Fatal(err)
+		}
+		if mods >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d changes seen, want %d", table, mods, n)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
