@@ -106,6 +106,9 @@ func (x *xmlReader) next() (Record, error) {
 // nextRaw reads to the next record element: one xmlSplit cut out, left
 // for Finish, or one it reads itself (done).
 func (x *xmlReader) nextRaw() (RawRecord, error) {
+	if x.err != nil {
+		return RawRecord{}, x.err // records cut out after a final error are not read
+	}
 	if len(x.cut) > 0 {
 		return x.nextCut(), nil
 	}
@@ -265,9 +268,17 @@ func (x *xmlReader) readRecord(start xml.StartElement) (Record, error) {
 		}
 		x.check(tok, &reject, &bad)
 		if size := x.in.off - from; size > x.maxRecord {
+			// Open after tok: the frames, the record's own element, and
+			// tok itself, which no frame counts yet.
 			open := len(x.stack) + 1
 			if n := len(x.stack); n > 0 && x.stack[n-1].opaque > 1 {
 				open += x.stack[n-1].opaque - 1
+			}
+			switch tok.(type) {
+			case xml.StartElement:
+				open++
+			case xml.EndElement:
+				open--
 			}
 			if err := x.skip(tok, open); err != nil {
 				return Record{}, err

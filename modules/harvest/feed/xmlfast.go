@@ -282,7 +282,9 @@ func (p *xmlFast) bang(s string, i int) (int, bool) {
 	case strings.HasPrefix(s[i:], "<![CDATA["):
 		body := i + len("<![CDATA[")
 		j := strings.Index(s[body:], "]]>")
-		if j < 0 || j > p.maxField {
+		// xmlInput counts the "]]" that ends a section against the
+		// bound: so does this.
+		if j < 0 || j+2 > p.maxField {
 			return 0, false
 		}
 		data := s[body : body+j]

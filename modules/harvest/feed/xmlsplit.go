@@ -71,6 +71,7 @@ type xmlSplit struct {
 	recAt    int64
 	recName  string
 
+	in     *xmlInput // what encoding/xml reads the skeleton through
 	queue  []splitRecord
 	queued int // bytes of text in queue
 	// joinAt is where in skel the element of the last splitRecord of queue
@@ -178,6 +179,13 @@ func (s *xmlSplit) fill() bool {
 	if !s.started {
 		s.started = true
 		s.through = !s.decoded && !declaresUTF8(s.buf[:min(s.n, sniffLen)])
+		if !s.through && s.in != nil {
+			// Nothing for xmlInput to decode: it need not read sniffLen
+			// bytes of skeleton first, for which it would call Read
+			// again and again, each cutting a record out (up to 100
+			// records, of up to MaxRecordBytes, held at once).
+			s.in.sniffed = true
+		}
 	}
 	return s.i < s.n
 }
@@ -335,12 +343,13 @@ func (s *xmlSplit) step() {
 		case '[':
 			s.state, s.marks = splitCDATA, 0
 		default:
+			// encoding/xml keeps the byte after "<!" of a declaration
+			// without looking at it: so does the cut.
 			s.state, s.quote, s.decl, s.declComment = splitDecl, 0, 0, false
 			s.marks = 3 // no "!--" being matched
 			if s.inRec {
 				s.giveUp()
 			}
-			return
 		}
 		s.i++
 	case splitComment, splitCDATA, splitPI:
@@ -537,8 +546,10 @@ func (s *xmlSplit) cut() {
 	if s.joinAt >= 0 {
 		last := &s.queue[len(s.queue)-1]
 		between := s.skel[s.joinAt+last.size:]
-		if string(last.name(s.skel[s.joinAt:])) == s.recName && len(bytes.Trim(between, " \t\r\n")) == 0 {
-			more := bytes.Count(between, []byte("\n"))
+		more := bytes.Count(between, []byte("\n"))
+		// xmlInput bounds a tag by MaxRecordBytes: so is the element.
+		if int64(last.size+more+nl) <= s.maxRecord && string(last.name(s.skel[s.joinAt:])) == s.recName &&
+			len(bytes.Trim(between, " \t\r\n")) == 0 {
 			rec.nl = last.nl + more
 			last.recs = append(last.recs, rec)
 			last.span = rec.off + int64(len(text)) - last.recs[0].off
@@ -640,7 +651,7 @@ func (x *xmlReader) finishSlow(raw RawRecord) (Record, error) {
 func newXMLSplitReader(r io.Reader, opts Options, decoded bool, record string, path []string) *xmlReader {
 	split := newXMLSplit(r, record, path, opts, decoded)
 	x := newXMLReader(split, opts, decoded, record, path, nil)
-	x.split = split
+	x.split, split.in = split, x.in
 	return x
 }
 
