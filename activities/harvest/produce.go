@@ -286,7 +286,7 @@ func normalise(j job, norm *product.Normalizer, o producerOptions, split feed.Sp
 			res.items[i] = item{err: raw.err}
 		case raw.bad != nil:
 			res.items[i] = item{row: raw.bad.Row, rej: &reject{row: raw.bad.Row,
-				reason: truncate("unreadable record: "+raw.bad.Err.Error()+boundHint(raw.bad.Err), maxRejectReason), raw: truncate(raw.bad.Raw, maxRejectRaw)}}
+				reason: truncate("unreadable record: "+raw.bad.Err.Error()+boundHint(raw.bad.Err), maxRejectReason), raw: kept(raw.bad.Raw, maxRejectRaw)}}
 		default:
 			// The record where the job holds it: a copy handed to the
 			// normaliser as its Source would go to the heap.
@@ -393,7 +393,7 @@ func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptio
 	// images may share ns's array.
 	prod, err := norm.NormalizeReusing(rec, ns)
 	if err != nil {
-		it.rej = &reject{row: rec.Row, sku: truncate(rec.Get(o.skuField), 128), reason: truncate(err.Error(), maxRejectReason), raw: truncate(rec.Raw, maxRejectRaw)}
+		it.rej = &reject{row: rec.Row, sku: kept(rec.Get(o.skuField), 128), reason: truncate(err.Error(), maxRejectReason), raw: kept(rec.Raw, maxRejectRaw)}
 		return it, skuKeys{}, -1
 	}
 	hash, hk := prod.StoredHash() // an array: a string would cost an allocation per row

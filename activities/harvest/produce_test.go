@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"contextworker/internal/dev/feedgen"
 	"contextworker/modules/harvest/feed"
@@ -448,5 +450,15 @@ func TestIncreasing(t *testing.T) {
 	}
 	if ok, _ := increasing(result{}); !ok {
 		t.Fatal("an empty chunk taken for out of order")
+	}
+}
+
+// TestKeptCopies: a reject's excerpt is its own, not a view of the
+// record's text, which it would keep alive until its batch is written.
+func TestKeptCopies(t *testing.T) {
+	row := strings.Repeat("x", 1<<20)
+	k := kept(row, maxRejectRaw)
+	if len(k) != maxRejectRaw || unsafe.StringData(k) == unsafe.StringData(row) {
+		t.Fatalf("kept: %d bytes, sharing the row's memory: %v", len(k), unsafe.StringData(k) == unsafe.StringData(row))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -218,6 +219,12 @@ func skuFieldOf(plan wf.Plan) string {
 	}
 	return product.DefaultMapping(plan.Format)["sku"]
 }
+
+// kept is truncate's result copied: a reject's SKU and excerpt may be
+// slices of the record's whole text (a CSV row, an XML record: up to
+// max_record_bytes), which a reject, held until its batch is written,
+// must not keep.
+func kept(s string, n int) string { return strings.Clone(truncate(s, n)) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
