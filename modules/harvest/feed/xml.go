@@ -236,16 +236,23 @@ func (x *xmlReader) fail(where string, err error) error {
 	}
 }
 
-// push opens a frame, reusing the text buffers of earlier records.
+// push opens a frame.
 func (x *xmlReader) push(name string) *xmlFrame {
-	if len(x.stack) < cap(x.stack) {
-		x.stack = x.stack[:len(x.stack)+1]
+	x.stack = pushFrame(x.stack, name)
+	return &x.stack[len(x.stack)-1]
+}
+
+// pushFrame opens a frame on stack, reusing the text buffers of earlier
+// records.
+func pushFrame(stack []xmlFrame, name string) []xmlFrame {
+	if len(stack) < cap(stack) {
+		stack = stack[:len(stack)+1]
 	} else {
-		x.stack = append(x.stack, xmlFrame{})
+		stack = append(stack, xmlFrame{})
 	}
-	f := &x.stack[len(x.stack)-1]
+	f := &stack[len(stack)-1]
 	*f = xmlFrame{name: name, text: f.text[:0]}
-	return f
+	return stack
 }
 
 // readRecord reads the record element opened by start up to its end. A

@@ -126,16 +126,10 @@ func (p *xmlFast) parse(s, record string) ([]Field, bool) {
 	}
 }
 
-// push opens a frame, reusing the text buffers of earlier records.
+// push opens a frame.
 func (p *xmlFast) push(name string) *xmlFrame {
-	if len(p.stack) < cap(p.stack) {
-		p.stack = p.stack[:len(p.stack)+1]
-	} else {
-		p.stack = append(p.stack, xmlFrame{})
-	}
-	f := &p.stack[len(p.stack)-1]
-	*f = xmlFrame{name: name, text: f.text[:0]}
-	return f
+	p.stack = pushFrame(p.stack, name)
+	return &p.stack[len(p.stack)-1]
 }
 
 // close adds the field of an element that just ended, as closeFrame does.
