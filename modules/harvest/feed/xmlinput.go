@@ -83,8 +83,11 @@ const (
 const maxEntity = 32
 
 func newXMLInput(r io.Reader, maxField, maxTag int64) *xmlInput {
-	return &xmlInput{src: r, buf: make([]byte, 0, 32<<10), maxField: maxField, maxTag: maxTag, firstBad: -1}
+	return &xmlInput{src: r, maxField: maxField, maxTag: maxTag, firstBad: -1}
 }
+
+// xmlInputBuf is the size of xmlInput's buffer.
+const xmlInputBuf = 32 << 10
 
 // errMarkupTooLong is xmlInput's final error for markup longer than maxTag.
 var errMarkupTooLong = errors.New("markup too long")
@@ -112,6 +115,11 @@ func (x *xmlInput) Read(p []byte) (int, error) {
 // fill reads more input, keeping the unread bytes. It returns false at the
 // end of the input.
 func (x *xmlInput) fill() bool {
+	if x.buf == nil {
+		// Made on first use: finishSlow's reader, for one record, sizes
+		// its own.
+		x.buf = make([]byte, 0, xmlInputBuf)
+	}
 	if x.rerr != nil {
 		return false
 	}

@@ -629,7 +629,7 @@ var errSplit = errors.New("an element the reader took for a record is not one (b
 // messages give the feed's lines and offsets and the record's row.
 func (x *xmlReader) finishSlow(raw RawRecord) (Record, error) {
 	r := newXMLReader(strings.NewReader(raw.text), x.opts, true, x.record, nil, nil)
-	r.in.buf = make([]byte, 0, min(cap(r.in.buf), len(raw.text)+1))
+	r.in.buf = make([]byte, 0, min(xmlInputBuf, len(raw.text)+1))
 	r.row, r.shift, r.lines = raw.Row-1, raw.off, max(raw.line-1, 0)
 	done, err := r.nextRaw()
 	if _, bad := errors.AsType[*RecordError](err); err != nil && !bad {
