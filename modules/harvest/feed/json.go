@@ -26,6 +26,7 @@ type jsonReader struct {
 	err       error  // final error, returned by every later Next
 	elem      []byte // the element being read, up to maxRecord bytes
 	over      bool   // the element was longer than maxRecord
+	text      string // the element read, unless over
 	maxRecord int64
 	skim      jsonSkim
 	flat      flattener // NextRaw's, for the excerpts of elements over a bound
@@ -114,9 +115,13 @@ func (j *jsonReader) NextRaw() (RawRecord, error) {
 		why = recordTooLarge("json", j.skim.total, j.maxRecord)
 	}
 	if why != nil {
-		return RawRecord{}, &RecordError{Row: j.row, Raw: j.flat.compact(string(j.elem[:min(len(j.elem), 2*maxRaw)])), Err: why}
+		text := j.text
+		if j.over {
+			text = string(j.elem[:min(len(j.elem), 2*maxRaw)])
+		}
+		return RawRecord{}, &RecordError{Row: j.row, Raw: j.flat.compact(text[:min(len(text), 2*maxRaw)]), Err: why}
 	}
-	return RawRecord{Row: j.row, text: string(j.elem), off: from}, nil
+	return RawRecord{Row: j.row, text: j.text, off: from}, nil
 }
 
 // Finish flattens an element of NextRaw; see Splitter. Its Fields are its
@@ -130,7 +135,7 @@ func (j *jsonReader) Finish(raw RawRecord, f *Finisher) (Record, error) {
 	if c := firstByte(s); c == '{' {
 		fields, err := flat.flatten(s)
 		if err == nil {
-			return Record{Row: raw.Row, Fields: fields, Raw: flat.compact(s)}, nil
+			return Record{Row: raw.Row, Fields: fields, Raw: flat.flatRaw(s)}, nil
 		}
 		if validJSON(s) {
 			return Record{}, &RecordError{Row: raw.Row, Raw: flat.compact(s), Err: err}
@@ -169,13 +174,14 @@ func (j *jsonReader) skip1() {
 	j.off++
 }
 
-// value reads the value that starts at the next byte, keeping it in j.elem
-// (up to maxRecord bytes, setting j.over beyond) when keep is set. An end
+// value reads the value that starts at the next byte, keeping it in j.text
+// when keep is set, or, over maxRecord bytes, setting j.over and keeping
+// the start in j.elem. An end
 // of input inside the value is io.ErrUnexpectedEOF.
 func (j *jsonReader) value(keep bool) error {
 	j.skim.reset()
-	j.elem, j.over = j.elem[:0], false
-	for {
+	j.elem, j.over, j.text = j.elem[:0], false, ""
+	for first := true; ; first = false {
 		if _, err := j.br.Peek(1); err != nil {
 			if errors.Is(err, io.EOF) {
 				return io.ErrUnexpectedEOF
@@ -184,6 +190,13 @@ func (j *jsonReader) value(keep bool) error {
 		}
 		buf, _ := j.br.Peek(j.br.Buffered())
 		n, done := j.skim.feed(buf)
+		if keep && first && done && int64(n) <= j.maxRecord {
+			// All of it is in the buffer: one copy, not two.
+			j.text = string(buf[:n])
+			_, _ = j.br.Discard(n)
+			j.off += int64(n)
+			return nil
+		}
 		if keep && !j.over {
 			if int64(len(j.elem)+n) <= j.maxRecord {
 				j.elem = append(j.elem, buf[:n]...)
@@ -194,6 +207,9 @@ func (j *jsonReader) value(keep bool) error {
 		_, _ = j.br.Discard(n)
 		j.off += int64(n)
 		if done {
+			if keep && !j.over {
+				j.text = string(j.elem)
+			}
 			return nil
 		}
 	}
@@ -215,7 +231,7 @@ func (j *jsonReader) key(where string) (string, error) {
 		return "", malformed("json", where, fmt.Sprintf("a key exceeds %d bytes (Options.MaxRecordBytes)", j.maxRecord))
 	}
 	var key string
-	if err := json.Unmarshal(j.elem, &key); err != nil {
+	if err := json.Unmarshal([]byte(j.text), &key); err != nil {
 		return "", malformed("json", where, fmt.Sprintf("offset %d: %v", j.off, err))
 	}
 	if c, err = j.peek(); err != nil {

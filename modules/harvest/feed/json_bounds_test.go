@@ -40,6 +40,7 @@ func TestJSONBounds(t *testing.T) {
 		want   want
 		kind   error
 		reason string
+		raw    string // how the reject's Raw starts
 	}{
 		{
 			name:   "json nested deeper than the bound",
@@ -48,6 +49,7 @@ func TestJSONBounds(t *testing.T) {
 			want:   want{records: []Record{{Row: 1, Fields: fs("sku", "A-1")}, {Row: 3, Fields: fs("sku", "A-3")}}, rejected: []int64{2}},
 			kind:   ErrTooDeep,
 			reason: "nested deeper than 32 objects or arrays (Options.MaxDepth)",
+			raw:    `{"sku":"A-2","x":{"a":{"a":`,
 		},
 		{
 			name:   "json nested 200k levels",
@@ -89,6 +91,9 @@ func TestJSONBounds(t *testing.T) {
 			got := readBounded(t, strings.NewReader(tt.data), tt.opts, false, 8<<20)
 			check(t, got, tt.want)
 			wantRejected(t, got, 2, tt.kind, tt.reason)
+			if raw := got.rejected[0].Raw; !strings.HasPrefix(raw, tt.raw) {
+				t.Errorf("reject's Raw %.60q, want it to start %q", raw, tt.raw)
+			}
 		})
 	}
 }

@@ -1,6 +1,9 @@
 package feed
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // jsonSkim follows the structure of one JSON value fed to it in pieces,
 // keeping none of it: it finds where the value ends, how deeply it nests and
@@ -60,10 +63,14 @@ func (s *jsonSkim) feed(b []byte) (int, bool) {
 					return i + 1, true
 				}
 			default:
-				s.strLen++
+				// The run of bytes up to the next quote or backslash
+				// is the string's, whatever they are.
+				n := plainRun(b[i:])
+				s.strLen += int64(n)
 				if s.isKey && len(s.key) < maxKeyName {
-					s.key = append(s.key, c)
+					s.key = append(s.key, b[i:i+min(n, maxKeyName-len(s.key))]...)
 				}
+				i += n - 1
 			}
 			continue
 		}
@@ -115,6 +122,28 @@ func (s *jsonSkim) feed(b []byte) (int, bool) {
 	}
 	s.total += int64(len(b))
 	return len(b), false
+}
+
+// plainRun returns how many bytes b starts with that are neither a quote
+// nor a backslash.
+func plainRun(b []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	n := 0
+	// Eight bytes at a time while none is either (a zero byte of the word
+	// xor the byte repeated marks one).
+	for ; n+8 <= len(b); n += 8 {
+		w := binary.LittleEndian.Uint64(b[n:])
+		q, e := w^('"'*ones), w^('\\'*ones)
+		if ((q-ones)&^q|(e-ones)&^e)&highs != 0 {
+			break
+		}
+	}
+	for ; n < len(b); n++ {
+		if b[n] == '"' || b[n] == '\\' {
+			return n
+		}
+	}
+	return n
 }
 
 // endString notes a string that just ended.
