@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // fuzzRead reads data with opts and checks the invariants of collect. Every
@@ -198,4 +199,40 @@ func TestFlattenRefusesNearMisses(t *testing.T) {
 			t.Errorf("flattened %q into %v", s, fields)
 		}
 	}
+}
+
+// FuzzUnquote holds unquote to encoding/json: the same text for a string
+// it decodes, and a refusal for one it refuses. A lone surrogate escape,
+// which encoding/json turns into U+FFFD, is reported.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`plain`, `a\"b\\c\/d\b\f\n\r\t`, `\u00e9\u00E9`, `\ud83d\ude00`, `\ud83d`, `\ude00\ud83d`,
+		`\ud83d\u0041`, `\ud83dx`, `\u12`, `\x`, `end\`, `\uD83D\uDE00\uFFFD`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		if !utf8.ValidString(text) {
+			return
+		}
+		for i := 0; i < len(text); i++ { // what flattener.str passes
+			switch c := text[i]; {
+			case c == '\\':
+				i++
+			case c == '"' || c < 0x20:
+				return
+			}
+		}
+		got, ok, lone := unquote(text)
+		var want string
+		err := json.Unmarshal([]byte(`"`+text+`"`), &want)
+		switch {
+		case !ok && err == nil:
+			t.Fatalf("unquote refused %q, which encoding/json reads as %q", text, want)
+		case ok && err != nil:
+			t.Fatalf("unquote read %q as %q, where encoding/json says %v", text, got, err)
+		case ok && got != want:
+			t.Fatalf("unquote read %q as %q, encoding/json as %q", text, got, want)
+		case lone && !strings.ContainsRune(want, utf8.RuneError):
+			t.Fatalf("unquote saw a lone surrogate in %q, which encoding/json reads as %q", text, want)
+		}
+	})
 }
