@@ -189,14 +189,18 @@ func (j *jsonReader) value(keep bool) error {
 			return err
 		}
 		buf, _ := j.br.Peek(j.br.Buffered())
-		n, done := j.skim.feed(buf)
-		if keep && first && done && int64(n) <= j.maxRecord {
-			// All of it is in the buffer: one copy, not two.
-			j.text = string(buf[:n])
-			_, _ = j.br.Discard(n)
-			j.off += int64(n)
-			return nil
+		if keep && first {
+			// The common case: an object all in the buffer, under the
+			// bound. It is found by a leaner walk and copied once.
+			if n, deepest, ok := objectEnd(buf); ok && int64(n) <= j.maxRecord {
+				j.text = string(buf[:n])
+				j.skim.deepest, j.skim.total = deepest, int64(n)
+				_, _ = j.br.Discard(n)
+				j.off += int64(n)
+				return nil
+			}
 		}
+		n, done := j.skim.feed(buf)
 		if keep && !j.over {
 			if int64(len(j.elem)+n) <= j.maxRecord {
 				j.elem = append(j.elem, buf[:n]...)

@@ -124,6 +124,38 @@ func (s *jsonSkim) feed(b []byte) (int, bool) {
 	return len(b), false
 }
 
+// objectEnd returns the length of the object or array b starts with, and
+// the most objects and arrays open at once in it, when all of it is in b:
+// jsonSkim's walk without what it notes for a value over a bound
+// (FuzzJSONSkimPieces compares them).
+func objectEnd(b []byte) (n, deepest int, ok bool) {
+	if len(b) == 0 || b[0] != '{' && b[0] != '[' {
+		return 0, 0, false
+	}
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; ; i += 2 { // past a backslash and the byte it escapes
+				if i += plainRun(b[min(i, len(b)):]); i >= len(b) {
+					return 0, 0, false
+				}
+				if b[i] == '"' {
+					break
+				}
+			}
+		case '{', '[':
+			depth++
+			deepest = max(deepest, depth)
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1, deepest, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
 // plainRun returns how many bytes b starts with that are neither a quote
 // nor a backslash.
 func plainRun(b []byte) int {

@@ -45,6 +45,13 @@ func FuzzJSONSkimPieces(f *testing.F) {
 		if got := skimIn(data, int(size)+1); got != want {
 			t.Fatalf("in pieces of %d: %s\nbyte by byte: %s", int(size)+1, got, want)
 		}
+		var s jsonSkim
+		used, done := s.feed(data)
+		n, deepest, ok := objectEnd(data)
+		object := len(data) > 0 && (data[0] == '{' || data[0] == '[')
+		if ok != (object && done) || ok && (n != used || deepest != s.deepest) {
+			t.Fatalf("objectEnd: %d deep %d ok %v; jsonSkim: %d deep %d done %v", n, deepest, ok, used, s.deepest, done)
+		}
 	})
 }
 
