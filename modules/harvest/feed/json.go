@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -55,6 +56,7 @@ func (j *jsonReader) Next() (Record, error) {
 	if _, bad := errors.AsType[*RecordError](err); err != nil && !bad {
 		j.err = err
 	}
+	rec.Fields = slices.Clone(rec.Fields) // Next's records are the caller's
 	return rec, err
 }
 
@@ -124,8 +126,8 @@ func (j *jsonReader) NextRaw() (RawRecord, error) {
 	return RawRecord{Row: j.row, text: j.text, off: from}, nil
 }
 
-// Finish flattens an element of NextRaw; see Splitter. Its Fields are its
-// own: f keeps only the flattener's caches. The flattener holds JSON's
+// Finish flattens an element of NextRaw; see Splitter. Its Fields live in
+// f. The flattener holds JSON's
 // grammar (FuzzFlattenStrict), so encoding/json looks only at elements it
 // refuses: to tell a bound or UTF-8 error in valid JSON from broken JSON
 // (final, as the document is), and to say why.

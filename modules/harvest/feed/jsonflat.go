@@ -35,29 +35,32 @@ type flattener struct {
 	err      error // the first field that breaks a bound
 	names    nameCache
 	raw      rawBuf
-	last     int // field count of the previous record, to size the next
 }
 
 func newFlattener(op string, opts Options) flattener {
 	return flattener{op: op, maxField: opts.fieldLimit(), maxDepth: opts.depthLimit()}
 }
 
+// flatten returns the Fields of the JSON object s. They live in f until
+// its next flatten.
 func (f *flattener) flatten(s string) ([]Field, error) {
 	f.s, f.i, f.err = s, 0, nil
-	f.fields = make([]Field, 0, max(f.last, 8))
-	if err := f.value("", 0); err != nil {
+	if cap(f.fields) > keptFields {
+		f.fields = nil // a very wide record's Fields are not kept for the rest of the feed
+	}
+	f.fields = f.fields[:0]
+	err := f.value("", 0)
+	if f.ws(); err == nil && f.i != len(s) {
+		err = errJSONSyntax // more after the value
+	}
+	f.s = ""
+	if err == nil {
+		err = f.err
+	}
+	if err != nil {
 		return nil, err
 	}
-	if f.ws(); f.i != len(f.s) {
-		return nil, errJSONSyntax // more after the value
-	}
-	if f.err != nil {
-		return nil, f.err
-	}
-	f.last = len(f.fields)
-	fields := f.fields
-	f.fields, f.s = nil, ""
-	return fields, nil
+	return f.fields, nil
 }
 
 func (f *flattener) ws() {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"unsafe"
 )
 
@@ -37,7 +38,9 @@ func (l *jsonlReader) Next() (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	return l.Finish(raw, &l.fin)
+	rec, err := l.Finish(raw, &l.fin)
+	rec.Fields = slices.Clone(rec.Fields) // Next's records are the caller's
+	return rec, err
 }
 
 // NextRaw returns the next non-blank line, unparsed; a line over the
@@ -74,7 +77,7 @@ func (l *jsonlReader) NextRaw() (RawRecord, error) {
 }
 
 // Finish validates and flattens a line of NextRaw; see Splitter. Its
-// Fields are its own: f keeps only the flattener's caches.
+// Fields live in f.
 func (l *jsonlReader) Finish(raw RawRecord, f *Finisher) (Record, error) {
 	flat := f.flattener("jsonl", l.opts)
 	s := raw.text
