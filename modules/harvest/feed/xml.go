@@ -57,6 +57,11 @@ type xmlFrame struct {
 	name string // the field name: the path below the record
 	tag  string // the element's name as written (xmlFast's)
 	text []byte
+	// src is the text when it is verbatim, one run of the record's
+	// characters with no reference or CR in it (xmlFast's): then text is
+	// empty, and no copy is made.
+	src      string
+	verbatim bool
 	// opaque counts open elements when the frame keeps its whole content as
 	// one value (a YML description holding unescaped HTML).
 	opaque int

@@ -134,6 +134,12 @@ func (p *xmlFast) push(name string) *xmlFrame {
 
 // close adds the field of an element that just ended, as closeFrame does.
 func (p *xmlFast) close(f *xmlFrame) {
+	if f.verbatim {
+		if text := strings.TrimSpace(f.src); text != "" {
+			p.fields = append(p.fields, Field{Name: f.name, Value: text})
+		}
+		return
+	}
 	if text := bytes.TrimSpace(f.text); len(text) > 0 {
 		p.fields = append(p.fields, Field{Name: f.name, Value: clean(string(text), false)})
 	}
@@ -255,11 +261,25 @@ func (p *xmlFast) text(s string) bool {
 	}
 	ok := true
 	if n := len(p.stack); n > 0 {
-		p.stack[n-1].text, ok = appendText(p.stack[n-1].text, s)
+		f := &p.stack[n-1]
+		if !f.verbatim && len(f.text) == 0 && strings.IndexByte(s, '&') < 0 && strings.IndexByte(s, '\r') < 0 {
+			f.src, f.verbatim = s, true // the common case: kept as it is
+			return true
+		}
+		f.text, ok = appendText(f.built(), s)
 	} else {
 		p.own, ok = appendText(p.own, s)
 	}
 	return ok
+}
+
+// built returns f's text, copying a verbatim one into it first.
+func (f *xmlFrame) built() []byte {
+	if f.verbatim {
+		f.text = append(f.text[:0], f.src...)
+		f.src, f.verbatim = "", false
+	}
+	return f.text
 }
 
 // bang reads the comment or CDATA section at s[i] ("<!"), adding a CDATA
@@ -283,7 +303,7 @@ func (p *xmlFast) bang(s string, i int) (int, bool) {
 		}
 		data := s[body : body+j]
 		if n := len(p.stack); n > 0 {
-			p.stack[n-1].text = appendNewlines(p.stack[n-1].text, data)
+			p.stack[n-1].text = appendNewlines(p.stack[n-1].built(), data)
 		} else {
 			p.own = appendNewlines(p.own, data)
 		}

@@ -83,6 +83,22 @@ func TestXMLFastReadsCommonXML(t *testing.T) {
 	}
 }
 
+// TestXMLFastText: an element's text as one verbatim run, and in pieces
+// around CDATA, references, comments and CRs.
+func TestXMLFastText(t *testing.T) {
+	p := xmlFast{maxField: DefaultMaxFieldBytes, maxDepth: DefaultMaxDepth}
+	text := "<item><a>one <![CDATA[two]]> three&amp;four</a><b> x </b><c>p<!-- c -->q</c>" +
+		"<d><![CDATA[c]]>d</d><e>r\r\ns</e><f>  </f><g><h>in</h>out</g></item>"
+	fields, ok := p.parse(text, "item")
+	if !ok {
+		t.Fatalf("xmlFast does not read %q", text)
+	}
+	want := fs("a", "one two three&four", "b", "x", "c", "pq", "d", "cd", "e", "r\ns", "g.h", "in", "g", "out")
+	if !slices.Equal(fields, want) {
+		t.Errorf("fields %q, want %q", fields, want)
+	}
+}
+
 // readAllXML reads a whole document with r, through NextRaw and Finish on
 // two Finishers taken in turn (as the normalising goroutines would), or
 // through Next when split is false.
