@@ -199,6 +199,7 @@ type RawRecord struct {
 	off  int64 // JSON's and XML's: where the record starts in the document
 	// done is a record read whole already (XML's, see xmlSplit).
 	done *Record
+	cats *ymlTree // YML's: the categories before the offer
 }
 
 // Size estimates the memory the raw record holds.
@@ -220,6 +221,9 @@ type Finisher struct {
 	ends   []int
 	flat   *flattener // JSON's and JSONL's
 	xml    *xmlFast
+	// YML's: the category paths of tree, made so far.
+	tree  *ymlTree
+	paths map[string]string
 }
 
 // flattener returns f's flattener for the reader of format op, made on
@@ -338,7 +342,7 @@ func NewReader(r io.Reader, opts Options) (Reader, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newXMLSplitReader(textReader(r, enc), opts, enc != nil, record, path), nil
+		return newXMLSplitReader(textReader(r, enc), opts, enc != nil, record, path, nil), nil
 	case YML:
 		return newYMLReader(textReader(r, enc), opts, enc != nil), nil
 	case XLSX:

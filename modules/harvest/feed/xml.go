@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/unicode"
 )
 
 // xmlReader streams the elements named record, at any depth or at path,
@@ -41,8 +42,8 @@ type xmlReader struct {
 	last       int // field count of the previous record, to size the next
 	yml        *ymlState
 	opts       Options
-	// split cuts records out for Finish (nil for YML); shift is how much
-	// shorter than the feed the skeleton read so far is.
+	// split cuts records out for Finish; shift is how much shorter than
+	// the feed the skeleton read so far is.
 	split *xmlSplit
 	cut   []RawRecord // records of the element of split read last, not yet returned
 	shift int64
@@ -95,6 +96,12 @@ func (x *xmlReader) charsetReader(label string, in io.Reader) (io.Reader, error)
 	if err != nil {
 		x.charsetErr = fmt.Errorf("unsupported encoding %q in the XML declaration", label)
 		return nil, x.charsetErr
+	}
+	if enc == unicode.UTF8 {
+		// Another name of UTF-8 ("UTF8"): nothing to decode, and xmlInput
+		// checks the UTF-8. A decoder would read the skeleton ahead of
+		// encoding/xml, past the records xmlSplit cut out.
+		return in, nil
 	}
 	return enc.NewDecoder().Reader(in), nil
 }
@@ -188,9 +195,13 @@ func (x *xmlReader) cutRecord(cut splitRecord) (RawRecord, error) {
 	line, _ := x.dec.InputPos()
 	first := line - cut.nl
 	x.shift += cut.span - int64(cut.size)
+	var cats *ymlTree
+	if x.yml != nil {
+		cats = x.yml.frozen()
+	}
 	for _, rec := range cut.recs {
 		x.row++
-		x.cut = append(x.cut, RawRecord{Row: x.row, text: rec.text, off: rec.off, line: first + rec.nl})
+		x.cut = append(x.cut, RawRecord{Row: x.row, text: rec.text, off: rec.off, line: first + rec.nl, cats: cats})
 	}
 	return x.nextCut(), nil
 }
@@ -380,7 +391,7 @@ func (x *xmlReader) finish(fields []Field) Record {
 		fields = append(fields, Field{Name: "#text", Value: clean(string(text), false)})
 	}
 	if x.yml != nil {
-		fields = x.yml.categoryPath(fields)
+		fields = categoryPath(fields, x.yml.cats, x.yml.paths)
 	}
 	x.last = len(fields)
 	return Record{Row: x.row, Fields: fields, Raw: x.excerpt(fields)}

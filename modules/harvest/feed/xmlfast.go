@@ -27,6 +27,10 @@ type xmlFast struct {
 	val      []byte // an attribute's value
 	maxField int
 	maxDepth int
+	// yml applies YML's rules to an offer's children (ymlState.child):
+	// <param> makes "param:<name>", and a <description> holding markup
+	// is left to encoding/xml, which keeps the markup as text.
+	yml bool
 }
 
 // xmlFastOK tells, for each byte, whether it may appear in a record the
@@ -56,7 +60,7 @@ func (p *xmlFast) parse(s, record string) ([]Field, bool) {
 	if !ok || local != record {
 		return nil, false
 	}
-	i, empty, ok := p.attrs(s, i, "")
+	i, empty, ok := p.attrs(s, i, "", nil)
 	if !ok {
 		return nil, false
 	}
@@ -101,7 +105,7 @@ func (p *xmlFast) parse(s, record string) ([]Field, bool) {
 			return nil, false
 		default:
 			n := len(p.stack)
-			if n >= p.maxDepth {
+			if n >= p.maxDepth || n > 0 && p.stack[n-1].opaque > 0 {
 				return nil, false
 			}
 			var ctag, clocal string
@@ -114,8 +118,17 @@ func (p *xmlFast) parse(s, record string) ([]Field, bool) {
 			}
 			f := p.push(name)
 			f.tag = ctag
+			var param *xmlFrame
+			if p.yml && n == 0 {
+				switch clocal {
+				case "param":
+					f.param, param = true, f
+				case "description":
+					f.opaque = 1
+				}
+			}
 			var empty bool
-			if i, empty, ok = p.attrs(s, i, name); !ok {
+			if i, empty, ok = p.attrs(s, i, name, param); !ok {
 				return nil, false
 			}
 			if empty {
@@ -134,14 +147,25 @@ func (p *xmlFast) push(name string) *xmlFrame {
 
 // close adds the field of an element that just ended, as closeFrame does.
 func (p *xmlFast) close(f *xmlFrame) {
+	var v string
 	if f.verbatim {
-		if text := strings.TrimSpace(f.src); text != "" {
-			p.fields = append(p.fields, Field{Name: f.name, Value: text})
-		}
-		return
+		v = strings.TrimSpace(f.src)
+	} else if text := bytes.TrimSpace(f.text); len(text) > 0 {
+		v = string(text)
 	}
-	if text := bytes.TrimSpace(f.text); len(text) > 0 {
-		p.fields = append(p.fields, Field{Name: f.name, Value: clean(string(text), false)})
+	switch {
+	case v == "":
+	case f.param:
+		name := "param"
+		if f.paramName != "" {
+			name = p.names.join("param", ":", f.paramName)
+		}
+		if f.unit != "" {
+			v += " " + f.unit
+		}
+		p.fields = append(p.fields, Field{Name: name, Value: v})
+	default:
+		p.fields = append(p.fields, Field{Name: f.name, Value: v})
 	}
 }
 
@@ -197,8 +221,9 @@ func skipSpace(s string, i int) int {
 
 // attrs reads the attributes of a start tag from s[i], after its name, up
 // to and including its end, and adds them as fields of the element called
-// elem ("" for the record). empty reports a tag that closes itself.
-func (p *xmlFast) attrs(s string, i int, elem string) (next int, empty, ok bool) {
+// elem ("" for the record), or, for a YML <param>, takes its name and unit
+// from them. empty reports a tag that closes itself.
+func (p *xmlFast) attrs(s string, i int, elem string, param *xmlFrame) (next int, empty, ok bool) {
 	for {
 		i = skipSpace(s, i)
 		if i >= len(s) {
@@ -239,14 +264,29 @@ func (p *xmlFast) attrs(s string, i int, elem string) (next int, empty, ok bool)
 			return 0, false, false
 		}
 		switch {
+		case local == "xmlns" && prefix != "":
+			// a:xmlns is a namespace declaration too, should xmlns:a=""
+			// bind a to no space.
+			return 0, false, false
+		case param != nil:
+			// ymlState.child: every attribute is the param's, by its
+			// local name, a namespace declaration's too.
+			if local != "name" && local != "unit" {
+				continue
+			}
 		case prefix == "xmlns" || prefix == "" && local == "xmlns":
 			continue // a namespace declaration is not data
-		case local == "xmlns":
-			// a:xmlns is one too, should xmlns:a="" bind a to no space.
-			return 0, false, false
 		}
 		if p.val, ok = appendText(p.val[:0], value); !ok {
 			return 0, false, false
+		}
+		if param != nil {
+			if local == "name" {
+				param.paramName = clean(string(p.val), true)
+			} else {
+				param.unit = clean(string(p.val), true)
+			}
+			continue
 		}
 		if v := clean(string(p.val), true); v != "" {
 			p.fields = append(p.fields, Field{Name: p.names.join(elem, "@", local), Value: v})

@@ -157,7 +157,7 @@ func FuzzXMLSplit(f *testing.F) {
 			return
 		}
 		wantRecs, wantRejects, wantFinal := readAllXML(t, newXMLReader(bytes.NewReader(data), opts, false, record, p, nil), false, len(data)+2)
-		gotRecs, gotRejects, gotFinal := readAllXML(t, newXMLSplitReader(bytes.NewReader(data), opts, false, record, p), true, len(data)+2)
+		gotRecs, gotRejects, gotFinal := readAllXML(t, newXMLSplitReader(bytes.NewReader(data), opts, false, record, p, nil), true, len(data)+2)
 		if gotFinal != wantFinal && !(hasDeclaration(data) && gotFinal != "" && wantFinal != "") {
 			// xmlInput follows a declaration less closely than
 			// encoding/xml (a quote in a comment inside a DOCTYPE), so
@@ -178,6 +178,91 @@ func FuzzXMLSplit(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzYMLSplit: a YML feed read split (offers by Finish, with xmlFast's
+// YML rules and the category tree as it stood before each offer) gives
+// the records, rejects and errors of reading it whole.
+func FuzzYMLSplit(f *testing.F) {
+	for _, file := range []string{"offers.yml", "broken_tree.yml", "truncated.yml"} {
+		f.Add(readFile(f, file))
+	}
+	f.Add([]byte(`<yml_catalog><shop><categories><category id="1">A</category><category id="2" parentId="1">B &amp; C</category></categories>` +
+		`<offers><offer id="1"><categoryId>2</categoryId><param name="Weight" unit="kg">10</param><param name=" Size ">M</param>` +
+		`<param xmlns:name="n" g:unit="cm">5<b>x</b></param><param>bare</param><description><![CDATA[<p>Hi</p>]]></description></offer>` +
+		"\n<offer><categoryId> 1 </categoryId><description>Hi <b x=\"&lt;\">there</b> &amp; you</description></offer>" +
+		`<offer><categoryId>3</categoryId></offer></offers><categories><category id="3" parentId="2">D</category></categories>` +
+		`<offers><offer><categoryId>3</categoryId><categoryId>1</categoryId></offer></offers></shop></yml_catalog>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		opts := Options{Format: YML, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth}
+		wantRecs, wantRejects, wantFinal := readAllXML(t, newXMLReader(bytes.NewReader(data), opts, false, "offer", nil, newYMLState()), false, len(data)+2)
+		gotRecs, gotRejects, gotFinal := readAllXML(t, newYMLReader(bytes.NewReader(data), opts, false), true, len(data)+2)
+		if gotFinal != wantFinal && !(hasDeclaration(data) && gotFinal != "" && wantFinal != "") {
+			t.Fatalf("final error:\nsplit  %s\nwhole  %s", gotFinal, wantFinal)
+		}
+		if !slices.Equal(gotRejects, wantRejects) {
+			t.Fatalf("rejects:\nsplit  %q\nwhole  %q", gotRejects, wantRejects)
+		}
+		if len(gotRecs) != len(wantRecs) {
+			t.Fatalf("%d records split, %d whole", len(gotRecs), len(wantRecs))
+		}
+		for i := range gotRecs {
+			g, w := gotRecs[i], wantRecs[i]
+			if g.Row != w.Row || !slices.Equal(g.Fields, w.Fields) {
+				t.Fatalf("record %d:\nsplit  %d %q\nwhole  %d %q", i, g.Row, g.Fields, w.Row, w.Fields)
+			}
+		}
+	})
+}
+
+// TestXMLFastYML: xmlFast applies YML's rules to an offer's children, and
+// leaves a description holding markup to encoding/xml.
+func TestXMLFastYML(t *testing.T) {
+	p := xmlFast{maxField: DefaultMaxFieldBytes, maxDepth: DefaultMaxDepth, yml: true}
+	text := `<offer id="7"><param name="Weight" unit="kg">10</param><param name=" Size " g:x="y">M</param><param>bare</param>` +
+		`<param name="e"> </param><description><![CDATA[<p>Hi</p>]]></description><a><param name="n">deep</param></a></offer>`
+	fields, ok := p.parse(text, "offer")
+	if !ok {
+		t.Fatalf("xmlFast does not read %q", text)
+	}
+	want := fs("@id", "7", "param:Weight", "10 kg", "param:Size", "M", "param", "bare", "description", "<p>Hi</p>", "a.param@name", "n", "a.param", "deep")
+	if !slices.Equal(fields, want) {
+		t.Errorf("fields %q, want %q", fields, want)
+	}
+	if _, ok := p.parse(`<offer><description>Hi <b>you</b></description></offer>`, "offer"); ok {
+		t.Error("xmlFast reads a description holding markup")
+	}
+}
+
+// TestYMLSplit: offers are cut out for Finish, with their params, their
+// description's markup and their category paths, also for a category
+// that comes after offers (from there on, offers are read whole).
+func TestYMLSplit(t *testing.T) {
+	doc := `<yml_catalog><shop><categories><category id="1">A</category><category id="2" parentId="1">B</category></categories><offers>` +
+		`<offer id="x1"><categoryId>2</categoryId><param name="Weight" unit="kg">10</param><description>Hi <b>you</b></description></offer>` +
+		`<offer id="x2"><categoryId>3</categoryId></offer></offers><categories><category id="3" parentId="1">C</category></categories>` +
+		`<offers><offer id="x3"><categoryId>3</categoryId></offer></offers></shop></yml_catalog>`
+	r := newYMLReader(strings.NewReader(doc), Options{}, false)
+	recs, rejects, final := readAllXML(t, r, true, 20)
+	if len(rejects) > 0 || final != "" {
+		t.Fatalf("rejects %q, final error %q", rejects, final)
+	}
+	want := [][]Field{
+		fs("@id", "x1", "categoryId", "2", "param:Weight", "10 kg", "description", "Hi <b>you</b>", "categoryPath", "A > B"),
+		fs("@id", "x2", "categoryId", "3"),
+		fs("@id", "x3", "categoryId", "3", "categoryPath", "A > C"),
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, want %d", len(recs), len(want))
+	}
+	for i, rec := range recs {
+		if !slices.Equal(rec.Fields, want[i]) {
+			t.Errorf("offer %d: %q, want %q", i+1, rec.Fields, want[i])
+		}
+	}
+	if r.split.cuts != 2 || !r.split.through {
+		t.Errorf("%d offers cut, through %v: want the first two cut, then the rest read whole", r.split.cuts, r.split.through)
+	}
 }
 
 // hasDeclaration reports whether data holds a declaration: "<!" not
@@ -228,6 +313,13 @@ func TestXMLSplitMatchesWhole(t *testing.T) {
 			opts: Options{MaxRecordBytes: 4096, MaxFieldBytes: 256}, records: 3000,
 		},
 		{
+			// encoding/xml read the skeleton through a UTF-8 decoder,
+			// ahead of itself: the feed failed as "not a record".
+			name:    "a declaration naming UTF-8 by another name",
+			doc:     `<?xml version="1.0" encoding="UTF8"?>` + "\n<c><item><a>1</a></item><item><a>2</a></item></c>",
+			records: 2,
+		},
+		{
 			name:  "records cut after a record broken inside are not read",
 			doc:   "<c><item><a>1</b></item>\n<item><a>2</a></item><item><a>3</a></item></c>",
 			final: true,
@@ -252,7 +344,7 @@ func TestXMLSplitMatchesWhole(t *testing.T) {
 			}
 			steps := len(tt.doc) + 2
 			wantRecs, wantRejects, wantFinal := readAllXML(t, newXMLReader(strings.NewReader(tt.doc), opts, false, record, path, nil), false, steps)
-			gotRecs, gotRejects, gotFinal := readAllXML(t, newXMLSplitReader(strings.NewReader(tt.doc), opts, false, record, path), true, steps)
+			gotRecs, gotRejects, gotFinal := readAllXML(t, newXMLSplitReader(strings.NewReader(tt.doc), opts, false, record, path, nil), true, steps)
 			if len(wantRecs) != tt.records || len(wantRejects) != tt.rejects || (wantFinal != "") != tt.final {
 				t.Errorf("whole: %d records, rejects %q, final error %q; want %d records, %d rejects, final error %v",
 					len(wantRecs), wantRejects, wantFinal, tt.records, tt.rejects, tt.final)
@@ -262,7 +354,7 @@ func TestXMLSplitMatchesWhole(t *testing.T) {
 					len(gotRecs), gotRejects, gotFinal, len(wantRecs), wantRejects, wantFinal)
 			}
 			// Next, too, stops at the final error for good.
-			r := newXMLSplitReader(strings.NewReader(tt.doc), opts, false, record, path)
+			r := newXMLSplitReader(strings.NewReader(tt.doc), opts, false, record, path, nil)
 			var last error
 			for range steps {
 				if _, last = r.Next(); last != nil && !errors.As(last, new(*RecordError)) {
@@ -282,7 +374,7 @@ func TestXMLSplitMatchesWhole(t *testing.T) {
 func TestXMLSplitHoldsFewRecords(t *testing.T) {
 	rec := "<item><a>" + strings.Repeat("x", 60_000) + "</a>" + strings.Repeat("<b>y</b>", 120_000) + "</item>\n"
 	doc := "<c>\n" + strings.Repeat(rec, 20) + "</c>"
-	r := newXMLSplitReader(strings.NewReader(doc), Options{}, false, "item", nil)
+	r := newXMLSplitReader(strings.NewReader(doc), Options{}, false, "item", nil, nil)
 	if _, err := r.NextRaw(); err != nil {
 		t.Fatal(err)
 	}

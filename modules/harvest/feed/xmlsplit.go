@@ -30,15 +30,19 @@ import (
 // whose XML declaration names an encoding other than UTF-8 (xmlInput
 // decodes those).
 type xmlSplit struct {
-	src       io.Reader
-	buf       []byte
-	i, n      int   // buf[i:n] is not yet lexed
-	mark      int   // buf[mark:i] is lexed but not yet passed on
-	base      int64 // the input offset of buf[0]
-	rerr      error
-	started   bool
-	through   bool // pass everything to the skeleton
-	decoded   bool
+	src     io.Reader
+	buf     []byte
+	i, n    int   // buf[i:n] is not yet lexed
+	mark    int   // buf[mark:i] is lexed but not yet passed on
+	base    int64 // the input offset of buf[0]
+	rerr    error
+	started bool
+	through bool // pass everything to the skeleton
+	decoded bool
+	// yml: a category after the first record turns through on, so that
+	// every offer cut out follows every category before it (ymlState).
+	yml       bool
+	cuts      int // records begun
 	record    string
 	path      []string
 	maxDepth  int
@@ -241,11 +245,16 @@ func (s *xmlSplit) scan() {
 		s.flush(s.n)
 		return
 	}
-	for s.i < s.n && (s.queued < maxQueued || len(s.skel) == 0) {
+	for s.i < s.n && (s.queued < maxQueued || len(s.skel) == 0) && !s.through {
 		if s.inRec && !s.verbatim && s.state == splitText && s.inside() {
 			continue
 		}
 		s.step()
+	}
+	if s.through {
+		s.i = s.n
+		s.flush(s.n)
+		return
 	}
 	// Pass on what is lexed, unless it may yet turn out to be a record's.
 	if s.state != splitOpen && s.state != splitName || s.inRec {
@@ -306,11 +315,16 @@ func (s *xmlSplit) step() {
 			return
 		}
 		s.state = splitTag
-		if !s.inRec && s.isRecord() {
+		switch {
+		case s.inRec:
+		case s.isRecord():
 			s.inRec, s.verbatim, s.depth = true, false, 0
 			s.recAt = s.base + int64(s.mark)
 			s.recName = string(s.name)
 			s.rec = s.rec[:0]
+			s.cuts++
+		case s.yml && s.cuts > 0 && localName(s.name) == "category":
+			s.through = true
 		}
 	case splitTag:
 		for j, c := range b {
@@ -480,6 +494,9 @@ func (s *xmlSplit) isRecord() bool {
 	if len(s.name) >= maxSplitName || localName(s.name) != s.record {
 		return false
 	}
+	if s.yml && slices.Contains(s.outer, "category") {
+		return false // readCategory reads what is in a category
+	}
 	return s.path == nil || s.deep == 0 && len(s.outer) == len(s.path)-1 && slices.Equal(s.outer, s.path[:len(s.path)-1])
 }
 
@@ -628,7 +645,14 @@ var errSplit = errors.New("an element the reader took for a record is not one (b
 // reader of its own, as if it stood where it does in the feed: its
 // messages give the feed's lines and offsets and the record's row.
 func (x *xmlReader) finishSlow(raw RawRecord) (Record, error) {
-	r := newXMLReader(strings.NewReader(raw.text), x.opts, true, x.record, nil, nil)
+	var y *ymlState
+	if x.yml != nil {
+		y = newYMLState()
+		if raw.cats != nil {
+			y.cats = raw.cats.cats // only read: a record has no categories outside it
+		}
+	}
+	r := newXMLReader(strings.NewReader(raw.text), x.opts, true, x.record, nil, y)
 	r.in.buf = make([]byte, 0, min(xmlInputBuf, len(raw.text)+1))
 	r.row, r.shift, r.lines = raw.Row-1, raw.off, max(raw.line-1, 0)
 	done, err := r.nextRaw()
@@ -647,10 +671,12 @@ func (x *xmlReader) finishSlow(raw RawRecord) (Record, error) {
 	return *done.done, nil
 }
 
-// newXMLSplitReader returns an XML reader that is a Splitter (see xmlSplit).
-func newXMLSplitReader(r io.Reader, opts Options, decoded bool, record string, path []string) *xmlReader {
+// newXMLSplitReader returns an XML reader that is a Splitter (see
+// xmlSplit); yml is a YML reader's.
+func newXMLSplitReader(r io.Reader, opts Options, decoded bool, record string, path []string, yml *ymlState) *xmlReader {
 	split := newXMLSplit(r, record, path, opts, decoded)
-	x := newXMLReader(split, opts, decoded, record, path, nil)
+	split.yml = yml != nil
+	x := newXMLReader(split, opts, decoded, record, path, yml)
 	x.split, split.in = split, x.in
 	return x
 }
@@ -688,13 +714,20 @@ func (x *xmlReader) Finish(raw RawRecord, f *Finisher) (Record, error) {
 		f.xml = new(xmlFast)
 	}
 	p := f.xml
-	p.maxField, p.maxDepth = x.maxField, x.maxDepth
+	p.maxField, p.maxDepth, p.yml = x.maxField, x.maxDepth, x.yml != nil
 	if cap(p.fields) > keptFields {
 		p.fields = nil // a very wide record's Fields are not kept for the rest of the feed
 	}
 	// Raw is an excerpt of the record as the feed has it: unlike
 	// encoding/xml, the cut keeps the text, and the excerpt is free.
 	if fields, ok := p.parse(raw.text, x.record); ok {
+		if raw.cats != nil {
+			if f.tree != raw.cats {
+				f.tree, f.paths = raw.cats, make(map[string]string)
+			}
+			fields = categoryPath(fields, raw.cats.cats, f.paths)
+			p.fields = fields
+		}
 		return Record{Row: raw.Row, Fields: fields, Raw: excerptValid(raw.text)}, nil
 	}
 	rec, err := x.finishSlow(raw)

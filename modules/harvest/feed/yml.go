@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -33,13 +34,35 @@ const maxCategoryDepth = 64
 type ymlState struct {
 	cats  map[string]ymlCategory
 	paths map[string]string // categoryPath by category id, built lazily
+	// tree is a copy of cats for the offers cut out for Finish, made
+	// when the first is handed out, and again should cats change after
+	// (dirty). It is not changed once made: Finish reads it on any
+	// goroutine. xmlSplit stops cutting offers at the first category
+	// after one, so it is copied once or twice per feed.
+	tree  *ymlTree
+	dirty bool
 }
 
 type ymlCategory struct{ name, parent string }
 
+// ymlTree is a category tree no one changes.
+type ymlTree struct{ cats map[string]ymlCategory }
+
+func newYMLState() *ymlState {
+	return &ymlState{cats: make(map[string]ymlCategory), paths: make(map[string]string)}
+}
+
 func newYMLReader(r io.Reader, opts Options, decoded bool) *xmlReader {
-	y := &ymlState{cats: make(map[string]ymlCategory), paths: make(map[string]string)}
-	return newXMLReader(r, opts, decoded, "offer", nil, y)
+	return newXMLSplitReader(r, opts, decoded, "offer", nil, newYMLState())
+}
+
+// frozen returns the category tree as it is now, for Finish.
+func (y *ymlState) frozen() *ymlTree {
+	if y.tree == nil || y.dirty {
+		y.tree = &ymlTree{cats: maps.Clone(y.cats)}
+		y.dirty = false
+	}
+	return y.tree
 }
 
 // child applies the YML rules to a direct child of an offer. It reports
@@ -109,7 +132,7 @@ func (x *xmlReader) readCategory(start xml.StartElement) error {
 			// category fails the feed rather than one offer.
 			where := fmt.Sprintf("category %q", id)
 			if n, at := x.in.takeBad(); n > 0 {
-				return malformed(x.op, where, fmt.Sprintf("invalid UTF-8 at byte %d; set the supplier's encoding", at))
+				return malformed(x.op, where, fmt.Sprintf("invalid UTF-8 at byte %d; set the supplier's encoding", at+x.shift))
 			}
 			if n, size := x.in.takeOver(); n > 0 {
 				return malformed(x.op, where, fmt.Sprintf("the name is %d bytes, over the limit of %d (Options.MaxFieldBytes)", size, x.maxField))
@@ -125,6 +148,7 @@ func (y *ymlState) add(id, parent, name string) {
 		return
 	}
 	y.cats[id] = ymlCategory{name: name, parent: parent}
+	y.dirty = true
 	// Categories normally precede offers; if one arrives late, paths
 	// built so far may be stale.
 	if len(y.paths) > 0 {
@@ -133,14 +157,14 @@ func (y *ymlState) add(id, parent, name string) {
 }
 
 // categoryPath adds "categoryPath" for the offer's first categoryId, when
-// that category is known.
-func (y *ymlState) categoryPath(fields []Field) []Field {
-	if len(y.cats) == 0 {
+// that category is in cats; paths caches the paths of cats.
+func categoryPath(fields []Field, cats map[string]ymlCategory, paths map[string]string) []Field {
+	if len(cats) == 0 {
 		return fields
 	}
 	for _, f := range fields {
 		if f.Name == "categoryId" {
-			if p := y.path(f.Value); p != "" {
+			if p := pathOf(f.Value, cats, paths); p != "" {
 				fields = append(fields, Field{Name: "categoryPath", Value: p})
 			}
 			break
@@ -149,18 +173,18 @@ func (y *ymlState) categoryPath(fields []Field) []Field {
 	return fields
 }
 
-// path returns the names from the root category down to id joined with
+// pathOf returns the names from the root category down to id joined with
 // " > ". Broken trees end the path where the chain breaks or loops.
-func (y *ymlState) path(id string) string {
-	if p, ok := y.paths[id]; ok {
+func pathOf(id string, cats map[string]ymlCategory, paths map[string]string) string {
+	if p, ok := paths[id]; ok {
 		return p
 	}
-	if _, ok := y.cats[id]; !ok {
+	if _, ok := cats[id]; !ok {
 		return ""
 	}
 	var ids, names []string
 	for cur := id; cur != "" && len(ids) < maxCategoryDepth && !slices.Contains(ids, cur); {
-		c, ok := y.cats[cur]
+		c, ok := cats[cur]
 		if !ok {
 			break
 		}
@@ -172,6 +196,8 @@ func (y *ymlState) path(id string) string {
 	}
 	slices.Reverse(names)
 	p := strings.Join(names, " > ")
-	y.paths[id] = p
+	if len(paths) < maxCategories {
+		paths[id] = p
+	}
 	return p
 }
