@@ -296,20 +296,10 @@ func unquote(text string) (v string, ok, lone bool) {
 		}
 		c := text[i+1]
 		i += 2
-		switch c {
-		case '"', '\\', '/':
-			b = append(b, c)
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
+		switch {
+		case jsonEscapes[c] != 0:
+			b = append(b, jsonEscapes[c])
+		case c == 'u':
 			r, ok := hex4(text[i:])
 			if !ok {
 				return "", false, false
@@ -333,6 +323,10 @@ func unquote(text string) (v string, ok, lone bool) {
 	}
 	return string(b), true, lone
 }
+
+// jsonEscapes maps the byte after a backslash to the byte it stands for,
+// but for \u; 0 marks no escape.
+var jsonEscapes = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 
 // hex4 reads the four hexadecimal digits s starts with.
 func hex4(s string) (rune, bool) {

@@ -89,11 +89,16 @@ func TestXMLFastText(t *testing.T) {
 	p := xmlFast{maxField: DefaultMaxFieldBytes, maxDepth: DefaultMaxDepth}
 	text := "<item><a>one <![CDATA[two]]> three&amp;four</a><b> x </b><c>p<!-- c -->q</c>" +
 		"<d><![CDATA[c]]>d</d><e>r\r\ns</e><f>  </f><g><h>in</h>out</g></item>"
-	fields, ok := p.parse(text, "item")
+	wantFast(t, &p, text, "item", fs("a", "one two three&four", "b", "x", "c", "pq", "d", "cd", "e", "r\ns", "g.h", "in", "g", "out"))
+}
+
+// wantFast fails t unless p reads the record element text as want.
+func wantFast(t *testing.T, p *xmlFast, text, record string, want []Field) {
+	t.Helper()
+	fields, ok := p.parse(text, record)
 	if !ok {
 		t.Fatalf("xmlFast does not read %q", text)
 	}
-	want := fs("a", "one two three&four", "b", "x", "c", "pq", "d", "cd", "e", "r\ns", "g.h", "in", "g", "out")
 	if !slices.Equal(fields, want) {
 		t.Errorf("fields %q, want %q", fields, want)
 	}
@@ -156,28 +161,37 @@ func FuzzXMLSplit(f *testing.F) {
 		if err != nil {
 			return
 		}
-		wantRecs, wantRejects, wantFinal := readAllXML(t, newXMLReader(bytes.NewReader(data), opts, false, record, p, nil), false, len(data)+2)
-		gotRecs, gotRejects, gotFinal := readAllXML(t, newXMLSplitReader(bytes.NewReader(data), opts, false, record, p, nil), true, len(data)+2)
-		if gotFinal != wantFinal && !(hasDeclaration(data) && gotFinal != "" && wantFinal != "") {
-			// xmlInput follows a declaration less closely than
-			// encoding/xml (a quote in a comment inside a DOCTYPE), so
-			// what it makes of bytes that are not UTF-8 after one can
-			// differ: the message, not the failure.
-			t.Fatalf("final error:\nsplit  %s\nwhole  %s", gotFinal, wantFinal)
-		}
-		if !slices.Equal(gotRejects, wantRejects) {
-			t.Fatalf("rejects:\nsplit  %q\nwhole  %q", gotRejects, wantRejects)
-		}
-		if len(gotRecs) != len(wantRecs) {
-			t.Fatalf("%d records split, %d whole", len(gotRecs), len(wantRecs))
-		}
-		for i := range gotRecs {
-			g, w := gotRecs[i], wantRecs[i]
-			if g.Row != w.Row || !slices.Equal(g.Fields, w.Fields) {
-				t.Fatalf("record %d:\nsplit  %d %q\nwhole  %d %q", i, g.Row, g.Fields, w.Row, w.Fields)
-			}
-		}
+		sameSplitAndWhole(t, data, newXMLSplitReader(bytes.NewReader(data), opts, false, record, p, nil),
+			newXMLReader(bytes.NewReader(data), opts, false, record, p, nil))
 	})
+}
+
+// sameSplitAndWhole fails t unless split, read through NextRaw and
+// Finish, gives the records, rejects and final error that whole, read
+// through next, gives for data.
+func sameSplitAndWhole(t *testing.T, data []byte, split, whole *xmlReader) {
+	t.Helper()
+	wantRecs, wantRejects, wantFinal := readAllXML(t, whole, false, len(data)+2)
+	gotRecs, gotRejects, gotFinal := readAllXML(t, split, true, len(data)+2)
+	if gotFinal != wantFinal && !(hasDeclaration(data) && gotFinal != "" && wantFinal != "") {
+		// xmlInput follows a declaration less closely than encoding/xml
+		// (a quote in a comment inside a DOCTYPE), so what it makes of
+		// bytes that are not UTF-8 after one can differ: the message,
+		// not the failure.
+		t.Fatalf("final error:\nsplit  %s\nwhole  %s", gotFinal, wantFinal)
+	}
+	if !slices.Equal(gotRejects, wantRejects) {
+		t.Fatalf("rejects:\nsplit  %q\nwhole  %q", gotRejects, wantRejects)
+	}
+	if len(gotRecs) != len(wantRecs) {
+		t.Fatalf("%d records split, %d whole", len(gotRecs), len(wantRecs))
+	}
+	for i := range gotRecs {
+		g, w := gotRecs[i], wantRecs[i]
+		if g.Row != w.Row || !slices.Equal(g.Fields, w.Fields) {
+			t.Fatalf("record %d:\nsplit  %d %q\nwhole  %d %q", i, g.Row, g.Fields, w.Row, w.Fields)
+		}
+	}
 }
 
 // FuzzYMLSplit: a YML feed read split (offers by Finish, with xmlFast's
@@ -195,23 +209,8 @@ func FuzzYMLSplit(f *testing.F) {
 		`<offers><offer><categoryId>3</categoryId><categoryId>1</categoryId></offer></offers></shop></yml_catalog>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opts := Options{Format: YML, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth}
-		wantRecs, wantRejects, wantFinal := readAllXML(t, newXMLReader(bytes.NewReader(data), opts, false, "offer", nil, newYMLState()), false, len(data)+2)
-		gotRecs, gotRejects, gotFinal := readAllXML(t, newYMLReader(bytes.NewReader(data), opts, false), true, len(data)+2)
-		if gotFinal != wantFinal && !(hasDeclaration(data) && gotFinal != "" && wantFinal != "") {
-			t.Fatalf("final error:\nsplit  %s\nwhole  %s", gotFinal, wantFinal)
-		}
-		if !slices.Equal(gotRejects, wantRejects) {
-			t.Fatalf("rejects:\nsplit  %q\nwhole  %q", gotRejects, wantRejects)
-		}
-		if len(gotRecs) != len(wantRecs) {
-			t.Fatalf("%d records split, %d whole", len(gotRecs), len(wantRecs))
-		}
-		for i := range gotRecs {
-			g, w := gotRecs[i], wantRecs[i]
-			if g.Row != w.Row || !slices.Equal(g.Fields, w.Fields) {
-				t.Fatalf("record %d:\nsplit  %d %q\nwhole  %d %q", i, g.Row, g.Fields, w.Row, w.Fields)
-			}
-		}
+		sameSplitAndWhole(t, data, newYMLReader(bytes.NewReader(data), opts, false),
+			newXMLReader(bytes.NewReader(data), opts, false, "offer", nil, newYMLState()))
 	})
 }
 
@@ -221,14 +220,8 @@ func TestXMLFastYML(t *testing.T) {
 	p := xmlFast{maxField: DefaultMaxFieldBytes, maxDepth: DefaultMaxDepth, yml: true}
 	text := `<offer id="7"><param name="Weight" unit="kg">10</param><param name=" Size " g:x="y">M</param><param>bare</param>` +
 		`<param name="e"> </param><description><![CDATA[<p>Hi</p>]]></description><a><param name="n">deep</param></a></offer>`
-	fields, ok := p.parse(text, "offer")
-	if !ok {
-		t.Fatalf("xmlFast does not read %q", text)
-	}
-	want := fs("@id", "7", "param:Weight", "10 kg", "param:Size", "M", "param", "bare", "description", "<p>Hi</p>", "a.param@name", "n", "a.param", "deep")
-	if !slices.Equal(fields, want) {
-		t.Errorf("fields %q, want %q", fields, want)
-	}
+	wantFast(t, &p, text, "offer", fs("@id", "7", "param:Weight", "10 kg", "param:Size", "M", "param", "bare",
+		"description", "<p>Hi</p>", "a.param@name", "n", "a.param", "deep"))
 	if _, ok := p.parse(`<offer><description>Hi <b>you</b></description></offer>`, "offer"); ok {
 		t.Error("xmlFast reads a description holding markup")
 	}
