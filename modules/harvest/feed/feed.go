@@ -223,7 +223,7 @@ type Finisher struct {
 	xml    *xmlFast
 	// YML's: the category paths of tree, made so far.
 	tree  *ymlTree
-	paths map[string]string
+	paths pathCache
 }
 
 // flattener returns f's flattener for the reader of format op, made on

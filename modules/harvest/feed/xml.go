@@ -391,7 +391,7 @@ func (x *xmlReader) finish(fields []Field) Record {
 		fields = append(fields, Field{Name: "#text", Value: clean(string(text), false)})
 	}
 	if x.yml != nil {
-		fields = categoryPath(fields, x.yml.cats, x.yml.paths)
+		fields = categoryPath(fields, x.yml.cats, &x.yml.paths)
 	}
 	x.last = len(fields)
 	return Record{Row: x.row, Fields: fields, Raw: x.excerpt(fields)}

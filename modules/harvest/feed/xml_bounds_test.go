@@ -3,6 +3,7 @@ package feed
 import (
 	"bytes"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -224,4 +225,27 @@ func TestYMLCategoryInvalidUTF8(t *testing.T) {
 	}
 	got = run(t, []byte(doc), Options{Format: YML, Encoding: "windows-1252"})
 	check(t, got, want{records: []Record{{Row: 1, Fields: fs("@id", "1", "name", "a", "categoryId", "1", "categoryPath", "Téléphones")}}})
+}
+
+// TestYMLPathCacheBounded: the category paths of a hostile tree (a chain
+// of maxCategoryDepth categories with long names) are each made right,
+// and those kept for later offers stay within maxPathCacheBytes.
+func TestYMLPathCacheBounded(t *testing.T) {
+	name := strings.Repeat("n", 32<<10)
+	cats := map[string]ymlCategory{}
+	for i := 1; i <= maxCategoryDepth; i++ {
+		cats[strconv.Itoa(i)] = ymlCategory{name: name, parent: strconv.Itoa(i - 1)}
+	}
+	var paths pathCache
+	for range 2 { // the second time, from the cache where it holds them
+		for i := 1; i <= maxCategoryDepth; i++ {
+			p := pathOf(strconv.Itoa(i), cats, &paths)
+			if want := i*len(name) + (i-1)*len(" > "); len(p) != want {
+				t.Fatalf("path of %d is %d bytes, want %d", i, len(p), want)
+			}
+		}
+	}
+	if paths.bytes > maxPathCacheBytes || len(paths.m) == 0 || len(paths.m) == maxCategoryDepth {
+		t.Fatalf("the cache holds %d paths, %d bytes: want some, not all, within %d", len(paths.m), paths.bytes, maxPathCacheBytes)
+	}
 }

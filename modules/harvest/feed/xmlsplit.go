@@ -723,9 +723,10 @@ func (x *xmlReader) Finish(raw RawRecord, f *Finisher) (Record, error) {
 	if fields, ok := p.parse(raw.text, x.record); ok {
 		if raw.cats != nil {
 			if f.tree != raw.cats {
-				f.tree, f.paths = raw.cats, make(map[string]string)
+				f.tree = raw.cats
+				f.paths.reset()
 			}
-			fields = categoryPath(fields, raw.cats.cats, f.paths)
+			fields = categoryPath(fields, raw.cats.cats, &f.paths)
 			p.fields = fields
 		}
 		return Record{Row: raw.Row, Fields: fields, Raw: excerptValid(raw.text)}, nil

@@ -33,7 +33,7 @@ const maxCategoryDepth = 64
 // ymlState is what a YML reader adds to an XML reader.
 type ymlState struct {
 	cats  map[string]ymlCategory
-	paths map[string]string // categoryPath by category id, built lazily
+	paths pathCache // categoryPath by category id, built lazily
 	// tree is a copy of cats for the offers cut out for Finish, made
 	// when the first is handed out, and again should cats change after
 	// (dirty). It is not changed once made: Finish reads it on any
@@ -49,8 +49,20 @@ type ymlCategory struct{ name, parent string }
 type ymlTree struct{ cats map[string]ymlCategory }
 
 func newYMLState() *ymlState {
-	return &ymlState{cats: make(map[string]ymlCategory), paths: make(map[string]string)}
+	return &ymlState{cats: make(map[string]ymlCategory)}
 }
+
+// pathCache holds category paths by category id, up to maxPathCacheBytes
+// of them: each path of a hostile tree can be maxCategoryDepth names of
+// a field's size. Past that, paths are made again for each offer.
+type pathCache struct {
+	m     map[string]string
+	bytes int
+}
+
+const maxPathCacheBytes = 16 << 20
+
+func (c *pathCache) reset() { clear(c.m); c.bytes = 0 }
 
 func newYMLReader(r io.Reader, opts Options, decoded bool) *xmlReader {
 	return newXMLSplitReader(r, opts, decoded, "offer", nil, newYMLState())
@@ -151,14 +163,12 @@ func (y *ymlState) add(id, parent, name string) {
 	y.dirty = true
 	// Categories normally precede offers; if one arrives late, paths
 	// built so far may be stale.
-	if len(y.paths) > 0 {
-		clear(y.paths)
-	}
+	y.paths.reset()
 }
 
 // categoryPath adds "categoryPath" for the offer's first categoryId, when
 // that category is in cats; paths caches the paths of cats.
-func categoryPath(fields []Field, cats map[string]ymlCategory, paths map[string]string) []Field {
+func categoryPath(fields []Field, cats map[string]ymlCategory, paths *pathCache) []Field {
 	if len(cats) == 0 {
 		return fields
 	}
@@ -175,8 +185,8 @@ func categoryPath(fields []Field, cats map[string]ymlCategory, paths map[string]
 
 // pathOf returns the names from the root category down to id joined with
 // " > ". Broken trees end the path where the chain breaks or loops.
-func pathOf(id string, cats map[string]ymlCategory, paths map[string]string) string {
-	if p, ok := paths[id]; ok {
+func pathOf(id string, cats map[string]ymlCategory, paths *pathCache) string {
+	if p, ok := paths.m[id]; ok {
 		return p
 	}
 	if _, ok := cats[id]; !ok {
@@ -196,8 +206,12 @@ func pathOf(id string, cats map[string]ymlCategory, paths map[string]string) str
 	}
 	slices.Reverse(names)
 	p := strings.Join(names, " > ")
-	if len(paths) < maxCategories {
-		paths[id] = p
+	if n := len(id) + len(p); paths.bytes+n <= maxPathCacheBytes {
+		if paths.m == nil {
+			paths.m = make(map[string]string)
+		}
+		paths.m[id] = p
+		paths.bytes += n
 	}
 	return p
 }
