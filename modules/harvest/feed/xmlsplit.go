@@ -649,7 +649,7 @@ func (x *xmlReader) finishSlow(raw RawRecord) (Record, error) {
 	if x.yml != nil {
 		y = newYMLState()
 		if raw.cats != nil {
-			y.cats = raw.cats.cats // only read: a record has no categories outside it
+			y.cats, y.shared = raw.cats.cats, true
 		}
 	}
 	r := newXMLReader(strings.NewReader(raw.text), x.opts, true, x.record, nil, y)

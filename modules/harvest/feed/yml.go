@@ -41,6 +41,9 @@ type ymlState struct {
 	// after one, so it is copied once or twice per feed.
 	tree  *ymlTree
 	dirty bool
+	// shared: cats is a ymlTree's, which Finish reads on other
+	// goroutines (finishSlow's reader): never to be changed.
+	shared bool
 }
 
 type ymlCategory struct{ name, parent string }
@@ -156,7 +159,7 @@ func (x *xmlReader) readCategory(start xml.StartElement) error {
 }
 
 func (y *ymlState) add(id, parent, name string) {
-	if id == "" || len(y.cats) >= maxCategories {
+	if id == "" || len(y.cats) >= maxCategories || y.shared {
 		return
 	}
 	y.cats[id] = ymlCategory{name: name, parent: parent}
