@@ -20,6 +20,7 @@ func main() {
 	gardenerSizes := flag.String("gardener-sizes", "100000,1000000", "sizes whose catalogue the gardener enriches too (\"\" for none)")
 	stock := flag.Bool("stock", false, "also harvest each size on a second server with PostgreSQL's default settings")
 	oneTenant := flag.Bool("one-tenant", false, "put every size's supplier in one tenant, so the gardener groups the products they share")
+	runs := flag.Int("runs", 3, "first loads, and unchanged re-harvests, of each catalogue on each server (each figure is their median)")
 	incrementalRuns := flag.Int("incremental-runs", 1, "incremental gardener runs at each gardener size, each after a re-harvest changing a tenth of the products (the figure is their median)")
 	perfControl := flag.String("perf-control", "", "the control `FIFO` of a perf record --control fifo:FIFO -D -1, enabled for the incremental gardener runs alone")
 	feed := flag.String("feed", "", "a catalogue `file` of your own to harvest too (after the sizes; -sizes '' for it alone), beside its own psql \\copy")
@@ -37,7 +38,7 @@ func main() {
 	flag.Parse()
 	o := bench.Options{Out: os.Stdout, Sizes: parseSizes(*sizes), GardenerSizes: parseSizes(*gardenerSizes), Stock: *stock,
 		GardenerConfig: strings.Join(gardenerSet, ""), OneTenant: *oneTenant,
-		IncrementalRuns: *incrementalRuns, PerfControl: *perfControl,
+		IncrementalRuns: *incrementalRuns, PerfControl: *perfControl, Runs: *runs,
 		Feed: *feed, FeedInput: *feedInput, FeedChanged: *feedChanged, FeedGardener: *feedGardener}
 	root, err := os.Getwd()
 	if err != nil {

@@ -69,6 +69,9 @@ type Options struct {
 	// --control fifo:PATH -D -1: the bench enables it for the incremental
 	// runs alone ("" for none).
 	PerfControl string
+	// Runs is how many first loads, and how many unchanged re-harvests,
+	// each figure is the median of (0 is 3).
+	Runs int
 	// Feed is a catalogue file of the user's own (not generated), harvested
 	// after the sizes, beside its own psql \copy, on both servers with
 	// Stock. FeedInput is the harvest workflow's JSON input for it (format,
@@ -246,7 +249,7 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		r := Result{Label: c.label, FeedBytes: st.Size(), Own: c.gen == nil}
-		loads := loader{tc: tc, db: db, dsn: dsn, meter: meter, say: say}
+		loads := loader{tc: tc, db: db, dsn: dsn, meter: meter, say: say, runs: harvestRuns(o)}
 		first, err := loads.firstLoads(ctx, c, "")
 		if err != nil {
 			return err
@@ -288,7 +291,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := quiesce(ctx, db); err != nil {
 		return err
 	}
-	stock, err := runStock(ctx, stockRun{root: o.Root, dir: dir, cfgPath: cfgPath, tc: tc, cats: cats, say: say})
+	stock, err := runStock(ctx, stockRun{root: o.Root, dir: dir, cfgPath: cfgPath, tc: tc, cats: cats, say: say, runs: harvestRuns(o)})
 	if err != nil {
 		return err
 	}
@@ -633,9 +636,17 @@ func harvest(ctx context.Context, tc client.Client, in wf.Input) (time.Duration,
 }
 
 // firstLoadRuns is how many first loads of each feed the bench times, and
-// how many unchanged re-harvests: one run on a shared machine varies by a
-// third, so each figure is a median.
+// how many unchanged re-harvests, unless Options.Runs says otherwise: one
+// run on a shared machine varies by a third, so each figure is a median.
 const firstLoadRuns = 3
+
+// harvestRuns is o's number of runs of each kind of harvest.
+func harvestRuns(o Options) int {
+	if o.Runs > 0 {
+		return o.Runs
+	}
+	return firstLoadRuns
+}
 
 // loader times harvests on one server, each right after a psql \copy of
 // the same file on the same server.
@@ -645,6 +656,7 @@ type loader struct {
 	dsn   string
 	meter cpuMeter
 	say   func(string, ...any)
+	runs  int // of first loads, and of unchanged re-harvests
 }
 
 // pair is one harvest and the psql \copy of the same file run just before
@@ -792,13 +804,13 @@ func (l loader) copyFirst(ctx context.Context, c catalogue, where string) (time.
 	return d, l.quiesce(ctx)
 }
 
-// firstLoads harvests the catalogue's feed firstLoadRuns times, each a
+// firstLoads harvests the catalogue's feed l.runs times, each a
 // first load right after a COPY of the file: the supplier's partition is
 // dropped before each run but the first, and the last run's stays. It
 // prints each run (where says on which server).
 func (l loader) firstLoads(ctx context.Context, c catalogue, where string) (pairs, error) {
 	var runs pairs
-	for i := range firstLoadRuns {
+	for i := range l.runs {
 		if i > 0 {
 			var leaf string
 			if err := l.db.QueryRow(ctx, `SELECT products_supplier_partition($1, $2)`, c.input.TenantID, c.supplier).Scan(&leaf); err != nil {
@@ -821,7 +833,7 @@ func (l loader) firstLoads(ctx context.Context, c catalogue, where string) (pair
 			return nil, fmt.Errorf("%s: first load %d inserted %d of %d valid rows", c.label, i+1, rep.Inserted, rep.Valid-rep.Duplicates)
 		}
 		p := pair{copy: cp, took: took, rep: rep}
-		l.say("%s%s: harvest %d/%d %s, %.2fx that copy (%s)%s%s%s", c.label, where, i+1, firstLoadRuns, took.Round(time.Millisecond),
+		l.say("%s%s: harvest %d/%d %s, %.2fx that copy (%s)%s%s%s", c.label, where, i+1, l.runs, took.Round(time.Millisecond),
 			p.ratio(), rep.Status, phases(ctx, l.db, rep.RunID), cpuOf(l.meter, c0), backgroundOf(ctx, l.db, b0))
 		runs = append(runs, p)
 	}
@@ -853,14 +865,14 @@ func (l loader) settle(ctx context.Context, c catalogue, where string) error {
 	return nil
 }
 
-// unchanged harvests the catalogue's feed again firstLoadRuns times,
+// unchanged harvests the catalogue's feed again l.runs times,
 // nothing having changed, each right after a COPY of the file, prints each
 // run and returns the runs and the product rows they wrote (the goal is
 // none).
 func (l loader) unchanged(ctx context.Context, c catalogue, where string) (pairs, int64, error) {
 	var runs pairs
 	var written int64
-	for range firstLoadRuns {
+	for range l.runs {
 		cp, err := l.copyFirst(ctx, c, where)
 		if err != nil {
 			return nil, 0, err
@@ -905,6 +917,14 @@ func peakRSS(pid int) int64 {
 	return 0
 }
 
+// runsIn is how many runs of each kind rs's figures are the medians of.
+func runsIn(rs []Result) int {
+	if len(rs) == 0 {
+		return firstLoadRuns
+	}
+	return len(rs[0].HarvestRatios)
+}
+
 func print(w io.Writer, rs []Result) {
 	fmt.Fprintln(w, "\n=== harvest benchmark (this machine, one run) ===")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -918,7 +938,7 @@ func print(w io.Writer, rs []Result) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "harvest and re-harvest: the median of %d runs each, each run right after a psql \\copy of the same file; vs copy: the median of\n"+
-		"those %d ratios; psql \\copy: the median of the first loads' COPYs; rows written: by all re-harvests\n", firstLoadRuns, firstLoadRuns)
+		"those %d ratios; psql \\copy: the median of the first loads' COPYs; rows written: by all re-harvests\n", runsIn(rs), runsIn(rs))
 	fmt.Fprintln(w, "first goals: harvest ≤ 2x copy, unchanged re-harvest ≤ 1.5x copy with 0 rows written, worker RSS < 200 MiB, history < 10k events"+
 		" (issue 15's tighter ones are checked at the end)")
 	printGardener(w, rs)

@@ -27,11 +27,12 @@ type stockRun struct {
 	tc                 client.Client
 	cats               []catalogue
 	say                func(string, ...any)
+	runs               int // first loads and unchanged re-harvests of each
 }
 
 // runStock starts (or reuses) the cluster in .data/bench/pg-stock with
 // PostgreSQL's defaults, a fresh database and a worker on it, and
-// times each catalogue's first loads and unchanged re-harvests (three of
+// times each catalogue's first loads and unchanged re-harvests (s.runs of
 // each), each run after a COPY of the file, as Run does on the tuned server.
 func runStock(ctx context.Context, s stockRun) ([]StockResult, error) {
 	cluster, err := localpg.Start(ctx, localpg.Options{Dir: filepath.Join(s.dir, "pg-stock")})
@@ -83,7 +84,7 @@ func runStock(ctx context.Context, s stockRun) ([]StockResult, error) {
 	var out []StockResult
 	for _, c := range s.cats {
 		r := StockResult{Label: c.label, SharedBuffers: shared}
-		loads := loader{tc: s.tc, db: db, dsn: dsn, meter: meter, say: s.say}
+		loads := loader{tc: s.tc, db: db, dsn: dsn, meter: meter, say: s.say, runs: s.runs}
 		first, err := loads.firstLoads(ctx, c, " on stock")
 		if err != nil {
 			return nil, err
@@ -115,7 +116,7 @@ func printStock(w io.Writer, tuned []Result, stock []StockResult) {
 			s.Harvest.Round(time.Millisecond), s.HarvestRatio, s.Rehearvest.Round(time.Millisecond), s.RehearvestRatio, s.RewriteRows)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "psql \\copy: the median of the first loads' COPYs; harvest and re-harvest: medians of 3 runs; each run started on a checkpointed server")
+	fmt.Fprintf(w, "psql \\copy: the median of the first loads' COPYs; harvest and re-harvest: medians of %d runs; each run started on a checkpointed server\n", len(stock[0].HarvestRatios))
 	fmt.Fprintln(w, "(a stock first load of 1M writes about 0.5 GB of WAL, just under the 0.53 GB after which stock settings start a checkpoint)")
 	fmt.Fprintln(w, "goals (issue 15): first load ≤ 1.5x copy tuned, ≤ 2.0x stock; unchanged re-harvest ≤ 0.75x copy on both, 0 rows written")
 }
