@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"contextworker/modules/gardener/enrich"
 	wf "contextworker/workflows/gardener"
@@ -153,8 +154,40 @@ func (a *Activities) readBatch(ctx context.Context, plan wf.Plan, afterSupplier,
 // statement never shared a snapshot with readBatch's (read committed): what
 // is stored for a batch's products changes only by the commit of that
 // batch, which waits for this read.
+//
+// A sparse batch's is read in storedParts parts at once, each on its own
+// connection: it probes the key of every product, and with a tenth of a
+// 1M catalogue changed it took 40 ms a batch against 23 ms for reading
+// the products, so the whole run waited on it. A dense batch reads one
+// key range, a fraction of the time its products take.
 func (a *Activities) readStored(ctx context.Context, plan wf.Plan, w *work) error {
-	if err := a.readTxFunc(ctx, func(tx pgx.Tx) error { return readStored(ctx, tx, plan, w) }); err != nil {
+	w.stored = make([]map[string]provenance, len(w.batch))
+	parts := 1
+	if !dense(plan) {
+		parts = min(storedParts, len(w.batch)/minStoredPart)
+	}
+	if parts <= 1 {
+		return a.readStoredPart(ctx, plan, w.batch, w.stored)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range parts {
+		lo, hi := len(w.batch)*i/parts, len(w.batch)*(i+1)/parts
+		g.Go(func() error { return a.readStoredPart(gctx, plan, w.batch[lo:hi], w.stored[lo:hi]) })
+	}
+	return g.Wait()
+}
+
+// storedParts is how many parts a sparse batch's stored enrichments are
+// read in at once, and minStoredPart the fewest products a part has (a
+// variable for tests).
+const storedParts = 2
+
+var minStoredPart = 500
+
+// readStoredPart reads what is stored for batch's products into them
+// and their provenance into stored (stored[i] is batch[i]'s).
+func (a *Activities) readStoredPart(ctx context.Context, plan wf.Plan, batch []*enrich.Product, stored []map[string]provenance) error {
+	if err := a.readTxFunc(ctx, func(tx pgx.Tx) error { return readStored(ctx, tx, plan, batch, stored) }); err != nil {
 		return fmt.Errorf("read stored enrichments: %w", err)
 	}
 	return nil
@@ -182,10 +215,10 @@ func readBatchTx(ctx context.Context, tx pgx.Tx, plan wf.Plan, afterSupplier, af
 
 type productKey struct{ supplier, sku string }
 
-func readStored(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
+func readStored(ctx context.Context, tx pgx.Tx, plan wf.Plan, batch []*enrich.Product, stored []map[string]provenance) error {
 	var suppliers []string
-	minSKU, maxSKU := w.batch[0].SKU, w.batch[0].SKU
-	for _, p := range w.batch {
+	minSKU, maxSKU := batch[0].SKU, batch[0].SKU
+	for _, p := range batch {
 		minSKU, maxSKU = min(minSKU, p.SKU), max(maxSKU, p.SKU)
 		if !containsString(suppliers, p.SupplierCode) {
 			suppliers = append(suppliers, p.SupplierCode)
@@ -197,14 +230,14 @@ func readStored(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
 	case dense(plan) && len(suppliers) <= 64:
 		rows, err = tx.Query(ctx, storedRangeSQL, plan.TenantID, suppliers, minSKU, maxSKU)
 	case len(suppliers) == 1:
-		ks := make([]string, len(w.batch))
-		for i, p := range w.batch {
+		ks := make([]string, len(batch))
+		for i, p := range batch {
 			ks[i] = p.SKU
 		}
 		rows, err = tx.Query(ctx, storedSupplierKeysSQL, plan.TenantID, suppliers[0], ks)
 	default:
-		ss, ks := make([]string, len(w.batch)), make([]string, len(w.batch))
-		for i, p := range w.batch {
+		ss, ks := make([]string, len(batch)), make([]string, len(batch))
+		for i, p := range batch {
 			ss[i], ks[i] = p.SupplierCode, p.SKU
 		}
 		rows, err = tx.Query(ctx, storedKeysSQL, plan.TenantID, ss, ks)
@@ -213,7 +246,6 @@ func readStored(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
 		return err
 	}
 	defer rows.Close()
-	w.stored = make([]map[string]provenance, len(w.batch))
 	var k productKey
 	var field string
 	var value []byte // not json.RawMessage, which pgx would decode to validate
@@ -227,8 +259,8 @@ func readStored(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
 			return err
 		}
 		if index == nil {
-			index = make(map[productKey]int, len(w.batch))
-			for i, p := range w.batch {
+			index = make(map[productKey]int, len(batch))
+			for i, p := range batch {
 				index[productKey{p.SupplierCode, p.SKU}] = i
 			}
 		}
@@ -236,13 +268,13 @@ func readStored(ctx context.Context, tx pgx.Tx, plan wf.Plan, w *work) error {
 		if !ok {
 			continue // in the range, not in the batch
 		}
-		p := w.batch[i]
+		p := batch[i]
 		if p.Stored == nil {
 			p.Stored = make(map[string]json.RawMessage, 4)
-			w.stored[i] = make(map[string]provenance, 4)
+			stored[i] = make(map[string]provenance, 4)
 		}
 		p.Stored[field] = value
-		w.stored[i][field] = prov
+		stored[i][field] = prov
 	}
 	return rows.Err()
 }

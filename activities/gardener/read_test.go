@@ -33,16 +33,25 @@ func TestReadStoredFindsEachBatchProductsFields(t *testing.T) {
 		name string
 		from *time.Time
 		keys [][2]string // supplier, sku
+		// parts: the batch is read in parts of at least this many
+		// products (0: the default).
+		part int
 	}{
-		{"dense, one supplier", nil, [][2]string{{"a", "2"}, {"a", "3"}, {"a", "5"}}},
-		{"dense, two suppliers", nil, [][2]string{{"a", "2"}, {"b", "2"}, {"a", "4"}}},
-		{"sparse, one supplier", &from, [][2]string{{"b", "1"}, {"b", "4"}, {"b", "6"}}},
-		{"sparse, two suppliers", &from, [][2]string{{"a", "1"}, {"b", "4"}, {"a", "6"}}},
-		{"sparse, a product with nothing stored", &from, [][2]string{{"a", "5"}, {"a", "9"}}},
+		{"dense, one supplier", nil, [][2]string{{"a", "2"}, {"a", "3"}, {"a", "5"}}, 0},
+		{"dense, two suppliers", nil, [][2]string{{"a", "2"}, {"b", "2"}, {"a", "4"}}, 0},
+		{"sparse, one supplier", &from, [][2]string{{"b", "1"}, {"b", "4"}, {"b", "6"}}, 0},
+		{"sparse, two suppliers", &from, [][2]string{{"a", "1"}, {"b", "4"}, {"a", "6"}}, 0},
+		{"sparse, a product with nothing stored", &from, [][2]string{{"a", "5"}, {"a", "9"}}, 0},
+		{"sparse, in parts", &from, [][2]string{{"b", "2"}, {"a", "3"}, {"b", "3"}, {"a", "4"}, {"a", "9"}}, 2},
+		{"dense, not in parts", nil, [][2]string{{"a", "1"}, {"a", "2"}, {"b", "2"}, {"a", "6"}}, 1},
 	}
 	a := &Activities{DB: db}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.part > 0 {
+				defer func(n int) { minStoredPart = n }(minStoredPart)
+				minStoredPart = c.part
+			}
 			plan := wf.Plan{TenantID: "t", From: c.from}
 			w := &work{}
 			for _, k := range c.keys {
