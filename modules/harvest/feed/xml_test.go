@@ -73,14 +73,21 @@ func TestXMLRaw(t *testing.T) {
 	if raw := got.records[0].Raw; !strings.HasPrefix(raw, want) {
 		t.Errorf("Raw = %q, want it to start with %q", raw, want)
 	}
-	// ...unless encoding/xml reads it alone (a feed not in UTF-8): then
-	// its fields rebuild it.
+	// ...decoded, when the feed is not in UTF-8...
 	doc, err := charmap.Windows1251.NewEncoder().Bytes([]byte(`<?xml version="1.0" encoding="windows-1251"?>` +
-		`<items><item id="1" type="simple"><g:title>Widget &amp; Co</g:title><price currency="USD">10.50</price></item></items>`))
+		`<items><item id="1" type="simple"><g:title>Widget &amp; Co — №1</g:title><price currency="USD">10.50</price></item></items>`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got = run(t, doc, Options{Format: XML, RecordElement: "item"})
+	want = `<item id="1" type="simple"><g:title>Widget &amp; Co — №1</g:title><price currency="USD">10.50</price></item>`
+	if raw := got.records[0].Raw; raw != want {
+		t.Errorf("Raw = %q, want %q", raw, want)
+	}
+	// ...unless encoding/xml reads it alone (it holds a processing
+	// instruction): then its fields rebuild it.
+	got = run(t, []byte(`<items><item id="1" type="simple"><?pi x?><g:title>Widget &amp; Co</g:title><price currency="USD">10.50</price></item></items>`),
+		Options{Format: XML, RecordElement: "item"})
 	want = `<item id="1" type="simple"><title>Widget & Co</title><price@currency>USD</price@currency><price>10.50</price>`
 	if raw := got.records[0].Raw; raw != want {
 		t.Errorf("Raw = %q, want %q", raw, want)

@@ -207,6 +207,8 @@ func FuzzYMLSplit(f *testing.F) {
 		"\n<offer><categoryId> 1 </categoryId><description>Hi <b x=\"&lt;\">there</b> &amp; you</description></offer>" +
 		`<offer><categoryId>3</categoryId></offer></offers><categories><category id="3" parentId="2">D</category></categories>` +
 		`<offers><offer><categoryId>3</categoryId><categoryId>1</categoryId></offer></offers></shop></yml_catalog>`))
+	f.Add([]byte(`<?xml version="1.0" encoding="windows-1251"?><yml_catalog><shop><categories><category id="1">` + "\xcc\xee" +
+		`</category></categories><offers><offer><categoryId>1</categoryId><param name="` + "\xd1\xfb" + `">1</param></offer></offers></shop></yml_catalog>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opts := Options{Format: YML, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth}
 		sameSplitAndWhole(t, data, newYMLReader(bytes.NewReader(data), opts, false),
@@ -356,6 +358,65 @@ func TestXMLSplitMatchesWhole(t *testing.T) {
 			}
 			if _, again := r.Next(); again == nil || again.Error() != last.Error() {
 				t.Errorf("Next after %v gave %v", last, again)
+			}
+		})
+	}
+}
+
+// TestXMLSplitDecodesDeclared: a feed whose declaration names another
+// encoding than UTF-8 is decoded and cut, and reads as it does whole;
+// one naming an encoding nobody knows is left whole, and fails alike.
+func TestXMLSplitDecodesDeclared(t *testing.T) {
+	// "Молоко" and "Сыр" in windows-1251 and in KOI8-R.
+	cp1251 := map[string]string{"milk": "\xcc\xee\xeb\xee\xea\xee", "cheese": "\xd1\xfb\xf0"}
+	koi8 := map[string]string{"milk": "\xed\xcf\xcc\xcf\xcb\xcf", "cheese": "\xf3\xd9\xd2"}
+	yml := func(label string, w map[string]string) string {
+		return `<?xml version="1.0" encoding="` + label + `"?>` + "\n<yml_catalog><shop><categories><category id=\"1\">" + w["milk"] +
+			"</category></categories><offers>\n<offer id=\"1\"><categoryId>1</categoryId><name>" + w["cheese"] +
+			"</name><param name=\"" + w["milk"] + "\">1</param></offer>\n<offer id=\"2\"><name>" + w["milk"] + "</name></offer></offers></shop></yml_catalog>"
+	}
+	tests := []struct {
+		name, doc string
+		yml       bool
+		cut       bool   // the records are cut (else read whole)
+		want      string // the first record's name
+	}{
+		{"windows-1251 YML", yml("windows-1251", cp1251), true, true, "Сыр"},
+		{"KOI8-R YML", yml("KOI8-R", koi8), true, true, "Сыр"},
+		{"windows-1251 XML", `<?xml version='1.0' encoding='cp1251'?><c><item><name>` + cp1251["milk"] + `</name></item><item/></c>`, false, true, "Молоко"},
+		{"an unknown encoding", `<?xml version="1.0" encoding="x-nobody"?><c><item><name>a</name></item></c>`, false, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := []byte(tt.doc)
+			var split, whole *xmlReader
+			if tt.yml {
+				opts := Options{Format: YML}
+				split, whole = newYMLReader(bytes.NewReader(data), opts, false), newXMLReader(bytes.NewReader(data), opts, false, "offer", nil, newYMLState())
+			} else {
+				opts := Options{Format: XML, RecordElement: "item"}
+				split, whole = newXMLSplitReader(bytes.NewReader(data), opts, false, "item", nil, nil), newXMLReader(bytes.NewReader(data), opts, false, "item", nil, nil)
+			}
+			sameSplitAndWhole(t, data, split, whole)
+			if (split.split.cuts > 0) != tt.cut {
+				t.Errorf("%d records cut; want them cut: %v", split.split.cuts, tt.cut)
+			}
+			r := newXMLSplitReader(bytes.NewReader(data), Options{Format: XML, RecordElement: "item"}, false, "item", nil, nil)
+			if tt.yml {
+				r = newYMLReader(bytes.NewReader(data), Options{Format: YML}, false)
+			}
+			rec, err := r.Next()
+			if tt.want == "" {
+				if err == nil || errors.As(err, new(*RecordError)) {
+					t.Fatalf("read %v, %v; want the feed to fail", rec.Fields, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.Get("name"); got != tt.want {
+				t.Errorf("name %q, want %q (fields %q)", got, tt.want, rec.Fields)
 			}
 		})
 	}
