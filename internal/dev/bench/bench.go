@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -412,10 +413,21 @@ func copySource(c catalogue) (from, encoding string, err error) {
 	if strings.EqualFold(c.input.Format, "xlsx") {
 		return "", "", fmt.Errorf("%s: xlsx has no psql \\copy baseline: export the sheet as CSV", c.path)
 	}
-	if c.input.Encoding != "" {
-		pgName, ok := pgEncodings[strings.ToLower(c.input.Encoding)]
+	label := c.input.Encoding
+	if label == "" && !isCSV(c) {
+		// An XML feed may declare its encoding instead: the harvest
+		// decodes it, and so must COPY.
+		if label, err = xmlDeclared(c.path); err != nil {
+			return "", "", err
+		}
+		if strings.EqualFold(label, "utf-8") {
+			label = ""
+		}
+	}
+	if label != "" {
+		pgName, ok := pgEncodings[strings.ToLower(label)]
 		if !ok {
-			return "", "", fmt.Errorf("%s: no psql \\copy baseline for encoding %q (the bench knows %s)", c.path, c.input.Encoding,
+			return "", "", fmt.Errorf("%s: no psql \\copy baseline for encoding %q (the bench knows %s)", c.path, label,
 				strings.Join(slices.Sorted(maps.Keys(pgEncodings)), ", "))
 		}
 		encoding = ", ENCODING " + literal(pgName)
@@ -426,6 +438,37 @@ func copySource(c catalogue) (from, encoding string, err error) {
 	}
 	return from, encoding, nil
 }
+
+// xmlDeclared returns the encoding the XML declaration at the start of
+// the file at path names ("" for none), through gzip for a .gz file.
+func xmlDeclared(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		z, err := gzip.NewReader(f)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		defer z.Close()
+		r = z
+	}
+	head := make([]byte, 1024)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	if m := xmlEncoding.FindSubmatch(head[:n]); m != nil {
+		return string(m[1]), nil
+	}
+	return "", nil
+}
+
+// xmlEncoding finds the encoding in an XML declaration.
+var xmlEncoding = regexp.MustCompile(`^\x{FEFF}?<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']`)
 
 // pgEncodings maps the feed encodings a user most likely declares (WHATWG
 // labels) to PostgreSQL's names, for the COPY baseline.
