@@ -480,12 +480,12 @@ var pgEncodings = map[string]string{
 }
 
 // isCSV reports whether the catalogue is CSV: by its input's format, or
-// without one, by the file's extension.
+// without one, by the file's extension (before .gz).
 func isCSV(c catalogue) bool {
 	if c.input.Format != "" {
 		return strings.EqualFold(c.input.Format, "csv")
 	}
-	return strings.EqualFold(filepath.Ext(c.path), ".csv")
+	return strings.EqualFold(filepath.Ext(strings.TrimSuffix(c.path, ".gz")), ".csv")
 }
 
 // literal quotes s as an SQL string literal.

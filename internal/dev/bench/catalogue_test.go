@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"bytes"
+	"compress/gzip"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -71,6 +73,20 @@ func TestCatalogues(t *testing.T) {
 // through gzip -dc with the name quoted for the shell inside the quoted
 // command, and a declared encoding becomes COPY's.
 func TestCopySource(t *testing.T) {
+	// XML feeds that declare their encoding, and one that declares UTF-8.
+	dir := t.TempDir()
+	xml1251, xml1251gz, xmlUTF8 := filepath.Join(dir, "f.yml"), filepath.Join(dir, "f.xml.gz"), filepath.Join(dir, "u.xml")
+	decl := `<?xml version="1.0" encoding="windows-1251"?>` + "\n<yml_catalog/>\n"
+	var gz bytes.Buffer
+	z := gzip.NewWriter(&gz)
+	if _, err := z.Write([]byte(decl)); err != nil || z.Close() != nil {
+		t.Fatal(err)
+	}
+	for path, data := range map[string][]byte{xml1251: []byte(decl), xml1251gz: gz.Bytes(), xmlUTF8: []byte("\ufeff<?xml version='1.0' encoding='UTF-8'?><c/>")} {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		c              catalogue
 		from, encoding string
@@ -78,6 +94,9 @@ func TestCopySource(t *testing.T) {
 		{catalogue{path: "/data/it's.csv"}, `'/data/it''s.csv'`, ""},
 		{catalogue{path: "/data/it's.csv.gz"}, `PROGRAM 'gzip -dc -- ''/data/it''\''''s.csv.gz'''`, ""},
 		{catalogue{path: "/data/f.csv", input: inputWith("Windows-1252")}, `'/data/f.csv'`, ", ENCODING 'WIN1252'"},
+		{catalogue{path: xml1251}, literal(xml1251), ", ENCODING 'WIN1251'"},
+		{catalogue{path: xml1251gz}, `PROGRAM 'gzip -dc -- '` + literal(xml1251gz) + `''`, ", ENCODING 'WIN1251'"},
+		{catalogue{path: xmlUTF8}, literal(xmlUTF8), ""},
 	} {
 		from, encoding, err := copySource(tc.c)
 		if err != nil || from != tc.from || encoding != tc.encoding {
