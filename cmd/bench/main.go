@@ -27,17 +27,21 @@ func main() {
 	feedInput := flag.String("feed-input", "", `the harvest workflow's JSON input for -feed, e.g. '{"format":"csv","delimiter":";","mapping":{"sku":"id"}}'`)
 	feedChanged := flag.String("feed-changed", "", "a changed version of -feed `file`, for the gardener's incremental runs")
 	feedGardener := flag.Bool("feed-gardener", false, "enrich -feed with the gardener too (full run, incremental runs with -feed-changed, rerun)")
-	var gardenerSet []string
-	flag.Func("gardener-set", "a setting of the worker's modules.gardener, as `key: value` (repeatable), to compare settings", func(s string) error {
-		if strings.ContainsAny(s, "\n") || !strings.Contains(s, ":") {
-			return fmt.Errorf("want one line of key: value, got %q", s)
+	var gardenerSet, harvestSet []string
+	setting := func(to *[]string) func(string) error {
+		return func(s string) error {
+			if strings.ContainsAny(s, "\n") || !strings.Contains(s, ":") {
+				return fmt.Errorf("want one line of key: value, got %q", s)
+			}
+			*to = append(*to, "    "+s+"\n")
+			return nil
 		}
-		gardenerSet = append(gardenerSet, "    "+s+"\n")
-		return nil
-	})
+	}
+	flag.Func("gardener-set", "a setting of the worker's modules.gardener, as `key: value` (repeatable), to compare settings", setting(&gardenerSet))
+	flag.Func("harvest-set", "a setting of the worker's modules.harvest, as `key: value` (repeatable), to compare settings", setting(&harvestSet))
 	flag.Parse()
 	o := bench.Options{Out: os.Stdout, Sizes: parseSizes(*sizes), GardenerSizes: parseSizes(*gardenerSizes), Stock: *stock,
-		GardenerConfig: strings.Join(gardenerSet, ""), OneTenant: *oneTenant,
+		GardenerConfig: strings.Join(gardenerSet, ""), HarvestConfig: strings.Join(harvestSet, ""), OneTenant: *oneTenant,
 		IncrementalRuns: *incrementalRuns, PerfControl: *perfControl, Runs: *runs,
 		Feed: *feed, FeedInput: *feedInput, FeedChanged: *feedChanged, FeedGardener: *feedGardener}
 	root, err := os.Getwd()

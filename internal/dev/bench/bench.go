@@ -59,9 +59,10 @@ type Options struct {
 	// share (feedgen's catalogues share their first products), as a
 	// tenant with overlapping suppliers would.
 	OneTenant bool
-	// GardenerConfig is YAML added to the worker's modules.gardener
-	// section (each line indented by four spaces), to compare settings.
-	GardenerConfig string
+	// GardenerConfig and HarvestConfig are YAML added to the worker's
+	// modules.gardener and modules.harvest sections (each line indented
+	// by four spaces), to compare settings.
+	GardenerConfig, HarvestConfig string
 	// IncrementalRuns is the number of incremental gardener runs at each
 	// gardener size (0 is 1), each after a re-harvest that changes a tenth
 	// of the products; the figure is their median.
@@ -229,7 +230,7 @@ func Run(ctx context.Context, o Options) error {
 	// every product harvested within the hour, and the incremental figure
 	// would measure a full run.
 	cfgPath := filepath.Join(dir, "temporal.yaml")
-	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    chain_gardener: false\n    parallelism: 2\n    network: {allow_loopback: true}\n  gardener:\n    watermark_overlap: 0s\n%s", dev.HostPort, o.GardenerConfig)
+	cfg := fmt.Sprintf("temporal: {address: %q}\nlog: {format: text, level: info}\nmodules:\n  harvest:\n    chain_gardener: false\n    parallelism: 2\n    network: {allow_loopback: true}\n%s  gardener:\n    watermark_overlap: 0s\n%s", dev.HostPort, o.HarvestConfig, o.GardenerConfig)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return err
 	}
