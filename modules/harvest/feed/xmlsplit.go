@@ -170,22 +170,12 @@ func (s *xmlSplit) fill() bool {
 		s.i -= s.mark
 		s.mark = 0
 	}
-	for tries := 0; s.n < len(s.buf) && tries < 100; tries++ {
-		m, err := s.src.Read(s.buf[s.n:])
-		s.n += m
-		if err != nil {
-			s.rerr = err
-			break
-		}
-		if m > 0 && (s.started || s.n >= sniffLen) {
-			break
-		}
-	}
+	s.read()
 	if !s.started {
-		s.started = true
-		if !s.decoded {
-			s.decodeDeclared()
+		if !s.decoded && s.decodeDeclared() {
+			s.read()
 		}
+		s.started = true
 		s.through = !s.decoded && !declaresUTF8(s.buf[:min(s.n, sniffLen)])
 		if !s.through && s.in != nil {
 			// Nothing for xmlInput to decode: it need not read sniffLen
@@ -198,21 +188,38 @@ func (s *xmlSplit) fill() bool {
 	return s.i < s.n
 }
 
+// read reads into buf[n:]: until it holds sniffLen bytes before the
+// start, some bytes after it, or the input ends.
+func (s *xmlSplit) read() {
+	for tries := 0; s.n < len(s.buf) && tries < 100; tries++ {
+		m, err := s.src.Read(s.buf[s.n:])
+		s.n += m
+		if err != nil {
+			s.rerr = err
+			break
+		}
+		if m > 0 && (s.started || s.n >= sniffLen) {
+			break
+		}
+	}
+}
+
 // decodeDeclared decodes the input from the encoding its XML declaration
 // names, as xmlInput would after it (the same bytes, through the same
 // decoder): the records are then cut from UTF-8 text, and xmlInput and
 // encoding/xml read a skeleton decoded already. Before, a feed declaring
 // windows-1251 (common for YML) went to encoding/xml whole, at about four
 // times the cost of a split one. A label htmlindex does not know is left
-// to encoding/xml, which reports it.
-func (s *xmlSplit) decodeDeclared() {
+// to encoding/xml, which reports it. It reports whether it decodes: buf is
+// then empty, to be read again.
+func (s *xmlSplit) decodeDeclared() bool {
 	m := xmlDeclEncoding.FindSubmatch(s.buf[:min(s.n, sniffLen)])
 	if m == nil {
-		return
+		return false
 	}
 	enc, err := htmlindex.Get(string(m[1]))
 	if err != nil || enc == unicode.UTF8 {
-		return
+		return false
 	}
 	src := s.src
 	if s.rerr != nil {
@@ -224,17 +231,7 @@ func (s *xmlSplit) decodeDeclared() {
 	if s.in != nil {
 		s.in.declared = true // xmlInput decodes nothing, nor does encoding/xml's CharsetReader
 	}
-	for tries := 0; s.n < len(s.buf) && tries < 100; tries++ {
-		m, err := s.src.Read(s.buf[s.n:])
-		s.n += m
-		if err != nil {
-			s.rerr = err
-			break
-		}
-		if m > 0 && s.n >= sniffLen {
-			break
-		}
-	}
+	return true
 }
 
 // declaresUTF8 reports whether the XML declaration at the start of head,
