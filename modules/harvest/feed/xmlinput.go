@@ -60,6 +60,24 @@ type xmlInput struct {
 	dropping         bool  // the rest of the current run is being dropped
 	over             int64 // runs cut so far
 	overSize         int64 // the largest size of a run cut since takeOver
+	// decl follows a declaration (<!DOCTYPE …>) as encoding/xml does.
+	decl declLexer
+}
+
+// declLexer follows a declaration by encoding/xml's rules, to find its
+// end: quotes, '<' and '>' nesting outside them, and comments ("<!--"
+// after a '<', to "--" and the byte after), in which neither counts.
+// Following it otherwise (by '[' and ']', as a DOCTYPE's internal subset
+// nests), a quote in a comment inside one left xmlInput in the quote to
+// the end of the feed: a byte that was not UTF-8 in a tag after it
+// became U+FFFD in a name, and the whole feed failed where its record
+// should have been rejected.
+type declLexer struct {
+	quote   byte
+	depth   int
+	lt      int  // after a '<': 1 + how many bytes of "!--" followed it (0: none)
+	comment bool // inside a comment
+	b0, b1  byte // the comment's last two bytes
 }
 
 // lexState is where xmlInput is in the XML syntax.
@@ -312,7 +330,8 @@ func (x *xmlInput) step(c byte, size int64) action {
 		case '[':
 			x.state = lexCDATAHead
 		default:
-			x.state = lexDecl
+			// The byte after "<!" is the declaration's, whatever it is.
+			x.state, x.decl = lexDecl, declLexer{}
 		}
 		return x.markup(size)
 	case lexCDATAHead:
@@ -345,26 +364,61 @@ func (x *xmlInput) step(c byte, size int64) action {
 	case lexDecl:
 		// A DOCTYPE's internal subset holds '>' of its own declarations;
 		// encoding/xml parses them, and xmlInput only bounds the length.
-		if c == '>' && x.quote == 0 && x.marks == 0 {
+		if x.decl.step(c) {
 			x.state = lexText
 			x.startRun()
 			return actEmit
 		}
-		switch {
-		case x.quote != 0:
-			if c == x.quote {
-				x.quote = 0
-			}
-		case c == '"' || c == '\'':
-			x.quote = c
-		case c == '[':
-			x.marks++
-		case c == ']' && x.marks > 0:
-			x.marks--
-		}
 		return x.markup(size)
 	}
 	return actEmit
+}
+
+// step follows byte c of a declaration (any byte of a multi-byte rune
+// stands for it: none of them is special) and reports whether it ends it.
+func (d *declLexer) step(c byte) bool {
+	switch {
+	case d.comment:
+		if d.b0 == '-' && d.b1 == '-' {
+			d.comment = false // the byte after "--" ends it: '>', or encoding/xml fails
+			return false
+		}
+		d.b0, d.b1 = d.b1, c
+		return false
+	case d.lt > 0:
+		if c == "!--"[d.lt-1] {
+			if d.lt++; d.lt == 4 {
+				d.lt, d.comment, d.b0, d.b1 = 0, true, 0, 0
+			}
+			return false
+		}
+		// Not a comment: a nested '<', and c is taken as any byte but
+		// for ending the declaration.
+		d.lt = 0
+		d.depth++
+		d.nest(c)
+		return false
+	case d.quote == 0 && c == '>' && d.depth == 0:
+		return true
+	}
+	d.nest(c)
+	return false
+}
+
+// nest follows a byte that does not end the declaration.
+func (d *declLexer) nest(c byte) {
+	switch {
+	case d.quote != 0:
+		if c == d.quote {
+			d.quote = 0
+		}
+	case c == '"' || c == '\'':
+		d.quote = c
+	case c == '>':
+		d.depth--
+	case c == '<':
+		d.lt = 1
+	}
 }
 
 // markup counts bytes of markup against maxTag.
