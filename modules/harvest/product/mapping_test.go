@@ -1,6 +1,7 @@
 package product
 
 import (
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -144,5 +145,33 @@ func TestMappingOverridesDefaults(t *testing.T) {
 	}
 	if !maps.Equal(p.Attributes, map[string]string{"colour": "rot"}) {
 		t.Errorf("Attributes = %v", p.Attributes)
+	}
+}
+
+// TestScratchAttributeKey: a Scratch's cached param keys are attributeKey's,
+// hit or miss, and the cache keeps at most maxCachedKeys names, none
+// longer than maxCachedKeyLen.
+func TestScratchAttributeKey(t *testing.T) {
+	var s Scratch
+	long := strings.Repeat("Ä", maxCachedKeyLen)
+	names := []string{"Color", "COLOR", " Size ", "İstanbul", "e\u0301clat", long, ""}
+	for i := range 2 * maxCachedKeys {
+		names = append(names, fmt.Sprintf("Param %d", i))
+	}
+	for round := range 2 {
+		for _, n := range names {
+			if got, want := s.attributeKey(n), attributeKey(n); got != want {
+				t.Fatalf("round %d: key of %q = %q, want %q", round, n, got, want)
+			}
+		}
+	}
+	if len(s.keys) > maxCachedKeys {
+		t.Errorf("%d names cached, want at most %d", len(s.keys), maxCachedKeys)
+	}
+	if _, ok := s.keys[long]; ok {
+		t.Errorf("a name of %d bytes is cached", len(long))
+	}
+	if got, want := (*Scratch)(nil).attributeKey("Color"), "color"; got != want {
+		t.Errorf("without a Scratch: %q, want %q", got, want)
 	}
 }

@@ -100,7 +100,18 @@ type Scratch struct {
 	stock int64
 	// values holds the last record's images values (see Appender).
 	values []string
+	// keys caches attributeKey of the YML param names met so far (a feed
+	// has a few dozen, repeated in every offer), up to maxCachedKeys.
+	keys map[string]string
 }
+
+// maxCachedKeys bounds Scratch.keys, and maxCachedKeyLen the names it
+// keeps: a feed with more or longer names is hostile or odd, and its
+// names are then worked out each time.
+const (
+	maxCachedKeys   = 1024
+	maxCachedKeyLen = 64
+)
 
 // NormalizeReusing is Normalize for a caller that is done with each
 // Product before it normalises the next record with s. The Product's
@@ -240,7 +251,7 @@ func (n *Normalizer) normalize(src Source, p *Product, s *Scratch) *Reject {
 	} else {
 		s.strs, p.CategoryPath, p.Images = reuseStrings(s.strs, category, images)
 	}
-	p.Attributes = n.attributes(src)
+	p.Attributes = n.attributes(src, s)
 	return nil
 }
 
@@ -530,7 +541,7 @@ func appendImages(dst []string, values []string) ([]string, *Reject) {
 // attributes collects the mapped attributes and, for YML, the params. A
 // key given by the mapping takes no params. Repeated values of one key (a
 // YML offer may list two colours) are joined with ", ", without repeats.
-func (n *Normalizer) attributes(src Source) map[string]string {
+func (n *Normalizer) attributes(src Source, s *Scratch) map[string]string {
 	var attrs map[string]string
 	for _, a := range n.attrs {
 		for _, v := range src.All(a.feed) {
@@ -538,7 +549,7 @@ func (n *Normalizer) attributes(src Source) map[string]string {
 		}
 	}
 	if e, ok := src.(Enumerator); ok && n.yml {
-		attrs = n.putParams(attrs, e)
+		attrs = n.putParams(attrs, e, s)
 	}
 	for k, v := range attrs {
 		if runeCountAbove(v, MaxAttributeLen) {
@@ -551,19 +562,40 @@ func (n *Normalizer) attributes(src Source) map[string]string {
 // putParams adds the YML params of e that the mapping does not name to
 // attrs, creating it on first use, and returns attrs. (It is apart from
 // attributes because the loop body captures attrs, which then costs an
-// allocation even when there are no params to look for.)
-func (n *Normalizer) putParams(attrs map[string]string, e Enumerator) map[string]string {
+// allocation even when there are no params to look for.) s, when not
+// nil, caches the params' attribute keys.
+func (n *Normalizer) putParams(attrs map[string]string, e Enumerator, s *Scratch) map[string]string {
 	for name, v := range e.Pairs() {
 		rest, ok := strings.CutPrefix(name, ymlParamPrefix)
 		if !ok {
 			continue
 		}
-		key := attributeKey(rest)
+		key := s.attributeKey(rest)
 		if _, mapped := slices.BinarySearchFunc(n.attrs, key, func(a attrField, k string) int { return strings.Compare(a.key, k) }); !mapped {
 			attrs = putAttribute(attrs, key, v)
 		}
 	}
 	return attrs
+}
+
+// attributeKey is attributeKey(name), from s's cache when it has it (a
+// nil s has none). Lower-casing and normalising a param's name was a
+// tenth of a YML offer's normalising.
+func (s *Scratch) attributeKey(name string) string {
+	if s == nil {
+		return attributeKey(name)
+	}
+	if k, ok := s.keys[name]; ok {
+		return k
+	}
+	k := attributeKey(name)
+	if len(s.keys) < maxCachedKeys && len(name) <= maxCachedKeyLen {
+		if s.keys == nil {
+			s.keys = make(map[string]string)
+		}
+		s.keys[strings.Clone(name)] = strings.Clone(k)
+	}
+	return k
 }
 
 // putAttribute adds the value v of key to attrs, which it creates on first
