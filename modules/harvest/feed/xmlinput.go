@@ -66,7 +66,8 @@ type xmlInput struct {
 
 // declLexer follows a declaration by encoding/xml's rules, to find its
 // end: quotes, '<' and '>' nesting outside them, and comments ("<!--"
-// after a '<', to "--" and the byte after), in which neither counts.
+// after a '<', to "--" and the byte after), in which neither counts. Both
+// xmlInput and xmlSplit follow declarations with it.
 // Following it otherwise (by '[' and ']', as a DOCTYPE's internal subset
 // nests), a quote in a comment inside one left xmlInput in the quote to
 // the end of the feed: a byte that was not UTF-8 in a tag after it

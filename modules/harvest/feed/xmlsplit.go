@@ -56,15 +56,12 @@ type xmlSplit struct {
 	state splitState
 	quote byte
 	// marks counts the terminator bytes seen: '-' of "-->", ']' of "]]>",
-	// '?' of "?>"; in a declaration, the bytes of "!--" after a '<' (3:
-	// none being matched).
-	marks int
-	decl  int // a declaration's open '<'s
-	// declComment is set inside a comment inside a declaration.
-	declComment bool
-	name        []byte // the start tag's name, while it is read
-	slash       bool   // the tag's last byte was '/'
-	endTag      bool
+	// '?' of "?>".
+	marks  int
+	decl   declLexer // a declaration's (<!DOCTYPE …>), as xmlInput follows it
+	name   []byte    // the start tag's name, while it is read
+	slash  bool      // the tag's last byte was '/'
+	endTag bool
 
 	outer []string // local names of the open elements outside records
 	deep  int      // open elements outside records past maxDepth
@@ -399,8 +396,7 @@ func (s *xmlSplit) step() {
 		default:
 			// encoding/xml keeps the byte after "<!" of a declaration
 			// without looking at it: so does the cut.
-			s.state, s.quote, s.decl, s.declComment = splitDecl, 0, 0, false
-			s.marks = 3 // no "!--" being matched
+			s.state, s.decl = splitDecl, declLexer{}
 			if s.inRec {
 				s.giveUp()
 			}
@@ -483,46 +479,14 @@ func (s *xmlSplit) terminated(b []byte) {
 	s.i = s.n
 }
 
-// declaration lexes a declaration (<!DOCTYPE …>) as encoding/xml does:
-// up to a '>' outside quotes and outside the '<' '>' pairs within, where
-// "<!--" starts a comment that "-->" ends.
+// declaration lexes a declaration (<!DOCTYPE …>) as encoding/xml does,
+// by the rules xmlInput follows it by (declLexer).
 func (s *xmlSplit) declaration(b []byte) {
 	for j, c := range b {
-		if s.declComment {
-			switch {
-			case c == '>' && s.marks >= 2:
-				s.declComment, s.marks = false, 3
-			case c == '-':
-				s.marks++
-			default:
-				s.marks = 0
-			}
-			continue
-		}
-		if s.marks < 3 { // after a '<': matching "!--"
-			if c == "!--"[s.marks] {
-				if s.marks++; s.marks == 3 {
-					s.declComment, s.marks = true, 0
-				}
-				continue
-			}
-			s.marks = 3
-			s.decl++
-		} else if s.quote == 0 && c == '>' && s.decl == 0 {
+		if s.decl.step(c) {
 			s.i += j + 1
 			s.state = splitText
 			return
-		}
-		switch {
-		case c == s.quote:
-			s.quote = 0
-		case s.quote != 0:
-		case c == '"' || c == '\'':
-			s.quote = c
-		case c == '>':
-			s.decl--
-		case c == '<':
-			s.marks = 0
 		}
 	}
 	s.i = s.n
