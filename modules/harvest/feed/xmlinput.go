@@ -68,10 +68,11 @@ type xmlInput struct {
 // end: quotes, '<' and '>' nesting outside them, and comments ("<!--"
 // after a '<', to "--" and the byte after), in which neither counts. Both
 // xmlInput and xmlSplit follow declarations with it.
-// Following it otherwise (by '[' and ']', as a DOCTYPE's internal subset
-// nests), a quote in a comment inside one left xmlInput in the quote to
-// the end of the feed: a byte that was not UTF-8 in a tag after it
-// became U+FFFD in a name, and the whole feed failed where its record
+//
+// xmlInput once went by quotes and by '[' and ']' (a DOCTYPE's internal
+// subset): a quote in a comment inside a declaration then held it in the
+// quote to the end of the feed, a byte that was not UTF-8 in a tag name
+// after it became U+FFFD, and the whole feed failed where its record
 // should have been rejected.
 type declLexer struct {
 	quote   byte
