@@ -357,10 +357,12 @@ func (s *xmlSplit) step() {
 		case s.isRecord():
 			s.inRec, s.verbatim, s.depth = true, false, 0
 			s.recAt = s.base + int64(s.mark)
-			s.recName = string(s.name)
+			if string(s.name) != s.recName { // the same as the last record's, as a rule
+				s.recName = string(s.name)
+			}
 			s.rec = s.rec[:0]
 			s.cuts++
-		case s.yml && s.cuts > 0 && localName(s.name) == "category":
+		case s.yml && s.cuts > 0 && string(localName(s.name)) == "category":
 			s.through = true
 		}
 	case splitTag:
@@ -495,7 +497,7 @@ func (s *xmlSplit) declaration(b []byte) {
 // isRecord reports whether the start tag named s.name, outside records,
 // opens a record: the same test as xmlReader.isRecord.
 func (s *xmlSplit) isRecord() bool {
-	if len(s.name) >= maxSplitName || localName(s.name) != s.record {
+	if len(s.name) >= maxSplitName || string(localName(s.name)) != s.record {
 		return false
 	}
 	if s.yml && slices.Contains(s.outer, "category") {
@@ -504,16 +506,18 @@ func (s *xmlSplit) isRecord() bool {
 	return s.path == nil || s.deep == 0 && len(s.outer) == len(s.path)-1 && slices.Equal(s.outer, s.path[:len(s.path)-1])
 }
 
-// localName is the local part of a tag's name, as encoding/xml splits it.
-func localName(name []byte) string {
+// localName is the local part of a tag's name, as encoding/xml splits it:
+// a part of name. (Compared as string(localName(…)) == s, it costs no
+// allocation: a string of it cost one a tag.)
+func localName(name []byte) []byte {
 	if bytes.Count(name, []byte(":")) != 1 {
-		return string(name)
+		return name
 	}
 	prefix, local, _ := bytes.Cut(name, []byte(":"))
 	if len(prefix) == 0 || len(local) == 0 {
-		return string(name)
+		return name
 	}
-	return string(local)
+	return local
 }
 
 // tagEnd follows the nesting at the end of a tag.
@@ -539,7 +543,7 @@ func (s *xmlSplit) tagEnd() {
 	case len(s.outer) > s.maxDepth:
 		s.deep++
 	default:
-		s.outer = append(s.outer, localName(s.name))
+		s.outer = append(s.outer, string(localName(s.name)))
 	}
 }
 
