@@ -353,7 +353,9 @@ func TestXMLSplitMatchesWhole(t *testing.T) {
 
 // TestXMLSplitDecodesDeclared: a feed whose declaration names another
 // encoding than UTF-8 is decoded and cut, and reads as it does whole;
-// one naming an encoding nobody knows is left whole, and fails alike.
+// one naming an encoding nobody knows is left whole, and fails alike, and
+// so is the rest of a feed from a declaration that only encoding/xml
+// takes for one.
 func TestXMLSplitDecodesDeclared(t *testing.T) {
 	// "Молоко" and "Сыр" in windows-1251 and in KOI8-R.
 	cp1251 := map[string]string{"milk": "\xcc\xee\xeb\xee\xea\xee", "cheese": "\xd1\xfb\xf0"}
@@ -372,7 +374,13 @@ func TestXMLSplitDecodesDeclared(t *testing.T) {
 		{"windows-1251 YML", yml("windows-1251", cp1251), true, true, "Сыр"},
 		{"KOI8-R YML", yml("KOI8-R", koi8), true, true, "Сыр"},
 		{"windows-1251 XML", `<?xml version='1.0' encoding='cp1251'?><c><item><name>` + cp1251["milk"] + `</name></item><item/></c>`, false, true, "Молоко"},
+		{"UTF-8, by another name", `<?xml version="1.0" encoding='utf8' standalone="yes"?><c><item><name>a</name></item></c>`, false, true, "a"},
 		{"an unknown encoding", `<?xml version="1.0" encoding="x-nobody"?><c><item><name>a</name></item></c>`, false, false, ""},
+		// encoding/xml finds an encoding where the sniffing does not, and
+		// reads on through a decoder, which reads ahead: a record cut
+		// after it broke the feed ("not a record").
+		{"an encoding only encoding/xml finds", `<?xml 0encoding="windows-1250"?><c><item><name>a</name></item><item/></c>`, false, false, "a"},
+		{"a declaration after records", `<c><item><name>a</name></item><?xml encoding="koi8-r"?><item><name>` + koi8["cheese"] + `</name></item></c>`, false, true, "a"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

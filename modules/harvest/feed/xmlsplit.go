@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/unicode"
@@ -231,6 +232,54 @@ func (s *xmlSplit) decodeDeclared() bool {
 	return true
 }
 
+// switchesEncoding reports whether b, what follows a "<?" outside records,
+// may be an XML declaration that makes encoding/xml read on through a
+// decoder: wherever it stands, a <?xml …?> whose encoding (as procInst
+// finds it) is not UTF-8 by any name. (A declaration that xmlSplit
+// decoded by, or read past the start, is left alone: see charsetReader.)
+// A declaration cut short by the end of b may be one.
+func switchesEncoding(b []byte) bool {
+	if len(b) < 4 {
+		return bytes.HasPrefix([]byte("xml"), b)
+	}
+	if !bytes.HasPrefix(b, []byte("xml")) || isNameByte(b[3]) || b[3] >= utf8.RuneSelf {
+		return false // another target
+	}
+	end := bytes.Index(b, []byte("?>"))
+	if end < 0 {
+		return true
+	}
+	enc := procInstParam("encoding", string(b[3:end]))
+	if enc == "" || strings.EqualFold(enc, "utf-8") {
+		return false
+	}
+	e, err := htmlindex.Get(enc)
+	return err != nil || e != unicode.UTF8
+}
+
+// procInstParam returns the value of param="…" or param='…' in a
+// processing instruction's content s, as encoding/xml's procInst finds
+// it: the first "param=" followed by a quote, up to the same quote.
+func procInstParam(param, s string) string {
+	key := param + "="
+	for i := 0; i < len(s); {
+		k := strings.Index(s[i:], key)
+		if k < 0 || i+k+len(key) >= len(s) {
+			return ""
+		}
+		i += k + len(key)
+		if q := s[i]; q == '"' || q == '\'' {
+			j := strings.IndexByte(s[i+1:], q)
+			if j < 0 {
+				return ""
+			}
+			return s[i+1 : i+1+j]
+		}
+		i++
+	}
+	return ""
+}
+
 // declaresUTF8 reports whether the XML declaration at the start of head,
 // if any, leaves the document in UTF-8.
 func declaresUTF8(head []byte) bool {
@@ -327,10 +376,14 @@ func (s *xmlSplit) step() {
 			s.i++
 		case '?':
 			s.state, s.marks = splitPI, 0
-			s.i++
 			if s.inRec {
 				s.giveUp()
+			} else if !s.decoded && switchesEncoding(b[1:]) {
+				// encoding/xml reads the rest through a decoder, which
+				// reads ahead: nothing after it may be cut out.
+				s.through = true
 			}
+			s.i++
 		default:
 			s.state = splitName
 			s.name = s.name[:0]
