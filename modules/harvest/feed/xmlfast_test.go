@@ -303,6 +303,14 @@ func TestXMLSplitMatchesWhole(t *testing.T) {
 			records: 1, rejects: 1,
 		},
 		{
+			// A comment in a declaration ends at "-->", not at "--":
+			// taken to end early, it let a '>' in it end the declaration,
+			// and an item in it was cut as a record.
+			name:    "dashes in a comment inside a declaration",
+			doc:     "<!DOCTYPE c [<!-- a --- b > <item>x</item> -->]>\n<c><item><a>1</a></item></c>",
+			records: 1,
+		},
+		{
 			name:  "records cut after a record broken inside are not read",
 			doc:   "<c><item><a>1</b></item>\n<item><a>2</a></item><item><a>3</a></item></c>",
 			final: true,

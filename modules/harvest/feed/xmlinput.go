@@ -66,7 +66,7 @@ type xmlInput struct {
 
 // declLexer follows a declaration by encoding/xml's rules, to find its
 // end: quotes, '<' and '>' nesting outside them, and comments ("<!--"
-// after a '<', to "--" and the byte after), in which neither counts. Both
+// after a '<', to the next "-->"), in which neither counts. Both
 // xmlInput and xmlSplit follow declarations with it.
 //
 // xmlInput once went by quotes and by '[' and ']' (a DOCTYPE's internal
@@ -79,7 +79,7 @@ type declLexer struct {
 	depth   int
 	lt      int  // after a '<': 1 + how many bytes of "!--" followed it (0: none)
 	comment bool // inside a comment
-	b0, b1  byte // the comment's last two bytes
+	b0, b1  byte // the comment's last two bytes (after its "<!--")
 }
 
 // lexState is where xmlInput is in the XML syntax.
@@ -381,8 +381,8 @@ func (x *xmlInput) step(c byte, size int64) action {
 func (d *declLexer) step(c byte) bool {
 	switch {
 	case d.comment:
-		if d.b0 == '-' && d.b1 == '-' {
-			d.comment = false // the byte after "--" ends it: '>', or encoding/xml fails
+		if d.b0 == '-' && d.b1 == '-' && c == '>' {
+			d.comment = false
 			return false
 		}
 		d.b0, d.b1 = d.b1, c
