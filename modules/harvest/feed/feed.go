@@ -190,6 +190,19 @@ type Splitter interface {
 	Finish(raw RawRecord, f *Finisher) (Record, error)
 }
 
+// A RawKeyer is a Splitter that can say everything its Finish reads of a
+// raw record: its text, and a digest of the rest (the reader's options,
+// the version of the rules Finish follows, a YML feed's category tree).
+// Two raw records whose texts and contexts are equal finish to the same
+// Fields, in any feed and in any process: a caller may key a record by
+// them, keep the key beside what it made of the record, and skip Finish
+// for a record whose key it finds again. ok is false for a record whose
+// Fields do not come from its text (one read whole).
+type RawKeyer interface {
+	Splitter
+	RawKey(raw RawRecord) (text string, context uint64, ok bool)
+}
+
 // RawRecord is a record that a Splitter has read but not finished.
 type RawRecord struct {
 	Row  int64

@@ -45,8 +45,11 @@ type xmlReader struct {
 	// split cuts records out for Finish; shift is how much shorter than
 	// the feed the skeleton read so far is.
 	split *xmlSplit
-	cut   []RawRecord // records of the element of split read last, not yet returned
-	shift int64
+	// rawContext is the digest of what Finish reads besides a record's
+	// text and category tree (RawKey).
+	rawContext uint64
+	cut        []RawRecord // records of the element of split read last, not yet returned
+	shift      int64
 	// lines is added to the line numbers of encoding/xml (finishSlow's
 	// reader starts at a record's line).
 	lines int

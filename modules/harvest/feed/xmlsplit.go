@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cespare/xxhash/v2"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/unicode"
 )
@@ -739,8 +741,35 @@ func newXMLSplitReader(r io.Reader, opts Options, decoded bool, record string, p
 	split.yml = yml != nil
 	x := newXMLReader(split, opts, decoded, record, path, yml)
 	x.split, split.in = split, x.in
+	x.rawContext = xxhash.Sum64(fmt.Appendf(nil, "%s\x00%q %q %t %q %q %q %q %d %d %d", xmlFinishVersion,
+		record, opts.Format, yml != nil, opts.RecordElement, opts.RecordPath, opts.Encoding, string(opts.Delimiter),
+		opts.MaxFieldBytes, opts.MaxRecordBytes, opts.MaxDepth))
 	return x
 }
+
+// xmlFinishVersion names the rules by which Finish makes a record's Fields
+// of its text (xmlFast, finishSlow's encoding/xml with HTML entities, the
+// YML rules and categoryPath). Keys of records read by other rules must
+// not match (RawKeyer): bump it with any change to what Finish returns for
+// some text. TestXMLFinishVersion holds it to a digest of what Finish
+// returns for the test feeds' records.
+const xmlFinishVersion = "feed/xml/finish/1"
+
+// RawKey returns a cut record's text and the digest of the rest Finish
+// reads: the reader's options, xmlFinishVersion and a YML feed's category
+// tree. A record read whole has none. See RawKeyer.
+func (x *xmlReader) RawKey(raw RawRecord) (string, uint64, bool) {
+	if raw.done != nil {
+		return "", 0, false
+	}
+	context := x.rawContext
+	if raw.cats != nil {
+		context ^= bits.RotateLeft64(raw.cats.digest*0x9e3779b97f4a7c15, 29)
+	}
+	return raw.text, context, true
+}
+
+var _ RawKeyer = (*xmlReader)(nil)
 
 // Next returns the next record element.
 func (x *xmlReader) Next() (Record, error) {

@@ -2,12 +2,15 @@ package feed
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // Yandex Market Language (YML) is XML with a fixed shape:
@@ -48,8 +51,29 @@ type ymlState struct {
 
 type ymlCategory struct{ name, parent string }
 
-// ymlTree is a category tree no one changes.
-type ymlTree struct{ cats map[string]ymlCategory }
+// ymlTree is a category tree no one changes. digest covers all of it
+// (treeDigest): offers cut with trees of equal digests finish alike.
+type ymlTree struct {
+	cats   map[string]ymlCategory
+	digest uint64
+}
+
+// treeDigest is a digest of a category tree: its categories in id order.
+func treeDigest(cats map[string]ymlCategory) uint64 {
+	d := xxhash.New()
+	var b []byte
+	for _, id := range slices.Sorted(maps.Keys(cats)) {
+		c := cats[id]
+		b = appendLenStr(appendLenStr(appendLenStr(b[:0], id), c.name), c.parent)
+		d.Write(b) //nolint:errcheck // a Digest's Write never fails
+	}
+	return d.Sum64()
+}
+
+// appendLenStr appends s to b with its length before it.
+func appendLenStr(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
 
 func newYMLState() *ymlState {
 	return &ymlState{cats: make(map[string]ymlCategory)}
@@ -74,7 +98,7 @@ func newYMLReader(r io.Reader, opts Options, decoded bool) *xmlReader {
 // frozen returns the category tree as it is now, for Finish.
 func (y *ymlState) frozen() *ymlTree {
 	if y.tree == nil || y.dirty {
-		y.tree = &ymlTree{cats: maps.Clone(y.cats)}
+		y.tree = &ymlTree{cats: maps.Clone(y.cats), digest: treeDigest(y.cats)}
 		y.dirty = false
 	}
 	return y.tree

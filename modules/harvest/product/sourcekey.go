@@ -46,6 +46,23 @@ func (n *Normalizer) SourceKey(buf []byte) SourceKey {
 	return SourceKey{b: binary.LittleEndian.AppendUint64(buf[:0], n.seed)}
 }
 
+// TextSourceKey returns the source key of a record a feed reader can
+// finish from its text alone and a digest of everything else its Fields
+// depend on (feed.RawKeyer): records with equal text and context have
+// equal Fields, so they normalise alike, as with SourceKey. It costs a
+// hash of the text: no parse, no copy. Its keys are not SourceKey's: a
+// record keyed one way does not match the other's key.
+func (n *Normalizer) TextSourceKey(text string, context uint64) uint64 {
+	d := xxhash.NewWithSeed(n.seed)
+	var b [17]byte
+	b[0] = 't' // what follows is a text and its context, not fields
+	binary.LittleEndian.PutUint64(b[1:], context)
+	binary.LittleEndian.PutUint64(b[9:], uint64(len(text)))
+	d.Write(b[:])       //nolint:errcheck // a Digest's Write never fails
+	d.WriteString(text) //nolint:errcheck
+	return d.Sum64()
+}
+
 // SourceKey accumulates a record's source key; see Normalizer.SourceKey.
 type SourceKey struct{ b []byte }
 

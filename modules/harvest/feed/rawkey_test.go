@@ -1,0 +1,182 @@
+package feed
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// finishVersions is every xmlFinishVersion there has been, with the digest
+// of what Finish made of the records of finishFeeds under it. Stored raw
+// keys are only as good as this: a change to Finish that changes some
+// record's Fields changes the digest, and must come with a new version
+// (and a new line here), so that no product stored by the old rules is
+// taken for unchanged by the new. Never edit a line once committed.
+var finishVersions = []struct{ version, digest string }{
+	{"feed/xml/finish/1", "9a3f6c9020aa002b"},
+}
+
+// finishFeeds are the feeds of TestXMLFinishVersion: the test feeds, and
+// records of what xmlFast leaves to encoding/xml.
+var finishFeeds = []struct {
+	file string
+	opts Options
+	text string
+}{
+	{file: "good.xml", opts: Options{Format: XML, RecordElement: "item"}},
+	{file: "good.xml", opts: Options{Format: XML, RecordPath: "catalog.items.item"}},
+	{file: "mismatched.xml", opts: Options{Format: XML, RecordElement: "item"}},
+	{file: "truncated.xml", opts: Options{Format: XML, RecordElement: "item"}},
+	{file: "offers.yml", opts: Options{Format: YML}},
+	{file: "broken_tree.yml", opts: Options{Format: YML}},
+	{file: "truncated.yml", opts: Options{Format: YML}},
+	{opts: Options{Format: XML, RecordElement: "item"}, text: `<?xml version="1.0"?><feed xmlns:a="urn:a"><items>
+<item a:id="1"><a:name> Spaced &#x41;&#66; </a:name><x><y><z>deep</z></y></x><p>a<![CDATA[b]]>c<!-- c -->d</p></item>
+<item><name>Caf&eacute; &amp; &lt;bar&gt;</name><?pi inside?><price>1,5</price></item>
+<item id="3">own text<b>bold</b> more</item>
+<item><item>nested</item><price>2</price></item>
+<item><name>a&#xD;&#10;b</name><empty/><attr k="v &quot;q&quot;" j='s'/></item>
+</items></feed>`},
+	{opts: Options{Format: YML}, text: `<yml_catalog><shop><categories><category id="1">A</category><category id="2" parentId="1">B &amp; C</category></categories><offers>
+<offer id="1"><categoryId>2</categoryId><param name="Size" unit="cm">10</param><param>no name</param><description><p>html <b>kept</b></p></description></offer>
+<offer id="2"><categoryId>9</categoryId><param name="  W  ">x</param><description>plain</description></offer>
+</offers></shop></yml_catalog>`},
+}
+
+// TestXMLFinishVersion: what Finish makes of the finishFeeds' records is
+// what it made when xmlFinishVersion was recorded.
+func TestXMLFinishVersion(t *testing.T) {
+	d := xxhash.New()
+	var records int
+	for _, f := range finishFeeds {
+		data := []byte(f.text)
+		if f.file != "" {
+			data = readFile(t, f.file)
+		}
+		r, err := NewReader(bytes.NewReader(data), f.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyer := r.(RawKeyer)
+		var fin Finisher
+		for {
+			raw, err := keyer.NextRaw()
+			if _, bad := errors.AsType[*RecordError](err); err != nil && !bad {
+				break // the end, or a broken feed
+			}
+			text, _, ok := keyer.RawKey(raw)
+			if err != nil || !ok {
+				continue // read whole, or not at all: not keyed by text
+			}
+			records++
+			fmt.Fprintf(d, "%q\n", text)
+			rec, err := keyer.Finish(raw, &fin)
+			if err != nil {
+				fmt.Fprintf(d, "refused\n")
+				continue
+			}
+			for _, field := range rec.Fields {
+				fmt.Fprintf(d, "%q=%q\n", field.Name, field.Value)
+			}
+		}
+	}
+	if records < 15 {
+		t.Fatalf("only %d records keyed by their text: the test reads too little", records)
+	}
+	last := finishVersions[len(finishVersions)-1]
+	seen := map[string]bool{}
+	for _, v := range finishVersions {
+		if seen[v.version] {
+			t.Fatalf("version %s recorded twice", v.version)
+		}
+		seen[v.version] = true
+	}
+	if last.version != xmlFinishVersion {
+		t.Fatalf("xmlFinishVersion %s is not the last recorded (%s): add it to finishVersions", xmlFinishVersion, last.version)
+	}
+	if got := fmt.Sprintf("%016x", d.Sum64()); got != last.digest {
+		t.Fatalf("Finish makes other Fields of some records than under %s (digest %s, now %s): bump xmlFinishVersion and add a line to finishVersions with the new digest",
+			last.version, last.digest, got)
+	}
+}
+
+// TestRawKeyContext: a record's context is the same in any reader with
+// the same options and category tree, and differs when either does.
+func TestRawKeyContext(t *testing.T) {
+	yml := func(cats string) string {
+		return `<yml_catalog><shop><categories>` + cats + `</categories><offers><offer id="1"><categoryId>2</categoryId></offer></offers></shop></yml_catalog>`
+	}
+	first := func(data string, opts Options) (string, uint64, bool) {
+		t.Helper()
+		r, err := NewReader(strings.NewReader(data), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyer := r.(RawKeyer)
+		raw, err := keyer.NextRaw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keyer.RawKey(raw)
+	}
+	tree := `<category id="1">A</category><category id="2" parentId="1">B</category>`
+	text, base, ok := first(yml(tree), Options{Format: YML})
+	if !ok || text != `<offer id="1"><categoryId>2</categoryId></offer>` {
+		t.Fatalf("RawKey = %q, %v", text, ok)
+	}
+	if _, again, _ := first(yml(tree), Options{Format: YML}); again != base {
+		t.Fatal("the same feed read again has another context")
+	}
+	// Category order does not matter to Finish; names and parents do.
+	if _, c, _ := first(yml(`<category id="2" parentId="1">B</category><category id="1">A</category>`), Options{Format: YML}); c != base {
+		t.Fatal("the same tree in another order has another context")
+	}
+	for name, c := range map[string]string{
+		"renamed":    `<category id="1">A</category><category id="2" parentId="1">C</category>`,
+		"reparented": `<category id="1">A</category><category id="2">B</category>`,
+		"no tree":    ``,
+	} {
+		if _, other, _ := first(yml(c), Options{Format: YML}); other == base {
+			t.Errorf("%s: same context as the tree it differs from", name)
+		}
+	}
+	if _, other, _ := first(yml(tree), Options{Format: YML, MaxFieldBytes: 100}); other == base {
+		t.Error("another bound, same context")
+	}
+	xmlFeed := `<r><item><a>1</a></item></r>`
+	_, a, _ := first(xmlFeed, Options{Format: XML, RecordElement: "item"})
+	if _, b, _ := first(xmlFeed, Options{Format: XML, RecordPath: "r.item"}); a == b {
+		t.Error("another record path, same context")
+	}
+}
+
+// TestRawKeyReadWhole: a record the cut left to encoding/xml (after a
+// declaration switched encodings) has no text key.
+func TestRawKeyReadWhole(t *testing.T) {
+	r, err := NewReader(strings.NewReader(`<r><?xml version="1.0" encoding="ISO-8859-1"?><item><a>1</a></item></r>`), Options{Format: XML, RecordElement: "item"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyer := r.(RawKeyer)
+	n := 0
+	for ; ; n++ {
+		raw, err := keyer.NextRaw()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok := keyer.RawKey(raw); ok {
+			t.Fatal("a record read whole has a text key")
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d records, want 1", n)
+	}
+}
