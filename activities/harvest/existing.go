@@ -32,6 +32,13 @@ import (
 // parallel read); find, at and the rest are for after the last add.
 type existingSet struct {
 	shards [existingShards]existingShard
+	// bySource indexes the products by their source keys, unbound
+	// (indexSources): slot values are product indexes plus one, 0 free.
+	// A feed whose records are keyed by their text (feed.RawKeyer) finds
+	// an unchanged record's product by it, without its SKU, so without
+	// finishing the record. 4 bytes a slot, at most half of them used: 8
+	// MiB at a million products. Nil until indexSources.
+	bySource []uint32
 }
 
 const existingShards = 256
@@ -78,6 +85,10 @@ func sourceKey(source, hashKey uint64) uint64 {
 	}
 	return k
 }
+
+// unbound is the source key a stored (bound) key was made of, but for a
+// bound key of 1, which may also have been 0.
+func unbound(stored, hashKey uint64) uint64 { return stored ^ hashKey*0x9e3779b97f4a7c15 }
 
 // slotOf returns the shard of keys k and where their probe starts in a
 // shard of size slots (see skuKeys.mixed).
@@ -196,6 +207,46 @@ func (s *existingSet) at(e int) *existing { return &s.shards[e&0xff].slots[e>>8]
 func (s *existingSet) unchanged(e int, source uint64) bool {
 	x := s.at(e)
 	return x.source != 0 && x.source == sourceKey(source, x.hash)
+}
+
+// indexSources builds bySource, after the last add.
+func (s *existingSet) indexSources() {
+	n := int(s.len())
+	size := 1024
+	for size < 2*n {
+		size *= 2
+	}
+	s.bySource = make([]uint32, size)
+	mask := uint64(size - 1)
+	for sh := range s.shards {
+		for i := range s.shards[sh].slots {
+			x := &s.shards[sh].slots[i]
+			if !x.used || x.source == 0 {
+				continue
+			}
+			j := unbound(x.source, x.hash) & mask
+			for s.bySource[j] != 0 {
+				j = (j + 1) & mask
+			}
+			s.bySource[j] = uint32(i<<8|sh) + 1
+		}
+	}
+}
+
+// findSource returns the index of the product whose stored source key is
+// source's (bound to its own content hash), or -1.
+func (s *existingSet) findSource(source uint64) int {
+	if s == nil || len(s.bySource) == 0 {
+		return -1
+	}
+	mask := uint64(len(s.bySource) - 1)
+	for j := source & mask; s.bySource[j] != 0; j = (j + 1) & mask {
+		e := int(s.bySource[j] - 1)
+		if s.unchanged(e, source) {
+			return e
+		}
+	}
+	return -1
 }
 
 // all calls each with every product.

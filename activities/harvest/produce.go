@@ -3,6 +3,7 @@ package harvest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"slices"
@@ -57,6 +58,10 @@ type producerOptions struct {
 	// existing is the supplier's active products; the producer marks those
 	// the feed names. Nil for a first load.
 	existing *existingSet
+	// keyer is the feed's reader when it keys records by their text
+	// (startProducer sets it): their source keys are TextSourceKey's, and
+	// a re-harvest finds an unchanged one's product by that key alone.
+	keyer feed.RawKeyer
 }
 
 // producer parses the feed in one goroutine and normalises it in
@@ -71,6 +76,11 @@ type producer struct {
 	// maxDupSKUs of them. Written by sequence only; read after out is
 	// closed.
 	dupSKUs []string
+	// sequence's own, to find the SKU of a record found unchanged by its
+	// text (which was not finished) when the feed repeats it (skuOf).
+	split feed.Splitter
+	norm  *product.Normalizer
+	fin   feed.Finisher
 }
 
 // maxDupSKUs bounds dupSKUs (128-byte SKUs at most: 2 MiB). Sealing finds
@@ -134,6 +144,9 @@ type result struct {
 	items []item
 	keys  []skuKeys
 	found []int
+	// raw is the chunk as read: sequence finishes a record found
+	// unchanged by its text again should the feed repeat its SKU.
+	raw []rawItem
 	// ordered: the SKUs of the valid items not stored (found -1) strictly
 	// increase, from first. Told here, where they were just made, sequence
 	// need not compare each with the one before (a cache miss apiece).
@@ -161,6 +174,16 @@ func startProducer(ctx context.Context, r feed.Reader, mk newNormalizer, o produ
 	// the workers: its goroutine, which every record passes through, is
 	// the bound of a re-harvest, whose workers have little else to do.
 	split, _ := r.(feed.Splitter)
+	// One that keys records by their text (XML, YML) lets a re-harvest
+	// find an unchanged record's product without finishing it at all.
+	if o.keyer, _ = r.(feed.RawKeyer); o.keyer != nil && o.existing != nil {
+		o.existing.indexSources()
+		var err error
+		if p.norm, err = mk(); err != nil {
+			return nil, err
+		}
+		p.split = split
+	}
 	go read(ctx, r, split, jobs)
 	var wg sync.WaitGroup
 	for _, norm := range norms {
@@ -255,15 +278,32 @@ type scratch struct {
 // storedLookup is a re-harvest's record's source key and the stored
 // product of its SKU.
 type storedLookup struct {
-	source uint64
+	// source is the record's fields' source key (SourceKey), text its
+	// text's (TextSourceKey) when the reader is a RawKeyer (hasText).
+	source, text uint64
+	hasText      bool
+	// byText: found unchanged by its text's key, not finished; its sku
+	// is not known.
+	byText bool
 	sku    string // "": none valid, not looked up
 	k      skuKeys
 	e      int // -1: none
 }
 
+// stores is the source key a record's product is stored with: its text's
+// when it has one. A record keyed by its fields (stored by a worker that
+// did not key texts) is still found unchanged by them, but a product
+// written again is stored with the text's key.
+func (l *storedLookup) stores() uint64 {
+	if l.hasText {
+		return l.text
+	}
+	return l.source
+}
+
 // normalise normalises a chunk; split finishes its raw records.
 func normalise(j job, norm *product.Normalizer, o producerOptions, split feed.Splitter, sc *scratch) result {
-	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]skuKeys, len(j.items)), found: make([]int, len(j.items))}
+	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]skuKeys, len(j.items)), found: make([]int, len(j.items)), raw: j.items}
 	var ar arena
 	stored := lookUpStored(j, norm, o, split, sc, &ar)
 	for i := range j.items {
@@ -272,9 +312,20 @@ func normalise(j job, norm *product.Normalizer, o producerOptions, split feed.Sp
 		if stored != nil {
 			at = &stored[i]
 			// Unchanged: its fields are not needed again.
-			if raw.err == nil && raw.bad == nil && at.e >= 0 && o.existing.unchanged(at.e, at.source) {
+			switch {
+			case at.byText:
+				res.items[i], res.keys[i], res.found[i] = item{row: raw.raw.Row, valid: true, same: true}, at.k, at.e
+				continue
+			case raw.err == nil && raw.bad == nil && at.e >= 0 && o.existing.unchanged(at.e, at.source):
 				res.items[i], res.keys[i], res.found[i] = item{row: raw.rec.Row, valid: true, sku: at.sku, same: true}, at.k, at.e
 				continue
+			}
+		}
+		var text storedLookup // a first load's record keyed by its text
+		if at == nil && raw.split && o.keyer != nil {
+			if t, context, ok := o.keyer.RawKey(raw.raw); ok {
+				text = storedLookup{text: norm.TextSourceKey(t, context), hasText: true, e: -1}
+				at = &text
 			}
 		}
 		if raw.split && (stored == nil || raw.err == nil && raw.bad == nil) {
@@ -326,20 +377,41 @@ func lookUpStored(j job, norm *product.Normalizer, o producerOptions, split feed
 	field := norm.SKUField()
 	for i := range j.items {
 		raw := &j.items[i]
+		l := storedLookup{e: -1}
+		if raw.split && o.keyer != nil {
+			if t, context, ok := o.keyer.RawKey(raw.raw); ok {
+				l.text, l.hasText = norm.TextSourceKey(t, context), true
+			}
+		}
+		stored = append(stored, l)
+	}
+	// Records keyed by their text are looked up by it first: one found is
+	// unchanged, and is not finished.
+	for i := range stored {
+		if l := &stored[i]; l.hasText {
+			if l.e = o.existing.findSource(l.text); l.e >= 0 {
+				x := o.existing.at(l.e)
+				l.byText, l.k = true, skuKeys{key: x.key, check: x.check}
+			}
+		}
+	}
+	for i := range j.items {
+		raw, l := &j.items[i], &stored[i]
+		if l.byText {
+			continue
+		}
 		if raw.split {
 			finishRaw(raw, split, &sc.fin)
 		}
-		l := storedLookup{e: -1}
 		if raw.err == nil && raw.bad == nil {
 			l.source = sourceKeyOf(&raw.rec, norm, ar)
 			if sku, ok := norm.SKU(raw.rec.Get(field)); ok {
 				l.sku, l.k = sku, keysOf(sku)
 			}
 		}
-		stored = append(stored, l)
 	}
 	for i := range stored {
-		if l := &stored[i]; l.sku != "" {
+		if l := &stored[i]; !l.byText && l.sku != "" {
 			l.e = o.existing.find(l.k)
 		}
 	}
@@ -355,6 +427,17 @@ func sourceKeyOf(rec *feed.Record, norm *product.Normalizer, ar *arena) uint64 {
 	}
 	ar.key = key.Buf()
 	return key.Sum()
+}
+
+// skuOf finishes a record found unchanged by its text again, for its SKU.
+// Its text is that of a stored product's record, so it has one.
+func (p *producer) skuOf(raw feed.RawRecord) (string, bool) {
+	rec, err := p.split.Finish(raw, &p.fin)
+	if err != nil {
+		return "", false
+	}
+	sku, ok := p.norm.SKU(rec.Get(p.norm.SKUField()))
+	return strings.Clone(sku), ok
 }
 
 // increasing reports whether the SKUs of res's valid items not stored
@@ -385,7 +468,7 @@ func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptio
 	it := item{row: rec.Row}
 	var source uint64
 	if stored != nil {
-		source = stored.source
+		source = stored.stores()
 	} else {
 		source = sourceKeyOf(rec, norm, ar)
 	}
@@ -478,6 +561,15 @@ func (p *producer) sequence(ctx context.Context, results <-chan result, o produc
 						e.skipped = it.same // nothing to write
 					default:
 						p.dups.Store(true)
+						if it.sku == "" && (e.skipped || it.same) && !replay {
+							// Found unchanged by its text, so not finished:
+							// the slim rows need its SKU.
+							var known bool
+							if it.sku, known = p.skuOf(r.raw[i].raw); !known {
+								it = item{err: fmt.Errorf("stage: row %d: a record found unchanged by its text has no SKU", it.row)}
+								break
+							}
+						}
 						if e.skipped && !replay {
 							// The first occurrence was not staged: stage it
 							// slim now, so the merge sees every occurrence.

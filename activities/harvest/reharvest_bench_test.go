@@ -30,6 +30,10 @@ func BenchmarkProducerUnchangedMillion(b *testing.B) {
 		xml := generated(b, feedgen.Options{N: 1000000, Seed: 7, BadShare: 0.01, Format: "xml"})
 		benchUnchanged(b, xml, feed.Options{Format: feed.XML, RecordElement: "product"})
 	})
+	b.Run("yml", func(b *testing.B) {
+		yml := generated(b, feedgen.Options{N: 1000000, Seed: 7, BadShare: 0.01, Format: "yml"})
+		benchUnchanged(b, yml, feed.Options{Format: feed.YML})
+	})
 }
 
 func benchUnchanged(b *testing.B, data []byte, opts feed.Options) {
