@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"testing"
+
+	"contextworker/internal/dev/feedgen"
 )
 
 // benchRecords is the size of the generated feeds: large enough that
@@ -100,7 +102,10 @@ func BenchmarkXMLNextRaw(b *testing.B) {
 func BenchmarkJSONNextRaw(b *testing.B) { benchmarkNextRaw(b, Options{Format: JSON}) }
 
 func benchmarkNextRaw(b *testing.B, opts Options) {
-	data := benchFeed(opts.Format, benchRecords)
+	benchmarkNextRawOf(b, benchFeed(opts.Format, benchRecords), opts)
+}
+
+func benchmarkNextRawOf(b *testing.B, data []byte, opts Options) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -120,5 +125,25 @@ func benchmarkNextRaw(b *testing.B, opts Options) {
 		if n != benchRecords {
 			b.Fatalf("read %d records, want %d", n, benchRecords)
 		}
+	}
+}
+
+// BenchmarkNextRawGenerated is the reading goroutine's share of feedgen's
+// XML and YML feeds (the bench's and the held-out catalogues' shape).
+func BenchmarkNextRawGenerated(b *testing.B) {
+	for _, f := range []struct {
+		format string
+		opts   Options
+	}{
+		{"xml", Options{Format: XML, RecordElement: "product"}},
+		{"yml", Options{Format: YML}},
+	} {
+		b.Run(f.format, func(b *testing.B) {
+			var buf bytes.Buffer
+			if _, err := feedgen.Write(&buf, feedgen.Options{N: benchRecords, Seed: 7, BadShare: 0.01, Format: f.format}); err != nil {
+				b.Fatal(err)
+			}
+			benchmarkNextRawOf(b, buf.Bytes(), f.opts)
+		})
 	}
 }
