@@ -31,7 +31,18 @@ type splitOnly struct{ feed.Splitter }
 // produceYML runs a producer over YML data; wrap may replace its reader.
 func produceYML(t *testing.T, data []byte, o producerOptions, wrap func(feed.Reader) feed.Reader) []item {
 	t.Helper()
-	r, err := feed.Open(bytes.NewReader(data), feed.Options{Format: feed.YML})
+	return produceAs(t, feed.YML, data, o, wrap)
+}
+
+// produceAs runs a producer over data in format; wrap may replace its
+// reader.
+func produceAs(t *testing.T, format feed.Format, data []byte, o producerOptions, wrap func(feed.Reader) feed.Reader) []item {
+	t.Helper()
+	opts := feed.Options{Format: format}
+	if format == feed.XML {
+		opts.RecordElement = "product"
+	}
+	r, err := feed.Open(bytes.NewReader(data), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +50,7 @@ func produceYML(t *testing.T, data []byte, o producerOptions, wrap func(feed.Rea
 		r = wrap(r)
 	}
 	p, err := startProducer(context.Background(), r, func() (*product.Normalizer, error) {
-		return product.NewNormalizer(product.Options{Format: string(feed.YML)})
+		return product.NewNormalizer(product.Options{Format: string(format)})
 	}, o)
 	if err != nil {
 		t.Fatal(err)
@@ -71,11 +82,23 @@ func written(items []item) (n int) {
 }
 
 // TestProducerFindsUnchangedByText: a re-harvest of a feed keyed by its
-// records' texts (YML) finds the unchanged ones without finishing them;
+// records' texts (YML, CSV, XML) finds the unchanged ones without finishing them;
 // a changed one is finished, written, and stored with its text's key, so
 // the next re-harvest finds it unchanged the same way.
 func TestProducerFindsUnchangedByText(t *testing.T) {
-	data := generated(t, feedgen.Options{N: 700, Seed: 3, Format: "yml"})
+	for _, f := range []struct {
+		format   feed.Format
+		from, to string
+	}{{feed.YML, "<price>", "<price>1"}, {feed.CSV, ",in_stock,", ",out_of_stock,"}, {feed.XML, "<price>", "<price>1"}} {
+		t.Run(string(f.format), func(t *testing.T) { findsUnchangedByText(t, f.format, f.from, f.to) })
+	}
+}
+
+func findsUnchangedByText(t *testing.T, format feed.Format, from, to string) {
+	data := generated(t, feedgen.Options{N: 700, Seed: 3, Format: string(format)})
+	produceYML := func(t *testing.T, data []byte, o producerOptions, wrap func(feed.Reader) feed.Reader) []item {
+		return produceAs(t, format, data, o, wrap)
+	}
 	first := produceYML(t, data, producerOptions{parts: 2, load: true}, nil)
 	load := first[:0:0]
 	for _, it := range first {
@@ -98,7 +121,7 @@ func TestProducerFindsUnchangedByText(t *testing.T) {
 
 	// One offer's price changes: it alone is finished (twice: for its
 	// SKU, and again to normalise it) and written.
-	changed := bytes.Replace(data, []byte("<price>"), []byte("<price>1"), 1)
+	changed := bytes.Replace(data, []byte(from), []byte(to), 1)
 	ex := existingOf(t, first, true)
 	again = produceYML(t, changed, producerOptions{parts: 2, existing: ex}, counting(&c))
 	if n := written(again); n != 1 {
@@ -130,7 +153,16 @@ func TestProducerFindsUnchangedByText(t *testing.T) {
 // fields' source keys (by a worker that did not key texts) are still
 // found unchanged, by SKU and fields, without normalising them.
 func TestProducerFindsUnchangedByOlderKeys(t *testing.T) {
-	data := generated(t, feedgen.Options{N: 300, Seed: 4, Format: "yml"})
+	for _, format := range []feed.Format{feed.YML, feed.CSV} {
+		t.Run(string(format), func(t *testing.T) { findsUnchangedByOlderKeys(t, format) })
+	}
+}
+
+func findsUnchangedByOlderKeys(t *testing.T, format feed.Format) {
+	data := generated(t, feedgen.Options{N: 300, Seed: 4, Format: string(format)})
+	produceYML := func(t *testing.T, data []byte, o producerOptions, wrap func(feed.Reader) feed.Reader) []item {
+		return produceAs(t, format, data, o, wrap)
+	}
 	older := func(r feed.Reader) feed.Reader { return splitOnly{r.(feed.Splitter)} }
 	first := produceYML(t, data, producerOptions{parts: 2, load: true}, older)
 	var c *countingKeyer

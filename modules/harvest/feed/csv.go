@@ -3,6 +3,7 @@ package feed
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // csvReader reads delimiter-separated text whose first row is the header.
@@ -31,18 +34,21 @@ type csvReader struct {
 	sep       string
 	header    []string
 	distinct  bool // no header name repeats (Record.distinct)
-	started   bool
-	row       int64
-	lines     int   // lines read so far
-	err       error // final error, returned by every later Next
-	pending   *csvRow
-	cur       csvRow  // the row being parsed; its buffers are reused
-	long      []byte  // a line longer than br's buffer
-	text      []byte  // a row's values joined by sep, when cleaning changes them
-	ends      []int   // end of each value in text
-	slab      []Field // Fields for the next records (see fields)
-	endSlab   []int   // field ends for the next raw records (see endsOf)
-	raw       rawBuf
+	// rawContext is the digest of what Finish reads besides a record's
+	// text and value ends (RawKey), set with the header.
+	rawContext uint64
+	started    bool
+	row        int64
+	lines      int   // lines read so far
+	err        error // final error, returned by every later Next
+	pending    *csvRow
+	cur        csvRow  // the row being parsed; its buffers are reused
+	long       []byte  // a line longer than br's buffer
+	text       []byte  // a row's values joined by sep, when cleaning changes them
+	ends       []int   // end of each value in text
+	slab       []Field // Fields for the next records (see fields)
+	endSlab    []int   // field ends for the next raw records (see endsOf)
+	raw        rawBuf
 }
 
 // csvRow is one parsed row: the unquoted text of its fields joined by the
@@ -365,8 +371,36 @@ func (c *csvReader) readHeader() error {
 		c.distinct = c.distinct && (name == "" || !seen[name])
 		seen[name] = true
 	}
+	d := xxhash.New()
+	fmt.Fprintf(d, "%s\x00%q %q", csvFinishVersion, c.sep, c.header)
+	c.rawContext = d.Sum64()
 	return nil
 }
+
+// csvFinishVersion names the rules by which Finish makes a record's Fields
+// of its values (tidy, joinValues, the header's names), as
+// xmlFinishVersion does XML's. TestFinishVersions holds it to a digest of
+// what Finish returns for the test feeds' records.
+const csvFinishVersion = "feed/csv/finish/1"
+
+// RawKey returns a record's values, joined by the delimiter, and a digest
+// of where each ends, the delimiter, the header and csvFinishVersion: the
+// rest Finish reads. See RawKeyer.
+func (c *csvReader) RawKey(raw RawRecord) (string, uint64, bool) {
+	var b [128]byte
+	d := xxhash.NewWithSeed(c.rawContext)
+	for i := 0; i < len(raw.ends); {
+		n := 0
+		for ; i < len(raw.ends) && n < len(b); i++ {
+			binary.LittleEndian.PutUint32(b[n:], uint32(raw.ends[i]))
+			n += 4
+		}
+		d.Write(b[:n]) //nolint:errcheck // a Digest's Write never fails
+	}
+	return raw.text, d.Sum64(), true
+}
+
+var _ RawKeyer = (*csvReader)(nil)
 
 // Next returns the next data row. A row whose field count differs from the
 // header's, or that has a quote out of place, is a *RecordError. A quoted

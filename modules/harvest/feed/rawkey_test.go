@@ -11,97 +11,128 @@ import (
 	"github.com/cespare/xxhash/v2"
 )
 
-// finishVersions is every xmlFinishVersion there has been, with the digest
-// of what Finish made of the records of finishFeeds under it. Stored raw
-// keys are only as good as this: a change to Finish that changes some
-// record's Fields changes the digest, and must come with a new version
-// (and a new line here), so that no product stored by the old rules is
-// taken for unchanged by the new. Never edit a line once committed.
-var finishVersions = []struct{ version, digest string }{
-	{"feed/xml/finish/1", "9a3f6c9020aa002b"},
+// finishVersions is every xmlFinishVersion and csvFinishVersion there
+// has been, with the digest of what Finish made of the records of
+// finishFeeds under it. Stored text keys are only as good as this: a
+// change to Finish that changes some record's Fields changes the digest,
+// and must come with a new version (and a new line here), so that no
+// product stored by the old rules is taken for unchanged by the new.
+// Never edit a line once committed.
+var finishVersions = map[string][]struct{ version, digest string }{
+	"xml": {{"feed/xml/finish/1", "8fff304f128c53a9"}},
+	"csv": {{"feed/csv/finish/1", "7121f16388749258"}},
 }
 
-// finishFeeds are the feeds of TestXMLFinishVersion: the test feeds, and
-// records of what xmlFast leaves to encoding/xml.
-var finishFeeds = []struct {
+// finishFeeds are the feeds of TestFinishVersions, by the version they
+// hold to: the test feeds, and records of what the fast paths leave to the
+// slow ones.
+var finishFeeds = map[string][]struct {
 	file string
 	opts Options
 	text string
 }{
-	{file: "good.xml", opts: Options{Format: XML, RecordElement: "item"}},
-	{file: "good.xml", opts: Options{Format: XML, RecordPath: "catalog.items.item"}},
-	{file: "mismatched.xml", opts: Options{Format: XML, RecordElement: "item"}},
-	{file: "truncated.xml", opts: Options{Format: XML, RecordElement: "item"}},
-	{file: "offers.yml", opts: Options{Format: YML}},
-	{file: "broken_tree.yml", opts: Options{Format: YML}},
-	{file: "truncated.yml", opts: Options{Format: YML}},
-	{opts: Options{Format: XML, RecordElement: "item"}, text: `<?xml version="1.0"?><feed xmlns:a="urn:a"><items>
+	"xml": {
+		{file: "good.xml", opts: Options{Format: XML, RecordElement: "item"}},
+		{file: "good.xml", opts: Options{Format: XML, RecordPath: "catalog.items.item"}},
+		{file: "mismatched.xml", opts: Options{Format: XML, RecordElement: "item"}},
+		{file: "truncated.xml", opts: Options{Format: XML, RecordElement: "item"}},
+		{file: "offers.yml", opts: Options{Format: YML}},
+		{file: "broken_tree.yml", opts: Options{Format: YML}},
+		{file: "truncated.yml", opts: Options{Format: YML}},
+		{opts: Options{Format: XML, RecordElement: "item"}, text: `<?xml version="1.0"?><feed xmlns:a="urn:a"><items>
 <item a:id="1"><a:name> Spaced &#x41;&#66; </a:name><x><y><z>deep</z></y></x><p>a<![CDATA[b]]>c<!-- c -->d</p></item>
 <item><name>Caf&eacute; &amp; &lt;bar&gt;</name><?pi inside?><price>1,5</price></item>
 <item id="3">own text<b>bold</b> more</item>
 <item><item>nested</item><price>2</price></item>
 <item><name>a&#xD;&#10;b</name><empty/><attr k="v &quot;q&quot;" j='s'/></item>
 </items></feed>`},
-	{opts: Options{Format: YML}, text: `<yml_catalog><shop><categories><category id="1">A</category><category id="2" parentId="1">B &amp; C</category></categories><offers>
+		{opts: Options{Format: YML}, text: `<yml_catalog><shop><categories><category id="1">A</category><category id="2" parentId="1">B &amp; C</category></categories><offers>
 <offer id="1"><categoryId>2</categoryId><param name="Size" unit="cm">10</param><param>no name</param><description><p>html <b>kept</b></p></description></offer>
 <offer id="2"><categoryId>9</categoryId><param name="  W  ">x</param><description>plain</description></offer>
 </offers></shop></yml_catalog>`},
+	},
+	"csv": {
+		{file: "good.csv", opts: Options{Format: CSV}},
+		{file: "semicolon.csv", opts: Options{Format: CSV, Delimiter: ';'}},
+		{file: "tab.tsv", opts: Options{Format: CSV, Delimiter: '\t'}},
+		{file: "pipe.csv", opts: Options{Format: CSV, Delimiter: '|'}},
+		{file: "bom.csv", opts: Options{Format: CSV}},
+		{file: "bare_quote.csv", opts: Options{Format: CSV}},
+		{file: "wrong_field_count.csv", opts: Options{Format: CSV}},
+		{file: "truncated_quote.csv", opts: Options{Format: CSV}},
+		{opts: Options{Format: CSV}, text: "sku, Name ,,name,price\n" +
+			"a,\"b,c\",x,\"multi\nline\",\"  1.5  \"\n" +
+			"a,b,\"c,x\",multi,1\n" +
+			"\"\"\"q\"\"\", tab\there ,,\u00a0nb\u00a0sp,\r\n" +
+			"ctl\x01x,bad\xffutf8,,,\n" +
+			",,,,\n"},
+	},
 }
 
-// TestXMLFinishVersion: what Finish makes of the finishFeeds' records is
-// what it made when xmlFinishVersion was recorded.
-func TestXMLFinishVersion(t *testing.T) {
-	d := xxhash.New()
-	var records int
-	for _, f := range finishFeeds {
-		data := []byte(f.text)
-		if f.file != "" {
-			data = readFile(t, f.file)
-		}
-		r, err := NewReader(bytes.NewReader(data), f.opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyer := r.(RawKeyer)
-		var fin Finisher
-		for {
-			raw, err := keyer.NextRaw()
-			if _, bad := errors.AsType[*RecordError](err); err != nil && !bad {
-				break // the end, or a broken feed
+// TestFinishVersions: what Finish makes of the finishFeeds' records is
+// what it made when its version was recorded.
+func TestFinishVersions(t *testing.T) {
+	versions := map[string]string{"xml": xmlFinishVersion, "csv": csvFinishVersion}
+	for kind, feeds := range finishFeeds {
+		t.Run(kind, func(t *testing.T) {
+			d := xxhash.New()
+			var records int
+			for _, f := range feeds {
+				data := []byte(f.text)
+				if f.file != "" {
+					data = readFile(t, f.file)
+				}
+				r, err := NewReader(bytes.NewReader(data), f.opts)
+				if err != nil {
+					fmt.Fprintf(d, "no reader\n")
+					continue
+				}
+				keyer := r.(RawKeyer)
+				var fin Finisher
+				for {
+					raw, err := keyer.NextRaw()
+					if _, bad := errors.AsType[*RecordError](err); err != nil && !bad {
+						break // the end, or a broken feed
+					}
+					if err != nil {
+						continue
+					}
+					text, context, ok := keyer.RawKey(raw)
+					if !ok {
+						continue // read whole: not keyed by its text
+					}
+					records++
+					fmt.Fprintf(d, "%q %x\n", text, context)
+					rec, err := keyer.Finish(raw, &fin)
+					if err != nil {
+						fmt.Fprintf(d, "refused\n")
+						continue
+					}
+					for _, field := range rec.Fields {
+						fmt.Fprintf(d, "%q=%q\n", field.Name, field.Value)
+					}
+				}
 			}
-			text, _, ok := keyer.RawKey(raw)
-			if err != nil || !ok {
-				continue // read whole, or not at all: not keyed by text
+			if records < 15 {
+				t.Fatalf("only %d records keyed by their text: the test reads too little", records)
 			}
-			records++
-			fmt.Fprintf(d, "%q\n", text)
-			rec, err := keyer.Finish(raw, &fin)
-			if err != nil {
-				fmt.Fprintf(d, "refused\n")
-				continue
+			recorded := finishVersions[kind]
+			last := recorded[len(recorded)-1]
+			seen := map[string]bool{}
+			for _, v := range recorded {
+				if seen[v.version] {
+					t.Fatalf("version %s recorded twice", v.version)
+				}
+				seen[v.version] = true
 			}
-			for _, field := range rec.Fields {
-				fmt.Fprintf(d, "%q=%q\n", field.Name, field.Value)
+			if last.version != versions[kind] {
+				t.Fatalf("the %s version %s is not the last recorded (%s): add it to finishVersions", kind, versions[kind], last.version)
 			}
-		}
-	}
-	if records < 15 {
-		t.Fatalf("only %d records keyed by their text: the test reads too little", records)
-	}
-	last := finishVersions[len(finishVersions)-1]
-	seen := map[string]bool{}
-	for _, v := range finishVersions {
-		if seen[v.version] {
-			t.Fatalf("version %s recorded twice", v.version)
-		}
-		seen[v.version] = true
-	}
-	if last.version != xmlFinishVersion {
-		t.Fatalf("xmlFinishVersion %s is not the last recorded (%s): add it to finishVersions", xmlFinishVersion, last.version)
-	}
-	if got := fmt.Sprintf("%016x", d.Sum64()); got != last.digest {
-		t.Fatalf("Finish makes other Fields of some records than under %s (digest %s, now %s): bump xmlFinishVersion and add a line to finishVersions with the new digest",
-			last.version, last.digest, got)
+			if got := fmt.Sprintf("%016x", d.Sum64()); got != last.digest {
+				t.Fatalf("Finish makes other Fields of some records than under %s (digest %s, now %s): bump the version and add a line to finishVersions with the new digest",
+					last.version, last.digest, got)
+			}
+		})
 	}
 }
 
@@ -147,6 +178,14 @@ func TestRawKeyContext(t *testing.T) {
 	}
 	if _, other, _ := first(yml(tree), Options{Format: YML, MaxFieldBytes: 100}); other == base {
 		t.Error("another bound, same context")
+	}
+	// CSV: the same values joined, split otherwise.
+	_, split1, _ := first("a,b,c\n\"x,y\",z,w\n", Options{Format: CSV})
+	if text, split2, _ := first("a,b,c\nx,\"y,z\",w\n", Options{Format: CSV}); text != "x,y,z,w" || split1 == split2 {
+		t.Errorf("CSV values split in two ways: text %q, contexts equal %v", text, split1 == split2)
+	}
+	if _, other, _ := first("a,b,d\n\"x,y\",z,w\n", Options{Format: CSV}); other == split1 {
+		t.Error("another CSV header, same context")
 	}
 	xmlFeed := `<r><item><a>1</a></item></r>`
 	_, a, _ := first(xmlFeed, Options{Format: XML, RecordElement: "item"})

@@ -751,7 +751,7 @@ func newXMLSplitReader(r io.Reader, opts Options, decoded bool, record string, p
 // of its text (xmlFast, finishSlow's encoding/xml with HTML entities, the
 // YML rules and categoryPath). Keys of records read by other rules must
 // not match (RawKeyer): bump it with any change to what Finish returns for
-// some text. TestXMLFinishVersion holds it to a digest of what Finish
+// some text. TestFinishVersions holds it to a digest of what Finish
 // returns for the test feeds' records.
 const xmlFinishVersion = "feed/xml/finish/1"
 
