@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,12 +28,6 @@ func (c *countingKeyer) Finish(raw feed.RawRecord, f *feed.Finisher) (feed.Recor
 
 // splitOnly hides a feed's RawKeyer: a worker from before text keys.
 type splitOnly struct{ feed.Splitter }
-
-// produceYML runs a producer over YML data; wrap may replace its reader.
-func produceYML(t *testing.T, data []byte, o producerOptions, wrap func(feed.Reader) feed.Reader) []item {
-	t.Helper()
-	return produceAs(t, feed.YML, data, o, wrap)
-}
 
 // produceAs runs a producer over data in format; wrap may replace its
 // reader.
@@ -69,83 +64,57 @@ func counting(c **countingKeyer) func(feed.Reader) feed.Reader {
 	}
 }
 
-func written(items []item) (n int) {
+// reharvest produces data again over the products of stored (the items
+// of an earlier run, stored with the source keys of their tuples): the
+// rows it writes, and how many records it finished.
+func reharvest(t *testing.T, format feed.Format, data []byte, stored []item) ([]item, int64) {
+	t.Helper()
+	var c *countingKeyer
+	items := produceAs(t, format, data, producerOptions{parts: 2, existing: existingOf(t, stored, true)}, counting(&c))
+	var rows []item
 	for _, it := range items {
 		if it.err != nil {
-			panic(it.err)
+			t.Fatal(it.err)
 		}
 		if it.tuple != nil {
-			n++
+			rows = append(rows, it)
 		}
 	}
-	return n
+	return rows, c.finished.Load()
 }
 
 // TestProducerFindsUnchangedByText: a re-harvest of a feed keyed by its
-// records' texts (YML, CSV, XML) finds the unchanged ones without finishing them;
-// a changed one is finished, written, and stored with its text's key, so
-// the next re-harvest finds it unchanged the same way.
+// records' texts (YML, CSV, XML) finds the unchanged ones without
+// finishing them; a changed one is finished, written, and stored with its
+// text's key, so the next re-harvest finds it unchanged the same way.
 func TestProducerFindsUnchangedByText(t *testing.T) {
 	for _, f := range []struct {
 		format   feed.Format
 		from, to string
 	}{{feed.YML, "<price>", "<price>1"}, {feed.CSV, ",in_stock,", ",out_of_stock,"}, {feed.XML, "<price>", "<price>1"}} {
-		t.Run(string(f.format), func(t *testing.T) { findsUnchangedByText(t, f.format, f.from, f.to) })
-	}
-}
-
-func findsUnchangedByText(t *testing.T, format feed.Format, from, to string) {
-	data := generated(t, feedgen.Options{N: 700, Seed: 3, Format: string(format)})
-	produceYML := func(t *testing.T, data []byte, o producerOptions, wrap func(feed.Reader) feed.Reader) []item {
-		return produceAs(t, format, data, o, wrap)
-	}
-	first := produceYML(t, data, producerOptions{parts: 2, load: true}, nil)
-	load := first[:0:0]
-	for _, it := range first {
-		if it.valid {
-			load = append(load, it)
-		}
-	}
-	if len(load) != 700 {
-		t.Fatalf("%d valid records, want 700", len(load))
-	}
-
-	var c *countingKeyer
-	again := produceYML(t, data, producerOptions{parts: 2, existing: existingOf(t, first, true)}, counting(&c))
-	if n := written(again); n != 0 {
-		t.Fatalf("%d rows written in an unchanged re-harvest", n)
-	}
-	if n := c.finished.Load(); n != 0 {
-		t.Fatalf("%d records finished in an unchanged re-harvest, want none", n)
-	}
-
-	// One offer's price changes: it alone is finished (twice: for its
-	// SKU, and again to normalise it) and written.
-	changed := bytes.Replace(data, []byte(from), []byte(to), 1)
-	ex := existingOf(t, first, true)
-	again = produceYML(t, changed, producerOptions{parts: 2, existing: ex}, counting(&c))
-	if n := written(again); n != 1 {
-		t.Fatalf("%d rows written after changing one, want 1", n)
-	}
-	if n := c.finished.Load(); n != 2 {
-		t.Fatalf("%d finishes after changing one record, want 2", n)
-	}
-	// Stored as written (the staging tuple's source key), it is found by
-	// its text next time.
-	var stored []item
-	for _, it := range again {
-		if it.tuple != nil {
-			stored = append(stored, it)
-		}
-	}
-	for _, it := range first {
-		if it.valid && it.row != stored[0].row {
-			stored = append(stored, it)
-		}
-	}
-	again = produceYML(t, changed, producerOptions{parts: 2, existing: existingOf(t, stored, true)}, counting(&c))
-	if n, f := written(again), c.finished.Load(); n != 0 || f != 0 {
-		t.Fatalf("after storing the change: %d rows written, %d finished; want none", n, f)
+		t.Run(string(f.format), func(t *testing.T) {
+			data := generated(t, feedgen.Options{N: 700, Seed: 3, Format: string(f.format)})
+			first := produceAs(t, f.format, data, producerOptions{parts: 2, load: true}, nil)
+			if n := len(slices.DeleteFunc(slices.Clone(first), func(it item) bool { return !it.valid })); n != 700 {
+				t.Fatalf("%d valid records, want 700", n)
+			}
+			if rows, finished := reharvest(t, f.format, data, first); len(rows) != 0 || finished != 0 {
+				t.Fatalf("unchanged re-harvest: %d rows written, %d records finished; want none", len(rows), finished)
+			}
+			// One record changes: it alone is finished (twice: for its
+			// SKU, and again to normalise it) and written.
+			changed := bytes.Replace(data, []byte(f.from), []byte(f.to), 1)
+			rows, finished := reharvest(t, f.format, changed, first)
+			if len(rows) != 1 || finished != 2 {
+				t.Fatalf("after changing one record: %d rows written, %d records finished; want 1 and 2", len(rows), finished)
+			}
+			// Stored as written (its tuple's source key), it is found by
+			// its text next time.
+			stored := slices.DeleteFunc(slices.Clone(first), func(it item) bool { return !it.valid || it.row == rows[0].row })
+			if rows, finished := reharvest(t, f.format, changed, append(stored, rows[0])); len(rows) != 0 || finished != 0 {
+				t.Fatalf("after storing the change: %d rows written, %d records finished; want none", len(rows), finished)
+			}
+		})
 	}
 }
 
@@ -154,29 +123,15 @@ func findsUnchangedByText(t *testing.T, format feed.Format, from, to string) {
 // found unchanged, by SKU and fields, without normalising them.
 func TestProducerFindsUnchangedByOlderKeys(t *testing.T) {
 	for _, format := range []feed.Format{feed.YML, feed.CSV} {
-		t.Run(string(format), func(t *testing.T) { findsUnchangedByOlderKeys(t, format) })
-	}
-}
-
-func findsUnchangedByOlderKeys(t *testing.T, format feed.Format) {
-	data := generated(t, feedgen.Options{N: 300, Seed: 4, Format: string(format)})
-	produceYML := func(t *testing.T, data []byte, o producerOptions, wrap func(feed.Reader) feed.Reader) []item {
-		return produceAs(t, format, data, o, wrap)
-	}
-	older := func(r feed.Reader) feed.Reader { return splitOnly{r.(feed.Splitter)} }
-	first := produceYML(t, data, producerOptions{parts: 2, load: true}, older)
-	var c *countingKeyer
-	again := produceYML(t, data, producerOptions{parts: 2, existing: existingOf(t, first, true)}, counting(&c))
-	if n := written(again); n != 0 {
-		t.Fatalf("%d rows written in an unchanged re-harvest", n)
-	}
-	if n := c.finished.Load(); n != 300 {
-		t.Fatalf("%d records finished, want each once (300)", n)
-	}
-	for _, it := range again {
-		if it.valid && it.hk != 0 {
-			t.Fatalf("row %d normalised: its fields' key should have found it unchanged", it.row)
-		}
+		t.Run(string(format), func(t *testing.T) {
+			data := generated(t, feedgen.Options{N: 300, Seed: 4, Format: string(format)})
+			older := func(r feed.Reader) feed.Reader { return splitOnly{r.(feed.Splitter)} }
+			first := produceAs(t, format, data, producerOptions{parts: 2, load: true}, older)
+			rows, finished := reharvest(t, format, data, first)
+			if len(rows) != 0 || finished != 300 {
+				t.Fatalf("%d rows written, %d records finished; want none, and each once (300)", len(rows), finished)
+			}
+		})
 	}
 }
 
@@ -190,10 +145,10 @@ func TestProducerStagesRepeatedUnchangedByText(t *testing.T) {
 	yml := func(offers ...string) []byte {
 		return []byte(`<?xml version="1.0" encoding="UTF-8"?><yml_catalog><shop><offers>` + strings.Join(offers, "\n") + `</offers></shop></yml_catalog>`)
 	}
-	first := produceYML(t, yml(offer("SKU-A", "1.00"), offer("SKU-B", "1.00")), producerOptions{parts: 2, load: true}, nil)
+	first := produceAs(t, feed.YML, yml(offer("SKU-A", "1.00"), offer("SKU-B", "1.00")), producerOptions{parts: 2, load: true}, nil)
 	ex := existingOf(t, first, true)
 	var c *countingKeyer
-	items := produceYML(t, yml(offer("SKU-A", "1.00"), offer("SKU-B", "1.00"), offer("SKU-A", "1.00"), offer("SKU-D", "1.00")),
+	items := produceAs(t, feed.YML, yml(offer("SKU-A", "1.00"), offer("SKU-B", "1.00"), offer("SKU-A", "1.00"), offer("SKU-D", "1.00")),
 		producerOptions{parts: 2, existing: ex}, counting(&c))
 	var got []string
 	for _, it := range items {
