@@ -55,11 +55,58 @@ func addSeeds(f *testing.F, files ...string) {
 func FuzzCSV(f *testing.F) {
 	addSeeds(f, "good.csv", "semicolon.csv", "bom.csv", "wrong_field_count.csv", "bare_quote.csv",
 		"truncated_quote.csv", "empty.csv", "no_names.csv")
+	// Two feeds (keysDecideFields splits at NUL): the same values split
+	// two ways, under the same header and under another.
+	f.Add([]byte("a,b,c\n\"x,y\",z,w\n\x00a,b,c\nx,\"y,z\",w\n\x00a,c,b\nx,\"y,z\",w\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opts := Options{Format: CSV, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth}
 		fuzzRead(t, data, opts)
 		splitMatchesNext(t, data, opts)
+		keysDecideFields(t, opts, bytes.Split(data, []byte{0})...)
 	})
+}
+
+// keysDecideFields reads each feed by NextRaw, RawKey and Finish, and
+// fails when two records of them with equal text keys (text and context)
+// finish to different Fields: a stored product would be taken for
+// unchanged by a record that makes another.
+func keysDecideFields(t *testing.T, opts Options, feeds ...[]byte) {
+	t.Helper()
+	made := map[string]string{}
+	for _, data := range feeds {
+		r, err := NewReader(bytes.NewReader(data), opts)
+		if err != nil {
+			return
+		}
+		keyer := r.(RawKeyer)
+		var fin Finisher
+		for {
+			raw, err := keyer.NextRaw()
+			if _, bad := errors.AsType[*RecordError](err); err != nil && !bad {
+				break
+			}
+			if err != nil {
+				continue
+			}
+			text, context, ok := keyer.RawKey(raw)
+			if !ok {
+				continue
+			}
+			rec, err := keyer.Finish(raw, &fin)
+			if err != nil {
+				continue // never stored
+			}
+			var b strings.Builder
+			for _, f := range rec.Fields {
+				fmt.Fprintf(&b, "%q=%q ", f.Name, f.Value)
+			}
+			key := fmt.Sprintf("%q %x", text, context)
+			if was, ok := made[key]; ok && was != b.String() {
+				t.Fatalf("records with the text key %s finish to %s and to %s", key, was, b.String())
+			}
+			made[key] = b.String()
+		}
+	}
 }
 
 // splitMatchesNext reads data twice, by Next and by NextRaw then Finish
@@ -155,13 +202,16 @@ func FuzzXML(f *testing.F) {
 			return // an invalid path; TestXMLRecordPathOptions covers those
 		}
 		fuzzRead(t, data, opts)
+		keysDecideFields(t, opts, bytes.Split(data, []byte{0})...)
 	})
 }
 
 func FuzzYML(f *testing.F) {
 	addSeeds(f, "offers.yml", "broken_tree.yml", "truncated.yml", "good.xml")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzRead(t, data, Options{Format: YML, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth})
+		opts := Options{Format: YML, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth}
+		fuzzRead(t, data, opts)
+		keysDecideFields(t, opts, bytes.Split(data, []byte{0})...)
 	})
 }
 
