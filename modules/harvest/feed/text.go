@@ -17,7 +17,7 @@ const utf8BOM = "\xef\xbb\xbf"
 // break the JSON and XML syntax. It reads nothing until first used.
 func textReader(r io.Reader, enc encoding.Encoding) io.Reader {
 	if enc != nil {
-		r = enc.NewDecoder().Reader(r)
+		r = decoded(enc, r)
 	}
 	return &bomSkipper{br: bufio.NewReaderSize(r, 64<<10)}
 }

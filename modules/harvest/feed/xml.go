@@ -106,7 +106,7 @@ func (x *xmlReader) charsetReader(label string, in io.Reader) (io.Reader, error)
 		// encoding/xml, past the records xmlSplit cut out.
 		return in, nil
 	}
-	return enc.NewDecoder().Reader(in), nil
+	return decoded(enc, in), nil
 }
 
 // next reads the next record element with encoding/xml (finishSlow's).

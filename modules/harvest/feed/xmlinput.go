@@ -189,7 +189,7 @@ func (x *xmlInput) sniff() {
 	if x.rerr != nil {
 		src = eofReader{x.rerr}
 	}
-	x.src = enc.NewDecoder().Reader(io.MultiReader(bytes.NewReader(rest), src))
+	x.src = decoded(enc, io.MultiReader(bytes.NewReader(rest), src))
 	x.i, x.n, x.rerr = 0, 0, nil
 	x.declared = true
 	x.fill()

@@ -225,7 +225,7 @@ func (s *xmlSplit) decodeDeclared() bool {
 	if s.rerr != nil {
 		src = eofReader{s.rerr}
 	}
-	s.src = enc.NewDecoder().Reader(io.MultiReader(bytes.NewReader(bytes.Clone(s.buf[:s.n])), src))
+	s.src = decoded(enc, io.MultiReader(bytes.NewReader(bytes.Clone(s.buf[:s.n])), src))
 	s.n, s.rerr = 0, nil
 	s.decoded = true
 	if s.in != nil {
