@@ -175,6 +175,7 @@ func FuzzJSON(f *testing.F) {
 		opts := Options{Format: JSON, RecordPath: path, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth}
 		fuzzRead(t, data, opts)
 		splitMatchesNext(t, data, opts)
+		keysDecideFields(t, opts, bytes.Split(data, []byte{0})...)
 	})
 }
 
@@ -184,6 +185,7 @@ func FuzzJSONL(f *testing.F) {
 		opts := Options{Format: JSONL, MaxRecordBytes: fuzzLimit, MaxFieldBytes: fuzzField, MaxDepth: fuzzDepth}
 		fuzzRead(t, data, opts)
 		splitMatchesNext(t, data, opts)
+		keysDecideFields(t, opts, bytes.Split(data, []byte{0})...)
 	})
 }
 

@@ -33,6 +33,8 @@ type jsonReader struct {
 	flat      flattener // NextRaw's, for the excerpts of elements over a bound
 	opts      Options
 	fin       Finisher // Next's
+	// rawContext digests what Finish reads besides an element (RawKey).
+	rawContext uint64
 }
 
 func newJSONReader(r io.Reader, opts Options) *jsonReader {
@@ -41,7 +43,7 @@ func newJSONReader(r io.Reader, opts Options) *jsonReader {
 		path = strings.Split(p, ".")
 	}
 	return &jsonReader{br: bufio.NewReaderSize(r, 64<<10), path: path, maxRecord: opts.recordLimit(),
-		flat: newFlattener("json", opts), opts: opts}
+		flat: newFlattener("json", opts), opts: opts, rawContext: jsonRawContext("json", opts)}
 }
 
 // Next returns the next element. An element that is not an object, or that

@@ -26,10 +26,12 @@ type jsonlReader struct {
 	err  error // final error, returned by every later Next
 	opts Options
 	fin  Finisher // Next's
+	// rawContext digests what Finish reads besides a line (RawKey).
+	rawContext uint64
 }
 
 func newJSONLReader(r io.Reader, opts Options) *jsonlReader {
-	return &jsonlReader{br: bufio.NewReaderSize(r, 64<<10), max: opts.recordLimit(), opts: opts}
+	return &jsonlReader{br: bufio.NewReaderSize(r, 64<<10), max: opts.recordLimit(), opts: opts, rawContext: jsonRawContext("jsonl", opts)}
 }
 
 // Next returns the record of the next non-blank line.

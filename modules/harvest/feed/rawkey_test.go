@@ -19,8 +19,9 @@ import (
 // product stored by the old rules is taken for unchanged by the new.
 // Never edit a line once committed.
 var finishVersions = map[string][]struct{ version, digest string }{
-	"xml": {{"feed/xml/finish/1", "8fff304f128c53a9"}},
-	"csv": {{"feed/csv/finish/1", "7121f16388749258"}},
+	"xml":  {{"feed/xml/finish/1", "8fff304f128c53a9"}},
+	"csv":  {{"feed/csv/finish/1", "7121f16388749258"}},
+	"json": {{"feed/json/finish/1", "4451299435d9339f"}},
 }
 
 // finishFeeds are the feeds of TestFinishVersions, by the version they
@@ -67,12 +68,25 @@ var finishFeeds = map[string][]struct {
 			"ctl\x01x,bad\xffutf8,,,\n" +
 			",,,,\n"},
 	},
+	"json": {
+		{file: "good.json", opts: Options{Format: JSON}},
+		{file: "mixed.json", opts: Options{Format: JSON}},
+		{file: "nested.json", opts: Options{Format: JSON, RecordPath: "products"}},
+		{file: "trailing.json", opts: Options{Format: JSON}},
+		{file: "truncated_object.json", opts: Options{Format: JSON}},
+		{file: "good.jsonl", opts: Options{Format: JSONL}},
+		{file: "bad_line.jsonl", opts: Options{Format: JSONL}},
+		{opts: Options{Format: JSON}, text: `[{"sku":"a","n":1.50e2,"t":true,"z":null,"s":"\u00e9\n\"q\" \ud83d\ude00"},` +
+			`{"a":{"b":{"c":[1,{"d":"x"},[2,3]]}},"e":[],"f":{}},{"dup":1,"dup":2," sp ":" v "},` +
+			`{"deep":{"a":{"b":{"c":{"d":{"e":1}}}}}}, 7, "str", {"big":123456789012345678901234567890}]`},
+		{opts: Options{Format: JSONL}, text: "{\"sku\":\"a\",\"p\":{\"amount\":1,\"currency\":\"EUR\"}}\n  {\"x\": [\"a\", \"b\"]}  \n[1]\n{\"bad\": }\n"},
+	},
 }
 
 // TestFinishVersions: what Finish makes of the finishFeeds' records is
 // what it made when its version was recorded.
 func TestFinishVersions(t *testing.T) {
-	versions := map[string]string{"xml": xmlFinishVersion, "csv": csvFinishVersion}
+	versions := map[string]string{"xml": xmlFinishVersion, "csv": csvFinishVersion, "json": jsonFinishVersion}
 	for kind, feeds := range finishFeeds {
 		t.Run(kind, func(t *testing.T) {
 			d := xxhash.New()
