@@ -74,38 +74,15 @@ func keysDecideFields(t *testing.T, opts Options, feeds ...[]byte) {
 	t.Helper()
 	made := map[string]string{}
 	for _, data := range feeds {
-		r, err := NewReader(bytes.NewReader(data), opts)
-		if err != nil {
-			return
-		}
-		keyer := r.(RawKeyer)
-		var fin Finisher
-		for {
-			raw, err := keyer.NextRaw()
-			if _, bad := errors.AsType[*RecordError](err); err != nil && !bad {
-				break
+		keyedRecords(data, opts, func(key, fields string, refused bool) {
+			if refused {
+				return // never stored
 			}
-			if err != nil {
-				continue
+			if was, ok := made[key]; ok && was != fields {
+				t.Fatalf("records with the text key %s finish to %s and to %s", key, was, fields)
 			}
-			text, context, ok := keyer.RawKey(raw)
-			if !ok {
-				continue
-			}
-			rec, err := keyer.Finish(raw, &fin)
-			if err != nil {
-				continue // never stored
-			}
-			var b strings.Builder
-			for _, f := range rec.Fields {
-				fmt.Fprintf(&b, "%q=%q ", f.Name, f.Value)
-			}
-			key := fmt.Sprintf("%q %x", text, context)
-			if was, ok := made[key]; ok && was != b.String() {
-				t.Fatalf("records with the text key %s finish to %s and to %s", key, was, b.String())
-			}
-			made[key] = b.String()
-		}
+			made[key] = fields
+		})
 	}
 }
 

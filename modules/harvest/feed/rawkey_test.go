@@ -83,6 +83,38 @@ var finishFeeds = map[string][]struct {
 	},
 }
 
+// keyedRecords reads data by NextRaw, RawKey and Finish, and calls each
+// with every record keyed by its text: its key (text and context) and its
+// Fields as text, or refused when Finish refuses it. It is false when data
+// has no reader.
+func keyedRecords(data []byte, opts Options, each func(key, fields string, refused bool)) bool {
+	r, err := NewReader(bytes.NewReader(data), opts)
+	if err != nil {
+		return false
+	}
+	keyer := r.(RawKeyer)
+	var fin Finisher
+	for {
+		raw, err := keyer.NextRaw()
+		if _, bad := errors.AsType[*RecordError](err); err != nil && !bad {
+			return true // the end, or a broken feed
+		}
+		if err != nil {
+			continue
+		}
+		text, context, ok := keyer.RawKey(raw)
+		if !ok {
+			continue // read whole: not keyed by its text
+		}
+		rec, err := keyer.Finish(raw, &fin)
+		var b strings.Builder
+		for _, field := range rec.Fields {
+			fmt.Fprintf(&b, "%q=%q\n", field.Name, field.Value)
+		}
+		each(fmt.Sprintf("%q %x", text, context), b.String(), err != nil)
+	}
+}
+
 // TestFinishVersions: what Finish makes of the finishFeeds' records is
 // what it made when its version was recorded.
 func TestFinishVersions(t *testing.T) {
@@ -96,35 +128,15 @@ func TestFinishVersions(t *testing.T) {
 				if f.file != "" {
 					data = readFile(t, f.file)
 				}
-				r, err := NewReader(bytes.NewReader(data), f.opts)
-				if err != nil {
-					fmt.Fprintf(d, "no reader\n")
-					continue
-				}
-				keyer := r.(RawKeyer)
-				var fin Finisher
-				for {
-					raw, err := keyer.NextRaw()
-					if _, bad := errors.AsType[*RecordError](err); err != nil && !bad {
-						break // the end, or a broken feed
-					}
-					if err != nil {
-						continue
-					}
-					text, context, ok := keyer.RawKey(raw)
-					if !ok {
-						continue // read whole: not keyed by its text
-					}
+				if !keyedRecords(data, f.opts, func(key, fields string, refused bool) {
 					records++
-					fmt.Fprintf(d, "%q %x\n", text, context)
-					rec, err := keyer.Finish(raw, &fin)
-					if err != nil {
+					fmt.Fprintf(d, "%s\n", key)
+					if refused {
 						fmt.Fprintf(d, "refused\n")
-						continue
 					}
-					for _, field := range rec.Fields {
-						fmt.Fprintf(d, "%q=%q\n", field.Name, field.Value)
-					}
+					d.WriteString(fields) //nolint:errcheck // a Digest's Write never fails
+				}) {
+					fmt.Fprintf(d, "no reader\n")
 				}
 			}
 			if records < 15 {
