@@ -144,8 +144,10 @@ type result struct {
 	items []item
 	keys  []skuKeys
 	found []int
-	// raw is the chunk as read: sequence finishes a record found
-	// unchanged by its text again should the feed repeat its SKU.
+	// raw is the chunk as read, for a re-harvest of a feed keyed by its
+	// records' texts: sequence finishes a record found unchanged by its
+	// text again should the feed repeat its SKU. Nil otherwise, so that
+	// no other chunk is kept until sequence takes it.
 	raw []rawItem
 	// ordered: the SKUs of the valid items not stored (found -1) strictly
 	// increase, from first. Told here, where they were just made, sequence
@@ -303,9 +305,12 @@ func (l *storedLookup) stores() uint64 {
 
 // normalise normalises a chunk; split finishes its raw records.
 func normalise(j job, norm *product.Normalizer, o producerOptions, split feed.Splitter, sc *scratch) result {
-	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]skuKeys, len(j.items)), found: make([]int, len(j.items)), raw: j.items}
+	res := result{seq: j.seq, items: make([]item, len(j.items)), keys: make([]skuKeys, len(j.items)), found: make([]int, len(j.items))}
 	var ar arena
 	stored := lookUpStored(j, norm, o, split, sc, &ar)
+	if stored != nil && o.keyer != nil {
+		res.raw = j.items // only then may sequence need to finish one (skuOf)
+	}
 	for i := range j.items {
 		raw := &j.items[i]
 		var at *storedLookup
