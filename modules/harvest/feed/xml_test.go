@@ -2,6 +2,8 @@ package feed
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -219,5 +221,47 @@ func TestYMLWindows1251(t *testing.T) {
 	}
 	if p := got.records[0].Get("param:Вес"); p != "180 г" {
 		t.Errorf("param:Вес = %q", p)
+	}
+}
+
+// TestXMLCutTextsStay holds xmlSplit to its promise that the text of a
+// record it cut out shares the reader's buffer only while nothing writes
+// there again: texts kept across many buffer fills, and records that
+// straddle fills, read the same at the end as when they were returned.
+func TestXMLCutTextsStay(t *testing.T) {
+	var doc strings.Builder
+	doc.WriteString("<?xml version=\"1.0\"?>\n<catalog><products>\n")
+	want := make([]string, 0, 3000)
+	for i := range cap(want) {
+		// Records of varying lengths, so that their ends fall anywhere
+		// in the 64 KiB buffer.
+		rec := fmt.Sprintf(`<product id="%d"><sku>SKU-%d</sku><name>%s</name></product>`, i, i, strings.Repeat("x", i%257))
+		want = append(want, rec)
+		doc.WriteString(rec + "\n")
+	}
+	doc.WriteString("</products></catalog>\n")
+	r, err := NewReader(strings.NewReader(doc.String()), Options{Format: XML, RecordElement: "product"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := r.(Splitter)
+	var kept []RawRecord
+	for {
+		raw, err := split.NextRaw()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, raw)
+	}
+	if len(kept) != len(want) {
+		t.Fatalf("read %d records, want %d", len(kept), len(want))
+	}
+	for i, raw := range kept {
+		if raw.text != want[i] {
+			t.Fatalf("record %d reads %q at the end, want %q", i+1, excerpt(raw.text), excerpt(want[i]))
+		}
 	}
 }
