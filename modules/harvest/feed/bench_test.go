@@ -129,7 +129,7 @@ func benchmarkNextRawOf(b *testing.B, data []byte, opts Options) {
 }
 
 // BenchmarkNextRawGenerated is the reading goroutine's share of feedgen's
-// XML and YML feeds (the bench's and the held-out catalogues' shape).
+// feeds (the bench's and the held-out catalogues' shape).
 func BenchmarkNextRawGenerated(b *testing.B) {
 	for _, f := range []struct {
 		format string
@@ -137,6 +137,8 @@ func BenchmarkNextRawGenerated(b *testing.B) {
 	}{
 		{"xml", Options{Format: XML, RecordElement: "product"}},
 		{"yml", Options{Format: YML}},
+		{"csv", Options{Format: CSV}},
+		{"json", Options{Format: JSON}},
 	} {
 		b.Run(f.format, func(b *testing.B) {
 			var buf bytes.Buffer

@@ -48,6 +48,7 @@ type csvReader struct {
 	ends       []int   // end of each value in text
 	slab       []Field // Fields for the next records (see fields)
 	endSlab    []int   // field ends for the next raw records (see endsOf)
+	texts      textSlab
 	raw        rawBuf
 }
 
@@ -422,7 +423,7 @@ func (c *csvReader) NextRaw() (RawRecord, error) {
 	if err != nil {
 		return RawRecord{}, err
 	}
-	return RawRecord{Row: c.row, line: row.line, text: string(row.buf), ends: c.endsOf(row.ends)}, nil
+	return RawRecord{Row: c.row, line: row.line, text: c.texts.text(row.buf), ends: c.endsOf(row.ends)}, nil
 }
 
 // nextRow reads the next well-formed data row, valid until the next read.

@@ -18,7 +18,8 @@ import (
 // what is kept is validated by encoding/json and flattened.
 type jsonReader struct {
 	br        *bufio.Reader
-	off       int64    // bytes consumed, for messages
+	off       int64 // bytes consumed, for messages
+	texts     textSlab
 	path      []string // property names leading to the array
 	open      int      // objects entered on the way to the array
 	started   bool
@@ -197,7 +198,7 @@ func (j *jsonReader) value(keep bool) error {
 			// The common case: an object all in the buffer, under the
 			// bound. It is found by a leaner walk and copied once.
 			if n, deepest, ok := objectEnd(buf); ok && int64(n) <= j.maxRecord {
-				j.text = string(buf[:n])
+				j.text = j.texts.text(buf[:n])
 				j.skim.deepest, j.skim.total = deepest, int64(n)
 				_, _ = j.br.Discard(n)
 				j.off += int64(n)
@@ -216,7 +217,7 @@ func (j *jsonReader) value(keep bool) error {
 		j.off += int64(n)
 		if done {
 			if keep && !j.over {
-				j.text = string(j.elem)
+				j.text = j.texts.text(j.elem)
 			}
 			return nil
 		}

@@ -17,15 +17,16 @@ import (
 // goroutines) validates and flattens them, which is most of the work
 // (json.Valid alone was a third of it).
 type jsonlReader struct {
-	br   *bufio.Reader
-	max  int64
-	buf  []byte
-	skim jsonSkim // follows a line over max, to say why
-	row  int64
-	eof  bool  // the last line has been read
-	err  error // final error, returned by every later Next
-	opts Options
-	fin  Finisher // Next's
+	br    *bufio.Reader
+	max   int64
+	buf   []byte
+	skim  jsonSkim // follows a line over max, to say why
+	texts textSlab
+	row   int64
+	eof   bool  // the last line has been read
+	err   error // final error, returned by every later Next
+	opts  Options
+	fin   Finisher // Next's
 	// rawContext digests what Finish reads besides a line (RawKey).
 	rawContext uint64
 }
@@ -73,7 +74,7 @@ func (l *jsonlReader) NextRaw() (RawRecord, error) {
 			}
 			return RawRecord{}, &RecordError{Row: l.row, Raw: excerpt(string(line)), Err: err}
 		}
-		return RawRecord{Row: l.row, text: string(line)}, nil
+		return RawRecord{Row: l.row, text: l.texts.text(line)}, nil
 	}
 	return RawRecord{}, l.err
 }
