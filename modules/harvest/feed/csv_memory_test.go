@@ -1,11 +1,7 @@
 package feed
 
 import (
-	"errors"
-	"fmt"
-	"io"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -34,47 +30,5 @@ func TestCSVRecordsOwnTheirMemory(t *testing.T) {
 	}
 	if raw := got.records[2].Raw; raw != "A-3,third, quoted" {
 		t.Errorf("record 3 Raw = %q", raw)
-	}
-}
-
-// TestCSVRawTextsStay checks the text slab (textSlab): texts of raw records
-// kept across many slabs, long rows among them, read at the end as they
-// were returned.
-func TestCSVRawTextsStay(t *testing.T) {
-	var doc strings.Builder
-	doc.WriteString("sku,name\n")
-	want := make([]string, 0, 2000)
-	for i := range cap(want) {
-		n := i % 300
-		if i%97 == 0 {
-			n = textSlabSize / 4 // past what a slab takes
-		}
-		row := fmt.Sprintf("SKU-%d,%s", i, strings.Repeat("n", n+1))
-		want = append(want, row)
-		doc.WriteString(row + "\n")
-	}
-	r, err := NewReader(strings.NewReader(doc.String()), Options{Format: CSV})
-	if err != nil {
-		t.Fatal(err)
-	}
-	split := r.(Splitter)
-	var kept []RawRecord
-	for {
-		raw, err := split.NextRaw()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		kept = append(kept, raw)
-	}
-	if len(kept) != len(want) {
-		t.Fatalf("read %d records, want %d", len(kept), len(want))
-	}
-	for i, raw := range kept {
-		if raw.text != want[i] {
-			t.Fatalf("record %d reads %q at the end, want %q", i+1, excerpt(raw.text), excerpt(want[i]))
-		}
 	}
 }
