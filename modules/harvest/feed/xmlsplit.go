@@ -168,7 +168,11 @@ func (s *xmlSplit) fill() bool {
 	if s.rerr != nil {
 		return false
 	}
-	if s.mark > 0 {
+	// The lexed bytes go (the unlexed tail moves to the front), except
+	// from a lent buffer with a quarter of it still free: it is read on
+	// into. A source that returns a few KiB a call (a decoder, a network)
+	// would otherwise cost a new 64 KiB array for each.
+	if s.mark > 0 && (!s.lent || len(s.buf)-s.n < len(s.buf)/4) {
 		s.base += int64(s.mark)
 		to := s.buf
 		if s.lent {
