@@ -41,6 +41,8 @@ func TestDecompress(t *testing.T) {
 		{name: "truncated inner gzip", in: gzipBytes(t, gz[:len(gz)/2]), wantErr: ErrTruncated},
 		{name: "bad checksum", in: append(append([]byte{}, gz[:len(gz)-8]...), 0, 0, 0, 0, 0, 0, 0, 0), wantErr: ErrMalformed},
 		{name: "bad header", in: []byte("\x1f\x8bnot really gzip"), wantErr: ErrMalformed},
+		// A stored block (type 00) whose length and its complement disagree.
+		{name: "corrupt deflate data", in: append(append([]byte{}, gz[:10]...), 0x00, 0x05, 0x00, 0x05, 0x00, 'x'), wantErr: ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
