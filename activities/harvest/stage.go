@@ -128,6 +128,13 @@ func (a *Activities) Stage(ctx context.Context, plan wf.Plan) (wf.StageResult, e
 	if err != nil {
 		return wf.StageResult{}, a.classifyFeedErr(ctx, err, src)
 	}
+	if gz {
+		// Unpacked beside the parsing (readAhead); src.Close, deferred
+		// before, ends its goroutine's last Read.
+		ahead := newReadAhead(unpacked)
+		defer ahead.Close()
+		unpacked = ahead
+	}
 	sniffed, err := feed.Sniff(&limitReader{r: unpacked, max: a.Config.MaxUnpackedBytes, what: "max_unpacked_bytes"})
 	if err != nil {
 		return wf.StageResult{}, a.classifyFeedErr(ctx, err, src)
