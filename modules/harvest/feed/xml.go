@@ -49,6 +49,7 @@ type xmlReader struct {
 	// text and category tree (RawKey).
 	rawContext uint64
 	cut        []RawRecord // records of the element of split read last, not yet returned
+	cutBuf     []RawRecord // cut's array, emptied, for the next element's
 	shift      int64
 	// lines is added to the line numbers of encoding/xml (finishSlow's
 	// reader starts at a record's line).
@@ -202,10 +203,17 @@ func (x *xmlReader) cutRecord(cut splitRecord) (RawRecord, error) {
 	if x.yml != nil {
 		cats = x.yml.frozen()
 	}
+	// The array of the last element's records, which nextCut emptied: a
+	// new one for each element cost more than an allocation a record.
+	x.cut = x.cutBuf[:0]
 	for _, rec := range cut.recs {
 		x.row++
 		x.cut = append(x.cut, RawRecord{Row: x.row, text: rec.text, off: rec.off, line: first + rec.nl, cats: cats})
 	}
+	if cap(x.cut) <= maxCutBuf {
+		x.cutBuf = x.cut[:0]
+	}
+	x.split.recycle(cut.recs)
 	return x.nextCut(), nil
 }
 

@@ -80,7 +80,8 @@ type xmlSplit struct {
 	recAt    int64
 	recName  string
 
-	in     *xmlInput // what encoding/xml reads the skeleton through
+	in     *xmlInput     // what encoding/xml reads the skeleton through
+	spare  [][]cutRecord // arrays for splitRecord.recs, emptied (recycle)
 	queue  []splitRecord
 	queued int // bytes of text in queue
 	// joinAt is where in skel the element of the last splitRecord of queue
@@ -668,7 +669,11 @@ func (s *xmlSplit) cut() {
 	}
 	s.joinAt = len(s.skel)
 	size := s.element(nl)
-	s.queue = append(s.queue, splitRecord{end: s.out, nl: nl, size: size, span: int64(len(text)), recs: []cutRecord{rec}})
+	var recs []cutRecord
+	if n := len(s.spare); n > 0 {
+		recs, s.spare = s.spare[n-1], s.spare[:n-1]
+	}
+	s.queue = append(s.queue, splitRecord{end: s.out, nl: nl, size: size, span: int64(len(text)), recs: append(recs, rec)})
 }
 
 // element adds to the skeleton the empty element that stands for records
@@ -708,6 +713,23 @@ func (s *xmlSplit) take(end int64) (splitRecord, bool) {
 		s.queue = s.queue[:0:0]
 	}
 	return r, true
+}
+
+// maxCutBuf bounds the records of one element whose array a reader keeps
+// for the next (a run of a thousand records is one element); spares
+// bounds how many such arrays the split keeps.
+const (
+	maxCutBuf = 1024
+	spares    = 8
+)
+
+// recycle takes back the array of a splitRecord's recs, once read.
+func (s *xmlSplit) recycle(recs []cutRecord) {
+	if cap(recs) > maxCutBuf || len(s.spare) >= spares {
+		return
+	}
+	clear(recs)
+	s.spare = append(s.spare, recs[:0])
 }
 
 // missed reports whether encoding/xml read past a record's element
