@@ -117,20 +117,7 @@ func benchmarkNextRawFrom(b *testing.B, data []byte, opts Options, wrap func(io.
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := NewReader(wrap(bytes.NewReader(data)), opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		split := r.(Splitter)
-		n := 0
-		for ; ; n++ {
-			if _, err := split.NextRaw(); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				b.Fatal(err)
-			}
-		}
-		if n != benchRecords {
+		if n := countRaw(b, wrap(bytes.NewReader(data)), opts); n != benchRecords {
 			b.Fatalf("read %d records, want %d", n, benchRecords)
 		}
 	}
@@ -177,6 +164,23 @@ func BenchmarkNextRawGenerated(b *testing.B) {
 			}
 			benchmarkNextRawFrom(b, data, f.opts, f.wrap)
 		})
+	}
+}
+
+// countRaw reads a feed by NextRaw to its end and counts its records.
+func countRaw(tb testing.TB, feed io.Reader, opts Options) int {
+	r, err := NewReader(feed, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	split := r.(Splitter)
+	n := 0
+	for ; ; n++ {
+		if _, err := split.NextRaw(); errors.Is(err, io.EOF) {
+			return n
+		} else if err != nil {
+			tb.Fatal(err)
+		}
 	}
 }
 

@@ -291,19 +291,7 @@ func TestXMLSplitSmallReads(t *testing.T) {
 	data := buf.Bytes()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	r, err := NewReader(&smallReads{r: bytes.NewReader(data), n: 4 << 10}, Options{Format: YML})
-	if err != nil {
-		t.Fatal(err)
-	}
-	split := r.(Splitter)
-	n := 0
-	for ; ; n++ {
-		if _, err := split.NextRaw(); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-	}
+	n := countRaw(t, &smallReads{r: bytes.NewReader(data), n: 4 << 10}, Options{Format: YML})
 	runtime.ReadMemStats(&after)
 	if n != 2000 {
 		t.Fatalf("read %d records, want 2000", n)
