@@ -4,7 +4,8 @@ import "unsafe"
 
 // textSlab hands out copies of records' texts (RawRecord.text) from
 // shared arrays: an allocation per slab rather than per record, which was
-// a sixth of the reading goroutine's time for CSV. The bytes a slab has
+// about a seventh of the reading goroutine's time for CSV (0.10 of 0.72 s
+// per 1M in a worker profile). The bytes a slab has
 // handed out are never written again. A text kept long keeps its slab
 // alive, as a kept Record keeps its Field slab: fine for a pipeline that
 // processes records in order and clones what it keeps. A long text gets
