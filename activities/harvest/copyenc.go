@@ -143,30 +143,28 @@ func (t tuple) textArrayOrNull(a []string) tuple {
 }
 
 // jsonb is a JSON object of string values (version 1 text format).
-func (t tuple) jsonb(m map[string]string) tuple {
+func (t tuple) jsonb(attrs product.Attributes) tuple {
 	at := len(t)
 	t = binary.BigEndian.AppendUint32(t, 0) // length, set below
 	t = append(t, 1, '{')
-	first := true
-	for k, v := range m { // jsonb orders keys itself
-		if !first {
+	for i, a := range attrs { // jsonb orders keys itself
+		if i > 0 {
 			t = append(t, ',')
 		}
-		first = false
-		t = appendJSONString(t, k)
+		t = appendJSONString(t, a.Key)
 		t = append(t, ':')
-		t = appendJSONString(t, v)
+		t = appendJSONString(t, a.Value)
 	}
 	t = append(t, '}')
 	binary.BigEndian.PutUint32(t[at:], uint32(len(t)-at-4))
 	return t
 }
 
-func (t tuple) jsonbOrNull(m map[string]string) tuple {
-	if len(m) == 0 {
+func (t tuple) jsonbOrNull(attrs product.Attributes) tuple {
+	if len(attrs) == 0 {
 		return t.null()
 	}
-	return t.jsonb(m)
+	return t.jsonb(attrs)
 }
 
 const hexDigits = "0123456789abcdef"

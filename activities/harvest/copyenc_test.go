@@ -54,7 +54,7 @@ func TestJSONString(t *testing.T) {
 // TestLoadTupleFieldsMatchColumns: a first load's tuple has one field per
 // column it is copied into, with attributes and without.
 func TestLoadTupleFieldsMatchColumns(t *testing.T) {
-	p := product.Product{SKU: "S", Name: "n", Currency: "EUR", Availability: product.InStock, Attributes: map[string]string{"colour": "red"}}
+	p := product.Product{SKU: "S", Name: "n", Currency: "EUR", Availability: product.InStock, Attributes: product.Attributes{{Key: "colour", Value: "red"}}}
 	hash := p.HexHash()
 	for _, attributes := range []bool{true, false} {
 		if !attributes {

@@ -16,8 +16,12 @@ import (
 	wf "contextworker/workflows/harvest"
 )
 
-// YML params reach product attributes only through Pairs.
-var _ product.Enumerator = feed.Record{}
+// YML params reach product attributes only through Pairs, or through
+// PairAt for the producer's *feed.Record.
+var (
+	_ product.Enumerator = feed.Record{}
+	_ product.Indexed    = (*feed.Record)(nil)
+)
 
 // Stage streams the feed into PostgreSQL, BatchSize rows per transaction:
 // a supplier's first load into its future partition of products, any later

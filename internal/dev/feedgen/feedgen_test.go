@@ -247,7 +247,7 @@ func checkProduct(t *testing.T, p product.Product, r *record, params bool) {
 		Images:       r.images[:r.nimages],
 	}
 	if params {
-		want.Attributes = map[string]string{"color": r.color, "size": r.size}
+		want.Attributes = product.Attributes{{Key: "color", Value: r.color}, {Key: "size", Value: r.size}}
 	}
 	if p.Stock == nil || *p.Stock != stock {
 		t.Fatalf("%s: stock %v, want %d", r.sku, p.Stock, stock)

@@ -437,3 +437,13 @@ func (r Record) Pairs() iter.Seq2[string, string] {
 		}
 	}
 }
+
+// NumPairs is how many fields the record has, PairAt(i) the i-th's name
+// and value: Pairs without its closures, which cost allocations.
+func (r *Record) NumPairs() int { return len(r.Fields) }
+
+// PairAt returns the name and value of the i-th field (see NumPairs).
+func (r *Record) PairAt(i int) (name, value string) {
+	f := &r.Fields[i]
+	return f.Name, f.Value
+}

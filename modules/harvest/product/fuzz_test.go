@@ -102,10 +102,13 @@ func checkProduct(t *testing.T, p Product) {
 	t.Helper()
 	texts := []string{p.SKU, p.Name, p.Description, p.Brand, p.GTIN, p.Currency}
 	texts = append(texts, p.CategoryPath...)
-	for k, v := range p.Attributes {
-		texts = append(texts, k, v)
-		if k == "" || v == "" || strings.ToLower(k) != k {
-			t.Errorf("bad attribute %q=%q", k, v)
+	for i, a := range p.Attributes {
+		texts = append(texts, a.Key, a.Value)
+		if a.Key == "" || a.Value == "" || strings.ToLower(a.Key) != a.Key {
+			t.Errorf("bad attribute %q=%q", a.Key, a.Value)
+		}
+		if i > 0 && p.Attributes[i-1].Key >= a.Key {
+			t.Errorf("attributes not sorted, or a key twice: %q before %q", p.Attributes[i-1].Key, a.Key)
 		}
 	}
 	for _, s := range texts {

@@ -26,7 +26,7 @@ func goldenHashProducts() map[string]Product {
 			Brand: "Зубр", Price: Decimal{units: 12990000}, Currency: "RUB",
 			Stock: stock(0), Availability: OutOfStock,
 			CategoryPath: []string{"Инструменты", "Молотки"},
-			Attributes:   map[string]string{"вес": "0,5 кг"},
+			Attributes:   Attributes{{"вес", "0,5 кг"}},
 		},
 		"long": {
 			SKU: strings.Repeat("s", 128), Name: strings.Repeat("Name ", 100),
@@ -36,7 +36,7 @@ func goldenHashProducts() map[string]Product {
 			CategoryPath: []string{strings.Repeat("c", 300), "", "d"},
 			URL:          "https://x.example/" + strings.Repeat("p", 1500),
 			Images:       []string{"https://x.example/1.jpg", strings.Repeat("i", 130)},
-			Attributes:   many,
+			Attributes:   AttributesOf(many),
 		},
 		"negative stock": {SKU: "N", Stock: stock(-7), Images: []string{}},
 	}

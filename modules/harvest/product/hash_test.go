@@ -21,7 +21,7 @@ func sampleProduct() Product {
 		CategoryPath: []string{"Tools", "Hammers"},
 		URL:          "https://x.example/p/a1",
 		Images:       []string{"https://x.example/1.jpg", "https://x.example/2.jpg"},
-		Attributes:   map[string]string{"color": "red", "weight": "1 kg", "size": "L"},
+		Attributes:   AttributesOf(map[string]string{"color": "red", "weight": "1 kg", "size": "L"}),
 	}
 }
 
@@ -31,24 +31,27 @@ func TestHashStable(t *testing.T) {
 	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(h) {
 		t.Fatalf("Hash() = %q, want 64 hex characters", h)
 	}
-	for i := 0; i < 50; i++ { // map iteration order differs between calls
-		if got := p.Hash(); got != h {
-			t.Fatalf("Hash() changed between calls: %s then %s", h, got)
-		}
+	if got := p.Hash(); got != h {
+		t.Fatalf("Hash() changed between calls: %s then %s", h, got)
 	}
 	q := sampleProduct()
-	q.Attributes = map[string]string{"size": "L", "weight": "1 kg", "color": "red"}
+	// Built by hand, out of order: hashed in key order all the same, and
+	// left as it was.
+	q.Attributes = Attributes{{"size", "L"}, {"weight", "1 kg"}, {"color", "red"}}
 	other := int64(5)
 	q.Stock = &other // a different pointer to an equal value
 	if q.Hash() != h {
 		t.Error("equal products hash differently")
+	}
+	if q.Attributes[0].Key != "size" {
+		t.Errorf("Hash reordered the product's attributes: %v", q.Attributes)
 	}
 }
 
 func TestHashNilEqualsEmpty(t *testing.T) {
 	a, b := sampleProduct(), sampleProduct()
 	a.CategoryPath, a.Images, a.Attributes = nil, nil, nil
-	b.CategoryPath, b.Images, b.Attributes = []string{}, []string{}, map[string]string{}
+	b.CategoryPath, b.Images, b.Attributes = []string{}, []string{}, Attributes{}
 	if a.Hash() != b.Hash() {
 		t.Error("nil and empty collections hash differently")
 	}
@@ -76,10 +79,12 @@ func TestHashChangesWithEveryField(t *testing.T) {
 		{"url", func(p *Product) { p.URL = "https://x.example/p/a2" }},
 		{"image added", func(p *Product) { p.Images = append(p.Images, "https://x.example/3.jpg") }},
 		{"image order", func(p *Product) { p.Images = []string{p.Images[1], p.Images[0]} }},
-		{"attribute value", func(p *Product) { p.Attributes["color"] = "blue" }},
-		{"attribute added", func(p *Product) { p.Attributes["finish"] = "matte" }},
-		{"attribute removed", func(p *Product) { delete(p.Attributes, "size") }},
-		{"attribute key", func(p *Product) { delete(p.Attributes, "size"); p.Attributes["sizes"] = "L" }},
+		{"attribute value", func(p *Product) { editAttributes(p, func(m map[string]string) { m["color"] = "blue" }) }},
+		{"attribute added", func(p *Product) { editAttributes(p, func(m map[string]string) { m["finish"] = "matte" }) }},
+		{"attribute removed", func(p *Product) { editAttributes(p, func(m map[string]string) { delete(m, "size") }) }},
+		{"attribute key", func(p *Product) {
+			editAttributes(p, func(m map[string]string) { delete(m, "size"); m["sizes"] = "L" })
+		}},
 		{"text moved between fields", func(p *Product) { p.Name, p.Description = "HammerSteel", "" }},
 		{"text moved across boundary", func(p *Product) { p.Name, p.Description = "Hamme", "rSteel" }},
 	}
@@ -109,4 +114,12 @@ func TestStoredHashIsHashsPrefix(t *testing.T) {
 			t.Errorf("%s: key %x, want %x (%v)", name, key, want, err)
 		}
 	}
+}
+
+// editAttributes changes p's attributes through a map, as a caller holding
+// them as one would, and stores them back sorted.
+func editAttributes(p *Product, edit func(map[string]string)) {
+	m := p.Attributes.Map()
+	edit(m)
+	p.Attributes = AttributesOf(m)
 }

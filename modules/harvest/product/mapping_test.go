@@ -143,7 +143,7 @@ func TestMappingOverridesDefaults(t *testing.T) {
 	if p.SKU != "P-1" || p.Name != "Hammer" || p.Price.String() != "9.99" || p.Description != "" {
 		t.Errorf("Normalize = %+v", p)
 	}
-	if !maps.Equal(p.Attributes, map[string]string{"colour": "rot"}) {
+	if !maps.Equal(p.Attributes.Map(), map[string]string{"colour": "rot"}) {
 		t.Errorf("Attributes = %v", p.Attributes)
 	}
 }

@@ -103,6 +103,9 @@ type Scratch struct {
 	// keys caches attributeKey of the YML param names met so far (a feed
 	// has a few dozen, repeated in every offer), up to maxCachedKeys.
 	keys map[string]string
+	// attrs is the array the last Product's Attributes share, kept while
+	// it holds at most maxKeptAttributes.
+	attrs Attributes
 }
 
 // maxCachedKeys bounds Scratch.keys, and maxCachedKeyLen the names it
@@ -111,12 +114,16 @@ type Scratch struct {
 const (
 	maxCachedKeys   = 1024
 	maxCachedKeyLen = 64
+	// maxKeptAttributes bounds the Scratch.attrs array kept for the next
+	// record, so that one record with thousands of attributes does not
+	// hold its array for the rest of the feed.
+	maxKeptAttributes = 256
 )
 
 // NormalizeReusing is Normalize for a caller that is done with each
 // Product before it normalises the next record with s. The Product's
-// CategoryPath and Images share s's array (grown when too short), its
-// Stock points into s, an Appender source's images values go into s, and a
+// CategoryPath and Images share s's array (grown when too short), so do
+// its Attributes another, its Stock points into s, an Appender source's images values go into s, and a
 // Positioned source's fields are looked for first where they were in the
 // record before. The Product's strings are its own, as Normalize's are. A
 // first load's producer normalises a typical record without an allocation
@@ -541,41 +548,62 @@ func appendImages(dst []string, values []string) ([]string, *Reject) {
 // attributes collects the mapped attributes and, for YML, the params. A
 // key given by the mapping takes no params. Repeated values of one key (a
 // YML offer may list two colours) are joined with ", ", without repeats.
-func (n *Normalizer) attributes(src Source, s *Scratch) map[string]string {
-	var attrs map[string]string
+func (n *Normalizer) attributes(src Source, s *Scratch) Attributes {
+	var attrs Attributes
+	if s != nil {
+		attrs = s.attrs[:0]
+	}
 	for _, a := range n.attrs {
 		for _, v := range src.All(a.feed) {
-			attrs = putAttribute(attrs, a.key, v)
+			attrs = appendAttribute(attrs, a.key, v)
 		}
 	}
 	if e, ok := src.(Enumerator); ok && n.yml {
-		attrs = n.putParams(attrs, e, s)
+		attrs = n.appendParams(attrs, e, s)
 	}
-	for k, v := range attrs {
-		if runeCountAbove(v, MaxAttributeLen) {
-			attrs[k] = truncateRunes(v, MaxAttributeLen)
-		}
+	if s != nil && cap(attrs) <= maxKeptAttributes {
+		s.attrs = attrs[:0]
+	}
+	return finishAttributes(attrs)
+}
+
+// appendParams appends the YML params of e that the mapping does not name
+// to attrs and returns attrs. s, when not nil, caches the params'
+// attribute keys.
+func (n *Normalizer) appendParams(attrs Attributes, e Enumerator, s *Scratch) Attributes {
+	ix, ok := e.(Indexed)
+	if !ok {
+		return n.appendPairs(attrs, e, s)
+	}
+	for i := range ix.NumPairs() {
+		name, v := ix.PairAt(i)
+		attrs = n.appendParam(attrs, name, v, s)
 	}
 	return attrs
 }
 
-// putParams adds the YML params of e that the mapping does not name to
-// attrs, creating it on first use, and returns attrs. (It is apart from
-// attributes because the loop body captures attrs, which then costs an
-// allocation even when there are no params to look for.) s, when not
-// nil, caches the params' attribute keys.
-func (n *Normalizer) putParams(attrs map[string]string, e Enumerator, s *Scratch) map[string]string {
+// appendPairs is appendParams for an Enumerator that is not Indexed. (It
+// is apart because the loop body captures attrs, which then costs an
+// allocation even on appendParams' other path.)
+func (n *Normalizer) appendPairs(attrs Attributes, e Enumerator, s *Scratch) Attributes {
 	for name, v := range e.Pairs() {
-		rest, ok := strings.CutPrefix(name, ymlParamPrefix)
-		if !ok {
-			continue
-		}
-		key := s.attributeKey(rest)
-		if _, mapped := slices.BinarySearchFunc(n.attrs, key, func(a attrField, k string) int { return strings.Compare(a.key, k) }); !mapped {
-			attrs = putAttribute(attrs, key, v)
-		}
+		attrs = n.appendParam(attrs, name, v, s)
 	}
 	return attrs
+}
+
+// appendParam appends the field name's value v to attrs when name is a
+// YML param that the mapping does not name.
+func (n *Normalizer) appendParam(attrs Attributes, name, v string, s *Scratch) Attributes {
+	rest, ok := strings.CutPrefix(name, ymlParamPrefix)
+	if !ok {
+		return attrs
+	}
+	key := s.attributeKey(rest)
+	if _, mapped := slices.BinarySearchFunc(n.attrs, key, func(a attrField, k string) int { return strings.Compare(a.key, k) }); mapped {
+		return attrs
+	}
+	return appendAttribute(attrs, key, v)
 }
 
 // attributeKey is attributeKey(name), from s's cache when it has it (a
@@ -596,19 +624,6 @@ func (s *Scratch) attributeKey(name string) string {
 		s.keys[strings.Clone(name)] = strings.Clone(k)
 	}
 	return k
-}
-
-// putAttribute adds the value v of key to attrs, which it creates on first
-// use, and returns attrs. Empty keys and values are left out.
-func putAttribute(attrs map[string]string, key, v string) map[string]string {
-	if v = cleanText(v); v == "" || key == "" {
-		return attrs
-	}
-	if attrs == nil {
-		attrs = make(map[string]string)
-	}
-	attrs[key] = joinValue(attrs[key], v)
-	return attrs
 }
 
 // joinValue appends v to the attribute value cur unless cur already lists

@@ -176,3 +176,44 @@ func TestNormalizeReusingAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations a record", allocs)
 	}
 }
+
+// TestNormalizeReusingYMLParams: a YML offer's params, one of them given
+// twice, become its sorted attributes in the Scratch's array, without an
+// allocation once the Scratch is warm. The record's value walks its
+// fields with Pairs, the pointer with PairAt: the same product.
+func TestNormalizeReusingYMLParams(t *testing.T) {
+	const yml = `<?xml version="1.0" encoding="UTF-8"?>
+<yml_catalog date="2024-01-01 00:00"><shop><offers>
+<offer id="A1" available="true"><name>Desk Lamp</name><price>19.90</price><currencyId>EUR</currencyId>` +
+		`<param name="Weight">1 kg</param><param name="Colour">red</param><param name="Size">L</param>` +
+		`<param name="Colour">red</param><param name="Material">oak</param><param name=" Size ">L</param></offer>
+</offers></shop></yml_catalog>`
+	r, err := feed.Open(strings.NewReader(yml), feed.Options{Format: feed.YML})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newNormalizer(t, Options{Format: "yml"})
+	want := Attributes{{"colour", "red"}, {"material", "oak"}, {"size", "L"}, {"weight", "1 kg"}}
+	p, err := n.Normalize(rec)
+	if err != nil || !reflect.DeepEqual(p.Attributes, want) {
+		t.Fatalf("Normalize: attributes %v, %v; want %v", p.Attributes, err, want)
+	}
+	var s Scratch
+	var got Product
+	allocs := testing.AllocsPerRun(100, func() {
+		got, err = n.NormalizeReusing(&rec, &s)
+	})
+	if err != nil || !reflect.DeepEqual(got, p) {
+		t.Fatalf("%+v %v; Normalize's %+v", got, err, p)
+	}
+	if allocs != 0 {
+		t.Errorf("%v allocations a record", allocs)
+	}
+	if len(s.attrs) != 0 || cap(s.attrs) == 0 || &s.attrs[:1][0] != &got.Attributes[0] {
+		t.Errorf("the attributes do not share the Scratch's array")
+	}
+}

@@ -92,7 +92,7 @@ func TestNormalizeYMLOffer(t *testing.T) {
 		CategoryPath: []string{"Электроника", "Телефоны", "Смартфоны"},
 		URL:          "https://shop.example/p/12345",
 		Images:       []string{"https://img.example/1.jpg", "https://img.example/2.jpg"},
-		Attributes:   map[string]string{"color": "чёрный", "weight": "171 g"},
+		Attributes:   Attributes{{"color", "чёрный"}, {"weight", "171 g"}},
 	}
 	if got, want := p.Hash(), want.Hash(); got != want {
 		t.Errorf("Normalize(yml offer) =\n%+v\nwant\n%+v", p, want)
@@ -362,7 +362,7 @@ func TestNormalizeYMLConventions(t *testing.T) {
 			if (p.Stock == nil) != (tt.wantStock < 0) || p.Stock != nil && *p.Stock != tt.wantStock {
 				t.Errorf("Stock = %v, want %d", p.Stock, tt.wantStock)
 			}
-			if tt.wantAttrs != nil && !maps.Equal(p.Attributes, tt.wantAttrs) {
+			if tt.wantAttrs != nil && !maps.Equal(p.Attributes.Map(), tt.wantAttrs) {
 				t.Errorf("Attributes = %q, want %q", p.Attributes, tt.wantAttrs)
 			}
 		})
@@ -377,7 +377,7 @@ func TestNormalizeYMLConventions(t *testing.T) {
 	t.Run("mapped attribute wins over param", func(t *testing.T) {
 		n := newNormalizer(t, Options{Format: "yml", Mapping: Mapping{"attributes.color": "vendorCode"}})
 		p, err := n.Normalize(ymlOffer())
-		if err != nil || p.Attributes["color"] != "MTP03" {
+		if err != nil || p.Attributes.Get("color") != "MTP03" {
 			t.Fatalf("Normalize = %v, %v; want color from vendorCode", p.Attributes, err)
 		}
 	})
@@ -406,7 +406,7 @@ func TestNormalizeLargeInputs(t *testing.T) {
 		{"many images", base.with("picture", many(50000, func(i int) string { return "https://x.example/" + strings.Repeat("a", i%100) })...),
 			func(p Product) bool { return len(p.Images) == 100 }},
 		{"many param values", base.with("param:Size", many(100000, func(i int) string { return strings.Repeat("s", i%300) })...),
-			func(p Product) bool { return len([]rune(p.Attributes["size"])) <= MaxAttributeLen }},
+			func(p Product) bool { return len([]rune(p.Attributes.Get("size"))) <= MaxAttributeLen }},
 		{"many params", func() record {
 			r := base.with("vendorCode") // a copy
 			for i := range 20000 {
@@ -481,7 +481,7 @@ func TestMakesAttributes(t *testing.T) {
 		if !tc.want && p.Attributes != nil {
 			t.Errorf("%+v: says it makes no attributes, but made %v", tc.opts, p.Attributes)
 		}
-		if tc.want && tc.opts.Format == "csv" && p.Attributes["colour"] != "red" {
+		if tc.want && tc.opts.Format == "csv" && p.Attributes.Get("colour") != "red" {
 			t.Errorf("%+v: attributes %v, want colour=red", tc.opts, p.Attributes)
 		}
 	}

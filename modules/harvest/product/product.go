@@ -63,6 +63,15 @@ type Enumerator interface {
 	Pairs() iter.Seq2[string, string]
 }
 
+// Indexed is optionally implemented by an Enumerator that holds its pairs
+// in an array: PairAt(i) for i below NumPairs() gives what Pairs yields,
+// in the same order, without an iterator's closures, which cost a YML
+// offer two allocations.
+type Indexed interface {
+	NumPairs() int
+	PairAt(i int) (name, value string)
+}
+
 // Product is the canonical product row (table products, keyed by
 // tenant_id+supplier_code+sku; tenant and supplier are not part of it).
 // Normalize only returns Products whose fields satisfy the documented
@@ -70,19 +79,19 @@ type Enumerator interface {
 // URLs are kept byte for byte, since rewriting one may change what it
 // points to.
 type Product struct {
-	SKU          string            // required, ≤ MaxSKULen characters, no control characters
-	Name         string            // required, whitespace collapsed, ≤ MaxNameLen characters
-	Description  string            // plain text (HTML stripped), ≤ MaxDescriptionLen characters
-	Brand        string            // whitespace collapsed, ≤ MaxBrandLen characters
-	GTIN         string            // "" or 8, 12, 13 or 14 digits with a valid GS1 check digit, as given
-	Price        Decimal           // exact, non-negative
-	Currency     string            // active ISO 4217 alpha code, upper-case
-	Stock        *int64            // nil = unknown; never negative
-	Availability Availability      // never ""
-	CategoryPath []string          // e.g. ["Electronics", "Phones"]; nil when unknown
-	URL          string            // "" or absolute http(s)
-	Images       []string          // absolute http(s), de-duplicated, order kept; nil when none
-	Attributes   map[string]string // lower-case keys; nil when none
+	SKU          string       // required, ≤ MaxSKULen characters, no control characters
+	Name         string       // required, whitespace collapsed, ≤ MaxNameLen characters
+	Description  string       // plain text (HTML stripped), ≤ MaxDescriptionLen characters
+	Brand        string       // whitespace collapsed, ≤ MaxBrandLen characters
+	GTIN         string       // "" or 8, 12, 13 or 14 digits with a valid GS1 check digit, as given
+	Price        Decimal      // exact, non-negative
+	Currency     string       // active ISO 4217 alpha code, upper-case
+	Stock        *int64       // nil = unknown; never negative
+	Availability Availability // never ""
+	CategoryPath []string     // e.g. ["Electronics", "Phones"]; nil when unknown
+	URL          string       // "" or absolute http(s)
+	Images       []string     // absolute http(s), de-duplicated, order kept; nil when none
+	Attributes   Attributes   // sorted by their lower-case keys; nil when none
 }
 
 // Availability is whether a product can be ordered now.

@@ -72,8 +72,8 @@ func convert(pp product.Product, seen time.Time) *enrich.Product {
 		p.ImageURLs = []string{} // image_urls is read through coalesce(…, '{}')
 	}
 	p.Attributes = make(map[string]any, len(pp.Attributes))
-	for k, v := range pp.Attributes {
-		p.Attributes[k] = v
+	for _, a := range pp.Attributes {
+		p.Attributes[a.Key] = a.Value
 	}
 	return p
 }
