@@ -191,3 +191,53 @@ type smallReads struct {
 }
 
 func (s *smallReads) Read(p []byte) (int, error) { return s.r.Read(p[:min(len(p), s.n)]) }
+
+// BenchmarkFinishGenerated is the normalising goroutines' share of reading
+// feedgen's feeds: Finish of every record NextRaw read (before the timer),
+// with one Finisher, as each of those goroutines has.
+func BenchmarkFinishGenerated(b *testing.B) {
+	for _, f := range []struct {
+		format string
+		opts   Options
+	}{
+		{"xml", Options{Format: XML, RecordElement: "product"}},
+		{"yml", Options{Format: YML}},
+		{"csv", Options{Format: CSV}},
+		{"json", Options{Format: JSON}},
+	} {
+		b.Run(f.format, func(b *testing.B) {
+			var buf bytes.Buffer
+			if _, err := feedgen.Write(&buf, feedgen.Options{N: benchRecords, Seed: 7, BadShare: 0.01, Format: f.format}); err != nil {
+				b.Fatal(err)
+			}
+			r, err := NewReader(bytes.NewReader(buf.Bytes()), f.opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			split := r.(Splitter)
+			var raws []RawRecord
+			for {
+				raw, err := split.NextRaw()
+				if errors.Is(err, io.EOF) {
+					break
+				} else if err != nil {
+					b.Fatal(err)
+				}
+				raws = append(raws, raw)
+			}
+			b.SetBytes(int64(buf.Len()))
+			b.ReportAllocs()
+			var fin Finisher
+			for b.Loop() {
+				for _, raw := range raws {
+					if _, err := split.Finish(raw, &fin); err != nil {
+						var re *RecordError
+						if !errors.As(err, &re) {
+							b.Fatal(err)
+						}
+					}
+				}
+			}
+		})
+	}
+}

@@ -20,11 +20,14 @@ import (
 // (FuzzXMLFast holds it to that). It is a Finisher's, so records are built
 // on the normalising goroutines, at a tenth of encoding/xml's cost.
 type xmlFast struct {
-	names    nameCache
-	stack    []xmlFrame
-	own      []byte
-	fields   []Field
-	val      []byte // an attribute's value
+	names  nameCache
+	stack  []xmlFrame
+	own    []byte
+	fields []Field
+	val    []byte // an attribute's value
+	// texts holds the values that are not a part of the record's text
+	// as they are (a reference replaced, a line end made "\n").
+	texts    textSlab
 	maxField int
 	maxDepth int
 	// yml applies YML's rules to an offer's children (ymlState.child):
@@ -151,7 +154,7 @@ func (p *xmlFast) close(f *xmlFrame) {
 	if f.verbatim {
 		v = strings.TrimSpace(f.src)
 	} else if text := bytes.TrimSpace(f.text); len(text) > 0 {
-		v = string(text)
+		v = p.texts.text(text)
 	}
 	switch {
 	case v == "":
@@ -277,18 +280,22 @@ func (p *xmlFast) attrs(s string, i int, elem string, param *xmlFrame) (next int
 		case prefix == "xmlns" || prefix == "" && local == "xmlns":
 			continue // a namespace declaration is not data
 		}
-		if p.val, ok = appendText(p.val[:0], value); !ok {
-			return 0, false, false
+		v := value // most are, a part of the record's text
+		if strings.IndexByte(value, '&') >= 0 || strings.IndexByte(value, '\r') >= 0 {
+			if p.val, ok = appendText(p.val[:0], value); !ok {
+				return 0, false, false
+			}
+			v = p.texts.text(p.val)
 		}
 		if param != nil {
 			if local == "name" {
-				param.paramName = clean(string(p.val), true)
+				param.paramName = clean(v, true)
 			} else {
-				param.unit = clean(string(p.val), true)
+				param.unit = clean(v, true)
 			}
 			continue
 		}
-		if v := clean(string(p.val), true); v != "" {
+		if v := clean(v, true); v != "" {
 			p.fields = append(p.fields, Field{Name: p.names.join(elem, "@", local), Value: v})
 		}
 	}
