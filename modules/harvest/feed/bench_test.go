@@ -215,16 +215,7 @@ func BenchmarkFinishGenerated(b *testing.B) {
 				b.Fatal(err)
 			}
 			split := r.(Splitter)
-			var raws []RawRecord
-			for {
-				raw, err := split.NextRaw()
-				if errors.Is(err, io.EOF) {
-					break
-				} else if err != nil {
-					b.Fatal(err)
-				}
-				raws = append(raws, raw)
-			}
+			raws := allRaw(b, split)
 			b.SetBytes(int64(buf.Len()))
 			b.ReportAllocs()
 			var fin Finisher

@@ -256,18 +256,7 @@ func rawTextsStay(t *testing.T, doc string, opts Options, want []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	split := r.(Splitter)
-	var kept []RawRecord
-	for {
-		raw, err := split.NextRaw()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		kept = append(kept, raw)
-	}
+	kept := allRaw(t, r.(Splitter))
 	if len(kept) != len(want) {
 		t.Fatalf("read %d records, want %d", len(kept), len(want))
 	}
@@ -275,6 +264,22 @@ func rawTextsStay(t *testing.T, doc string, opts Options, want []string) {
 		if raw.text != want[i] {
 			t.Fatalf("record %d reads %q at the end, want %q", i+1, excerpt(raw.text), excerpt(want[i]))
 		}
+	}
+}
+
+// allRaw reads every raw record of split, keeping them all.
+func allRaw(tb testing.TB, split Splitter) []RawRecord {
+	tb.Helper()
+	var raws []RawRecord
+	for {
+		raw, err := split.NextRaw()
+		if errors.Is(err, io.EOF) {
+			return raws
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		raws = append(raws, raw)
 	}
 }
 
