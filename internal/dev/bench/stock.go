@@ -28,6 +28,7 @@ type stockRun struct {
 	cats               []catalogue
 	say                func(string, ...any)
 	runs               int // first loads and unchanged re-harvests of each
+	warmup             bool
 }
 
 // runStock starts (or reuses) the cluster in .data/bench/pg-stock with
@@ -84,19 +85,19 @@ func runStock(ctx context.Context, s stockRun) ([]StockResult, error) {
 	var out []StockResult
 	for _, c := range s.cats {
 		r := StockResult{Label: c.label, SharedBuffers: shared}
-		loads := loader{tc: s.tc, db: db, dsn: dsn, meter: meter, say: s.say, runs: s.runs}
-		first, err := loads.firstLoads(ctx, c, " on stock")
+		loads := loader{tc: s.tc, db: db, dsn: dsn, meter: meter, say: s.say, runs: s.runs, warmup: s.warmup}
+		first, firstWarmup, err := loads.firstLoads(ctx, c, " on stock")
 		if err != nil {
 			return nil, err
 		}
 		if err := loads.settle(ctx, c, " on stock"); err != nil {
 			return nil, err
 		}
-		again, written, err := loads.unchanged(ctx, c, " on stock")
+		again, againWarmup, written, err := loads.unchanged(ctx, c, " on stock")
 		if err != nil {
 			return nil, err
 		}
-		r.figures = figuresOf(first, again, written)
+		r.figures = figuresOf(first, again, firstWarmup, againWarmup, written)
 		out = append(out, r)
 	}
 	return out, nil
