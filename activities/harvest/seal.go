@@ -133,9 +133,12 @@ func (a *Activities) sealLoad(ctx context.Context, plan wf.Plan, cp checkpoint, 
 			return err
 		}
 		// A generous sort memory for the one index build (the server's
-		// default, 64 MB, spills a million keys to disk); the attach waits
-		// for readers of the tenant's default partition, but not forever.
-		if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '512MB'; SET LOCAL lock_timeout = '30s'`); err != nil {
+		// default, 64 MB, spills a million keys to disk), shared by the
+		// processes of a parallel build (Config.KeyBuildWorkers); the
+		// attach waits for readers of the tenant's default partition, but
+		// not forever.
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`SET LOCAL maintenance_work_mem = '512MB'; SET LOCAL max_parallel_maintenance_workers = %d;
+			SET LOCAL lock_timeout = '30s'`, a.Config.KeyBuildWorkers)); err != nil {
 			return err
 		}
 		// The superseded rows of the SKUs the feed repeats are rejected
