@@ -162,8 +162,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// wal_compression stays off (the default): it compresses the index
 	// pages a first load's primary key build writes to WAL, 1 s of 4.
-	for _, set := range []string{"shared_buffers = '2GB'", "max_wal_size = '8GB'", "checkpoint_timeout = '30min'", "wal_compression = off"} {
-		if _, err := admin.Exec(ctx, "ALTER SYSTEM SET "+set); err != nil {
+	// RESET ALL first: the cluster outlives a bench, and a setting tried
+	// by hand on it (ALTER SYSTEM) must not carry into the next figures.
+	for _, set := range []string{"RESET ALL", "SET shared_buffers = '2GB'", "SET max_wal_size = '8GB'", "SET checkpoint_timeout = '30min'", "SET wal_compression = off"} {
+		if _, err := admin.Exec(ctx, "ALTER SYSTEM "+set); err != nil {
 			admin.Close()
 			return err
 		}
