@@ -38,9 +38,10 @@ type Config struct {
 	// max_worker_processes and max_parallel_workers still cap it, and 0
 	// builds it in the session alone. The default, 1, makes two processes
 	// for a server with two cores: PostgreSQL's own default, 2, made three,
-	// and the seal of a 1M first load took 1.30-1.55 s against 1.07-1.17 s
-	// (bench, tuned server, 2 cores). A server with more cores builds faster
-	// with more.
+	// and the seal of a 1M first load took 1.33-1.65 s (median 1.42 s)
+	// against 1.19-1.73 s (median 1.23 s) with 1 (four benches alternating,
+	// tuned server, 2 cores). A server with more cores builds faster with
+	// more.
 	KeyBuildWorkers int `yaml:"key_build_workers"`
 	// MaxFeedBytes caps a feed's size as downloaded; MaxUnpackedBytes caps
 	// it after gzip (against decompression bombs).

@@ -66,6 +66,19 @@ func TestValidateCredentials(t *testing.T) {
 	}
 }
 
+// TestValidateKeyBuildWorkers: key_build_workers takes 0 (the session
+// alone) up to 64, and names itself when out of range.
+func TestValidateKeyBuildWorkers(t *testing.T) {
+	for n, want := range map[int]string{0: "", 1: "", 64: "", -1: "key_build_workers: must be 0..64, got -1", 65: "key_build_workers: must be 0..64, got 65"} {
+		cfg := DefaultConfig()
+		cfg.KeyBuildWorkers = n
+		err := cfg.Validate()
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("key_build_workers %d: Validate() = %v, want %q", n, err, want)
+		}
+	}
+}
+
 // TestUILinkEscapesTheWorkflowID: the report's ui_url opens the run, not
 // the UI's 404 page (a workflow id holds slashes).
 func TestUILinkEscapesTheWorkflowID(t *testing.T) {

@@ -709,14 +709,15 @@ type loader struct {
 	runs  int // of first loads, and of unchanged re-harvests
 	// warmup: one more run of each kind goes first, printed but not in
 	// the figures. The first first load on a freshly started server took
-	// 2.1-2.6x its COPY, the next ones 1.5-1.7x (2 Dec, 1M, tuned server):
+	// 1.9-2.9x its COPY, the next ones 1.4-2.4x (2 Dec, 1M, tuned server):
 	// that run paid about 130,000 more page faults (perf stat -e
 	// page-faults), 216,000 against 86,000, at the cost of 2 s. Each
 	// batch's COPY takes a fresh ring of shared buffers, and on a new
 	// server those come from memory no process has touched yet, which this
 	// VM backs only on first touch; psql's single COPY touches one ring.
-	// The first re-harvest likewise reads the partition into buffers never
-	// used (0.88-0.94x against 0.69x). A server in service has touched its
+	// The first re-harvest was slower too (0.88-0.94x against 0.69x),
+	// likely for the same reason: it reads the partition into buffers. A
+	// server in service has touched its
 	// buffers long ago, and so has a worker that has run before: the timed
 	// runs measure that server and that worker, and the warm-up's figures
 	// are printed beside theirs.

@@ -68,3 +68,23 @@ func TestGoals(t *testing.T) {
 		t.Errorf("checklist without the stock server:\n%s", out.String())
 	}
 }
+
+// TestLoaderRuns: with a warm-up the loader makes one run more, names it
+// apart, and numbers the timed runs from 1.
+func TestLoaderRuns(t *testing.T) {
+	l := loader{runs: 3, warmup: true}
+	var got []string
+	for i := range l.runsOf() {
+		got = append(got, l.nth(i))
+	}
+	if want := "warm-up (not counted),1/3,2/3,3/3"; strings.Join(got, ",") != want {
+		t.Errorf("with a warm-up: %q, want %q", strings.Join(got, ","), want)
+	}
+	l.warmup, got = false, nil
+	for i := range l.runsOf() {
+		got = append(got, l.nth(i))
+	}
+	if want := "1/3,2/3,3/3"; strings.Join(got, ",") != want {
+		t.Errorf("without: %q, want %q", strings.Join(got, ","), want)
+	}
+}
