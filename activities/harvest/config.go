@@ -40,8 +40,8 @@ type Config struct {
 	// for a server with two cores: PostgreSQL's own default, 2, made three,
 	// and the seal of a 1M first load took 1.33-1.65 s (median 1.42 s)
 	// against 1.19-1.73 s (median 1.23 s) with 1 (four benches alternating,
-	// tuned server, 2 cores). A server with more cores builds faster with
-	// more.
+	// tuned server, 2 cores). Only 2 cores were measured: on a server
+	// with more, try more.
 	KeyBuildWorkers int `yaml:"key_build_workers"`
 	// MaxFeedBytes caps a feed's size as downloaded; MaxUnpackedBytes caps
 	// it after gzip (against decompression bombs).
