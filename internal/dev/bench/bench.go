@@ -200,6 +200,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	say("PostgreSQL on port %d", cluster.Port())
+	machine := damonNote("/")
+	if machine != "" {
+		say("%s", machine)
+	}
 
 	dev, err := devserver.Start(ctx, devserver.Options{Exe: filepath.Join(o.Root, "bin", "temporal"), LogLevel: "error"})
 	if err != nil {
@@ -288,7 +292,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	print(o.Out, results)
 	if !o.Stock {
-		printGoals(o.Out, results, nil)
+		printGoals(o.Out, results, nil, machine)
 		return nil
 	}
 	// The stock server gets a worker of its own: the one above stops
@@ -304,7 +308,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	printStock(o.Out, results, stock)
-	printGoals(o.Out, results, stock)
+	printGoals(o.Out, results, stock, machine)
 	return nil
 }
 

@@ -92,8 +92,9 @@ func runsOf(ratios []float64, warmup float64) string {
 	return " (" + s + ")"
 }
 
-// printGoals prints goals' checklist.
-func printGoals(w io.Writer, tuned []Result, stock []StockResult) {
+// printGoals prints goals' checklist, with machine (damonNote's line, if
+// any) below it: what on this machine moves the figures.
+func printGoals(w io.Writer, tuned []Result, stock []StockResult, machine string) {
 	gs := goals(tuned, stock)
 	if len(gs) == 0 {
 		return
@@ -115,5 +116,8 @@ func printGoals(w io.Writer, tuned []Result, stock []StockResult) {
 	}
 	if stock == nil {
 		fmt.Fprintln(w, "(the stock server was not measured: run with -stock)")
+	}
+	if machine != "" {
+		fmt.Fprintf(w, "(%s)\n", machine)
 	}
 }

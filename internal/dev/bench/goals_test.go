@@ -59,13 +59,21 @@ func TestGoals(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	printGoals(&out, tuned[:1], nil)
+	printGoals(&out, tuned[:1], nil, "")
 	if out.Len() != 0 {
 		t.Errorf("a run without a 1M catalogue printed goals:\n%s", out.String())
 	}
-	printGoals(&out, tuned, nil)
+	printGoals(&out, tuned, nil, "")
 	if !strings.Contains(out.String(), "NOT MET") || !strings.Contains(out.String(), "run with -stock") {
 		t.Errorf("checklist without the stock server:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "DAMON") {
+		t.Errorf("a machine without DAMON pageout got a note about it:\n%s", out.String())
+	}
+	out.Reset()
+	printGoals(&out, tuned, nil, "pages out memory idle for 1m0s (DAMON pageout)")
+	if !strings.HasSuffix(out.String(), "(pages out memory idle for 1m0s (DAMON pageout))\n") {
+		t.Errorf("the machine's note is not the checklist's last line:\n%s", out.String())
 	}
 }
 
