@@ -78,6 +78,9 @@ type Options struct {
 	// each catalogue otherwise gets on each server before its timed runs
 	// (see loader.warmup).
 	NoWarmup bool
+	// HugePages puts the tuned server's shared memory on huge pages the
+	// bench reserves for the run (as root; see hugepages.go).
+	HugePages bool
 	// Feed is a catalogue file of the user's own (not generated), harvested
 	// after the sizes, beside its own psql \copy, on both servers with
 	// Stock. FeedInput is the harvest workflow's JSON input for it (format,
@@ -176,6 +179,17 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if cluster, err = localpg.Start(ctx, localpg.Options{Dir: filepath.Join(dir, "pg"), Port: cluster.Port()}); err != nil {
 		return err
+	}
+	huge := hugePages{root: "/"}
+	defer func() {
+		if err := huge.release(); err != nil {
+			say("giving back the huge pages: %v", err)
+		}
+	}()
+	if o.HugePages {
+		if cluster, err = onHugePages(ctx, cluster, &huge, say); err != nil {
+			return err
+		}
 	}
 	// A fresh database each time: figures must not depend on earlier runs.
 	admin, err = pg.Connect(ctx, cluster.DSN("postgres"), 1, time.Minute, nil)
