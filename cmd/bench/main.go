@@ -20,7 +20,7 @@ func main() {
 	gardenerSizes := flag.String("gardener-sizes", "100000,1000000", "sizes whose catalogue the gardener enriches too (\"\" for none)")
 	stock := flag.Bool("stock", false, "also harvest each size on a second server with PostgreSQL's default settings")
 	oneTenant := flag.Bool("one-tenant", false, "put every size's supplier in one tenant, so the gardener groups the products they share")
-	huge := flag.Bool("huge-pages", false, "reserve huge pages (vm.nr_hugepages, as root) for the tuned server's shared memory during the run, and give them back at exit")
+	huge := flag.Bool("huge-pages", true, "reserve huge pages (vm.nr_hugepages, as root) for the tuned server's shared memory during the run, and give them back at exit")
 	warmup := flag.Bool("warmup", true, "before the timed runs of each catalogue on each server, one untimed first load and one re-harvest (printed, not in the medians)")
 	runs := flag.Int("runs", 3, "first loads, and unchanged re-harvests, of each catalogue on each server (each figure is their median)")
 	incrementalRuns := flag.Int("incremental-runs", 1, "incremental gardener runs at each gardener size, each after a re-harvest changing a tenth of the products (the figure is their median)")
