@@ -134,7 +134,8 @@ func onHugePages(ctx context.Context, cluster *localpg.Cluster, h *hugePages, sa
 		return cluster, err
 	}
 	if cluster, err = localpg.Start(ctx, localpg.Options{Dir: dir, Port: port}); err != nil {
-		return cluster, err
+		return cluster, fmt.Errorf("restarting the tuned server with huge_pages = on: %w (until this bench resets it, %s sets it: "+
+			"delete that line to start the server without huge pages)", err, filepath.Join(dir, "postgresql.auto.conf"))
 	}
 	// The running server keeps its huge pages; the next start of this
 	// cluster (after the bench has given them back) must not need them.
