@@ -177,9 +177,11 @@ func Run(ctx context.Context, o Options) error {
 	if err := cluster.Stop(ctx); err != nil {
 		return err
 	}
-	if cluster, err = localpg.Start(ctx, localpg.Options{Dir: filepath.Join(dir, "pg"), Port: cluster.Port()}); err != nil {
-		return err
+	restarted, err := localpg.Start(ctx, localpg.Options{Dir: filepath.Join(dir, "pg"), Port: cluster.Port()})
+	if err != nil {
+		return err // the deferred Stop finds the stopped cluster, not nil
 	}
+	cluster = restarted
 	huge := hugePages{root: "/"}
 	defer func() {
 		if err := huge.release(); err != nil {

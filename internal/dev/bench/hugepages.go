@@ -133,10 +133,13 @@ func onHugePages(ctx context.Context, cluster *localpg.Cluster, h *hugePages, sa
 	if err := cluster.Stop(ctx); err != nil {
 		return cluster, err
 	}
-	if cluster, err = localpg.Start(ctx, localpg.Options{Dir: dir, Port: port}); err != nil {
+	restarted, err := localpg.Start(ctx, localpg.Options{Dir: dir, Port: port})
+	if err != nil {
+		// The stopped cluster, not nil: the caller stops it again at exit.
 		return cluster, fmt.Errorf("restarting the tuned server with huge_pages = on: %w (until this bench resets it, %s sets it: "+
 			"delete that line to start the server without huge pages)", err, filepath.Join(dir, "postgresql.auto.conf"))
 	}
+	cluster = restarted
 	// The running server keeps its huge pages; the next start of this
 	// cluster (after the bench has given them back) must not need them.
 	admin, err = pg.Connect(ctx, cluster.DSN("postgres"), 1, time.Minute, nil)
