@@ -171,17 +171,26 @@ func nextRune(b []byte) rune {
 // encoding/csv's readRecord, keeping only what this reader uses: on a syntax
 // error the fields before it are kept, as encoding/csv returns them too.
 func (c *csvReader) parseRow(row *csvRow) {
-	row.buf, row.ends, row.line, row.err, row.raw = row.buf[:0], row.ends[:0], 0, nil, ""
-	var line []byte
-	var errRead error
-	for errRead == nil {
-		line, errRead = c.readLine(c.maxRecord)
-		if errRead == nil && len(line) == lengthNL(line) {
-			line = nil
+	line, errRead := c.firstLine()
+	c.parseLine(row, line, errRead)
+}
+
+// firstLine reads the first line of the next row, skipping blank lines:
+// readLine's line and error.
+func (c *csvReader) firstLine() ([]byte, error) {
+	for {
+		line, err := c.readLine(c.maxRecord)
+		if err == nil && len(line) == lengthNL(line) {
 			continue // skip empty lines
 		}
-		break
+		return line, err
 	}
+}
+
+// parseLine is parseRow given the row's first line, as firstLine returned
+// it.
+func (c *csvReader) parseLine(row *csvRow, line []byte, errRead error) {
+	row.buf, row.ends, row.line, row.err, row.raw = row.buf[:0], row.ends[:0], 0, nil, ""
 	if errRead == io.EOF {
 		row.err = errRead
 		return
@@ -387,15 +396,38 @@ const csvFinishVersion = "feed/csv/finish/1"
 // RawKey returns a record's values, joined by the delimiter, and a digest
 // of where each ends, the delimiter, the header and csvFinishVersion: the
 // rest Finish reads. See RawKeyer.
+//
+// An uncut row's ends are found here as Finish finds them, and digested
+// the same: its key is the one the row would have had cut by NextRaw, so
+// that products stored from either are found by it.
 func (c *csvReader) RawKey(raw RawRecord) (string, uint64, bool) {
 	var b [128]byte
 	d := xxhash.NewWithSeed(c.rawContext)
-	for i := 0; i < len(raw.ends); {
-		n := 0
-		for ; i < len(raw.ends) && n < len(b); i++ {
-			binary.LittleEndian.PutUint32(b[n:], uint32(raw.ends[i]))
-			n += 4
+	n := 0
+	put := func(end int) {
+		if n == len(b) {
+			d.Write(b[:n]) //nolint:errcheck // a Digest's Write never fails
+			n = 0
 		}
+		binary.LittleEndian.PutUint32(b[n:], uint32(end))
+		n += 4
+	}
+	if raw.uncut {
+		for from := 0; ; {
+			i := c.indexCommaString(raw.text[from:])
+			if i < 0 {
+				put(len(raw.text))
+				break
+			}
+			put(from + i)
+			from += i + len(c.sep)
+		}
+	} else {
+		for _, end := range raw.ends {
+			put(end)
+		}
+	}
+	if n > 0 {
 		d.Write(b[:n]) //nolint:errcheck // a Digest's Write never fails
 	}
 	return raw.text, d.Sum64(), true
@@ -417,8 +449,15 @@ func (c *csvReader) Next() (Record, error) {
 }
 
 // NextRaw is Next but for the cleaning of values and the building of
-// Fields, which Finish does (see Splitter).
+// Fields, which Finish does (see Splitter). A row of one line without a
+// quote is not even cut into its values here (RawRecord.uncut): Finish
+// finds them, and rejects the row if it has as many as the header not.
+// Cutting was about a third of this goroutine's time, which bounds a
+// re-harvest.
 func (c *csvReader) NextRaw() (RawRecord, error) {
+	if line, ok := c.plainRow(); ok {
+		return RawRecord{Row: c.row, line: c.lines, text: c.texts.text(line), uncut: true}, nil
+	}
 	row, err := c.nextRow()
 	if err != nil {
 		return RawRecord{}, err
@@ -426,17 +465,76 @@ func (c *csvReader) NextRaw() (RawRecord, error) {
 	return RawRecord{Row: c.row, line: row.line, text: c.texts.text(row.buf), ends: c.endsOf(row.ends)}, nil
 }
 
-// nextRow reads the next well-formed data row, valid until the next read.
-func (c *csvReader) nextRow() (*csvRow, error) {
-	if c.err != nil {
-		return nil, c.err
-	}
+// start reads the header, before the first row: false when that failed
+// (c.err says why).
+func (c *csvReader) start() bool {
 	if !c.started {
 		c.started = true
 		if err := c.readHeader(); err != nil {
 			c.err = err
-			return nil, err
+			return false
 		}
+	}
+	return true
+}
+
+// plainRow reads the next row when it is one line, no longer than the
+// record bound, without a quote: its values, joined by the delimiter, are
+// the line as it is (without its newline), valid until the next read. Any
+// other row it parses into c.cur, left pending for nextRow, and is false.
+func (c *csvReader) plainRow() ([]byte, bool) {
+	if c.err != nil || c.pending != nil || !c.start() {
+		return nil, false
+	}
+	line, err := c.firstLine()
+	if text := line[:len(line)-lengthNL(line)]; err == nil && int64(len(text)) <= c.maxRecord && bytes.IndexByte(text, '"') < 0 {
+		c.row++
+		return text, true
+	}
+	c.parseLine(&c.cur, line, err)
+	c.pending = &c.cur
+	return nil, false
+}
+
+// cut appends the end of each value of an uncut row's text to ends.
+func (c *csvReader) cut(text string, ends []int) []int {
+	for from := 0; ; {
+		i := c.indexCommaString(text[from:])
+		if i < 0 {
+			return append(ends, len(text))
+		}
+		ends = append(ends, from+i)
+		from += i + len(c.sep)
+	}
+}
+
+// indexCommaString is indexComma for a string.
+func (c *csvReader) indexCommaString(s string) int {
+	if c.comma < utf8.RuneSelf {
+		return strings.IndexByte(s, byte(c.comma))
+	}
+	return strings.IndexRune(s, c.comma)
+}
+
+// checkCut rejects an uncut row, once cut, as nextRow would have: for its
+// number of values, or for a value over the field bound.
+func (c *csvReader) checkCut(raw RawRecord) error {
+	if len(raw.ends) != len(c.header) {
+		return &RecordError{Row: raw.Row, Raw: c.excerptOf(raw.text, raw.ends),
+			Err: fmt.Errorf("csv: line %d: %d fields, the header has %d", raw.line, len(raw.ends), len(c.header))}
+	}
+	if len(raw.text) > c.maxField {
+		if err := c.checkEnds(raw.line, raw.ends); err != nil {
+			return &RecordError{Row: raw.Row, Raw: c.excerptOf(raw.text, raw.ends), Err: err}
+		}
+	}
+	return nil
+}
+
+// nextRow reads the next well-formed data row, valid until the next read.
+func (c *csvReader) nextRow() (*csvRow, error) {
+	if c.err != nil || !c.start() {
+		return nil, c.err
 	}
 	row := c.read()
 	if row.err != nil {
@@ -461,10 +559,15 @@ func (c *csvReader) nextRow() (*csvRow, error) {
 
 // checkFields returns why a field of row is too long, if one is.
 func (c *csvReader) checkFields(row *csvRow) error {
+	return c.checkEnds(row.line, row.ends)
+}
+
+// checkEnds is checkFields of a row on line whose values end at ends.
+func (c *csvReader) checkEnds(line int, ends []int) error {
 	from := 0
-	for i, to := range row.ends {
+	for i, to := range ends {
 		if to-from > c.maxField {
-			return fieldTooLarge("csv", fmt.Sprintf("line %d: field %q", row.line, c.header[i]), int64(to-from), c.maxField)
+			return fieldTooLarge("csv", fmt.Sprintf("line %d: field %q", line, c.header[i]), int64(to-from), c.maxField)
 		}
 		from = to + len(c.sep)
 	}
@@ -719,6 +822,16 @@ var _ Splitter = (*csvReader)(nil)
 func (c *csvReader) Finish(raw RawRecord, f *Finisher) (Record, error) {
 	if f == nil {
 		panic("feed: Finish with a nil Finisher")
+	}
+	if raw.uncut {
+		if cap(f.cut) > keptFields {
+			f.cut = nil // as f.fields: a very wide row's ends are not kept
+		}
+		f.cut = c.cut(raw.text, f.cut[:0])
+		raw.ends, raw.uncut = f.cut, false
+		if err := c.checkCut(raw); err != nil {
+			return Record{}, err
+		}
 	}
 	return c.finish(raw, f)
 }

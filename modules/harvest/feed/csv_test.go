@@ -416,3 +416,93 @@ func TestFinisherForgetsWideRecords(t *testing.T) {
 		t.Fatalf("the Finisher kept room for %d fields after a narrow record", c)
 	}
 }
+
+// TestCSVUncutRows: a row NextRaw leaves uncut has the key (RawKey) that
+// it had when NextRaw cut it (parseRow), so that products stored from it
+// are found again, and Finish makes of it what it made of the cut row, or
+// refuses it with the error NextRaw gave: for random rows of random width
+// (a wrong one too), values over the field bound, and delimiters of one
+// byte and more.
+func TestCSVUncutRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, sep := range []string{",", "\t", "§"} {
+		var b strings.Builder
+		b.WriteString(strings.Join([]string{"sku", " name", "", "note"}, sep) + "\n")
+		for range 3000 {
+			var fields []string
+			width := 4 // the header's
+			if rng.IntN(6) == 0 {
+				width += 2*rng.IntN(2) - 1
+			}
+			for range width {
+				alphabet := []string{" ", "a", "b", "x", "y", "z", "é", "§", "\u00a0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "q"}
+				if rng.IntN(20) == 0 {
+					alphabet = append(alphabet, "\xff")
+				}
+				var f strings.Builder
+				for range rng.IntN(7) {
+					f.WriteString(alphabet[rng.IntN(len(alphabet))])
+				}
+				fields = append(fields, strings.ReplaceAll(f.String(), sep, ""))
+			}
+			if line := strings.Join(fields, sep); line != "" {
+				b.WriteString(line + "\n")
+			}
+		}
+		data := b.String()
+		opts := Options{Format: CSV, Delimiter: []rune(sep)[0], MaxFieldBytes: 12}
+		uncut, err := newCSVReader(strings.NewReader(data), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cut, err := newCSVReader(strings.NewReader(data), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fu, fc Finisher
+		rows, refused := 0, 0
+		for {
+			raw, err := uncut.NextRaw()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil || !raw.uncut {
+				t.Fatalf("sep %q row %d: %+v, %v: want an uncut row", sep, rows+1, raw, err)
+			}
+			rows++
+			row, wantErr := cut.nextRow()
+			var want RawRecord
+			if wantErr == nil {
+				want = RawRecord{Row: cut.row, line: row.line, text: string(row.buf), ends: slices.Clone(row.ends)}
+				if got, wantKey := key(uncut, raw), key(cut, want); got != wantKey {
+					t.Fatalf("sep %q row %d %q: key %s, cut %s", sep, rows, raw.text, got, wantKey)
+				}
+			}
+			got, gotErr := uncut.Finish(raw, &fu)
+			var wantRec Record
+			if wantErr == nil {
+				wantRec, wantErr = cut.Finish(want, &fc)
+			}
+			if wantErr != nil {
+				refused++
+				gotRE, ok1 := errors.AsType[*RecordError](gotErr)
+				wantRE, ok2 := errors.AsType[*RecordError](wantErr)
+				if !ok1 || !ok2 || gotRE.Row != wantRE.Row || gotRE.Raw != wantRE.Raw || gotRE.Err.Error() != wantRE.Err.Error() {
+					t.Fatalf("sep %q row %d %q: Finish %v, want %v", sep, rows, raw.text, gotErr, wantErr)
+				}
+				continue
+			}
+			if gotErr != nil || got.Row != wantRec.Row || got.Raw != wantRec.Raw || !slices.Equal(got.Fields, wantRec.Fields) {
+				t.Fatalf("sep %q row %d %q: Finish %+v, %v; want %+v", sep, rows, raw.text, got, gotErr, wantRec)
+			}
+		}
+		if rows < 2500 || refused < rows/10 || refused > rows*9/10 {
+			t.Fatalf("sep %q: %d rows, %d refused: the test reads too little of one kind", sep, rows, refused)
+		}
+	}
+}
+
+func key(r RawKeyer, raw RawRecord) string {
+	text, context, ok := r.RawKey(raw)
+	return fmt.Sprintf("%q %x %v", text, context, ok)
+}

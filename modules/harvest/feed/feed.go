@@ -209,7 +209,12 @@ type RawRecord struct {
 	line int
 	text string
 	ends []int
-	off  int64 // JSON's and XML's: where the record starts in the document
+	// uncut: a CSV row of one line without a quote, whose values are its
+	// text as is. Its reader leaves finding where they end (ends, nil
+	// here) and checking them to Finish and RawKey: the normalising
+	// goroutines', not the one reading goroutine's, work.
+	uncut bool
+	off   int64 // JSON's and XML's: where the record starts in the document
 	// done is a record read whole already (XML's, see xmlSplit).
 	done *Record
 	cats *ymlTree // YML's: the categories before the offer
@@ -232,6 +237,7 @@ type Finisher struct {
 	fields []Field
 	text   []byte
 	ends   []int
+	cut    []int      // CSV's: the ends of an uncut row's values
 	flat   *flattener // JSON's and JSONL's
 	xml    *xmlFast
 	// YML's: the category paths of tree, made so far.
