@@ -229,11 +229,13 @@ func TestFirstLoadBesideRowsMadeByHand(t *testing.T) {
 }
 
 // TestFirstLoadConstantsAreNotInTheRows: a first load's partition gets the
-// columns that are the same on every row (run, first and last seen, active)
-// as fast defaults, kept once in the catalogue rather than in each row, and
-// with the right values. A re-harvest then writes through products into
-// that partition, whose column order differs from products': the changed
-// row and the new one carry the new run, the others keep the first.
+// columns that are the same on every row (run, first and last seen) as
+// fast defaults, kept once in the catalogue rather than in each row, and
+// with the right values; it holds the primary key's columns and what a
+// re-harvest reads of each row first (loadLead), active among them. A
+// re-harvest then writes through products into that partition, whose
+// column order differs from products': the changed row and the new one
+// carry the new run, the others keep the first.
 func TestFirstLoadConstantsAreNotInTheRows(t *testing.T) {
 	s := newStack(t, "max_deactivate_share: 0.5\nchain_gardener: false\n")
 	ctx := context.Background()
@@ -252,8 +254,16 @@ func TestFirstLoadConstantsAreNotInTheRows(t *testing.T) {
 		WHERE attrelid = to_regclass(quote_ident($1)) AND atthasmissing`, leaf).Scan(&missing); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"active", "first_seen", "last_run_id", "last_seen"}; !slices.Equal(missing, want) {
+	if want := []string{"first_seen", "last_run_id", "last_seen"}; !slices.Equal(missing, want) {
 		t.Fatalf("columns kept in the catalogue for the loaded rows: %v, want %v", missing, want)
+	}
+	var lead []string
+	if err := s.db.QueryRow(ctx, `SELECT array_agg(attname::text ORDER BY attnum) FROM (SELECT attname, attnum FROM pg_attribute
+		WHERE attrelid = to_regclass(quote_ident($1)) AND attnum > 0 AND NOT attisdropped ORDER BY attnum LIMIT 6) a`, leaf).Scan(&lead); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"sku", "supplier_code", "tenant_id", "content_hash", "source_key", "active"}; !slices.Equal(lead, want) {
+		t.Fatalf("the partition's first columns: %v, want %v", lead, want)
 	}
 	var n, odd int
 	if err := s.db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE NOT (p.active AND p.last_run_id = $1
