@@ -336,12 +336,14 @@ func (a *Activities) loadExisting(ctx context.Context, plan wf.Plan) (*existingS
 		s.reserve(n)
 	}
 	// Only the hash key's 16 hex digits of each content hash: a million
-	// products send 48 MB less.
+	// products stored before migration 0020 (all 64 digits) send 48 MB
+	// less. Rows since hold 16, which left would copy all the same: about
+	// a fifth of the scan's server time at a million.
 	var adders [scanParts]existingAdder
 	for i := range adders {
 		adders[i].set = s
 	}
-	err := a.scanActive(ctx, plan, "sku, left(content_hash, 16), source_key", formats, func(part int, v [][]byte) error {
+	err := a.scanActive(ctx, plan, "sku, CASE WHEN octet_length(content_hash) > 16 THEN left(content_hash, 16) ELSE content_hash END, source_key", formats, func(part int, v [][]byte) error {
 		var source uint64
 		if len(v[2]) == 8 {
 			source = binary.BigEndian.Uint64(v[2])
