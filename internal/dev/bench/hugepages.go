@@ -101,6 +101,12 @@ func hugePagesNeeded(ctx context.Context, query func(ctx context.Context, sql st
 // cannot (not root, a kernel without them, memory too fragmented), it
 // says so and returns the cluster as it runs, on 4 kB pages.
 func onHugePages(ctx context.Context, cluster *localpg.Cluster, h *hugePages, say func(string, ...any)) (*localpg.Cluster, error) {
+	if !cluster.Owned() {
+		// Started by someone else: this bench may not restart it.
+		say("huge pages: the tuned server was running already (pid in %s), so it runs as it was started; stop it for figures on huge pages",
+			filepath.Join(cluster.Dir(), "postmaster.pid"))
+		return cluster, nil
+	}
 	admin, err := pg.Connect(ctx, cluster.DSN("postgres"), 1, time.Minute, nil)
 	if err != nil {
 		return cluster, err

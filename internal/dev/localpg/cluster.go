@@ -154,6 +154,14 @@ func (c *Cluster) Dir() string { return c.dir }
 // Port returns the TCP port the server listens on at 127.0.0.1.
 func (c *Cluster) Port() int { return c.port }
 
+// Owned reports whether Start started the server (Stop stops it), rather
+// than finding it running.
+func (c *Cluster) Owned() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.owned
+}
+
 // DSN returns a connection URL for database as the superuser over TCP.
 func (c *Cluster) DSN(database string) string {
 	u := url.URL{

@@ -97,6 +97,9 @@ func TestClusterLifecycle(t *testing.T) {
 
 	// A second Start on the running cluster reuses it and must not stop it.
 	reused := startCluster(t, dir)
+	if !c.Owned() || reused.Owned() {
+		t.Errorf("Owned: %t for the cluster started, %t for the one reused", c.Owned(), reused.Owned())
+	}
 	if reused.Port() != c.Port() {
 		t.Errorf("reused cluster port = %d, want %d", reused.Port(), c.Port())
 	}
