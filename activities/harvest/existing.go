@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"golang.org/x/sync/errgroup"
 
+	"contextworker/modules/harvest/product"
 	wf "contextworker/workflows/harvest"
 )
 
@@ -57,6 +58,9 @@ type existing struct {
 	source uint64
 	check  uint32
 	used   bool
+	// scheme is the stored content hash's (product.SchemeOf): which hash
+	// of a product hash is.
+	scheme product.HashScheme
 	// What the feed said, written by sequence alone. skipped: the first
 	// occurrence was unchanged and not staged.
 	skipped bool
@@ -133,9 +137,9 @@ type existingAdder struct {
 // for the adder at most.
 const existingBatch = 32
 
-func (a *existingAdder) add(k skuKeys, hash, source uint64) {
+func (a *existingAdder) add(k skuKeys, hash uint64, scheme product.HashScheme, source uint64) {
 	sh, _ := slotOf(k, 0)
-	b := append(a.batches[sh], existing{key: k.key, check: k.check, hash: hash, source: source, used: true})
+	b := append(a.batches[sh], existing{key: k.key, check: k.check, hash: hash, scheme: scheme, source: source, used: true})
 	if len(b) == existingBatch {
 		a.set.shards[sh].insert(b)
 		b = b[:0]
@@ -200,6 +204,20 @@ func (s *existingSet) find(k skuKeys) int {
 
 // at returns the product at index e (from find).
 func (s *existingSet) at(e int) *existing { return &s.shards[e&0xff].slots[e>>8] }
+
+// sameContent reports whether the product at index e has p's content: its
+// content hash key hk (StoredHash's), or its LegacyHashKey when it was
+// stored with that scheme (computed only then).
+func (s *existingSet) sameContent(e int, hk uint64, p *product.Product) bool {
+	x := s.at(e)
+	switch x.scheme {
+	case product.XXHash:
+		return x.hash == hk
+	case product.LegacyHash:
+		return x.hash == p.LegacyHashKey()
+	}
+	return x.hash == hk || x.hash == p.LegacyHashKey()
+}
 
 // unchanged reports whether the product at index e was written from a
 // record with source key source (so normalising the record again would
@@ -348,7 +366,7 @@ func (a *Activities) loadExisting(ctx context.Context, plan wf.Plan) (*existingS
 		if len(v[2]) == 8 {
 			source = binary.BigEndian.Uint64(v[2])
 		}
-		adders[part].add(keysOf(v[0]), hashKey(v[1]), source)
+		adders[part].add(keysOf(v[0]), hashKey(v[1]), product.SchemeOf(v[1]), source)
 		return nil
 	})
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+
+	"contextworker/modules/harvest/product"
 )
 
 // BenchmarkExistingFind looks up every one of a million stored products,
@@ -63,7 +65,7 @@ func fill(ex *existingSet, keys []skuKeys) {
 		wg.Go(func() {
 			ad := existingAdder{set: ex}
 			for _, k := range keys[part*len(keys)/2 : (part+1)*len(keys)/2] {
-				ad.add(k, 1, 0)
+				ad.add(k, 1, product.XXHash, 0)
 			}
 			ad.flush()
 		})
@@ -78,5 +80,5 @@ func forgetSeen(ex *existingSet) { ex.all(func(e *existing) { e.first, e.skipped
 // stored bound source key, 0 if unknown.
 func (s *existingSet) add(k skuKeys, hash, source uint64) {
 	sh, _ := slotOf(k, 0)
-	s.shards[sh].insert([]existing{{key: k.key, check: k.check, hash: hash, source: source, used: true}})
+	s.shards[sh].insert([]existing{{key: k.key, check: k.check, hash: hash, scheme: product.XXHash, source: source, used: true}})
 }

@@ -494,7 +494,7 @@ func normaliseRecord(rec *feed.Record, norm *product.Normalizer, o producerOptio
 	case o.existing != nil:
 		e = o.existing.find(k)
 	}
-	if e >= 0 && o.existing.at(e).hash == hk {
+	if e >= 0 && o.existing.sameContent(e, hk, &prod) {
 		it.same = true // most likely not written at all (see sequence)
 	}
 	switch {

@@ -346,7 +346,7 @@ func TestExistingSetFinds(t *testing.T) {
 					}
 					ad := existingAdder{set: ex}
 					for i := a; i < len(keys); i += c.adders {
-						ad.add(keys[i], uint64(i), 0)
+						ad.add(keys[i], uint64(i), product.XXHash, 0)
 					}
 					ad.flush()
 				})

@@ -2,14 +2,18 @@ package harvest_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 
 	acts "contextworker/activities/harvest"
+	"contextworker/modules/harvest/feed"
 	"contextworker/modules/harvest/product"
 	wf "contextworker/workflows/harvest"
 )
@@ -200,5 +204,91 @@ func TestMergeComparesStoredHashDigits(t *testing.T) {
 		if digits != want.digits || lastRun != want.run {
 			t.Errorf("%s: %d hash digits, last written by %s; want %d, by %s", sku, digits, lastRun, want.digits, want.run)
 		}
+	}
+}
+
+// TestReharvestComparesLegacyHashes: rows written before migration 0021
+// keep SHA-256 digits in lower case (16, or 64 before 0020), rows since the
+// XXH64's in upper case. A re-harvest compares each stored product with the
+// hash of its own scheme: products whose content did not change are not
+// written again for the new hash (they keep the old digits and run), and a
+// changed one is written with the new hash. The stored source keys are
+// taken away, so that every record is normalised and compared by its hash.
+func TestReharvestComparesLegacyHashes(t *testing.T) {
+	s := newStack(t, "batch_size: 100\nchain_gardener: false\n")
+	ctx := context.Background()
+	in := wf.Input{TenantID: "acme", SupplierCode: "sha", Format: "csv", Force: true}
+	body := feedOf(seq(1, 4)...)
+	in.FeedURL = s.serve("sha-1.csv", body)
+	first, err := s.harvest(in)
+	if err != nil || first.Inserted != 4 {
+		t.Fatalf("first harvest = %+v, %v", first, err)
+	}
+	var xxh int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM products WHERE tenant_id = 'acme' AND supplier_code = 'sha'
+		AND content_hash ~ '^[0-9A-F]{16}$' AND content_hash ~ '[A-F]'`).Scan(&xxh); err != nil || xxh != 4 {
+		t.Fatalf("%d of 4 products stored with upper-case XXH64 digits (%v)", xxh, err)
+	}
+	// As an older worker wrote them: SHA-256 digits, 64 of them for SKU-004.
+	norm, err := product.NewNormalizer(product.Options{Format: "csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := feed.Open(strings.NewReader(body), feed.Options{Format: feed.CSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := norm.Normalize(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		legacy := p.Hash()[:product.StoredHashDigits]
+		if p.SKU == "SKU-004" {
+			legacy = p.Hash()
+		}
+		if _, err := s.db.Exec(ctx, `UPDATE products SET content_hash = $3, source_key = NULL
+			WHERE tenant_id = 'acme' AND supplier_code = $1 AND sku = $2`, "sha", p.SKU, legacy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in.FeedURL = s.serve("sha-2.csv", strings.Replace(body, goodRow(2, "3.00"), goodRow(2, "4.00"), 1))
+	second, err := s.harvest(in)
+	if err != nil || second.Inserted != 0 || second.Updated != 1 || second.Unchanged != 3 {
+		t.Fatalf("re-harvest = %+v, %v; want SKU-002 updated alone", second, err)
+	}
+	rows, err := s.db.Query(ctx, `SELECT sku, length(content_hash), content_hash ~ '[a-f]', content_hash ~ '[A-F]', last_run_id = $1
+		FROM products WHERE tenant_id = 'acme' AND supplier_code = 'sha' ORDER BY sku`, second.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var sku string
+		var digits int
+		var lower, upper, rewritten bool
+		if err := rows.Scan(&sku, &digits, &lower, &upper, &rewritten); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s digits=%d lower=%t upper=%t rewritten=%t", sku, digits, lower, upper, rewritten))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"SKU-001 digits=16 lower=true upper=false rewritten=false",
+		"SKU-002 digits=16 lower=false upper=true rewritten=true",
+		"SKU-003 digits=16 lower=true upper=false rewritten=false",
+		"SKU-004 digits=64 lower=true upper=false rewritten=false",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after the re-harvest:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

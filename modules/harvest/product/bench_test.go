@@ -2,6 +2,7 @@ package product
 
 import (
 	"iter"
+	"strings"
 	"testing"
 )
 
@@ -86,4 +87,23 @@ func BenchmarkHash(b *testing.B) {
 	for b.Loop() {
 		_ = p.Hash()
 	}
+}
+
+// BenchmarkStoredHash is the hash every first-loaded product costs, against
+// the SHA-256 key that rows from before migration 0021 are compared by.
+func BenchmarkStoredHash(b *testing.B) {
+	p := sampleProduct()
+	p.Description = strings.Repeat("A steel hammer with a fibreglass handle. ", 5)
+	b.Run("xxh64", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = p.StoredHash()
+		}
+	})
+	b.Run("legacy-sha256", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = p.LegacyHashKey()
+		}
+	})
 }

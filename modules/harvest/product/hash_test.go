@@ -3,6 +3,7 @@ package product
 import (
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -90,6 +91,7 @@ func TestHashChangesWithEveryField(t *testing.T) {
 	}
 	base := sampleProduct()
 	want := base.Hash()
+	stored, _ := base.StoredHash()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := sampleProduct()
@@ -97,21 +99,56 @@ func TestHashChangesWithEveryField(t *testing.T) {
 			if p.Hash() == want {
 				t.Errorf("Hash() unchanged after changing %s", tt.name)
 			}
+			if text, _ := p.StoredHash(); text == stored {
+				t.Errorf("StoredHash() unchanged after changing %s", tt.name)
+			}
 		})
 	}
 }
 
-// TestStoredHashIsHashsPrefix: StoredHash is the first StoredHashDigits
-// digits of Hash, and those digits as a big-endian number.
-func TestStoredHashIsHashsPrefix(t *testing.T) {
+// TestLegacyHashKeyIsHashsPrefix: LegacyHashKey is the first
+// StoredHashDigits digits of Hash as a big-endian number, which rows
+// written before migration 0021 keep, in lower case.
+func TestLegacyHashKeyIsHashsPrefix(t *testing.T) {
+	for name, p := range goldenHashProducts() {
+		full := p.Hash()
+		if want, err := strconv.ParseUint(full[:StoredHashDigits], 16, 64); err != nil || p.LegacyHashKey() != want {
+			t.Errorf("%s: LegacyHashKey %x, want %x (%v)", name, p.LegacyHashKey(), want, err)
+		}
+		if s := SchemeOf(full[:StoredHashDigits]); s != LegacyHash && s != EitherHash {
+			t.Errorf("%s: the scheme of %s is %d", name, full[:StoredHashDigits], s)
+		}
+	}
+}
+
+// TestStoredHashGolden pins StoredHash, which rows keep: XXH64 of Hash's
+// encoding, its digits in upper case (and its key the same number), which
+// SchemeOf tells from Hash's.
+func TestStoredHashGolden(t *testing.T) {
+	want := map[string]string{
+		"zero":           "8B7815853CE8FF2C",
+		"sample":         "5423E0D1FF5BAB70",
+		"minimal":        "2B628C918BA51CEE",
+		"unicode":        "4405CA600631F3DC",
+		"long":           "E9B122394149FAB5",
+		"negative stock": "B718C0F757D63F08",
+	}
 	for name, p := range goldenHashProducts() {
 		text, key := p.StoredHash()
-		full := p.Hash()
-		if string(text[:]) != full[:StoredHashDigits] {
-			t.Errorf("%s: StoredHash %s, Hash %s", name, text, full)
+		if string(text[:]) != want[name] {
+			t.Errorf("%s: StoredHash() = %s, want %s", name, text, want[name])
 		}
-		if want, err := strconv.ParseUint(full[:16], 16, 64); err != nil || key != want {
-			t.Errorf("%s: key %x, want %x (%v)", name, key, want, err)
+		if k, err := strconv.ParseUint(string(text[:]), 16, 64); err != nil || k != key {
+			t.Errorf("%s: key %x, digits %s (%v)", name, key, text, err)
+		}
+		if s := SchemeOf(text[:]); s != XXHash {
+			t.Errorf("%s: the scheme of %s is %d", name, text, s)
+		}
+	}
+	for stored, scheme := range map[string]HashScheme{"0123456789abcdef": LegacyHash, "0123456789ABCDEF": XXHash,
+		"0123456789012345": EitherHash, "f" + strings.Repeat("0", 63): LegacyHash, "": EitherHash} {
+		if got := SchemeOf(stored); got != scheme {
+			t.Errorf("SchemeOf(%q) = %d, want %d", stored, got, scheme)
 		}
 	}
 }
