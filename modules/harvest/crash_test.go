@@ -186,31 +186,15 @@ func assertTableEqualsFeed(ctx context.Context, t *testing.T, db *pgxpool.Pool, 
 		t.Fatal(err)
 	}
 	defer fh.Close()
-	r, err := feed.Open(bufio.NewReader(fh), feed.Options{Format: feed.CSV})
-	if err != nil {
-		t.Fatal(err)
-	}
-	norm, err := product.NewNormalizer(product.Options{Format: "csv"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	bad := 0
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := norm.Normalize(rec)
+	eachCSVProduct(t, bufio.NewReader(fh), func(p product.Product, err error) {
 		if err != nil {
 			bad++
-			continue
+			return
 		}
 		text, _ := p.StoredHash()
 		want[p.SKU] = string(text[:])
-	}
+	})
 	for i := range opts.N {
 		if sku, valid := feedgen.Record(opts, i); valid && want[sku] == "" {
 			t.Fatalf("generator says %s is valid but it did not normalise", sku)
@@ -243,5 +227,29 @@ func assertTableEqualsFeed(ctx context.Context, t *testing.T, db *pgxpool.Pool, 
 	}
 	if rejects != bad {
 		t.Fatalf("rejects: %d rows, want %d", rejects, bad)
+	}
+}
+
+// eachCSVProduct reads a CSV feed and calls each with every record's
+// product as the harvest normalises it, or why it rejects the record.
+func eachCSVProduct(t *testing.T, in io.Reader, each func(product.Product, error)) {
+	t.Helper()
+	r, err := feed.Open(in, feed.Options{Format: feed.CSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm, err := product.NewNormalizer(product.Options{Format: "csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		each(norm.Normalize(rec))
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	acts "contextworker/activities/harvest"
-	"contextworker/modules/harvest/feed"
 	"contextworker/modules/harvest/product"
 	wf "contextworker/workflows/harvest"
 )
@@ -230,23 +229,7 @@ func TestReharvestComparesLegacyHashes(t *testing.T) {
 		t.Fatalf("%d of 4 products stored with upper-case XXH64 digits (%v)", xxh, err)
 	}
 	// As an older worker wrote them: SHA-256 digits, 64 of them for SKU-004.
-	norm, err := product.NewNormalizer(product.Options{Format: "csv"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := feed.Open(strings.NewReader(body), feed.Options{Format: feed.CSV})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := norm.Normalize(rec)
+	eachCSVProduct(t, strings.NewReader(body), func(p product.Product, err error) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,7 +241,7 @@ func TestReharvestComparesLegacyHashes(t *testing.T) {
 			WHERE tenant_id = 'acme' AND supplier_code = $1 AND sku = $2`, "sha", p.SKU, legacy); err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
 	in.FeedURL = s.serve("sha-2.csv", strings.Replace(body, goodRow(2, "3.00"), goodRow(2, "4.00"), 1))
 	second, err := s.harvest(in)
 	if err != nil || second.Inserted != 0 || second.Updated != 1 || second.Unchanged != 3 {
