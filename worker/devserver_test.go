@@ -30,7 +30,14 @@ func ownDevServer(t *testing.T, dbFile string) string {
 		Log:      logFile,
 	})
 	if err != nil {
-		t.Fatalf("start dev server: %v", err)
+		// The log is in a temporary directory that goes with the test:
+		// its end says why the server never answered (it failed once in
+		// a make test, refusing connections for a minute).
+		logged, _ := os.ReadFile(logFile.Name())
+		if len(logged) > 4000 {
+			logged = logged[len(logged)-4000:]
+		}
+		t.Fatalf("start dev server: %v\nthe end of its log:\n%s", err, logged)
 	}
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
