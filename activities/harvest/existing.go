@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -40,6 +41,9 @@ type existingSet struct {
 	// finishing the record. 4 bytes a slot, at most half of them used: 8
 	// MiB at a million products. Nil until indexSources.
 	bySource []uint32
+	// sourceSeed keys where a source key's probe starts in bySource
+	// (sourceSlot), drawn by indexSources.
+	sourceSeed uint64
 }
 
 const existingShards = 256
@@ -235,6 +239,7 @@ func (s *existingSet) indexSources() {
 		size *= 2
 	}
 	s.bySource = make([]uint32, size)
+	s.sourceSeed = rand.Uint64()
 	mask := uint64(size - 1)
 	for sh := range s.shards {
 		for i := range s.shards[sh].slots {
@@ -242,13 +247,30 @@ func (s *existingSet) indexSources() {
 			if !x.used || x.source == 0 {
 				continue
 			}
-			j := unbound(x.source, x.hash) & mask
+			j := s.sourceSlot(unbound(x.source, x.hash))
 			for s.bySource[j] != 0 {
 				j = (j + 1) & mask
 			}
 			s.bySource[j] = uint32(i<<8|sh) + 1
 		}
 	}
+}
+
+// sourceSlot is where source's probe starts in bySource. Source keys are
+// XXH64 digests of records' texts, with no secret: a supplier could make
+// a catalogue whose keys share their low bits (about 2 million tries a
+// record, an hour or two of one core for 100,000 records), and on their
+// own those bits would start every probe at one slot, making each of a
+// re-harvest's inserts and lookups walk all the others. Mixed with a seed
+// drawn per set (murmur3's finaliser), they cannot be aimed.
+func (s *existingSet) sourceSlot(source uint64) uint64 {
+	v := source ^ s.sourceSeed
+	v ^= v >> 33
+	v *= 0xff51afd7ed558ccd
+	v ^= v >> 33
+	v *= 0xc4ceb9fe1a85ec53
+	v ^= v >> 33
+	return v & uint64(len(s.bySource)-1)
 }
 
 // findSource returns the index of the product whose stored source key is
@@ -258,7 +280,7 @@ func (s *existingSet) findSource(source uint64) int {
 		return -1
 	}
 	mask := uint64(len(s.bySource) - 1)
-	for j := source & mask; s.bySource[j] != 0; j = (j + 1) & mask {
+	for j := s.sourceSlot(source); s.bySource[j] != 0; j = (j + 1) & mask {
 		e := int(s.bySource[j] - 1)
 		if s.unchanged(e, source) {
 			return e

@@ -35,3 +35,33 @@ func TestSameContentBySchemes(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceSlotsCannotBeAimed: source keys that share their low 24 bits
+// (what a catalogue crafted against the unseeded low bits would hold)
+// start their probes in bySource all over the table, not at one slot, and
+// every one is found again.
+func TestSourceSlotsCannotBeAimed(t *testing.T) {
+	const n = 50000
+	ex := &existingSet{}
+	for i := range n {
+		k := keysOf(string(rune('a'+i%26)) + string(rune(0x100+i)))
+		source := uint64(i+1) << 24 // the same low 24 bits, zero, for all
+		sh, _ := slotOf(k, 0)
+		ex.shards[sh].insert([]existing{{key: k.key, check: k.check, hash: uint64(i), scheme: product.XXHash,
+			source: sourceKey(source, uint64(i)), used: true}})
+	}
+	ex.indexSources()
+	starts := map[uint64]bool{}
+	for i := range n {
+		source := uint64(i+1) << 24
+		starts[ex.sourceSlot(source)] = true
+		if e := ex.findSource(source); e < 0 || ex.at(e).hash != uint64(i) {
+			t.Fatalf("source %x: found %d", source, e)
+		}
+	}
+	// Thrown at random into 2^17 slots, 50,000 keys start at about 41,000
+	// distinct ones; aimed, at one.
+	if len(starts) < n/2 {
+		t.Fatalf("%d keys start their probes at %d slots", n, len(starts))
+	}
+}
