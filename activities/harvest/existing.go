@@ -42,8 +42,10 @@ type existingSet struct {
 	// MiB at a million products. Nil until indexSources.
 	bySource []uint32
 	// sourceSeed keys where a source key's probe starts in bySource
-	// (sourceSlot), drawn by indexSources.
-	sourceSeed uint64
+	// (sourceSlot), drawn by indexSources; sourceShift keeps the top bits
+	// that index it.
+	sourceSeed  uint64
+	sourceShift uint8
 }
 
 const existingShards = 256
@@ -239,7 +241,7 @@ func (s *existingSet) indexSources() {
 		size *= 2
 	}
 	s.bySource = make([]uint32, size)
-	s.sourceSeed = rand.Uint64()
+	s.sourceSeed, s.sourceShift = rand.Uint64(), uint8(64-log2(size))
 	mask := uint64(size - 1)
 	for sh := range s.shards {
 		for i := range s.shards[sh].slots {
@@ -261,16 +263,11 @@ func (s *existingSet) indexSources() {
 // a catalogue whose keys share their low bits (about 2 million tries a
 // record, an hour or two of one core for 100,000 records), and on their
 // own those bits would start every probe at one slot, making each of a
-// re-harvest's inserts and lookups walk all the others. Mixed with a seed
-// drawn per set (murmur3's finaliser), they cannot be aimed.
+// re-harvest's inserts and lookups walk all the others. Whitened with a
+// seed drawn per set and multiplied, the product's top bits cannot be
+// aimed.
 func (s *existingSet) sourceSlot(source uint64) uint64 {
-	v := source ^ s.sourceSeed
-	v ^= v >> 33
-	v *= 0xff51afd7ed558ccd
-	v ^= v >> 33
-	v *= 0xc4ceb9fe1a85ec53
-	v ^= v >> 33
-	return v & uint64(len(s.bySource)-1)
+	return ((source ^ s.sourceSeed) * 0x9e3779b97f4a7c15) >> s.sourceShift
 }
 
 // findSource returns the index of the product whose stored source key is

@@ -65,3 +65,32 @@ func TestSourceSlotsCannotBeAimed(t *testing.T) {
 		t.Fatalf("%d keys start their probes at %d slots", n, len(starts))
 	}
 }
+
+// TestMixedCannotBeAimed: distinct SKU keys that the unseeded mixing sent
+// to one shard and slot (their products with its constant share their top
+// 20 bits, which a feed could bring about by trying SKUs) go all over once
+// whitened with the process's seed, and the key set keeps them apart.
+// (Keys whose key ^ check·0xff51afd7ed558ccd is equal still meet: that is
+// a 64-bit collision a feed would need for every pair of SKUs, not one.)
+func TestMixedCannotBeAimed(t *testing.T) {
+	const n = 50000
+	const mul = 0x9e3779b97f4a7c15
+	inv := uint64(mul) // mul's inverse modulo 2^64, by Newton's iteration
+	for range 5 {
+		inv *= 2 - mul*inv
+	}
+	var ks keySet
+	starts := map[uint64]bool{}
+	for i := range n {
+		aimed := uint64(0xabcde)<<44 | uint64(i)*7919 // the same top 20 bits
+		check := uint32(i)*2654435761 + 1
+		k := skuKeys{key: aimed*inv ^ uint64(check)*0xff51afd7ed558ccd, check: check}
+		if ks.add(k) {
+			t.Fatalf("key %d: reported as seen before", i)
+		}
+		starts[k.mixed()>>44] = true // the shard and the slot's top bits
+	}
+	if len(starts) < n/2 {
+		t.Fatalf("%d keys go to %d places", n, len(starts))
+	}
+}
