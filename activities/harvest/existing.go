@@ -64,8 +64,9 @@ type existing struct {
 	source uint64
 	check  uint32
 	used   bool
-	// scheme is the stored content hash's (product.SchemeOf): which hash
-	// of a product hash is.
+	// scheme tells which hash the stored content hash is of
+	// (product.SchemeOf): XXH64, SHA-256 (rows from before 0021), or
+	// either (digits alone); sameContent compares by it.
 	scheme product.HashScheme
 	// What the feed said, written by sequence alone. skipped: the first
 	// occurrence was unchanged and not staged.
