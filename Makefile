@@ -48,7 +48,7 @@ test-short: ## run unit tests only (integration tests skip and say so)
 
 .PHONY: bench
 bench: $(TEMPORAL) build ## run the end-to-end benchmarks and print their figures
-	$(BIN)/bench -stock -incremental-runs 3
+	$(BIN)/bench -stock -runs 5 -incremental-runs 3
 	@echo "=== workflow starts per second: via the starter vs direct SDK (same machine, same run) ==="
 	$(GO) test -run '^$$' -bench 'BenchmarkStart(ViaStarter|Direct)$$' -benchtime 2000x ./starter/ | grep -E 'Benchmark|ok'
 	@echo "=== ingest-batch: 10,000 generated documents of about 2 KB (worker in the benchmark's process, real dev server and PostgreSQL) ==="
