@@ -327,7 +327,13 @@ func normalise(j job, norm *product.Normalizer, o producerOptions, split feed.Sp
 			}
 		}
 		var text storedLookup // a first load's record keyed by its text
+		cut := false
 		if at == nil && raw.split && o.keyer != nil {
+			// Its values are found once, for the key and the Finish.
+			if cutter, ok := o.keyer.(feed.Cutter); ok {
+				cutter.Cut(&raw.raw, &sc.fin)
+				cut = true
+			}
 			if t, context, ok := o.keyer.RawKey(raw.raw); ok {
 				text = storedLookup{text: norm.TextSourceKey(t, context), hasText: true, e: -1}
 				at = &text
@@ -335,6 +341,9 @@ func normalise(j job, norm *product.Normalizer, o producerOptions, split feed.Sp
 		}
 		if raw.split && (stored == nil || raw.err == nil && raw.bad == nil) {
 			finishRaw(raw, split, &sc.fin) // (again, for a re-harvest: its Fields were the Finisher's)
+		}
+		if cut {
+			raw.raw = raw.raw.Uncut() // its ends were the Finisher's
 		}
 		res.found[i] = -1
 		switch {

@@ -397,7 +397,8 @@ const csvFinishVersion = "feed/csv/finish/1"
 // of where each ends, the delimiter, the header and csvFinishVersion: the
 // rest Finish reads. See RawKeyer.
 //
-// An uncut row's ends are found here as Finish finds them, and digested
+// An uncut row's ends are found here as Finish finds them (unless Cut
+// found them already), and digested
 // the same: its key is the one the row would have had cut by NextRaw, so
 // that products stored from either are found by it.
 func (c *csvReader) RawKey(raw RawRecord) (string, uint64, bool) {
@@ -412,7 +413,7 @@ func (c *csvReader) RawKey(raw RawRecord) (string, uint64, bool) {
 		binary.LittleEndian.PutUint32(b[n:], uint32(end))
 		n += 4
 	}
-	if raw.uncut {
+	if raw.uncut && raw.ends == nil {
 		for from := 0; ; {
 			i := c.indexCommaString(raw.text[from:])
 			if i < 0 {
@@ -818,17 +819,30 @@ func (c *csvReader) Close() error {
 
 var _ Splitter = (*csvReader)(nil)
 
+// Cut gives an uncut row its ends, in f.cut; see Cutter.
+func (c *csvReader) Cut(raw *RawRecord, f *Finisher) {
+	if !raw.uncut || raw.ends != nil {
+		return
+	}
+	if cap(f.cut) > keptFields {
+		f.cut = nil // as f.fields: a very wide row's ends are not kept
+	}
+	f.cut = c.cut(raw.text, f.cut[:0])
+	raw.ends = f.cut
+}
+
+var _ Cutter = (*csvReader)(nil)
+
 // Finish turns a RawRecord of this reader into its Record; see Splitter.
 func (c *csvReader) Finish(raw RawRecord, f *Finisher) (Record, error) {
 	if f == nil {
 		panic("feed: Finish with a nil Finisher")
 	}
 	if raw.uncut {
-		if cap(f.cut) > keptFields {
-			f.cut = nil // as f.fields: a very wide row's ends are not kept
+		if raw.ends == nil {
+			c.Cut(&raw, f)
 		}
-		f.cut = c.cut(raw.text, f.cut[:0])
-		raw.ends, raw.uncut = f.cut, false
+		raw.uncut = false
 		if err := c.checkCut(raw); err != nil {
 			return Record{}, err
 		}

@@ -459,7 +459,7 @@ func TestCSVUncutRows(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var fu, fc Finisher
+		var fu, fc, fk Finisher
 		rows, refused := 0, 0
 		for {
 			raw, err := uncut.NextRaw()
@@ -479,6 +479,20 @@ func TestCSVUncutRows(t *testing.T) {
 				}
 			}
 			got, gotErr := uncut.Finish(raw, &fu)
+			// Cut first, then RawKey and Finish: the same key, and the
+			// same record or refusal.
+			cutRaw := raw
+			uncut.Cut(&cutRaw, &fk)
+			if k, want := key(uncut, cutRaw), key(uncut, raw); k != want {
+				t.Fatalf("sep %q row %d %q: key after Cut %s, without %s", sep, rows, raw.text, k, want)
+			}
+			if rec, err := uncut.Finish(cutRaw, &fk); fmt.Sprint(err) != fmt.Sprint(gotErr) ||
+				rec.Row != got.Row || rec.Raw != got.Raw || !slices.Equal(rec.Fields, got.Fields) {
+				t.Fatalf("sep %q row %d %q: Finish after Cut %+v, %v; without %+v, %v", sep, rows, raw.text, rec, err, got, gotErr)
+			}
+			if u := cutRaw.Uncut(); !u.uncut || u.ends != nil || u.text != raw.text {
+				t.Fatalf("sep %q row %d: Uncut %+v", sep, rows, u)
+			}
 			var wantRec Record
 			if wantErr == nil {
 				wantRec, wantErr = cut.Finish(want, &fc)

@@ -144,11 +144,17 @@ func (r Record) Get(name string) string {
 // record or the last. Where names may repeat, it searches as Get does.
 func (r *Record) GetAt(name string, at *int) string {
 	if r.distinct {
-		for _, i := range [...]int{*at, *at - 1, *at + 1} {
-			if i >= 0 && i < len(r.Fields) && r.Fields[i].Name == name {
-				*at = i
-				return r.Fields[i].Value
-			}
+		fields, i := r.Fields, *at
+		if uint(i) < uint(len(fields)) && fields[i].Name == name {
+			return fields[i].Value
+		}
+		if i--; uint(i) < uint(len(fields)) && fields[i].Name == name {
+			*at = i
+			return fields[i].Value
+		}
+		if i += 2; uint(i) < uint(len(fields)) && fields[i].Name == name {
+			*at = i
+			return fields[i].Value
 		}
 	}
 	for i, f := range r.Fields {
@@ -203,6 +209,16 @@ type RawKeyer interface {
 	RawKey(raw RawRecord) (text string, context uint64, ok bool)
 }
 
+// A Cutter is a RawKeyer that may leave a record's values to be found
+// (CSV's uncut rows): Cut finds them once, in f's memory, so that the
+// RawKey and the Finish with f that follow do not each find them again.
+// The record is then good for RawKey, and for Finish with f, until f's
+// next Cut or Finish of another record.
+type Cutter interface {
+	RawKeyer
+	Cut(raw *RawRecord, f *Finisher)
+}
+
 // RawRecord is a record that a Splitter has read but not finished.
 type RawRecord struct {
 	Row  int64
@@ -212,12 +228,22 @@ type RawRecord struct {
 	// uncut: a CSV row of one line without a quote, whose values are its
 	// text as is. Its reader leaves finding where they end (ends, nil
 	// here) and checking them to Finish and RawKey: the normalising
-	// goroutines', not the one reading goroutine's, work.
+	// goroutines', not the one reading goroutine's, work. An uncut row
+	// with ends has been cut (Cutter) but not checked yet.
 	uncut bool
 	off   int64 // JSON's and XML's: where the record starts in the document
 	// done is a record read whole already (XML's, see xmlSplit).
 	done *Record
 	cats *ymlTree // YML's: the categories before the offer
+}
+
+// Uncut is the record as its reader returned it, before a Cut: one that
+// no longer refers to a Finisher's memory.
+func (r RawRecord) Uncut() RawRecord {
+	if r.uncut {
+		r.ends = nil
+	}
+	return r
 }
 
 // Size estimates the memory the raw record holds.
