@@ -398,9 +398,9 @@ const csvFinishVersion = "feed/csv/finish/1"
 // rest Finish reads. See RawKeyer.
 //
 // An uncut row's ends are found here as Finish finds them (unless Cut
-// found them already), and digested
-// the same: its key is the one the row would have had cut by NextRaw, so
-// that products stored from either are found by it.
+// found them already), and digested the same: its key is the one the row
+// would have had cut by NextRaw, so that products stored from either are
+// found by it.
 func (c *csvReader) RawKey(raw RawRecord) (string, uint64, bool) {
 	var b [128]byte
 	d := xxhash.NewWithSeed(c.rawContext)
