@@ -148,7 +148,8 @@ func (k skuKeys) mixed() uint64 {
 	return (k.key ^ mixSeed ^ uint64(k.check)*0xff51afd7ed558ccd) * 0x9e3779b97f4a7c15
 }
 
-// mixSeed whitens the keys of mixed and sourceSlot for this process.
+// mixSeed whitens the keys of mixed for this process (sourceSlot has a
+// seed of its own, drawn per existingSet).
 var mixSeed = rand.Uint64() | 1
 
 // log2 of a power of two.
