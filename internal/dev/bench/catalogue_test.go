@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -137,5 +138,45 @@ func TestMedian(t *testing.T) {
 	four := append(slices.Clone(runs), pair{copy: 7 * s, took: 10 * s, rep: wf.Report{RunID: "d"}})
 	if got := four.report().RunID; got != "c" {
 		t.Errorf("of 8, 11, 9, 10: run %s, want c (the lower middle)", got)
+	}
+}
+
+// TestBracketed: each run is compared with the mean of the COPY before it
+// and the COPY after it, which is the next run's; a warm-up takes its
+// COPY after too but stays out of the runs; a run still waiting for its
+// COPY after is in neither.
+func TestBracketed(t *testing.T) {
+	s := time.Second
+	var lines []string
+	l := loader{warmup: true, say: func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }}
+	var b bracketed
+	b.copied(l, 9*s) // nothing pending: no line
+	b.ran(0, pair{copy: 9 * s, took: 12 * s}, "w: ", ".")
+	b.copied(l, 3*s)
+	b.ran(1, pair{copy: 3 * s, took: 6 * s}, "1: ", ".")
+	b.copied(l, 5*s)
+	b.ran(2, pair{copy: 5 * s, took: 7 * s}, "2: ", ".")
+	b.copied(l, 2*s)
+	b.ran(3, pair{copy: 2 * s, took: 4 * s}, "3: ", ".")
+	if b.warmup == nil || b.warmup.ratio() != 2 {
+		t.Fatalf("warm-up %+v, want 12s against (9s+3s)/2: 2x", b.warmup)
+	}
+	want := []float64{1.5, 2, 7.0 / 3.5} // 6/((3+5)/2), 7/((5+2)/2)
+	if got := b.runs.ratios(); len(got) != 2 || got[0] != want[0] || got[1] != want[2] {
+		t.Errorf("ratios %v, want %v and %v (run 3 waits for its COPY after)", got, want[0], want[2])
+	}
+	if got := b.runs[0].after; got != 5*s {
+		t.Errorf("run 1's COPY after %v, want 5s (run 2's before)", got)
+	}
+	wantLines := []string{
+		"w: 2.00x the mean of the copies before and after it (9s, 3s).",
+		"1: 1.50x the mean of the copies before and after it (3s, 5s).",
+		"2: 2.00x the mean of the copies before and after it (5s, 2s).",
+	}
+	if !slices.Equal(lines, wantLines) {
+		t.Errorf("lines\n%q\nwant\n%q", lines, wantLines)
+	}
+	if (pair{copy: 4 * s, took: 6 * s}).ratio() != 1.5 {
+		t.Error("a pair with no COPY after is compared with the one before")
 	}
 }
